@@ -1,0 +1,97 @@
+"""The ASGI application factory: ``uvicorn --factory chat.app:create_app``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.routing import Route
+
+from chat import migrate
+from chat.clock import Clock
+from chat.errors import AppError
+from chat.http import account, admin, demo, health
+from chat.http.common import app_error_handler, http_error_handler, internal_error_handler
+from chat.services import Services, build_services
+from chat.settings import EX_CONFIG, Settings, SettingsError, load_settings
+
+log = logging.getLogger("chat")
+
+
+class SchemaOutOfDate(RuntimeError):
+    pass
+
+
+async def _ensure_schema(settings: Settings) -> None:
+    current = await migrate.current_revision(settings.database_url)
+    head = migrate.head_revision()
+    if current == head:
+        return
+    if settings.auto_migrate:
+        log.info("applying database migrations (%s -> %s)", current, head)
+        await asyncio.to_thread(migrate.upgrade, settings.database_url)
+        return
+    raise SchemaOutOfDate(
+        f"the database schema is at {current or 'empty'}, this code needs {head}: run `supportchat migrate` first"
+    )
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Starlette:
+    if settings is None:
+        try:
+            settings = load_settings()
+        except SettingsError as exc:
+            print(f"supportchat: configuration error: {exc}", file=sys.stderr)
+            raise SystemExit(EX_CONFIG) from None
+    svc = build_services(settings, clock=clock)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await _ensure_schema(settings)
+        await svc.broker.connect()
+        try:
+            yield
+        finally:
+            await svc.close()
+
+    routes = [
+        Route("/healthz", health.healthz, methods=["GET"]),
+        Route("/readyz", health.readyz, methods=["GET"]),
+        Route("/api/auth/login", account.login, methods=["POST"]),
+        Route("/api/auth/logout", account.logout, methods=["POST"]),
+        Route("/api/me", account.me, methods=["GET"]),
+        Route("/api/me", account.update_me, methods=["PATCH"]),
+        Route("/api/widget/session", account.widget_session, methods=["POST"]),
+        Route("/api/organizations", admin.list_organizations, methods=["GET"]),
+        Route("/api/organizations", admin.create_organization, methods=["POST"]),
+        Route("/api/users", admin.create_user, methods=["POST"]),
+        Route("/api/users/{user_id}", admin.get_user, methods=["GET"]),
+        Route("/api/users/{user_id}/disable", admin.disable_user, methods=["POST"]),
+        Route("/api/users/{user_id}/enable", admin.enable_user, methods=["POST"]),
+        Route("/api/sites", admin.list_sites, methods=["GET"]),
+        Route("/api/sites", admin.create_site, methods=["POST"]),
+    ]
+    if settings.demo_page:
+        routes.append(Route("/", demo.demo_page, methods=["GET"]))
+
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            AppError: app_error_handler,
+            HTTPException: http_error_handler,
+            Exception: internal_error_handler,
+        },
+    )
+    app.state.services = svc
+    return app
+
+
+def services_of(app: Starlette) -> Services:
+    svc: Services = app.state.services
+    return svc

@@ -1,0 +1,234 @@
+"""Authentication use cases: password login and logout, token resolution, widget visitors.
+
+Every authenticated request resolves its token against the database (one indexed
+lookup), so a revoked session or a disabled user is refused on the very next request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from chat import throttle, validation
+from chat.authz import Principal
+from chat.errors import Conflict, Forbidden, NotFound, Unauthenticated
+from chat.models import AuthSession, Role, Site, User
+from chat.passwords import hash_password, needs_rehash, verify_password
+from chat.services import Services
+from chat.tokens import InvalidToken, Purpose
+
+WRONG_CREDENTIALS = "the e-mail or the password is wrong"
+
+
+class DisabledAccount(Forbidden):
+    code = "account_disabled"
+
+
+@dataclass(frozen=True)
+class Login:
+    token: str
+    user: User
+    session: AuthSession
+
+
+def principal_of(user: User, session_id: str | None = None) -> Principal:
+    return Principal(
+        user_id=user.id,
+        role=user.role,
+        organization_id=user.organization_id,
+        site_id=user.site_id,
+        session_id=session_id,
+    )
+
+
+async def login(svc: Services, email: str, password: str, *, address: str | None, user_agent: str | None) -> Login:
+    """Check the password and open a session.
+
+    Wrong e-mail and wrong password give the same error, in the same time (a dummy hash
+    is verified for unknown e-mails). Failures count per account and per address; past
+    the limit both are locked for a while, right password or not.
+    """
+    now = svc.clock.now()
+    settings = svc.settings
+    acct, addr = throttle.account_key(email), throttle.address_key(address)
+    async with svc.sessions.begin() as db:
+        await throttle.check_not_locked(db, [acct, addr], now)
+        user = await db.scalar(select(User).where(User.email == email.strip().lower()))
+        ok = await verify_password(user.password_hash if user else None, password)
+        if not ok or user is None:
+            await throttle.record_failure(
+                db,
+                settings,
+                {acct: settings.login_max_failures_per_account, addr: settings.login_max_failures_per_address},
+                now,
+            )
+            failed = True
+        else:
+            failed = False
+            if user.disabled:
+                raise DisabledAccount("this account is disabled")
+            await throttle.clear(db, acct)
+            if user.password_hash and needs_rehash(user.password_hash):
+                user.password_hash = await hash_password(password)
+            session = AuthSession(
+                id=secrets.token_urlsafe(24),
+                user_id=user.id,
+                created_at=now,
+                expires_at=now + timedelta(seconds=settings.session_ttl_seconds),
+                ip=(address or "")[:64] or None,
+                user_agent=(user_agent or "")[:400] or None,
+            )
+            db.add(session)
+    if failed:
+        # Raised after the commit so the failure counts.
+        raise Unauthenticated(WRONG_CREDENTIALS, code="invalid_credentials")
+    token = session_token(svc.tokens.issue(Purpose.SESSION, {"sid": session.id}))
+    return Login(token=token, user=user, session=session)  # type: ignore[arg-type]
+
+
+async def logout(svc: Services, session_id: str) -> None:
+    async with svc.sessions.begin() as db:
+        await db.execute(
+            update(AuthSession)
+            .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+            .values(revoked_at=svc.clock.now())
+        )
+
+
+async def authenticate(svc: Services, token: str) -> tuple[Principal, User]:
+    """Resolve a session or visitor token to an enabled user; raise otherwise."""
+    now = svc.clock.now()
+    kind, _, raw = token.partition(":")
+    async with svc.sessions() as db:
+        if kind == "s":
+            payload = svc.tokens.verify(Purpose.SESSION, raw, max_age=svc.settings.session_ttl_seconds)
+            sid = payload.get("sid")
+            if not isinstance(sid, str):
+                raise InvalidToken("the token is not valid")
+            row = (
+                await db.execute(select(AuthSession, User).join(User, User.id == AuthSession.user_id).where(AuthSession.id == sid))
+            ).first()
+            if row is None:
+                raise InvalidToken("the token is not valid")
+            session, user = row
+            if session.revoked_at is not None:
+                raise Unauthenticated("this session has ended; sign in again", code="session_revoked")
+            if session.expires_at <= now:
+                raise Unauthenticated("this session has expired; sign in again", code="token_expired")
+            principal = principal_of(user, session.id)
+        elif kind == "v":
+            payload = svc.tokens.verify(Purpose.VISITOR, raw, max_age=svc.settings.visitor_token_ttl_seconds)
+            uid = payload.get("uid")
+            if not isinstance(uid, int):
+                raise InvalidToken("the token is not valid")
+            found = await db.get(User, uid)
+            if found is None:
+                raise InvalidToken("the token is not valid")
+            user = found
+            principal = principal_of(user)
+        else:
+            raise InvalidToken("the token is not valid")
+    if user.disabled:
+        raise DisabledAccount("this account is disabled")
+    return principal, user
+
+
+def session_token(raw: str) -> str:
+    """Tokens carry a one-letter kind so one header serves sessions and visitors."""
+    return "s:" + raw
+
+
+def visitor_token_of(raw: str) -> str:
+    return "v:" + raw
+
+
+def identity_hash(identity_secret: str, external_id: str) -> str:
+    """What a site's backend computes to vouch for its user (HMAC-SHA256, hex)."""
+    return hmac.new(identity_secret.encode(), external_id.encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class VisitorSession:
+    token: str
+    user: User
+    site: Site
+    identified: bool
+
+
+async def visitor_session(
+    svc: Services,
+    *,
+    site_key: str,
+    visitor_token: str | None = None,
+    external_id: str | None = None,
+    external_hash: str | None = None,
+    name: str | None = None,
+) -> VisitorSession:
+    """Start or continue a widget visitor.
+
+    Without identity: the visitor keeps the user its token names (if it is of this site),
+    or a new anonymous visitor is created. With ``external_id`` and a matching
+    ``external_hash`` the visitor becomes that site's customer, created on first sight.
+    """
+    now = svc.clock.now()
+    clean_name = validation.text(name, "name", max_length=200, required=False) if name is not None else None
+    async with svc.sessions.begin() as db:
+        site = await db.scalar(select(Site).where(Site.public_key == site_key))
+        if site is None:
+            raise NotFound("no such site", code="site_not_found")
+        user: User | None = None
+        if external_id is not None:
+            if not external_hash or not hmac.compare_digest(identity_hash(site.identity_secret, external_id), external_hash):
+                raise Unauthenticated("the identity hash does not match this user id", code="identity_rejected")
+            user = await db.scalar(select(User).where(User.site_id == site.id, User.external_id == external_id))
+            if user is None:
+                user = User(
+                    email=None,
+                    name=clean_name or "",
+                    role=Role.CUSTOMER,
+                    organization_id=site.organization_id,
+                    language=site.default_language,
+                    notification_prefs={},
+                    disabled=False,
+                    site_id=site.id,
+                    external_id=external_id,
+                    created_at=now,
+                )
+                db.add(user)
+        elif visitor_token and visitor_token.startswith("v:"):
+            try:
+                principal, known = await authenticate(svc, visitor_token)
+            except (InvalidToken, Unauthenticated):
+                known = None  # expired or foreign: the visitor simply starts afresh
+            # A visitor token is good on the site that issued it only.
+            if known is not None and known.site_id == site.id and known.role is Role.VISITOR:
+                user = await db.get(User, known.id)
+        if user is None:
+            user = User(
+                email=None,
+                name=clean_name or "",
+                role=Role.VISITOR,
+                language=site.default_language,
+                notification_prefs={},
+                disabled=False,
+                site_id=site.id,
+                created_at=now,
+            )
+            db.add(user)
+        if user.disabled:
+            raise DisabledAccount("this account is disabled")
+        if clean_name:
+            user.name = clean_name
+        try:
+            await db.flush()
+        except IntegrityError:
+            # Two first visits of the same identified user raced; the retry finds the row.
+            raise Conflict("this visitor was created meanwhile; retry", code="conflict") from None
+    token = visitor_token_of(svc.tokens.issue(Purpose.VISITOR, {"uid": user.id, "site": site.id}))
+    return VisitorSession(token=token, user=user, site=site, identified=external_id is not None)

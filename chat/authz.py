@@ -1,0 +1,199 @@
+"""Who may see and do what — the one place that decides.
+
+Pure: the caller loads the facts about the target (a small ``*Ref`` record) and asks.
+HTTP handlers, websocket handlers and the use cases behind them all go through
+:func:`require`, so a rule changes in one place. Rules inherit as in the source helpdesk
+(BX): read-only sees everything staff sees and changes nothing; support admins can do
+everything; agents work conversations but do not administer.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from chat.errors import Forbidden
+from chat.models import OrgKind, Role
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated, enabled user, as seen by the rules."""
+
+    user_id: int
+    role: Role
+    organization_id: int | None
+    site_id: int | None = None
+    session_id: str | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in {Role.AGENT, Role.SUPPORT_ADMIN, Role.READ_ONLY}
+
+
+@dataclass(frozen=True)
+class OrgRef:
+    id: int | None  # None: an organization about to be created
+    kind: OrgKind
+    parent_id: int | None
+
+
+@dataclass(frozen=True)
+class UserRef:
+    id: int | None  # None: a user about to be created
+    role: Role
+    organization_id: int | None
+    org_parent_id: int | None  # the reseller of the user's organization, if any
+
+
+@dataclass(frozen=True)
+class ConversationRef:
+    id: int
+    organization_id: int | None
+    org_parent_id: int | None
+    is_participant: bool  # the asking principal is a current participant
+    is_open: bool
+
+
+class Action(enum.StrEnum):
+    READ_PROFILE = "read_profile"
+    UPDATE_PROFILE = "update_profile"
+    VIEW_ORGANIZATION = "view_organization"
+    MANAGE_ORGANIZATION = "manage_organization"
+    MANAGE_SITES = "manage_sites"
+    VIEW_USER = "view_user"
+    CREATE_USER = "create_user"
+    DISABLE_USER = "disable_user"
+    VIEW_CONVERSATION = "view_conversation"
+    POST_MESSAGE = "post_message"
+    POST_INTERNAL_NOTE = "post_internal_note"
+    VIEW_INTERNAL_NOTES = "view_internal_notes"
+
+
+Target = OrgRef | UserRef | ConversationRef | None
+
+# What a reseller admin may create or switch off: its customers' people, never staff.
+_RESELLER_MANAGED_ROLES = frozenset({Role.CUSTOMER, Role.RESELLER_ADMIN})
+
+
+def _reseller_scope(p: Principal, org_id: int | None, org_parent_id: int | None) -> bool:
+    """The reseller admin's own organization or one of its customers."""
+    return (
+        p.role is Role.RESELLER_ADMIN
+        and p.organization_id is not None
+        and (org_id == p.organization_id or org_parent_id == p.organization_id)
+    )
+
+
+def _any(p: Principal, t: Target) -> bool:
+    return True
+
+
+def _update_profile(p: Principal, t: Target) -> bool:
+    return p.role is not Role.READ_ONLY
+
+
+def _view_org(p: Principal, t: Target) -> bool:
+    assert isinstance(t, OrgRef)
+    if p.is_staff:
+        return True
+    if p.role is Role.RESELLER_ADMIN:
+        return _reseller_scope(p, t.id, t.parent_id)
+    return t.id is not None and t.id == p.organization_id
+
+
+def _manage_org(p: Principal, t: Target) -> bool:
+    assert isinstance(t, OrgRef)
+    if p.role is Role.SUPPORT_ADMIN:
+        return True
+    # A reseller signs up its own customer companies, and only under itself.
+    return (
+        p.role is Role.RESELLER_ADMIN
+        and t.kind is OrgKind.CUSTOMER
+        and t.parent_id is not None
+        and t.parent_id == p.organization_id
+    )
+
+
+def _manage_sites(p: Principal, t: Target) -> bool:
+    return p.role is Role.SUPPORT_ADMIN
+
+
+def _view_user(p: Principal, t: Target) -> bool:
+    assert isinstance(t, UserRef)
+    if t.id is not None and t.id == p.user_id:
+        return True
+    if p.is_staff:
+        return True
+    return _reseller_scope(p, t.organization_id, t.org_parent_id)
+
+
+def _create_user(p: Principal, t: Target) -> bool:
+    assert isinstance(t, UserRef)
+    if p.role is Role.SUPPORT_ADMIN:
+        return True
+    return t.role in _RESELLER_MANAGED_ROLES and _reseller_scope(p, t.organization_id, t.org_parent_id)
+
+
+def _disable_user(p: Principal, t: Target) -> bool:
+    assert isinstance(t, UserRef)
+    if t.id is not None and t.id == p.user_id:
+        return False  # locking yourself out is never what was meant
+    if p.role is Role.SUPPORT_ADMIN:
+        return True
+    return t.role in _RESELLER_MANAGED_ROLES and _reseller_scope(p, t.organization_id, t.org_parent_id)
+
+
+def _view_conversation(p: Principal, t: Target) -> bool:
+    assert isinstance(t, ConversationRef)
+    if p.is_staff or t.is_participant:
+        return True
+    return _reseller_scope(p, t.organization_id, t.org_parent_id)
+
+
+def _post_message(p: Principal, t: Target) -> bool:
+    assert isinstance(t, ConversationRef)
+    if p.role in {Role.AGENT, Role.SUPPORT_ADMIN}:
+        return True
+    if p.role is Role.READ_ONLY:
+        return False
+    return t.is_participant and t.is_open
+
+
+def _post_internal_note(p: Principal, t: Target) -> bool:
+    return p.role in {Role.AGENT, Role.SUPPORT_ADMIN}
+
+
+def _view_internal_notes(p: Principal, t: Target) -> bool:
+    return p.is_staff
+
+
+_RULES: dict[Action, tuple[type | None, Callable[[Principal, Target], bool]]] = {
+    Action.READ_PROFILE: (None, _any),
+    Action.UPDATE_PROFILE: (None, _update_profile),
+    Action.VIEW_ORGANIZATION: (OrgRef, _view_org),
+    Action.MANAGE_ORGANIZATION: (OrgRef, _manage_org),
+    Action.MANAGE_SITES: (None, _manage_sites),
+    Action.VIEW_USER: (UserRef, _view_user),
+    Action.CREATE_USER: (UserRef, _create_user),
+    Action.DISABLE_USER: (UserRef, _disable_user),
+    Action.VIEW_CONVERSATION: (ConversationRef, _view_conversation),
+    Action.POST_MESSAGE: (ConversationRef, _post_message),
+    Action.POST_INTERNAL_NOTE: (ConversationRef, _post_internal_note),
+    Action.VIEW_INTERNAL_NOTES: (None, _view_internal_notes),
+}
+
+
+def can(principal: Principal, action: Action, target: Target = None) -> bool:
+    """Whether ``principal`` may do ``action`` on ``target``."""
+    expected, rule = _RULES[action]
+    if expected is not None and not isinstance(target, expected):
+        raise TypeError(f"{action} needs a {expected.__name__}, got {type(target).__name__}")
+    return rule(principal, target)
+
+
+def require(principal: Principal, action: Action, target: Target = None) -> None:
+    """Raise :class:`Forbidden` unless :func:`can` allows it."""
+    if not can(principal, action, target):
+        raise Forbidden(f"you may not {action.value.replace('_', ' ')}")

@@ -1,0 +1,205 @@
+"""``python -m chat …`` / ``supportchat …``: run, migrate and administer the server.
+
+Exit status: 0 done; 2 bad arguments or refused input (one line on stderr);
+78 configuration error (EX_CONFIG).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import NoReturn, TypeVar
+
+from chat import directory, migrate
+from chat.errors import AppError
+from chat.models import OrgKind, PlanTier, Role
+from chat.services import Services, build_services
+from chat.settings import EX_CONFIG, Settings, SettingsError, load_settings
+
+T = TypeVar("T")
+EX_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One clear line instead of argparse's usage dump.
+        self.exit(EX_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _port(raw: str) -> int:
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {raw!r}: give 1-65535")
+    return int(raw)
+
+
+def _positive(raw: str) -> int:
+    if not raw.isdigit() or int(raw) < 1:
+        raise argparse.ArgumentTypeError(f"invalid count {raw!r}: give a positive integer")
+    return int(raw)
+
+
+def _csv(raw: str) -> list[str]:
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="supportchat", description="Real-time support chat server with ticket escalation.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    serve = sub.add_parser("serve", help="run the web server (applies migrations on the embedded default)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=_port, default=8000)
+    serve.add_argument("--workers", type=_positive, default=1, help="web processes (needs REDIS_URL when > 1)")
+
+    sub.add_parser("migrate", help="apply pending database migrations")
+
+    user = sub.add_parser("create-user", help="create a login")
+    user.add_argument("--email", required=True)
+    user.add_argument("--role", required=True, choices=[r.value for r in Role if r is not Role.VISITOR])
+    user.add_argument("--org", help="organization id or slug (customers and reseller admins)")
+    user.add_argument("--password", help="omit to generate one, printed once")
+    user.add_argument("--name", default="")
+    user.add_argument("--language", default="en")
+
+    org = sub.add_parser("create-org", help="create a customer or reseller organization")
+    org.add_argument("--name", required=True)
+    org.add_argument("--kind", required=True, choices=[k.value for k in OrgKind])
+    org.add_argument("--plan", default=PlanTier.BASIC.value, choices=[p.value for p in PlanTier])
+    org.add_argument("--domains", type=_csv, default=[], help="comma-separated e-mail domains")
+    org.add_argument("--parent", help="the reseller (id or slug) of a customer organization")
+    org.add_argument("--slug")
+
+    site = sub.add_parser("create-site", help="register a widget installation and print its embed snippet")
+    site.add_argument("--name", required=True)
+    site.add_argument("--origins", type=_csv, required=True, help="comma-separated origins, e.g. https://shop.example.com")
+    site.add_argument("--org", help="the customer organization the site belongs to")
+    site.add_argument("--language", default="en")
+
+    disable = sub.add_parser("disable-user", help="disable a user everywhere at once")
+    disable.add_argument("--email", required=True)
+    enable = sub.add_parser("enable-user", help="enable a disabled user")
+    enable.add_argument("--email", required=True)
+
+    password = sub.add_parser("set-password", help="set or reset a user's password")
+    password.add_argument("--email", required=True)
+    password.add_argument("--password", help="omit to generate one, printed once")
+
+    sub.add_parser("demo", help="seed demo organizations, site and users; print their logins and URLs")
+    return parser
+
+
+def _generated_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+async def _with_services(settings: Settings, work: Callable[[Services], Awaitable[T]]) -> T:
+    svc = build_services(settings)
+    try:
+        return await work(svc)
+    finally:
+        await svc.close()
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
+    import uvicorn
+
+    if workers > 1 and settings.redis_url is None:
+        print("supportchat: error: --workers > 1 needs REDIS_URL (the in-memory broker is one process)", file=sys.stderr)
+        return EX_USAGE
+    if settings.auto_migrate:
+        migrate.upgrade(settings.database_url)
+    uvicorn.run(
+        "chat.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level,
+        # Compression on websockets multiplies memory per socket and opens the door to
+        # decompression bombs; the widget's frames are small anyway.
+        ws_per_message_deflate=False,
+        proxy_headers=True,
+    )
+    return 0
+
+
+async def _create_user(svc: Services, args: argparse.Namespace) -> None:
+    password = args.password if args.password is not None else _generated_password()
+    user = await directory.create_user(
+        svc, None, email=args.email, role=Role(args.role), organization=args.org, password=password,
+        name=args.name, language=args.language,
+    )
+    print(f"created user {user.id} {user.email} ({user.role.value})")
+    if args.password is None:
+        print(f"password: {password}")
+
+
+async def _create_org(svc: Services, args: argparse.Namespace) -> None:
+    org = await directory.create_organization(
+        svc, None, name=args.name, kind=OrgKind(args.kind), plan_tier=PlanTier(args.plan), domains=args.domains,
+        parent=args.parent, slug=args.slug,
+    )
+    print(f"created organization {org.id} {org.slug} ({org.kind.value}, {org.plan_tier.value})")
+
+
+async def _create_site(svc: Services, args: argparse.Namespace) -> None:
+    created = await directory.create_site(
+        svc, None, name=args.name, allowed_origins=args.origins, organization=args.org, default_language=args.language
+    )
+    print(f"created site {created.site.id} {created.site.public_key}")
+    print(f"identity secret (give it to the site's backend only): {created.site.identity_secret}")
+    print("embed snippet:")
+    print(created.snippet)
+
+
+async def _set_password(svc: Services, args: argparse.Namespace) -> None:
+    password = args.password if args.password is not None else _generated_password()
+    await directory.set_password(svc, args.email, password)
+    print(f"password set for {args.email.strip().lower()}")
+    if args.password is None:
+        print(f"password: {password}")
+
+
+async def _set_disabled(svc: Services, email: str, disabled: bool) -> None:
+    user = await directory.set_user_disabled(svc, None, email, disabled=disabled)
+    print(f"{'disabled' if disabled else 'enabled'} user {user.id} {user.email}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"supportchat: configuration error: {exc}", file=sys.stderr)
+        return EX_CONFIG
+    if args.command == "serve":
+        return _serve(settings, args.host, args.port, args.workers)
+    if args.command == "migrate":
+        migrate.upgrade(settings.database_url)
+        print(f"database is at revision {migrate.head_revision()}")
+        return 0
+    if settings.auto_migrate:
+        migrate.upgrade(settings.database_url)
+    elif migrate.pending(settings.database_url):
+        print("supportchat: error: the database schema is out of date: run `supportchat migrate` first", file=sys.stderr)
+        return EX_USAGE
+    from chat.demo import seed_demo
+
+    commands: dict[str, Callable[[Services], Awaitable[None]]] = {
+        "create-user": lambda svc: _create_user(svc, args),
+        "create-org": lambda svc: _create_org(svc, args),
+        "create-site": lambda svc: _create_site(svc, args),
+        "set-password": lambda svc: _set_password(svc, args),
+        "disable-user": lambda svc: _set_disabled(svc, args.email, True),
+        "enable-user": lambda svc: _set_disabled(svc, args.email, False),
+        "demo": seed_demo,
+    }
+    try:
+        asyncio.run(_with_services(settings, commands[args.command]))
+    except AppError as exc:
+        print(f"supportchat: error: {exc.message}", file=sys.stderr)
+        return EX_USAGE
+    return 0

@@ -1,0 +1,297 @@
+"""Use cases for the directory: organizations, users and widget sites.
+
+Each public function is one use case in one transaction, authorizes through
+:mod:`chat.authz` (``actor=None`` means the operator at the command line, who may do
+anything), and publishes only after the commit.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chat import validation
+from chat.authz import Action, OrgRef, Principal, UserRef, require
+from chat.errors import Conflict, NotFound, ValidationFailed
+from chat.models import AuthSession, Organization, OrganizationDomain, OrgKind, PlanTier, Role, Site, User
+from chat.passwords import hash_password
+from chat.services import Services
+
+STAFF_WITHOUT_ORG = frozenset({Role.AGENT, Role.SUPPORT_ADMIN, Role.READ_ONLY})
+
+
+def user_channel(user_id: int) -> str:
+    """Broker channel for events about one user (disabled, membership changes)."""
+    return f"user:{user_id}"
+
+
+async def find_organization(db: AsyncSession, ref: int | str) -> Organization:
+    """An organization by id or slug."""
+    if isinstance(ref, int) or ref.isdigit():
+        org = await db.get(Organization, int(ref))
+    else:
+        org = await db.scalar(select(Organization).where(Organization.slug == ref.strip().lower()))
+    if org is None:
+        raise NotFound(f"no organization {ref!r}", code="organization_not_found")
+    return org
+
+
+async def organization_domains(db: AsyncSession, org_id: int) -> list[str]:
+    rows = await db.scalars(
+        select(OrganizationDomain.domain).where(OrganizationDomain.organization_id == org_id).order_by(OrganizationDomain.domain)
+    )
+    return list(rows)
+
+
+async def _unique_slug(db: AsyncSession, wanted: str) -> str:
+    candidate, n = wanted, 1
+    while await db.scalar(select(Organization.id).where(Organization.slug == candidate)) is not None:
+        n += 1
+        suffix = f"-{n}"
+        candidate = wanted[: 64 - len(suffix)] + suffix
+    return candidate
+
+
+async def create_organization(
+    svc: Services,
+    actor: Principal | None,
+    *,
+    name: str,
+    kind: OrgKind,
+    plan_tier: PlanTier = PlanTier.BASIC,
+    domains: Sequence[str] = (),
+    parent: int | str | None = None,
+    slug: str | None = None,
+) -> Organization:
+    name = validation.text(name, "name", max_length=200)
+    clean_domains = sorted({validation.domain(d, "domains") for d in domains})
+    async with svc.sessions.begin() as db:
+        parent_org = await find_organization(db, parent) if parent is not None else None
+        if kind is OrgKind.RESELLER and parent_org is not None:
+            raise ValidationFailed("a reseller has no parent organization")
+        if parent_org is not None and parent_org.kind is not OrgKind.RESELLER:
+            raise ValidationFailed(f"the parent {parent_org.slug!r} is not a reseller")
+        if actor is not None:
+            require(actor, Action.MANAGE_ORGANIZATION, OrgRef(None, kind, parent_org.id if parent_org else None))
+        if clean_domains:
+            taken = list(await db.scalars(select(OrganizationDomain.domain).where(OrganizationDomain.domain.in_(clean_domains))))
+            if taken:
+                raise Conflict(f"domain already belongs to another organization: {', '.join(taken)}", code="domain_taken")
+        if slug is not None:
+            final_slug = validation.slug(slug)
+            if await db.scalar(select(Organization.id).where(Organization.slug == final_slug)) is not None:
+                raise Conflict(f"slug {final_slug!r} is taken", code="slug_taken")
+        else:
+            final_slug = await _unique_slug(db, validation.slugify(name))
+        org = Organization(
+            slug=final_slug,
+            name=name,
+            kind=kind,
+            parent_id=parent_org.id if parent_org else None,
+            plan_tier=plan_tier,
+            created_by_id=actor.user_id if actor else None,
+            created_at=svc.clock.now(),
+        )
+        db.add(org)
+        await db.flush()
+        db.add_all(OrganizationDomain(domain=d, organization_id=org.id) for d in clean_domains)
+        try:
+            await db.flush()
+        except IntegrityError:
+            raise Conflict("the organization's slug or a domain was taken meanwhile", code="conflict") from None
+    return org
+
+
+async def user_ref(db: AsyncSession, user: User) -> UserRef:
+    parent_id = None
+    if user.organization_id is not None:
+        parent_id = await db.scalar(select(Organization.parent_id).where(Organization.id == user.organization_id))
+    return UserRef(user.id, user.role, user.organization_id, parent_id)
+
+
+async def find_user(db: AsyncSession, ref: int | str) -> User:
+    """A user by id or e-mail."""
+    if isinstance(ref, int) or ref.isdigit():
+        user = await db.get(User, int(ref))
+    else:
+        user = await db.scalar(select(User).where(User.email == ref.strip().lower()))
+    if user is None:
+        raise NotFound(f"no user {ref!r}", code="user_not_found")
+    return user
+
+
+async def create_user(
+    svc: Services,
+    actor: Principal | None,
+    *,
+    email: str,
+    role: Role,
+    organization: int | str | None = None,
+    password: str | None = None,
+    name: str = "",
+    language: str = "en",
+) -> User:
+    """Create a login. ``password=None`` leaves the account without one (it cannot sign in
+    until a password is set)."""
+    clean_email = validation.email(email)
+    clean_name = validation.text(name, "name", max_length=200, required=False)
+    clean_language = validation.language(language)
+    if role is Role.VISITOR:
+        raise ValidationFailed("visitors are created by the widget, not by hand")
+    password_hash = await hash_password(password) if password is not None else None
+    async with svc.sessions.begin() as db:
+        org = await find_organization(db, organization) if organization is not None else None
+        if role in STAFF_WITHOUT_ORG and org is not None:
+            raise ValidationFailed(f"{role.value} is platform staff and belongs to no organization")
+        if role is Role.RESELLER_ADMIN and (org is None or org.kind is not OrgKind.RESELLER):
+            raise ValidationFailed("a reseller_admin needs --org naming a reseller organization")
+        if role is Role.CUSTOMER and org is not None and org.kind is not OrgKind.CUSTOMER:
+            raise ValidationFailed(f"a customer belongs to a customer organization, not to reseller {org.slug!r}")
+        if actor is not None:
+            require(
+                actor,
+                Action.CREATE_USER,
+                UserRef(None, role, org.id if org else None, org.parent_id if org else None),
+            )
+        if await db.scalar(select(User.id).where(User.email == clean_email)) is not None:
+            raise Conflict(f"a user with e-mail {clean_email} already exists", code="email_taken")
+        user = User(
+            email=clean_email,
+            name=clean_name,
+            role=role,
+            organization_id=org.id if org else None,
+            password_hash=password_hash,
+            language=clean_language,
+            notification_prefs={},
+            disabled=False,
+            created_by_id=actor.user_id if actor else None,
+            created_at=svc.clock.now(),
+        )
+        db.add(user)
+        try:
+            await db.flush()
+        except IntegrityError:
+            raise Conflict(f"a user with e-mail {clean_email} already exists", code="email_taken") from None
+    return user
+
+
+async def set_user_disabled(svc: Services, actor: Principal | None, user: int | str, *, disabled: bool) -> User:
+    """Disable (or re-enable) a user. Disabling revokes every session at once and tells
+    every process, so open sockets are closed too."""
+    now = svc.clock.now()
+    async with svc.sessions.begin() as db:
+        target = await find_user(db, user)
+        if actor is not None:
+            require(actor, Action.DISABLE_USER, await user_ref(db, target))
+        target.disabled = disabled
+        target.disabled_at = now if disabled else None
+        if disabled:
+            await db.execute(
+                update(AuthSession)
+                .where(AuthSession.user_id == target.id, AuthSession.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+    if disabled:
+        await svc.publish(user_channel(target.id), {"type": "user.disabled", "user_id": target.id})
+    return target
+
+
+async def set_password(svc: Services, user: int | str, password: str) -> None:
+    """Operator use case (CLI): set or reset a password."""
+    password_hash = await hash_password(password)
+    async with svc.sessions.begin() as db:
+        target = await find_user(db, user)
+        if target.role is Role.VISITOR:
+            raise ValidationFailed("visitors have no password")
+        target.password_hash = password_hash
+
+
+@dataclass(frozen=True)
+class NewSite:
+    site: Site
+    snippet: str
+
+
+def embed_snippet(public_url: str, site: Site) -> str:
+    return f'<script src="{public_url}/widget/loader.js" data-site="{site.public_key}" async></script>'
+
+
+async def create_site(
+    svc: Services,
+    actor: Principal | None,
+    *,
+    name: str,
+    allowed_origins: Sequence[str],
+    organization: int | str | None = None,
+    default_language: str = "en",
+) -> NewSite:
+    clean_name = validation.text(name, "name", max_length=200)
+    origins = sorted({validation.origin(o) for o in allowed_origins})
+    if not origins:
+        raise ValidationFailed("allowed_origins: give at least one origin the widget may be embedded on")
+    clean_language = validation.language(default_language, "default_language")
+    if actor is not None:
+        require(actor, Action.MANAGE_SITES)
+    async with svc.sessions.begin() as db:
+        org = await find_organization(db, organization) if organization is not None else None
+        site = Site(
+            public_key="st_" + secrets.token_urlsafe(18),
+            name=clean_name,
+            organization_id=org.id if org else None,
+            allowed_origins=origins,
+            identity_secret=secrets.token_urlsafe(32),
+            default_language=clean_language,
+            settings={},
+            created_at=svc.clock.now(),
+        )
+        db.add(site)
+    return NewSite(site, embed_snippet(svc.settings.public_url, site))
+
+
+async def find_site(db: AsyncSession, ref: int | str) -> Site:
+    """A site by id or public key."""
+    if isinstance(ref, int) or ref.isdigit():
+        site = await db.get(Site, int(ref))
+    else:
+        site = await db.scalar(select(Site).where(Site.public_key == ref.strip()))
+    if site is None:
+        raise NotFound(f"no site {ref!r}", code="site_not_found")
+    return site
+
+
+# What a user can be e-mailed about (FFC/SKAI/BX: every reply and status change, chosen in
+# the profile). Absent keys mean "yes".
+NOTIFICATION_KEYS = frozenset({"email_on_reply", "email_on_status_change", "email_on_alert"})
+
+
+async def update_profile(
+    svc: Services,
+    actor: Principal,
+    *,
+    name: str | None = None,
+    language: str | None = None,
+    notification_prefs: dict[str, bool] | None = None,
+) -> User:
+    require(actor, Action.UPDATE_PROFILE)
+    clean_name = validation.text(name, "name", max_length=200, required=False) if name is not None else None
+    clean_language = validation.language(language) if language is not None else None
+    if notification_prefs is not None:
+        unknown = set(notification_prefs) - NOTIFICATION_KEYS
+        if unknown:
+            raise ValidationFailed(
+                f"notification_prefs: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(NOTIFICATION_KEYS))}"
+            )
+    async with svc.sessions.begin() as db:
+        user = await find_user(db, actor.user_id)
+        if clean_name is not None:
+            user.name = clean_name
+        if clean_language is not None:
+            user.language = clean_language
+        if notification_prefs is not None:
+            user.notification_prefs = {**user.notification_prefs, **notification_prefs}
+    return user

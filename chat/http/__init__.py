@@ -1,0 +1,1 @@
+"""HTTP layer: thin handlers that parse, authorize (through the use cases), call, reply."""

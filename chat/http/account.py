@@ -1,0 +1,106 @@
+"""Sign-in, sign-out, the caller's own profile, and widget visitor sessions."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from chat import auth, directory
+from chat.errors import Unauthenticated
+from chat.http.common import JSON, SESSION_COOKIE, Strict, client_address, current, read_json, services
+from chat.http.views import organization_json, user_json
+from chat.models import Organization
+
+
+class LoginBody(Strict):
+    email: str
+    password: str
+
+
+async def login(request: Request) -> Response:
+    body = await read_json(request, LoginBody)
+    svc = services(request)
+    result = await auth.login(
+        svc, body.email, body.password, address=client_address(request), user_agent=request.headers.get("user-agent")
+    )
+    response = JSON(
+        {"token": result.token, "expires_at": result.session.expires_at.isoformat(), "user": user_json(result.user)}
+    )
+    # The console uses the cookie (HttpOnly: page scripts never see it); API clients use
+    # the token from the body as a Bearer header.
+    response.set_cookie(
+        SESSION_COOKIE,
+        result.token,
+        max_age=svc.settings.session_ttl_seconds,
+        httponly=True,
+        samesite="strict",
+        secure=svc.settings.cookie_secure,
+        path="/",
+    )
+    return response
+
+
+async def logout(request: Request) -> Response:
+    principal, _ = await current(request)
+    if principal.session_id is None:
+        raise Unauthenticated("only a signed-in session can sign out; widget visitors just forget their token",
+                              code="not_a_session")
+    await auth.logout(services(request), principal.session_id)
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+async def me(request: Request) -> Response:
+    principal, user = await current(request)
+    svc = services(request)
+    org_body = None
+    if user.organization_id is not None:
+        async with svc.sessions() as db:
+            org = await db.get(Organization, user.organization_id)
+            if org is not None:
+                org_body = organization_json(org, await directory.organization_domains(db, org.id))
+    return JSON({"user": user_json(user), "organization": org_body})
+
+
+class ProfileBody(Strict):
+    name: str | None = None
+    language: str | None = None
+    notification_prefs: dict[str, bool] | None = None
+
+
+async def update_me(request: Request) -> Response:
+    principal, _ = await current(request)
+    body = await read_json(request, ProfileBody)
+    user = await directory.update_profile(
+        services(request), principal, name=body.name, language=body.language, notification_prefs=body.notification_prefs
+    )
+    return JSON({"user": user_json(user)})
+
+
+class WidgetSessionBody(Strict):
+    site: str
+    visitor_token: str | None = None
+    user_id: str | None = None
+    user_hash: str | None = None
+    name: str | None = None
+
+
+async def widget_session(request: Request) -> Response:
+    body = await read_json(request, WidgetSessionBody)
+    result = await auth.visitor_session(
+        services(request),
+        site_key=body.site,
+        visitor_token=body.visitor_token,
+        external_id=body.user_id,
+        external_hash=body.user_hash,
+        name=body.name,
+    )
+    return JSON(
+        {
+            "token": result.token,
+            "identified": result.identified,
+            "user": {"id": result.user.id, "name": result.user.name, "role": result.user.role.value},
+            "site": {"name": result.site.name, "default_language": result.site.default_language},
+        }
+    )

@@ -1,0 +1,136 @@
+"""Directory administration over HTTP: organizations, users, sites.
+
+The use cases in :mod:`chat.directory` authorize; these handlers only translate.
+"""
+
+from __future__ import annotations
+
+import msgspec
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import Response
+
+from chat import directory
+from chat.authz import Action, OrgRef, can, require
+from chat.errors import ValidationFailed
+from chat.http.common import JSON, Strict, current, read_json, services
+from chat.http.views import organization_json, site_json, user_json
+from chat.models import Organization, OrgKind, PlanTier, Role, Site
+
+
+def _path_id(request: Request, name: str) -> int:
+    raw = request.path_params[name]
+    if not raw.isdigit():
+        raise ValidationFailed(f"{name} must be a positive integer")
+    return int(raw)
+
+
+class OrganizationBody(Strict):
+    name: str
+    kind: OrgKind
+    plan_tier: PlanTier = PlanTier.BASIC
+    domains: list[str] = msgspec.field(default_factory=list)
+    parent: int | str | None = None
+    slug: str | None = None
+
+
+async def create_organization(request: Request) -> Response:
+    principal, _ = await current(request)
+    body = await read_json(request, OrganizationBody)
+    org = await directory.create_organization(
+        services(request),
+        principal,
+        name=body.name,
+        kind=body.kind,
+        plan_tier=body.plan_tier,
+        domains=body.domains,
+        parent=body.parent,
+        slug=body.slug,
+    )
+    async with services(request).sessions() as db:
+        domains = await directory.organization_domains(db, org.id)
+    return JSON({"organization": organization_json(org, domains)}, status_code=201)
+
+
+async def list_organizations(request: Request) -> Response:
+    principal, _ = await current(request)
+    async with services(request).sessions() as db:
+        orgs = list(await db.scalars(select(Organization).order_by(Organization.id)))
+        visible = [o for o in orgs if can(principal, Action.VIEW_ORGANIZATION, OrgRef(o.id, o.kind, o.parent_id))]
+        items = [organization_json(o, await directory.organization_domains(db, o.id)) for o in visible]
+    return JSON({"organizations": items})
+
+
+class UserBody(Strict):
+    email: str
+    role: Role
+    organization: int | str | None = None
+    password: str | None = None
+    name: str = ""
+    language: str = "en"
+
+
+async def create_user(request: Request) -> Response:
+    principal, _ = await current(request)
+    body = await read_json(request, UserBody)
+    user = await directory.create_user(
+        services(request),
+        principal,
+        email=body.email,
+        role=body.role,
+        organization=body.organization,
+        password=body.password,
+        name=body.name,
+        language=body.language,
+    )
+    return JSON({"user": user_json(user)}, status_code=201)
+
+
+async def get_user(request: Request) -> Response:
+    principal, _ = await current(request)
+    user_id = _path_id(request, "user_id")
+    async with services(request).sessions() as db:
+        user = await directory.find_user(db, user_id)
+        require(principal, Action.VIEW_USER, await directory.user_ref(db, user))
+    return JSON({"user": user_json(user)})
+
+
+async def disable_user(request: Request) -> Response:
+    principal, _ = await current(request)
+    user = await directory.set_user_disabled(services(request), principal, _path_id(request, "user_id"), disabled=True)
+    return JSON({"user": user_json(user)})
+
+
+async def enable_user(request: Request) -> Response:
+    principal, _ = await current(request)
+    user = await directory.set_user_disabled(services(request), principal, _path_id(request, "user_id"), disabled=False)
+    return JSON({"user": user_json(user)})
+
+
+class SiteBody(Strict):
+    name: str
+    allowed_origins: list[str]
+    organization: int | str | None = None
+    default_language: str = "en"
+
+
+async def create_site(request: Request) -> Response:
+    principal, _ = await current(request)
+    body = await read_json(request, SiteBody)
+    created = await directory.create_site(
+        services(request),
+        principal,
+        name=body.name,
+        allowed_origins=body.allowed_origins,
+        organization=body.organization,
+        default_language=body.default_language,
+    )
+    return JSON({"site": site_json(created.site, with_secret=True), "snippet": created.snippet}, status_code=201)
+
+
+async def list_sites(request: Request) -> Response:
+    principal, _ = await current(request)
+    require(principal, Action.MANAGE_SITES)
+    async with services(request).sessions() as db:
+        sites = list(await db.scalars(select(Site).order_by(Site.id)))
+    return JSON({"sites": [site_json(s, with_secret=True) for s in sites]})

@@ -1,0 +1,52 @@
+"""The composition root's bundle: one of each port, built once per process."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from chat.broker import Broker, BrokerUnavailable, create_broker
+from chat.clock import Clock, SystemClock
+from chat.db import create_engine, create_sessionmaker
+from chat.settings import Settings
+from chat.tokens import Tokens
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    broker: Broker
+    clock: Clock
+    tokens: Tokens
+
+    async def publish(self, channel: str, payload: object) -> None:
+        """Ring the doorbell after a commit. A broker outage is logged, not raised: the
+        change is already stored, and readers catch up from the database."""
+        try:
+            await self.broker.publish(channel, msgspec.json.encode(payload))
+        except BrokerUnavailable as exc:
+            log.warning("publish on %s skipped: %s", channel, exc)
+
+    async def close(self) -> None:
+        await self.broker.disconnect()
+        await self.engine.dispose()
+
+
+def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
+    clock = clock or SystemClock()
+    engine = create_engine(settings.database_url)
+    return Services(
+        settings=settings,
+        engine=engine,
+        sessions=create_sessionmaker(engine),
+        broker=create_broker(settings.redis_url),
+        clock=clock,
+        tokens=Tokens(settings.secret_keys, clock),
+    )

@@ -1,0 +1,210 @@
+"""Settings from the environment (12-factor), validated once at start.
+
+Every value has a default that gives the embedded product (SQLite under ``var/``, an
+in-memory broker, the sweeper inside the web process). Invalid values raise
+:class:`SettingsError` with a one-line message naming the variable; the CLI and the app
+factory turn it into that line on stderr and exit status 78 (``EX_CONFIG``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+EX_CONFIG = 78
+
+
+class SettingsError(Exception):
+    """A configuration value is missing or invalid; the message is one line for the operator."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    redis_url: str | None
+    secret_keys: tuple[str, ...]
+    """Oldest first; the last one signs, all of them verify (key rotation)."""
+    public_url: str
+    var_dir: Path
+    auto_migrate: bool
+    demo_page: bool
+    sweeper_in_process: bool
+    session_ttl_seconds: int
+    visitor_token_ttl_seconds: int
+    login_max_failures_per_account: int
+    login_max_failures_per_address: int
+    login_failure_window_seconds: int
+    login_lockout_seconds: int
+    max_message_chars: int
+    max_frame_bytes: int
+    max_upload_bytes: int
+    log_level: str
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def cookie_secure(self) -> bool:
+        return self.public_url.startswith("https://")
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _int(name: str, raw: str, *, low: int, high: int) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def normalize_database_url(raw: str) -> str:
+    """Accept the usual spellings and pin the async driver we ship with."""
+    url = raw.strip()
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise SettingsError(f"DATABASE_URL is not a URL: {raw!r}")
+    scheme = scheme.lower()
+    if scheme in {"postgres", "postgresql", "postgresql+asyncpg"}:
+        return "postgresql+asyncpg://" + rest
+    if scheme in {"sqlite", "sqlite+aiosqlite"}:
+        if not rest.startswith("/"):
+            raise SettingsError("DATABASE_URL for SQLite must look like sqlite:///path/to/file.db")
+        return "sqlite+aiosqlite://" + rest
+    raise SettingsError(
+        f"DATABASE_URL scheme {scheme!r} is not supported: use postgresql://… or sqlite:///…"
+    )
+
+
+def _redis_url(raw: str) -> str:
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in {"redis", "rediss", "unix"}:
+        raise SettingsError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {raw!r}")
+    if parts.scheme != "unix" and not parts.hostname:
+        raise SettingsError(f"REDIS_URL has no host: {raw!r}")
+    return raw.strip()
+
+
+def _public_url(raw: str) -> str:
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise SettingsError(f"PUBLIC_URL must be an http(s) URL such as https://chat.example.com, got {raw!r}")
+    return raw.strip().rstrip("/")
+
+
+def _stored_secret(var_dir: Path) -> str:
+    """The secret generated on first start, kept under var/ with mode 0600.
+
+    Generated rather than defaulted so that no two installations share a key and no key
+    lives in the code.
+    """
+    path = var_dir / "secret_key"
+    try:
+        # The folder also holds the SQLite file (password hashes, site secrets): owner only.
+        var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            raise SettingsError(f"{path} is readable by others (mode {mode:o}); run chmod 600 on it")
+        value = path.read_text().strip()
+    except OSError as exc:
+        raise SettingsError(f"cannot keep the generated secret key at {path}: {exc.strerror}") from None
+    if len(value) < 32:
+        raise SettingsError(f"{path} holds a key shorter than 32 characters; delete it to regenerate")
+    return value
+
+
+def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | None = None) -> Settings:
+    """Read settings from ``environ`` (default: the process environment plus ``.env``).
+
+    Values in the real environment win over the ``.env`` file.
+    """
+    if environ is None:
+        merged: dict[str, str] = {}
+        env_file = dotenv if dotenv is not None else Path(".env")
+        if env_file.is_file():
+            merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        merged.update(os.environ)
+        env: Mapping[str, str] = merged
+    else:
+        env = environ
+
+    def get(name: str, default: str) -> str:
+        value = env.get(name)
+        return default if value is None or value.strip() == "" else value
+
+    var_dir = Path(get("VAR_DIR", "var")).expanduser().resolve()
+    database_url = normalize_database_url(get("DATABASE_URL", f"sqlite:///{var_dir / 'supportchat.db'}"))
+    is_sqlite = database_url.startswith("sqlite")
+    redis_raw = env.get("REDIS_URL", "").strip()
+    redis_url = _redis_url(redis_raw) if redis_raw else None
+
+    secret_raw = env.get("SECRET_KEY", "").strip()
+    if secret_raw and len(secret_raw) < 32:
+        raise SettingsError("SECRET_KEY must be at least 32 characters (try: python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+    current = secret_raw or _stored_secret(var_dir)
+    previous = tuple(k.strip() for k in env.get("SECRET_KEYS_PREVIOUS", "").split(",") if k.strip())
+    for key in previous:
+        if len(key) < 32:
+            raise SettingsError("every key in SECRET_KEYS_PREVIOUS must be at least 32 characters")
+
+    log_level = get("LOG_LEVEL", "info").lower()
+    if log_level not in {"critical", "error", "warning", "info", "debug"}:
+        raise SettingsError(f"LOG_LEVEL must be one of critical, error, warning, info, debug; got {log_level!r}")
+
+    day = 86_400
+    return Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        secret_keys=(*previous, current),
+        public_url=_public_url(get("PUBLIC_URL", "http://127.0.0.1:8000")),
+        var_dir=var_dir,
+        # Migrations run by themselves only on the embedded default; a shared database is
+        # migrated once, explicitly, before new code starts (`supportchat migrate`).
+        auto_migrate=_bool("AUTO_MIGRATE", get("AUTO_MIGRATE", "true" if is_sqlite else "false")),
+        demo_page=_bool("DEMO_PAGE", get("DEMO_PAGE", "true" if is_sqlite else "false")),
+        sweeper_in_process=_bool(
+            "SWEEPER_IN_PROCESS", get("SWEEPER_IN_PROCESS", "true" if redis_url is None else "false")
+        ),
+        session_ttl_seconds=_int("SESSION_TTL_SECONDS", get("SESSION_TTL_SECONDS", str(14 * day)), low=60, high=365 * day),
+        visitor_token_ttl_seconds=_int(
+            "VISITOR_TOKEN_TTL_SECONDS", get("VISITOR_TOKEN_TTL_SECONDS", str(180 * day)), low=60, high=730 * day
+        ),
+        login_max_failures_per_account=_int(
+            "LOGIN_MAX_FAILURES_PER_ACCOUNT", get("LOGIN_MAX_FAILURES_PER_ACCOUNT", "5"), low=1, high=1000
+        ),
+        # Higher than per account: one office NAT can hide a whole support team.
+        login_max_failures_per_address=_int(
+            "LOGIN_MAX_FAILURES_PER_ADDRESS", get("LOGIN_MAX_FAILURES_PER_ADDRESS", "30"), low=1, high=100_000
+        ),
+        login_failure_window_seconds=_int(
+            "LOGIN_FAILURE_WINDOW_SECONDS", get("LOGIN_FAILURE_WINDOW_SECONDS", "900"), low=1, high=day
+        ),
+        login_lockout_seconds=_int("LOGIN_LOCKOUT_SECONDS", get("LOGIN_LOCKOUT_SECONDS", "900"), low=1, high=day),
+        max_message_chars=_int("MAX_MESSAGE_CHARS", get("MAX_MESSAGE_CHARS", "10000"), low=1, high=1_000_000),
+        max_frame_bytes=_int("MAX_FRAME_BYTES", get("MAX_FRAME_BYTES", str(64 * 1024)), low=1024, high=16 * 1024 * 1024),
+        max_upload_bytes=_int(
+            "MAX_UPLOAD_BYTES", get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)), low=1024, high=1024 * 1024 * 1024
+        ),
+        log_level=log_level,
+    )
