@@ -54,9 +54,19 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await _ensure_schema(settings)
         await svc.broker.connect()
+        stop = asyncio.Event()
+        sweeper = None
+        if settings.sweeper_in_process:
+            # Embedded default: no separate worker process to run.
+            from escalation.worker import run_forever
+
+            sweeper = asyncio.create_task(run_forever(svc, stop), name="sweeper")
         try:
             yield
         finally:
+            stop.set()
+            if sweeper is not None:
+                await sweeper
             await svc.close()
 
     routes = [

@@ -48,7 +48,9 @@ def head_revision() -> str:
 
 
 async def current_revision(database_url: str) -> str | None:
-    """The revision the database is at, or None for an empty database."""
+    """The revision the database is at, or None for an empty (or not yet created) one."""
+    if database_url.startswith("sqlite") and not Path(database_url.split(":///", 1)[1]).exists():
+        return None
     engine = create_engine(database_url)
 
     def read(connection: Connection) -> str | None:

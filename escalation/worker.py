@@ -1,0 +1,50 @@
+"""The sweeper: acts on whatever is due (SLA warnings and breaches, escalation, auto-close,
+chat-to-ticket on idle) by reading stored deadlines, never by holding timers.
+
+Each job is idempotent and claims its rows with conditional updates, so several workers,
+or a restart in the middle of a pass, never act twice or miss anything. Jobs register in
+``JOBS``; the loop itself knows nothing about tickets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from chat.services import Services
+
+log = logging.getLogger("escalation.worker")
+
+# Due work is acted on within this many seconds; SLA targets are minutes at the shortest
+# (premium first response: 30 min), so this is far inside any warning margin.
+DEFAULT_INTERVAL_SECONDS = 5.0
+
+Job = Callable[[Services, datetime], Awaitable[int]]
+"""A sweep step: given the services and "now", act on what is due; return how many items."""
+
+JOBS: list[tuple[str, Job]] = []
+
+
+async def run_once(svc: Services, jobs: list[tuple[str, Job]] | None = None) -> dict[str, int]:
+    """One pass over every job at the clock's current time. A failing job is logged and
+    the others still run; the next pass retries it."""
+    now = svc.clock.now()
+    done: dict[str, int] = {}
+    for name, job in jobs if jobs is not None else JOBS:
+        try:
+            done[name] = await job(svc, now)
+        except Exception:
+            log.exception("sweep job %s failed; retrying on the next pass", name)
+            done[name] = -1
+    return done
+
+
+async def run_forever(svc: Services, stop: asyncio.Event, interval: float = DEFAULT_INTERVAL_SECONDS) -> None:
+    while not stop.is_set():
+        await run_once(svc)
+        try:
+            await asyncio.wait_for(stop.wait(), interval)
+        except TimeoutError:
+            pass

@@ -1,0 +1,82 @@
+"""The command line, run as a real subprocess the way an operator runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEST_SECRET
+
+
+def run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY"}}
+    environ.update({"VAR_DIR": str(tmp_path / "var"), "SECRET_KEY": TEST_SECRET, **env})
+    return subprocess.run([sys.executable, "-m", "chat", *args], capture_output=True, text=True, env=environ,
+                          cwd=tmp_path, timeout=120)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["frobnicate"],
+        ["create-user", "--email", "a@b.example"],
+        ["create-user", "--email", "a@b.example", "--role", "wizard"],
+        ["create-org", "--name", "X", "--kind", "partner"],
+        ["create-org", "--name", "X", "--kind", "customer", "--plan", "gold"],
+        ["serve", "--port", "99999"],
+        ["serve", "--workers", "0"],
+    ],
+)
+def test_bad_arguments_give_one_line_and_status_2(tmp_path: Path, args: list[str]) -> None:
+    result = run(tmp_path, *args)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "error" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_configuration_error_gives_one_line_and_status_78(tmp_path: Path) -> None:
+    result = run(tmp_path, "migrate", DATABASE_URL="mysql://nope/db")
+    assert result.returncode == 78
+    assert result.stderr.strip().splitlines() == [
+        "supportchat: configuration error: DATABASE_URL scheme 'mysql' is not supported: use postgresql://… or sqlite:///…"
+    ]
+
+
+def test_workers_without_redis_are_refused(tmp_path: Path) -> None:
+    result = run(tmp_path, "serve", "--workers", "2")
+    assert result.returncode == 2 and "REDIS_URL" in result.stderr
+
+
+def test_administration_commands(tmp_path: Path) -> None:
+    assert run(tmp_path, "migrate").returncode == 0
+    reseller = run(tmp_path, "create-org", "--name", "Big Reseller", "--kind", "reseller")
+    assert reseller.returncode == 0 and "big-reseller" in reseller.stdout
+    customer = run(tmp_path, "create-org", "--name", "Small Co", "--kind", "customer", "--plan", "premium",
+                   "--domains", "small.example, small.example.org", "--parent", "big-reseller")
+    assert customer.returncode == 0, customer.stderr
+    user = run(tmp_path, "create-user", "--email", "boss@small.example", "--role", "customer", "--org", "small-co")
+    assert user.returncode == 0 and "password: " in user.stdout
+    dup = run(tmp_path, "create-user", "--email", "BOSS@small.example", "--role", "agent")
+    assert dup.returncode == 2 and dup.stderr.strip() == "supportchat: error: a user with e-mail boss@small.example already exists"
+    site = run(tmp_path, "create-site", "--name", "Shop", "--origins", "https://shop.example,http://localhost:3000")
+    assert site.returncode == 0 and '<script src="http://127.0.0.1:8000/widget/loader.js" data-site="st_' in site.stdout
+    bad_site = run(tmp_path, "create-site", "--name", "Shop", "--origins", "ftp://nope")
+    assert bad_site.returncode == 2 and len(bad_site.stderr.strip().splitlines()) == 1
+    assert run(tmp_path, "disable-user", "--email", "boss@small.example").returncode == 0
+    assert run(tmp_path, "set-password", "--email", "boss@small.example", "--password", "short").returncode == 2
+
+
+def test_demo_is_repeatable_and_prints_working_logins(tmp_path: Path) -> None:
+    first = run(tmp_path, "demo")
+    assert first.returncode == 0, first.stderr
+    second = run(tmp_path, "demo")
+    assert second.returncode == 0, second.stderr
+    for role in ("support_admin", "agent", "read_only", "reseller_admin", "customer"):
+        assert role in second.stdout
+    # Fresh passwords each run: nothing reusable is kept anywhere.
+    assert first.stdout != second.stdout
