@@ -10,12 +10,14 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from chat import migrate
 from chat.clock import Clock
 from chat.errors import AppError
-from chat.http import account, admin, demo, health
+from chat.http import account, admin, conversation_routes, demo, health
+from chat.hub.endpoint import websocket_endpoint
+from chat.hub.hub import Hub
 from chat.http.common import app_error_handler, http_error_handler, internal_error_handler
 from chat.services import Services, build_services
 from chat.settings import EX_CONFIG, Settings, SettingsError, load_settings
@@ -49,11 +51,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             print(f"supportchat: configuration error: {exc}", file=sys.stderr)
             raise SystemExit(EX_CONFIG) from None
     svc = build_services(settings, clock=clock)
+    hub = Hub(svc)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await _ensure_schema(settings)
         await svc.broker.connect()
+        await hub.start()
         stop = asyncio.Event()
         sweeper = None
         if settings.sweeper_in_process:
@@ -67,6 +71,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             stop.set()
             if sweeper is not None:
                 await sweeper
+            await hub.stop()
             await svc.close()
 
     routes = [
@@ -85,6 +90,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         Route("/api/users/{user_id}/enable", admin.enable_user, methods=["POST"]),
         Route("/api/sites", admin.list_sites, methods=["GET"]),
         Route("/api/sites", admin.create_site, methods=["POST"]),
+        Route("/api/conversations", conversation_routes.list_mine, methods=["GET"]),
+        Route("/api/conversations", conversation_routes.start, methods=["POST"]),
+        Route("/api/conversations/{conversation_id}", conversation_routes.detail, methods=["GET"]),
+        Route("/api/conversations/{conversation_id}/events", conversation_routes.history, methods=["GET"]),
+        WebSocketRoute("/ws", websocket_endpoint),
     ]
     if settings.demo_page:
         routes.append(Route("/", demo.demo_page, methods=["GET"]))
@@ -99,6 +109,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         },
     )
     app.state.services = svc
+    app.state.hub = hub
     return app
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from chat import throttle, validation
 from chat.authz import Principal
+from chat.directory import user_channel
 from chat.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from chat.models import AuthSession, Role, Site, User
 from chat.passwords import hash_password, needs_rehash, verify_password
@@ -92,13 +93,18 @@ async def login(svc: Services, email: str, password: str, *, address: str | None
     return Login(token=token, user=user, session=session)  # type: ignore[arg-type]
 
 
-async def logout(svc: Services, session_id: str) -> None:
+async def logout(svc: Services, principal: Principal) -> None:
+    """End the principal's session; its open sockets are closed too."""
     async with svc.sessions.begin() as db:
         await db.execute(
             update(AuthSession)
-            .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+            .where(AuthSession.id == principal.session_id, AuthSession.revoked_at.is_(None))
             .values(revoked_at=svc.clock.now())
         )
+    await svc.publish(
+        user_channel(principal.user_id),
+        {"type": "session.revoked", "user_id": principal.user_id, "session_id": principal.session_id},
+    )
 
 
 async def authenticate(svc: Services, token: str) -> tuple[Principal, User]:

@@ -120,7 +120,9 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
         log_level=settings.log_level,
         # Compression on websockets multiplies memory per socket and opens the door to
         # decompression bombs; the widget's frames are small anyway.
+        ws="websockets-sansio",
         ws_per_message_deflate=False,
+        ws_max_size=settings.max_frame_bytes,
         proxy_headers=True,
     )
     return 0

@@ -186,6 +186,8 @@ class Conversation(Base):
     # The last seq handed out; the next event takes last_seq + 1 in the same UPDATE, so
     # numbering stays gap-free and ordered with any number of web processes.
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The same for events a customer may see (not internal notes).
+    last_public_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -219,6 +221,9 @@ class Event(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(BigInteger)
+    # The seq of the previous non-internal event: what a customer's client, which never
+    # sees internal notes, compares with its last seen seq to detect a gap.
+    prev_public_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     type: Mapped[str] = mapped_column(String(40))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     client_msg_id: Mapped[str | None] = mapped_column(String(64))

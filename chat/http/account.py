@@ -45,7 +45,7 @@ async def logout(request: Request) -> Response:
     if principal.session_id is None:
         raise Unauthenticated("only a signed-in session can sign out; widget visitors just forget their token",
                               code="not_a_session")
-    await auth.logout(services(request), principal.session_id)
+    await auth.logout(services(request), principal)
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

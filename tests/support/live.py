@@ -29,7 +29,8 @@ async def live_server(settings: Settings, clock: Clock | None = None) -> AsyncIt
     app = create_app(settings, clock=clock)
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
-                            ws_per_message_deflate=False)
+                            ws="websockets-sansio", ws_per_message_deflate=False,
+                            ws_max_size=settings.max_frame_bytes)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     for _ in range(1000):

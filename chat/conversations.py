@@ -1,0 +1,437 @@
+"""Use cases for conversations and their ordered event stream.
+
+The delivery guarantees start here: an event is committed with the next ``seq`` of its
+conversation (taken by one ``UPDATE … RETURNING`` in the same transaction, so numbering
+is gap-free with any number of processes), and only after the commit is it published.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chat import validation
+from chat.authz import Action, ConversationRef, Principal, can, require
+from chat.errors import AppError, Conflict, NotFound, ValidationFailed
+from chat.models import (
+    Conversation,
+    ConversationKind,
+    ConversationStatus,
+    Event,
+    Organization,
+    Participant,
+    Role,
+    User,
+)
+from chat.services import Services
+
+HISTORY_PAGE_MAX = 500
+MAX_CLIENT_MSG_ID = 64
+
+
+class EventKind(enum.StrEnum):
+    MESSAGE = "message"
+    NOTE = "note"  # internal: staff only
+    SYSTEM = "system"
+
+
+class ConversationClosed(AppError):
+    status = 409
+    code = "conversation_closed"
+
+
+def conversation_channel(conversation_id: int) -> str:
+    return f"conv:{conversation_id}"
+
+
+def author_json(user: User | None) -> dict[str, Any] | None:
+    if user is None:
+        return None
+    return {"id": user.id, "name": user.name, "role": user.role.value}
+
+
+def event_json(event: Event, author: User | None) -> dict[str, Any]:
+    """The wire shape of a stored event (docs/protocol.md, ``event``)."""
+    return {
+        "type": "event",
+        "conversation_id": event.conversation_id,
+        "seq": event.seq,
+        "id": event.id,
+        "kind": event.type,
+        "author": author_json(author),
+        "body": event.body,
+        "data": event.data,
+        "client_msg_id": event.client_msg_id,
+        "created_at": event.created_at.isoformat(),
+        "internal": event.internal,
+        "prev_public_seq": event.prev_public_seq,
+    }
+
+
+def visible_to(principal: Principal, event: dict[str, Any]) -> bool:
+    """Internal notes never reach anyone who may not see them."""
+    return not event.get("internal") or can(principal, Action.VIEW_INTERNAL_NOTES)
+
+
+async def conversation_ref(db: AsyncSession, principal: Principal, conversation_id: int) -> tuple[Conversation, ConversationRef]:
+    conv = await db.get(Conversation, conversation_id)
+    if conv is None:
+        raise NotFound("no such conversation", code="not_found")
+    parent_id = None
+    if conv.organization_id is not None:
+        parent_id = await db.scalar(select(Organization.parent_id).where(Organization.id == conv.organization_id))
+    participant = await db.scalar(
+        select(Participant.id).where(
+            Participant.conversation_id == conversation_id,
+            Participant.user_id == principal.user_id,
+            Participant.left_at.is_(None),
+        )
+    )
+    ref = ConversationRef(
+        id=conv.id,
+        organization_id=conv.organization_id,
+        org_parent_id=parent_id,
+        is_participant=participant is not None,
+        is_open=conv.status is ConversationStatus.OPEN,
+    )
+    return conv, ref
+
+
+async def load_visible(db: AsyncSession, principal: Principal, conversation_id: int) -> tuple[Conversation, ConversationRef]:
+    """The conversation if the principal may see it; ``not_found`` otherwise, so that
+    probing ids tells nothing about conversations of others."""
+    conv, ref = await conversation_ref(db, principal, conversation_id)
+    if not can(principal, Action.VIEW_CONVERSATION, ref):
+        raise NotFound("no such conversation", code="not_found")
+    return conv, ref
+
+
+async def append_event(
+    db: AsyncSession,
+    conversation_id: int,
+    *,
+    kind: EventKind,
+    now: datetime,
+    author_id: int | None = None,
+    body: str | None = None,
+    data: dict[str, Any] | None = None,
+    internal: bool = False,
+    client_msg_id: str | None = None,
+) -> Event:
+    """Store the next event of a conversation inside the caller's transaction."""
+    # The UPDATE takes the row lock (PostgreSQL) or the write lock (SQLite) first, so the
+    # last_public_seq it returns cannot move before this transaction ends.
+    row = (
+        await db.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id)
+            .values(last_seq=Conversation.last_seq + 1, updated_at=now)
+            .returning(Conversation.last_seq, Conversation.last_public_seq)
+        )
+    ).first()
+    if row is None:
+        raise NotFound("no such conversation", code="not_found")
+    seq, prev_public = row
+    if not internal:
+        await db.execute(update(Conversation).where(Conversation.id == conversation_id).values(last_public_seq=seq))
+    event = Event(
+        conversation_id=conversation_id,
+        seq=seq,
+        prev_public_seq=prev_public,
+        type=kind.value,
+        author_id=author_id,
+        client_msg_id=client_msg_id,
+        body=body,
+        data=data or {},
+        internal=internal,
+        created_at=now,
+    )
+    db.add(event)
+    await db.flush()
+    return event
+
+
+async def _ensure_participant(db: AsyncSession, conversation_id: int, user: User, now: datetime) -> Event | None:
+    """Add ``user`` to the conversation if absent; return the system event if added."""
+    existing = await db.scalar(
+        select(Participant).where(Participant.conversation_id == conversation_id, Participant.user_id == user.id)
+    )
+    if existing is not None and existing.left_at is None:
+        return None
+    if existing is None:
+        db.add(Participant(conversation_id=conversation_id, user_id=user.id, joined_at=now, last_read_seq=0))
+    else:
+        existing.left_at = None
+    return await append_event(
+        db, conversation_id, kind=EventKind.SYSTEM, now=now,
+        data={"event": "participant.joined", "user": author_json(user)},
+    )
+
+
+async def publish_events(svc: Services, events: list[dict[str, Any]]) -> None:
+    for event in events:
+        await svc.publish(conversation_channel(event["conversation_id"]), event)
+
+
+@dataclass(frozen=True)
+class NewConversation:
+    conversation: Conversation
+    events: list[dict[str, Any]]
+
+
+async def start_conversation(
+    svc: Services,
+    actor: Principal,
+    *,
+    subject: str = "",
+    body: str | None = None,
+    client_msg_id: str | None = None,
+) -> NewConversation:
+    """A customer or visitor opens a support chat (optionally with a first message)."""
+    clean_subject = validation.text(subject, "subject", max_length=300, required=False)
+    if body is not None:
+        _check_body(svc, body)
+    if actor.role not in {Role.VISITOR, Role.CUSTOMER, Role.RESELLER_ADMIN}:
+        raise ValidationFailed("staff open conversations on behalf of a customer through tickets", code="forbidden")
+    now = svc.clock.now()
+    async with svc.sessions.begin() as db:
+        user = await db.get(User, actor.user_id)
+        assert user is not None
+        conv = Conversation(
+            kind=ConversationKind.CHAT,
+            status=ConversationStatus.OPEN,
+            subject=clean_subject,
+            site_id=user.site_id,
+            organization_id=user.organization_id,
+            created_by_id=user.id,
+            last_seq=0,
+            created_at=now,
+            updated_at=now,
+        )
+        db.add(conv)
+        await db.flush()
+        db.add(Participant(conversation_id=conv.id, user_id=user.id, joined_at=now, last_read_seq=0))
+        created = await append_event(
+            db, conv.id, kind=EventKind.SYSTEM, now=now,
+            data={"event": "conversation.created", "user": author_json(user), "subject": clean_subject},
+        )
+        events = [event_json(created, None)]
+        if body is not None:
+            first = await append_event(
+                db, conv.id, kind=EventKind.MESSAGE, now=now, author_id=user.id, body=body,
+                client_msg_id=_client_id(client_msg_id),
+            )
+            events.append(event_json(first, user))
+    await publish_events(svc, events)
+    return NewConversation(conv, events)
+
+
+def _check_body(svc: Services, body: str) -> None:
+    if not body.strip():
+        raise ValidationFailed("body must not be empty", code="invalid_frame")
+    if len(body) > svc.settings.max_message_chars:
+        raise ValidationFailed(
+            f"the message is longer than {svc.settings.max_message_chars} characters", code="message_too_long"
+        )
+
+
+def _client_id(client_msg_id: str | None) -> str | None:
+    if client_msg_id is not None and not 1 <= len(client_msg_id) <= MAX_CLIENT_MSG_ID:
+        raise ValidationFailed(f"client_msg_id must be 1-{MAX_CLIENT_MSG_ID} characters", code="invalid_frame")
+    return client_msg_id
+
+
+@dataclass(frozen=True)
+class Ack:
+    conversation_id: int
+    client_msg_id: str
+    id: int
+    seq: int
+    created_at: datetime
+    duplicate: bool
+
+    def frame(self) -> dict[str, Any]:
+        return {
+            "type": "ack",
+            "conversation_id": self.conversation_id,
+            "client_msg_id": self.client_msg_id,
+            "id": self.id,
+            "seq": self.seq,
+            "created_at": self.created_at.isoformat(),
+            "duplicate": self.duplicate,
+        }
+
+
+async def _existing_ack(db: AsyncSession, author_id: int, client_msg_id: str) -> Ack | None:
+    found = await db.scalar(select(Event).where(Event.author_id == author_id, Event.client_msg_id == client_msg_id))
+    if found is None:
+        return None
+    return Ack(found.conversation_id, client_msg_id, found.id, found.seq, found.created_at, True)
+
+
+async def post_message(
+    svc: Services,
+    actor: Principal,
+    conversation_id: int,
+    *,
+    client_msg_id: str,
+    body: str,
+    internal: bool = False,
+    data: dict[str, Any] | None = None,
+) -> tuple[Ack, list[dict[str, Any]]]:
+    """Store a message (or an internal note) and return its ack and the events to publish.
+
+    Idempotent on ``(author, client_msg_id)``: a resend returns the original ack with
+    ``duplicate=True`` and stores nothing. The caller publishes the events after this
+    returns (the transaction is committed by then).
+    """
+    _client_id(client_msg_id)
+    _check_body(svc, body)
+    now = svc.clock.now()
+    async with svc.sessions.begin() as db:
+        previous = await _existing_ack(db, actor.user_id, client_msg_id)
+        if previous is not None:
+            if previous.conversation_id != conversation_id:
+                raise Conflict("client_msg_id was already used for another conversation", code="invalid_frame")
+            return previous, []
+        conv, ref = await load_visible(db, actor, conversation_id)
+        if internal:
+            require(actor, Action.POST_INTERNAL_NOTE, ref)
+        elif not can(actor, Action.POST_MESSAGE, ref):
+            if ref.is_participant and not ref.is_open:
+                raise ConversationClosed("this conversation is closed; start a new one")
+            require(actor, Action.POST_MESSAGE, ref)
+        user = await db.get(User, actor.user_id)
+        assert user is not None
+        events: list[dict[str, Any]] = []
+        if not ref.is_participant and not internal:
+            joined = await _ensure_participant(db, conversation_id, user, now)
+            if joined is not None:
+                events.append(event_json(joined, None))
+        try:
+            async with db.begin_nested():
+                stored = await append_event(
+                    db, conversation_id, kind=EventKind.NOTE if internal else EventKind.MESSAGE, now=now,
+                    author_id=user.id, body=body, data=data, internal=internal, client_msg_id=client_msg_id,
+                )
+        except IntegrityError:
+            # The same client_msg_id raced in on another connection and won.
+            raced = await _existing_ack(db, actor.user_id, client_msg_id)
+            if raced is None:
+                raise
+            return raced, []
+        events.append(event_json(stored, user))
+        ack = Ack(conversation_id, client_msg_id, stored.id, stored.seq, stored.created_at, False)
+    return ack, events
+
+
+async def events_after(
+    svc: Services, actor: Principal, conversation_id: int, *, after_seq: int, limit: int = 100
+) -> tuple[list[dict[str, Any]], int]:
+    """Stored events with ``seq > after_seq`` in order (internal ones only for staff),
+    and the conversation's current last seq."""
+    if after_seq < 0:
+        raise ValidationFailed("after_seq must be 0 or more")
+    limit = max(1, min(limit, HISTORY_PAGE_MAX))
+    async with svc.sessions() as db:
+        conv, _ = await load_visible(db, actor, conversation_id)
+        query = (
+            select(Event, User)
+            .outerjoin(User, User.id == Event.author_id)
+            .where(Event.conversation_id == conversation_id, Event.seq > after_seq)
+            .order_by(Event.seq)
+            .limit(limit)
+        )
+        if not can(actor, Action.VIEW_INTERNAL_NOTES):
+            query = query.where(Event.internal.is_(False))
+        rows = (await db.execute(query)).all()
+        return [event_json(e, u) for e, u in rows], conv.last_seq
+
+
+async def mark_read(svc: Services, actor: Principal, conversation_id: int, seq: int) -> int:
+    """Move the participant's read position forward (never back); return the stored one."""
+    if seq < 0:
+        raise ValidationFailed("seq must be 0 or more", code="invalid_frame")
+    async with svc.sessions.begin() as db:
+        conv, ref = await load_visible(db, actor, conversation_id)
+        target = min(seq, conv.last_seq)
+        await db.execute(
+            update(Participant)
+            .where(
+                and_(
+                    Participant.conversation_id == conversation_id,
+                    Participant.user_id == actor.user_id,
+                    Participant.last_read_seq < target,
+                )
+            )
+            .values(last_read_seq=target)
+        )
+        stored = await db.scalar(
+            select(Participant.last_read_seq).where(
+                Participant.conversation_id == conversation_id, Participant.user_id == actor.user_id
+            )
+        )
+    return int(stored or 0)
+
+
+async def read_position(db: AsyncSession, user_id: int, conversation_id: int) -> int:
+    stored = await db.scalar(
+        select(Participant.last_read_seq).where(
+            Participant.conversation_id == conversation_id, Participant.user_id == user_id
+        )
+    )
+    return int(stored or 0)
+
+
+def conversation_json(conv: Conversation, read_seq: int | None = None) -> dict[str, Any]:
+    return {
+        "id": conv.id,
+        "kind": conv.kind.value,
+        "status": conv.status.value,
+        "subject": conv.subject,
+        "site_id": conv.site_id,
+        "organization_id": conv.organization_id,
+        "created_by_id": conv.created_by_id,
+        "last_seq": conv.last_seq,
+        "read_seq": read_seq,
+        "created_at": conv.created_at.isoformat(),
+        "updated_at": conv.updated_at.isoformat(),
+    }
+
+
+async def list_conversations(
+    svc: Services, actor: Principal, *, status: ConversationStatus | None = None, limit: int = 50, before_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Conversations the actor takes part in; staff see every conversation (newest first)."""
+    limit = max(1, min(limit, 200))
+    async with svc.sessions() as db:
+        query = (
+            select(Conversation, Participant.last_read_seq)
+            .outerjoin(
+                Participant,
+                and_(Participant.conversation_id == Conversation.id, Participant.user_id == actor.user_id),
+            )
+            .order_by(Conversation.id.desc())
+            .limit(limit)
+        )
+        if not actor.is_staff:
+            if actor.role is Role.RESELLER_ADMIN and actor.organization_id is not None:
+                customers = select(Organization.id).where(Organization.parent_id == actor.organization_id)
+                query = query.where(
+                    (Participant.id.is_not(None) & Participant.left_at.is_(None))
+                    | Conversation.organization_id.in_(customers)
+                )
+            else:
+                query = query.where(Participant.id.is_not(None), Participant.left_at.is_(None))
+        if status is not None:
+            query = query.where(Conversation.status == status)
+        if before_id is not None:
+            query = query.where(Conversation.id < before_id)
+        rows = (await db.execute(query)).all()
+        return [conversation_json(c, r) for c, r in rows]

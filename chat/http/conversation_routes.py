@@ -1,0 +1,81 @@
+"""Conversations over HTTP: start one, list mine, read one, page through its history."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from chat import conversations
+from chat.errors import ValidationFailed
+from chat.http.common import JSON, Strict, current, read_json, services
+from chat.hub.connection import render_event
+from chat.models import ConversationStatus
+
+
+def _int_param(request: Request, name: str, default: int | None, *, low: int = 0) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or int(raw) < low:
+        raise ValidationFailed(f"{name} must be an integer ≥ {low}")
+    return int(raw)
+
+
+def _conversation_id(request: Request) -> int:
+    raw = request.path_params["conversation_id"]
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValidationFailed("conversation_id must be a positive integer")
+    return int(raw)
+
+
+class StartBody(Strict):
+    subject: str = ""
+    body: str | None = None
+    client_msg_id: str | None = None
+
+
+async def start(request: Request) -> Response:
+    principal, _ = await current(request)
+    body = await read_json(request, StartBody)
+    created = await conversations.start_conversation(
+        services(request), principal, subject=body.subject, body=body.body, client_msg_id=body.client_msg_id
+    )
+    return JSON({"conversation": conversations.conversation_json(created.conversation, 0)}, status_code=201)
+
+
+async def list_mine(request: Request) -> Response:
+    principal, _ = await current(request)
+    status_raw = request.query_params.get("status")
+    try:
+        status = ConversationStatus(status_raw) if status_raw else None
+    except ValueError:
+        raise ValidationFailed(f"status must be one of {', '.join(s.value for s in ConversationStatus)}") from None
+    items = await conversations.list_conversations(
+        services(request), principal, status=status,
+        limit=_int_param(request, "limit", 50, low=1) or 50, before_id=_int_param(request, "before_id", None, low=1),
+    )
+    return JSON({"conversations": items})
+
+
+async def history(request: Request) -> Response:
+    """``GET /api/conversations/{id}/events?after_seq=N&limit=M`` — events with seq > N."""
+    principal, _ = await current(request)
+    conv_id = _conversation_id(request)
+    after = _int_param(request, "after_seq", 0) or 0
+    limit = _int_param(request, "limit", 100, low=1) or 100
+    events, last = await conversations.events_after(services(request), principal, conv_id, after_seq=after, limit=limit)
+    staff = principal.is_staff
+    rendered = [render_event(e, staff=staff) for e in events]
+    return JSON({"events": rendered, "has_more": len(events) == min(limit, conversations.HISTORY_PAGE_MAX)})
+
+
+async def detail(request: Request) -> Response:
+    principal, _ = await current(request)
+    conv_id = _conversation_id(request)
+    async with services(request).sessions() as db:
+        conv, _ = await conversations.load_visible(db, principal, conv_id)
+        read_seq = await conversations.read_position(db, principal.user_id, conv.id)
+    body = conversations.conversation_json(conv, read_seq)
+    if not principal.is_staff:
+        body["last_seq"] = conv.last_public_seq
+    return JSON({"conversation": body})

@@ -1,0 +1,1 @@
+"""The websocket hub: frames (pure), connections, the per-process fan-out, the endpoint."""

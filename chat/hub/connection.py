@@ -1,0 +1,181 @@
+"""One websocket connection: its rooms, its ordered delivery, its bounded outbound queue.
+
+Ordering is enforced here, per conversation: a live event is delivered only if it
+follows the last one delivered (``prev_seq == last``); anything else either is a
+duplicate (dropped) or reveals a gap, which is filled from the database before any later
+event goes out. So the broker may lose, repeat or reorder publishes without the client
+ever seeing a hole or a repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from chat.authz import Action, Principal, can
+from chat.conversations import events_after
+from chat.services import Services
+
+log = logging.getLogger(__name__)
+
+# Frames buffered for a client that reads slower than its conversations speak. Past this
+# the client is cut (close 4408) and resumes later, rather than growing server memory or
+# holding up anyone else.
+OUTBOUND_QUEUE_FRAMES = 1000
+CATCH_UP_PAGE = 500
+
+CLOSE_SLOW_CONSUMER = 4408
+
+_encode = msgspec.json.Encoder().encode
+
+
+def render_event(event: dict[str, Any], *, staff: bool) -> dict[str, Any]:
+    """The wire frame of a stored event for one class of recipient.
+
+    ``prev_seq`` is the seq of the previous event *this recipient* can see: staff see
+    every event, customers never see internal notes.
+    """
+    frame = {k: v for k, v in event.items() if k not in {"prev_public_seq", "internal"}}
+    if staff:
+        frame["prev_seq"] = event["seq"] - 1
+        frame["internal"] = event["internal"]
+    else:
+        frame["prev_seq"] = event["prev_public_seq"]
+    return frame
+
+
+@dataclass
+class Room:
+    last_seq: int
+    catching_up: bool = False
+    pending: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Connection:
+    def __init__(
+        self,
+        svc: Services,
+        principal: Principal,
+        name: str,
+        send_text: Callable[[str], Awaitable[None]],
+        close: Callable[[int, str], Awaitable[None]],
+    ) -> None:
+        self.svc = svc
+        self.principal = principal
+        self.name = name
+        self.staff = can(principal, Action.VIEW_INTERNAL_NOTES)
+        self.rooms: dict[int, Room] = {}
+        self._send_text = send_text
+        self._close = close
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue(OUTBOUND_QUEUE_FRAMES)
+        self._writer = asyncio.create_task(self._write_loop(), name=f"ws-writer-{principal.user_id}")
+        self.closed = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- outbound ---------------------------------------------------------------------
+
+    def send(self, frame: dict[str, Any]) -> None:
+        self.send_encoded(_encode(frame).decode())
+
+    def send_encoded(self, text: str) -> None:
+        if self.closed:
+            return
+        try:
+            self._queue.put_nowait(text)
+        except asyncio.QueueFull:
+            self.close_soon(CLOSE_SLOW_CONSUMER, "too slow: reconnect and resume")
+
+    async def _write_loop(self) -> None:
+        try:
+            while (text := await self._queue.get()) is not None:
+                await self._send_text(text)
+        except Exception:  # the socket went away under us; the reader side ends the rest
+            self.closed = True
+
+    def close_soon(self, code: int, reason: str) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self._spawn(self._close(code, reason))
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def shutdown(self) -> None:
+        self.closed = True
+        try:
+            self._queue.put_nowait(None)
+        except asyncio.QueueFull:
+            self._writer.cancel()
+        try:
+            await asyncio.wait_for(self._writer, 5)
+        except (asyncio.CancelledError, TimeoutError):
+            self._writer.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+
+    # -- ordered delivery -------------------------------------------------------------
+
+    def prev_of(self, event: dict[str, Any]) -> int:
+        return int(event["seq"] - 1 if self.staff else event["prev_public_seq"])
+
+    def offer(self, event: dict[str, Any], rendered: str | None = None) -> None:
+        """A stored event arrived (live); deliver it in order or fill the gap first."""
+        room = self.rooms.get(event["conversation_id"])
+        if room is None or self.closed:
+            return
+        if event["internal"] and not self.staff:
+            return
+        if event["seq"] <= room.last_seq:
+            return  # already delivered (resume overlap or a repeated publish)
+        if room.catching_up:
+            room.pending.append(event)
+            return
+        if self.prev_of(event) == room.last_seq:
+            self._deliver(room, event, rendered)
+            return
+        room.pending.append(event)
+        self.start_catch_up(event["conversation_id"])
+
+    def _deliver(self, room: Room, event: dict[str, Any], rendered: str | None) -> None:
+        room.last_seq = event["seq"]
+        if rendered is not None:
+            self.send_encoded(rendered)
+        else:
+            self.send(render_event(event, staff=self.staff))
+
+    def start_catch_up(self, conversation_id: int) -> None:
+        room = self.rooms.get(conversation_id)
+        if room is None or room.catching_up:
+            return
+        room.catching_up = True
+        self._spawn(self._catch_up(conversation_id, room))
+
+    async def _catch_up(self, conversation_id: int, room: Room) -> None:
+        """Send every stored event after ``room.last_seq`` from the database, then the
+        live ones that queued meanwhile, in order and without repeats."""
+        try:
+            while True:
+                events, last = await events_after(
+                    self.svc, self.principal, conversation_id, after_seq=room.last_seq, limit=CATCH_UP_PAGE
+                )
+                for event in events:
+                    if event["seq"] > room.last_seq:
+                        self._deliver(room, event, None)
+                if len(events) < CATCH_UP_PAGE:
+                    break
+            pending, room.pending = sorted(room.pending, key=lambda e: e["seq"]), []
+            room.catching_up = False
+            for event in pending:
+                self.offer(event)
+        except Exception:
+            log.exception("catch-up of conversation %s failed", conversation_id)
+            room.catching_up = False
+            self.send({"type": "resync", "conversation_id": conversation_id, "reason": "catch_up_failed"})

@@ -1,0 +1,253 @@
+"""``/ws``: authenticate, then read frames, authorize each through the use cases, reply.
+
+Thin by design: parsing is :mod:`chat.hub.frames`, rules are :mod:`chat.authz` and the
+use cases in :mod:`chat.conversations`, ordering is :mod:`chat.hub.connection`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy.exc import OperationalError
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from chat import conversations
+from chat.auth import authenticate
+from chat.authz import Principal
+from chat.errors import AppError
+from chat.hub import frames
+from chat.hub.connection import Connection, Room
+from chat.hub.hub import Hub
+from chat.hub.ratelimit import TokenBucket
+from chat.models import Site, User
+from chat.services import Services
+from chat.validation import origin as normalize_origin
+
+log = logging.getLogger(__name__)
+
+# Long enough for a phone on a slow network to send one small frame, short enough that
+# idle unauthenticated sockets cannot pile up.
+AUTH_TIMEOUT_SECONDS = 5.0
+RATE_PER_SECOND = 20.0
+RATE_BURST = 40.0
+PRINCIPAL_RATE_PER_SECOND = 50.0
+PRINCIPAL_BURST = 100.0
+# Refused frames tolerated in a row before a client is treated as a flood and cut.
+FLOOD_REFUSALS = 200
+HEARTBEAT_SECONDS = 20
+
+CLOSE_PROTOCOL = 4400
+CLOSE_AUTH = 4401
+CLOSE_ORIGIN = 4403
+CLOSE_FLOOD = 4429
+
+_ERROR_CODES = {"validation_failed": "invalid_frame", "not_found": "not_found", "forbidden": "forbidden"}
+
+
+def _own_origin(svc: Services) -> str:
+    return normalize_origin(svc.settings.public_url)
+
+
+async def _origin_allowed(svc: Services, origin: str | None, user: User) -> bool:
+    if origin is None:
+        return True  # not a browser: no cross-site risk to guard against
+    try:
+        clean = normalize_origin(origin)
+    except AppError:
+        return False
+    if clean == _own_origin(svc):
+        return True
+    if user.site_id is None:
+        return False
+    async with svc.sessions() as db:
+        site = await db.get(Site, user.site_id)
+    return site is not None and clean in site.allowed_origins
+
+
+def _error(code: str, message: str, ref: str | None = None, **extra: Any) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if ref is not None:
+        frame["ref"] = ref
+    frame.update(extra)
+    return frame
+
+
+async def websocket_endpoint(websocket: WebSocket) -> None:
+    svc: Services = websocket.app.state.services
+    hub: Hub = websocket.app.state.hub
+    await websocket.accept()
+    principal, user = await _authenticate(websocket, svc)
+    if principal is None or user is None:
+        return
+    if not await _origin_allowed(svc, websocket.headers.get("origin"), user):
+        await websocket.close(CLOSE_ORIGIN, "origin not allowed")
+        return
+
+    async def send_text(text: str) -> None:
+        await websocket.send_text(text)
+
+    async def close(code: int, reason: str) -> None:
+        try:
+            await websocket.close(code, reason)
+        except Exception:
+            pass
+
+    conn = Connection(svc, principal, user.name, send_text, close)
+    conn.send({
+        "type": "ready",
+        "user": {"id": user.id, "name": user.name, "role": user.role.value},
+        "server_time": svc.clock.now().isoformat(),
+        "limits": {
+            "max_frame_bytes": svc.settings.max_frame_bytes,
+            "max_message_chars": svc.settings.max_message_chars,
+            "rate_per_second": RATE_PER_SECOND,
+            "burst": RATE_BURST,
+        },
+        "heartbeat_seconds": HEARTBEAT_SECONDS,
+        "live": hub.live,
+    })
+    await hub.register(conn)
+    try:
+        await _read_loop(websocket, svc, hub, conn)
+    finally:
+        await hub.unregister(conn)
+        await conn.shutdown()
+
+
+async def _authenticate(websocket: WebSocket, svc: Services) -> tuple[Principal | None, User | None]:
+    try:
+        message = await asyncio.wait_for(websocket.receive(), AUTH_TIMEOUT_SECONDS)
+    except TimeoutError:
+        await websocket.close(CLOSE_AUTH, "authenticate within 5 seconds")
+        return None, None
+    if message["type"] == "websocket.disconnect":
+        return None, None
+    text = message.get("text")
+    if text is None:
+        await websocket.close(CLOSE_PROTOCOL, "text frames only")
+        return None, None
+    try:
+        frame = frames.decode(text)
+    except frames.FrameError as exc:
+        await websocket.close(CLOSE_PROTOCOL, f"{exc.code}: {exc.message}"[:120])
+        return None, None
+    if not isinstance(frame, frames.Auth):
+        await websocket.close(CLOSE_PROTOCOL, "the first frame must be auth")
+        return None, None
+    try:
+        return await authenticate(svc, frame.token)
+    except AppError as exc:
+        await websocket.close(CLOSE_AUTH, exc.code)
+        return None, None
+
+
+async def _read_loop(websocket: WebSocket, svc: Services, hub: Hub, conn: Connection) -> None:
+    bucket = TokenBucket(RATE_PER_SECOND, RATE_BURST)
+    # Per-principal budgets are per process: a client spreading sockets over processes gets
+    # one budget per process, each socket still bounded by its own.
+    shared = hub.buckets.setdefault(conn.principal.user_id, TokenBucket(PRINCIPAL_RATE_PER_SECOND, PRINCIPAL_BURST))
+    refusals = 0
+    while not conn.closed:
+        try:
+            message = await websocket.receive()
+        except (WebSocketDisconnect, RuntimeError):
+            return
+        if message["type"] == "websocket.disconnect":
+            return
+        text = message.get("text")
+        if text is None:
+            conn.close_soon(CLOSE_PROTOCOL, "text frames only")
+            return
+        if len(text) > svc.settings.max_frame_bytes:
+            conn.close_soon(1009, "frame too large")
+            return
+        now = time.monotonic()
+        wait = max(bucket.take(now), shared.take(now))
+        if wait > 0:
+            refusals += 1
+            if refusals >= FLOOD_REFUSALS:
+                conn.close_soon(CLOSE_FLOOD, "flood")
+                return
+            conn.send(_error("rate_limited", "slow down", retry_after_ms=int(wait * 1000) + 1))
+            continue
+        refusals = 0
+        try:
+            frame = frames.decode(text)
+        except frames.FrameError as exc:
+            conn.send(_error(exc.code, exc.message, exc.ref))
+            continue
+        try:
+            await _handle(frame, svc, hub, conn)
+        except AppError as exc:
+            conn.send(_error(_ERROR_CODES.get(exc.code, exc.code), exc.message, frame.ref,
+                             **({"conversation_id": frame.conversation_id} if hasattr(frame, "conversation_id") else {})))
+        except OperationalError:
+            log.warning("database unavailable while handling %s", type(frame).__name__)
+            conn.send(_error("unavailable", "the database did not answer; retry", frame.ref))
+
+
+def _require_joined(conn: Connection, conv_id: int, ref: str | None) -> Room | None:
+    room = conn.rooms.get(conv_id)
+    if room is None:
+        conn.send(_error("not_joined", "join the conversation first", ref, conversation_id=conv_id))
+    return room
+
+
+async def _handle(frame: frames.ClientFrame, svc: Services, hub: Hub, conn: Connection) -> None:
+    p = conn.principal
+    if isinstance(frame, frames.Ping):
+        conn.send({"type": "pong", **({"ref": frame.ref} if frame.ref else {})})
+    elif isinstance(frame, frames.Auth):
+        conn.send(_error("already_authenticated", "this socket is already authenticated", frame.ref))
+    elif isinstance(frame, frames.Join):
+        async with svc.sessions() as db:
+            conv, _ = await conversations.load_visible(db, p, frame.conversation_id)
+            read_seq = await conversations.read_position(db, p.user_id, conv.id)
+        visible_last = conv.last_seq if conn.staff else conv.last_public_seq
+        # Subscribe before reading the backlog, so nothing committed in between is missed.
+        conn.rooms[conv.id] = Room(last_seq=frame.after_seq)
+        await hub.join(conn, conv.id)
+        conn.send({"type": "joined", "conversation_id": conv.id, "last_seq": visible_last, "read_seq": read_seq,
+                   **({"ref": frame.ref} if frame.ref else {})})
+        conn.start_catch_up(conv.id)
+    elif isinstance(frame, frames.Leave):
+        await hub.leave(conn, frame.conversation_id)
+        conn.send({"type": "left", "conversation_id": frame.conversation_id, **({"ref": frame.ref} if frame.ref else {})})
+    elif isinstance(frame, frames.Send):
+        if _require_joined(conn, frame.conversation_id, frame.ref) is None:
+            return
+        data = {"attachments": frame.attachments} if frame.attachments else None
+        ack, events = await conversations.post_message(
+            svc, p, frame.conversation_id, client_msg_id=frame.client_msg_id, body=frame.body,
+            internal=frame.internal, data=data,
+        )
+        conn.send({**ack.frame(), **({"ref": frame.ref} if frame.ref else {})})
+        await conversations.publish_events(svc, events)
+    elif isinstance(frame, frames.Typing):
+        if _require_joined(conn, frame.conversation_id, frame.ref) is None:
+            return
+        await svc.publish(conversations.conversation_channel(frame.conversation_id), {
+            "type": "typing", "conversation_id": frame.conversation_id,
+            "user": {"id": p.user_id, "name": conn.name, "role": p.role.value}, "state": frame.state,
+        })
+    elif isinstance(frame, frames.Read):
+        if _require_joined(conn, frame.conversation_id, frame.ref) is None:
+            return
+        stored = await conversations.mark_read(svc, p, frame.conversation_id, frame.seq)
+        await svc.publish(conversations.conversation_channel(frame.conversation_id), {
+            "type": "read", "conversation_id": frame.conversation_id, "user_id": p.user_id, "seq": stored,
+        })
+    elif isinstance(frame, frames.Presence):
+        if not conn.staff:
+            raise AppError("presence is for staff", code="forbidden")
+        hub.set_presence(p.user_id, conn.name, frame.status)
+    elif isinstance(frame, frames.Viewing):
+        if not conn.staff:
+            raise AppError("viewing is for staff", code="forbidden")
+        if _require_joined(conn, frame.conversation_id, frame.ref) is None:
+            return
+        hub.set_viewing(frame.conversation_id, p.user_id, conn.name, frame.mode)
