@@ -1,0 +1,628 @@
+"""SLA policies, targets and the SLA clock - pure arithmetic on business calendars.
+
+A :class:`SlaPolicy` holds targets (first response, next response, stage one, resolution)
+measured on one business calendar. A :class:`PolicyTable` picks the policy for a ticket by
+(plan tier, category, severity). An :class:`SlaClock` is fed the ticket's *facts* in time
+order (opened, replies, pauses, resolution...) and derives every deadline from them, so the
+storage layer only stores facts and the derived deadline columns and recomputes both on
+every change; nothing here holds a timer.
+
+Everything is counted in *business time* on the policy's calendar: warnings and breaches
+never land at an idle midnight (Zammad #4432) and never run on wall-clock time while the
+desk is closed (Chatwoot PR #13392).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import IntEnum, StrEnum
+from itertools import pairwise
+
+from escalation.calendars import ZERO, BusinessCalendar, always_open, as_utc, moscow_business_calendar
+from escalation.errors import InvalidPolicy, InvalidSlaFacts
+
+# Longer than a year is no service level but a typo (days entered as minutes, ...); it
+# would also push deadlines past anything the sweeper is meant to watch.
+MAX_TARGET = timedelta(days=365)
+MAX_TARGET_DAYS = 365
+
+
+class PlanTier(StrEnum):
+    BASIC = "basic"
+    REGULAR = "regular"
+    PREMIUM = "premium"
+
+
+class Severity(IntEnum):
+    CRITICAL = 1
+    MAJOR = 2
+    MINOR = 3
+
+
+class SlaTarget(StrEnum):
+    FIRST_RESPONSE = "first_response"
+    NEXT_RESPONSE = "next_response"
+    STAGE_ONE = "stage_one"  # SKAI's first stage: a consultation or an ETA
+    RESOLUTION = "resolution"
+
+
+class TargetUnit(StrEnum):
+    BUSINESS_TIME = "business_time"
+    BUSINESS_DAYS = "business_days"
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """One target: a business-time duration, or N business days (SKAI style).
+
+    Exactly one of ``duration`` / ``days`` is set, matching ``unit``. Durations must be
+    positive and at most 365 days; day counts positive and at most 365. Anything else
+    raises :class:`InvalidPolicy`. Use the constructors: :meth:`of`, :meth:`hours`,
+    :meth:`minutes`, :meth:`business_days`.
+    """
+
+    unit: TargetUnit
+    duration: timedelta | None = None
+    days: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.unit is TargetUnit.BUSINESS_TIME:
+            if self.days is not None or not isinstance(self.duration, timedelta):
+                raise InvalidPolicy("a business-time target needs a duration and no days")
+            if self.duration <= ZERO:
+                raise InvalidPolicy(f"target must be positive, got {self.duration}")
+            if self.duration > MAX_TARGET:
+                raise InvalidPolicy(f"target {self.duration} is longer than {MAX_TARGET.days} days")
+        elif self.unit is TargetUnit.BUSINESS_DAYS:
+            if self.duration is not None or isinstance(self.days, bool) or not isinstance(self.days, int):
+                raise InvalidPolicy("a business-days target needs an integer day count")
+            if not 1 <= self.days <= MAX_TARGET_DAYS:
+                raise InvalidPolicy(f"target must be 1..{MAX_TARGET_DAYS} business days, got {self.days}")
+        else:
+            raise InvalidPolicy(f"unknown target unit {self.unit!r}")
+
+    @classmethod
+    def of(cls, duration: timedelta) -> TargetSpec:
+        return cls(TargetUnit.BUSINESS_TIME, duration=duration)
+
+    @classmethod
+    def hours(cls, amount: float) -> TargetSpec:
+        return cls.of(timedelta(hours=amount))
+
+    @classmethod
+    def minutes(cls, amount: float) -> TargetSpec:
+        return cls.of(timedelta(minutes=amount))
+
+    @classmethod
+    def business_days(cls, days: int) -> TargetSpec:
+        return cls(TargetUnit.BUSINESS_DAYS, days=days)
+
+    def due_from(self, calendar: BusinessCalendar, start: datetime) -> datetime:
+        """Deadline of this target started at ``start`` with the clock never paused."""
+        if self.duration is not None:
+            return calendar.add_business_time(start, self.duration)
+        assert self.days is not None
+        return calendar.add_business_days(start, self.days)
+
+    def budget_from(self, calendar: BusinessCalendar, start: datetime) -> timedelta:
+        """The target as business time, fixed at ``start``.
+
+        Day targets are converted once, when their cycle starts; from then on a pause simply
+        stops the budget draining, which keeps pause/resume exact for both units.
+        """
+        if self.duration is not None:
+            return self.duration
+        return calendar.business_time_between(start, self.due_from(calendar, start))
+
+    def __str__(self) -> str:
+        if self.duration is not None:
+            return f"{self.duration} business time"
+        return f"{self.days} business day(s)"
+
+
+@dataclass(frozen=True)
+class SlaPolicy:
+    """Targets measured on the calendar named ``calendar_key``.
+
+    A target left ``None`` is not tracked. ``warning_share`` (0 < share < 1) is the part of
+    a target's business time after which a warning is due (0.8 = warn at 80 %).
+    """
+
+    name: str
+    calendar_key: str
+    first_response: TargetSpec | None = None
+    next_response: TargetSpec | None = None
+    stage_one: TargetSpec | None = None
+    resolution: TargetSpec | None = None
+    warning_share: float = 0.8
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise InvalidPolicy("an SLA policy needs a name")
+        if not isinstance(self.calendar_key, str) or not self.calendar_key.strip():
+            raise InvalidPolicy(f"policy {self.name!r} needs a calendar key")
+        share = self.warning_share
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share < 1:
+            raise InvalidPolicy(f"warning share must be between 0 and 1 (exclusive), got {share!r}")
+        for target in SlaTarget:
+            spec = self.spec(target)
+            if spec is not None and not isinstance(spec, TargetSpec):
+                raise InvalidPolicy(f"{target} of policy {self.name!r} must be a TargetSpec")
+
+    def spec(self, target: SlaTarget) -> TargetSpec | None:
+        return {
+            SlaTarget.FIRST_RESPONSE: self.first_response,
+            SlaTarget.NEXT_RESPONSE: self.next_response,
+            SlaTarget.STAGE_ONE: self.stage_one,
+            SlaTarget.RESOLUTION: self.resolution,
+        }[target]
+
+
+@dataclass(frozen=True)
+class PolicyRule:
+    """``policy`` applies to tickets matching every key that is not ``None``."""
+
+    policy: SlaPolicy
+    tier: PlanTier | None = None
+    category: str | None = None
+    severity: Severity | None = None
+
+    def matches(self, tier: PlanTier | None, category: str | None, severity: Severity | None) -> bool:
+        return (
+            (self.tier is None or self.tier == tier)
+            and (self.category is None or self.category == category)
+            and (self.severity is None or self.severity == severity)
+        )
+
+    @property
+    def specificity(self) -> tuple[bool, bool, bool]:
+        return (self.category is not None, self.severity is not None, self.tier is not None)
+
+
+@dataclass(frozen=True)
+class PolicyTable:
+    """Chooses a policy by (plan tier, category, severity); the most specific rule wins.
+
+    Matching order: among the rules that match, one that pins the *category* beats any that
+    does not; then one that pins the *severity*; then one that pins the *tier*; the
+    catch-all ``(None, None, None)`` comes last. (What the problem is decides first, how bad
+    it is second, who asks third - so a category override beats the tier default, and a
+    severity-1 rule gives every plan the emergency treatment.) Two rules with the same
+    keys raise :class:`InvalidPolicy`, so there are never ties.
+    """
+
+    rules: tuple[PolicyRule, ...]
+
+    def __post_init__(self) -> None:
+        seen: set[tuple[PlanTier | None, str | None, Severity | None]] = set()
+        for rule in self.rules:
+            key = (rule.tier, rule.category, rule.severity)
+            if key in seen:
+                raise InvalidPolicy(f"two SLA rules for tier={key[0]} category={key[1]} severity={key[2]}")
+            seen.add(key)
+
+    def select(
+        self, tier: PlanTier | None, category: str | None, severity: Severity | None
+    ) -> SlaPolicy | None:
+        """The winning policy, or ``None`` when no rule matches (the ticket has no SLA)."""
+        matching = [rule for rule in self.rules if rule.matches(tier, category, severity)]
+        if not matching:
+            return None
+        return max(matching, key=lambda rule: rule.specificity).policy
+
+
+# -- the clock ------------------------------------------------------------------------------
+
+
+class FactKind(StrEnum):
+    OPENED = "opened"
+    AGENT_REPLY = "agent_reply"  # a real answer by a person
+    AUTO_REPLY = "auto_reply"  # accepted and ignored: an auto-reply is no response (360)
+    CUSTOMER_REPLY = "customer_reply"
+    STAGE_ONE_DONE = "stage_one_done"  # consultation given or ETA announced (SKAI)
+    PAUSED = "paused"  # now waiting on the customer
+    RESUMED = "resumed"  # no longer waiting on the customer
+    RESOLVED = "resolved"  # solution given / proposed to close; clock stops
+    REOPENED = "reopened"  # customer disagreed with the solution
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class SlaFact:
+    kind: FactKind
+    at: datetime
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "at", as_utc(self.at, "fact time"))
+        object.__setattr__(self, "kind", FactKind(self.kind))
+
+
+class DeadlineState(StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    MET = "met"  # met before it was due
+    BREACHED = "breached"  # due passed while unmet (it stays breached if met later)
+    STOPPED = "stopped"  # ticket closed before the target was met or due
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """Where one target stands at ``now``.
+
+    ``due_at`` is the instant the target's business time runs out; ``None`` while paused
+    (it will be recomputed from the remaining business time at resume) unless it already
+    ran out. ``warn_at`` likewise for the warning share. ``remaining`` is the business time
+    left, never negative. A target met exactly at ``due_at`` is breached: "< 4 h" is strict.
+    """
+
+    target: SlaTarget
+    state: DeadlineState
+    started_at: datetime
+    due_at: datetime | None
+    warn_at: datetime | None
+    met_at: datetime | None
+    remaining: timedelta
+
+
+class SlaEventKind(StrEnum):
+    WARNING = "warning"
+    BREACH = "breach"
+
+
+@dataclass(frozen=True)
+class SlaEvent:
+    """A warning or breach that is due. ``key`` is stable across recomputations (pauses
+    move ``at`` but not the key), so a sweeper records each one once."""
+
+    target: SlaTarget
+    kind: SlaEventKind
+    at: datetime
+    cycle_started_at: datetime
+
+    @property
+    def key(self) -> str:
+        return f"{self.target}:{self.kind}:{self.cycle_started_at.isoformat()}"
+
+
+@dataclass(frozen=True)
+class _Cycle:
+    started_at: datetime
+    budget: timedelta
+    met_at: datetime | None = None
+
+
+@dataclass
+class _Replay:
+    """Mutable scratch state used only while folding facts in ``SlaClock.__post_init__``."""
+
+    segments: list[tuple[datetime, datetime | None]] = field(default_factory=list)
+    cycles: dict[SlaTarget, _Cycle] = field(default_factory=dict)
+    opened: bool = False
+    waiting: bool = False
+    resolved: bool = False
+    closed: bool = False
+    agent_replied: bool = False
+
+    @property
+    def running(self) -> bool:
+        return self.opened and not (self.waiting or self.resolved or self.closed)
+
+    def meet(self, target: SlaTarget, at: datetime) -> None:
+        cycle = self.cycles.get(target)
+        if cycle is not None and cycle.met_at is None:
+            self.cycles[target] = _Cycle(cycle.started_at, cycle.budget, at)
+
+
+@dataclass(frozen=True)
+class SlaClock:
+    """The SLA state of one ticket, derived from its facts (oldest first).
+
+    Rules, all in business time on ``calendar``:
+
+    * OPENED starts first response, stage one and resolution.
+    * The first AGENT_REPLY meets first response; nothing can breach it afterwards
+      (Zammad #3140). AUTO_REPLY is ignored.
+    * Next response: after the first agent reply, the first CUSTOMER_REPLY that is not yet
+      answered starts a cycle; the next AGENT_REPLY meets it. Later customer messages in
+      the same unanswered run do not restart it.
+    * STAGE_ONE_DONE meets stage one; RESOLVED meets stage one and resolution; REOPENED
+      un-meets resolution, which then continues with the business time it had left.
+    * The clock runs only while the ticket is open and neither waiting on the customer
+      (PAUSED .. RESUMED) nor resolved (RESOLVED .. REOPENED); REOPENED also ends waiting.
+    * CLOSED counts as resolving, ends everything and forbids further facts.
+
+    Raises :class:`InvalidSlaFacts` for facts out of time order, a first fact that is not
+    OPENED, a second OPENED or anything after CLOSED; :class:`InvalidPolicy` if the
+    calendar is not the one the policy names.
+    """
+
+    policy: SlaPolicy
+    calendar: BusinessCalendar
+    facts: tuple[SlaFact, ...] = ()
+    _segments: tuple[tuple[datetime, datetime | None], ...] = field(init=False, repr=False, compare=False)
+    _cycles: Mapping[SlaTarget, _Cycle] = field(init=False, repr=False, compare=False)
+    _closed: bool = field(init=False, repr=False, compare=False)
+    _running: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.calendar.key != self.policy.calendar_key:
+            raise InvalidPolicy(
+                f"policy {self.policy.name!r} is measured on calendar "
+                f"{self.policy.calendar_key!r}, got {self.calendar.key!r}"
+            )
+        facts = tuple(self.facts)
+        object.__setattr__(self, "facts", facts)
+        replay = self._replay(facts)
+        object.__setattr__(self, "_segments", tuple(replay.segments))
+        object.__setattr__(self, "_cycles", dict(replay.cycles))
+        object.__setattr__(self, "_closed", replay.closed)
+        object.__setattr__(self, "_running", replay.running)
+
+    @classmethod
+    def open(cls, policy: SlaPolicy, calendar: BusinessCalendar, at: datetime) -> SlaClock:
+        """A clock for a ticket opened at ``at``."""
+        return cls(policy, calendar, (SlaFact(FactKind.OPENED, at),))
+
+    def record(self, *facts: SlaFact) -> SlaClock:
+        """A new clock with ``facts`` appended (same validation as construction)."""
+        return SlaClock(self.policy, self.calendar, self.facts + facts)
+
+    def _start(self, replay: _Replay, target: SlaTarget, at: datetime) -> None:
+        spec = self.policy.spec(target)
+        if spec is not None:
+            replay.cycles[target] = _Cycle(at, spec.budget_from(self.calendar, at))
+
+    def _replay(self, facts: Sequence[SlaFact]) -> _Replay:
+        replay = _Replay()
+        if facts and facts[0].kind is not FactKind.OPENED:
+            raise InvalidSlaFacts(f"the first fact must be opened, got {facts[0].kind}")
+        for earlier, later in pairwise(facts):
+            if later.at < earlier.at:
+                raise InvalidSlaFacts(f"{later.kind} at {later.at.isoformat()} is before {earlier.kind}")
+        for fact in facts:
+            if replay.closed:
+                raise InvalidSlaFacts(f"{fact.kind} after the ticket was closed")
+            was_running = replay.running
+            self._apply(replay, fact)
+            if replay.running and not was_running:
+                replay.segments.append((fact.at, None))
+            elif was_running and not replay.running:
+                replay.segments[-1] = (replay.segments[-1][0], fact.at)
+        return replay
+
+    def _apply(self, replay: _Replay, fact: SlaFact) -> None:
+        kind, at = fact.kind, fact.at
+        if kind is FactKind.OPENED:
+            if replay.opened:
+                raise InvalidSlaFacts("a ticket opens only once")
+            replay.opened = True
+            for target in (SlaTarget.FIRST_RESPONSE, SlaTarget.STAGE_ONE, SlaTarget.RESOLUTION):
+                self._start(replay, target, at)
+        elif kind is FactKind.AGENT_REPLY:
+            replay.agent_replied = True
+            replay.meet(SlaTarget.FIRST_RESPONSE, at)
+            replay.meet(SlaTarget.NEXT_RESPONSE, at)
+        elif kind is FactKind.CUSTOMER_REPLY:
+            current = replay.cycles.get(SlaTarget.NEXT_RESPONSE)
+            if replay.agent_replied and (current is None or current.met_at is not None):
+                self._start(replay, SlaTarget.NEXT_RESPONSE, at)
+        elif kind is FactKind.STAGE_ONE_DONE:
+            replay.meet(SlaTarget.STAGE_ONE, at)
+        elif kind is FactKind.PAUSED:
+            replay.waiting = True
+        elif kind is FactKind.RESUMED:
+            replay.waiting = False
+        elif kind in (FactKind.RESOLVED, FactKind.CLOSED):
+            replay.meet(SlaTarget.STAGE_ONE, at)
+            replay.meet(SlaTarget.RESOLUTION, at)
+            replay.resolved = True
+            replay.closed = kind is FactKind.CLOSED
+        elif kind is FactKind.REOPENED:
+            replay.resolved = replay.waiting = False
+            cycle = replay.cycles.get(SlaTarget.RESOLUTION)
+            if cycle is not None:
+                replay.cycles[SlaTarget.RESOLUTION] = _Cycle(cycle.started_at, cycle.budget)
+        # AUTO_REPLY changes nothing, on purpose.
+
+    # -- derived values -------------------------------------------------------------------
+
+    def _instant_after(self, start: datetime, budget: timedelta) -> datetime | None:
+        """When ``budget`` of running business time after ``start`` is used up, or None if
+        the clock stopped (paused/closed) before that."""
+        remaining = budget
+        for seg_start, seg_end in self._segments:
+            if seg_end is not None and seg_end <= start:
+                continue
+            begin = max(seg_start, start)
+            if seg_end is None:
+                return self.calendar.add_business_time(begin, remaining)
+            available = self.calendar.business_time_between(begin, seg_end)
+            if available >= remaining:
+                return self.calendar.add_business_time(begin, remaining)
+            remaining -= available
+        return None
+
+    def _consumed(self, start: datetime, until: datetime) -> timedelta:
+        total = ZERO
+        for seg_start, seg_end in self._segments:
+            begin = max(seg_start, start)
+            end = until if seg_end is None else min(seg_end, until)
+            if end > begin:
+                total += self.calendar.business_time_between(begin, end)
+        return total
+
+    def _deadline(self, target: SlaTarget, cycle: _Cycle, now: datetime) -> Deadline:
+        due_at = self._instant_after(cycle.started_at, cycle.budget)
+        warn_at = self._instant_after(cycle.started_at, cycle.budget * self.policy.warning_share)
+        met_at = cycle.met_at
+        if met_at is not None:
+            state = DeadlineState.MET if due_at is None or met_at < due_at else DeadlineState.BREACHED
+        elif due_at is not None and due_at <= now:
+            state = DeadlineState.BREACHED
+        elif self._closed:
+            state = DeadlineState.STOPPED
+        elif self._running:
+            state = DeadlineState.RUNNING
+        else:
+            state = DeadlineState.PAUSED
+        used = self._consumed(cycle.started_at, now if met_at is None else min(now, met_at))
+        return Deadline(
+            target=target,
+            state=state,
+            started_at=cycle.started_at,
+            due_at=due_at,
+            warn_at=warn_at,
+            met_at=met_at,
+            remaining=max(cycle.budget - used, ZERO),
+        )
+
+    def deadlines(self, now: datetime) -> dict[SlaTarget, Deadline | None]:
+        """Every target of the policy at ``now``; ``None`` for a target the policy does not
+        set or that has not started (next response before any customer follow-up)."""
+        now = as_utc(now, "now")
+        result: dict[SlaTarget, Deadline | None] = {}
+        for target in SlaTarget:
+            cycle = self._cycles.get(target)
+            result[target] = None if cycle is None else self._deadline(target, cycle, now)
+        return result
+
+    def due_events(self, now: datetime) -> list[SlaEvent]:
+        """Warnings and breaches due by ``now`` that still call for action, oldest first.
+
+        Only unmet targets of an open ticket produce events: a target met by a real reply
+        never escalates afterwards, even if the sweeper runs late. Events of past cycles
+        (an earlier next-response round) are not repeated.
+        """
+        if self._closed:
+            return []
+        events: list[SlaEvent] = []
+        for deadline in self.deadlines(now).values():
+            if deadline is None or deadline.met_at is not None:
+                continue
+            for kind, at in ((SlaEventKind.WARNING, deadline.warn_at), (SlaEventKind.BREACH, deadline.due_at)):
+                if at is not None and at <= now:
+                    events.append(SlaEvent(deadline.target, kind, at, deadline.started_at))
+        order = list(SlaTarget)
+        events.sort(key=lambda e: (e.at, order.index(e.target), e.kind != SlaEventKind.WARNING))
+        return events
+
+    def next_due_at(self, now: datetime) -> datetime | None:
+        """The next warning/breach instant after ``now`` - when the sweeper should look
+        again - or ``None`` if nothing is scheduled (paused, met or closed)."""
+        if self._closed:
+            return None
+        upcoming = [
+            at
+            for deadline in self.deadlines(now).values()
+            if deadline is not None and deadline.met_at is None
+            for at in (deadline.warn_at, deadline.due_at)
+            if at is not None and at > now
+        ]
+        return min(upcoming, default=None)
+
+
+# -- seed data ------------------------------------------------------------------------------
+# Plain data from the source documents (see /work/shared/FEATURES.md sections 3-4).
+
+
+class Availability(StrEnum):
+    CUSTOMER = "customer"  # the customer may pick it when raising a ticket
+    STAFF = "staff"  # support sets it after qualifying the problem
+    SPECIALIST = "specialist"  # only setup specialists may submit it
+    EMAIL = "email"  # not a ticket category: handled by e-mail
+
+
+@dataclass(frozen=True)
+class Category:
+    key: str
+    title: str
+    resolution: TargetSpec | None
+    availability: Availability = Availability.CUSTOMER
+    stage_one: TargetSpec | None = None
+
+    @property
+    def customer_may_choose(self) -> bool:
+        return self.availability is Availability.CUSTOMER
+
+
+# 360: "first response = first investigation carried out, not an auto-reply".
+TIER_FIRST_RESPONSE: Mapping[PlanTier, TargetSpec] = {
+    PlanTier.BASIC: TargetSpec.hours(24),
+    PlanTier.REGULAR: TargetSpec.hours(4),
+    PlanTier.PREMIUM: TargetSpec.minutes(30),
+}
+RESOLUTION_360 = TargetSpec.hours(48)  # 360: "all issues: 48 hours"
+
+# FFC ticket categories. The source states "1-day"/"3-day" SLAs without hours, so they are
+# kept in their own unit (business days) and follow whatever calendar the policy uses.
+FFC_CATEGORIES: tuple[Category, ...] = (
+    Category("data_accuracy", "Data accuracy issue", TargetSpec.business_days(3)),
+    Category("technical_question", "Technical question", TargetSpec.business_days(1)),
+    Category("training_request", "Training request", TargetSpec.business_days(1)),
+    Category("configuration_request", "Configuration request", TargetSpec.business_days(3)),
+    Category("service_request", "Service request", TargetSpec.business_days(1)),
+    Category("device_error", "Device error", TargetSpec.business_days(3), Availability.STAFF),
+    Category("software_error", "Software error", TargetSpec.business_days(3), Availability.STAFF),
+    Category("business_request", "Business request", None, Availability.EMAIL),
+    Category("audit_blockade", "Accuracy audit blockade", None, Availability.SPECIALIST),
+)
+
+# SKAI topics: stage one within 1 business day, full resolution within N business days,
+# Mon-Fri 09:30-18:00 Moscow minus Russian holidays.
+_SKAI_STAGE_ONE = TargetSpec.business_days(1)
+SKAI_TOPICS: tuple[Category, ...] = tuple(
+    Category(key, title, TargetSpec.business_days(days), Availability.CUSTOMER, _SKAI_STAGE_ONE)
+    for key, title, days in (
+        ("server_failure", "Critical server failure diagnostics", 1),
+        ("stolen_vehicle", "Tracking a stolen vehicle", 1),
+        ("accounts_and_access", "User accounts and access rights", 2),
+        ("data_update", "Updating data in the system", 2),
+        ("system_reports", "Building system reports", 2),
+        ("scheduled_reports", "Scheduled reports and notifications", 2),
+        ("consultation", "Equipment and software consultation", 5),
+        ("remote_diagnostics", "Remote equipment diagnostics and setup", 5),
+        ("violations_check", "Checking recorded violations or notifications", 5),
+    )
+)
+
+ALWAYS_OPEN_KEY = "24x7"
+MOSCOW_KEY = "moscow"
+
+
+def seed_calendars() -> dict[str, BusinessCalendar]:
+    """The calendars the seed policies refer to, by key."""
+    return {ALWAYS_OPEN_KEY: always_open(ALWAYS_OPEN_KEY), MOSCOW_KEY: moscow_business_calendar(MOSCOW_KEY)}
+
+
+def _tier_rules(categories: Iterable[Category]) -> Iterable[PolicyRule]:
+    for tier, first_response in TIER_FIRST_RESPONSE.items():
+        yield PolicyRule(
+            SlaPolicy(f"{tier} default", ALWAYS_OPEN_KEY, first_response=first_response, resolution=RESOLUTION_360),
+            tier=tier,
+        )
+        for category in categories:
+            if category.resolution is not None:
+                policy = SlaPolicy(
+                    f"{tier} / {category.key}",
+                    ALWAYS_OPEN_KEY,
+                    first_response=first_response,
+                    resolution=category.resolution,
+                )
+                yield PolicyRule(policy, tier=tier, category=category.key)
+
+
+def default_policy_table() -> PolicyTable:
+    """The 24/7 desk: first response by plan (360), resolution 48 h (360) unless the
+    category has its own SLA (FFC). Sources give no next-response figure; none is set."""
+    return PolicyTable(tuple(_tier_rules(FFC_CATEGORIES)))
+
+
+def skai_policy_table() -> PolicyTable:
+    """SKAI's two-stage targets on the Moscow calendar; unknown topics get stage one only."""
+    rules = [PolicyRule(SlaPolicy("SKAI default", MOSCOW_KEY, stage_one=_SKAI_STAGE_ONE))]
+    for topic in SKAI_TOPICS:
+        policy = SlaPolicy(f"SKAI {topic.key}", MOSCOW_KEY, stage_one=topic.stage_one, resolution=topic.resolution)
+        rules.append(PolicyRule(policy, category=topic.key))
+    return PolicyTable(tuple(rules))
