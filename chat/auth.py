@@ -111,7 +111,7 @@ async def authenticate(svc: Services, token: str) -> tuple[Principal, User]:
     """Resolve a session or visitor token to an enabled user; raise otherwise."""
     now = svc.clock.now()
     kind, _, raw = token.partition(":")
-    async with svc.sessions() as db:
+    async with svc.reads() as db:
         if kind == "s":
             payload = svc.tokens.verify(Purpose.SESSION, raw, max_age=svc.settings.session_ttl_seconds)
             sid = payload.get("sid")

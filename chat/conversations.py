@@ -339,7 +339,7 @@ async def events_after(
     if after_seq < 0:
         raise ValidationFailed("after_seq must be 0 or more")
     limit = max(1, min(limit, HISTORY_PAGE_MAX))
-    async with svc.sessions() as db:
+    async with svc.reads() as db:
         conv, _ = await load_visible(db, actor, conversation_id)
         query = (
             select(Event, User)
@@ -410,7 +410,7 @@ async def list_conversations(
 ) -> list[dict[str, Any]]:
     """Conversations the actor takes part in; staff see every conversation (newest first)."""
     limit = max(1, min(limit, 200))
-    async with svc.sessions() as db:
+    async with svc.reads() as db:
         query = (
             select(Conversation, Participant.last_read_seq)
             .outerjoin(

@@ -41,7 +41,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         # Take transaction control away from the sqlite3 module (which would BEGIN lazily
@@ -54,20 +54,29 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; safe with WAL
         cursor.close()
 
+    # A deferred transaction that reads and then writes fails at once with SQLITE_BUSY
+    # when another writer committed in between (no busy wait applies to that upgrade).
+    # Transactions that may write therefore take the write lock up front.
+    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql(begin)
 
 
-def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
-    """An engine for ``database_url`` (already normalized by settings)."""
+def create_engine(database_url: str, *, echo: bool = False, read_only: bool = False) -> AsyncEngine:
+    """An engine for ``database_url`` (already normalized by settings).
+
+    On SQLite, ``read_only=True`` gives an engine whose transactions do not take the
+    write lock, for queries that never write; the default engine's transactions do.
+    """
     if database_url.startswith("sqlite"):
         engine = create_async_engine(
             database_url,
             echo=echo,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, immediate=not read_only)
         return engine
     return create_async_engine(
         database_url,

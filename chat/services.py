@@ -22,6 +22,10 @@ class Services:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    """For use cases: transactions that may write."""
+    reads: async_sessionmaker[AsyncSession]
+    """For queries that never write (on SQLite they do not wait for the write lock)."""
+    read_engine: AsyncEngine
     broker: Broker
     clock: Clock
     tokens: Tokens
@@ -37,15 +41,20 @@ class Services:
     async def close(self) -> None:
         await self.broker.disconnect()
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
 
 
 def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     engine = create_engine(settings.database_url)
+    read_engine = create_engine(settings.database_url, read_only=True) if settings.is_sqlite else engine
     return Services(
         settings=settings,
         engine=engine,
         sessions=create_sessionmaker(engine),
+        reads=create_sessionmaker(read_engine),
+        read_engine=read_engine,
         broker=create_broker(settings.redis_url),
         clock=clock,
         tokens=Tokens(settings.secret_keys, clock),

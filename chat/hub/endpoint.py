@@ -204,7 +204,7 @@ async def _handle(frame: frames.ClientFrame, svc: Services, hub: Hub, conn: Conn
     elif isinstance(frame, frames.Auth):
         conn.send(_error("already_authenticated", "this socket is already authenticated", frame.ref))
     elif isinstance(frame, frames.Join):
-        async with svc.sessions() as db:
+        async with svc.reads() as db:
             conv, _ = await conversations.load_visible(db, p, frame.conversation_id)
             read_seq = await conversations.read_position(db, p.user_id, conv.id)
         visible_last = conv.last_seq if conn.staff else conv.last_public_seq
