@@ -15,7 +15,7 @@ from starlette.routing import Route, WebSocketRoute
 from chat import migrate
 from chat.clock import Clock
 from chat.errors import AppError
-from chat.http import account, admin, conversation_routes, demo, health
+from chat.http import account, admin, attachment_routes, conversation_routes, demo, health
 from chat.hub.endpoint import websocket_endpoint
 from chat.hub.hub import Hub
 from chat.http.common import app_error_handler, http_error_handler, internal_error_handler
@@ -94,6 +94,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         Route("/api/conversations", conversation_routes.start, methods=["POST"]),
         Route("/api/conversations/{conversation_id}", conversation_routes.detail, methods=["GET"]),
         Route("/api/conversations/{conversation_id}/events", conversation_routes.history, methods=["GET"]),
+        Route("/api/conversations/{conversation_id}/attachments", attachment_routes.upload, methods=["POST"]),
+        Route("/api/attachments/{attachment_id}", attachment_routes.download, methods=["GET"]),
         WebSocketRoute("/ws", websocket_endpoint),
     ]
     if settings.demo_page:

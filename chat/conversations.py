@@ -8,6 +8,7 @@ is gap-free with any number of processes), and only after the commit is it publi
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -283,7 +284,7 @@ async def post_message(
     client_msg_id: str,
     body: str,
     internal: bool = False,
-    data: dict[str, Any] | None = None,
+    attachments: Sequence[int] = (),
 ) -> tuple[Ack, list[dict[str, Any]]]:
     """Store a message (or an internal note) and return its ack and the events to publish.
 
@@ -309,6 +310,14 @@ async def post_message(
             require(actor, Action.POST_MESSAGE, ref)
         user = await db.get(User, actor.user_id)
         assert user is not None
+        data: dict[str, Any] = {}
+        claimed = []
+        if attachments:
+            # Imported here: chat.attachments builds on this module's visibility rules.
+            from chat.attachments import attachment_json, claim_for_message
+
+            claimed = await claim_for_message(db, actor, conversation_id, attachments)
+            data["attachments"] = [attachment_json(a) for a in claimed]
         events: list[dict[str, Any]] = []
         if not ref.is_participant and not internal:
             joined = await _ensure_participant(db, conversation_id, user, now)
@@ -326,6 +335,8 @@ async def post_message(
             if raced is None:
                 raise
             return raced, []
+        for attachment in claimed:
+            attachment.event_id = stored.id
         events.append(event_json(stored, user))
         ack = Ack(conversation_id, client_msg_id, stored.id, stored.seq, stored.created_at, False)
     return ack, events

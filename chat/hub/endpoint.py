@@ -220,10 +220,9 @@ async def _handle(frame: frames.ClientFrame, svc: Services, hub: Hub, conn: Conn
     elif isinstance(frame, frames.Send):
         if _require_joined(conn, frame.conversation_id, frame.ref) is None:
             return
-        data = {"attachments": frame.attachments} if frame.attachments else None
         ack, events = await conversations.post_message(
             svc, p, frame.conversation_id, client_msg_id=frame.client_msg_id, body=frame.body,
-            internal=frame.internal, data=data,
+            internal=frame.internal, attachments=frame.attachments,
         )
         conn.send({**ack.frame(), **({"ref": frame.ref} if frame.ref else {})})
         await conversations.publish_events(svc, events)

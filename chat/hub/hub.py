@@ -64,6 +64,7 @@ class Hub:
         self.local_presence: dict[int, tuple[str, str]] = {}
         self.local_viewing: dict[tuple[int, int], tuple[str, str]] = {}
         self._grace: dict[int, asyncio.TimerHandle] = {}
+        self.presence_grace_seconds = PRESENCE_GRACE_SECONDS
         # Per-principal rate budgets, shared by a user's sockets on this process.
         self.buckets: dict[int, TokenBucket] = {}
 
@@ -187,7 +188,7 @@ class Hub:
                 await self._remove_channels(user_channel(uid))
                 if conn.staff:
                     loop = asyncio.get_running_loop()
-                    self._grace[uid] = loop.call_later(PRESENCE_GRACE_SECONDS, self._presence_expired, uid, conn.name)
+                    self._grace[uid] = loop.call_later(self.presence_grace_seconds, self._presence_expired, uid, conn.name)
 
     def _presence_expired(self, uid: int, name: str) -> None:
         self._grace.pop(uid, None)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import uvicorn
 
 from chat.app import create_app, services_of
+from chat.hub.hub import Hub
 from chat.clock import Clock
 from chat.services import Services
 from chat.settings import Settings
@@ -22,6 +23,7 @@ class LiveServer:
     ws_url: str
     services: Services
     server: uvicorn.Server
+    hub: Hub
 
 
 @asynccontextmanager
@@ -42,7 +44,7 @@ async def live_server(settings: Settings, clock: Clock | None = None) -> AsyncIt
         await task
         raise RuntimeError("the test server did not start")
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", services_of(app), server)
+        yield LiveServer(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", services_of(app), server, app.state.hub)
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 15)

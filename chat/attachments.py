@@ -1,0 +1,168 @@
+"""Attachments: uploaded over HTTP into a conversation, then referenced by a message.
+
+The bytes live in an upload store (a folder under ``var/`` by default) under a random
+key; the database row says who may read them. An attachment is readable by whoever may
+see its conversation — and, once it is on an internal note, by staff only. Before it is
+sent, only its uploader and staff see it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import unicodedata
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chat.authz import Action, Principal, can, require
+from chat.conversations import load_visible
+from chat.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from chat.models import Attachment, Event
+from chat.services import Services
+
+# Screenshots, photos, video, logs and documents (FFC, SKAI, BX). Anything a browser would
+# run (HTML, SVG, JavaScript) is refused: it would execute on our origin if opened.
+ALLOWED_TYPES = frozenset({
+    "image/png", "image/jpeg", "image/gif", "image/webp",
+    "video/mp4", "video/webm", "video/quicktime",
+    "text/plain", "text/csv", "application/json", "application/pdf",
+    "application/zip", "application/gzip", "application/x-gzip", "application/x-tar",
+    "application/octet-stream",
+})
+INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+# Leading bytes that must match for types a browser would render inline, so a file
+# labelled image/png cannot be something else.
+_MAGIC = {
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+    "image/webp": (b"RIFF",),
+}
+MAX_PER_MESSAGE = 10
+
+
+def upload_dir(svc: Services) -> Path:
+    path = svc.settings.var_dir / "uploads"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def clean_filename(raw: str) -> str:
+    name = unicodedata.normalize("NFC", raw).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable() and ch not in '<>:"|?*').strip(" .")
+    if not name:
+        raise ValidationFailed("filename must not be empty")
+    return name[:255]
+
+
+def attachment_json(a: Attachment) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "conversation_id": a.conversation_id,
+        "filename": a.filename,
+        "content_type": a.content_type,
+        "size": a.size,
+        "url": f"/api/attachments/{a.id}",
+    }
+
+
+async def upload(
+    svc: Services,
+    actor: Principal,
+    conversation_id: int,
+    *,
+    filename: str,
+    content_type: str,
+    declared_size: int | None,
+    chunks: AsyncIterator[bytes],
+) -> Attachment:
+    """Store an upload; refuse wrong types and oversize bodies before keeping anything."""
+    name = clean_filename(filename)
+    ctype = content_type.split(";")[0].strip().lower()
+    if ctype not in ALLOWED_TYPES:
+        raise UnsupportedMediaType(f"files of type {ctype or 'unknown'} are not accepted", code="attachment_type")
+    limit = svc.settings.max_upload_bytes
+    if declared_size is not None and declared_size > limit:
+        raise PayloadTooLarge(f"the file is larger than {limit} bytes", code="attachment_too_large")
+    async with svc.reads() as db:
+        _, ref = await load_visible(db, actor, conversation_id)
+        require(actor, Action.POST_MESSAGE, ref)
+    key = secrets.token_hex(16)
+    target = upload_dir(svc) / key
+    partial = target.with_suffix(".part")
+    size = 0
+    head = b""
+    try:
+        with open(partial, "wb") as handle:
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLarge(f"the file is larger than {limit} bytes", code="attachment_too_large")
+                if len(head) < 16:
+                    head += chunk[: 16 - len(head)]
+                handle.write(chunk)
+        if size == 0:
+            raise ValidationFailed("the file is empty")
+        magic = _MAGIC.get(ctype)
+        if magic is not None and not any(head.startswith(m) for m in magic):
+            raise UnsupportedMediaType(f"the file is not a {ctype}", code="attachment_type")
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    try:
+        async with svc.sessions.begin() as db:
+            row = Attachment(
+                conversation_id=conversation_id, uploader_id=actor.user_id, event_id=None, filename=name,
+                content_type=ctype, size=size, storage_key=key, created_at=svc.clock.now(),
+            )
+            db.add(row)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return row
+
+
+async def claim_for_message(
+    db: AsyncSession, actor: Principal, conversation_id: int, ids: Sequence[int]
+) -> list[Attachment]:
+    """The caller's unsent uploads of this conversation, for the message being stored."""
+    if len(ids) > MAX_PER_MESSAGE:
+        raise ValidationFailed(f"at most {MAX_PER_MESSAGE} attachments per message", code="invalid_frame")
+    wanted = sorted(set(ids))
+    rows = list(await db.scalars(
+        select(Attachment).where(
+            Attachment.id.in_(wanted),
+            Attachment.conversation_id == conversation_id,
+            Attachment.uploader_id == actor.user_id,
+            Attachment.event_id.is_(None),
+        )
+    ))
+    if len(rows) != len(wanted):
+        raise ValidationFailed(
+            "attachments must be your own unsent uploads to this conversation", code="invalid_attachment"
+        )
+    return sorted(rows, key=lambda a: wanted.index(a.id))
+
+
+async def open_for_download(svc: Services, actor: Principal, attachment_id: int) -> tuple[Attachment, Path]:
+    async with svc.reads() as db:
+        row = await db.get(Attachment, attachment_id)
+        if row is None:
+            raise NotFound("no such attachment", code="not_found")
+        await load_visible(db, actor, row.conversation_id)  # not_found unless visible
+        staff = can(actor, Action.VIEW_INTERNAL_NOTES)
+        if row.event_id is None:
+            if row.uploader_id != actor.user_id and not staff:
+                raise NotFound("no such attachment", code="not_found")
+        else:
+            internal = await db.scalar(select(Event.internal).where(Event.id == row.event_id))
+            if internal and not staff:
+                raise NotFound("no such attachment", code="not_found")
+    path = upload_dir(svc) / row.storage_key
+    if not path.is_file():
+        raise NotFound("the attachment's file is missing", code="not_found")
+    return row, path

@@ -1,0 +1,142 @@
+"""Authentication deadline, origins, frame size, rate limits, slow consumers — over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from chat.auth import principal_of
+from chat.client import ChatClient, ProtocolError
+from chat.conversations import post_message, publish_events
+from chat.models import User
+from tests.chat.hub.helpers import SITE_ORIGIN, World, make_world, stored_log
+from tests.support.live import LiveServer
+
+
+@pytest.fixture
+async def world(server: LiveServer) -> World:
+    return await make_world(server)
+
+
+async def _close_code(url: str, *frames: str | bytes, origin: str | None = None, wait: float = 8.0) -> int | None:
+    headers = {"Origin": origin} if origin else None
+    async with connect(url, additional_headers=headers, compression=None) as ws:
+        for frame in frames:
+            await ws.send(frame)
+        try:
+            while True:
+                await asyncio.wait_for(ws.recv(), wait)
+        except ConnectionClosed as exc:
+            return exc.rcvd.code if exc.rcvd else None
+
+
+async def test_authentication_must_come_first_and_in_time(world: World) -> None:
+    url = world.server.ws_url + "/ws"
+    assert await _close_code(url) == 4401  # nothing sent within 5 s
+    assert await _close_code(url, '{"type": "ping"}') == 4400
+    assert await _close_code(url, b"\x00binary") == 4400
+    assert await _close_code(url, "not json") == 4400
+    assert await _close_code(url, '{"type": "auth", "token": "v:forged"}') == 4401
+    assert await _close_code(url, '{"type": "auth", "token": ""}') == 4400
+
+
+@pytest.mark.parametrize(
+    ("who", "origin", "accepted"),
+    [
+        ("visitor", SITE_ORIGIN, True),
+        ("visitor", "http://127.0.0.1:8000", True),  # the widget iframe runs on our own origin
+        ("visitor", "https://evil.example", False),
+        ("visitor", "https://shop.example.evil.example", False),
+        ("visitor", None, True),  # not a browser
+        ("agent", "http://127.0.0.1:8000", True),
+        ("agent", SITE_ORIGIN, False),
+    ],
+)
+async def test_origin_is_checked_per_principal(world: World, who: str, origin: str | None, accepted: bool) -> None:
+    token = world.customer_token if who == "visitor" else world.agent_token
+    client = ChatClient(world.server.ws_url + "/ws", token, origin=origin)
+    if accepted:
+        await client.connect()
+        assert (await client.ping())["type"] == "pong"
+        await client.close()
+    else:
+        with pytest.raises(ConnectionClosed):
+            await client.connect()  # closed before "ready"
+        assert client.close_code == 4403
+
+
+async def test_oversized_frame_closes_with_1009_and_others_live_on(world: World) -> None:
+    async with world.client(world.agent_token) as bystander:
+        client = world.client(world.customer_token)
+        await client.connect()
+        await client.raw(json.dumps({"type": "ping", "ref": "x" * 70_000}))
+        assert await client.wait_closed(5) == 1009
+        assert (await bystander.ping())["type"] == "pong"
+
+
+async def test_a_burst_is_refused_politely_and_the_connection_survives(world: World) -> None:
+    async with world.client(world.customer_token) as client:
+        for _ in range(60):
+            await client.raw('{"type": "ping"}')
+        limited = await client.next_frame("error")
+        assert limited["code"] == "rate_limited" and limited["retry_after_ms"] > 0
+        await asyncio.sleep(2.5)
+        assert (await client.ping())["type"] == "pong"
+
+
+async def test_a_flood_is_cut(world: World) -> None:
+    client = world.client(world.customer_token)
+    await client.connect()
+    for _ in range(400):
+        try:
+            await client.raw('{"type": "ping"}')
+        except ConnectionClosed:
+            break
+    assert await client.wait_closed(5) == 4429
+
+
+async def test_a_slow_reader_is_cut_without_stalling_the_room(world: World) -> None:
+    conv = world.conversation_id
+    svc = world.server.services
+    async with svc.sessions() as db:
+        customer = await db.get(User, world.customer.user_id)
+    assert customer is not None
+    async with world.client(world.agent_token) as fast:
+        await fast.join(conv)
+        # A raw client that stops reading: the websockets library stops pulling from the
+        # socket after max_queue frames, so TCP backs up into the server.
+        slow = await connect(world.server.ws_url + "/ws", compression=None, max_queue=1)
+        await slow.send(json.dumps({"type": "auth", "token": world.agent2_token}))
+        await slow.send(json.dumps({"type": "join", "conversation_id": conv}))
+        await asyncio.sleep(0.3)
+        body = "x" * 9000
+        total = 1500
+        for i in range(total):
+            _, events = await post_message(svc, principal_of(customer), conv, client_msg_id=f"flood-{i}", body=body)
+            await publish_events(svc, events)
+        last = total + 1
+        log = await fast.wait_for_seq(conv, last, timeout=60)
+        assert [e["seq"] for e in log] == list(range(1, last + 1))
+        try:
+            while True:
+                await asyncio.wait_for(slow.recv(), 10)
+        except ConnectionClosed as exc:
+            assert exc.rcvd is not None and exc.rcvd.code == 4408
+        await slow.close()
+
+
+async def test_send_before_join_and_after_leave_is_refused(world: World) -> None:
+    conv = world.conversation_id
+    async with world.client(world.customer_token) as client:
+        with pytest.raises(ProtocolError) as refused:
+            await client.send(conv, "too early")
+        assert refused.value.code == "not_joined"
+        await client.join(conv)
+        await client.leave(conv)
+        with pytest.raises(ProtocolError):
+            await client.send(conv, "too late")
+    assert len(await stored_log(world.server, conv, world.agent_token)) == 1
