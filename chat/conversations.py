@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat import validation
 from chat.authz import Action, ConversationRef, Principal, can, require
-from chat.errors import AppError, Conflict, NotFound, ValidationFailed
+from chat.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
 from chat.models import (
     Conversation,
     ConversationKind,
@@ -199,7 +199,7 @@ async def start_conversation(
     if body is not None:
         _check_body(svc, body)
     if actor.role not in {Role.VISITOR, Role.CUSTOMER, Role.RESELLER_ADMIN}:
-        raise ValidationFailed("staff open conversations on behalf of a customer through tickets", code="forbidden")
+        raise Forbidden("staff open conversations on behalf of a customer through tickets")
     now = svc.clock.now()
     async with svc.sessions.begin() as db:
         user = await db.get(User, actor.user_id)

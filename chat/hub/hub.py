@@ -71,7 +71,7 @@ class Hub:
     # -- lifecycle --------------------------------------------------------------------
 
     async def start(self) -> None:
-        await self._subscribe()
+        self.live = await self._subscribe()
         self._listener = asyncio.create_task(self._listen(), name="hub-listener")
         self._heartbeat = asyncio.create_task(self._beat(), name="hub-heartbeat")
 
@@ -90,14 +90,16 @@ class Hub:
     def _channels(self) -> list[str]:
         return [STAFF_CHANNEL, *(conversation_channel(c) for c in self.rooms), *(user_channel(u) for u in self.by_user)]
 
-    async def _subscribe(self) -> None:
+    async def _subscribe(self) -> bool:
+        """Subscribe to every channel this process needs; whether that worked. ``live``
+        is left to the caller, so that a return after an outage is announced."""
         try:
             self._sub = await self.svc.broker.subscribe(*self._channels())
-            self.live = True
+            return True
         except BrokerUnavailable as exc:
-            log.warning("broker unavailable at start: %s", exc)
+            log.warning("broker unavailable: %s", exc)
             self._sub = None
-            self.live = False
+            return False
 
     async def _listen(self) -> None:
         backoff = 0.5
@@ -119,8 +121,8 @@ class Hub:
                 self._set_live(False)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, BROKER_BACKOFF_MAX_SECONDS)
-            await self._subscribe()
-            if self._sub is not None:
+            if await self._subscribe():
+                backoff = 0.5  # the next outage starts with quick retries again
                 self._recover()
 
     def _set_live(self, live: bool) -> None:

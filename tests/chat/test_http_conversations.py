@@ -56,7 +56,7 @@ async def test_start_list_and_page_history(world: World, http: httpx.AsyncClient
 
 async def test_staff_cannot_start_a_chat_as_a_customer(world: World, http: httpx.AsyncClient) -> None:
     r = await http.post("/api/conversations", json={"subject": "x"}, headers=auth(world.agent_token))
-    assert r.status_code == 422 and r.json()["error"]["code"] == "forbidden"
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
 
 
 async def _count_attachments(world: World) -> int:
