@@ -12,7 +12,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from chat import conversations
@@ -44,6 +44,7 @@ CLOSE_PROTOCOL = 4400
 CLOSE_AUTH = 4401
 CLOSE_ORIGIN = 4403
 CLOSE_FLOOD = 4429
+CLOSE_TRY_AGAIN = 1013  # RFC 6455 "try again later": the database did not answer
 
 _ERROR_CODES = {"validation_failed": "invalid_frame", "not_found": "not_found", "forbidden": "forbidden"}
 
@@ -83,7 +84,12 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     principal, user = await _authenticate(websocket, svc)
     if principal is None or user is None:
         return
-    if not await _origin_allowed(svc, websocket.headers.get("origin"), user):
+    try:
+        allowed = await _origin_allowed(svc, websocket.headers.get("origin"), user)
+    except SQLAlchemyError:
+        await websocket.close(CLOSE_TRY_AGAIN, "try again later")
+        return
+    if not allowed:
         await websocket.close(CLOSE_ORIGIN, "origin not allowed")
         return
 
@@ -143,6 +149,10 @@ async def _authenticate(websocket: WebSocket, svc: Services) -> tuple[Principal 
     except AppError as exc:
         await websocket.close(CLOSE_AUTH, exc.code)
         return None, None
+    except SQLAlchemyError as exc:
+        log.warning("database unavailable during authentication: %s", type(exc).__name__)
+        await websocket.close(CLOSE_TRY_AGAIN, "try again later")
+        return None, None
 
 
 async def _read_loop(websocket: WebSocket, svc: Services, hub: Hub, conn: Connection) -> None:
@@ -185,8 +195,10 @@ async def _read_loop(websocket: WebSocket, svc: Services, hub: Hub, conn: Connec
         except AppError as exc:
             conn.send(_error(_ERROR_CODES.get(exc.code, exc.code), exc.message, frame.ref,
                              **({"conversation_id": frame.conversation_id} if hasattr(frame, "conversation_id") else {})))
-        except OperationalError:
-            log.warning("database unavailable while handling %s", type(frame).__name__)
+        except SQLAlchemyError as exc:
+            # Locked, gone, or out of pooled connections: the frame did nothing and may
+            # be retried as is (sends are idempotent).
+            log.warning("database unavailable while handling %s: %s", type(frame).__name__, type(exc).__name__)
             conn.send(_error("unavailable", "the database did not answer; retry", frame.ref))
 
 
