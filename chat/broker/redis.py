@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -18,6 +20,10 @@ from chat.broker.base import BrokerUnavailable
 # Long enough for a busy Redis on the same network, short enough that a send never waits
 # on a dead broker for longer than a user would notice.
 SOCKET_TIMEOUT_SECONDS = 2.0
+# A command (publish, ping) is sent once more on a fresh connection if its pooled one
+# fails: connections that died with a restarted Redis would otherwise each lose one
+# publish. A Redis that is down still fails at once (refused) or within the timeouts.
+COMMAND_RETRIES = 1
 
 
 class RedisSubscription:
@@ -56,6 +62,7 @@ class RedisBroker:
     def __init__(self, url: str) -> None:
         self._url = url
         self._client: aioredis.Redis | None = None
+        self._sub_client: aioredis.Redis | None = None
 
     @property
     def client(self) -> aioredis.Redis:
@@ -64,17 +71,27 @@ class RedisBroker:
         return self._client
 
     async def connect(self) -> None:
-        self._client = aioredis.Redis.from_url(
+        self._client = self._new_client(COMMAND_RETRIES)
+        # Subscriptions get their own pool and never retry: redis-py would reconnect and
+        # resubscribe silently, and whatever was published meanwhile would be lost without
+        # anyone knowing. A lost subscriber connection surfaces as BrokerUnavailable, so
+        # the hub catches its sockets up from the database.
+        self._sub_client = self._new_client(0)
+
+    def _new_client(self, retries: int) -> aioredis.Redis:
+        return aioredis.Redis.from_url(
             self._url,
             socket_timeout=SOCKET_TIMEOUT_SECONDS,
             socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
             health_check_interval=30,
+            retry=Retry(NoBackoff(), retries),
         )
 
     async def disconnect(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        for client in (self._client, self._sub_client):
+            if client is not None:
+                await client.aclose()
+        self._client = self._sub_client = None
 
     async def publish(self, channel: str, message: bytes) -> None:
         try:
@@ -83,7 +100,9 @@ class RedisBroker:
             raise BrokerUnavailable(f"redis publish failed: {exc}") from exc
 
     async def subscribe(self, *channels: str) -> RedisSubscription:
-        sub = RedisSubscription(self.client.pubsub())
+        if self._sub_client is None:
+            raise BrokerUnavailable("the redis broker is not connected")
+        sub = RedisSubscription(self._sub_client.pubsub())
         await sub.add(*channels)
         return sub
 

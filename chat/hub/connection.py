@@ -53,6 +53,9 @@ def render_event(event: dict[str, Any], *, staff: bool) -> dict[str, Any]:
 class Room:
     last_seq: int
     catching_up: bool = False
+    # Set when a catch-up is asked for while one runs: that one may have read the
+    # database before the commits that prompted the new request, so it reads again.
+    again: bool = False
     pending: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -153,7 +156,10 @@ class Connection:
 
     def start_catch_up(self, conversation_id: int) -> None:
         room = self.rooms.get(conversation_id)
-        if room is None or room.catching_up:
+        if room is None:
+            return
+        if room.catching_up:
+            room.again = True
             return
         room.catching_up = True
         self._spawn(self._catch_up(conversation_id, room))
@@ -163,13 +169,16 @@ class Connection:
         live ones that queued meanwhile, in order and without repeats."""
         try:
             while True:
-                events, last = await events_after(
+                room.again = False
+                events, _ = await events_after(
                     self.svc, self.principal, conversation_id, after_seq=room.last_seq, limit=CATCH_UP_PAGE
                 )
+                if self.rooms.get(conversation_id) is not room:
+                    return  # re-joined or left meanwhile: the newer room has its own catch-up
                 for event in events:
                     if event["seq"] > room.last_seq:
                         self._deliver(room, event, None)
-                if len(events) < CATCH_UP_PAGE:
+                if len(events) < CATCH_UP_PAGE and not room.again:
                     break
             pending, room.pending = sorted(room.pending, key=lambda e: e["seq"]), []
             room.catching_up = False

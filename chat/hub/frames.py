@@ -95,7 +95,7 @@ class FrameError(Exception):
 def _ref_of(data: bytes | str) -> str | None:
     try:
         raw = _raw.decode(data)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeError, RecursionError):
         return None
     ref = raw.get("ref")
     return ref if isinstance(ref, str) and len(ref) <= 64 else None
@@ -107,8 +107,11 @@ def decode(data: bytes | str) -> ClientFrame:
         frame = _decoder.decode(data)
     except msgspec.ValidationError as exc:
         raise FrameError("invalid_frame", str(exc), _ref_of(data)) from None
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        raise FrameError("invalid_json", "the frame is not a JSON object") from None
+    except (msgspec.DecodeError, UnicodeError):
+        raise FrameError("invalid_json", "the frame is not valid JSON") from None
+    except RecursionError:
+        # Deeply nested arrays: refuse rather than let the parser blow the stack.
+        raise FrameError("invalid_frame", "the frame is nested too deeply") from None
     raw = _raw.decode(data)
     missing = [name for name in _REQUIRED[type(frame)] if name not in raw]
     if missing:

@@ -93,13 +93,19 @@ class Hub:
     async def _subscribe(self) -> bool:
         """Subscribe to every channel this process needs; whether that worked. ``live``
         is left to the caller, so that a return after an outage is announced."""
+        channels = self._channels()
         try:
-            self._sub = await self.svc.broker.subscribe(*self._channels())
-            return True
+            self._sub = await self.svc.broker.subscribe(*channels)
         except BrokerUnavailable as exc:
             log.warning("broker unavailable: %s", exc)
             self._sub = None
             return False
+        # Rooms joined while that subscribe was on its way found no subscription to add
+        # their channel to.
+        missed = set(self._channels()) - set(channels)
+        if missed:
+            await self._add_channels(*missed)
+        return True
 
     async def _listen(self) -> None:
         backoff = 0.5
