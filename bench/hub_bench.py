@@ -1,0 +1,419 @@
+"""The hub benchmark: our server against a bare ``websockets`` baseline, in one session.
+
+    python -m bench.hub_bench            # the full run (~8 minutes on 2 cores)
+    python -m bench.hub_bench --quick    # a ~2-minute smoke run with small numbers
+    python -m bench.hub_bench --write    # also replace the results section of docs/benchmarks.md
+
+Layout: this process only orchestrates (seeds the database through the use cases, starts
+and stops servers, runs the probes). The baseline (bench/baseline_server.py) and ours
+(bench/ours_server.py: ``supportchat serve`` on SQLite with the in-memory broker) each run
+in their own process; the load generator (bench/loadgen.py, the project's ChatClient) runs
+in a third, one scenario per run. Comparable scenarios alternate baseline and ours (A B A B
+…) and report medians and the ratio ours / baseline, because the machine is shared and noisy.
+
+Every loop is bounded in count and time; every process started here is stopped here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import report
+from bench.procfs import cpu_seconds, machine, raise_fd_limit, read_cpu, rss_kib
+from bench.seed import Seed, seed_baseline, seed_ours
+
+REPO = Path(__file__).resolve().parent.parent
+DOC = REPO / "docs" / "benchmarks.md"
+
+
+@dataclass
+class Config:
+    rounds: int = 3
+    pair_warmup: float = 1.0
+    pair_seconds: float = 3.0
+    pair_window: int = 64
+    fanout: dict[int, float] = field(default_factory=lambda: {10: 40.0, 100: 40.0})
+    """Room size → messages/s: the same offered load for both servers, which ours must
+    keep up with, and the same for both sizes, so that the difference between the sizes
+    is the cost of the extra deliveries alone."""
+    fanout_warmup: float = 1.0
+    fanout_seconds: float = 4.0
+    idle_levels: list[int] = field(default_factory=lambda: [1000, 5000, 10000])
+    storms: list[tuple[int, list[str]]] = field(default_factory=lambda: [(5000, ["sync", "jitter"]),
+                                                                         (1000, ["sync", "jitter"])])
+    sockets_per_room: int = 20
+    """Sockets per visitor and conversation in the crowd (tabs, devices); also keeps every
+    principal well inside its per-principal budget when the product limits are on."""
+    messages_per_room: int = 3
+    storm_seconds: float = 30.0
+    """Deadline of one storm: by then every client has caught up, or it is counted as not."""
+    max_attempts: int = 8
+    settle_seconds: float = 3.0
+    connect_concurrency: int = 100
+    client_timeout: float = 10.0
+    ramp_deadline_seconds: float = 400.0
+    probe_messages: int = 300
+    product_limits: bool = False
+
+    @staticmethod
+    def quick() -> Config:
+        return Config(rounds=1, pair_seconds=3.0, fanout_seconds=3.0, idle_levels=[300, 1000],
+                      storms=[(1000, ["sync", "jitter"])], settle_seconds=2.0, probe_messages=100,
+                      ramp_deadline_seconds=120.0, storm_seconds=30.0)
+
+    @property
+    def crowd_rooms(self) -> int:
+        biggest = max([*self.idle_levels, *(s for s, _ in self.storms)])
+        return -(-biggest // self.sockets_per_room)
+
+
+# -- processes ----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with status {process.returncode} before listening")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+@dataclass
+class Server:
+    name: str
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def log_summary(self) -> dict[str, Any]:
+        """Warnings, errors and tracebacks the server logged (it runs at LOG_LEVEL=warning)."""
+        lines = self.log.read_text(errors="replace").splitlines() if self.log.exists() else []
+        flagged = [line for line in lines if any(w in line for w in ("Traceback", "ERROR", "WARNING", "Error", "exception"))]
+        kinds: dict[str, int] = {}
+        for line in flagged:
+            key = line.strip()[:100]
+            kinds[key] = kinds.get(key, 0) + 1
+        return {"lines": len(lines), "flagged": len(flagged),
+                "top": sorted(kinds.items(), key=lambda kv: -kv[1])[:8]}
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+
+def start_server(name: str, workdir: Path, env: dict[str, str], product_limits: bool) -> Server:
+    port = free_port()
+    log = workdir / f"{name}-{port}.log"
+    if name == "baseline":
+        cmd = [sys.executable, "-m", "bench.baseline_server", "--port", str(port)]
+    else:
+        cmd = [sys.executable, "-m", "bench.ours_server", "--port", str(port)]
+        if product_limits:
+            cmd.append("--product-limits")
+    with log.open("wb") as out:
+        process = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+    server = Server(name, process, port, log)
+    try:
+        wait_for_port(port, process)
+    except Exception:
+        server.stop()
+        raise RuntimeError(f"{name} did not start: {log.read_text()[-2000:]}") from None
+    return server
+
+
+def run_loadgen(spec: dict[str, Any], workdir: Path) -> dict[str, Any]:
+    """One scenario in its own process; its JSON result, or ``{"error": …}``."""
+    path = workdir / f"spec-{spec['scenario']}-{time.monotonic_ns()}.json"
+    path.write_text(json.dumps(spec))
+    deadline = spec["hard_deadline_seconds"]
+    try:
+        done = subprocess.run([sys.executable, "-m", "bench.loadgen", str(path)], cwd=REPO, capture_output=True,
+                              text=True, timeout=deadline + 60)
+    except subprocess.TimeoutExpired:
+        return {"error": f"load generator exceeded {deadline + 60:.0f}s"}
+    if done.returncode != 0:
+        return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}",
+                "stderr": done.stderr[-3000:]}
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+# -- the session ----------------------------------------------------------------------------------
+
+
+class Session:
+    def __init__(self, config: Config, workdir: Path, log: bool = True) -> None:
+        self.config = config
+        self.workdir = workdir
+        self.verbose = log
+        self.secret = secrets.token_urlsafe(30)  # 40 characters
+        db_path = workdir / "chat.db"
+        self.env = {k: v for k, v in os.environ.items()
+                    if k not in {"REDIS_URL", "DATABASE_URL", "SECRET_KEY", "SECRET_KEYS_PREVIOUS", "VAR_DIR"}}
+        self.env.update({"VAR_DIR": str(workdir / "var"), "DATABASE_URL": f"sqlite:///{db_path}",
+                         "SECRET_KEY": self.secret, "LOG_LEVEL": "warning", "PYTHONUNBUFFERED": "1"})
+        self.seeds: dict[str, Seed] = {}
+        self.hot_next: dict[str, int] = {"baseline": 0, "ours": 0}
+        self.results: dict[str, Any] = {"pair": [], "fanout": [], "crowd": {}, "notes": []}
+
+    def say(self, text: str) -> None:
+        if self.verbose:
+            print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+    def seed(self) -> None:
+        from chat import migrate
+
+        migrate.upgrade(self.env["DATABASE_URL"].replace("sqlite:", "sqlite+aiosqlite:", 1))
+        hot = 2 + self.config.rounds * (1 + len(self.config.fanout)) + 1
+        ours = asyncio.run(seed_ours(self.env, agents=4, hot=hot, crowd=self.config.crowd_rooms))
+        self.seeds = {"ours": ours, "baseline": seed_baseline(ours)}
+        self.results["seed_seconds"] = round(ours.seconds, 2)
+        self.say(f"seeded 4 agents and {hot + self.config.crowd_rooms} conversations in {ours.seconds:.1f}s")
+
+    def next_room(self, name: str) -> Any:
+        room = self.seeds[name].hot[self.hot_next[name]]
+        self.hot_next[name] += 1
+        return room
+
+    def pair_spec(self, server: Server, seconds: float | None = None) -> dict[str, Any]:
+        seed, room = self.seeds[server.name], self.next_room(server.name)
+        c = self.config
+        return {"scenario": "pair", "url": server.url, "server_pid": server.pid,
+                "conversation_id": room.conversation_id, "sender_token": room.owner_token,
+                "receiver_token": seed.agents[0], "warmup_seconds": c.pair_warmup,
+                "seconds": seconds or c.pair_seconds, "window": c.pair_window,
+                "hard_deadline_seconds": 3 * (c.pair_warmup + (seconds or c.pair_seconds)) + 3 * 15 + 30}
+
+    def fanout_spec(self, server: Server, members: int, rate: float) -> dict[str, Any]:
+        seed, room = self.seeds[server.name], self.next_room(server.name)
+        c = self.config
+        return {"scenario": "fanout", "url": server.url, "server_pid": server.pid,
+                "conversation_id": room.conversation_id, "sender_token": room.owner_token,
+                "member_tokens": seed.agents, "members": members, "rate": rate,
+                "warmup_seconds": c.fanout_warmup, "seconds": c.fanout_seconds,
+                "hard_deadline_seconds": c.fanout_warmup + c.fanout_seconds + 120}
+
+    def crowd_spec(self, server: Server) -> dict[str, Any]:
+        seed, c = self.seeds[server.name], self.config
+        return {"scenario": "crowd", "url": server.url, "server_pid": server.pid,
+                "rooms": [asdict(r) for r in seed.crowd], "sockets_per_room": c.sockets_per_room,
+                "levels": c.idle_levels, "storms": c.storms, "poster_token": seed.agents[-1],
+                "messages_per_room": c.messages_per_room, "storm_seconds": c.storm_seconds,
+                "max_attempts": c.max_attempts, "settle_seconds": c.settle_seconds,
+                "connect_concurrency": c.connect_concurrency, "client_timeout": c.client_timeout,
+                "ramp_deadline_seconds": c.ramp_deadline_seconds,
+                "hard_deadline_seconds": c.ramp_deadline_seconds + len(c.storms) * 2 * (c.storm_seconds + 60) + 120}
+
+    def start(self, name: str) -> Server:
+        server = start_server(name, self.workdir, self.env, self.config.product_limits)
+        self.say(f"{name} server pid {server.pid} on port {server.port}")
+        return server
+
+    def idle_cpu(self, server: Server, seconds: float = 3.0) -> float:
+        before = read_cpu(server.pid)
+        time.sleep(seconds)
+        return cpu_seconds(before, read_cpu(server.pid)) / seconds
+
+    def comparable(self, only: set[str]) -> None:
+        """Room of two and fan-out, alternating baseline and ours, ``rounds`` times."""
+        servers = {name: self.start(name) for name in ("baseline", "ours")}
+        try:
+            for name, server in servers.items():
+                self.results.setdefault("idle_cpu_share", {})[name] = round(self.idle_cpu(server), 4)
+                self.results.setdefault("rss_start_kib", {})[name] = rss_kib(server.pid)
+                warm = run_loadgen(self.pair_spec(server, seconds=1.0), self.workdir)  # not reported
+                if "error" in warm:
+                    raise RuntimeError(f"warm-up against {name} failed: {warm}")
+            for round_no in range(1, self.config.rounds + 1):
+                for name in ("baseline", "ours"):
+                    server = servers[name]
+                    if "pair" in only:
+                        result = run_loadgen(self.pair_spec(server), self.workdir)
+                        self.results["pair"].append({"server": name, "round": round_no, **result})
+                        self.say(f"round {round_no} pair {name}: {_brief_pair(result)}")
+                    if "fanout" in only:
+                        for members, rate in self.config.fanout.items():
+                            result = run_loadgen(self.fanout_spec(server, members, rate), self.workdir)
+                            self.results["fanout"].append({"server": name, "round": round_no, **result})
+                            self.say(f"round {round_no} fan-out {members} {name}: "
+                                     f"{result.get('deliveries_per_cpu_s', result.get('error'))} deliveries/CPU-s")
+        finally:
+            for server in servers.values():
+                server.stop()
+                self.results.setdefault("server_logs", {})[f"comparable/{server.name}"] = server.log_summary()
+
+    def crowd(self) -> None:
+        """Idle sockets and reconnect storms: one fresh server at a time (baseline, then
+        ours), so neither's memory carries anything from the other scenarios."""
+        for name in ("baseline", "ours"):
+            server = self.start(name)
+            try:
+                result = run_loadgen(self.crowd_spec(server), self.workdir)
+            finally:
+                server.stop()
+                self.results.setdefault("server_logs", {})[f"crowd/{name}"] = server.log_summary()
+            self.results["crowd"][name] = result
+            if "error" in result:
+                self.say(f"crowd {name} failed: {result['error']}")
+            else:
+                for level in result["idle"]["levels"]:
+                    self.say(f"idle {name} {level.get('sockets')}: {level.get('kib_per_socket')} KiB/socket")
+                for storm in result["storms"]:
+                    self.say(f"storm {name} {storm['size']} {storm['mode']}: all caught up in "
+                             f"{storm['all_caught_up_s']}s, failed {storm['failed']}")
+
+    def probe(self) -> None:
+        from bench.dbprobe import probe
+
+        self.results["dbprobe"] = probe(self.workdir / "probe", self.secret, self.config.probe_messages)
+        p = self.results["dbprobe"]["product"]["post_message"]
+        self.say(f"SQLite probe: post_message {p['per_s']}/s in-process, "
+                 f"{self.results['dbprobe']['raw_sqlite']['same_statements_commit_each']['per_s']}/s raw sqlite3")
+
+    def profile(self) -> None:
+        """py-spy (if installed) on ours during one extra room-of-two run, sampling whichever
+        thread holds the GIL (``--gil``): where the server's Python CPU time goes."""
+        spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        if not Path(spy).exists():
+            self.results["notes"].append("profile skipped: py-spy is not installed (pip install py-spy)")
+            return
+        server = self.start("ours")
+        out = self.workdir / "ours-profile.raw"
+        try:
+            spec = self.pair_spec(server, seconds=self.config.pair_seconds)
+            spy_proc = subprocess.Popen([spy, "record", "-p", str(server.pid), "-r", "250", "-f", "raw", "-o", str(out),
+                                         "-d", str(int(spec["warmup_seconds"] + spec["seconds"])), "--gil", "--threads",
+                                         "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            run_loadgen(spec, self.workdir)
+            spy_proc.wait(120)
+        finally:
+            server.stop()
+        if out.exists():
+            self.results["profile"] = report.summarize_profile(out)
+
+
+def _brief_pair(result: dict[str, Any]) -> str:
+    if "error" in result:
+        return f"error {result['error']}"
+    half, full = result.get("half", {}), result.get("full", {})
+    return (f"max {result['max']['rate']}/s; half p50 {half.get('p50_ms')} p99 {half.get('p99_ms')} ms; "
+            f"full p50 {full.get('p50_ms')} p99 {full.get('p99_ms')} ms")
+
+
+def code_version() -> str:
+    """The commit measured and the product files that differed from it (read-only git)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "chat", "escalation"], cwd=REPO,
+                               capture_output=True, text=True, timeout=10).stdout.split("\n")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    changed = sorted(line[3:].strip() for line in dirty if line.strip())
+    return f"{head or 'unknown'}" + (f" + uncommitted changes to {', '.join(changed)}" if changed else "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.hub_bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small numbers, ~2 minutes: a smoke run")
+    parser.add_argument("--write", action="store_true", help=f"replace the results section of {DOC.relative_to(REPO)}")
+    parser.add_argument("--rounds", type=int, help="A/B rounds of the comparable scenarios (default 3, quick 1)")
+    parser.add_argument("--only", default="probe,pair,fanout,crowd",
+                        help="comma-separated subset of probe,pair,fanout,crowd,profile")
+    parser.add_argument("--product-limits", action="store_true",
+                        help="keep our per-socket frame rate limits (20/s): throughput then measures the limiter")
+    parser.add_argument("--client-timeout", type=float, default=10.0,
+                        help="the clients' open/answer timeout in seconds (default 10, as the tests use)")
+    parser.add_argument("--json", type=Path, help="also write every raw result to this file")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, database)")
+    args = parser.parse_args(argv)
+    config = Config.quick() if args.quick else Config()
+    if args.rounds:
+        config.rounds = args.rounds
+    config.product_limits = args.product_limits
+    config.client_timeout = args.client_timeout
+    only = {part.strip() for part in args.only.split(",") if part.strip()}
+    fd_limit = raise_fd_limit()
+    needed = max([*config.idle_levels, *(s for s, _ in config.storms)]) + 200
+    if fd_limit < needed:
+        print(f"warning: open-file limit {fd_limit} < {needed}; the biggest crowd levels will fail", file=sys.stderr)
+
+    code_at_start = code_version()
+    workdir = Path(tempfile.mkdtemp(prefix="hubbench-"))
+    session = Session(config, workdir)
+    started = time.monotonic()
+    when = datetime.now(UTC)
+    try:
+        session.seed()
+        if "probe" in only:
+            session.probe()
+        if only & {"pair", "fanout"}:
+            session.comparable(only)
+        if "crowd" in only:
+            session.crowd()
+        if "profile" in only:
+            session.profile()
+    finally:
+        if args.keep:
+            print(f"kept {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    session.results["meta"] = {
+        "date": when.strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(), "fd_limit": fd_limit,
+        "code": code_at_start if code_version() == code_at_start
+        else f"{code_at_start} at the start, {code_version()} at the end (the code changed during the run)",
+        "command": "python -m bench.hub_bench " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])),
+        "config": {k: v for k, v in asdict(config).items()}, "quick": args.quick,
+        "wall_seconds": round(time.monotonic() - started, 1),
+    }
+    text = report.render(session.results)
+    print(text)
+    if args.json:
+        args.json.write_text(json.dumps(session.results, indent=1))
+    if args.write:
+        report.write_section(DOC, text)
+        print(f"wrote the results section of {DOC}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
