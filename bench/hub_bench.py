@@ -321,7 +321,7 @@ class Session:
         try:
             spec = self.pair_spec(server, seconds=self.config.pair_seconds)
             spy_proc = subprocess.Popen([spy, "record", "-p", str(server.pid), "-r", "250", "-f", "raw", "-o", str(out),
-                                         "-d", str(int(spec["warmup_seconds"] + spec["seconds"])), "--gil", "--threads",
+                                         "-d", str(int(spec["warmup_seconds"] + spec["seconds"]) + 2), "--gil", "--threads",
                                          "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             run_loadgen(spec, self.workdir)
             spy_proc.wait(120)
@@ -340,10 +340,12 @@ def _brief_pair(result: dict[str, Any]) -> str:
 
 
 def code_version() -> str:
-    """The commit measured and the product files that differed from it (read-only git)."""
+    """The last commit that touched the product code (chat/, escalation/) and the product
+    files that differed from it: what was measured (read-only git). Commits touching only
+    bench/ or docs/ do not count."""
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                              timeout=10).stdout.strip()
+        head = subprocess.run(["git", "log", "-1", "--format=%h", "--", "chat", "escalation"], cwd=REPO,
+                              capture_output=True, text=True, timeout=10).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--", "chat", "escalation"], cwd=REPO,
                                capture_output=True, text=True, timeout=10).stdout.split("\n")
     except (OSError, subprocess.SubprocessError):
@@ -400,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     session.results["meta"] = {
         "date": when.strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(), "fd_limit": fd_limit,
         "code": code_at_start if code_version() == code_at_start
-        else f"{code_at_start} at the start, {code_version()} at the end (the code changed during the run)",
+        else f"{code_at_start} at the start, {code_version()} at the end (the product code changed during the run)",
         "command": "python -m bench.hub_bench " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])),
         "config": {k: v for k, v in asdict(config).items()}, "quick": args.quick,
         "wall_seconds": round(time.monotonic() - started, 1),

@@ -17,6 +17,11 @@ from sqlalchemy.types import TypeDecorator
 SQLITE_BUSY_TIMEOUT_MS = 5_000
 
 
+# Shorter than a client's patience (the Python client waits 10 s): a request that cannot
+# get a connection fails while its caller still listens, instead of being served to nobody.
+POOL_TIMEOUT_SECONDS = 5.0
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC in Python, whatever the backend keeps.
 
@@ -75,6 +80,11 @@ def create_engine(database_url: str, *, echo: bool = False, read_only: bool = Fa
             database_url,
             echo=echo,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            # Readers run in parallel under WAL; writers queue here (cheaply) rather than
+            # in SQLite's sleeping busy handler.
+            pool_size=10 if read_only else 5,
+            max_overflow=20 if read_only else 5,
+            pool_timeout=POOL_TIMEOUT_SECONDS,
         )
         _configure_sqlite(engine, immediate=not read_only)
         return engine
@@ -86,6 +96,7 @@ def create_engine(database_url: str, *, echo: bool = False, read_only: bool = Fa
         # A connection the server closed (failover, idle timeout) is replaced instead of
         # failing the next request.
         pool_pre_ping=True,
+        pool_timeout=POOL_TIMEOUT_SECONDS,
     )
 
 

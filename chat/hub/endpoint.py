@@ -69,6 +69,14 @@ async def _origin_allowed(svc: Services, origin: str | None, user: User) -> bool
     return site is not None and clean in site.allowed_origins
 
 
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    """Close, tolerating a client that already left (closing then raises)."""
+    try:
+        await websocket.close(code, reason)
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass
+
+
 def _error(code: str, message: str, ref: str | None = None, **extra: Any) -> dict[str, Any]:
     frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
     if ref is not None:
@@ -87,20 +95,17 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     try:
         allowed = await _origin_allowed(svc, websocket.headers.get("origin"), user)
     except SQLAlchemyError:
-        await websocket.close(CLOSE_TRY_AGAIN, "try again later")
+        await _close(websocket, CLOSE_TRY_AGAIN, "try again later")
         return
     if not allowed:
-        await websocket.close(CLOSE_ORIGIN, "origin not allowed")
+        await _close(websocket, CLOSE_ORIGIN, "origin not allowed")
         return
 
     async def send_text(text: str) -> None:
         await websocket.send_text(text)
 
     async def close(code: int, reason: str) -> None:
-        try:
-            await websocket.close(code, reason)
-        except Exception:
-            pass
+        await _close(websocket, code, reason)
 
     conn = Connection(svc, principal, user.name, send_text, close)
     conn.send({
@@ -128,30 +133,30 @@ async def _authenticate(websocket: WebSocket, svc: Services) -> tuple[Principal 
     try:
         message = await asyncio.wait_for(websocket.receive(), AUTH_TIMEOUT_SECONDS)
     except TimeoutError:
-        await websocket.close(CLOSE_AUTH, "authenticate within 5 seconds")
+        await _close(websocket, CLOSE_AUTH, "authenticate within 5 seconds")
         return None, None
     if message["type"] == "websocket.disconnect":
         return None, None
     text = message.get("text")
     if text is None:
-        await websocket.close(CLOSE_PROTOCOL, "text frames only")
+        await _close(websocket, CLOSE_PROTOCOL, "text frames only")
         return None, None
     try:
         frame = frames.decode(text)
     except frames.FrameError as exc:
-        await websocket.close(CLOSE_PROTOCOL, f"{exc.code}: {exc.message}"[:120])
+        await _close(websocket, CLOSE_PROTOCOL, f"{exc.code}: {exc.message}"[:120])
         return None, None
     if not isinstance(frame, frames.Auth):
-        await websocket.close(CLOSE_PROTOCOL, "the first frame must be auth")
+        await _close(websocket, CLOSE_PROTOCOL, "the first frame must be auth")
         return None, None
     try:
         return await authenticate(svc, frame.token)
     except AppError as exc:
-        await websocket.close(CLOSE_AUTH, exc.code)
+        await _close(websocket, CLOSE_AUTH, exc.code)
         return None, None
     except SQLAlchemyError as exc:
         log.warning("database unavailable during authentication: %s", type(exc).__name__)
-        await websocket.close(CLOSE_TRY_AGAIN, "try again later")
+        await _close(websocket, CLOSE_TRY_AGAIN, "try again later")
         return None, None
 
 
