@@ -58,10 +58,19 @@ async def login(svc: Services, email: str, password: str, *, address: str | None
     now = svc.clock.now()
     settings = svc.settings
     acct, addr = throttle.account_key(email), throttle.address_key(address)
-    async with svc.sessions.begin() as db:
+    async with svc.reads() as db:
         await throttle.check_not_locked(db, [acct, addr], now)
         user = await db.scalar(select(User).where(User.email == email.strip().lower()))
-        ok = await verify_password(user.password_hash if user else None, password)
+    # Argon2 runs outside any transaction: on SQLite a write transaction holds the one
+    # write lock, and every chat message would wait behind each login's ~50 ms hash.
+    # An unknown e-mail is checked against a dummy hash: the same time as a wrong password.
+    ok = await verify_password(user.password_hash if user else None, password) and user is not None
+    if ok and user is not None and user.disabled:
+        raise DisabledAccount("this account is disabled")
+    rehashed = None
+    if ok and user is not None and user.password_hash and needs_rehash(user.password_hash):
+        rehashed = await hash_password(password)
+    async with svc.sessions.begin() as db:
         if not ok or user is None:
             await throttle.record_failure(
                 db,
@@ -69,14 +78,10 @@ async def login(svc: Services, email: str, password: str, *, address: str | None
                 {acct: settings.login_max_failures_per_account, addr: settings.login_max_failures_per_address},
                 now,
             )
-            failed = True
         else:
-            failed = False
-            if user.disabled:
-                raise DisabledAccount("this account is disabled")
             await throttle.clear(db, acct)
-            if user.password_hash and needs_rehash(user.password_hash):
-                user.password_hash = await hash_password(password)
+            if rehashed is not None:
+                await db.execute(update(User).where(User.id == user.id).values(password_hash=rehashed))
             session = AuthSession(
                 id=secrets.token_urlsafe(24),
                 user_id=user.id,
@@ -86,11 +91,11 @@ async def login(svc: Services, email: str, password: str, *, address: str | None
                 user_agent=(user_agent or "")[:400] or None,
             )
             db.add(session)
-    if failed:
+    if not ok or user is None:
         # Raised after the commit so the failure counts.
         raise Unauthenticated(WRONG_CREDENTIALS, code="invalid_credentials")
     token = session_token(svc.tokens.issue(Purpose.SESSION, {"sid": session.id}))
-    return Login(token=token, user=user, session=session)  # type: ignore[arg-type]
+    return Login(token=token, user=user, session=session)
 
 
 async def logout(svc: Services, principal: Principal) -> None:

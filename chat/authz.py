@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from chat.errors import Forbidden
-from chat.models import OrgKind, Role
+from chat.models import STAFF_ROLES, OrgKind, Role
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class Principal:
 
     @property
     def is_staff(self) -> bool:
-        return self.role in {Role.AGENT, Role.SUPPORT_ADMIN, Role.READ_ONLY}
+        return self.role in STAFF_ROLES
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import contextlib
 import itertools
 import uuid
 from collections import defaultdict
+from collections.abc import Coroutine
 from typing import Any
 
 import msgspec
@@ -56,6 +57,7 @@ class ChatClient:
         self._waiters: dict[str, asyncio.Future[Frame]] = {}
         self._refs = itertools.count(1)
         self._reader: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def __aenter__(self) -> ChatClient:
         await self.connect()
@@ -217,7 +219,7 @@ class ChatClient:
         if kind == "resync":
             conv = frame.get("conversation_id")
             for conv_id in ([conv] if conv else sorted(self.joined)):
-                asyncio.ensure_future(self._rejoin(conv_id))
+                self._spawn(self._rejoin(conv_id))
         await self.frames.put(frame)
 
     async def _on_event(self, event: Frame) -> None:
@@ -227,13 +229,19 @@ class ChatClient:
             return  # duplicate
         if event["prev_seq"] != last:
             # A gap: never show out of order; ask again from what we have.
-            asyncio.ensure_future(self._rejoin(conv_id))
+            self._spawn(self._rejoin(conv_id))
             return
         self.last_seq[conv_id] = event["seq"]
         self.log[conv_id].append(event)
         condition = self._event_signal[conv_id]
         async with condition:
             condition.notify_all()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        # The event loop keeps only weak references to tasks: hold them until done.
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _rejoin(self, conversation_id: int) -> None:
         with contextlib.suppress(Exception):

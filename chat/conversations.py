@@ -75,11 +75,6 @@ def event_json(event: Event, author: User | None) -> dict[str, Any]:
     }
 
 
-def visible_to(principal: Principal, event: dict[str, Any]) -> bool:
-    """Internal notes never reach anyone who may not see them."""
-    return not event.get("internal") or can(principal, Action.VIEW_INTERNAL_NOTES)
-
-
 async def conversation_ref(db: AsyncSession, principal: Principal, conversation_id: int) -> tuple[Conversation, ConversationRef]:
     conv = await db.get(Conversation, conversation_id)
     if conv is None:

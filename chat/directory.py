@@ -18,12 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chat import validation
 from chat.authz import Action, OrgRef, Principal, UserRef, require
 from chat.errors import Conflict, NotFound, ValidationFailed
-from chat.models import AuthSession, Organization, OrganizationDomain, OrgKind, PlanTier, Role, Site, User
+from chat.models import STAFF_ROLES, AuthSession, Organization, OrganizationDomain, OrgKind, PlanTier, Role, Site, User
 from chat.passwords import hash_password
 from chat.services import Services
-
-STAFF_WITHOUT_ORG = frozenset({Role.AGENT, Role.SUPPORT_ADMIN, Role.READ_ONLY})
-
 
 def user_channel(user_id: int) -> str:
     """Broker channel for events about one user (disabled, membership changes)."""
@@ -41,11 +38,21 @@ async def find_organization(db: AsyncSession, ref: int | str) -> Organization:
     return org
 
 
-async def organization_domains(db: AsyncSession, org_id: int) -> list[str]:
-    rows = await db.scalars(
-        select(OrganizationDomain.domain).where(OrganizationDomain.organization_id == org_id).order_by(OrganizationDomain.domain)
+async def domains_by_organization(db: AsyncSession, org_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Each organization's e-mail domains, sorted, in one query."""
+    found: dict[int, list[str]] = {org_id: [] for org_id in org_ids}
+    rows = await db.execute(
+        select(OrganizationDomain.organization_id, OrganizationDomain.domain)
+        .where(OrganizationDomain.organization_id.in_(list(org_ids)))
+        .order_by(OrganizationDomain.domain)
     )
-    return list(rows)
+    for org_id, domain_name in rows:
+        found[org_id].append(domain_name)
+    return found
+
+
+async def organization_domains(db: AsyncSession, org_id: int) -> list[str]:
+    return (await domains_by_organization(db, [org_id]))[org_id]
 
 
 async def _unique_slug(db: AsyncSession, wanted: str) -> str:
@@ -146,7 +153,7 @@ async def create_user(
     password_hash = await hash_password(password) if password is not None else None
     async with svc.sessions.begin() as db:
         org = await find_organization(db, organization) if organization is not None else None
-        if role in STAFF_WITHOUT_ORG and org is not None:
+        if role in STAFF_ROLES and org is not None:
             raise ValidationFailed(f"{role.value} is platform staff and belongs to no organization")
         if role is Role.RESELLER_ADMIN and (org is None or org.kind is not OrgKind.RESELLER):
             raise ValidationFailed("a reseller_admin needs --org naming a reseller organization")
@@ -252,16 +259,6 @@ async def create_site(
         db.add(site)
     return NewSite(site, embed_snippet(svc.settings.public_url, site))
 
-
-async def find_site(db: AsyncSession, ref: int | str) -> Site:
-    """A site by id or public key."""
-    if isinstance(ref, int) or ref.isdigit():
-        site = await db.get(Site, int(ref))
-    else:
-        site = await db.scalar(select(Site).where(Site.public_key == ref.strip()))
-    if site is None:
-        raise NotFound(f"no site {ref!r}", code="site_not_found")
-    return site
 
 
 # What a user can be e-mailed about (FFC/SKAI/BX: every reply and status change, chosen in

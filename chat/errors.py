@@ -68,8 +68,3 @@ class TooManyRequests(AppError):
     def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
         super().__init__(message, code=code)
         self.retry_after = max(1, retry_after)
-
-
-class ServiceUnavailable(AppError):
-    status = 503
-    code = "unavailable"

@@ -52,6 +52,7 @@ class Role(enum.StrEnum):
     READ_ONLY = "read_only"
 
 
+# Platform staff: they belong to no organization and see every conversation.
 STAFF_ROLES = frozenset({Role.AGENT, Role.SUPPORT_ADMIN, Role.READ_ONLY})
 
 

@@ -12,17 +12,9 @@ from starlette.responses import Response
 
 from chat import directory
 from chat.authz import Action, OrgRef, can, require
-from chat.errors import ValidationFailed
-from chat.http.common import JSON, Strict, current, read_json, services
+from chat.http.common import JSON, Strict, current, path_id, read_json, services
 from chat.http.views import organization_json, site_json, user_json
 from chat.models import Organization, OrgKind, PlanTier, Role, Site
-
-
-def _path_id(request: Request, name: str) -> int:
-    raw = request.path_params[name]
-    if not raw.isdigit():
-        raise ValidationFailed(f"{name} must be a positive integer")
-    return int(raw)
 
 
 class OrganizationBody(Strict):
@@ -57,7 +49,8 @@ async def list_organizations(request: Request) -> Response:
     async with services(request).sessions() as db:
         orgs = list(await db.scalars(select(Organization).order_by(Organization.id)))
         visible = [o for o in orgs if can(principal, Action.VIEW_ORGANIZATION, OrgRef(o.id, o.kind, o.parent_id))]
-        items = [organization_json(o, await directory.organization_domains(db, o.id)) for o in visible]
+        domains = await directory.domains_by_organization(db, [o.id for o in visible])
+        items = [organization_json(o, domains[o.id]) for o in visible]
     return JSON({"organizations": items})
 
 
@@ -88,7 +81,7 @@ async def create_user(request: Request) -> Response:
 
 async def get_user(request: Request) -> Response:
     principal, _ = await current(request)
-    user_id = _path_id(request, "user_id")
+    user_id = path_id(request, "user_id")
     async with services(request).sessions() as db:
         user = await directory.find_user(db, user_id)
         require(principal, Action.VIEW_USER, await directory.user_ref(db, user))
@@ -97,13 +90,13 @@ async def get_user(request: Request) -> Response:
 
 async def disable_user(request: Request) -> Response:
     principal, _ = await current(request)
-    user = await directory.set_user_disabled(services(request), principal, _path_id(request, "user_id"), disabled=True)
+    user = await directory.set_user_disabled(services(request), principal, path_id(request, "user_id"), disabled=True)
     return JSON({"user": user_json(user)})
 
 
 async def enable_user(request: Request) -> Response:
     principal, _ = await current(request)
-    user = await directory.set_user_disabled(services(request), principal, _path_id(request, "user_id"), disabled=False)
+    user = await directory.set_user_disabled(services(request), principal, path_id(request, "user_id"), disabled=False)
     return JSON({"user": user_json(user)})
 
 

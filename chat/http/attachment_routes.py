@@ -10,8 +10,7 @@ from starlette.responses import FileResponse, Response
 
 from chat import attachments
 from chat.errors import ValidationFailed
-from chat.http.common import JSON, current, services
-from chat.http.conversation_routes import _conversation_id
+from chat.http.common import JSON, current, path_id, services
 
 
 async def upload(request: Request) -> Response:
@@ -24,7 +23,7 @@ async def upload(request: Request) -> Response:
     row = await attachments.upload(
         services(request),
         principal,
-        _conversation_id(request),
+        path_id(request, "conversation_id"),
         filename=filename,
         content_type=request.headers.get("content-type", ""),
         declared_size=int(declared) if declared and declared.isdigit() else None,
@@ -35,10 +34,7 @@ async def upload(request: Request) -> Response:
 
 async def download(request: Request) -> Response:
     principal, _ = await current(request)
-    raw = request.path_params["attachment_id"]
-    if not raw.isdigit():
-        raise ValidationFailed("attachment_id must be a positive integer")
-    row, path = await attachments.open_for_download(services(request), principal, int(raw))
+    row, path = await attachments.open_for_download(services(request), principal, path_id(request, "attachment_id"))
     disposition = "inline" if row.content_type in attachments.INLINE_TYPES else "attachment"
     return FileResponse(
         path,

@@ -87,6 +87,14 @@ async def read_json(request: Request, schema: type[T]) -> T:
         raise BadRequest(f"the body is not valid JSON: {exc}", code="malformed_json") from None
 
 
+def path_id(request: Request, name: str) -> int:
+    """A positive integer path parameter, or 422 naming it."""
+    raw = request.path_params[name]
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValidationFailed(f"{name} must be a positive integer")
+    return int(raw)
+
+
 def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization")
     if header:

@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from chat import conversations
 from chat.errors import ValidationFailed
-from chat.http.common import JSON, Strict, current, read_json, services
+from chat.http.common import JSON, Strict, current, path_id, read_json, services
 from chat.hub.connection import render_event
 from chat.models import ConversationStatus
 
@@ -18,13 +18,6 @@ def _int_param(request: Request, name: str, default: int | None, *, low: int = 0
         return default
     if not raw.isdigit() or int(raw) < low:
         raise ValidationFailed(f"{name} must be an integer ≥ {low}")
-    return int(raw)
-
-
-def _conversation_id(request: Request) -> int:
-    raw = request.path_params["conversation_id"]
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValidationFailed("conversation_id must be a positive integer")
     return int(raw)
 
 
@@ -60,7 +53,7 @@ async def list_mine(request: Request) -> Response:
 async def history(request: Request) -> Response:
     """``GET /api/conversations/{id}/events?after_seq=N&limit=M`` — events with seq > N."""
     principal, _ = await current(request)
-    conv_id = _conversation_id(request)
+    conv_id = path_id(request, "conversation_id")
     after = _int_param(request, "after_seq", 0) or 0
     limit = _int_param(request, "limit", 100, low=1) or 100
     events, last = await conversations.events_after(services(request), principal, conv_id, after_seq=after, limit=limit)
@@ -71,7 +64,7 @@ async def history(request: Request) -> Response:
 
 async def detail(request: Request) -> Response:
     principal, _ = await current(request)
-    conv_id = _conversation_id(request)
+    conv_id = path_id(request, "conversation_id")
     async with services(request).sessions() as db:
         conv, _ = await conversations.load_visible(db, principal, conv_id)
         read_seq = await conversations.read_position(db, principal.user_id, conv.id)

@@ -14,6 +14,7 @@ import logging
 import secrets
 import time
 from collections import defaultdict
+from collections.abc import Coroutine
 from typing import Any
 
 import msgspec
@@ -65,10 +66,17 @@ class Hub:
         self.local_viewing: dict[tuple[int, int], tuple[str, str]] = {}
         self._grace: dict[int, asyncio.TimerHandle] = {}
         self.presence_grace_seconds = PRESENCE_GRACE_SECONDS
+        # The event loop keeps only weak references to tasks: hold them until done.
+        self._background: set[asyncio.Task[None]] = set()
         # Per-principal rate budgets, shared by a user's sockets on this process.
         self.buckets: dict[int, TokenBucket] = {}
 
     # -- lifecycle --------------------------------------------------------------------
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def start(self) -> None:
         self.live = await self._subscribe()
@@ -146,7 +154,7 @@ class Hub:
         for conv_id, conns in self.rooms.items():
             for conn in conns:
                 conn.start_catch_up(conv_id)
-        asyncio.ensure_future(self.revalidate())
+        self._spawn(self.revalidate())
 
     # -- registry ---------------------------------------------------------------------
 
@@ -303,7 +311,7 @@ class Hub:
     def _announce_presence(self, uid: int, name: str, status: str | None) -> None:
         message = {"type": "presence", "user_id": uid, "name": name, "status": status, "process": self.process_id}
         self._heard_presence(message)  # this process applies its own change at once
-        asyncio.ensure_future(self.svc.publish(STAFF_CHANNEL, message))
+        self._spawn(self.svc.publish(STAFF_CHANNEL, message))
 
     def _aggregate_presence(self, uid: int) -> tuple[str, str]:
         entries = self.presence.get(uid, {})
@@ -341,7 +349,7 @@ class Hub:
         message = {"type": "viewer", "conversation_id": conv_id, "user_id": uid, "name": name, "mode": mode,
                    "process": self.process_id}
         self._heard_viewer(message)
-        asyncio.ensure_future(self.svc.publish(conversation_channel(conv_id), message))
+        self._spawn(self.svc.publish(conversation_channel(conv_id), message))
 
     def _viewers_frame(self, conv_id: int) -> dict[str, Any]:
         best: dict[int, tuple[str, str]] = {}

@@ -1,21 +1,20 @@
-"""Shared set-up for hub tests: people, a conversation, connected clients."""
+"""A world for tests that run the server in their own process: people, a conversation,
+connected clients. Built from the same seeders as tests/support/chatlog.py."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import httpx
+from sqlalchemy import select
 
-from chat import directory
-from chat.auth import login, visitor_session
 from chat.authz import Principal
 from chat.client import ChatClient
-from chat.conversations import start_conversation
-from chat.models import OrgKind, Role, Site
+from chat.models import Role, Site
+from tests.support.chatlog import SITE_ORIGIN, new_staff, new_visitor, seed_support_chat
 from tests.support.live import LiveServer
 
-PASSWORD = "correct horse battery"
-SITE_ORIGIN = "https://shop.example"
+__all__ = ["SITE_ORIGIN", "World", "make_world", "stored_log"]
 
 
 @dataclass
@@ -34,35 +33,29 @@ class World:
         return ChatClient(self.server.ws_url + "/ws", token, origin=origin, timeout=10)
 
 
-async def staff_token(server: LiveServer, email: str, role: Role) -> str:
-    await directory.create_user(server.services, None, email=email, role=role, password=PASSWORD, name=email.split("@")[0])
-    return (await login(server.services, email, PASSWORD, address="127.0.0.1", user_agent="test")).token
-
-
 async def make_world(server: LiveServer) -> World:
     svc = server.services
-    org = await directory.create_organization(svc, None, name="Acme", kind=OrgKind.CUSTOMER)
-    site = (await directory.create_site(svc, None, name="Shop", allowed_origins=[SITE_ORIGIN], organization=org.id)).site
-    customer = await visitor_session(svc, site_key=site.public_key, name="Vera Visitor")
-    other = await visitor_session(svc, site_key=site.public_key, name="Oscar Other")
-    from chat.auth import principal_of
-
-    principal = principal_of(customer.user)
-    conv = await start_conversation(svc, principal, subject="Printer on fire")
+    chat = await seed_support_chat(svc)
+    async with svc.sessions() as db:
+        site = await db.scalar(select(Site).where(Site.public_key == chat.site_key))
+    assert site is not None
+    other = await new_visitor(svc, chat.site_key, "Oscar Other")
+    readonly = await new_staff(svc, "ro@x.example", Role.READ_ONLY)
     return World(
         server=server,
         site=site,
-        agent_token=await staff_token(server, "agent@x.example", Role.AGENT),
-        agent2_token=await staff_token(server, "agent2@x.example", Role.AGENT),
-        readonly_token=await staff_token(server, "ro@x.example", Role.READ_ONLY),
-        customer_token=customer.token,
+        agent_token=chat.agent.token,
+        agent2_token=chat.agent2.token,
+        readonly_token=readonly.token,
+        customer_token=chat.visitor.token,
         other_customer_token=other.token,
-        customer=principal,
-        conversation_id=conv.conversation.id,
+        customer=chat.visitor.principal,
+        conversation_id=chat.conversation_id,
     )
 
 
 async def stored_log(server: LiveServer, conversation_id: int, token: str) -> list[dict[str, object]]:
+    """The conversation's events as the HTTP history endpoint returns them to ``token``."""
     async with httpx.AsyncClient(base_url=server.base_url) as http:
         r = await http.get(f"/api/conversations/{conversation_id}/events?limit=500",
                            headers={"Authorization": f"Bearer {token}"})

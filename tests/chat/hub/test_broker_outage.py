@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -76,15 +76,6 @@ def redis() -> Iterator[Redis]:
     finally:
         instance.close()
 
-
-@pytest.fixture
-async def seeded(db_url: str, tmp_path: Path) -> AsyncIterator[tuple[Services, SupportChat]]:
-    svc = build_services(make_settings(db_url, tmp_path / "seed"))
-    await svc.broker.connect()
-    try:
-        yield svc, await seed_support_chat(svc)
-    finally:
-        await svc.close()
 
 
 async def next_status(client: CheckedClient, timeout: float) -> dict[str, Any]:

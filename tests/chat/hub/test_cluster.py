@@ -11,20 +11,19 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from chat.services import Services, build_services
-from tests.conftest import TEST_SECRET, make_settings
+from chat.services import Services
+from tests.conftest import TEST_SECRET
 from tests.support.chatlog import (
     CheckedClient,
     SupportChat,
     assert_ordered_prefix,
     assert_same_log,
     bodies,
-    seed_support_chat,
     stored_log,
 )
 from tests.support.cluster import ServerProcess, server_processes
@@ -46,17 +45,6 @@ def private_redis() -> Iterator[RedisServer]:
     finally:
         server.stop()
 
-
-@pytest.fixture
-async def seeded(db_url: str, tmp_path: Path) -> AsyncIterator[tuple[Services, SupportChat]]:
-    # Seeded from the test process through the use cases, on the same database the
-    # servers use (the test's own broker is in-memory: nothing it publishes matters).
-    svc = build_services(make_settings(db_url, tmp_path / "seed"))
-    await svc.broker.connect()
-    try:
-        yield svc, await seed_support_chat(svc)
-    finally:
-        await svc.close()
 
 
 def cluster_env(db_url: str, redis: RedisServer) -> dict[str, str]:
