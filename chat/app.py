@@ -15,7 +15,18 @@ from starlette.routing import Route, WebSocketRoute
 from chat import migrate
 from chat.clock import Clock
 from chat.errors import AppError
-from chat.http import account, admin, attachment_routes, conversation_routes, demo, health
+from chat.http import (
+    account,
+    admin,
+    attachment_routes,
+    conversation_routes,
+    demo,
+    desk_routes,
+    group_routes,
+    health,
+    ticket_routes,
+    widget_routes,
+)
 from chat.hub.endpoint import websocket_endpoint
 from chat.hub.hub import Hub
 from chat.http.common import app_error_handler, http_error_handler, internal_error_handler
@@ -97,6 +108,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         Route("/api/conversations/{conversation_id}/attachments", attachment_routes.upload, methods=["POST"]),
         Route("/api/attachments/{attachment_id}", attachment_routes.download, methods=["GET"]),
         WebSocketRoute("/ws", websocket_endpoint),
+        *ticket_routes.ROUTES,
+        *group_routes.ROUTES,
+        *desk_routes.ROUTES,
+        *widget_routes.ROUTES,
     ]
     if settings.demo_page:
         routes.append(Route("/", demo.demo_page, methods=["GET"]))

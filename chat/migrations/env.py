@@ -11,11 +11,10 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import chat.models  # noqa: F401  (registers every table on the metadata)
 from chat.db import create_engine
-from chat.models import Base
+from chat.schema import metadata
 
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def _run(connection: Connection) -> None:

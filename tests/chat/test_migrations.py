@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from chat import migrate
 from chat.db import create_engine
-from chat.models import Base
+from chat.schema import metadata
 from tests.support.processes import PostgresServer
 
 EXPECTED_TABLES = {
@@ -38,7 +38,7 @@ async def _inspect(url: str) -> tuple[set[str], list[object]]:
 
     def read(conn: Connection) -> tuple[set[str], list[object]]:
         tables = set(inspect(conn).get_table_names())
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
         return tables, diff
 
     try:

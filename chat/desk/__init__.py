@@ -1,0 +1,1 @@
+"""The agent desk: queues, claims, canned replies, assignment rules, customer notes."""

@@ -1,0 +1,3 @@
+"""Agent desk tables: canned replies, assignment rules, agent capacity, customer notes."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Group support chats of customer companies, joined with reseller (or staff) approval."""

@@ -1,0 +1,53 @@
+"""Real Chromium (Debian's, driven by Playwright) against a real server on loopback.
+
+The browser is Debian's ``/usr/bin/chromium``; ``playwright install`` is never run (it
+downloads a browser). A missing Chromium fails the test loudly rather than skipping it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, async_playwright
+
+from chat.clock import SystemClock
+from chat.settings import Settings
+from tests.conftest import make_settings
+from tests.support.live import LiveServer, live_server
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium (scripts/test does)")
+    async with async_playwright() as pw:
+        instance = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield instance
+        finally:
+            await instance.close()
+
+
+@pytest.fixture
+def browser_settings(sqlite_url: str, tmp_path: Path) -> Settings:
+    return make_settings(sqlite_url, tmp_path / "var")
+
+
+@pytest.fixture
+async def web(browser_settings: Settings) -> AsyncIterator[LiveServer]:
+    """The whole product on SQLite and the in-memory broker, on the real clock.
+
+    Browsers run on wall-clock time, so these tests use the system clock; time-driven rules
+    (SLA, auto-close) are tested below the browser with a manual clock.
+    """
+    async with live_server(browser_settings, SystemClock()) as live:
+        yield live
