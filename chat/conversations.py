@@ -175,6 +175,17 @@ async def publish_events(svc: Services, events: list[dict[str, Any]]) -> None:
         await svc.publish(conversation_channel(event["conversation_id"]), event)
 
 
+STAFF_CHANNEL = "staff"
+
+
+async def ring_inbox(svc: Services, conversation_id: int, reason: str) -> None:
+    """Tell every staff socket that a conversation's place in the queues may have changed.
+
+    A doorbell, like the event channel: the frame carries no state, consoles re-read the
+    item over HTTP, and a console that reconnects re-reads its queues."""
+    await svc.publish(STAFF_CHANNEL, {"type": "inbox", "conversation_id": conversation_id, "reason": reason})
+
+
 @dataclass(frozen=True)
 class NewConversation:
     conversation: Conversation
@@ -225,6 +236,8 @@ async def start_conversation(
             )
             events.append(event_json(first, user))
     await publish_events(svc, events)
+    await ring_inbox(svc, conv.id, "created")
+    await svc.react(actor, events)
     return NewConversation(conv, events)
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -14,7 +16,13 @@ from chat.db import create_engine, create_sessionmaker
 from chat.settings import Settings
 from chat.tokens import Tokens
 
+if TYPE_CHECKING:
+    from chat.authz import Principal
+
 log = logging.getLogger(__name__)
+
+Reaction = Callable[["Services", "Principal", list[dict[str, Any]]], Awaitable[None]]
+"""Runs after stored events were committed and published (e.g. a ticket noting a reply)."""
 
 
 @dataclass
@@ -29,6 +37,9 @@ class Services:
     broker: Broker
     clock: Clock
     tokens: Tokens
+    reactions: list[Reaction] = field(default_factory=list)
+    """After-commit reactions to new conversation events, in order. Each must be idempotent
+    and able to catch up later (the sweeper replays what a crash left unprocessed)."""
 
     async def publish(self, channel: str, payload: object) -> None:
         """Ring the doorbell after a commit. A broker outage is logged, not raised: the
@@ -37,6 +48,17 @@ class Services:
             await self.broker.publish(channel, msgspec.json.encode(payload))
         except BrokerUnavailable as exc:
             log.warning("publish on %s skipped: %s", channel, exc)
+
+    async def react(self, actor: Principal, events: list[dict[str, Any]]) -> None:
+        """Run the reactions to committed events. A failing reaction is logged, not raised:
+        the events are stored and acknowledged, and the sweeper retries what was missed."""
+        if not events:
+            return
+        for reaction in self.reactions:
+            try:
+                await reaction(self, actor, events)
+            except Exception:
+                log.exception("reaction %s failed", getattr(reaction, "__name__", reaction))
 
     async def close(self) -> None:
         await self.broker.disconnect()

@@ -242,6 +242,7 @@ async def _handle(frame: frames.ClientFrame, svc: Services, hub: Hub, conn: Conn
         )
         conn.send({**ack.frame(), **({"ref": frame.ref} if frame.ref else {})})
         await conversations.publish_events(svc, events)
+        await svc.react(p, events)
     elif isinstance(frame, frames.Typing):
         if _require_joined(conn, frame.conversation_id, frame.ref) is None:
             return

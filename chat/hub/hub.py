@@ -21,7 +21,7 @@ import msgspec
 from sqlalchemy import select
 
 from chat.broker import BrokerUnavailable, Subscription
-from chat.conversations import conversation_channel
+from chat.conversations import STAFF_CHANNEL, conversation_channel
 from chat.directory import user_channel
 from chat.hub.connection import Connection, render_event
 from chat.hub.ratelimit import TokenBucket
@@ -30,7 +30,6 @@ from chat.services import Services
 
 log = logging.getLogger(__name__)
 
-STAFF_CHANNEL = "staff"
 # An agent whose last socket closed stays "online" this long: a page reload or a short
 # network drop is not "offline" to colleagues and customers.
 PRESENCE_GRACE_SECONDS = 30.0
@@ -250,6 +249,10 @@ class Hub:
             self._heard_presence(message)
         elif kind in {"user.disabled", "session.revoked"}:
             self._cut(message)
+        elif kind == "inbox":
+            text = msgspec.json.encode(message).decode()
+            for conn in list(self.staff):
+                conn.send_encoded(text)
 
     def _fan_out_event(self, event: dict[str, Any]) -> None:
         conns = self.rooms.get(event["conversation_id"])
