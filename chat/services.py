@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -25,6 +25,19 @@ Reaction = Callable[["Services", "Principal", list[dict[str, Any]]], Awaitable[N
 """Runs after stored events were committed and published (e.g. a ticket noting a reply)."""
 
 
+class AgentPresence(Protocol):
+    def agent_statuses(self) -> dict[int, str]:
+        """``{user_id: "online" | "away"}`` for every staff member connected to any process."""
+        ...
+
+
+class NoPresence:
+    """A process without a hub (the worker) knows of no one online."""
+
+    def agent_statuses(self) -> dict[int, str]:
+        return {}
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -37,6 +50,8 @@ class Services:
     broker: Broker
     clock: Clock
     tokens: Tokens
+    presence: AgentPresence = field(default_factory=NoPresence)
+    """Who of the staff is online; the web process's hub fills this in."""
     reactions: list[Reaction] = field(default_factory=list)
     """After-commit reactions to new conversation events, in order. Each must be idempotent
     and able to catch up later (the sweeper replays what a crash left unprocessed)."""

@@ -47,6 +47,7 @@ _STATUS_RANK = {"away": 1, "online": 2}
 class Hub:
     def __init__(self, svc: Services) -> None:
         self.svc = svc
+        svc.presence = self
         self.process_id = secrets.token_hex(6)
         self.rooms: dict[int, set[Connection]] = defaultdict(set)
         self.by_user: dict[int, set[Connection]] = defaultdict(set)
@@ -315,6 +316,10 @@ class Hub:
         message = {"type": "presence", "user_id": uid, "name": name, "status": status, "process": self.process_id}
         self._heard_presence(message)  # this process applies its own change at once
         self._spawn(self.svc.publish(STAFF_CHANNEL, message))
+
+    def agent_statuses(self) -> dict[int, str]:
+        """Staff heard from on any process (grace period included), by user id."""
+        return {uid: self._aggregate_presence(uid)[0] for uid in list(self.presence)}
 
     def _aggregate_presence(self, uid: int) -> tuple[str, str]:
         entries = self.presence.get(uid, {})
