@@ -56,6 +56,25 @@ class ConversationRef:
     is_open: bool
 
 
+@dataclass(frozen=True)
+class GroupRef:
+    """A customer company's support chat group (chat.groups)."""
+
+    id: int | None  # None: a group about to be created
+    organization_id: int
+    org_parent_id: int | None  # the company's reseller; None for a direct customer
+    is_member: bool  # the asking principal is an active member
+
+
+@dataclass(frozen=True)
+class TicketRef:
+    """A ticket (escalation/): its conversation, and how the asking principal relates to it."""
+
+    conversation: ConversationRef
+    is_requester: bool
+    is_cc: bool
+
+
 class Action(enum.StrEnum):
     READ_PROFILE = "read_profile"
     UPDATE_PROFILE = "update_profile"
@@ -69,9 +88,31 @@ class Action(enum.StrEnum):
     POST_MESSAGE = "post_message"
     POST_INTERNAL_NOTE = "post_internal_note"
     VIEW_INTERNAL_NOTES = "view_internal_notes"
+    # The agent console (chat/desk): queues, canned replies, customer notes, agents.
+    VIEW_DESK = "view_desk"
+    WORK_DESK = "work_desk"  # claim, resolve, write customer notes, set one's own status
+    MANAGE_DESK = "manage_desk"  # edit assignment rules, canned replies, agents' limits
+    # Group support chats (chat.groups) and system alerts.
+    VIEW_GROUP = "view_group"  # that it exists, its name and settings (not its messages)
+    MANAGE_GROUP = "manage_group"  # create, change settings, remove members
+    REQUEST_GROUP_JOIN = "request_group_join"
+    DECIDE_GROUP_JOIN = "decide_group_join"
+    VIEW_GROUP_REQUESTS = "view_group_requests"  # other people's join requests
+    OPEN_ALERT = "open_alert"
+    VIEW_ALERTS = "view_alerts"
+    # Tickets (escalation/).
+    OPEN_TICKET = "open_ticket"  # for oneself (web form, widget offline form, API)
+    OPEN_TICKET_FOR_OTHERS = "open_ticket_for_others"  # phone / e-mail intake by staff
+    LIST_TICKETS = "list_tickets"
+    VIEW_TICKET = "view_ticket"
+    WORK_TICKET = "work_ticket"  # escalate, edit fields, assign, transfer, tasks
+    CHANGE_TICKET_STATUS = "change_ticket_status"  # the lifecycle decides which commands
+    END_CONVERSATION = "end_conversation"  # the customer closes their own chat
+    RATE_TICKET = "rate_ticket"
+    MANAGE_SLA = "manage_sla"  # categories, calendars, policies, support groups
 
 
-Target = OrgRef | UserRef | ConversationRef | None
+Target = OrgRef | UserRef | ConversationRef | GroupRef | TicketRef | None
 
 # What a reseller admin may create or switch off: its customers' people, never staff.
 _RESELLER_MANAGED_ROLES = frozenset({Role.CUSTOMER, Role.RESELLER_ADMIN})
@@ -169,6 +210,102 @@ def _view_internal_notes(p: Principal, t: Target) -> bool:
     return p.is_staff
 
 
+def _view_desk(p: Principal, t: Target) -> bool:
+    return p.is_staff  # read-only users see everything the desk shows
+
+
+def _work_desk(p: Principal, t: Target) -> bool:
+    return p.role in {Role.AGENT, Role.SUPPORT_ADMIN}
+
+
+def _manage_desk(p: Principal, t: Target) -> bool:
+    return p.role is Role.SUPPORT_ADMIN
+
+
+def _view_group(p: Principal, t: Target) -> bool:
+    assert isinstance(t, GroupRef)
+    if p.is_staff or t.is_member:
+        return True
+    # Its own company's people see its groups, to ask to join one.
+    return t.organization_id == p.organization_id or _reseller_scope(p, t.organization_id, t.org_parent_id)
+
+
+def _manage_group(p: Principal, t: Target) -> bool:
+    assert isinstance(t, GroupRef)
+    if p.role in {Role.AGENT, Role.SUPPORT_ADMIN}:
+        return True
+    return _reseller_scope(p, t.organization_id, t.org_parent_id)
+
+
+def _request_group_join(p: Principal, t: Target) -> bool:
+    assert isinstance(t, GroupRef)
+    # An account of the group's own company (FFC): not a visitor, not staff, not a reseller.
+    return p.role is Role.CUSTOMER and p.organization_id == t.organization_id and not t.is_member
+
+
+def _decide_group_join(p: Principal, t: Target) -> bool:
+    assert isinstance(t, GroupRef)
+    if p.role is Role.SUPPORT_ADMIN:
+        return True
+    if t.org_parent_id is None:
+        return p.role is Role.AGENT  # a direct customer: platform staff decide (FFC)
+    return p.role is Role.RESELLER_ADMIN and p.organization_id == t.org_parent_id
+
+
+def _view_group_requests(p: Principal, t: Target) -> bool:
+    assert isinstance(t, GroupRef)
+    return p.is_staff or (p.role is Role.RESELLER_ADMIN and p.organization_id == t.org_parent_id)
+
+
+def _open_alert(p: Principal, t: Target) -> bool:
+    assert isinstance(t, OrgRef)
+    return p.role in {Role.AGENT, Role.SUPPORT_ADMIN} and t.kind is OrgKind.CUSTOMER
+
+
+def _view_alerts(p: Principal, t: Target) -> bool:
+    assert isinstance(t, OrgRef)
+    if p.is_staff:
+        return True
+    return (t.id is not None and t.id == p.organization_id) or _reseller_scope(p, t.id, t.parent_id)
+
+
+def _open_ticket(p: Principal, t: Target) -> bool:
+    return p.role is not Role.READ_ONLY
+
+
+def _open_ticket_for_others(p: Principal, t: Target) -> bool:
+    return p.role in {Role.AGENT, Role.SUPPORT_ADMIN}
+
+
+def _list_tickets(p: Principal, t: Target) -> bool:
+    return p.is_staff
+
+
+def _view_ticket(p: Principal, t: Target) -> bool:
+    assert isinstance(t, TicketRef)
+    return t.is_requester or t.is_cc or _view_conversation(p, t.conversation)
+
+
+def _work_ticket(p: Principal, t: Target) -> bool:
+    assert isinstance(t, TicketRef)
+    return p.role in {Role.AGENT, Role.SUPPORT_ADMIN}
+
+
+def _change_ticket_status(p: Principal, t: Target) -> bool:
+    assert isinstance(t, TicketRef)
+    # The requester may reopen or close their own ticket; the lifecycle refuses the rest.
+    return p.role in {Role.AGENT, Role.SUPPORT_ADMIN} or (t.is_requester and p.role is not Role.READ_ONLY)
+
+
+def _end_conversation(p: Principal, t: Target) -> bool:
+    assert isinstance(t, TicketRef)
+    return t.is_requester and not p.is_staff
+
+
+def _manage_sla(p: Principal, t: Target) -> bool:
+    return p.role is Role.SUPPORT_ADMIN
+
+
 _RULES: dict[Action, tuple[type | None, Callable[[Principal, Target], bool]]] = {
     Action.READ_PROFILE: (None, _any),
     Action.UPDATE_PROFILE: (None, _update_profile),
@@ -182,6 +319,25 @@ _RULES: dict[Action, tuple[type | None, Callable[[Principal, Target], bool]]] = 
     Action.POST_MESSAGE: (ConversationRef, _post_message),
     Action.POST_INTERNAL_NOTE: (ConversationRef, _post_internal_note),
     Action.VIEW_INTERNAL_NOTES: (None, _view_internal_notes),
+    Action.VIEW_DESK: (None, _view_desk),
+    Action.WORK_DESK: (None, _work_desk),
+    Action.MANAGE_DESK: (None, _manage_desk),
+    Action.VIEW_GROUP: (GroupRef, _view_group),
+    Action.MANAGE_GROUP: (GroupRef, _manage_group),
+    Action.REQUEST_GROUP_JOIN: (GroupRef, _request_group_join),
+    Action.DECIDE_GROUP_JOIN: (GroupRef, _decide_group_join),
+    Action.VIEW_GROUP_REQUESTS: (GroupRef, _view_group_requests),
+    Action.OPEN_ALERT: (OrgRef, _open_alert),
+    Action.VIEW_ALERTS: (OrgRef, _view_alerts),
+    Action.OPEN_TICKET: (None, _open_ticket),
+    Action.OPEN_TICKET_FOR_OTHERS: (None, _open_ticket_for_others),
+    Action.LIST_TICKETS: (None, _list_tickets),
+    Action.VIEW_TICKET: (TicketRef, _view_ticket),
+    Action.WORK_TICKET: (TicketRef, _work_ticket),
+    Action.CHANGE_TICKET_STATUS: (TicketRef, _change_ticket_status),
+    Action.END_CONVERSATION: (TicketRef, _end_conversation),
+    Action.RATE_TICKET: (TicketRef, _end_conversation),  # the requester, as for ending it
+    Action.MANAGE_SLA: (None, _manage_sla),
 }
 
 

@@ -7,19 +7,19 @@ is gap-free with any number of processes), and only after the commit is it publi
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat import validation
-from chat.authz import Action, ConversationRef, Principal, can, require
-from chat.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
+from chat.authz import Action, ConversationRef, Principal, can
+from chat.errors import AppError, Forbidden, NotFound, ValidationFailed
 from chat.models import (
     Conversation,
     ConversationKind,
@@ -31,6 +31,9 @@ from chat.models import (
     User,
 )
 from chat.services import Services
+
+if TYPE_CHECKING:
+    from chat.message_batch import SendResult
 
 HISTORY_PAGE_MAX = 500
 MAX_CLIENT_MSG_ID = 64
@@ -57,22 +60,44 @@ def author_json(user: User | None) -> dict[str, Any] | None:
     return {"id": user.id, "name": user.name, "role": user.role.value}
 
 
-def event_json(event: Event, author: User | None) -> dict[str, Any]:
-    """The wire shape of a stored event (docs/protocol.md, ``event``)."""
+def stored_event_json(
+    *,
+    conversation_id: int,
+    seq: int,
+    id: int,
+    kind: str,
+    author: dict[str, Any] | None,
+    body: str | None,
+    data: dict[str, Any],
+    client_msg_id: str | None,
+    created_at: datetime,
+    internal: bool,
+    prev_public_seq: int,
+) -> dict[str, Any]:
+    """The wire shape of a stored event (docs/protocol.md, ``event``), before it is
+    rendered for a class of recipient (chat.hub.connection.render_event)."""
     return {
         "type": "event",
-        "conversation_id": event.conversation_id,
-        "seq": event.seq,
-        "id": event.id,
-        "kind": event.type,
-        "author": author_json(author),
-        "body": event.body,
-        "data": event.data,
-        "client_msg_id": event.client_msg_id,
-        "created_at": event.created_at.isoformat(),
-        "internal": event.internal,
-        "prev_public_seq": event.prev_public_seq,
+        "conversation_id": conversation_id,
+        "seq": seq,
+        "id": id,
+        "kind": kind,
+        "author": author,
+        "body": body,
+        "data": data,
+        "client_msg_id": client_msg_id,
+        "created_at": created_at.isoformat(),
+        "internal": internal,
+        "prev_public_seq": prev_public_seq,
     }
+
+
+def event_json(event: Event, author: User | None) -> dict[str, Any]:
+    return stored_event_json(
+        conversation_id=event.conversation_id, seq=event.seq, id=event.id, kind=event.type,
+        author=author_json(author), body=event.body, data=event.data, client_msg_id=event.client_msg_id,
+        created_at=event.created_at, internal=event.internal, prev_public_seq=event.prev_public_seq,
+    )
 
 
 async def conversation_ref(db: AsyncSession, principal: Principal, conversation_id: int) -> tuple[Conversation, ConversationRef]:
@@ -151,23 +176,6 @@ async def append_event(
     db.add(event)
     await db.flush()
     return event
-
-
-async def _ensure_participant(db: AsyncSession, conversation_id: int, user: User, now: datetime) -> Event | None:
-    """Add ``user`` to the conversation if absent; return the system event if added."""
-    existing = await db.scalar(
-        select(Participant).where(Participant.conversation_id == conversation_id, Participant.user_id == user.id)
-    )
-    if existing is not None and existing.left_at is None:
-        return None
-    if existing is None:
-        db.add(Participant(conversation_id=conversation_id, user_id=user.id, joined_at=now, last_read_seq=0))
-    else:
-        existing.left_at = None
-    return await append_event(
-        db, conversation_id, kind=EventKind.SYSTEM, now=now,
-        data={"event": "participant.joined", "user": author_json(user)},
-    )
 
 
 async def publish_events(svc: Services, events: list[dict[str, Any]]) -> None:
@@ -277,13 +285,6 @@ class Ack:
         }
 
 
-async def _existing_ack(db: AsyncSession, author_id: int, client_msg_id: str) -> Ack | None:
-    found = await db.scalar(select(Event).where(Event.author_id == author_id, Event.client_msg_id == client_msg_id))
-    if found is None:
-        return None
-    return Ack(found.conversation_id, client_msg_id, found.id, found.seq, found.created_at, True)
-
-
 async def post_message(
     svc: Services,
     actor: Principal,
@@ -298,56 +299,48 @@ async def post_message(
 
     Idempotent on ``(author, client_msg_id)``: a resend returns the original ack with
     ``duplicate=True`` and stores nothing. The caller publishes the events after this
-    returns (the transaction is committed by then).
+    returns (the transaction is committed by then). The process's message writer
+    (chat/writer.py) stores it in one transaction with whatever other sends are waiting.
     """
+    ack, events = await submit_message(
+        svc, actor, conversation_id, client_msg_id=client_msg_id, body=body, internal=internal,
+        attachments=attachments,
+    )
+    return ack, events
+
+
+def submit_message(
+    svc: Services,
+    actor: Principal,
+    conversation_id: int,
+    *,
+    client_msg_id: str,
+    body: str,
+    internal: bool = False,
+    attachments: Sequence[int] = (),
+    publish: bool = False,
+) -> asyncio.Future[SendResult]:
+    """Queue a send for the writer without waiting: :func:`post_message` for callers that
+    keep several sends in flight (a socket reading its next frame meanwhile).
+
+    Bad input raises here, at once, and nothing is queued. The future resolves after the
+    commit, with the ack and events or with the error of this send alone (``not_found``,
+    ``forbidden``, ``conversation_closed``, ``invalid_attachment``, or a database error).
+    Sends resolve in the order they were queued, which is also their ``seq`` order within
+    a conversation. With ``publish``, the writer itself publishes the events right after
+    the commit, in commit order across every sender, then runs ``svc.react`` on them.
+    """
+    # Imported here: both build on this module.
+    from chat.attachments import MAX_PER_MESSAGE
+    from chat.message_batch import SendItem
+    from chat.writer import writer_of
+
     _client_id(client_msg_id)
     _check_body(svc, body)
-    now = svc.clock.now()
-    async with svc.sessions.begin() as db:
-        previous = await _existing_ack(db, actor.user_id, client_msg_id)
-        if previous is not None:
-            if previous.conversation_id != conversation_id:
-                raise Conflict("client_msg_id was already used for another conversation", code="invalid_frame")
-            return previous, []
-        conv, ref = await load_visible(db, actor, conversation_id)
-        if internal:
-            require(actor, Action.POST_INTERNAL_NOTE, ref)
-        elif not can(actor, Action.POST_MESSAGE, ref):
-            if ref.is_participant and not ref.is_open:
-                raise ConversationClosed("this conversation is closed; start a new one")
-            require(actor, Action.POST_MESSAGE, ref)
-        user = await db.get(User, actor.user_id)
-        assert user is not None
-        data: dict[str, Any] = {}
-        claimed = []
-        if attachments:
-            # Imported here: chat.attachments builds on this module's visibility rules.
-            from chat.attachments import attachment_json, claim_for_message
-
-            claimed = await claim_for_message(db, actor, conversation_id, attachments)
-            data["attachments"] = [attachment_json(a) for a in claimed]
-        events: list[dict[str, Any]] = []
-        if not ref.is_participant and not internal:
-            joined = await _ensure_participant(db, conversation_id, user, now)
-            if joined is not None:
-                events.append(event_json(joined, None))
-        try:
-            async with db.begin_nested():
-                stored = await append_event(
-                    db, conversation_id, kind=EventKind.NOTE if internal else EventKind.MESSAGE, now=now,
-                    author_id=user.id, body=body, data=data, internal=internal, client_msg_id=client_msg_id,
-                )
-        except IntegrityError:
-            # The same client_msg_id raced in on another connection and won.
-            raced = await _existing_ack(db, actor.user_id, client_msg_id)
-            if raced is None:
-                raise
-            return raced, []
-        for attachment in claimed:
-            attachment.event_id = stored.id
-        events.append(event_json(stored, user))
-        ack = Ack(conversation_id, client_msg_id, stored.id, stored.seq, stored.created_at, False)
-    return ack, events
+    if len(attachments) > MAX_PER_MESSAGE:
+        raise ValidationFailed(f"at most {MAX_PER_MESSAGE} attachments per message", code="invalid_frame")
+    item = SendItem(actor, conversation_id, client_msg_id, body, internal, tuple(attachments))
+    return writer_of(svc).submit(item, publish=publish)
 
 
 async def events_after(
@@ -367,10 +360,28 @@ async def events_after(
             .order_by(Event.seq)
             .limit(limit)
         )
+        floor = 0
         if not can(actor, Action.VIEW_INTERNAL_NOTES):
             query = query.where(Event.internal.is_(False))
+            floor = await _history_floor(db, actor, conv)
+            if floor > after_seq:
+                query = query.where(Event.seq >= floor)
         rows = (await db.execute(query)).all()
-        return [event_json(e, u) for e, u in rows], conv.last_seq
+        events = [event_json(e, u) for e, u in rows]
+        if floor > after_seq and events and events[0]["prev_public_seq"] < floor:
+            # Nothing before the floor exists for this reader, so the first event follows
+            # whatever the reader had: its gap check passes instead of asking forever.
+            events[0]["prev_public_seq"] = after_seq
+        return events, conv.last_seq
+
+
+async def _history_floor(db: AsyncSession, actor: Principal, conv: Conversation) -> int:
+    """The lowest seq a customer may read: a group chat may hide what came before they joined."""
+    if conv.kind is not ConversationKind.GROUP:
+        return 0
+    from chat.groups.service import history_floor  # chat.groups builds on this module
+
+    return await history_floor(db, actor.user_id, conv.id)
 
 
 async def mark_read(svc: Services, actor: Principal, conversation_id: int, seq: int) -> int:
@@ -408,8 +419,12 @@ async def read_position(db: AsyncSession, user_id: int, conversation_id: int) ->
     return int(stored or 0)
 
 
-def conversation_json(conv: Conversation, read_seq: int | None = None) -> dict[str, Any]:
-    return {
+def conversation_json(
+    conv: Conversation, read_seq: int | None = None, *, ticket: dict[str, Any] | None | bool = False
+) -> dict[str, Any]:
+    """The conversation; with ``ticket`` (a summary from ``escalation.views.ticket_summary``,
+    or ``None`` for a conversation without one) also its ticket's place in the queues."""
+    body = {
         "id": conv.id,
         "kind": conv.kind.value,
         "status": conv.status.value,
@@ -422,20 +437,29 @@ def conversation_json(conv: Conversation, read_seq: int | None = None) -> dict[s
         "created_at": conv.created_at.isoformat(),
         "updated_at": conv.updated_at.isoformat(),
     }
+    if ticket is not False:
+        body["ticket"] = ticket
+    return body
 
 
 async def list_conversations(
     svc: Services, actor: Principal, *, status: ConversationStatus | None = None, limit: int = 50, before_id: int | None = None
 ) -> list[dict[str, Any]]:
-    """Conversations the actor takes part in; staff see every conversation (newest first)."""
+    """Conversations the actor takes part in; staff see every conversation (newest first),
+    each with its ticket's summary (``ticket``: null for a conversation without one)."""
+    # Imported here: the escalation package builds on this module.
+    from escalation.models import Ticket
+    from escalation.views import ticket_summary
+
     limit = max(1, min(limit, 200))
     async with svc.reads() as db:
         query = (
-            select(Conversation, Participant.last_read_seq)
+            select(Conversation, Participant.last_read_seq, Ticket)
             .outerjoin(
                 Participant,
                 and_(Participant.conversation_id == Conversation.id, Participant.user_id == actor.user_id),
             )
+            .outerjoin(Ticket, Ticket.conversation_id == Conversation.id)
             .order_by(Conversation.id.desc())
             .limit(limit)
         )
@@ -453,4 +477,7 @@ async def list_conversations(
         if before_id is not None:
             query = query.where(Conversation.id < before_id)
         rows = (await db.execute(query)).all()
-        return [conversation_json(c, r) for c, r in rows]
+        return [
+            conversation_json(c, r, ticket=ticket_summary(t, staff=actor.is_staff) if t is not None else None)
+            for c, r, t in rows
+        ]

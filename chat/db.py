@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
+import chat.sqlite_inloop  # noqa: F401  (registers sqlite+inloop:// for the read engine)
+
 # Writers wait this long for SQLite's single write lock before failing with "database is
 # locked"; long enough to ride out a burst from several workers, short enough that a
 # stuck writer surfaces as an error instead of a hung request.
@@ -46,7 +48,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
+# A reader waits for a lock only in rare cases (WAL recovery after a crash); it must not
+# hold the event loop for long when it does: the query fails and its caller retries.
+SQLITE_READ_BUSY_TIMEOUT_MS = 200
+
+
+def _configure_sqlite(engine: AsyncEngine, *, immediate: bool, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         # Take transaction control away from the sqlite3 module (which would BEGIN lazily
@@ -55,7 +62,7 @@ def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
         cursor.execute("PRAGMA foreign_keys=ON")  # off by default in SQLite
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; safe with WAL
         cursor.close()
 
@@ -76,17 +83,19 @@ def create_engine(database_url: str, *, echo: bool = False, read_only: bool = Fa
     write lock, for queries that never write; the default engine's transactions do.
     """
     if database_url.startswith("sqlite"):
+        busy_ms = SQLITE_READ_BUSY_TIMEOUT_MS if read_only else SQLITE_BUSY_TIMEOUT_MS
         engine = create_async_engine(
-            database_url,
+            # Reads run inline on the loop (chat/sqlite_inloop.py); writes on aiosqlite.
+            database_url.replace("sqlite+aiosqlite:", "sqlite+inloop:", 1) if read_only else database_url,
             echo=echo,
-            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-            # Readers run in parallel under WAL; writers queue here (cheaply) rather than
-            # in SQLite's sleeping busy handler.
+            connect_args={"timeout": busy_ms / 1000},
+            # Writers queue here (cheaply) rather than in SQLite's sleeping busy handler.
+            # Readers hold a connection per open session, across awaits.
             pool_size=10 if read_only else 5,
             max_overflow=20 if read_only else 5,
             pool_timeout=POOL_TIMEOUT_SECONDS,
         )
-        _configure_sqlite(engine, immediate=not read_only)
+        _configure_sqlite(engine, immediate=not read_only, busy_timeout_ms=busy_ms)
         return engine
     return create_async_engine(
         database_url,

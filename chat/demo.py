@@ -5,10 +5,11 @@ so the printed logins always work (no password is ever kept in the code)."""
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from chat import directory
+from chat import directory, validation
 from chat.errors import Conflict, NotFound
 from chat.models import Organization, OrgKind, PlanTier, Role, Site
 from chat.services import Services
@@ -31,6 +32,22 @@ async def _organization(svc: Services, slug: str, **fields: object) -> Organizat
     return await directory.create_organization(svc, None, slug=slug, **fields)  # type: ignore[arg-type]
 
 
+DEMO_SITE_NAME = "Demo site"
+_LOOPBACK_TWINS = {"127.0.0.1": "localhost", "localhost": "127.0.0.1"}
+
+
+def demo_origins(public_url: str) -> list[str]:
+    """Where the demo page may embed the widget: the public URL's origin and, for a
+    loopback address, its twin (``localhost`` and ``127.0.0.1`` are different origins to a
+    browser, and people type either)."""
+    origin = validation.origin(public_url, "PUBLIC_URL")
+    parts = urlsplit(origin)
+    twin = _LOOPBACK_TWINS.get(parts.hostname or "")
+    if twin is None:
+        return [origin]
+    return sorted({origin, origin.replace(f"//{parts.hostname}", f"//{twin}", 1)})
+
+
 async def seed_demo(svc: Services) -> None:
     public_url = svc.settings.public_url
     await _organization(svc, "demo-reseller", name="Demo Reseller", kind=OrgKind.RESELLER, domains=["demo-reseller.example"])
@@ -38,11 +55,15 @@ async def seed_demo(svc: Services) -> None:
         svc, "demo-customer", name="Demo Customer Co", kind=OrgKind.CUSTOMER, plan_tier=PlanTier.REGULAR,
         domains=["demo-customer.example"], parent="demo-reseller",
     )
-    async with svc.sessions() as db:
-        site = await db.scalar(select(Site).where(Site.name == "Demo site"))
+    origins = demo_origins(public_url)
+    async with svc.sessions.begin() as db:
+        site = await db.scalar(select(Site).where(Site.name == DEMO_SITE_NAME))
+        if site is not None and not set(origins) <= set(site.allowed_origins):
+            # PUBLIC_URL changed since the last seeding: the demo page must still embed it.
+            site.allowed_origins = sorted(set(site.allowed_origins) | set(origins))
     if site is None:
         site = (await directory.create_site(
-            svc, None, name="Demo site", allowed_origins=[public_url], organization="demo-customer"
+            svc, None, name=DEMO_SITE_NAME, allowed_origins=origins, organization="demo-customer"
         )).site
 
     print(f"Demo ready at {public_url}/")

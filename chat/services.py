@@ -86,7 +86,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
     clock = clock or SystemClock()
     engine = create_engine(settings.database_url)
     read_engine = create_engine(settings.database_url, read_only=True) if settings.is_sqlite else engine
-    return Services(
+    services = Services(
         settings=settings,
         engine=engine,
         sessions=create_sessionmaker(engine),
@@ -96,3 +96,12 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
         clock=clock,
         tokens=Tokens(settings.secret_keys, clock),
     )
+    # Imported here: the escalation package builds on this module.
+    from escalation.reactions import react_to_events
+
+    services.reactions.append(react_to_events)  # tickets follow their chats
+    from chat.desk.autoassign import on_events as assign_new_chats
+
+    # After the tickets' reaction: it creates the ticket row that assignment works on.
+    services.reactions.append(assign_new_chats)
+    return services

@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import secrets
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
@@ -46,6 +47,14 @@ class Settings:
     max_frame_bytes: int
     max_upload_bytes: int
     log_level: str
+    # Tickets (escalation/). Delays are escalation.autoclose.Delay texts ("48h", "2bd").
+    auto_close_waiting_after: str = "48h"
+    auto_close_proposed_after: str = "7d"
+    chat_idle_ticket_minutes: int = 30
+    chat_unanswered_ticket_minutes: int = 10
+    ticket_when_no_agent_online: bool = True
+    escalation_ladder: str = "raise_level:2@0, notify_group_lead@60, notify_admins@240"
+    ticket_status_labels: str = "Re-check approved=in_progress, Hard to configure=in_progress"
 
     @property
     def is_sqlite(self) -> bool:
@@ -207,4 +216,40 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
             "MAX_UPLOAD_BYTES", get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)), low=1024, high=1024 * 1024 * 1024
         ),
         log_level=log_level,
+        **_ticket_settings(get),
     )
+
+
+def _ticket_settings(get: Callable[[str, str], str]) -> dict[str, Any]:
+    """Ticket timings and rules, checked with the escalation core's own parsers so that a
+    bad value stops the process at start instead of the first sweep."""
+    from escalation.autoclose import Delay
+    from escalation.errors import EscalationError
+    from escalation.labels import parse_labels
+    from escalation.ladder import DEFAULT_LADDER, Ladder
+
+    values: dict[str, Any] = {}
+    for name, field, default, parse in (
+        # 360 and the product brief: 48 h waiting on the customer closes the ticket.
+        ("AUTO_CLOSE_WAITING_AFTER", "auto_close_waiting_after", "48h", Delay.parse),
+        # FFC: proposed-to-close closes after 7 days (SKAI would say 2bd).
+        ("AUTO_CLOSE_PROPOSED_AFTER", "auto_close_proposed_after", "7d", Delay.parse),
+        ("ESCALATION_LADDER", "escalation_ladder", DEFAULT_LADDER, Ladder.parse),
+        ("TICKET_STATUS_LABELS", "ticket_status_labels",
+         "Re-check approved=in_progress, Hard to configure=in_progress", parse_labels),
+    ):
+        raw = get(name, default)
+        try:
+            parse(raw)
+        except EscalationError as exc:
+            raise SettingsError(f"{name}: {exc.message}") from None
+        values[field] = raw.strip()
+    day_minutes = 24 * 60
+    # 0 switches a conversion off; a day is the longest a live chat may stay untracked.
+    values["chat_idle_ticket_minutes"] = _int(
+        "CHAT_IDLE_TICKET_MINUTES", get("CHAT_IDLE_TICKET_MINUTES", "30"), low=0, high=day_minutes)
+    values["chat_unanswered_ticket_minutes"] = _int(
+        "CHAT_UNANSWERED_TICKET_MINUTES", get("CHAT_UNANSWERED_TICKET_MINUTES", "10"), low=0, high=day_minutes)
+    values["ticket_when_no_agent_online"] = _bool(
+        "TICKET_WHEN_NO_AGENT_ONLINE", get("TICKET_WHEN_NO_AGENT_ONLINE", "true"))
+    return values

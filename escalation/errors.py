@@ -91,6 +91,13 @@ class RatingNotAllowed(IllegalTransition):
     status = 409
 
 
+class AlreadyRated(RatingNotAllowed):
+    """A second rating for the same resolution."""
+
+    code = "already_rated"
+    status = 409
+
+
 class ActorNotAllowed(EscalationError):
     """The command exists but this kind of actor may not issue it (e.g. a customer
     proposing to close). Authorization proper happens in the web layer; this is the

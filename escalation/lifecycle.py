@@ -1,4 +1,5 @@
-"""The ticket state machine: statuses, guarded commands, auto-close rules, ratings.
+"""The ticket state machine: statuses, guarded commands, ratings (auto-close rules are in
+:mod:`escalation.autoclose`).
 
 Pure functions over an immutable :class:`TicketState`. Every command takes ``now`` and an
 :class:`Actor` and returns a :class:`Transition`: the new state plus the history events the
@@ -14,15 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import IntEnum, StrEnum
 
-from escalation.calendars import ZERO, BusinessCalendar, as_utc
+from escalation.calendars import as_utc
 from escalation.errors import (
     ActorNotAllowed,
+    AlreadyRated,
     IllegalTransition,
     InvalidLabel,
-    InvalidPolicy,
     InvalidRating,
     InvalidTransfer,
     RatingNotAllowed,
@@ -74,6 +75,8 @@ class Actor:
 
 
 class Command(StrEnum):
+    START = "start"  # an agent takes a NEW ticket into work without replying yet
+    TRACK = "track"  # a live chat becomes a tracked ticket (SLA clocks per policy)
     AGENT_REPLY = "agent_reply"
     AUTO_REPLY = "auto_reply"
     CUSTOMER_REPLY = "customer_reply"
@@ -98,6 +101,12 @@ _OPEN = (_S.NEW, _S.IN_PROGRESS, _S.WAITING_ON_CUSTOMER, _S.PROPOSED_TO_CLOSE)
 
 # (command, current status) -> resulting status. A pair that is missing is illegal.
 TRANSITIONS: Mapping[tuple[Command, TicketStatus], TicketStatus] = {
+    (Command.START, _S.NEW): _S.IN_PROGRESS,
+    # Tracking changes the clocks, not the status; a proposed solution is about to close
+    # by itself, so there is nothing left to track.
+    (Command.TRACK, _S.NEW): _S.NEW,
+    (Command.TRACK, _S.IN_PROGRESS): _S.IN_PROGRESS,
+    (Command.TRACK, _S.WAITING_ON_CUSTOMER): _S.WAITING_ON_CUSTOMER,
     # A real reply takes a NEW ticket into work; elsewhere it leaves the status alone (an
     # agent adding detail while waiting on the customer still waits on the customer).
     (Command.AGENT_REPLY, _S.NEW): _S.IN_PROGRESS,
@@ -127,10 +136,15 @@ TRANSITIONS: Mapping[tuple[Command, TicketStatus], TicketStatus] = {
     (Command.ESCALATE, _S.NEW): _S.NEW,
     (Command.ESCALATE, _S.IN_PROGRESS): _S.IN_PROGRESS,
     (Command.ESCALATE, _S.WAITING_ON_CUSTOMER): _S.WAITING_ON_CUSTOMER,
+    # The customer may rate the proposed solution (the console's "Resolve") or the close.
+    (Command.RATE, _S.PROPOSED_TO_CLOSE): _S.PROPOSED_TO_CLOSE,
     (Command.RATE, _S.CLOSED): _S.CLOSED,
 }
 
 ALLOWED_ACTORS: Mapping[Command, frozenset[ActorKind]] = {
+    Command.START: frozenset({ActorKind.AGENT}),
+    # An agent escalates; the system converts (idle visitor, no answer, nobody online).
+    Command.TRACK: frozenset({ActorKind.AGENT, ActorKind.SYSTEM}),
     Command.AGENT_REPLY: frozenset({ActorKind.AGENT}),
     Command.AUTO_REPLY: frozenset({ActorKind.SYSTEM}),
     Command.CUSTOMER_REPLY: frozenset({ActorKind.CUSTOMER}),
@@ -146,6 +160,7 @@ ALLOWED_ACTORS: Mapping[Command, frozenset[ActorKind]] = {
 
 # The status each command is *meant* to reach, for error messages about illegal ones.
 _INTENDED: Mapping[Command, TicketStatus] = {
+    Command.START: _S.IN_PROGRESS,
     Command.AGENT_REPLY: _S.IN_PROGRESS,
     Command.CUSTOMER_REPLY: _S.IN_PROGRESS,
     Command.WAIT_ON_CUSTOMER: _S.WAITING_ON_CUSTOMER,
@@ -159,7 +174,7 @@ _INTENDED: Mapping[Command, TicketStatus] = {
 
 class RatingValue(StrEnum):
     GOOD = "good"
-    NO_RATING = "no_rating"
+    NO_RATING = "none"
     BAD = "bad"
 
 
@@ -229,6 +244,9 @@ DEFAULT_SETTINGS = LifecycleSettings()
 class TicketState:
     status: TicketStatus
     opened_at: datetime
+    # False while a support chat is a live chat (only the first-response clock runs);
+    # True for a ticket opened directly or once the chat was escalated/converted.
+    tracked: bool = True
     level: SupportLevel = SupportLevel.FIRST
     group: str | None = None  # None: the first-line queue
     label: str | None = None
@@ -259,6 +277,8 @@ class TicketState:
 
 class EventType(StrEnum):
     OPENED = "opened"
+    CHAT_OPENED = "chat_opened"
+    TRACKED = "tracked"
     AGENT_REPLY = "agent_reply"
     AUTO_REPLY = "auto_reply"
     CUSTOMER_REPLY = "customer_reply"
@@ -335,6 +355,35 @@ def open_ticket(now: datetime, actor: Actor) -> Transition:
     now = as_utc(now, "now")
     state = TicketState(TicketStatus.NEW, opened_at=now)
     return Transition(state, (HistoryEvent(EventType.OPENED, now, actor, None, TicketStatus.NEW.value),))
+
+
+def open_chat(now: datetime, actor: Actor) -> Transition:
+    """A support chat's row: NEW, not tracked yet (only the first-response clock runs)."""
+    now = as_utc(now, "now")
+    state = TicketState(TicketStatus.NEW, opened_at=now, tracked=False)
+    return Transition(state, (HistoryEvent(EventType.CHAT_OPENED, now, actor, None, TicketStatus.NEW.value),))
+
+
+def track(state: TicketState, now: datetime, actor: Actor) -> Transition:
+    """The live chat becomes a tracked ticket: stage-one and resolution clocks start now.
+
+    Raises :class:`IllegalTransition` if it is already tracked or no longer open to work
+    (proposed to close, closed)."""
+    now = as_utc(now, "now")
+    _guard(state, Command.TRACK, actor)
+    if state.tracked:
+        raise IllegalTransition(
+            "illegal transition: track from tracked to tracked (this is already a ticket)",
+            command=Command.TRACK.value,
+            from_status=state.status.value,
+            to_status=state.status.value,
+        )
+    return Transition(replace(state, tracked=True), (HistoryEvent(EventType.TRACKED, now, actor, "chat", "ticket"),))
+
+
+def start(state: TicketState, now: datetime, actor: Actor) -> Transition:
+    """An agent takes a NEW ticket into work. Not a response: the SLA clock is untouched."""
+    return _simple(state, Command.START, now, actor)
 
 
 def agent_reply(state: TicketState, now: datetime, actor: Actor, *, stage_one: bool = False) -> Transition:
@@ -462,11 +511,14 @@ def set_label(
 
 
 def rate(state: TicketState, now: datetime, actor: Actor, rating: Rating) -> Transition:
-    """The customer's feedback; only on a closed ticket and only once per close."""
+    """The customer's feedback on a proposed solution or a closed ticket; once per close.
+
+    ``state.rating`` is the rating of the current resolution (the storage layer clears it
+    when a customer reply reopens the ticket); a second one raises :class:`AlreadyRated`."""
     now = as_utc(now, "now")
     _guard(state, Command.RATE, actor)
     if state.rating is not None:
-        raise RatingNotAllowed(
+        raise AlreadyRated(
             "this ticket is already rated",
             command=Command.RATE.value,
             from_status=state.status.value,
@@ -474,98 +526,6 @@ def rate(state: TicketState, now: datetime, actor: Actor, rating: Rating) -> Tra
         )
     event = HistoryEvent(EventType.RATED, now, actor, None, rating.value.value)
     return Transition(replace(state, rating=rating), (event,))
-
-
-# -- auto-close -----------------------------------------------------------------------------
-
-
-class DelayUnit(StrEnum):
-    CALENDAR_TIME = "calendar_time"
-    BUSINESS_TIME = "business_time"
-    BUSINESS_DAYS = "business_days"
-
-
-@dataclass(frozen=True)
-class Delay:
-    """A waiting time: wall-clock, business time, or N business days on a calendar."""
-
-    unit: DelayUnit
-    duration: timedelta | None = None
-    days: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.unit is DelayUnit.BUSINESS_DAYS:
-            if self.duration is not None or isinstance(self.days, bool) or not isinstance(self.days, int):
-                raise InvalidPolicy("a business-days delay needs an integer day count")
-            if not 1 <= self.days <= 365:
-                raise InvalidPolicy(f"delay must be 1..365 business days, got {self.days}")
-        else:
-            if self.days is not None or not isinstance(self.duration, timedelta):
-                raise InvalidPolicy("a time delay needs a duration")
-            if not ZERO < self.duration <= timedelta(days=365):
-                raise InvalidPolicy(f"delay must be positive and at most 365 days, got {self.duration}")
-
-    @classmethod
-    def calendar_time(cls, duration: timedelta) -> Delay:
-        return cls(DelayUnit.CALENDAR_TIME, duration=duration)
-
-    @classmethod
-    def business_time(cls, duration: timedelta) -> Delay:
-        return cls(DelayUnit.BUSINESS_TIME, duration=duration)
-
-    @classmethod
-    def business_days(cls, days: int) -> Delay:
-        return cls(DelayUnit.BUSINESS_DAYS, days=days)
-
-    def after(self, start: datetime, calendar: BusinessCalendar) -> datetime:
-        start = as_utc(start, "start")
-        if self.unit is DelayUnit.BUSINESS_DAYS:
-            assert self.days is not None
-            return calendar.add_business_days(start, self.days)
-        assert self.duration is not None
-        if self.unit is DelayUnit.BUSINESS_TIME:
-            return calendar.add_business_time(start, self.duration)
-        return start + self.duration
-
-
-@dataclass(frozen=True)
-class AutoCloseSettings:
-    """Waiting on the customer with no activity for 48 h closes (360); a proposed-to-close
-    ticket closes after ``proposed_delay`` (FFC: 7 days; SKAI: 2 business days)."""
-
-    waiting_timeout: Delay = Delay.calendar_time(timedelta(hours=48))
-    proposed_delay: Delay = Delay.calendar_time(timedelta(days=7))
-
-
-FFC_AUTO_CLOSE = AutoCloseSettings()
-SKAI_AUTO_CLOSE = AutoCloseSettings(proposed_delay=Delay.business_days(2))
-
-
-def auto_close_due_at(
-    state: TicketState, last_activity_at: datetime, settings: AutoCloseSettings, calendar: BusinessCalendar
-) -> datetime | None:
-    """When the sweeper should close the ticket, counted from its last activity; ``None``
-    unless it is waiting on the customer or proposed to close."""
-    if state.status is TicketStatus.WAITING_ON_CUSTOMER:
-        return settings.waiting_timeout.after(last_activity_at, calendar)
-    if state.status is TicketStatus.PROPOSED_TO_CLOSE:
-        return settings.proposed_delay.after(last_activity_at, calendar)
-    as_utc(last_activity_at, "last_activity_at")
-    return None
-
-
-def auto_close(
-    state: TicketState,
-    last_activity_at: datetime,
-    settings: AutoCloseSettings,
-    calendar: BusinessCalendar,
-    now: datetime,
-) -> Transition | None:
-    """The system's close if it is due at ``now``, else ``None`` (idempotent for a sweeper)."""
-    due = auto_close_due_at(state, last_activity_at, settings, calendar)
-    if due is None or as_utc(now, "now") < due:
-        return None
-    return close(state, now, Actor.system())
 
 
 # -- bridge to the SLA clock ----------------------------------------------------------------
@@ -580,6 +540,8 @@ def sla_facts(events: Iterable[HistoryEvent]) -> list[SlaFact]:
     facts: list[SlaFact] = []
     direct = {
         EventType.OPENED: FactKind.OPENED,
+        EventType.CHAT_OPENED: FactKind.CHAT_OPENED,
+        EventType.TRACKED: FactKind.TRACKED,
         EventType.AGENT_REPLY: FactKind.AGENT_REPLY,
         EventType.CUSTOMER_REPLY: FactKind.CUSTOMER_REPLY,
         EventType.STAGE_ONE_DONE: FactKind.STAGE_ONE_DONE,

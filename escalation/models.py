@@ -1,3 +1,220 @@
-"""Ticket tables: a ticket is the tracked side of a conversation (same thread, same seq stream)."""
+"""Ticket tables: a ticket is the tracked side of a conversation (same thread, same seq stream).
+
+The ticket's number IS its conversation's id (``tickets.conversation_id`` is the primary
+key). Deadlines are stored, never held in timers: the sweeper finds due work through the
+indexed ``*_at`` columns (``sla_next_check_at``, ``auto_close_at``, ``convert_at``).
+The dictionaries an admin edits (calendars, categories, SLA policies, support groups) are
+tables too, seeded by migration 0004.
+"""
 
 from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from chat.db import UTCDateTime
+from chat.models import Base, BigId, PlanTier, _enum
+from escalation.lifecycle import TicketStatus
+from escalation.policies import Availability
+
+
+class TicketChannel(enum.StrEnum):
+    CHAT = "chat"  # a widget/customer support chat (the row exists from the chat's start)
+    WEB = "web"  # the web form
+    API = "api"
+    PHONE = "phone"  # an agent on behalf of a caller
+    WIDGET_OFFLINE = "widget_offline"  # "leave a message" while no agent is online
+    EMAIL = "email"
+    GROUP_CHAT = "group_chat"  # raised from a message in a company's group chat
+
+
+class TaskType(enum.StrEnum):  # FFC's action task types
+    SUPPORT_OPERATION = "support_operation"
+    SOFTWARE = "software"
+    COMMERCIAL = "commercial"
+    CUSTOMER_REQUEST = "customer_request"
+    FIRMWARE = "firmware"
+    INTERNAL = "internal"
+
+
+class TaskStatus(enum.StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class BusinessCalendarRow(Base):
+    __tablename__ = "business_calendars"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # escalation.policies.calendar_from_json's form; validated on every write.
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class TicketCategory(Base):
+    __tablename__ = "ticket_categories"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    availability: Mapped[Availability] = mapped_column(_enum(Availability, "availability"))
+    # Target specs ({"minutes": n} | {"business_days": n}) or null: the category's own SLA.
+    resolution: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    stage_one: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    default_severity: Mapped[int | None] = mapped_column(SmallInteger)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    # Categories are retired, not deleted: old tickets keep pointing at them.
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class SlaPolicyRow(Base):
+    """One rule of the policy table: targets for (tier, category, severity), any of which
+    may be null ("any"). The most specific matching rule wins (escalation.sla.PolicyTable)."""
+
+    __tablename__ = "sla_policies"
+    __table_args__ = (CheckConstraint("warning_share > 0 AND warning_share < 1", name="warning_share_range"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    tier: Mapped[PlanTier | None] = mapped_column(_enum(PlanTier, "policy_tier"))
+    category: Mapped[str | None] = mapped_column(ForeignKey("ticket_categories.key", ondelete="RESTRICT"))
+    severity: Mapped[int | None] = mapped_column(SmallInteger)
+    calendar_key: Mapped[str] = mapped_column(ForeignKey("business_calendars.key", ondelete="RESTRICT"))
+    first_response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    next_response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    stage_one: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    resolution: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    warning_share: Mapped[float] = mapped_column(Float)
+
+
+class SupportGroup(Base):
+    """A transfer queue (PSD: Second level, Marketing, Vendor, Incidents) on a support line."""
+
+    __tablename__ = "support_groups"
+    __table_args__ = (CheckConstraint("level BETWEEN 1 AND 3", name="level_range"),)
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[int] = mapped_column(SmallInteger)
+    # Who the escalation ladder's notify_group_lead step notifies.
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        CheckConstraint("severity IS NULL OR severity BETWEEN 1 AND 3", name="severity_range"),
+        CheckConstraint("level BETWEEN 1 AND 3", name="level_range"),
+    )
+
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True)
+    tracked: Mapped[bool] = mapped_column(Boolean, default=False)
+    tracked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why it became a ticket: opened, agent, no_agent_online, visitor_idle, no_answer.
+    tracked_reason: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[TicketStatus] = mapped_column(_enum(TicketStatus, "ticket_status"), index=True)
+    status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The latest message known to the ticket (kept lazily: the sweeper looks at the stored
+    # events before it auto-closes or converts, so the message path never waits for this).
+    activity_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    label: Mapped[str | None] = mapped_column(String(100))
+    channel: Mapped[TicketChannel] = mapped_column(_enum(TicketChannel, "ticket_channel"))
+    category: Mapped[str | None] = mapped_column(ForeignKey("ticket_categories.key", ondelete="RESTRICT"))
+    severity: Mapped[int | None] = mapped_column(SmallInteger)
+    level: Mapped[int] = mapped_column(SmallInteger, default=1)
+    group_key: Mapped[str | None] = mapped_column(ForeignKey("support_groups.key", ondelete="SET NULL"))
+    requester_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    cc: Mapped[list[int]] = mapped_column(JSON, default=list)
+    assets: Mapped[list[str]] = mapped_column(JSON, default=list)
+    happened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Given on the offline form: how to reach an anonymous visitor.
+    contact_email: Mapped[str | None] = mapped_column(String(320))
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    first_replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stage_one_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Counts resolutions (proposed to close / closed); one rating per round.
+    resolution_round: Mapped[int] = mapped_column(Integer, default=0)
+    # The SLA clock's facts ([kind, iso instant], time order) and what they imply.
+    sla_facts: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
+    sla_policy: Mapped[str | None] = mapped_column(String(300))
+    deadlines: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    escalation_step: Mapped[int] = mapped_column(Integer, default=0)
+    # Due work for the sweeper; NULL when nothing is scheduled.
+    sla_next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    auto_close_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    convert_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # The conversation events up to this seq have been applied (replies, reopen...).
+    processed_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Whether the next message of that side changes anything: lets the after-commit
+    # reaction skip the write for the ordinary chat message.
+    watch_agent_reply: Mapped[bool] = mapped_column(Boolean, default=True)
+    watch_customer_reply: Mapped[bool] = mapped_column(Boolean, default=False)
+    linked_from_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"))
+    linked_to_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    close_reason: Mapped[str | None] = mapped_column(String(16))
+
+
+class TicketTask(Base):
+    """An action task on a ticket (FFC): text, hours, type, due date, status."""
+
+    __tablename__ = "ticket_tasks"
+    __table_args__ = (CheckConstraint("hours IS NULL OR (hours >= 0 AND hours <= 10000)", name="hours_range"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("tickets.conversation_id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(String(2000))
+    hours: Mapped[float | None] = mapped_column(Float)
+    type: Mapped[TaskType] = mapped_column(_enum(TaskType, "task_type"))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[TaskStatus] = mapped_column(_enum(TaskStatus, "task_status"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TicketRating(Base):
+    __tablename__ = "ticket_ratings"
+    # One rating per resolution round: the database refuses a second even under a race.
+    __table_args__ = (UniqueConstraint("conversation_id", "round"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("tickets.conversation_id", ondelete="CASCADE"))
+    round: Mapped[int] = mapped_column(Integer)
+    value: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    comment: Mapped[str | None] = mapped_column(Text)
+    rated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TicketSlaMark(Base):
+    """A warning, breach or ladder step already acted on (its stable key). The primary key
+    makes "exactly once" hold even if two sweepers raced past the row lock."""
+
+    __tablename__ = "ticket_sla_marks"
+
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("tickets.conversation_id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -14,13 +14,13 @@ desk is closed (Chatwoot PR #13392).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
 from itertools import pairwise
 
-from escalation.calendars import ZERO, BusinessCalendar, always_open, as_utc, moscow_business_calendar
+from escalation.calendars import ZERO, BusinessCalendar, as_utc
 from escalation.errors import InvalidPolicy, InvalidSlaFacts
 
 # Longer than a year is no service level but a typo (days entered as minutes, ...); it
@@ -207,17 +207,26 @@ class PolicyTable:
         self, tier: PlanTier | None, category: str | None, severity: Severity | None
     ) -> SlaPolicy | None:
         """The winning policy, or ``None`` when no rule matches (the ticket has no SLA)."""
+        rule = self.select_rule(tier, category, severity)
+        return None if rule is None else rule.policy
+
+    def select_rule(
+        self, tier: PlanTier | None, category: str | None, severity: Severity | None
+    ) -> PolicyRule | None:
+        """The winning rule itself (callers may need to know what it pins)."""
         matching = [rule for rule in self.rules if rule.matches(tier, category, severity)]
         if not matching:
             return None
-        return max(matching, key=lambda rule: rule.specificity).policy
+        return max(matching, key=lambda rule: rule.specificity)
 
 
 # -- the clock ------------------------------------------------------------------------------
 
 
 class FactKind(StrEnum):
-    OPENED = "opened"
+    OPENED = "opened"  # a ticket opened directly: every clock starts
+    CHAT_OPENED = "chat_opened"  # a live chat: only the first-response clock starts
+    TRACKED = "tracked"  # the chat became a ticket: stage one and resolution start
     AGENT_REPLY = "agent_reply"  # a real answer by a person
     AUTO_REPLY = "auto_reply"  # accepted and ignored: an auto-reply is no response (360)
     CUSTOMER_REPLY = "customer_reply"
@@ -300,6 +309,7 @@ class _Replay:
     segments: list[tuple[datetime, datetime | None]] = field(default_factory=list)
     cycles: dict[SlaTarget, _Cycle] = field(default_factory=dict)
     opened: bool = False
+    tracked: bool = False
     waiting: bool = False
     resolved: bool = False
     closed: bool = False
@@ -321,11 +331,13 @@ class SlaClock:
 
     Rules, all in business time on ``calendar``:
 
-    * OPENED starts first response, stage one and resolution.
+    * OPENED starts first response, stage one and resolution. CHAT_OPENED (a live chat)
+      starts first response only; a later TRACKED (the chat became a ticket) starts stage
+      one and resolution at that moment. Until then no other clock runs.
     * The first AGENT_REPLY meets first response; nothing can breach it afterwards
       (Zammad #3140). AUTO_REPLY is ignored.
-    * Next response: after the first agent reply, the first CUSTOMER_REPLY that is not yet
-      answered starts a cycle; the next AGENT_REPLY meets it. Later customer messages in
+    * Next response (tracked tickets only): after the first agent reply, the first
+      CUSTOMER_REPLY that is not yet answered starts a cycle; the next AGENT_REPLY meets it. Later customer messages in
       the same unanswered run do not restart it.
     * STAGE_ONE_DONE meets stage one; RESOLVED meets stage one and resolution; REOPENED
       un-meets resolution, which then continues with the business time it had left.
@@ -334,7 +346,8 @@ class SlaClock:
     * CLOSED counts as resolving, ends everything and forbids further facts.
 
     Raises :class:`InvalidSlaFacts` for facts out of time order, a first fact that is not
-    OPENED, a second OPENED or anything after CLOSED; :class:`InvalidPolicy` if the
+    OPENED or CHAT_OPENED, a second opening, TRACKED on a tracked ticket or anything after
+    CLOSED; :class:`InvalidPolicy` if the
     calendar is not the one the policy names.
     """
 
@@ -374,10 +387,19 @@ class SlaClock:
         if spec is not None:
             replay.cycles[target] = _Cycle(at, spec.budget_from(self.calendar, at))
 
+    def _track(self, replay: _Replay, at: datetime) -> None:
+        replay.tracked = True
+        self._start(replay, SlaTarget.STAGE_ONE, at)
+        self._start(replay, SlaTarget.RESOLUTION, at)
+        if replay.resolved:
+            # Tracked while proposed to close: resolution counts as met until a reopen.
+            replay.meet(SlaTarget.STAGE_ONE, at)
+            replay.meet(SlaTarget.RESOLUTION, at)
+
     def _replay(self, facts: Sequence[SlaFact]) -> _Replay:
         replay = _Replay()
-        if facts and facts[0].kind is not FactKind.OPENED:
-            raise InvalidSlaFacts(f"the first fact must be opened, got {facts[0].kind}")
+        if facts and facts[0].kind not in (FactKind.OPENED, FactKind.CHAT_OPENED):
+            raise InvalidSlaFacts(f"the first fact must be opened or chat_opened, got {facts[0].kind}")
         for earlier, later in pairwise(facts):
             if later.at < earlier.at:
                 raise InvalidSlaFacts(f"{later.kind} at {later.at.isoformat()} is before {earlier.kind}")
@@ -394,19 +416,24 @@ class SlaClock:
 
     def _apply(self, replay: _Replay, fact: SlaFact) -> None:
         kind, at = fact.kind, fact.at
-        if kind is FactKind.OPENED:
+        if kind in (FactKind.OPENED, FactKind.CHAT_OPENED):
             if replay.opened:
                 raise InvalidSlaFacts("a ticket opens only once")
             replay.opened = True
-            for target in (SlaTarget.FIRST_RESPONSE, SlaTarget.STAGE_ONE, SlaTarget.RESOLUTION):
-                self._start(replay, target, at)
+            self._start(replay, SlaTarget.FIRST_RESPONSE, at)
+            if kind is FactKind.OPENED:
+                self._track(replay, at)
+        elif kind is FactKind.TRACKED:
+            if replay.tracked:
+                raise InvalidSlaFacts("tracked on a ticket that is already tracked")
+            self._track(replay, at)
         elif kind is FactKind.AGENT_REPLY:
             replay.agent_replied = True
             replay.meet(SlaTarget.FIRST_RESPONSE, at)
             replay.meet(SlaTarget.NEXT_RESPONSE, at)
         elif kind is FactKind.CUSTOMER_REPLY:
             current = replay.cycles.get(SlaTarget.NEXT_RESPONSE)
-            if replay.agent_replied and (current is None or current.met_at is not None):
+            if replay.tracked and replay.agent_replied and (current is None or current.met_at is not None):
                 self._start(replay, SlaTarget.NEXT_RESPONSE, at)
         elif kind is FactKind.STAGE_ONE_DONE:
             replay.meet(SlaTarget.STAGE_ONE, at)
@@ -521,108 +548,3 @@ class SlaClock:
             if at is not None and at > now
         ]
         return min(upcoming, default=None)
-
-
-# -- seed data ------------------------------------------------------------------------------
-# Plain data from the source documents (see /work/shared/FEATURES.md sections 3-4).
-
-
-class Availability(StrEnum):
-    CUSTOMER = "customer"  # the customer may pick it when raising a ticket
-    STAFF = "staff"  # support sets it after qualifying the problem
-    SPECIALIST = "specialist"  # only setup specialists may submit it
-    EMAIL = "email"  # not a ticket category: handled by e-mail
-
-
-@dataclass(frozen=True)
-class Category:
-    key: str
-    title: str
-    resolution: TargetSpec | None
-    availability: Availability = Availability.CUSTOMER
-    stage_one: TargetSpec | None = None
-
-    @property
-    def customer_may_choose(self) -> bool:
-        return self.availability is Availability.CUSTOMER
-
-
-# 360: "first response = first investigation carried out, not an auto-reply".
-TIER_FIRST_RESPONSE: Mapping[PlanTier, TargetSpec] = {
-    PlanTier.BASIC: TargetSpec.hours(24),
-    PlanTier.REGULAR: TargetSpec.hours(4),
-    PlanTier.PREMIUM: TargetSpec.minutes(30),
-}
-RESOLUTION_360 = TargetSpec.hours(48)  # 360: "all issues: 48 hours"
-
-# FFC ticket categories. The source states "1-day"/"3-day" SLAs without hours, so they are
-# kept in their own unit (business days) and follow whatever calendar the policy uses.
-FFC_CATEGORIES: tuple[Category, ...] = (
-    Category("data_accuracy", "Data accuracy issue", TargetSpec.business_days(3)),
-    Category("technical_question", "Technical question", TargetSpec.business_days(1)),
-    Category("training_request", "Training request", TargetSpec.business_days(1)),
-    Category("configuration_request", "Configuration request", TargetSpec.business_days(3)),
-    Category("service_request", "Service request", TargetSpec.business_days(1)),
-    Category("device_error", "Device error", TargetSpec.business_days(3), Availability.STAFF),
-    Category("software_error", "Software error", TargetSpec.business_days(3), Availability.STAFF),
-    Category("business_request", "Business request", None, Availability.EMAIL),
-    Category("audit_blockade", "Accuracy audit blockade", None, Availability.SPECIALIST),
-)
-
-# SKAI topics: stage one within 1 business day, full resolution within N business days,
-# Mon-Fri 09:30-18:00 Moscow minus Russian holidays.
-_SKAI_STAGE_ONE = TargetSpec.business_days(1)
-SKAI_TOPICS: tuple[Category, ...] = tuple(
-    Category(key, title, TargetSpec.business_days(days), Availability.CUSTOMER, _SKAI_STAGE_ONE)
-    for key, title, days in (
-        ("server_failure", "Critical server failure diagnostics", 1),
-        ("stolen_vehicle", "Tracking a stolen vehicle", 1),
-        ("accounts_and_access", "User accounts and access rights", 2),
-        ("data_update", "Updating data in the system", 2),
-        ("system_reports", "Building system reports", 2),
-        ("scheduled_reports", "Scheduled reports and notifications", 2),
-        ("consultation", "Equipment and software consultation", 5),
-        ("remote_diagnostics", "Remote equipment diagnostics and setup", 5),
-        ("violations_check", "Checking recorded violations or notifications", 5),
-    )
-)
-
-ALWAYS_OPEN_KEY = "24x7"
-MOSCOW_KEY = "moscow"
-
-
-def seed_calendars() -> dict[str, BusinessCalendar]:
-    """The calendars the seed policies refer to, by key."""
-    return {ALWAYS_OPEN_KEY: always_open(ALWAYS_OPEN_KEY), MOSCOW_KEY: moscow_business_calendar(MOSCOW_KEY)}
-
-
-def _tier_rules(categories: Iterable[Category]) -> Iterable[PolicyRule]:
-    for tier, first_response in TIER_FIRST_RESPONSE.items():
-        yield PolicyRule(
-            SlaPolicy(f"{tier} default", ALWAYS_OPEN_KEY, first_response=first_response, resolution=RESOLUTION_360),
-            tier=tier,
-        )
-        for category in categories:
-            if category.resolution is not None:
-                policy = SlaPolicy(
-                    f"{tier} / {category.key}",
-                    ALWAYS_OPEN_KEY,
-                    first_response=first_response,
-                    resolution=category.resolution,
-                )
-                yield PolicyRule(policy, tier=tier, category=category.key)
-
-
-def default_policy_table() -> PolicyTable:
-    """The 24/7 desk: first response by plan (360), resolution 48 h (360) unless the
-    category has its own SLA (FFC). Sources give no next-response figure; none is set."""
-    return PolicyTable(tuple(_tier_rules(FFC_CATEGORIES)))
-
-
-def skai_policy_table() -> PolicyTable:
-    """SKAI's two-stage targets on the Moscow calendar; unknown topics get stage one only."""
-    rules = [PolicyRule(SlaPolicy("SKAI default", MOSCOW_KEY, stage_one=_SKAI_STAGE_ONE))]
-    for topic in SKAI_TOPICS:
-        policy = SlaPolicy(f"SKAI {topic.key}", MOSCOW_KEY, stage_one=topic.stage_one, resolution=topic.resolution)
-        rules.append(PolicyRule(policy, category=topic.key))
-    return PolicyTable(tuple(rules))

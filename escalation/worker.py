@@ -24,7 +24,10 @@ DEFAULT_INTERVAL_SECONDS = 5.0
 Job = Callable[[Services, datetime], Awaitable[int]]
 """A sweep step: given the services and "now", act on what is due; return how many items."""
 
-JOBS: list[tuple[str, Job]] = []
+# Imported here, below Job: the ticket jobs live with the tickets.
+from escalation.jobs import JOBS as TICKET_JOBS  # noqa: E402
+
+JOBS: list[tuple[str, Job]] = [*TICKET_JOBS]
 
 
 async def run_once(svc: Services, jobs: list[tuple[str, Job]] | None = None) -> dict[str, int]:

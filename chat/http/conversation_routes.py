@@ -25,14 +25,24 @@ class StartBody(Strict):
     subject: str = ""
     body: str | None = None
     client_msg_id: str | None = None
+    linked_to: int | None = None  # a closed conversation of yours this one follows up
 
 
 async def start(request: Request) -> Response:
     principal, _ = await current(request)
     body = await read_json(request, StartBody)
-    created = await conversations.start_conversation(
-        services(request), principal, subject=body.subject, body=body.body, client_msg_id=body.client_msg_id
-    )
+    if body.linked_to is not None:
+        # Imported here: the escalation package builds on the conversations module.
+        from escalation.closing import start_follow_up
+
+        created = await start_follow_up(
+            services(request), principal, linked_to=body.linked_to, subject=body.subject, body=body.body,
+            client_msg_id=body.client_msg_id,
+        )
+    else:
+        created = await conversations.start_conversation(
+            services(request), principal, subject=body.subject, body=body.body, client_msg_id=body.client_msg_id
+        )
     return JSON({"conversation": conversations.conversation_json(created.conversation, 0)}, status_code=201)
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from collections import deque
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -26,6 +27,9 @@ from chat.models import Site, User
 from chat.services import Services
 from chat.validation import origin as normalize_origin
 
+if TYPE_CHECKING:
+    from chat.message_batch import SendResult
+
 log = logging.getLogger(__name__)
 
 # Long enough for a phone on a slow network to send one small frame, short enough that
@@ -35,6 +39,10 @@ RATE_PER_SECOND = 20.0
 RATE_BURST = 40.0
 PRINCIPAL_RATE_PER_SECOND = 50.0
 PRINCIPAL_BURST = 100.0
+# Sends of one socket waiting for their commit; past this the socket's next frame is not
+# read until the oldest is answered. Enough to fill a batch from one busy client; bounds
+# what one client can queue in the process.
+MAX_SENDS_IN_FLIGHT = 64
 # Refused frames tolerated in a row before a client is treated as a flood and cut.
 FLOOD_REFUSALS = 200
 HEARTBEAT_SECONDS = 20
@@ -165,6 +173,7 @@ async def _read_loop(websocket: WebSocket, svc: Services, hub: Hub, conn: Connec
     # one budget per process, each socket still bounded by its own.
     shared = hub.buckets.setdefault(conn.principal.user_id, TokenBucket(PRINCIPAL_RATE_PER_SECOND, PRINCIPAL_BURST))
     refusals = 0
+    sends = _Sends(conn)
     while not conn.closed:
         try:
             message = await websocket.receive()
@@ -192,18 +201,73 @@ async def _read_loop(websocket: WebSocket, svc: Services, hub: Hub, conn: Connec
         try:
             frame = frames.decode(text)
         except frames.FrameError as exc:
+            await sends.settled()
             conn.send(_error(exc.code, exc.message, exc.ref))
             continue
+        if not isinstance(frame, frames.Send):
+            await sends.settled()  # answers go out in the order the frames came
+        elif len(sends.waiting) >= MAX_SENDS_IN_FLIGHT:
+            await sends.oldest()
         try:
-            await _handle(frame, svc, hub, conn)
+            await _handle(frame, svc, hub, conn, sends)
         except AppError as exc:
-            conn.send(_error(_ERROR_CODES.get(exc.code, exc.code), exc.message, frame.ref,
-                             **({"conversation_id": frame.conversation_id} if hasattr(frame, "conversation_id") else {})))
+            await sends.settled()
+            conn.send(_frame_error(frame, exc))
         except SQLAlchemyError as exc:
             # Locked, gone, or out of pooled connections: the frame did nothing and may
             # be retried as is (sends are idempotent).
             log.warning("database unavailable while handling %s: %s", type(frame).__name__, type(exc).__name__)
+            await sends.settled()
             conn.send(_error("unavailable", "the database did not answer; retry", frame.ref))
+
+
+def _frame_error(frame: frames.ClientFrame, exc: AppError) -> dict[str, Any]:
+    return _error(_ERROR_CODES.get(exc.code, exc.code), exc.message, frame.ref,
+                  **({"conversation_id": frame.conversation_id} if hasattr(frame, "conversation_id") else {}))
+
+
+class _Sends:
+    """A socket's sends waiting for their commit, answered (ack or error) in the order
+    they came, as each commit lands."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.waiting: deque[tuple[asyncio.Future[SendResult], frames.Send]] = deque()
+
+    def add(self, future: asyncio.Future[SendResult], frame: frames.Send) -> None:
+        self.waiting.append((future, frame))
+        future.add_done_callback(self._answer)
+
+    def _answer(self, _done: asyncio.Future[SendResult]) -> None:
+        while self.waiting and self.waiting[0][0].done():
+            future, frame = self.waiting.popleft()
+            if future.cancelled():
+                self.conn.send(_error("unavailable", "the send was interrupted; retry", frame.ref))
+                continue
+            exc = future.exception()
+            if exc is None:
+                ack = future.result().ack.frame()
+                if frame.ref:
+                    ack["ref"] = frame.ref
+                self.conn.send(ack)
+            elif isinstance(exc, AppError):
+                self.conn.send(_frame_error(frame, exc))
+            else:
+                if isinstance(exc, SQLAlchemyError):
+                    log.warning("database unavailable while storing a send: %s", type(exc).__name__)
+                else:
+                    log.error("storing a send failed", exc_info=exc)
+                self.conn.send(_error("unavailable", "the database did not answer; retry", frame.ref))
+
+    async def oldest(self) -> None:
+        if self.waiting:
+            await asyncio.wait([self.waiting[0][0]])
+
+    async def settled(self) -> None:
+        """Until every send so far is answered (futures resolve in order: the last one
+        is enough, and its answer callback runs before this returns)."""
+        if self.waiting:
+            await asyncio.wait([self.waiting[-1][0]])
 
 
 def _require_joined(conn: Connection, conv_id: int, ref: str | None) -> Room | None:
@@ -213,7 +277,7 @@ def _require_joined(conn: Connection, conv_id: int, ref: str | None) -> Room | N
     return room
 
 
-async def _handle(frame: frames.ClientFrame, svc: Services, hub: Hub, conn: Connection) -> None:
+async def _handle(frame: frames.ClientFrame, svc: Services, hub: Hub, conn: Connection, sends: _Sends) -> None:
     p = conn.principal
     if isinstance(frame, frames.Ping):
         conn.send({"type": "pong", **({"ref": frame.ref} if frame.ref else {})})
@@ -234,15 +298,17 @@ async def _handle(frame: frames.ClientFrame, svc: Services, hub: Hub, conn: Conn
         await hub.leave(conn, frame.conversation_id)
         conn.send({"type": "left", "conversation_id": frame.conversation_id, **({"ref": frame.ref} if frame.ref else {})})
     elif isinstance(frame, frames.Send):
-        if _require_joined(conn, frame.conversation_id, frame.ref) is None:
+        if frame.conversation_id not in conn.rooms:
+            await sends.settled()
+            _require_joined(conn, frame.conversation_id, frame.ref)
             return
-        ack, events = await conversations.post_message(
+        # Not awaited: the next frame is read while this one waits for its commit, so a
+        # client's sends share transactions. The writer publishes and reacts after the commit.
+        future = conversations.submit_message(
             svc, p, frame.conversation_id, client_msg_id=frame.client_msg_id, body=frame.body,
-            internal=frame.internal, attachments=frame.attachments,
+            internal=frame.internal, attachments=frame.attachments, publish=True,
         )
-        conn.send({**ack.frame(), **({"ref": frame.ref} if frame.ref else {})})
-        await conversations.publish_events(svc, events)
-        await svc.react(p, events)
+        sends.add(future, frame)
     elif isinstance(frame, frames.Typing):
         if _require_joined(conn, frame.conversation_id, frame.ref) is None:
             return

@@ -39,6 +39,8 @@ ANNOUNCE_SECONDS = 10.0
 EXPIRY_SECONDS = 3 * ANNOUNCE_SECONDS
 BROKER_BACKOFF_MAX_SECONDS = 10.0
 CLOSE_ACCOUNT_GONE = 4409
+# Frames for one user's (or all staff's) sockets, published on their channels by chat.groups.
+NOTICE_TYPES = frozenset({"membership", "join_request", "alert"})
 
 _MODE_RANK = {"viewing": 1, "answering": 2}
 _STATUS_RANK = {"away": 1, "online": 2}
@@ -242,6 +244,8 @@ class Hub:
         kind = message.get("type")
         if kind == "event":
             self._fan_out_event(message)
+            if message.get("kind") == "system" and (message.get("data") or {}).get("event") == "member.removed":
+                self._drop_removed_member(message)
         elif kind in {"typing", "read"}:
             self._fan_out_ephemeral(message)
         elif kind == "viewer":
@@ -250,6 +254,8 @@ class Hub:
             self._heard_presence(message)
         elif kind in {"user.disabled", "session.revoked"}:
             self._cut(message)
+        elif kind in NOTICE_TYPES:
+            self._notice(channel, message)
         elif kind == "inbox":
             text = msgspec.json.encode(message).decode()
             for conn in list(self.staff):
@@ -279,6 +285,40 @@ class Hub:
         for conn in list(self.by_user.get(int(message["user_id"]), ())):
             if message["type"] == "user.disabled" or conn.principal.session_id == message.get("session_id"):
                 conn.close_soon(CLOSE_ACCOUNT_GONE, "account disabled or signed out")
+
+    # -- group membership and notices (chat.groups) -----------------------------------
+
+    def _notice(self, channel: str, message: dict[str, Any]) -> None:
+        """A ``membership``, ``join_request`` or ``alert`` frame: to the sockets of the user
+        the channel names (or every staff socket, on the staff channel). A membership that
+        ended drops the user's sockets from the group's room first."""
+        if channel == STAFF_CHANNEL:
+            targets = list(self.staff)
+        elif channel.startswith("user:"):
+            targets = list(self.by_user.get(int(channel[5:]), ()))
+        else:
+            return
+        if message["type"] == "membership" and message.get("state") != "member":
+            for conn in targets:
+                self._drop_from_room(conn, int(message["conversation_id"]))
+        text = msgspec.json.encode(message).decode()
+        for conn in targets:
+            conn.send_encoded(text)
+
+    def _drop_removed_member(self, event: dict[str, Any]) -> None:
+        # Events come in seq order per socket, so whatever follows the removal is never
+        # offered to the removed member's sockets (a gap fill would be refused: they may no
+        # longer read the conversation).
+        user = event["data"].get("user") or {}
+        for conn in list(self.by_user.get(int(user.get("id", 0)), ())):
+            self._drop_from_room(conn, int(event["conversation_id"]))
+
+    def _drop_from_room(self, conn: Connection, conv_id: int) -> None:
+        """Stop delivery to ``conn`` in ``conv_id`` now; the channel bookkeeping follows."""
+        if conn.rooms.pop(conv_id, None) is None:
+            return
+        self.rooms.get(conv_id, set()).discard(conn)
+        self._spawn(self.leave(conn, conv_id))
 
     async def revalidate(self) -> None:
         """Close sockets whose user was disabled or whose session was revoked — the safety

@@ -17,6 +17,7 @@ from chat.clock import SystemClock
 from chat.settings import Settings
 from tests.conftest import make_settings
 from tests.support.live import LiveServer, live_server
+from tests.support.processes import free_port
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -38,16 +39,23 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @pytest.fixture
-def browser_settings(sqlite_url: str, tmp_path: Path) -> Settings:
-    return make_settings(sqlite_url, tmp_path / "var")
+def web_port() -> int:
+    return free_port()
 
 
 @pytest.fixture
-async def web(browser_settings: Settings) -> AsyncIterator[LiveServer]:
+def browser_settings(sqlite_url: str, tmp_path: Path, web_port: int) -> Settings:
+    # PUBLIC_URL is the page's own origin: the hub accepts a browser's websocket only from
+    # there (or from a widget site's allowed origins).
+    return make_settings(sqlite_url, tmp_path / "var", PUBLIC_URL=f"http://127.0.0.1:{web_port}")
+
+
+@pytest.fixture
+async def web(browser_settings: Settings, web_port: int) -> AsyncIterator[LiveServer]:
     """The whole product on SQLite and the in-memory broker, on the real clock.
 
     Browsers run on wall-clock time, so these tests use the system clock; time-driven rules
     (SLA, auto-close) are tested below the browser with a manual clock.
     """
-    async with live_server(browser_settings, SystemClock()) as live:
+    async with live_server(browser_settings, SystemClock(), port=web_port) as live:
         yield live

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from chat.authz import Action, ConversationRef, OrgRef, Principal, Target, UserRef, can, require
+from chat.authz import (
+    Action,
+    ConversationRef,
+    GroupRef,
+    OrgRef,
+    Principal,
+    Target,
+    TicketRef,
+    UserRef,
+    can,
+    require,
+)
 from chat.errors import Forbidden
 from chat.models import OrgKind, Role
 
@@ -17,6 +28,11 @@ PRINCIPALS = {
     "R": Principal(5, Role.RESELLER_ADMIN, 20),
     "O": Principal(6, Role.READ_ONLY, None),
 }
+
+TICKET_OWN = TicketRef(ConversationRef(1, 10, 20, True, True), is_requester=True, is_cc=False)
+TICKET_CC = TicketRef(ConversationRef(1, 10, 20, False, True), is_requester=False, is_cc=True)
+TICKET_FOREIGN_20 = TicketRef(ConversationRef(2, 10, 20, False, True), is_requester=False, is_cc=False)
+TICKET_FOREIGN_21 = TicketRef(ConversationRef(3, 11, 21, False, True), is_requester=False, is_cc=False)
 
 # Each row: action, target, the roles (by letter, in the order V C A S R O) that may.
 MATRIX: list[tuple[str, Action, Target, str]] = [
@@ -47,6 +63,46 @@ MATRIX: list[tuple[str, Action, Target, str]] = [
     ("post in a foreign conversation", Action.POST_MESSAGE, ConversationRef(3, 11, 21, False, True), "--AS--"),
     ("post an internal note", Action.POST_INTERNAL_NOTE, ConversationRef(1, 10, 20, True, True), "--AS--"),
     ("see internal notes", Action.VIEW_INTERNAL_NOTES, None, "--AS-O"),
+    ("see the desk: queues, canned replies, customer notes", Action.VIEW_DESK, None, "--AS-O"),
+    ("work the desk: claim, resolve, write customer notes", Action.WORK_DESK, None, "--AS--"),
+    ("configure the desk: rules, canned replies, agent limits", Action.MANAGE_DESK, None, "---S--"),
+    # Group support chats: company 10 (reseller 20), company 11 (reseller 21), direct customer 12.
+    ("view a group of one's own company", Action.VIEW_GROUP, GroupRef(1, 10, 20, False), "-CASRO"),
+    ("view a group one is a member of", Action.VIEW_GROUP, GroupRef(1, 10, 20, True), "VCASRO"),
+    ("view a group of reseller 21's customer", Action.VIEW_GROUP, GroupRef(2, 11, 21, False), "--AS-O"),
+    ("manage a group of reseller 20's customer", Action.MANAGE_GROUP, GroupRef(1, 10, 20, False), "--ASR-"),
+    ("manage a group of reseller 21's customer", Action.MANAGE_GROUP, GroupRef(2, 11, 21, False), "--AS--"),
+    ("ask to join a group of one's own company", Action.REQUEST_GROUP_JOIN, GroupRef(1, 10, 20, False), "-C----"),
+    ("ask to join a group one is already in", Action.REQUEST_GROUP_JOIN, GroupRef(1, 10, 20, True), "------"),
+    ("ask to join another company's group", Action.REQUEST_GROUP_JOIN, GroupRef(2, 11, 21, False), "------"),
+    ("decide a join to reseller 20's customer's group", Action.DECIDE_GROUP_JOIN, GroupRef(1, 10, 20, False), "---SR-"),
+    ("decide a join to reseller 21's customer's group", Action.DECIDE_GROUP_JOIN, GroupRef(2, 11, 21, False), "---S--"),
+    ("decide a join to a direct customer's group", Action.DECIDE_GROUP_JOIN, GroupRef(3, 12, None, False), "--AS--"),
+    ("see join requests of reseller 20's customer", Action.VIEW_GROUP_REQUESTS, GroupRef(1, 10, 20, False), "--ASRO"),
+    ("see join requests of reseller 21's customer", Action.VIEW_GROUP_REQUESTS, GroupRef(2, 11, 21, False), "--AS-O"),
+    ("see join requests of a direct customer", Action.VIEW_GROUP_REQUESTS, GroupRef(3, 12, None, False), "--AS-O"),
+    ("open an alert to a customer company", Action.OPEN_ALERT, OrgRef(10, OrgKind.CUSTOMER, 20), "--AS--"),
+    ("open an alert to a reseller", Action.OPEN_ALERT, OrgRef(20, OrgKind.RESELLER, None), "------"),
+    ("see the alerts of one's own company", Action.VIEW_ALERTS, OrgRef(10, OrgKind.CUSTOMER, 20), "-CASRO"),
+    ("see the alerts of reseller 21's customer", Action.VIEW_ALERTS, OrgRef(11, OrgKind.CUSTOMER, 21), "--AS-O"),
+    # Tickets. OWN: the asker requested it (and takes part); CC'D: named in CC only;
+    # FOREIGN_20 / FOREIGN_21: a ticket of reseller 20's / 21's customer, unrelated to the asker.
+    ("open a ticket for oneself", Action.OPEN_TICKET, None, "VCASR-"),
+    ("open a ticket for a caller (phone, e-mail)", Action.OPEN_TICKET_FOR_OTHERS, None, "--AS--"),
+    ("list and search tickets", Action.LIST_TICKETS, None, "--AS-O"),
+    ("view one's own ticket", Action.VIEW_TICKET, TICKET_OWN, "VCASRO"),
+    ("view a ticket one is CC'd on", Action.VIEW_TICKET, TICKET_CC, "VCASRO"),
+    ("view a ticket of reseller 20's customer", Action.VIEW_TICKET, TICKET_FOREIGN_20, "--ASRO"),
+    ("view a ticket of reseller 21's customer", Action.VIEW_TICKET, TICKET_FOREIGN_21, "--AS-O"),
+    ("work a ticket: escalate, edit, assign, tasks", Action.WORK_TICKET, TICKET_OWN, "--AS--"),
+    ("change the status of one's own ticket", Action.CHANGE_TICKET_STATUS, TICKET_OWN, "VCASR-"),
+    ("change the status of someone else's ticket", Action.CHANGE_TICKET_STATUS, TICKET_FOREIGN_20, "--AS--"),
+    ("change the status of a ticket one is CC'd on", Action.CHANGE_TICKET_STATUS, TICKET_CC, "--AS--"),
+    ("end one's own chat", Action.END_CONVERSATION, TICKET_OWN, "VC--R-"),
+    ("end someone else's chat", Action.END_CONVERSATION, TICKET_FOREIGN_20, "------"),
+    ("rate one's own ticket", Action.RATE_TICKET, TICKET_OWN, "VC--R-"),
+    ("rate a ticket one is CC'd on", Action.RATE_TICKET, TICKET_CC, "------"),
+    ("manage SLA: categories, calendars, policies, groups", Action.MANAGE_SLA, None, "---S--"),
 ]
 
 

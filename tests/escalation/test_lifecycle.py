@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from escalation import errors
+from escalation.autoclose import FFC_AUTO_CLOSE, SKAI_AUTO_CLOSE, AutoCloseSettings, Delay, auto_close, auto_close_due_at
 from escalation.calendars import moscow_business_calendar
 from escalation.errors import (
     ActorNotAllowed,
@@ -18,19 +19,16 @@ from escalation.errors import (
     InvalidPolicy,
     InvalidRating,
     InvalidTransfer,
+    AlreadyRated,
     NaiveDatetime,
     RatingNotAllowed,
 )
 from escalation.lifecycle import (
     DEFAULT_GROUPS,
-    FFC_AUTO_CLOSE,
-    SKAI_AUTO_CLOSE,
     TRANSITIONS,
     Actor,
-    AutoCloseSettings,
     CloseReason,
     Command,
-    Delay,
     EventType,
     HistoryEvent,
     LifecycleSettings,
@@ -44,8 +42,6 @@ from escalation.lifecycle import (
     TicketStatus,
     Transition,
     agent_reply,
-    auto_close,
-    auto_close_due_at,
     auto_reply,
     close,
     customer_reply,
@@ -56,6 +52,8 @@ from escalation.lifecycle import (
     reopen,
     set_label,
     sla_facts,
+    start,
+    track,
     wait_on_customer,
 )
 from escalation.sla import DeadlineState, FactKind, SlaClock, SlaPolicy, SlaTarget, TargetSpec
@@ -81,6 +79,8 @@ def ticket(status: TicketStatus, **changes: object) -> TicketState:
 # -- the full status x command matrix -------------------------------------------------------
 
 COMMANDS: dict[Command, Callable[[TicketState], Transition]] = {
+    Command.START: lambda s: start(s, NOW, AGENT),
+    Command.TRACK: lambda s: track(replace(s, tracked=False), NOW, AGENT),
     Command.AGENT_REPLY: lambda s: agent_reply(s, NOW, AGENT),
     Command.AUTO_REPLY: lambda s: auto_reply(s, NOW, SYSTEM),
     Command.CUSTOMER_REPLY: lambda s: customer_reply(s, NOW, CUSTOMER),
@@ -98,6 +98,8 @@ X = None  # illegal
 STATUSES = [S.NEW, S.IN_PROGRESS, S.WAITING_ON_CUSTOMER, S.PROPOSED_TO_CLOSE, S.CLOSED]
 # Rows: command; columns: NEW, IN_PROGRESS, WAITING_ON_CUSTOMER, PROPOSED_TO_CLOSE, CLOSED.
 EXPECTED: dict[Command, list[TicketStatus | None]] = {
+    Command.START: [S.IN_PROGRESS, X, X, X, X],
+    Command.TRACK: [S.NEW, S.IN_PROGRESS, S.WAITING_ON_CUSTOMER, X, X],
     Command.AGENT_REPLY: [S.IN_PROGRESS, S.IN_PROGRESS, S.WAITING_ON_CUSTOMER, S.PROPOSED_TO_CLOSE, X],
     Command.AUTO_REPLY: [S.NEW, S.IN_PROGRESS, S.WAITING_ON_CUSTOMER, S.PROPOSED_TO_CLOSE, X],
     Command.CUSTOMER_REPLY: [S.NEW, S.IN_PROGRESS, S.IN_PROGRESS, S.IN_PROGRESS, S.CLOSED],
@@ -108,7 +110,7 @@ EXPECTED: dict[Command, list[TicketStatus | None]] = {
     Command.CLOSE_BY_CUSTOMER: [S.CLOSED, S.CLOSED, S.CLOSED, S.CLOSED, X],
     Command.AUTO_CLOSE: [X, X, S.CLOSED, S.CLOSED, X],
     Command.ESCALATE: [S.NEW, S.IN_PROGRESS, S.WAITING_ON_CUSTOMER, X, X],
-    Command.RATE: [X, X, X, X, S.CLOSED],
+    Command.RATE: [X, X, X, S.PROPOSED_TO_CLOSE, S.CLOSED],
 }
 MATRIX = [
     (command, status, EXPECTED[command][column]) for command in Command for column, status in enumerate(STATUSES)
@@ -279,16 +281,19 @@ def test_labels_map_onto_core_statuses() -> None:
 # -- ratings --------------------------------------------------------------------------------
 
 
-def test_ratings_only_once_and_only_when_closed() -> None:
+def test_ratings_once_per_resolution_and_only_when_proposed_or_closed() -> None:
     with pytest.raises(RatingNotAllowed) as info:
-        rate(ticket(S.PROPOSED_TO_CLOSE), NOW, CUSTOMER, Rating(RatingValue.GOOD))
+        rate(ticket(S.IN_PROGRESS), NOW, CUSTOMER, Rating(RatingValue.GOOD))
     assert isinstance(info.value, IllegalTransition) and info.value.code == "rating_not_allowed"
     rated = rate(ticket(S.CLOSED), NOW, CUSTOMER, Rating(RatingValue.BAD, " Slow ", "Took a week"))
     assert rated.state.rating == Rating(RatingValue.BAD, "Slow", "Took a week")
     assert rated.events == (HistoryEvent(EventType.RATED, NOW, CUSTOMER, None, "bad"),)
-    with pytest.raises(RatingNotAllowed, match="already rated"):
+    with pytest.raises(AlreadyRated, match="already rated") as again:
         rate(rated.state, NOW, CUSTOMER, Rating(RatingValue.GOOD))
-    assert Rating("no_rating", "  ").reason is None  # type: ignore[arg-type]
+    assert (again.value.code, again.value.status) == ("already_rated", 409)
+    proposed = rate(ticket(S.PROPOSED_TO_CLOSE), NOW, CUSTOMER, Rating(RatingValue.GOOD))
+    assert proposed.state.status is S.PROPOSED_TO_CLOSE and proposed.state.rating == Rating(RatingValue.GOOD)
+    assert Rating("none", "  ").reason is None  # type: ignore[arg-type]
     bad_calls: tuple[Callable[[], object], ...] = (
         lambda: Rating("great"),  # type: ignore[arg-type]
         lambda: Rating(RatingValue.BAD, "x" * 201),

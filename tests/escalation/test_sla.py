@@ -12,10 +12,9 @@ from hypothesis import strategies as st
 
 from escalation.calendars import always_open, moscow_business_calendar
 from escalation.errors import InvalidPolicy, InvalidSlaFacts, NaiveDatetime
+from escalation.policies import Availability
+from escalation.seeds import FFC_CATEGORIES, SKAI_TOPICS, default_policy_table, seed_calendars, skai_policy_table
 from escalation.sla import (
-    FFC_CATEGORIES,
-    SKAI_TOPICS,
-    Availability,
     DeadlineState,
     FactKind,
     PlanTier,
@@ -30,9 +29,6 @@ from escalation.sla import (
     SlaTarget,
     TargetSpec,
     TargetUnit,
-    default_policy_table,
-    seed_calendars,
-    skai_policy_table,
 )
 
 MSK = ZoneInfo("Europe/Moscow")

@@ -27,9 +27,10 @@ class LiveServer:
 
 
 @asynccontextmanager
-async def live_server(settings: Settings, clock: Clock | None = None) -> AsyncIterator[LiveServer]:
+async def live_server(settings: Settings, clock: Clock | None = None, *, port: int | None = None) -> AsyncIterator[LiveServer]:
+    """``port``: listen there (when the settings' PUBLIC_URL names it); a free one otherwise."""
     app = create_app(settings, clock=clock)
-    port = free_port()
+    port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
                             ws="websockets-sansio", ws_per_message_deflate=False,
                             ws_max_size=settings.max_frame_bytes)

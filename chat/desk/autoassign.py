@@ -1,0 +1,102 @@
+"""Automatic assignment, wired: load the waiting chats, the rules and the agents' loads,
+plan with :mod:`chat.desk.assignment`, store each decision.
+
+It runs whenever the answer may have changed: a chat starts (the after-commit reaction),
+an agent comes back from away, a limit is raised, a chat is released or resolved. Every
+decision is re-checked when stored (:func:`chat.desk.claims.apply_assignment`), so two
+processes planning at once never assign a chat twice.
+
+Who is online is presence, known to web processes only; in a process without a hub
+(the worker) nobody is online and nothing is assigned.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import select
+
+from chat.desk import agents as desk_agents
+from chat.desk import claims, rules
+from chat.desk.assignment import AgentLoad, Assignment, WaitingChat, plan_assignments
+from chat.models import Conversation, ConversationStatus
+from chat.services import Services
+from escalation.lifecycle import TicketStatus
+from escalation.models import Ticket, TicketChannel
+
+log = logging.getLogger(__name__)
+
+# One pass assigns at most this many chats; the next trigger continues. Bounds the time a
+# burst of new chats holds one request.
+MAX_PER_PASS = 200
+
+
+async def plan(svc: Services, now_online: Collection[int] = (), exclude: Collection[int] = ()) -> list[Assignment]:
+    """Who would take which waiting chat right now. ``now_online``: agents known to be
+    online even if presence has not caught up yet (the one who just came back);
+    ``exclude``: agents to leave out of this pass (the one who just let a chat go)."""
+    statuses = dict(svc.presence.agent_statuses())
+    for uid in now_online:
+        statuses[uid] = "online"
+    for uid in exclude:
+        statuses.pop(uid, None)
+    async with svc.reads() as db:
+        rows = await db.execute(
+            select(Ticket)
+            .join(Conversation, Conversation.id == Ticket.conversation_id)
+            .where(
+                Ticket.assignee_id.is_(None),
+                Ticket.status == TicketStatus.NEW,
+                Ticket.channel == TicketChannel.CHAT,
+                # A chat that began while nobody was online is a ticket already: triaged
+                # from the New queue, not routed like a live chat.
+                Ticket.tracked.is_(False),
+                Ticket.group_key.is_(None),
+                Ticket.level == 1,
+                Conversation.status == ConversationStatus.OPEN,
+            )
+            .order_by(Ticket.created_at, Ticket.conversation_id)
+            .limit(MAX_PER_PASS)
+        )
+        waiting = [
+            WaitingChat(t.conversation_id, t.created_at, t.category, t.severity, t.channel.value) for t in rows.scalars()
+        ]
+        if not waiting:
+            return []
+        rule_rows = await rules.load_rules(db)
+        default = await rules.default_assignee(db)
+        staff = await desk_agents.desk_staff(db)
+        loads = await desk_agents.live_chat_counts(db)
+    pool = [
+        AgentLoad(user.id, statuses.get(user.id, "offline"), loads.get(user.id, 0), desk_agents.limit_of(user, profile),
+                  profile.last_assigned_at if profile is not None else None)
+        for user, profile in staff
+    ]
+    return plan_assignments(waiting, [rules.as_rule(r) for r in rule_rows], default, pool, svc.clock.now())
+
+
+async def assign_waiting(
+    svc: Services, now_online: Collection[int] = (), exclude: Collection[int] = ()
+) -> list[Assignment]:
+    """Plan and store; return what was actually assigned. Failures are logged, not raised:
+    assignment is a convenience on top of the queues, never a reason to fail a request."""
+    done: list[Assignment] = []
+    try:
+        for decision in await plan(svc, now_online, exclude):
+            if await claims.apply_assignment(svc, decision):
+                done.append(decision)
+    except Exception:
+        log.exception("automatic assignment failed; the chats wait in the New queue")
+    return done
+
+
+_TRIGGERS = {"conversation.created", "conversation.closed", "ticket.status_changed", "ticket.opened"}
+
+
+async def on_events(svc: Services, actor: Any, events: list[dict[str, Any]]) -> None:
+    """The after-commit reaction (``Services.reactions``): a new chat, or one that freed an
+    agent, may change who takes what."""
+    if any(e.get("kind") == "system" and (e.get("data") or {}).get("event") in _TRIGGERS for e in events):
+        await assign_waiting(svc)

@@ -1,0 +1,121 @@
+"""Who answers a conversation: "I'll answer" (claim), release, and automatic assignment.
+
+A claim is the ticket's assignee — one source of truth, shown in every console and in
+the ticket — plus a ``ticket.assigned`` system event in the conversation's stream, so the
+history says who took it and when, and every console hears of it live. Each change is one
+transaction that re-checks the assignee under the conversation's row lock (the write
+lock on SQLite), so two agents clicking at the same instant cannot both win. Every change goes
+through the ticket's unit of work (:func:`escalation.store.run_unit`) like any other
+writer of a ticket.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chat.authz import Action, Principal, require
+from chat.conversations import author_json
+from chat.desk.agents import default_limit
+from chat.desk.assignment import Assignment
+from chat.desk.models import AgentProfile
+from chat.errors import Conflict
+from chat.models import User
+from chat.services import Services
+from escalation.lifecycle import TicketStatus
+from escalation.store import Work, run_unit
+
+
+class AlreadyClaimed(Conflict):
+    code = "already_claimed"
+
+
+class TicketClosed(Conflict):
+    code = "ticket_closed"
+
+
+class NotClaimed(Conflict):
+    code = "not_claimed"
+
+
+async def _note_assignment(db: AsyncSession, user_id: int, now: datetime) -> None:
+    """Round-robin fairness: whoever just took a chat, by any route, goes to the back."""
+    profile = await db.get(AgentProfile, user_id)
+    if profile is None:
+        user = await db.get(User, user_id)
+        assert user is not None
+        db.add(AgentProfile(user_id=user_id, max_chats=default_limit(user.role), away=False,
+                            last_assigned_at=now, updated_at=now))
+    else:
+        profile.last_assigned_at = now
+
+
+async def _assign(work: Work, assignee: User | None, actor: User | None, reason: str, **details: Any) -> None:
+    """Set the assignee and record it in the conversation's stream (run inside a unit)."""
+    ticket = work.ticket
+    previous = await work.db.get(User, ticket.assignee_id) if ticket.assignee_id is not None else None
+    ticket.assignee_id = assignee.id if assignee is not None else None
+    if assignee is not None:
+        await _note_assignment(work.db, assignee.id, work.now)
+    # Internal like every assignment (escalation.tickets): routing is the desk's business.
+    await work.append("ticket.assigned", actor, internal=True, assignee=author_json(assignee),
+                      previous=author_json(previous), **details)
+    work.ring(reason)
+
+
+async def claim(svc: Services, actor: Principal, conversation_id: int, *, take_over: bool = False) -> dict[str, Any]:
+    """"I'll answer": the actor becomes the assignee. Someone else's claim is refused with
+    ``already_claimed`` (naming them) unless ``take_over`` — a deliberate choice."""
+    require(actor, Action.WORK_DESK)
+
+    async def change(work: Work) -> dict[str, Any] | None:
+        ticket = work.ticket
+        if ticket.status is TicketStatus.CLOSED:
+            raise TicketClosed("this ticket is closed")
+        me = await work.db.get(User, actor.user_id)
+        if ticket.assignee_id != actor.user_id:
+            if ticket.assignee_id is not None and not take_over:
+                holder = await work.db.get(User, ticket.assignee_id)
+                raise AlreadyClaimed(f"{holder.name if holder else 'someone'} is already answering")
+            await _assign(work, me, me, "claimed", claimed=True)
+        return author_json(me)
+
+    done = await run_unit(svc, conversation_id, change)
+    assert done is not None
+    return {"conversation_id": conversation_id, "assignee": done[0]}
+
+
+async def release(svc: Services, actor: Principal, conversation_id: int) -> None:
+    """The actor stops answering (their own claim only); the chat waits for someone else."""
+    require(actor, Action.WORK_DESK)
+
+    async def change(work: Work) -> None:
+        if work.ticket.assignee_id != actor.user_id:
+            raise NotClaimed("you are not answering this conversation")
+        me = await work.db.get(User, actor.user_id)
+        await _assign(work, None, me, "released", released=True)
+
+    await run_unit(svc, conversation_id, change)
+
+
+async def apply_assignment(svc: Services, decision: Assignment) -> bool:
+    """Store an automatic assignment if the chat still waits (new, unassigned); whether it
+    did. Another process may have assigned it meanwhile: then nothing happens."""
+
+    async def change(work: Work) -> bool:
+        ticket = work.ticket
+        if ticket.assignee_id is not None or ticket.status is not TicketStatus.NEW:
+            return False
+        assignee = await work.db.get(User, decision.assignee_id)
+        if assignee is None or assignee.disabled:
+            return False
+        details: dict[str, Any] = {"auto": decision.reason.value}
+        if decision.rule_id is not None:
+            details["rule_id"] = decision.rule_id
+        await _assign(work, assignee, None, "assigned", **details)
+        return True
+
+    done = await run_unit(svc, decision.conversation_id, change, create=False)
+    return bool(done and done[0])

@@ -1,0 +1,87 @@
+"""The conversation/ticket view of the console: the customer and their company, who opened
+the ticket and when, the last interaction, the support notes — next to the ticket itself
+(``escalation.tickets.ticket_json``). The history comes over the websocket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from chat.authz import Action, Principal, require
+from chat.conversations import conversation_json, load_visible, read_position
+from chat.desk import queues
+from chat.desk.notes import note_json
+from chat.desk.models import CustomerNote
+from chat.models import Event, Organization, Site, User
+from chat.services import Services
+from escalation.models import Ticket
+from escalation.views import ticket_json
+
+# ticket.opened is among a conversation's first events; looking further is pointless.
+_OPENING_EVENTS = 10
+
+
+def _person(user: User | None) -> dict[str, Any] | None:
+    return None if user is None else {"id": user.id, "name": user.name, "role": user.role.value}
+
+
+async def _opened_by(db: Any, conversation_id: int, fallback: User | None) -> dict[str, Any] | None:
+    """Who opened the ticket: the actor of its ``ticket.opened`` event (an agent taking a
+    phone call), else whoever started the conversation."""
+    rows = await db.scalars(
+        select(Event).where(Event.conversation_id == conversation_id, Event.type == "system")
+        .order_by(Event.seq).limit(_OPENING_EVENTS)
+    )
+    for event in rows:
+        data = event.data or {}
+        if data.get("event") == "ticket.opened" and isinstance(data.get("actor"), dict):
+            return dict(data["actor"])
+    return _person(fallback)
+
+
+async def conversation_detail(svc: Services, actor: Principal, conversation_id: int) -> dict[str, Any]:
+    require(actor, Action.VIEW_DESK)
+    async with svc.reads() as db:
+        conv, _ = await load_visible(db, actor, conversation_id)
+        read_seq = await read_position(db, actor.user_id, conv.id)
+        ticket_row = await db.get(Ticket, conv.id)
+        customer_id = (ticket_row.requester_id if ticket_row is not None else None) or conv.created_by_id
+        customer = await db.get(User, customer_id) if customer_id is not None else None
+        creator = await db.get(User, conv.created_by_id) if conv.created_by_id is not None else None
+        account_creator = await db.get(User, customer.created_by_id) if customer and customer.created_by_id else None
+        org_id = conv.organization_id or (customer.organization_id if customer else None)
+        if org_id is None and conv.site_id is not None:
+            # An anonymous visitor's company is the one whose site they came through.
+            org_id = await db.scalar(select(Site.organization_id).where(Site.id == conv.site_id))
+        org = await db.get(Organization, org_id) if org_id is not None else None
+        org_creator = await db.get(User, org.created_by_id) if org is not None and org.created_by_id else None
+        last = (await queues.last_public_messages(db, [conv.id])).get(conv.id)
+        item = await queues.item(db, conv.id)
+        opened_by = await _opened_by(db, conv.id, creator)
+        ticket = await ticket_json(db, ticket_row, conv, staff=True) if ticket_row is not None else None
+        if ticket is not None and item is not None:
+            ticket["group_name"] = item["group_name"]
+        notes: list[dict[str, Any]] = []
+        if customer is not None:
+            rows = await db.execute(
+                select(CustomerNote, User).outerjoin(User, User.id == CustomerNote.author_id)
+                .where(CustomerNote.customer_id == customer.id).order_by(CustomerNote.id.desc()).limit(50)
+            )
+            notes = [note_json(n, u) for n, u in rows]
+    return {
+        "conversation": conversation_json(conv, read_seq),
+        "ticket": ticket,
+        "item": item,
+        "customer": None if customer is None else {
+            "id": customer.id, "name": customer.name, "email": customer.email, "role": customer.role.value,
+            "created_at": customer.created_at.isoformat(), "created_by": _person(account_creator),
+        },
+        "organization": None if org is None else {
+            "id": org.id, "name": org.name, "plan_tier": org.plan_tier.value, "created_by": _person(org_creator),
+        },
+        "opened_by": opened_by,
+        "opened_at": (ticket_row.created_at if ticket_row is not None else conv.created_at).isoformat(),
+        "last_interaction_at": (last.at if last is not None else conv.updated_at).isoformat(),
+        "notes": notes,
+    }

@@ -1,0 +1,284 @@
+"""The console's queues: a view over tickets, computed on read (nothing stored).
+
+PSD's service desk: **New** (no support reply yet), **First level — reply needed** (the
+conversation is under way and the customer is waiting for support), then the transfer
+groups (Second level, Marketing, Vendor, Incidents — the ``support_groups`` table, so an
+admin may change them). Resolved (proposed to close) and closed tickets are not in any
+working queue; they are found by search. Tickets waiting on the customer are in **Waiting
+on the customer**, shown after the working queues.
+
+``queue_of`` is the whole rule, pure; the rest loads the facts it needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from chat.authz import Action, Principal, require
+from chat.errors import NotFound, ValidationFailed
+from chat.models import STAFF_ROLES, Conversation, Event, Organization, Role, Site, User
+from chat.services import Services
+from escalation.lifecycle import TicketStatus
+from escalation.models import SupportGroup, Ticket
+
+NEW = "new"
+FIRST_LINE = "first_line"
+WAITING = "waiting"
+GROUP_PREFIX = "group:"
+LEVEL_PREFIX = "level:"
+
+# Items sent per queue; counts are always complete. A console shows the oldest waiting
+# first, and nobody works through more than this without the list moving under them.
+ITEMS_PER_QUEUE = 100
+SEARCH_MAX = 50
+
+_OUT_OF_QUEUES = (TicketStatus.PROPOSED_TO_CLOSE, TicketStatus.CLOSED)
+_CUSTOMER_TURN = (TicketStatus.WAITING_ON_CUSTOMER,)
+
+
+def queue_of(status: TicketStatus, level: int, group_key: str | None) -> str | None:
+    """The queue a ticket belongs in, or None when it is resolved or closed.
+
+    Only the ticket's own fields decide, so a queue changes exactly when the ticket does —
+    and every ticket change rings the staff inbox. Whether the customer spoke last is shown
+    on the item (``customer_waiting``), not used to move it: that would need a doorbell
+    on every message.
+    """
+    if status in _OUT_OF_QUEUES:
+        return None
+    if group_key is not None:
+        return GROUP_PREFIX + group_key
+    if level > 1:
+        return LEVEL_PREFIX + str(level)
+    if status is TicketStatus.NEW:
+        return NEW
+    if status in _CUSTOMER_TURN:
+        return WAITING
+    return FIRST_LINE
+
+
+@dataclass(frozen=True)
+class Queue:
+    key: str
+    name: str
+    kind: str  # "working" or "waiting"
+
+
+def queues(groups: Sequence[SupportGroup], extra_keys: Iterable[str] = ()) -> list[Queue]:
+    """Every queue in display order. ``extra_keys``: level queues that hold tickets without
+    a group (a transfer to a level that has no group of its own)."""
+    found = [Queue(NEW, "New", "working"), Queue(FIRST_LINE, "First level — reply needed", "working")]
+    found += [Queue(GROUP_PREFIX + g.key, g.name, "working") for g in groups]
+    for key in sorted(set(extra_keys)):
+        if key.startswith(LEVEL_PREFIX):
+            found.append(Queue(key, f"Level {key[len(LEVEL_PREFIX):]} (no group)", "working"))
+    found.append(Queue(WAITING, "Waiting on the customer", "waiting"))
+    return found
+
+
+def _person(user: User | None) -> dict[str, Any] | None:
+    if user is None:
+        return None
+    return {"id": user.id, "name": user.name, "role": user.role.value}
+
+
+def current_sla(deadlines: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The deadline to show in a queue row: the earliest one still ticking or already
+    missed; met, paused and stopped ones don't count down."""
+    best: dict[str, Any] | None = None
+    for target, deadline in (deadlines or {}).items():
+        if not isinstance(deadline, dict) or not deadline.get("due_at"):
+            continue
+        if deadline.get("state") not in ("running", "breached") or deadline.get("met_at"):
+            continue
+        if best is None or deadline["due_at"] < best["due_at"]:
+            best = {"target": target, "due_at": deadline["due_at"], "warn_at": deadline.get("warn_at"),
+                    "state": deadline.get("state")}
+    return best
+
+
+@dataclass(frozen=True)
+class LastMessage:
+    author_is_staff: bool
+    at: datetime
+
+
+async def last_public_messages(db: AsyncSession, conversation_ids: Sequence[int]) -> dict[int, LastMessage]:
+    """The last public message of each conversation: who wrote it (staff or not), when."""
+    if not conversation_ids:
+        return {}
+    latest = (
+        select(Event.conversation_id, func.max(Event.seq).label("seq"))
+        .where(Event.conversation_id.in_(list(conversation_ids)), Event.type == "message", Event.internal.is_(False))
+        .group_by(Event.conversation_id)
+        .subquery()
+    )
+    rows = await db.execute(
+        select(Event.conversation_id, User.role, Event.created_at)
+        .join(latest, and_(latest.c.conversation_id == Event.conversation_id, latest.c.seq == Event.seq))
+        .outerjoin(User, User.id == Event.author_id)
+    )
+    return {cid: LastMessage(role in STAFF_ROLES, at) for cid, role, at in rows}
+
+
+Requester = aliased(User)
+Assignee = aliased(User)
+Creator = aliased(User)
+SiteOrg = aliased(Organization)
+
+
+def _ticket_query() -> Any:
+    # An anonymous visitor belongs to no organization: their company is the one whose
+    # site they came through.
+    return (
+        select(Ticket, Conversation, Requester, Creator, Organization, Assignee, SiteOrg)
+        .join(Conversation, Conversation.id == Ticket.conversation_id)
+        .outerjoin(Requester, Requester.id == Ticket.requester_id)
+        .outerjoin(Creator, Creator.id == Conversation.created_by_id)
+        .outerjoin(Organization, Organization.id == Conversation.organization_id)
+        .outerjoin(Assignee, Assignee.id == Ticket.assignee_id)
+        .outerjoin(Site, Site.id == Conversation.site_id)
+        .outerjoin(SiteOrg, SiteOrg.id == Site.organization_id)
+    )
+
+
+def _item(row: Any, last: LastMessage | None, group_names: dict[str, str]) -> dict[str, Any]:
+    ticket, conv, requester, creator, own_org, assignee, site_org = row
+    org = own_org or site_org
+    queue = queue_of(ticket.status, ticket.level, ticket.group_key)
+    customer = requester or creator
+    # How long the customer has waited for support: since their last message when it is
+    # their turn to be answered, else since the ticket began.
+    waiting_since = last.at if last is not None and not last.author_is_staff else ticket.created_at
+    return {
+        "conversation_id": ticket.conversation_id,
+        "subject": conv.subject,
+        "status": ticket.status.value,
+        "label": ticket.label,
+        "conversation_status": conv.status.value,
+        "queue": queue,
+        "level": ticket.level,
+        "group": ticket.group_key,
+        "group_name": group_names.get(ticket.group_key or "", None),
+        "category": ticket.category,
+        "severity": ticket.severity,
+        "channel": ticket.channel.value,
+        "tracked": ticket.tracked,
+        "customer": _person(customer) if customer else (
+            {"id": None, "name": ticket.contact_name or ticket.contact_email or "", "role": Role.VISITOR.value}
+            if ticket.contact_email or ticket.contact_name else None),
+        "organization": None if org is None else {"id": org.id, "name": org.name, "plan_tier": org.plan_tier.value},
+        "assignee": _person(assignee),
+        "created_at": ticket.created_at.isoformat(),
+        "waiting_since": waiting_since.isoformat(),
+        "customer_waiting": last is not None and not last.author_is_staff,
+        "last_activity_at": conv.updated_at.isoformat(),
+        "sla": current_sla(ticket.deadlines),
+    }
+
+
+async def _group_names(db: AsyncSession) -> tuple[list[SupportGroup], dict[str, str]]:
+    groups = list(await db.scalars(select(SupportGroup).order_by(SupportGroup.position, SupportGroup.key)))
+    return groups, {g.key: g.name for g in groups}
+
+
+async def _items(db: AsyncSession, query: Any, group_names: dict[str, str]) -> list[dict[str, Any]]:
+    rows = (await db.execute(query)).all()
+    last = await last_public_messages(db, [r[0].conversation_id for r in rows])
+    return [_item(r, last.get(r[0].conversation_id), group_names) for r in rows]
+
+
+def _by_waiting(item: dict[str, Any]) -> tuple[str, int]:
+    return item["waiting_since"], item["conversation_id"]
+
+
+async def board(db: AsyncSession) -> list[dict[str, Any]]:
+    """Every queue with its count and its items, oldest waiting first."""
+    groups, names = await _group_names(db)
+    items = await _items(db, _ticket_query().where(Ticket.status.not_in(_OUT_OF_QUEUES)), names)
+    listed = queues(groups, (i["queue"] for i in items if i["queue"]))
+    by_queue: dict[str, list[dict[str, Any]]] = {q.key: [] for q in listed}
+    for item in items:
+        if item["queue"] in by_queue:
+            by_queue[item["queue"]].append(item)
+    return [
+        {"key": q.key, "name": q.name, "kind": q.kind, "count": len(by_queue[q.key]),
+         "items": sorted(by_queue[q.key], key=_by_waiting)[:ITEMS_PER_QUEUE]}
+        for q in listed
+    ]
+
+
+async def counts(db: AsyncSession) -> dict[str, int]:
+    return {q["key"]: q["count"] for q in await board(db)}
+
+
+async def item(db: AsyncSession, conversation_id: int) -> dict[str, Any] | None:
+    _, names = await _group_names(db)
+    found = await _items(db, _ticket_query().where(Ticket.conversation_id == conversation_id), names)
+    return found[0] if found else None
+
+
+async def search(db: AsyncSession, q: str, *, status: TicketStatus | None = None) -> list[dict[str, Any]]:
+    """Tickets in any status (resolved and closed too) by number, subject or customer,
+    most recently active first."""
+    _, names = await _group_names(db)
+    query = _ticket_query().order_by(Conversation.updated_at.desc(), Ticket.conversation_id.desc()).limit(SEARCH_MAX)
+    text = q.strip().lstrip("#")
+    if text:
+        needle = f"%{text.lower()}%"
+        matches = [
+            func.lower(Conversation.subject).like(needle),
+            func.lower(func.coalesce(Requester.name, "")).like(needle),
+            func.lower(func.coalesce(Requester.email, "")).like(needle),
+            func.lower(func.coalesce(Creator.name, "")).like(needle),
+            func.lower(func.coalesce(Ticket.contact_email, "")).like(needle),
+            func.lower(func.coalesce(Organization.name, SiteOrg.name, "")).like(needle),
+        ]
+        if text.isdigit() and len(text) <= 18:
+            matches.append(Ticket.conversation_id == int(text))
+        query = query.where(or_(*matches))
+    if status is not None:
+        query = query.where(Ticket.status == status)
+    return await _items(db, query, names)
+
+
+# -- use cases -----------------------------------------------------------------------------
+
+
+async def inbox(svc: Services, actor: Principal) -> dict[str, Any]:
+    require(actor, Action.VIEW_DESK)
+    async with svc.reads() as db:
+        return {"queues": await board(db), "server_time": svc.clock.now().isoformat()}
+
+
+async def queue_counts(svc: Services, actor: Principal) -> dict[str, Any]:
+    require(actor, Action.VIEW_DESK)
+    async with svc.reads() as db:
+        return {"counts": await counts(db), "server_time": svc.clock.now().isoformat()}
+
+
+async def queue_item(svc: Services, actor: Principal, conversation_id: int) -> dict[str, Any]:
+    """One item as the queues show it (``queue`` null once resolved or closed)."""
+    require(actor, Action.VIEW_DESK)
+    async with svc.reads() as db:
+        found = await item(db, conversation_id)
+    if found is None:
+        raise NotFound("no such ticket")
+    return found
+
+
+async def search_tickets(svc: Services, actor: Principal, q: str, status: str | None = None) -> list[dict[str, Any]]:
+    require(actor, Action.VIEW_DESK)
+    try:
+        wanted = TicketStatus(status) if status else None
+    except ValueError:
+        raise ValidationFailed(f"status must be one of {', '.join(s.value for s in TicketStatus)}") from None
+    async with svc.reads() as db:
+        return await search(db, q, status=wanted)

@@ -1,0 +1,260 @@
+"""System alerts (PSD): support opens a notice to a customer company — Information,
+Complaint or Suspicious activity — with a title, a text and files. It is recorded, listed
+in the company's support area, and pushed live to the company's users as an ``alert``
+frame on their user channels. (E-mail delivery comes with the e-mail work.)
+
+Files are uploaded first (like chat attachments, into the same upload store under their
+own random keys), then named by id when the alert is opened.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chat import validation
+from chat.attachments import _MAGIC as MAGIC_BYTES  # the same first-bytes rule as chat attachments
+from chat.attachments import ALLOWED_TYPES, clean_filename, upload_dir
+from chat.authz import Action, OrgRef, Principal, can, require
+from chat.conversations import author_json
+from chat.directory import find_organization, user_channel
+from chat.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from chat.groups.models import AlertFile, AlertType, SystemAlert
+from chat.models import Organization, OrgKind, User
+from chat.services import Services
+
+MAX_TITLE = 200
+MAX_BODY = 20_000
+MAX_FILES = 10
+LIST_MAX = 200
+
+
+class AlertNotFound(NotFound):
+    code = "alert_not_found"
+
+
+def file_json(f: AlertFile) -> dict[str, Any]:
+    return {
+        "id": f.id,
+        "filename": f.filename,
+        "content_type": f.content_type,
+        "size": f.size,
+        "url": f"/api/alert-files/{f.id}",
+    }
+
+
+def alert_json(alert: SystemAlert, files: Sequence[AlertFile], author: User | None) -> dict[str, Any]:
+    return {
+        "id": alert.id,
+        "organization_id": alert.organization_id,
+        "type": alert.type.value,
+        "title": alert.title,
+        "body": alert.body,
+        "files": [file_json(f) for f in files],
+        "created_by": author_json(author),
+        "created_at": alert.created_at.isoformat(),
+    }
+
+
+def _may_open_some_alert(actor: Principal) -> bool:
+    return can(actor, Action.OPEN_ALERT, OrgRef(None, OrgKind.CUSTOMER, None))
+
+
+async def upload_file(
+    svc: Services,
+    actor: Principal,
+    *,
+    filename: str,
+    content_type: str,
+    declared_size: int | None,
+    chunks: AsyncIterator[bytes],
+) -> AlertFile:
+    """Store a file for an alert about to be opened; same types and size limit as chat
+    attachments, refused before anything is kept."""
+    require(actor, Action.OPEN_ALERT, OrgRef(None, OrgKind.CUSTOMER, None))
+    name = clean_filename(filename)
+    ctype = content_type.split(";")[0].strip().lower()
+    if ctype not in ALLOWED_TYPES:
+        raise UnsupportedMediaType(f"files of type {ctype or 'unknown'} are not accepted", code="attachment_type")
+    limit = svc.settings.max_upload_bytes
+    if declared_size is not None and declared_size > limit:
+        raise PayloadTooLarge(f"the file is larger than {limit} bytes", code="attachment_too_large")
+    key = "alert-" + secrets.token_hex(16)
+    target = upload_dir(svc) / key
+    partial = target.with_suffix(".part")
+    size = 0
+    head = b""
+    try:
+        with open(partial, "wb") as handle:
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLarge(f"the file is larger than {limit} bytes", code="attachment_too_large")
+                if len(head) < 16:
+                    head += chunk[: 16 - len(head)]
+                handle.write(chunk)
+        if size == 0:
+            raise ValidationFailed("the file is empty")
+        magic = MAGIC_BYTES.get(ctype)
+        if magic is not None and not any(head.startswith(m) for m in magic):
+            raise UnsupportedMediaType(f"the file is not a {ctype}", code="attachment_type")
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    try:
+        async with svc.sessions.begin() as db:
+            row = AlertFile(
+                alert_id=None, uploader_id=actor.user_id, filename=name, content_type=ctype, size=size,
+                storage_key=key, created_at=svc.clock.now(),
+            )
+            db.add(row)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return row
+
+
+async def _org_user_ids(db: AsyncSession, organization_id: int) -> list[int]:
+    return list(await db.scalars(
+        select(User.id).where(User.organization_id == organization_id, User.disabled.is_(False))
+    ))
+
+
+async def open_alert(
+    svc: Services,
+    actor: Principal,
+    *,
+    organization: int | str,
+    type: AlertType,
+    title: str,
+    body: str,
+    files: Sequence[int] = (),
+) -> dict[str, Any]:
+    """Record an alert to a customer company and push it to its users' open sockets."""
+    clean_title = validation.text(title, "title", max_length=MAX_TITLE)
+    clean_body = validation.text(body, "body", max_length=MAX_BODY)
+    if len(files) > MAX_FILES:
+        raise ValidationFailed(f"files: at most {MAX_FILES} per alert")
+    now = svc.clock.now()
+    async with svc.sessions.begin() as db:
+        org = await find_organization(db, organization)
+        if org.kind is not OrgKind.CUSTOMER and _may_open_some_alert(actor):
+            raise ValidationFailed("organization: alerts go to customer companies, not resellers")
+        require(actor, Action.OPEN_ALERT, OrgRef(org.id, org.kind, org.parent_id))
+        wanted = sorted(set(files))
+        rows = list(await db.scalars(
+            select(AlertFile).where(
+                AlertFile.id.in_(wanted), AlertFile.uploader_id == actor.user_id, AlertFile.alert_id.is_(None)
+            )
+        )) if wanted else []
+        if len(rows) != len(wanted):
+            raise ValidationFailed("files must be your own uploads not yet used in an alert", code="invalid_attachment")
+        alert = SystemAlert(
+            organization_id=org.id, type=type, title=clean_title, body=clean_body, created_by_id=actor.user_id,
+            created_at=now,
+        )
+        db.add(alert)
+        await db.flush()
+        for row in rows:
+            row.alert_id = alert.id
+        author = await db.get(User, actor.user_id)
+        result = alert_json(alert, sorted(rows, key=lambda f: wanted.index(f.id)), author)
+        recipients = await _org_user_ids(db, org.id)
+    frame = {"type": "alert", "alert": result}
+    for uid in recipients:
+        await svc.publish(user_channel(uid), frame)
+    return result
+
+
+async def _files_by_alert(db: AsyncSession, alert_ids: list[int]) -> dict[int, list[AlertFile]]:
+    found: dict[int, list[AlertFile]] = {a: [] for a in alert_ids}
+    if alert_ids:
+        for f in await db.scalars(select(AlertFile).where(AlertFile.alert_id.in_(alert_ids)).order_by(AlertFile.id)):
+            assert f.alert_id is not None
+            found[f.alert_id].append(f)
+    return found
+
+
+async def list_alerts(
+    svc: Services,
+    actor: Principal,
+    *,
+    organization: int | str | None = None,
+    limit: int = 50,
+    before_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Alerts the actor may see, newest first (customers: their company's; reseller
+    admins: their customers'; staff: all)."""
+    limit = max(1, min(limit, LIST_MAX))
+    async with svc.reads() as db:
+        query = (
+            select(SystemAlert, User, Organization)
+            .join(Organization, Organization.id == SystemAlert.organization_id)
+            .outerjoin(User, User.id == SystemAlert.created_by_id)
+            .order_by(SystemAlert.id.desc())
+            .limit(limit)
+        )
+        if organization is not None:
+            org = await find_organization(db, organization)
+            require(actor, Action.VIEW_ALERTS, OrgRef(org.id, org.kind, org.parent_id))
+            query = query.where(SystemAlert.organization_id == org.id)
+        if not actor.is_staff:
+            if actor.organization_id is None:
+                return []
+            query = query.where(
+                (SystemAlert.organization_id == actor.organization_id) | (Organization.parent_id == actor.organization_id)
+            )
+        if before_id is not None:
+            query = query.where(SystemAlert.id < before_id)
+        rows = [
+            (a, u) for a, u, o in (await db.execute(query)).all()
+            if can(actor, Action.VIEW_ALERTS, OrgRef(o.id, o.kind, o.parent_id))
+        ]
+        files = await _files_by_alert(db, [a.id for a, _ in rows])
+        return [alert_json(a, files[a.id], u) for a, u in rows]
+
+
+async def _visible_alert(db: AsyncSession, actor: Principal, alert_id: int) -> SystemAlert:
+    alert = await db.get(SystemAlert, alert_id)
+    if alert is None:
+        raise AlertNotFound("no such alert")
+    org = await db.get(Organization, alert.organization_id)
+    assert org is not None
+    if not can(actor, Action.VIEW_ALERTS, OrgRef(org.id, org.kind, org.parent_id)):
+        raise AlertNotFound("no such alert")
+    return alert
+
+
+async def get_alert(svc: Services, actor: Principal, alert_id: int) -> dict[str, Any]:
+    async with svc.reads() as db:
+        alert = await _visible_alert(db, actor, alert_id)
+        author = await db.get(User, alert.created_by_id) if alert.created_by_id else None
+        files = await _files_by_alert(db, [alert.id])
+        return alert_json(alert, files[alert.id], author)
+
+
+async def open_file(svc: Services, actor: Principal, file_id: int) -> tuple[AlertFile, Path]:
+    """An alert's file for whoever may see the alert; before it is sent, only its
+    uploader and staff."""
+    async with svc.reads() as db:
+        row = await db.get(AlertFile, file_id)
+        if row is None:
+            raise NotFound("no such file", code="not_found")
+        if row.alert_id is None:
+            if row.uploader_id != actor.user_id and not actor.is_staff:
+                raise NotFound("no such file", code="not_found")
+        else:
+            try:
+                await _visible_alert(db, actor, row.alert_id)
+            except AlertNotFound:
+                raise NotFound("no such file", code="not_found") from None
+    path = upload_dir(svc) / row.storage_key
+    if not path.is_file():
+        raise NotFound("the file is missing", code="not_found")
+    return row, path

@@ -1,0 +1,85 @@
+"""Partner first line (PSD): a reseller flagged "own first line" answers its customers'
+tickets itself; they reach platform agents only when the partner transfers them.
+
+The flag lives in ``reseller_settings``. Ticket routing asks :func:`partner_first_line`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chat.authz import Action, OrgRef, Principal, require
+from chat.directory import find_organization
+from chat.errors import ValidationFailed
+from chat.groups.models import ResellerSettings
+from chat.models import Organization, OrgKind
+from chat.services import Services
+
+
+async def partner_first_line(db: AsyncSession, organization_id: int) -> int | None:
+    """The reseller organization that handles first line for the customer company
+    ``organization_id``: its parent reseller when that reseller has "own first line" on,
+    else None (platform agents answer). None for resellers themselves and unknown ids."""
+    partner: int | None = await db.scalar(
+        select(Organization.parent_id)
+        .join(ResellerSettings, ResellerSettings.organization_id == Organization.parent_id)
+        .where(
+            Organization.id == organization_id,
+            Organization.kind == OrgKind.CUSTOMER,
+            ResellerSettings.own_first_line.is_(True),
+        )
+    )
+    return partner
+
+
+def settings_json(org: Organization, row: ResellerSettings | None) -> dict[str, Any]:
+    return {
+        "organization_id": org.id,
+        "own_first_line": bool(row and row.own_first_line),
+        "updated_by_id": row.updated_by_id if row else None,
+        "updated_at": row.updated_at.isoformat() if row else None,
+    }
+
+
+async def _reseller(db: AsyncSession, ref: int | str) -> Organization:
+    org = await find_organization(db, ref)
+    if org.kind is not OrgKind.RESELLER:
+        raise ValidationFailed(f"organization {org.slug!r} is not a reseller; only resellers have partner settings")
+    return org
+
+
+async def get_reseller_settings(svc: Services, actor: Principal, organization: int | str) -> dict[str, Any]:
+    async with svc.reads() as db:
+        org = await _reseller(db, organization)
+        require(actor, Action.VIEW_ORGANIZATION, OrgRef(org.id, org.kind, org.parent_id))
+        return settings_json(org, await db.get(ResellerSettings, org.id))
+
+
+async def set_reseller_settings(
+    svc: Services, actor: Principal, organization: int | str, *, own_first_line: bool
+) -> dict[str, Any]:
+    """Turn the partner's own first line on or off (a platform decision: support admins)."""
+    async with svc.sessions.begin() as db:
+        org = await _reseller(db, organization)
+        require(actor, Action.MANAGE_ORGANIZATION, OrgRef(org.id, org.kind, org.parent_id))
+        row = await db.get(ResellerSettings, org.id)
+        if row is None:
+            row = ResellerSettings(organization_id=org.id)
+            db.add(row)
+        row.own_first_line = own_first_line
+        row.updated_by_id = actor.user_id
+        row.updated_at = svc.clock.now()
+        await db.flush()
+        return settings_json(org, row)
+
+
+async def first_line_of(svc: Services, actor: Principal, organization: int | str) -> dict[str, Any]:
+    """Who answers a customer company's tickets first: a partner reseller or the platform."""
+    async with svc.reads() as db:
+        org = await find_organization(db, organization)
+        require(actor, Action.VIEW_ORGANIZATION, OrgRef(org.id, org.kind, org.parent_id))
+        partner = await partner_first_line(db, org.id)
+    return {"organization_id": org.id, "partner_id": partner, "first_line": "partner" if partner else "platform"}

@@ -1,0 +1,117 @@
+"""The desk's dictionaries over HTTP (support admins write, staff read): categories,
+support groups, business calendars, SLA policies. Mounted through ``ticket_routes.ROUTES``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from chat.http.common import JSON, Strict, current, path_id, read_json, services
+from escalation import admin
+
+
+class CategoryBody(Strict):
+    name: str
+    availability: str = "customer"
+    resolution: dict[str, float] | None = None
+    stage_one: dict[str, float] | None = None
+    default_severity: int | None = None
+    position: int = 0
+    active: bool = True
+
+
+def _fields(body: msgspec.Struct) -> dict[str, Any]:
+    return {f: getattr(body, f) for f in body.__struct_fields__}
+
+
+async def put_category(request: Request) -> Response:
+    principal, _ = await current(request)
+    body = await read_json(request, CategoryBody)
+    key = request.path_params["key"]
+    return JSON({"category": await admin.put_category(services(request), principal, key, _fields(body))})
+
+
+class GroupBody(Strict):
+    name: str
+    level: int
+    lead_id: int | None = None
+    position: int = 0
+
+
+async def put_group(request: Request) -> Response:
+    principal, _ = await current(request)
+    body = await read_json(request, GroupBody)
+    group = await admin.put_support_group(services(request), principal, request.path_params["key"], _fields(body))
+    return JSON({"group": group})
+
+
+async def list_calendars(request: Request) -> Response:
+    principal, _ = await current(request)
+    return JSON({"calendars": await admin.list_calendars(services(request), principal)})
+
+
+class CalendarBody(Strict):
+    name: str
+    definition: dict[str, Any]
+
+
+async def put_calendar(request: Request) -> Response:
+    principal, _ = await current(request)
+    body = await read_json(request, CalendarBody)
+    calendar = await admin.put_calendar(services(request), principal, request.path_params["key"], body.name,
+                                        body.definition)
+    return JSON({"calendar": calendar})
+
+
+class PolicyBody(Strict):
+    name: str
+    calendar: str = "24x7"
+    tier: str | None = None
+    category: str | None = None
+    severity: int | None = None
+    first_response: dict[str, float] | None = None
+    next_response: dict[str, float] | None = None
+    stage_one: dict[str, float] | None = None
+    resolution: dict[str, float] | None = None
+    warning_share: float = 0.8
+
+
+async def list_policies(request: Request) -> Response:
+    principal, _ = await current(request)
+    return JSON({"policies": await admin.list_policies(services(request), principal)})
+
+
+async def create_policy(request: Request) -> Response:
+    principal, _ = await current(request)
+    body = await read_json(request, PolicyBody)
+    return JSON({"policy": await admin.create_policy(services(request), principal, _fields(body))}, status_code=201)
+
+
+async def update_policy(request: Request) -> Response:
+    principal, _ = await current(request)
+    body = await read_json(request, PolicyBody)
+    policy = await admin.update_policy(services(request), principal, path_id(request, "policy_id"), _fields(body))
+    return JSON({"policy": policy})
+
+
+async def delete_policy(request: Request) -> Response:
+    principal, _ = await current(request)
+    await admin.delete_policy(services(request), principal, path_id(request, "policy_id"))
+    return Response(status_code=204)
+
+
+ROUTES: list[BaseRoute] = [
+    Route("/api/categories/{key}", put_category, methods=["PUT"]),
+    Route("/api/groups/support/{key}", put_group, methods=["PUT"]),
+    Route("/api/sla/calendars", list_calendars, methods=["GET"]),
+    Route("/api/sla/calendars/{key}", put_calendar, methods=["PUT"]),
+    Route("/api/sla/policies", list_policies, methods=["GET"]),
+    Route("/api/sla/policies", create_policy, methods=["POST"]),
+    Route("/api/sla/policies/{policy_id}", update_policy, methods=["PUT"]),
+    Route("/api/sla/policies/{policy_id}", delete_policy, methods=["DELETE"]),
+]

@@ -1,0 +1,151 @@
+"""The widget's per-site settings: what ``Site.settings["widget"]`` may hold, its defaults,
+and the public configuration the iframe app reads. Pure: no I/O.
+
+A site configures its pre-chat form (which fields are asked, and whether they are
+required), its language policy, and whether visitors may leave a message when no agent
+is online. Anything absent takes the default, so an empty ``settings`` is a working widget.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from chat.errors import ValidationFailed
+from chat.validation import LANGUAGES
+
+log = logging.getLogger(__name__)
+
+SETTINGS_KEY = "widget"
+
+# The pre-chat form, in the order it is shown (FFC, SKAI, BX: contact, category,
+# criticality, affected object, "when did it happen", description).
+PRECHAT_FIELDS = ("name", "email", "category", "severity", "affected_object", "happened_at", "description")
+FIELD_MODES = ("required", "optional", "hidden")
+DEFAULT_FIELD_MODES = {
+    "name": "optional",
+    "email": "optional",
+    "category": "optional",
+    "severity": "optional",
+    "affected_object": "optional",
+    "happened_at": "optional",
+    "description": "required",
+}
+# SKAI's regulations name the objects a problem is about: a site, a device, a vehicle.
+OBJECT_KINDS = ("site", "device", "vehicle")
+# "auto": the embedding page's data-language, else the browser's language, else the
+# site's default language.
+LANGUAGE_POLICIES = ("auto", *LANGUAGES)
+
+
+@dataclass(frozen=True)
+class WidgetSettings:
+    language: str = "auto"
+    prechat_enabled: bool = True
+    fields: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_FIELD_MODES))
+    object_kinds: tuple[str, ...] = OBJECT_KINDS
+    offline_form: bool = True
+    """With no agent online, ask for an e-mail and open a ticket instead of a live chat."""
+
+    def stored(self) -> dict[str, Any]:
+        """The shape kept in ``Site.settings["widget"]``."""
+        return {
+            "language": self.language,
+            "prechat": {"enabled": self.prechat_enabled, "fields": dict(self.fields),
+                        "object_kinds": list(self.object_kinds)},
+            "offline_form": self.offline_form,
+        }
+
+
+def _expect(value: object, kind: type | tuple[type, ...], where: str) -> Any:
+    # bool is an int in Python; a JSON true must not pass for a number or the reverse.
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise ValidationFailed(f"{where} has the wrong type")
+    return value
+
+
+def parse_settings(raw: object) -> WidgetSettings:
+    """Validate a (possibly partial) widget settings object; absent keys take defaults.
+
+    Raises :class:`ValidationFailed` naming the first bad key."""
+    if raw is None:
+        return WidgetSettings()
+    data = _expect(raw, dict, "widget")
+    unknown = set(data) - {"language", "prechat", "offline_form"}
+    if unknown:
+        raise ValidationFailed(f"widget: unknown key(s) {', '.join(sorted(unknown))}")
+    language = _expect(data.get("language", "auto"), str, "widget.language")
+    if language not in LANGUAGE_POLICIES:
+        raise ValidationFailed(f"widget.language must be one of {', '.join(LANGUAGE_POLICIES)}")
+    offline_form = _expect(data.get("offline_form", True), bool, "widget.offline_form")
+    prechat = _expect(data.get("prechat", {}), dict, "widget.prechat")
+    unknown = set(prechat) - {"enabled", "fields", "object_kinds"}
+    if unknown:
+        raise ValidationFailed(f"widget.prechat: unknown key(s) {', '.join(sorted(unknown))}")
+    enabled = _expect(prechat.get("enabled", True), bool, "widget.prechat.enabled")
+    fields = dict(DEFAULT_FIELD_MODES)
+    for name, mode in _expect(prechat.get("fields", {}), dict, "widget.prechat.fields").items():
+        if name not in fields:
+            raise ValidationFailed(f"widget.prechat.fields: unknown field {name!r}; known: {', '.join(PRECHAT_FIELDS)}")
+        if mode not in FIELD_MODES:
+            raise ValidationFailed(f"widget.prechat.fields.{name} must be one of {', '.join(FIELD_MODES)}")
+        fields[name] = mode
+    if fields["description"] == "hidden":
+        # The description is the first message of the chat (or the ticket's body).
+        raise ValidationFailed("widget.prechat.fields.description cannot be hidden")
+    kinds_raw = _expect(prechat.get("object_kinds", list(OBJECT_KINDS)), list, "widget.prechat.object_kinds")
+    kinds: list[str] = []
+    for kind in kinds_raw:
+        if kind not in OBJECT_KINDS:
+            raise ValidationFailed(f"widget.prechat.object_kinds: {kind!r} is not one of {', '.join(OBJECT_KINDS)}")
+        if kind not in kinds:
+            kinds.append(kind)
+    if not kinds and fields["affected_object"] != "hidden":
+        raise ValidationFailed("widget.prechat.object_kinds: give at least one kind, or hide affected_object")
+    return WidgetSettings(language=language, prechat_enabled=enabled, fields=fields, object_kinds=tuple(kinds),
+                          offline_form=offline_form)
+
+
+def stored_settings(site_settings: dict[str, Any] | None, site_id: int | None = None) -> WidgetSettings:
+    """A site's widget settings as stored; a broken stored value (edited by hand in the
+    database) falls back to the defaults rather than breaking the widget on every page."""
+    try:
+        return parse_settings((site_settings or {}).get(SETTINGS_KEY))
+    except ValidationFailed as exc:
+        log.warning("site %s: ignoring invalid widget settings: %s", site_id, exc.message)
+        return WidgetSettings()
+
+
+@dataclass(frozen=True)
+class Uploads:
+    max_bytes: int
+    types: tuple[str, ...]
+    max_per_message: int
+
+
+def public_config(
+    *,
+    site_name: str,
+    default_language: str,
+    widget: WidgetSettings,
+    uploads: Uploads,
+    max_message_chars: int,
+    agents_online: bool,
+) -> dict[str, Any]:
+    """The body of ``GET /api/widget/config`` (docs/http.md, Widget)."""
+    return {
+        "site": {"name": site_name, "default_language": default_language},
+        "language": widget.language,
+        "languages": list(LANGUAGES),
+        "prechat": {
+            "enabled": widget.prechat_enabled,
+            "fields": [{"name": name, "mode": widget.fields[name]} for name in PRECHAT_FIELDS],
+            "object_kinds": list(widget.object_kinds),
+        },
+        "offline_form": widget.offline_form,
+        "uploads": {"max_bytes": uploads.max_bytes, "types": list(uploads.types),
+                    "max_per_message": uploads.max_per_message},
+        "max_message_chars": max_message_chars,
+        "agents_online": agents_online,
+    }

@@ -1,0 +1,316 @@
+"""The per-process message writer: group commit for sends.
+
+Every send of the process joins one queue. One task drains it: it takes everything
+waiting (up to :data:`MAX_BATCH`), stores it in ONE transaction (chat/message_batch.py),
+and only after the commit resolves each sender's future — an ack is never sent for
+something not yet durable — and, for senders that asked, publishes the events in commit
+order. While a batch is being written the next one gathers, so the busier the process,
+the bigger the batches and the cheaper each message; an idle process writes a lone send
+at once (no waiting for company).
+
+Why: through SQLAlchemy's async ORM on aiosqlite one message cost ~7 ms of CPU (ten
+statements, ~37 hops to the driver's thread); SQLite itself commits ~10 000 times a
+second. Here a batch costs one hop to the writer's thread and a handful of statements,
+whatever its size (docs/benchmarks.md has the measurements).
+
+SQLite: the writer has its own ``sqlite3`` connection, used only on its own thread, with
+the PRAGMAs of chat/db.py and ``BEGIN IMMEDIATE`` (the write lock, so ``seq`` and the
+idempotency check are race-free across connections and processes). Other databases
+(PostgreSQL): one transaction per batch on the process's engine, through ``run_sync``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import weakref
+from collections import deque
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from chat.authz import Principal
+from chat.db import SQLITE_BUSY_TIMEOUT_MS
+from chat.message_batch import BatchConflict, Outcome, SendItem, SendResult, SqlAlchemyTx, SqliteTx, write_batch
+from chat.services import Services
+
+log = logging.getLogger(__name__)
+
+# Sends per transaction at most: bounds how long one commit holds SQLite's write lock
+# (~2 ms at this size) and the size of one INSERT.
+MAX_BATCH = 256
+# A batch refused by a constraint is retried send by send; a single send that keeps
+# losing races (another process claiming the same row each time) gives up after this.
+SINGLE_RETRIES = 3
+
+
+@dataclass
+class _Pending:
+    item: SendItem
+    future: asyncio.Future[SendResult]
+    publish: bool
+
+
+class _Backend(Protocol):
+    async def write(self, items: Sequence[SendItem], now: datetime) -> list[Outcome]: ...
+
+    def close(self) -> None: ...
+
+
+def _as_sqlalchemy_error(exc: Exception) -> Exception:
+    """sqlite3's errors as SQLAlchemy's, which every caller already handles ("database
+    unavailable": the send did nothing and may be retried)."""
+    if isinstance(exc, sqlite3.Error):
+        return DBAPIError.instance(None, None, exc, sqlite3.Error)
+    if isinstance(exc, BatchConflict):
+        return DBAPIError(None, None, exc)
+    return exc
+
+
+class _SqliteFile:
+    """A dedicated sqlite3 connection on a dedicated thread: one hop per batch."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chat-writer")
+        self._db: sqlite3.Connection | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._db is None:
+            # isolation_level=None: this code says when transactions begin, not the module.
+            db = sqlite3.connect(self._path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                 cached_statements=256)
+            for pragma in ("journal_mode=WAL", "foreign_keys=ON", f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+                           "synchronous=NORMAL"):
+                db.execute(f"PRAGMA {pragma}")
+            self._db = db
+        return self._db
+
+    def _transaction(self, items: Sequence[SendItem], now: datetime) -> list[Outcome]:
+        db = self._connect()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            result = write_batch(SqliteTx(db), items, now)
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        return result
+
+    def _write(self, items: Sequence[SendItem], now: datetime) -> list[Outcome]:
+        try:
+            return self._transaction(items, now)
+        except (BatchConflict, sqlite3.IntegrityError) as exc:
+            # The write lock makes races with other connections impossible here, so this
+            # is a constraint no rule foresaw (a trigger, a damaged row): find whose.
+            if len(items) == 1:
+                raise _as_sqlalchemy_error(exc) from exc
+            log.warning("batch of %d refused (%s); writing its sends one by one", len(items), exc)
+        except sqlite3.Error as exc:
+            raise _as_sqlalchemy_error(exc) from exc
+        outcomes: list[Outcome] = []
+        for item in items:
+            try:
+                outcomes.extend(self._transaction([item], now))
+            except (sqlite3.Error, BatchConflict) as exc:
+                outcomes.append(_as_sqlalchemy_error(exc))
+        return outcomes
+
+    async def write(self, items: Sequence[SendItem], now: datetime) -> list[Outcome]:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, self._write, list(items), now)
+
+    def _close_db(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def close(self) -> None:
+        self._thread.submit(self._close_db)
+        self._thread.shutdown(wait=False)
+
+
+class _EngineBackend:
+    """Any other database: one transaction per batch on the process's engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def _transaction(self, items: Sequence[SendItem], now: datetime) -> list[Outcome]:
+        async with self._engine.begin() as conn:
+            return await conn.run_sync(lambda sync: write_batch(SqlAlchemyTx(sync), items, now))
+
+    async def write(self, items: Sequence[SendItem], now: datetime) -> list[Outcome]:
+        try:
+            return await self._transaction(items, now)
+        except (BatchConflict, IntegrityError) as exc:
+            # Another process won a race that no read could see coming (the same client
+            # id, the same participant row, the same attachment): each send alone, so that
+            # the loser's trouble is its own, and again, as the reads now see the winner.
+            log.info("batch of %d refused (%s); writing its sends one by one", len(items), exc)
+        return [await self._single(item, now) for item in items]
+
+    async def _single(self, item: SendItem, now: datetime) -> Outcome:
+        failure: Exception = BatchConflict("no attempt")
+        for _ in range(SINGLE_RETRIES):
+            try:
+                return (await self._transaction([item], now))[0]
+            except (BatchConflict, IntegrityError) as exc:
+                failure = exc
+            except DBAPIError as exc:
+                return exc
+        return failure if isinstance(failure, DBAPIError) else DBAPIError(None, None, failure)
+
+    def close(self) -> None:
+        return None
+
+
+class MessageWriter:
+    """One per process and database; see the module docstring."""
+
+    def __init__(self, svc: Services) -> None:
+        self._svc = svc
+        self._queue: deque[_Pending] = deque()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._drainer: asyncio.Task[None] | None = None
+        self._to_react: dict[Principal, list[dict[str, Any]]] = {}
+        self._reactor: asyncio.Future[None] | None = None
+        self._closed = False
+        self.backend = self._make_backend(svc)
+        # Observability (and tests): how many transactions carried how many sends.
+        self.batches = 0
+        self.sends = 0
+
+    @staticmethod
+    def _make_backend(svc: Services) -> _Backend:
+        if svc.engine.dialect.name == "sqlite":
+            path = make_url(svc.settings.database_url).database
+            if path and path != ":memory:":
+                return _SqliteFile(path)
+        return _EngineBackend(svc.engine)
+
+    def submit(self, item: SendItem, *, publish: bool) -> asyncio.Future[SendResult]:
+        if self._closed:
+            raise DBAPIError(None, None, RuntimeError("the writer was closed"))
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            # A new event loop (a test's, a CLI command's): what the old one queued died with it.
+            self._loop, self._queue, self._drainer = loop, deque(), None
+            self._to_react, self._reactor = {}, None
+        future: asyncio.Future[SendResult] = loop.create_future()
+        self._queue.append(_Pending(item, future, publish))
+        if self._drainer is None:
+            self._drainer = loop.create_task(self._drain(), name="message-writer")
+        return future
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue and not self._closed:
+                batch: list[_Pending] = []
+                while self._queue and len(batch) < MAX_BATCH:
+                    pending = self._queue.popleft()
+                    if not pending.future.done():  # a sender that gave up (cancelled) wants nothing
+                        batch.append(pending)
+                if batch:
+                    await self._write(batch)
+        finally:
+            self._drainer = None
+            while self._queue and self._closed:
+                pending = self._queue.popleft()
+                if not pending.future.done():
+                    pending.future.set_exception(DBAPIError(None, None, RuntimeError("the writer was closed")))
+
+    async def _write(self, batch: list[_Pending]) -> None:
+        now = self._svc.clock.now()
+        try:
+            outcomes = await self.backend.write([p.item for p in batch], now)
+        except asyncio.CancelledError:
+            # The transaction either committed as a whole or not at all; these senders
+            # cannot know which, exactly as after a dropped connection: they resend.
+            for p in batch:
+                if not p.future.done():
+                    p.future.cancel()
+            raise
+        except Exception as exc:
+            log.warning("a batch of %d sends failed: %s", len(batch), exc)
+            for p in batch:
+                if not p.future.done():
+                    p.future.set_exception(exc)
+            return
+        self.batches += 1
+        self.sends += len(batch)
+        published: list[tuple[Principal, list[dict[str, Any]]]] = []
+        for p, outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                if not p.future.done():
+                    p.future.set_exception(outcome)
+                continue
+            if not p.future.done():
+                p.future.set_result(outcome)
+            if p.publish and outcome.events:
+                published.append((p.item.actor, outcome.events))
+        if published:
+            await self._publish(published)
+
+    async def _publish(self, published: list[tuple[Principal, list[dict[str, Any]]]]) -> None:
+        from chat.conversations import publish_events
+
+        # After the futures above: their senders' acks go out before the events reach
+        # anyone (the broker's deliveries run after the callbacks already scheduled).
+        for _, events in published:
+            await publish_events(self._svc, events)
+        if not self._svc.reactions:
+            return
+        for actor, events in published:
+            self._to_react.setdefault(actor, []).extend(events)
+        if self._reactor is None:
+            self._reactor = asyncio.ensure_future(self._react())
+
+    async def _react(self) -> None:
+        """Run the reactions on what was published, one run at a time; whatever commits
+        while a run is busy waits for the next, merged per author (reactions take any
+        events of any conversations and pay their reads once per call)."""
+        try:
+            while self._to_react:
+                batch, self._to_react = self._to_react, {}
+                for actor, events in batch.items():
+                    await self._svc.react(actor, events)
+        finally:
+            self._reactor = None
+
+    def close(self) -> None:
+        self._closed = True
+        if self._drainer is not None and not self._drainer.done():
+            self._drainer.cancel()
+        self.backend.close()
+
+
+_writers: weakref.WeakKeyDictionary[Engine, MessageWriter] = weakref.WeakKeyDictionary()
+
+
+def writer_of(svc: Services) -> MessageWriter:
+    """The writer of ``svc``'s database in this process, made on first use and closed
+    when the engine is disposed (``Services.close``)."""
+    engine = svc.engine.sync_engine
+    writer = _writers.get(engine)
+    if writer is None:
+        writer = _writers[engine] = MessageWriter(svc)
+
+        def closed(_engine: Engine) -> None:
+            found = _writers.pop(engine, None)
+            if found is not None:
+                found.close()
+
+        event.listen(engine, "engine_disposed", closed)
+    return writer
+
+
+__all__ = ["MAX_BATCH", "MessageWriter", "writer_of"]

@@ -1,0 +1,225 @@
+"""The desk's dictionaries, edited by support admins: categories, support groups, business
+calendars and SLA policies. Every write is checked by building the core objects it feeds
+(a calendar with overlapping periods, a negative target, two rules for the same keys...
+are refused with the domain's error, and nothing is stored)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chat import validation
+from chat.authz import Action, Principal, require
+from chat.errors import Conflict, NotFound, ValidationFailed
+from chat.models import PlanTier, Role, User
+from chat.services import Services
+from escalation.config import category_of, policy_rule_of
+from escalation.errors import EscalationError
+from escalation.models import BusinessCalendarRow, SlaPolicyRow, SupportGroup, TicketCategory
+from escalation.policies import Availability, calendar_from_json, calendar_to_json, check_key, spec_to_json
+from escalation.sla import PolicyTable
+from escalation.store import app_error
+
+LEVELS = (1, 2, 3)
+
+
+def category_json(row: TicketCategory, *, staff: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "key": row.key,
+        "name": row.name,
+        "sla": {"resolution": row.resolution, "stage_one": row.stage_one},
+        "customer_selectable": row.availability is Availability.CUSTOMER,
+        "default_severity": row.default_severity,
+    }
+    if staff:
+        body.update(availability=row.availability.value, position=row.position, active=row.active)
+    return body
+
+
+async def list_categories(svc: Services, actor: Principal) -> list[dict[str, Any]]:
+    """Staff see every category (with ``availability``, ``active``); everyone else only the
+    active ones a customer may choose."""
+    staff = actor.is_staff
+    async with svc.reads() as db:
+        rows = list(await db.scalars(select(TicketCategory).order_by(TicketCategory.position, TicketCategory.key)))
+    return [
+        category_json(row, staff=staff)
+        for row in rows
+        if staff or (row.active and row.availability is Availability.CUSTOMER)
+    ]
+
+
+def _checked(build: Any) -> Any:
+    try:
+        return build()
+    except EscalationError as exc:
+        raise app_error(exc) from None
+
+
+async def put_category(svc: Services, actor: Principal, key: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    """Create or replace a category (``name``, ``availability``, ``resolution``,
+    ``stage_one``, ``default_severity``, ``position``, ``active``)."""
+    require(actor, Action.MANAGE_SLA)
+    position = body.get("position", 0)
+    if isinstance(position, bool) or not isinstance(position, int) or not isinstance(body.get("active", True), bool):
+        raise ValidationFailed("position is an integer and active a boolean")
+    row = TicketCategory(
+        key=key, name=validation.text(body.get("name", ""), "name", max_length=200),
+        availability=body.get("availability", "customer"), resolution=body.get("resolution"),
+        stage_one=body.get("stage_one"), default_severity=body.get("default_severity"),
+        position=body.get("position", 0), active=body.get("active", True),
+    )
+    category = _checked(lambda: (check_key(key, "category key"), category_of(row))[1])
+    async with svc.sessions.begin() as db:
+        existing = await db.get(TicketCategory, key)
+        target = existing or TicketCategory(key=key)
+        target.name, target.availability = category.title, category.availability
+        target.resolution, target.stage_one = spec_to_json(category.resolution), spec_to_json(category.stage_one)
+        target.default_severity = int(category.default_severity) if category.default_severity is not None else None
+        target.position, target.active = int(row.position), bool(row.active)
+        if existing is None:
+            db.add(target)
+        await db.flush()
+        return category_json(target, staff=True)
+
+
+def group_json(row: SupportGroup) -> dict[str, Any]:
+    return {"key": row.key, "name": row.name, "level": row.level, "lead_id": row.lead_id, "position": row.position}
+
+
+async def list_support_groups(svc: Services, actor: Principal) -> dict[str, Any]:
+    require(actor, Action.LIST_TICKETS)
+    async with svc.reads() as db:
+        rows = list(await db.scalars(select(SupportGroup).order_by(SupportGroup.position, SupportGroup.key)))
+    return {"levels": list(LEVELS), "groups": [group_json(row) for row in rows]}
+
+
+async def put_support_group(svc: Services, actor: Principal, key: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    """Create or replace a transfer group: ``name``, ``level`` (1-3), ``lead_id``, ``position``."""
+    require(actor, Action.MANAGE_SLA)
+    _checked(lambda: check_key(key, "group key"))
+    name = validation.text(body.get("name", ""), "name", max_length=200)
+    level = body.get("level")
+    if isinstance(level, bool) or level not in LEVELS:
+        raise ValidationFailed("level must be 1, 2 or 3")
+    lead_id = body.get("lead_id")
+    async with svc.sessions.begin() as db:
+        if lead_id is not None:
+            lead = await db.get(User, lead_id)
+            if lead is None or lead.disabled or lead.role not in (Role.AGENT, Role.SUPPORT_ADMIN):
+                raise ValidationFailed(f"lead_id: {lead_id} is not an enabled agent or support admin")
+        row = await db.get(SupportGroup, key)
+        if row is None:
+            row = SupportGroup(key=key)
+            db.add(row)
+        position = body.get("position", 0)
+        if isinstance(position, bool) or not isinstance(position, int):
+            raise ValidationFailed("position is an integer")
+        row.name, row.level, row.lead_id, row.position = name, level, lead_id, position
+        await db.flush()
+        return group_json(row)
+
+
+def calendar_json(row: BusinessCalendarRow) -> dict[str, Any]:
+    return {"key": row.key, "name": row.name, "definition": row.definition}
+
+
+async def list_calendars(svc: Services, actor: Principal) -> list[dict[str, Any]]:
+    require(actor, Action.LIST_TICKETS)
+    async with svc.reads() as db:
+        return [calendar_json(r) for r in await db.scalars(select(BusinessCalendarRow).order_by(BusinessCalendarRow.key))]
+
+
+async def put_calendar(svc: Services, actor: Principal, key: str, name: str, definition: Mapping[str, Any]) -> dict[str, Any]:
+    """Create or replace a business calendar; its definition is stored normalized."""
+    require(actor, Action.MANAGE_SLA)
+    calendar = _checked(lambda: calendar_from_json(check_key(key, "calendar key"), definition))
+    clean_name = validation.text(name, "name", max_length=200)
+    async with svc.sessions.begin() as db:
+        row = await db.get(BusinessCalendarRow, key)
+        if row is None:
+            row = BusinessCalendarRow(key=key)
+            db.add(row)
+        row.name, row.definition = clean_name, calendar_to_json(calendar)
+        await db.flush()
+        return calendar_json(row)
+
+
+POLICY_FIELDS = ("name", "tier", "category", "severity", "calendar", "first_response", "next_response",
+                 "stage_one", "resolution", "warning_share")
+
+
+def policy_json(row: SlaPolicyRow) -> dict[str, Any]:
+    return {
+        "id": row.id, "name": row.name, "tier": row.tier.value if row.tier else None, "category": row.category,
+        "severity": row.severity, "calendar": row.calendar_key, "first_response": row.first_response,
+        "next_response": row.next_response, "stage_one": row.stage_one, "resolution": row.resolution,
+        "warning_share": row.warning_share,
+    }
+
+
+async def list_policies(svc: Services, actor: Principal) -> list[dict[str, Any]]:
+    require(actor, Action.LIST_TICKETS)
+    async with svc.reads() as db:
+        return [policy_json(r) for r in await db.scalars(select(SlaPolicyRow).order_by(SlaPolicyRow.id))]
+
+
+async def _apply_policy(db: AsyncSession, row: SlaPolicyRow, body: Mapping[str, Any]) -> None:
+    unknown = set(body) - set(POLICY_FIELDS)
+    if unknown:
+        raise ValidationFailed(f"unknown fields: {', '.join(sorted(unknown))}")
+    row.name = validation.text(body.get("name", ""), "name", max_length=200)
+    tier = body.get("tier")
+    if tier is not None and tier not in {t.value for t in PlanTier}:
+        raise ValidationFailed(f"tier must be one of {', '.join(t.value for t in PlanTier)} or null")
+    row.tier = PlanTier(tier) if tier is not None else None
+    row.category, row.severity = body.get("category"), body.get("severity")
+    row.calendar_key = body.get("calendar", "24x7")
+    for target in ("first_response", "next_response", "stage_one", "resolution"):
+        setattr(row, target, body.get(target))
+    row.warning_share = body.get("warning_share", 0.8)
+    if row.category is not None and await db.get(TicketCategory, row.category) is None:
+        raise ValidationFailed(f"category: no such category {row.category!r}", code="unknown_category")
+    if await db.get(BusinessCalendarRow, row.calendar_key) is None:
+        raise ValidationFailed(f"calendar: no such calendar {row.calendar_key!r}", code="invalid_calendar")
+    rule = _checked(lambda: policy_rule_of(row))
+    for target in ("first_response", "next_response", "stage_one", "resolution"):
+        setattr(row, target, spec_to_json(getattr(rule.policy, target)))
+    others = [r for r in await db.scalars(select(SlaPolicyRow)) if r.id != row.id]
+    _checked(lambda: PolicyTable(tuple(policy_rule_of(r) for r in others) + (rule,)))
+
+
+async def create_policy(svc: Services, actor: Principal, body: Mapping[str, Any]) -> dict[str, Any]:
+    require(actor, Action.MANAGE_SLA)
+    async with svc.sessions.begin() as db:
+        row = SlaPolicyRow()
+        await _apply_policy(db, row, body)
+        db.add(row)
+        await db.flush()
+        return policy_json(row)
+
+
+async def update_policy(svc: Services, actor: Principal, policy_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+    require(actor, Action.MANAGE_SLA)
+    async with svc.sessions.begin() as db:
+        row = await db.get(SlaPolicyRow, policy_id)
+        if row is None:
+            raise NotFound("no such policy", code="not_found")
+        await _apply_policy(db, row, body)
+        await db.flush()
+        return policy_json(row)
+
+
+async def delete_policy(svc: Services, actor: Principal, policy_id: int) -> None:
+    require(actor, Action.MANAGE_SLA)
+    async with svc.sessions.begin() as db:
+        row = await db.get(SlaPolicyRow, policy_id)
+        if row is None:
+            raise NotFound("no such policy", code="not_found")
+        if await db.scalar(select(SlaPolicyRow.id).where(SlaPolicyRow.id != policy_id).limit(1)) is None:
+            raise Conflict("the last SLA policy cannot be deleted: tickets would have no SLA", code="last_policy")
+        await db.delete(row)
+

@@ -1,0 +1,139 @@
+"""The configured desk: dictionaries from the database plus timings from the settings.
+
+Loaded once per use case or sweep pass (a handful of small rows) and turned into the pure
+core's objects. Nothing is cached across transactions except the building of calendars,
+a pure function of their stored definition.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chat.settings import Settings
+from escalation.autoclose import AutoCloseSettings, Delay
+from escalation.calendars import BusinessCalendar, always_open
+from escalation.labels import parse_labels
+from escalation.ladder import Ladder
+from escalation.lifecycle import LifecycleSettings
+from escalation.models import BusinessCalendarRow, SlaPolicyRow, SupportGroup, TicketCategory
+from escalation.policies import Category, calendar_from_json, effective_policy, severity_of, spec_from_json
+from escalation.sla import PlanTier, PolicyRule, PolicyTable, Severity, SlaPolicy
+
+# A policy naming a calendar that was never defined falls back to this; the admin API
+# refuses to create such a policy, so only a hand-edited database gets here.
+FALLBACK_CALENDAR = always_open("24x7")
+
+
+@lru_cache(maxsize=64)
+def _calendar(key: str, definition: str) -> BusinessCalendar:
+    return calendar_from_json(key, json.loads(definition))
+
+
+def build_calendar(key: str, definition: dict[str, Any]) -> BusinessCalendar:
+    """The calendar of a stored definition (memoised: its day table is reused)."""
+    return _calendar(key, json.dumps(definition, sort_keys=True))
+
+
+def category_of(row: TicketCategory) -> Category:
+    return Category(
+        key=row.key,
+        title=row.name,
+        resolution=spec_from_json(row.resolution, "resolution"),
+        availability=row.availability,
+        stage_one=spec_from_json(row.stage_one, "stage_one"),
+        default_severity=severity_of(row.default_severity) if row.default_severity is not None else None,
+    )
+
+
+def policy_rule_of(row: SlaPolicyRow) -> PolicyRule:
+    policy = SlaPolicy(
+        name=row.name,
+        calendar_key=row.calendar_key,
+        first_response=spec_from_json(row.first_response, "first_response"),
+        next_response=spec_from_json(row.next_response, "next_response"),
+        stage_one=spec_from_json(row.stage_one, "stage_one"),
+        resolution=spec_from_json(row.resolution, "resolution"),
+        warning_share=row.warning_share,
+    )
+    tier = PlanTier(row.tier) if row.tier is not None else None
+    severity = severity_of(row.severity) if row.severity is not None else None
+    return PolicyRule(policy, tier=tier, category=row.category, severity=severity)
+
+
+@dataclass(frozen=True)
+class Group:
+    key: str
+    name: str
+    level: int
+    lead_id: int | None
+
+
+@dataclass(frozen=True)
+class Desk:
+    calendars: dict[str, BusinessCalendar]
+    categories: dict[str, Category]
+    active_categories: frozenset[str]
+    policies: PolicyTable
+    groups: dict[str, Group]
+    ladder: Ladder
+    auto_close: AutoCloseSettings
+    lifecycle: LifecycleSettings
+    idle_after: timedelta | None
+    unanswered_after: timedelta | None
+
+    def policy_for(
+        self, tier: PlanTier | None, category: str | None, severity: int | None
+    ) -> tuple[SlaPolicy | None, BusinessCalendar]:
+        """The ticket's SLA policy and the calendar it is measured on. A customer without
+        an organization (an anonymous visitor) is treated as the basic plan."""
+        policy = effective_policy(
+            self.policies,
+            self.categories,
+            tier or PlanTier.BASIC,
+            category,
+            Severity(severity) if severity is not None else None,
+        )
+        if policy is None:
+            return None, FALLBACK_CALENDAR
+        calendar = self.calendars.get(policy.calendar_key)
+        if calendar is None:
+            return None, FALLBACK_CALENDAR
+        return policy, calendar
+
+    def convert_due(self, *, answered: bool, since: datetime) -> datetime | None:
+        after = self.idle_after if answered else self.unanswered_after
+        return None if after is None else since + after
+
+
+async def load_desk(db: AsyncSession, settings: Settings) -> Desk:
+    calendars = {
+        row.key: build_calendar(row.key, row.definition) for row in await db.scalars(select(BusinessCalendarRow))
+    }
+    category_rows = list(await db.scalars(select(TicketCategory).order_by(TicketCategory.position, TicketCategory.key)))
+    policy_rows = list(await db.scalars(select(SlaPolicyRow).order_by(SlaPolicyRow.id)))
+    group_rows = list(await db.scalars(select(SupportGroup).order_by(SupportGroup.position, SupportGroup.key)))
+    groups = {g.key: Group(g.key, g.name, g.level, g.lead_id) for g in group_rows}
+    labels = parse_labels(settings.ticket_status_labels).labels
+    minutes = settings.chat_idle_ticket_minutes, settings.chat_unanswered_ticket_minutes
+    return Desk(
+        calendars=calendars,
+        categories={row.key: category_of(row) for row in category_rows},
+        active_categories=frozenset(row.key for row in category_rows if row.active),
+        policies=PolicyTable(tuple(policy_rule_of(row) for row in policy_rows)),
+        groups=groups,
+        ladder=Ladder.parse(settings.escalation_ladder),
+        auto_close=AutoCloseSettings(
+            waiting_timeout=Delay.parse(settings.auto_close_waiting_after),
+            proposed_delay=Delay.parse(settings.auto_close_proposed_after),
+        ),
+        lifecycle=LifecycleSettings(groups=tuple(groups), labels=labels),
+        idle_after=timedelta(minutes=minutes[0]) if minutes[0] else None,
+        unanswered_after=timedelta(minutes=minutes[1]) if minutes[1] else None,
+    )

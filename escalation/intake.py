@@ -1,0 +1,181 @@
+"""Opening a ticket directly: web form, API, the widget's offline form, an agent on behalf
+of a caller (phone) or an e-mail, or a message raised from a company's group chat.
+
+The ticket is a conversation of kind ``chat`` with its description as the first message,
+tracked from the start (every SLA clock runs), in one transaction with its row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chat import validation
+from chat.authz import Action, Principal, require
+from chat.conversations import EventKind, append_event, author_json, event_json, load_visible
+from chat.errors import Forbidden, ValidationFailed
+from chat.models import (
+    STAFF_ROLES,
+    Conversation,
+    ConversationKind,
+    ConversationStatus,
+    OrganizationDomain,
+    Participant,
+    Role,
+    User,
+)
+from chat.services import Services
+from escalation import fields
+from escalation.config import load_desk
+from escalation.lifecycle import Actor, sla_facts
+from escalation.lifecycle import open_ticket as open_state
+from escalation.models import Ticket, TicketChannel
+from escalation.store import Work, begin_work, finish_work, new_chat_ticket, publish_work, record_facts
+from escalation.views import ticket_json
+
+# Who may use which channel: staff type in what a caller said; customers raise their own.
+ON_BEHALF = frozenset({TicketChannel.PHONE, TicketChannel.EMAIL})
+SELF_SERVICE = frozenset({TicketChannel.WEB, TicketChannel.API, TicketChannel.WIDGET_OFFLINE})
+
+
+@dataclass(frozen=True)
+class TicketDraft:
+    subject: str
+    description: str
+    channel: TicketChannel = TicketChannel.WEB
+    category: str | None = None
+    severity: int | None = None
+    requester_id: int | None = None  # phone / e-mail / group_chat by staff: the customer
+    requester_email: str | None = None  # phone / e-mail: found or created as a customer
+    email: str | None = None  # widget_offline: how to reach the visitor
+    name: str | None = None  # widget_offline: the visitor's name
+    assets: Sequence[str] = ()
+    happened_at: datetime | None = None
+    cc: Sequence[int] = ()
+    linked_from: int | None = None  # the conversation it was raised from (a group chat)
+
+
+async def _contact(db: AsyncSession, email: str, now: datetime) -> User:
+    """The customer with this e-mail, created (without a password) on first contact; the
+    organization is the one owning the e-mail's domain, if any (e-mail intake, FEATURES §6)."""
+    found = await db.scalar(select(User).where(User.email == email))
+    if found is not None:
+        return found
+    org_id = await db.scalar(
+        select(OrganizationDomain.organization_id).where(OrganizationDomain.domain == email.rpartition("@")[2])
+    )
+    user = User(
+        email=email, name="", role=Role.CUSTOMER, organization_id=org_id, password_hash=None, language="en",
+        notification_prefs={}, disabled=False, created_at=now,
+    )
+    db.add(user)
+    await db.flush()
+    return user
+
+
+async def _requester(db: AsyncSession, actor: Principal, draft: TicketDraft, now: datetime) -> User:
+    staff = actor.role in STAFF_ROLES
+    if draft.channel in ON_BEHALF or (draft.channel is TicketChannel.GROUP_CHAT and staff):
+        require(actor, Action.OPEN_TICKET_FOR_OTHERS)
+        if (draft.requester_id is None) == (draft.requester_email is None):
+            raise ValidationFailed(f"a {draft.channel.value} ticket names the customer: requester_id or requester_email")
+        if draft.requester_id is not None:
+            user = await db.get(User, draft.requester_id)
+            if user is None or user.disabled:
+                raise ValidationFailed(f"requester_id: no such user {draft.requester_id}")
+        else:
+            user = await _contact(db, validation.email(draft.requester_email or "", "requester_email"), now)
+        if user.role in STAFF_ROLES:
+            raise ValidationFailed("the requester is a customer, not a member of staff")
+        return user
+    require(actor, Action.OPEN_TICKET)
+    if staff:
+        raise Forbidden("staff open tickets on behalf of a customer: channel phone or email with requester_id")
+    if draft.requester_id is not None or draft.requester_email is not None:
+        raise ValidationFailed("requester_id and requester_email are for staff taking a call or an e-mail")
+    if draft.channel is TicketChannel.CHAT:
+        raise ValidationFailed("channel chat is a live conversation: POST /api/conversations")
+    if draft.channel is TicketChannel.WIDGET_OFFLINE and actor.role not in (Role.VISITOR, Role.CUSTOMER):
+        raise Forbidden("the offline form is the widget's: a visitor or customer token")
+    user = await db.get(User, actor.user_id)
+    assert user is not None
+    return user
+
+
+async def open_ticket(svc: Services, actor: Principal, draft: TicketDraft) -> dict[str, Any]:
+    """Open a tracked ticket; returns its JSON (as the actor sees it). One transaction with
+    the conversation, its first message and the ``ticket.opened`` event; published after."""
+    subject = validation.text(draft.subject, "subject", max_length=300)
+    description = validation.text(draft.description, "description", max_length=svc.settings.max_message_chars)
+    contact_email = None
+    if draft.channel is TicketChannel.WIDGET_OFFLINE:
+        if draft.email is None:
+            raise ValidationFailed("email: the offline form needs an address to answer to")
+        contact_email = validation.email(draft.email)
+    contact_name = validation.text(draft.name or "", "name", max_length=200, required=False) or None
+    assets = fields.assets(draft.assets)
+    severity = fields.severity(draft.severity)
+    now = svc.clock.now()
+    happened_at = fields.happened_at(draft.happened_at, now)
+    async with svc.sessions.begin() as db:
+        desk = await load_desk(db, svc.settings)
+        category = fields.category(desk, draft.category, staff=actor.role in STAFF_ROLES)
+        severity = fields.default_severity(desk, category, severity)
+        requester = await _requester(db, actor, draft, now)
+        cc = await fields.cc_users(db, draft.cc, requester=requester)
+        if contact_name and not requester.name:
+            requester.name = contact_name
+        source = None
+        if draft.linked_from is not None:
+            source, _ = await load_visible(db, actor, draft.linked_from)
+        conv = Conversation(
+            kind=ConversationKind.CHAT, status=ConversationStatus.OPEN, subject=subject,
+            site_id=requester.site_id, organization_id=requester.organization_id, created_by_id=requester.id,
+            last_seq=0, created_at=now, updated_at=now,
+        )
+        db.add(conv)
+        await db.flush()
+        for user_id in (requester.id, *cc):
+            db.add(Participant(conversation_id=conv.id, user_id=user_id, joined_at=now, last_read_seq=0))
+        events = [event_json(await append_event(
+            db, conv.id, kind=EventKind.SYSTEM, now=now,
+            data={"event": "conversation.created", "user": author_json(requester), "subject": subject},
+        ), None)]
+        author = await db.get(User, actor.user_id)
+        entered_by = {"entered_by": author_json(author)} if requester.id != actor.user_id else {}
+        first = await append_event(db, conv.id, kind=EventKind.MESSAGE, now=now, author_id=requester.id,
+                                   body=description, data=entered_by)
+        events.append(event_json(first, requester))
+        ticket = new_chat_ticket(conv, now, channel=draft.channel)
+        opened = open_state(now, Actor.customer(str(requester.id)))
+        ticket.sla_facts = []
+        record_facts(ticket, sla_facts(opened.events))
+        ticket.tracked, ticket.tracked_at, ticket.tracked_reason = True, now, "opened"
+        ticket.category, ticket.severity, ticket.cc, ticket.assets = category, severity, cc, assets
+        ticket.happened_at, ticket.contact_email, ticket.contact_name = happened_at, contact_email, contact_name
+        ticket.linked_from_id = source.id if source is not None else None
+        db.add(ticket)
+        await db.flush()
+        work = await begin_work(svc, db, conv, ticket, created=True)
+        work.events, work.inbox = events, ["created"]
+        await work.append("ticket.opened", author, internal=False, channel=draft.channel.value,
+                          category=category, severity=severity, level=1, group=None)
+        if source is not None:
+            await _link_source(work, source, author)
+        await finish_work(work)
+        body = await ticket_json(db, ticket, conv, staff=actor.role in STAFF_ROLES)
+    await publish_work(svc, work)
+    return body
+
+
+async def _link_source(work: Work, source: Conversation, user: User | None) -> None:
+    stored = await append_event(
+        work.db, source.id, kind=EventKind.SYSTEM, now=work.now,
+        data={"event": "ticket.linked", "actor": author_json(user), "from": source.id, "to": work.conv.id},
+    )
+    work.events.append(event_json(stored, None))

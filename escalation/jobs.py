@@ -1,0 +1,244 @@
+"""The sweeper's ticket jobs: SLA warnings, breaches and the escalation ladder; auto-close;
+chat-to-ticket conversion; and the crash-recovery backfill.
+
+Due work is found through the indexed deadline columns (``sla_next_check_at``,
+``auto_close_at``, ``convert_at``), oldest first, a batch per pass. Each ticket is then
+handled in its own unit of work (:func:`escalation.store.run_unit`): the conversation's
+row lock is taken first - on PostgreSQL with ``SKIP LOCKED``, so a second worker moves on
+instead of waiting - the stored events are caught up (a reply that landed a moment ago
+meets its target before anything is escalated; Zammad #3140), and the due column is
+checked again under the lock. Every warning, breach and ladder step also leaves a row in
+``ticket_sla_marks`` keyed by its stable key, so nothing is acted on twice, whatever
+restarts or how many workers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import InstrumentedAttribute
+
+from chat.models import Conversation, ConversationKind, Role, User
+from chat.services import Services
+from escalation.actions import apply_status, mark_tracked, transfer
+from escalation.autoclose import auto_close
+from escalation.ladder import DueStep, LadderAction
+from escalation.lifecycle import TicketStatus
+from escalation.models import Ticket, TicketSlaMark
+from escalation.sla import SlaClock, SlaEventKind
+from escalation.store import Work, facts_of, run_unit
+
+log = logging.getLogger("escalation.jobs")
+
+# Tickets handled per job and pass; the rest wait for the next pass (seconds later).
+BATCH = 200
+# The backfill is crash recovery, not due work: once a minute is plenty.
+BACKFILL_INTERVAL = timedelta(seconds=60)
+# Conversations written to within this window are left to their own reactions.
+BACKFILL_QUIET = timedelta(seconds=30)
+
+_OPEN_WORK = (TicketStatus.NEW, TicketStatus.IN_PROGRESS, TicketStatus.WAITING_ON_CUSTOMER)
+
+
+async def _due(svc: Services, column: InstrumentedAttribute[datetime | None], now: datetime) -> list[int]:
+    async with svc.reads() as db:
+        rows = await db.scalars(
+            select(Ticket.conversation_id).where(column <= now).order_by(column, Ticket.conversation_id).limit(BATCH)
+        )
+        return list(rows)
+
+
+async def _each(svc: Services, ids: list[int], step: Callable[[Work], Awaitable[int]]) -> int:
+    done = 0
+    for conversation_id in ids:
+        try:
+            result = await run_unit(svc, conversation_id, step, create=False, skip_locked=True)
+        except Exception:
+            log.exception("ticket %s: sweep step %s failed; retrying on the next pass", conversation_id, step.__name__)
+            continue
+        if result is not None:
+            done += result[0]
+    return done
+
+
+async def _mark(work: Work, key: str) -> bool:
+    """Record that ``key`` was acted on; ``False`` if it already was."""
+    marks = await work.marks()
+    if key in marks:
+        return False
+    try:
+        async with work.db.begin_nested():
+            work.db.add(TicketSlaMark(conversation_id=work.ticket.conversation_id, key=key, created_at=work.now))
+    except IntegrityError:
+        return False
+    marks.add(key)
+    return True
+
+
+# -- SLA: warnings, breaches, the ladder -----------------------------------------------------
+
+
+async def sla_step(work: Work) -> int:
+    t = work.ticket
+    if t.sla_next_check_at is None or t.sla_next_check_at > work.now or t.status is TicketStatus.CLOSED:
+        return 0
+    policy, calendar = work.policy()
+    facts = facts_of(t)
+    if policy is None or not facts:
+        return 0
+    clock = SlaClock(policy, calendar, facts)
+    due = clock.due_events(work.now)
+    done = 0
+    for event in due:
+        if await _mark(work, event.key):
+            name = "ticket.sla_warning" if event.kind is SlaEventKind.WARNING else "ticket.sla_breached"
+            await work.append(name, None, internal=True, target=event.target.value, due_at=event.at.isoformat())
+            done += 1
+    breaches = [e for e in due if e.kind is SlaEventKind.BREACH]
+    for step in work.desk.ladder.due_steps(breaches, calendar, work.now, await work.marks()):
+        if await _mark(work, step.key):
+            await _climb(work, step)
+            done += 1
+    return done
+
+
+async def _admins(work: Work) -> list[int]:
+    rows = await work.db.scalars(
+        select(User.id).where(User.role == Role.SUPPORT_ADMIN, User.disabled.is_(False)).order_by(User.id)
+    )
+    return list(rows)
+
+
+async def _climb(work: Work, due: DueStep) -> None:
+    """One ladder step: act, and record it as ``ticket.escalated``. "Notify" is a recorded,
+    published event for now (e-mail comes later) naming whom it is for."""
+    t, step = work.ticket, due.step
+    data: dict[str, object] = {"step": due.index, "action": step.action.value, "target": due.breach.target.value,
+                               "breached_at": due.breach.at.isoformat()}
+    notify: list[int] = []
+    if step.action is LadderAction.RAISE_LEVEL:
+        assert step.level is not None
+        if t.level < step.level and t.status in _OPEN_WORK:
+            group = next((g.key for g in work.desk.groups.values() if g.level == step.level), None)
+            await transfer(work, None, int(step.level), group, None, reason="sla_breach")
+        data.update(level=t.level, group=t.group_key)
+    elif step.action is LadderAction.NOTIFY_ASSIGNEE and t.assignee_id is not None:
+        notify = [t.assignee_id]
+    elif step.action is LadderAction.NOTIFY_GROUP_LEAD:
+        group = work.desk.groups.get(t.group_key) if t.group_key else None
+        if group is not None and group.lead_id is not None:
+            notify = [group.lead_id]
+    if step.action is not LadderAction.RAISE_LEVEL and not notify:
+        # Nobody in particular to tell (no assignee, no lead): tell every support admin (BX).
+        notify = await _admins(work)
+    data["notify"] = notify
+    t.escalation_step = max(t.escalation_step, due.index)
+    await work.append("ticket.escalated", None, internal=True, **data)
+
+
+async def sla_job(svc: Services, now: datetime) -> int:
+    return await _each(svc, await _due(svc, Ticket.sla_next_check_at, now), sla_step)
+
+
+# -- auto-close ------------------------------------------------------------------------------
+
+
+async def auto_close_step(work: Work) -> int:
+    t = work.ticket
+    # The catch-up has already applied any reply since the row was read: a customer's
+    # reopened the ticket, anyone's moved activity_at (and so the due time) forward.
+    if t.auto_close_at is None or t.auto_close_at > work.now:
+        return 0
+    _, calendar = work.policy()
+    activity = max(t.status_changed_at, t.activity_at)
+    if auto_close(work.state(), activity, work.desk.auto_close, calendar, work.now) is None:
+        return 0
+    await apply_status(work, None, "close")
+    return 1
+
+
+async def auto_close_job(svc: Services, now: datetime) -> int:
+    return await _each(svc, await _due(svc, Ticket.auto_close_at, now), auto_close_step)
+
+
+# -- chat -> ticket ----------------------------------------------------------------------------
+
+
+async def convert_step(work: Work) -> int:
+    t = work.ticket
+    if t.tracked or t.convert_at is None or t.convert_at > work.now or t.status not in _OPEN_WORK:
+        return 0
+    answered = t.first_replied_at is not None
+    since = max(t.status_changed_at, t.activity_at, t.first_replied_at) if t.first_replied_at else t.created_at
+    due = work.desk.convert_due(answered=answered, since=since)
+    if due is None or due > work.now:
+        return 0  # activity moved it; the recompute stores the new time
+    await mark_tracked(work, None, "visitor_idle" if answered else "no_answer")
+    return 1
+
+
+async def convert_job(svc: Services, now: datetime) -> int:
+    return await _each(svc, await _due(svc, Ticket.convert_at, now), convert_step)
+
+
+# -- crash recovery ----------------------------------------------------------------------------
+
+
+async def _caught_up(work: Work) -> int:
+    return 1
+
+
+async def backfill(svc: Services, now: datetime) -> int:
+    """Support chats without a ticket row, and open tickets behind their conversation,
+    go through a unit (which creates / catches up). Leaves recently active conversations
+    to their own reactions."""
+    quiet = now - BACKFILL_QUIET
+    async with svc.reads() as db:
+        missing = list(await db.scalars(
+            select(Conversation.id)
+            .where(Conversation.kind == ConversationKind.CHAT, Conversation.updated_at <= quiet,
+                   ~exists().where(Ticket.conversation_id == Conversation.id))
+            .order_by(Conversation.id).limit(BATCH)
+        ))
+        behind = list(await db.scalars(
+            select(Ticket.conversation_id)
+            .join(Conversation, Conversation.id == Ticket.conversation_id)
+            .where(Ticket.status != TicketStatus.CLOSED, Ticket.processed_seq < Conversation.last_seq,
+                   Conversation.updated_at <= quiet)
+            .order_by(Ticket.conversation_id).limit(BATCH)
+        ))
+    done = 0
+    for conversation_id in missing + behind:
+        try:
+            result = await run_unit(svc, conversation_id, _caught_up, skip_locked=True)
+        except Exception:
+            log.exception("ticket %s: backfill failed; retrying on the next pass", conversation_id)
+            continue
+        done += result[0] if result is not None else 0
+    return done
+
+
+_next_backfill: dict[int, datetime] = {}
+
+
+async def backfill_job(svc: Services, now: datetime) -> int:
+    """:func:`backfill`, at most once per :data:`BACKFILL_INTERVAL` in this process (a
+    memo of this process's own schedule, nothing another process needs)."""
+    if now < _next_backfill.get(id(svc), now):
+        return 0
+    _next_backfill[id(svc)] = now + BACKFILL_INTERVAL
+    return await backfill(svc, now)
+
+
+JOBS: list[tuple[str, Callable[[Services, datetime], Awaitable[int]]]] = [
+    ("tickets.backfill", backfill_job),
+    ("tickets.convert", convert_job),
+    ("tickets.sla", sla_job),
+    ("tickets.auto_close", auto_close_job),
+]
+
+__all__ = ["JOBS", "auto_close_job", "backfill", "backfill_job", "convert_job", "sla_job"]

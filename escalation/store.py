@@ -1,0 +1,408 @@
+"""One ticket's unit of work: lock, catch up with the conversation, change, recompute every
+stored deadline, commit, then publish.
+
+Every writer of a ticket goes through :func:`run_unit`, which takes the conversation's row
+lock first (PostgreSQL ``FOR UPDATE``; SQLite's write lock is taken by ``BEGIN IMMEDIATE``)
+and then reads the ticket. A message send takes the same conversation lock to number its
+event, so while a unit runs no message can slip in between its catch-up and its commit:
+that is what lets a unit mark every event up to the conversation's ``last_seq`` as
+processed, and what makes the sweeper's "re-check from stored events" airtight (a reply
+that committed a moment before a breach is always seen; Zammad #3140).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chat.conversations import EventKind, append_event, author_json, event_json, publish_events, ring_inbox
+from chat.errors import AppError, NotFound
+from chat.models import Conversation, ConversationKind, ConversationStatus, Event, Organization, Role, User
+from chat.services import Services
+from escalation.autoclose import auto_close_due_at
+from escalation.calendars import BusinessCalendar, as_utc
+from escalation.config import Desk, load_desk
+from escalation.errors import EscalationError
+from escalation.lifecycle import (
+    Actor,
+    CloseReason,
+    HistoryEvent,
+    SupportLevel,
+    TicketState,
+    TicketStatus,
+    agent_reply,
+    customer_reply,
+    open_chat,
+    sla_facts,
+)
+from escalation.models import Ticket, TicketChannel, TicketSlaMark
+from escalation.sla import FactKind, PlanTier, SlaClock, SlaEventKind, SlaFact, SlaPolicy, SlaTarget
+
+T = TypeVar("T")
+
+STAFF_WRITERS = frozenset({Role.AGENT, Role.SUPPORT_ADMIN})
+_RESOLVED = (TicketStatus.PROPOSED_TO_CLOSE, TicketStatus.CLOSED)
+_CONVERTIBLE = (TicketStatus.NEW, TicketStatus.IN_PROGRESS, TicketStatus.WAITING_ON_CUSTOMER)
+
+
+def iso(at: datetime | None) -> str | None:
+    return None if at is None else at.isoformat()
+
+
+def actor_of(user: User | None) -> Actor:
+    """The lifecycle's view of who acts: staff are agents, everyone else a customer."""
+    if user is None:
+        return Actor.system()
+    if user.role in STAFF_WRITERS:
+        return Actor.agent(str(user.id))
+    return Actor.customer(str(user.id))
+
+
+def new_chat_ticket(conv: Conversation, now: datetime, *, channel: TicketChannel = TicketChannel.CHAT) -> Ticket:
+    """The row of a support chat in its live-chat phase (only first response is timed)."""
+    opened = open_chat(conv.created_at, Actor.system())
+    ticket = Ticket(
+        conversation_id=conv.id,
+        tracked=False,
+        status=opened.state.status,
+        status_changed_at=conv.created_at,
+        activity_at=conv.created_at,
+        channel=channel,
+        level=1,
+        requester_id=conv.created_by_id,
+        cc=[],
+        assets=[],
+        resolution_round=0,
+        sla_facts=[],
+        deadlines={},
+        escalation_step=0,
+        processed_seq=0,
+        watch_agent_reply=True,
+        watch_customer_reply=False,
+        created_at=conv.created_at,
+        updated_at=now,
+    )
+    record_facts(ticket, sla_facts(opened.events))
+    return ticket
+
+
+def record_facts(ticket: Ticket, facts: Iterable[SlaFact]) -> None:
+    """Insert SLA facts in time order (a replayed reply may be older than a fact already
+    stored); nothing goes before the opening fact."""
+    stored = [list(item) for item in ticket.sla_facts or []]
+    times = [datetime.fromisoformat(at) for _, at in stored]
+    for fact in facts:
+        at = max(fact.at, times[0]) if times else fact.at
+        index = bisect.bisect_right(times, at)
+        times.insert(index, at)
+        stored.insert(index, [fact.kind.value, at.isoformat()])
+    ticket.sla_facts = stored
+
+
+def facts_of(ticket: Ticket) -> list[SlaFact]:
+    return [SlaFact(FactKind(kind), datetime.fromisoformat(at)) for kind, at in ticket.sla_facts or []]
+
+
+@dataclass
+class Work:
+    """The state of one unit of work on one ticket (one transaction)."""
+
+    svc: Services
+    db: AsyncSession
+    desk: Desk
+    now: datetime
+    conv: Conversation
+    ticket: Ticket
+    tier: PlanTier | None
+    created: bool = False
+    events: list[dict[str, Any]] = field(default_factory=list)
+    inbox: list[str] = field(default_factory=list)
+    rendered: Any = None
+    _marks: set[str] | None = None
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def state(self) -> TicketState:
+        t = self.ticket
+        return TicketState(
+            status=t.status,
+            opened_at=t.created_at,
+            tracked=t.tracked,
+            level=SupportLevel(t.level),
+            group=t.group_key,
+            label=t.label,
+            stage_one_done_at=t.stage_one_done_at,
+            closed_at=t.closed_at,
+            closed_by=CloseReason(t.close_reason) if t.close_reason else None,
+        )
+
+    def policy(self) -> tuple[SlaPolicy | None, BusinessCalendar]:
+        return self.desk.policy_for(self.tier, self.ticket.category, self.ticket.severity)
+
+    async def marks(self) -> set[str]:
+        if self._marks is None:
+            rows = await self.db.scalars(
+                select(TicketSlaMark.key).where(TicketSlaMark.conversation_id == self.ticket.conversation_id)
+            )
+            self._marks = set(rows)
+        return self._marks
+
+    def next_response_open(self) -> bool:
+        cycle = (self.ticket.deadlines or {}).get(SlaTarget.NEXT_RESPONSE.value)
+        return cycle is not None and cycle.get("met_at") is None
+
+    # -- changing --------------------------------------------------------------------------
+
+    def store_state(self, state: TicketState, at: datetime | None = None) -> None:
+        """Copy a lifecycle state onto the row; a status change is timed and may close the
+        conversation (sends then fail with ``conversation_closed``)."""
+        t, at = self.ticket, at or self.now
+        if state.status is not t.status:
+            if state.status in _RESOLVED and t.status not in _RESOLVED:
+                t.resolution_round += 1  # a new resolution: it may be rated once
+            t.status = state.status
+            t.status_changed_at = at
+        t.tracked = state.tracked
+        t.level = int(state.level)
+        t.group_key = state.group
+        t.label = state.label
+        t.stage_one_done_at = state.stage_one_done_at
+        if state.status is TicketStatus.CLOSED and t.closed_at is None:
+            t.closed_at = state.closed_at or at
+            t.close_reason = state.closed_by.value if state.closed_by else None
+            self.conv.status = ConversationStatus.CLOSED
+            self.conv.closed_at = t.closed_at
+        t.updated_at = self.now
+
+    def record(self, history: Iterable[HistoryEvent], *, keep: Callable[[SlaFact], bool] = lambda f: True) -> None:
+        record_facts(self.ticket, [f for f in sla_facts(history) if keep(f)])
+
+    async def append(
+        self, name: str, actor: User | None, *, internal: bool, body: str | None = None, **data: Any
+    ) -> None:
+        """A history event in the conversation's seq stream, published after the commit."""
+        payload = {"event": name, "actor": author_json(actor), **data}
+        stored = await append_event(
+            self.db, self.conv.id, kind=EventKind.SYSTEM, now=self.now, body=body, data=payload, internal=internal
+        )
+        self.events.append(event_json(stored, None))
+        self.ticket.updated_at = self.now
+
+    def ring(self, reason: str) -> None:
+        self.inbox.append(reason)
+
+
+# -- catching up with the conversation ---------------------------------------------------------
+
+
+async def catch_up(work: Work) -> None:
+    """Apply the messages stored after ``processed_seq``: a real staff reply (not a system
+    event, not an internal note) answers; a customer message reopens a ticket that waits
+    on them or was proposed to close, and feeds the next-response clock."""
+    rows = (
+        await work.db.execute(
+            select(Event, User)
+            .outerjoin(User, User.id == Event.author_id)
+            .where(Event.conversation_id == work.conv.id, Event.seq > work.ticket.processed_seq)
+            .order_by(Event.seq)
+        )
+    ).all()
+    for event, user in rows:
+        work.ticket.processed_seq = max(work.ticket.processed_seq, event.seq)
+        if event.type != EventKind.MESSAGE.value or event.internal or user is None:
+            continue
+        if work.ticket.status is TicketStatus.CLOSED:
+            continue
+        work.ticket.activity_at = max(work.ticket.activity_at, event.created_at)
+        if user.role in STAFF_WRITERS:
+            await _agent_replied(work, event.created_at, user)
+        elif user.role is not Role.READ_ONLY:
+            await _customer_replied(work, event.created_at, user)
+
+
+async def _agent_replied(work: Work, at: datetime, user: User) -> None:
+    t = work.ticket
+    counts = t.first_replied_at is None or work.next_response_open()
+    moved = agent_reply(work.state(), at, actor_of(user))
+    # NEW -> IN_PROGRESS by a reply is no separate event: the reply is the record.
+    work.store_state(moved.state, at)
+    if counts:
+        work.record(moved.events)
+    if t.first_replied_at is None:
+        t.first_replied_at = at
+        work.ring("ticket.answered")
+
+
+async def _customer_replied(work: Work, at: datetime, user: User) -> None:
+    t = work.ticket
+    before = work.state()
+    moved = customer_reply(before, at, actor_of(user))
+    policy, _ = work.policy()
+    starts_cycle = (
+        t.tracked
+        and t.first_replied_at is not None
+        and policy is not None
+        and policy.next_response is not None
+        and not work.next_response_open()
+    )
+    work.store_state(moved.state, at)
+    work.record(moved.events, keep=lambda f: f.kind is not FactKind.CUSTOMER_REPLY or starts_cycle)
+    if moved.state.status is not before.status:
+        await work.append(
+            "ticket.status_changed", user, internal=False,
+            **{"from": before.status.value, "to": moved.state.status.value, "label": None, "reason": "customer_reply"},
+        )
+
+
+# -- recomputing the stored deadlines ----------------------------------------------------------
+
+
+def _deadline_json(deadline: Any) -> dict[str, Any]:
+    return {
+        "due_at": iso(deadline.due_at),
+        "warn_at": iso(deadline.warn_at),
+        "state": deadline.state.value,
+        "started_at": iso(deadline.started_at),
+        "met_at": iso(deadline.met_at),
+    }
+
+
+async def recompute(work: Work) -> None:
+    """Derive every stored deadline column from the facts and the status, at ``now``."""
+    t, now = work.ticket, work.now
+    policy, calendar = work.policy()
+    deadlines: dict[str, Any] = {}
+    candidates: list[datetime] = []
+    facts = facts_of(t)
+    if policy is not None and facts:
+        clock = SlaClock(policy, calendar, facts)
+        marks = await work.marks()
+        for target, deadline in clock.deadlines(now).items():
+            if deadline is None:
+                continue
+            deadlines[target.value] = _deadline_json(deadline)
+            if deadline.met_at is not None or t.status is TicketStatus.CLOSED:
+                continue
+            for kind, at in ((SlaEventKind.WARNING, deadline.warn_at), (SlaEventKind.BREACH, deadline.due_at)):
+                if at is not None and f"{target}:{kind}:{deadline.started_at.isoformat()}" not in marks:
+                    candidates.append(at)
+        breaches = [e for e in clock.due_events(now) if e.kind is SlaEventKind.BREACH]
+        step_at = work.desk.ladder.pending_at(breaches, calendar, marks)
+        if step_at is not None:
+            candidates.append(step_at)
+    before = {k: v.get("due_at") for k, v in (t.deadlines or {}).items()}
+    after = {k: v["due_at"] for k, v in deadlines.items()}
+    t.deadlines = deadlines
+    t.sla_policy = policy.name if policy is not None else None
+    t.sla_next_check_at = min(candidates, default=None)
+    # The live-chat phase and a ticket's birth are no news; a tracked ticket's moved
+    # deadlines are (pause, resume, re-categorization...).
+    if before != after and t.tracked and not work.created:
+        await work.append("ticket.deadlines", None, internal=True, deadlines=deadlines)
+    activity = max(t.status_changed_at, t.activity_at)
+    t.auto_close_at = auto_close_due_at(work.state(), activity, work.desk.auto_close, calendar)
+    t.convert_at = None
+    if not t.tracked and t.status in _CONVERTIBLE:
+        answered = t.first_replied_at is not None
+        since = max(activity, t.first_replied_at) if t.first_replied_at is not None else t.created_at
+        t.convert_at = work.desk.convert_due(answered=answered, since=since)
+    is_open = t.status is not TicketStatus.CLOSED
+    t.watch_agent_reply = is_open and (t.first_replied_at is None or work.next_response_open())
+    t.watch_customer_reply = is_open and (
+        t.status in (TicketStatus.WAITING_ON_CUSTOMER, TicketStatus.PROPOSED_TO_CLOSE)
+        or (t.tracked and policy is not None and policy.next_response is not None and not work.next_response_open())
+    )
+
+
+# -- running a unit ----------------------------------------------------------------------------
+
+
+async def plan_tier(db: AsyncSession, organization_id: int | None) -> PlanTier | None:
+    if organization_id is None:
+        return None
+    tier = await db.scalar(select(Organization.plan_tier).where(Organization.id == organization_id))
+    return PlanTier(tier.value) if tier is not None else None
+
+
+async def begin_work(svc: Services, db: AsyncSession, conv: Conversation, ticket: Ticket, *, created: bool) -> Work:
+    desk = await load_desk(db, svc.settings)
+    return Work(svc, db, desk, as_utc(svc.clock.now()), conv, ticket, await plan_tier(db, conv.organization_id), created)
+
+
+async def finish_work(work: Work) -> None:
+    await recompute(work)
+    last = await work.db.scalar(select(Conversation.last_seq).where(Conversation.id == work.conv.id))
+    # Safe: the conversation's lock is held, so nothing was appended that is not ours or
+    # already caught up.
+    work.ticket.processed_seq = int(last or 0)
+    await work.db.flush()
+
+
+async def publish_work(svc: Services, work: Work) -> None:
+    await publish_events(svc, work.events)
+    reasons = work.inbox + [e["data"]["event"] for e in work.events if e["kind"] == "system"]
+    if reasons:
+        await ring_inbox(svc, work.conv.id, reasons[0])
+
+
+def app_error(exc: EscalationError) -> AppError:
+    """The domain's error as the web layer's: same code, same status, same message."""
+    return AppError(exc.message, code=exc.code, status=exc.status)
+
+
+async def lock_conversation(db: AsyncSession, conversation_id: int, *, skip_locked: bool = False) -> Conversation | None:
+    return await db.scalar(
+        select(Conversation)
+        .where(Conversation.id == conversation_id)
+        .with_for_update(skip_locked=skip_locked)
+        .execution_options(populate_existing=True)
+    )
+
+
+async def run_unit(
+    svc: Services,
+    conversation_id: int,
+    change: Callable[[Work], Awaitable[T]],
+    *,
+    create: bool = True,
+    skip_locked: bool = False,
+    render: Callable[[Work], Awaitable[Any]] | None = None,
+) -> tuple[T, Work] | None:
+    """Run ``change`` on the ticket of ``conversation_id`` in one transaction; publish after
+    the commit. A missing row of a support chat is created first (a crash between a chat's
+    commit and its reaction must not lose the ticket). ``skip_locked``: return ``None``
+    when another worker holds the conversation (PostgreSQL), instead of waiting.
+    ``render``: called after the deadlines are recomputed, still in the transaction; its
+    result is stored in ``work.rendered`` (the ticket as the caller should see it)."""
+    async with svc.sessions.begin() as db:
+        conv = await lock_conversation(db, conversation_id, skip_locked=skip_locked)
+        if conv is None:
+            if skip_locked:
+                return None
+            raise NotFound("no such ticket", code="not_found")
+        ticket = await db.get(Ticket, conversation_id, populate_existing=True)
+        created = False
+        if ticket is None:
+            if not create or conv.kind is not ConversationKind.CHAT:
+                raise NotFound("no such ticket", code="not_found")
+            ticket = new_chat_ticket(conv, svc.clock.now())
+            db.add(ticket)
+            await db.flush()
+            created = True
+        work = await begin_work(svc, db, conv, ticket, created=created)
+        await catch_up(work)
+        try:
+            result = await change(work)
+        except EscalationError as exc:
+            raise app_error(exc) from None
+        await finish_work(work)
+        if render is not None:
+            work.rendered = await render(work)
+    await publish_work(svc, work)
+    return result, work

@@ -1,0 +1,112 @@
+"""Action tasks on a ticket (FFC): text, hours, type, due date, status. Staff only; the
+events about them are internal."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from chat import validation
+from chat.authz import Action, Principal
+from chat.errors import NotFound, ValidationFailed
+from chat.services import Services
+from escalation.access import require_on_ticket
+from escalation.actions import actor_user
+from escalation.models import TaskStatus, TaskType, TicketTask
+from escalation.store import Work, run_unit
+from escalation.views import task_json
+
+MAX_TASK_CHARS = 2000
+MAX_HOURS = 10_000.0  # matches the table's check: a task of more than a year of work is a typo
+TASK_FIELDS = ("text", "hours", "type", "due_at", "status")
+
+
+def _clean(changes: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = set(changes) - set(TASK_FIELDS)
+    if unknown:
+        raise ValidationFailed(f"unknown fields: {', '.join(sorted(unknown))}")
+    clean: dict[str, Any] = {}
+    if "text" in changes:
+        clean["text"] = validation.text(changes["text"], "text", max_length=MAX_TASK_CHARS)
+    if "hours" in changes:
+        hours = changes["hours"]
+        if hours is not None and (isinstance(hours, bool) or not isinstance(hours, int | float) or not 0 <= hours <= MAX_HOURS):
+            raise ValidationFailed(f"hours must be between 0 and {MAX_HOURS:g}")
+        clean["hours"] = float(hours) if hours is not None else None
+    if "type" in changes:
+        try:
+            clean["type"] = TaskType(changes["type"])
+        except ValueError:
+            raise ValidationFailed(f"type must be one of {', '.join(t.value for t in TaskType)}") from None
+    if "status" in changes:
+        try:
+            clean["status"] = TaskStatus(changes["status"])
+        except ValueError:
+            raise ValidationFailed(f"status must be one of {', '.join(s.value for s in TaskStatus)}") from None
+    if "due_at" in changes:
+        due = changes["due_at"]
+        if due is not None and (not isinstance(due, datetime) or due.tzinfo is None):
+            raise ValidationFailed("due_at needs a time zone, e.g. 2026-03-02T09:00:00Z")
+        clean["due_at"] = due
+    return clean
+
+
+def _changed(task: TicketTask, clean: Mapping[str, Any]) -> dict[str, Any]:
+    diff = {}
+    for name, value in clean.items():
+        before = getattr(task, name)
+        if before != value:
+            as_text = (lambda v: v.isoformat() if isinstance(v, datetime) else getattr(v, "value", v))
+            diff[name] = {"from": as_text(before), "to": as_text(value)}
+            setattr(task, name, value)
+    return diff
+
+
+async def add_task(svc: Services, actor: Principal, ticket_id: int, values: Mapping[str, Any]) -> dict[str, Any]:
+    """A new task; ``text`` and ``type`` are required, ``status`` defaults to ``open``."""
+    clean = _clean(values)
+    if "text" not in clean or "type" not in clean:
+        raise ValidationFailed("a task needs text and type")
+
+    async def change(work: Work) -> dict[str, Any]:
+        await require_on_ticket(work.db, actor, work.conv, work.ticket, Action.WORK_TICKET)
+        task = TicketTask(
+            conversation_id=work.ticket.conversation_id, text=clean["text"], hours=clean.get("hours"),
+            type=clean["type"], due_at=clean.get("due_at"), status=clean.get("status", TaskStatus.OPEN),
+            created_by_id=actor.user_id, created_at=work.now, updated_at=work.now,
+        )
+        work.db.add(task)
+        await work.db.flush()
+        body = task_json(task)
+        await work.append("ticket.task_added", await actor_user(work, actor), internal=True, task=body)
+        return body
+
+    result = await run_unit(svc, ticket_id, change)
+    assert result is not None
+    return result[0]
+
+
+async def update_task(
+    svc: Services, actor: Principal, ticket_id: int, task_id: int, changes: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Change some of a task's fields; nothing different is 422 ``no_change``."""
+    clean = _clean(changes)
+
+    async def change(work: Work) -> dict[str, Any]:
+        await require_on_ticket(work.db, actor, work.conv, work.ticket, Action.WORK_TICKET)
+        task = await work.db.get(TicketTask, task_id)
+        if task is None or task.conversation_id != work.ticket.conversation_id:
+            raise NotFound("no such task on this ticket", code="not_found")
+        diff = _changed(task, clean)
+        if not diff:
+            raise ValidationFailed("nothing to change", code="no_change")
+        task.updated_at = work.now
+        await work.db.flush()
+        body = task_json(task)
+        await work.append("ticket.task_updated", await actor_user(work, actor), internal=True, task=body, changes=diff)
+        return body
+
+    result = await run_unit(svc, ticket_id, change)
+    assert result is not None
+    return result[0]

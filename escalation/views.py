@@ -1,0 +1,132 @@
+"""JSON shapes of tickets, tasks and ratings (docs/http.md, "Tickets").
+
+Customers get the ticket without the desk's internals: no tasks, no escalation step, no
+deadlines, no routing (level, group) and no assignee.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chat.conversations import author_json
+from chat.models import Conversation, User
+from escalation.lifecycle import NextAction, TicketStatus
+from escalation.models import Ticket, TicketRating, TicketTask
+
+CUSTOMER_HIDDEN = frozenset({"tasks", "escalation_step", "deadlines", "level", "group", "assignee", "contact_email"})
+
+
+def iso(at: Any) -> str | None:
+    return None if at is None else at.isoformat()
+
+
+def next_action(status: TicketStatus) -> str | None:
+    if status in (TicketStatus.WAITING_ON_CUSTOMER, TicketStatus.PROPOSED_TO_CLOSE):
+        return NextAction.CUSTOMER.value
+    if status is TicketStatus.CLOSED:
+        return None
+    return NextAction.SUPPORT.value
+
+
+def task_json(task: TicketTask) -> dict[str, Any]:
+    return {
+        "id": task.id,
+        "ticket_id": task.conversation_id,
+        "text": task.text,
+        "hours": task.hours,
+        "type": task.type.value,
+        "due_at": iso(task.due_at),
+        "status": task.status.value,
+        "created_by_id": task.created_by_id,
+        "created_at": iso(task.created_at),
+        "updated_at": iso(task.updated_at),
+    }
+
+
+def rating_json(rating: TicketRating) -> dict[str, Any]:
+    return {
+        "value": rating.value,
+        "reason": rating.reason,
+        "comment": rating.comment,
+        "round": rating.round,
+        "rated_by_id": rating.rated_by_id,
+        "created_at": iso(rating.created_at),
+    }
+
+
+def ticket_summary(ticket: Ticket, *, staff: bool) -> dict[str, Any]:
+    """The ticket's place in the queues, for conversation lists (docs/http.md)."""
+    summary: dict[str, Any] = {
+        "status": ticket.status.value,
+        "label": ticket.label,
+        "next_action": next_action(ticket.status),
+        "tracked": ticket.tracked,
+        "category": ticket.category,
+        "severity": ticket.severity,
+    }
+    if staff:
+        summary.update(
+            level=ticket.level,
+            group=ticket.group_key,
+            assignee_id=ticket.assignee_id,
+            escalation_step=ticket.escalation_step,
+            sla_next_check_at=iso(ticket.sla_next_check_at),
+        )
+    return summary
+
+
+async def ticket_json(db: AsyncSession, ticket: Ticket, conv: Conversation, *, staff: bool) -> dict[str, Any]:
+    """The full ticket (TICKET in docs/http.md) as ``staff`` or as a customer sees it."""
+    user_ids = {i for i in (ticket.requester_id, ticket.assignee_id, *ticket.cc) if i is not None}
+    users = {u.id: u for u in await db.scalars(select(User).where(User.id.in_(user_ids)))} if user_ids else {}
+    tasks = list(await db.scalars(
+        select(TicketTask).where(TicketTask.conversation_id == ticket.conversation_id).order_by(TicketTask.id)
+    ))
+    ratings = list(await db.scalars(
+        select(TicketRating).where(TicketRating.conversation_id == ticket.conversation_id).order_by(TicketRating.round)
+    ))
+    body: dict[str, Any] = {
+        "id": ticket.conversation_id,
+        "conversation_id": ticket.conversation_id,
+        "subject": conv.subject,
+        "status": ticket.status.value,
+        "label": ticket.label,
+        "next_action": next_action(ticket.status),
+        "tracked": ticket.tracked,
+        "tracked_reason": ticket.tracked_reason,
+        "channel": ticket.channel.value,
+        "category": ticket.category,
+        "severity": ticket.severity,
+        "level": ticket.level,
+        "group": ticket.group_key,
+        "requester": author_json(users.get(ticket.requester_id)) if ticket.requester_id else None,
+        "assignee": author_json(users.get(ticket.assignee_id)) if ticket.assignee_id else None,
+        "cc": [author_json(users[i]) for i in ticket.cc if i in users],
+        "site_id": conv.site_id,
+        "organization_id": conv.organization_id,
+        "assets": list(ticket.assets),
+        "happened_at": iso(ticket.happened_at),
+        "contact_email": ticket.contact_email,
+        "deadlines": {
+            target: {"due_at": d["due_at"], "warn_at": d["warn_at"], "state": d["state"]}
+            for target, d in (ticket.deadlines or {}).items()
+        },
+        "sla_policy": ticket.sla_policy,
+        "escalation_step": ticket.escalation_step,
+        "auto_close_at": iso(ticket.auto_close_at),
+        "tasks": [task_json(t) for t in tasks],
+        "ratings": [rating_json(r) for r in ratings],
+        "linked_from": ticket.linked_from_id,
+        "linked_to": ticket.linked_to_id,
+        "created_at": iso(ticket.created_at),
+        "updated_at": iso(ticket.updated_at),
+        "closed_at": iso(ticket.closed_at),
+        "close_reason": ticket.close_reason,
+    }
+    if not staff:
+        for key in CUSTOMER_HIDDEN | {"sla_policy"}:
+            body.pop(key, None)
+    return body

@@ -1,0 +1,207 @@
+// The agent console: sign-in, the shell, and the wiring between the socket, the queues,
+// the open conversation and the admin page. Keyboard: Alt+↓/Alt+↑ next/previous
+// conversation, Alt+N the first item waiting in New, "/" search, Esc back to the composer.
+
+import { api, ApiError, login, logout, token, setToken } from "./api.js";
+import { h, replace } from "./dom.js";
+import { Socket } from "./socket.js";
+import { Inbox } from "./inbox.js";
+import { ConversationView } from "./conversation.js";
+import { AdminView } from "./admin.js";
+
+const STAFF = new Set(["agent", "support_admin", "read_only"]);
+const root = document.getElementById("app");
+
+function toast(message, isError = false) {
+  const el = h("div", { class: `toast${isError ? " error" : ""}`, role: isError ? "alert" : "status" }, message);
+  document.body.append(el);
+  setTimeout(() => el.remove(), isError ? 6000 : 3000);
+}
+
+function showLogin(message) {
+  const email = h("input", { type: "email", name: "email", placeholder: "E-mail", autocomplete: "username", required: true });
+  const password = h("input", { type: "password", name: "password", placeholder: "Password", autocomplete: "current-password",
+    required: true });
+  const error = h("div", { class: "error", role: "alert" }, message || "");
+  const form = h("form", { class: "login" }, h("h1", {}, "Support console"), email, password, error,
+    h("button", { type: "submit", class: "primary" }, "Sign in"));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    error.textContent = "";
+    try {
+      const data = await login(email.value, password.value);
+      if (!STAFF.has(data.user.role)) {
+        await logout();
+        error.textContent = "This console is for support staff.";
+        return;
+      }
+      start();
+    } catch (err) {
+      error.textContent = err.message;
+    }
+  });
+  replace(root, form);
+  email.focus();
+}
+
+async function start() {
+  let me;
+  try {
+    me = await api("GET", "/api/desk/me");
+  } catch (err) {
+    setToken(null);
+    showLogin(err instanceof ApiError && err.status === 401 ? "" : err.message);
+    return;
+  }
+  new Console(me).mount();
+}
+
+class Console {
+  constructor(me) {
+    this.me = me;
+    this.logs = new Map();
+    this.presence = new Map();
+    this.skew = 0;
+    this.api = api;
+    this.toast = toast;
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    this.socket = new Socket(`${scheme}://${location.host}/ws`, token());
+  }
+
+  setServerTime(iso) {
+    if (iso) this.skew = Date.parse(iso) - Date.now();
+  }
+
+  mount() {
+    const me = this.me;
+    this.conn = h("span", { class: "conn down", "data-testid": "connection" }, "connecting…");
+    this.status = h("select", { "aria-label": "My status", disabled: !me.can.work },
+      h("option", { value: "online" }, "Online"), h("option", { value: "away" }, "Away"));
+    this.status.value = me.profile && me.profile.away ? "away" : "online";
+    this.status.addEventListener("change", () => this.setStatus(this.status.value));
+    this.tabInbox = h("button", { class: "active", onclick: () => this.showInbox() }, "Inbox");
+    this.tabAdmin = h("button", { onclick: () => this.showAdmin() }, "Admin");
+    const top = h("header", { class: "topbar" },
+      h("span", { class: "brand" }, "Support console"), this.tabInbox, this.tabAdmin,
+      h("span", { class: "spacer" }),
+      h("span", { "data-testid": "me" }, `${me.user.name} (${me.user.role.replace("_", " ")})`),
+      this.status, this.conn,
+      h("button", { onclick: () => logout().finally(() => location.reload()) }, "Sign out"));
+    this.sidebar = h("nav", { class: "sidebar", "aria-label": "Queues" });
+    this.main = h("section", { class: "main" });
+    this.aside = h("aside", { class: "aside" });
+    this.adminEl = h("div", { class: "admin hidden" });
+    this.body = h("div", { class: "body" }, this.sidebar, this.main, this.aside, this.adminEl);
+    replace(root, h("div", { class: "shell" }, top, this.body));
+
+    this.inbox = new Inbox(this.sidebar, this);
+    this.view = new ConversationView(this.main, this.aside, this);
+    this.admin = new AdminView(this.adminEl, this);
+    this._wireSocket();
+    document.addEventListener("keydown", (ev) => this.onKey(ev));
+    this.socket.connect();
+  }
+
+  _wireSocket() {
+    const s = this.socket;
+    s.on("ready", (frame) => {
+      this.setServerTime(frame.server_time);
+      this.conn.textContent = "live";
+      this.conn.classList.remove("down");
+      if (this.me.can.work && this.status.value === "away") s.presence("away");
+      // Doorbells are not replayed: whatever moved while we were away, read it afresh.
+      this.inbox.load();
+      this.view.resumed();
+    });
+    s.on("down", () => {
+      this.conn.textContent = "reconnecting…";
+      this.conn.classList.add("down");
+    });
+    s.on("fatal", () => {
+      setToken(null);
+      showLogin("Your session ended; sign in again.");
+    });
+    s.on("status", (frame) => {
+      this.conn.textContent = frame.live ? "live" : "delayed…";
+      this.conn.classList.toggle("down", !frame.live);
+    });
+    s.on("event", (ev) => this.view.onEvent(ev));
+    s.on("viewers", (frame) => this.view.onViewers(frame));
+    s.on("typing", (frame) => this.view.onTyping(frame));
+    s.on("inbox", (frame) => this.inbox.ring(frame.conversation_id));
+    s.on("presence", (frame) => {
+      if (frame.status === "offline") this.presence.delete(frame.user_id);
+      else this.presence.set(frame.user_id, frame);
+      this.inbox.renderAgents(this.presence);
+    });
+    s.on("error", (frame) => toast(`${frame.code}: ${frame.message}`, true));
+  }
+
+  async setStatus(status) {
+    this.socket.presence(status);
+    try {
+      await api("PATCH", "/api/desk/me", { away: status === "away" });
+    } catch (err) {
+      toast(err.message, true);
+    }
+  }
+
+  open(id) {
+    this.showInbox();
+    this.inbox.select(id);
+    this.view.open(id);
+    history.replaceState(null, "", `#${id}`);
+  }
+
+  itemChanged(items) {
+    if (this.view.id !== null && items.some((i) => i.conversation_id === this.view.id)) this.view.reloadDetail();
+  }
+
+  move(step) {
+    const order = this.inbox.order();
+    if (!order.length) return;
+    const at = order.indexOf(this.view.id);
+    const next = at === -1 ? (step > 0 ? 0 : order.length - 1) : Math.max(0, Math.min(order.length - 1, at + step));
+    this.open(order[next]);
+  }
+
+  onKey(ev) {
+    if (ev.altKey && (ev.key === "ArrowDown" || ev.key === "ArrowUp")) {
+      ev.preventDefault();
+      this.move(ev.key === "ArrowDown" ? 1 : -1);
+    } else if (ev.altKey && (ev.key === "n" || ev.key === "N")) {
+      ev.preventDefault();
+      const first = this.inbox.queues.find((q) => q.items.length);
+      if (first) this.open(first.items[0].conversation_id);
+    } else if (ev.key === "/" && !["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement.tagName)) {
+      ev.preventDefault();
+      this.inbox.searchInput.focus();
+    } else if (ev.key === "Escape" && document.activeElement === this.inbox.searchInput) {
+      this.view.focusComposer();
+    }
+  }
+
+  showInbox() {
+    this.tabInbox.classList.add("active");
+    this.tabAdmin.classList.remove("active");
+    for (const el of [this.sidebar, this.main, this.aside]) el.classList.remove("hidden");
+    this.adminEl.classList.add("hidden");
+  }
+
+  showAdmin() {
+    this.tabAdmin.classList.add("active");
+    this.tabInbox.classList.remove("active");
+    for (const el of [this.sidebar, this.main, this.aside]) el.classList.add("hidden");
+    this.adminEl.classList.remove("hidden");
+    this.admin.show();
+  }
+}
+
+if (token()) start();
+else showLogin();
+
+// Deep link: /console/#42 opens conversation 42 once the console is up.
+window.addEventListener("load", () => {
+  const id = Number(location.hash.slice(1));
+  if (id > 0) setTimeout(() => document.querySelector(`[data-conversation-id="${id}"]`)?.click(), 500);
+});

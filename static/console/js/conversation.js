@@ -1,0 +1,377 @@
+// The open conversation: history (live, resumed from the last seq), who is viewing and
+// typing, the composer (Enter sends, Shift+Enter breaks the line), and the ticket actions.
+
+import { api } from "./api.js";
+import { h, replace, clear, time, debounce } from "./dom.js";
+import { describe } from "./events.js";
+import { CannedPicker } from "./canned.js";
+import { renderAside } from "./aside.js";
+import { openDialog, transferDialog, resolveDialog, fieldsDialog, taskDialog } from "./dialogs.js";
+
+// Repeat "typing start" this often while typing; the protocol expires a start after 6 s.
+const TYPING_REPEAT_MS = 3000;
+const TYPING_IDLE_MS = 4000;
+const TYPING_EXPIRES_MS = 6000;
+
+export class ConversationView {
+  constructor(main, aside, ctx) {
+    this.main = main;
+    this.aside = aside;
+    this.ctx = ctx;
+    this.id = null;
+    this.detail = null;
+    this.viewers = [];
+    this.typists = new Map(); // user id -> {name, until}
+    this.mode = "viewing";
+    this.lastTypingSent = 0;
+    this.idleTimer = null;
+    this.reloadDetail = debounce(() => this._loadDetail(), 150);
+    setInterval(() => this._renderTyping(), 1000);
+    this._renderEmpty();
+  }
+
+  get socket() {
+    return this.ctx.socket;
+  }
+
+  log(id) {
+    if (!this.ctx.logs.has(id)) this.ctx.logs.set(id, []);
+    return this.ctx.logs.get(id);
+  }
+
+  _renderEmpty() {
+    replace(this.main, h("div", { class: "empty" }, "Pick a conversation from a queue (Alt+↓ / Alt+↑ move through them)."));
+    clear(this.aside);
+  }
+
+  async open(id) {
+    if (this.id === id) return;
+    this.close();
+    this.id = id;
+    this.detail = null;
+    this.viewers = [];
+    this.typists.clear();
+    this.mode = "viewing";
+    this._build();
+    this._renderHistory();
+    this.socket.join(id).then(() => this.socket.viewing(id, "viewing")).catch((err) => this.ctx.toast(err.message, true));
+    await this._loadDetail();
+  }
+
+  close() {
+    if (this.id === null) return;
+    const id = this.id;
+    this._stopTyping();
+    this.socket.viewing(id, "none");
+    this.socket.leave(id);
+    this.id = null;
+    this._renderEmpty();
+  }
+
+  // Called by the app after a reconnect: the socket re-joins by itself; the viewer mode
+  // and the ticket may have changed meanwhile.
+  resumed() {
+    if (this.id === null) return;
+    this.socket.viewing(this.id, this.mode);
+    this.reloadDetail();
+  }
+
+  _build() {
+    const canWork = this.ctx.me.can.work;
+    this.head = h("header", { class: "conv-head" });
+    this.history = h("div", { class: "history", "data-testid": "history" });
+    this.textarea = h("textarea", {
+      placeholder: canWork ? "Reply… (Enter sends, Shift+Enter for a new line)" : "Read-only: you can see everything but change nothing",
+      "aria-label": "Message",
+      disabled: !canWork,
+    });
+    this.internal = h("input", { type: "checkbox", id: "internal-toggle", disabled: !canWork });
+    this.typingLine = h("div", { class: "typing", "data-testid": "typing" });
+    this.canned = new CannedPicker(this.ctx, () => this.id, (text) => this._insert(text), !canWork);
+    this.composer = h("div", { class: "composer" },
+      this.typingLine,
+      this.textarea,
+      h("div", { class: "row" },
+        h("button", { class: "primary", "data-action": "send", disabled: !canWork, onclick: () => this._send() }, "Send"),
+        h("label", {}, this.internal, " Internal note (staff only)"),
+        this.canned.element,
+        h("button", { "data-action": "resolve", disabled: !canWork, onclick: () => this._resolve() }, "Resolve…"),
+      ),
+    );
+    this.internal.addEventListener("change", () => this.composer.classList.toggle("internal", this.internal.checked));
+    this.textarea.addEventListener("keydown", (ev) => this._onKey(ev));
+    this.textarea.addEventListener("input", () => this._onInput());
+    this.textarea.addEventListener("blur", () => this._stopTyping());
+    replace(this.main, this.head, this.history, this.composer);
+    this._renderHead();
+  }
+
+  focusComposer() {
+    if (this.textarea && !this.textarea.disabled) this.textarea.focus();
+  }
+
+  _insert(text) {
+    const ta = this.textarea;
+    const start = ta.selectionStart ?? ta.value.length;
+    ta.value = ta.value.slice(0, start) + text + ta.value.slice(ta.selectionEnd ?? start);
+    ta.focus();
+    ta.selectionStart = ta.selectionEnd = start + text.length;
+  }
+
+  _onKey(ev) {
+    if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing && !ev.altKey) {
+      ev.preventDefault();
+      this._send();
+    } else if (ev.key === "Tab" && /^\/[\w-]+$/.test(this.textarea.value)) {
+      // "/shortcut" + Tab inserts that canned reply.
+      ev.preventDefault();
+      this.canned.byShortcut(this.textarea.value.slice(1)).then((text) => {
+        if (text !== null) {
+          this.textarea.value = "";
+          this._insert(text);
+        }
+      });
+    }
+  }
+
+  _onInput() {
+    if (this.id === null) return;
+    const now = Date.now();
+    if (now - this.lastTypingSent > TYPING_REPEAT_MS && this.textarea.value.trim()) {
+      this.socket.typing(this.id, "start");
+      this.lastTypingSent = now;
+    }
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this._stopTyping(), TYPING_IDLE_MS);
+  }
+
+  _stopTyping() {
+    clearTimeout(this.idleTimer);
+    if (this.lastTypingSent && this.id !== null) this.socket.typing(this.id, "stop");
+    this.lastTypingSent = 0;
+  }
+
+  async _send() {
+    const body = this.textarea.value;
+    if (!body.trim() || this.id === null) return;
+    const internal = this.internal.checked;
+    const id = this.id;
+    this.textarea.value = "";
+    this._stopTyping();
+    try {
+      await this.socket.send(id, body, { internal });
+    } catch (err) {
+      if (this.id === id && !this.textarea.value) this.textarea.value = body;
+      this.ctx.toast(`Not sent: ${err.message}`, true);
+    }
+  }
+
+  async _resolve() {
+    const id = this.id;
+    const text = await resolveDialog(this.textarea.value);
+    if (text === null || id !== this.id) return;
+    try {
+      await api("POST", `/api/desk/conversations/${id}/resolve`, { body: text, client_msg_id: crypto.randomUUID() });
+      this.textarea.value = "";
+      this.ctx.toast("Resolved: the customer was asked to confirm and rate.");
+    } catch (err) {
+      this.ctx.toast(`Not resolved: ${err.message}`, true);
+    }
+  }
+
+  async _claim(takeOver) {
+    const id = this.id;
+    try {
+      await api("POST", `/api/desk/conversations/${id}/claim`, takeOver ? { take_over: true } : {});
+      this.mode = "answering";
+      this.socket.viewing(id, "answering");
+      this.focusComposer();
+    } catch (err) {
+      if (err.code === "already_claimed" && !takeOver) {
+        if (await openDialog("Take over?", `${err.message}. Take it over?`, "Take over")) this._claim(true);
+        return;
+      }
+      this.ctx.toast(`Not claimed: ${err.message}`, true);
+    }
+  }
+
+  async _release() {
+    try {
+      await api("POST", `/api/desk/conversations/${this.id}/release`, {});
+      this.mode = "viewing";
+      this.socket.viewing(this.id, "viewing");
+    } catch (err) {
+      this.ctx.toast(err.message, true);
+    }
+  }
+
+  async _ticketCall(method, path, body, done) {
+    try {
+      await api(method, path, body);
+      if (done) this.ctx.toast(done);
+      this.reloadDetail();
+    } catch (err) {
+      this.ctx.toast(err.message, true);
+    }
+  }
+
+  async _transfer() {
+    const choice = await transferDialog(this.ctx, this.detail && this.detail.ticket);
+    if (choice) this._ticketCall("POST", `/api/tickets/${this.id}/transfer`, choice, "Transferred.");
+  }
+
+  async _fields() {
+    const change = await fieldsDialog(this.ctx, this.detail && this.detail.ticket);
+    if (change) this._ticketCall("PATCH", `/api/tickets/${this.id}`, change, "Saved.");
+  }
+
+  async _task() {
+    const task = await taskDialog();
+    if (task) this._ticketCall("POST", `/api/tickets/${this.id}/tasks`, task, "Task added.");
+  }
+
+  async _status(action) {
+    this._ticketCall("POST", `/api/tickets/${this.id}/status`, { action });
+  }
+
+  async _loadDetail() {
+    const id = this.id;
+    if (id === null) return;
+    try {
+      const detail = await api("GET", `/api/desk/conversations/${id}`);
+      if (id !== this.id) return;
+      this.detail = detail;
+    } catch (err) {
+      if (id === this.id) this.ctx.toast(err.message, true);
+      return;
+    }
+    this._renderHead();
+    renderAside(this.aside, this.ctx, this.detail, () => this.reloadDetail());
+  }
+
+  _renderHead() {
+    if (!this.head) return;
+    const d = this.detail;
+    const conv = d && d.conversation;
+    const ticket = d && d.ticket;
+    const item = d && d.item;
+    const canWork = this.ctx.me.can.work;
+    const me = this.ctx.me.user.id;
+    const assignee = ticket && ticket.assignee;
+    const facts = [];
+    if (ticket) {
+      facts.push(h("span", { class: "badge", "data-testid": "status" }, ticket.label || item?.status_label || ticket.status));
+      facts.push(h("span", { class: "badge" }, ticket.group_name || ticket.group || `Level ${ticket.level}`));
+      if (ticket.category) facts.push(h("span", { class: "badge" }, ticket.category));
+      if (ticket.severity) facts.push(h("span", { class: "badge" }, `Severity ${ticket.severity}`));
+    }
+    if (conv && conv.status === "closed") facts.push(h("span", { class: "badge" }, "Conversation closed"));
+    facts.push(h("span", { class: `badge${assignee ? " claimed" : ""}`, "data-testid": "claimed-by" },
+      assignee ? `Answering: ${assignee.name}` : "Nobody answering yet"));
+
+    const actions = [];
+    if (!assignee || assignee.id !== me) {
+      actions.push(h("button", { class: "primary", "data-action": "claim", disabled: !canWork, onclick: () => this._claim(false) },
+        "I'll answer"));
+    } else {
+      actions.push(h("button", { "data-action": "release", disabled: !canWork, onclick: () => this._release() }, "Release"));
+    }
+    actions.push(
+      h("button", { "data-action": "transfer", disabled: !canWork || !ticket, onclick: () => this._transfer() }, "Transfer…"),
+      h("button", { "data-action": "fields", disabled: !canWork || !ticket, onclick: () => this._fields() }, "Category / severity…"),
+      h("button", { "data-action": "task", disabled: !canWork || !ticket, onclick: () => this._task() }, "Add task…"),
+    );
+    if (ticket && ticket.status === "waiting_on_customer" || ticket && ticket.status === "proposed_to_close") {
+      actions.push(h("button", { disabled: !canWork, onclick: () => this._status("reopen") }, "Reopen"));
+    }
+    if (ticket && ticket.status === "in_progress") {
+      actions.push(h("button", { disabled: !canWork, onclick: () => this._status("wait_on_customer") }, "Wait on customer"));
+    }
+    if (ticket && ticket.status !== "closed") {
+      actions.push(h("button", { disabled: !canWork, onclick: () => this._status("close") }, "Close"));
+    }
+
+    replace(this.head,
+      h("h1", {}, `#${this.id} `, (conv && conv.subject) || (item && item.subject) || "(no subject)"),
+      h("div", { class: "facts" }, facts),
+      h("div", { class: "actions" }, actions),
+      this._viewersLine(),
+    );
+  }
+
+  _viewersLine() {
+    const me = this.ctx.me.user.id;
+    const others = this.viewers.filter((v) => v.user_id !== me);
+    const line = h("div", { class: "presence", "data-testid": "viewers" });
+    if (!others.length) {
+      line.append(h("span", { class: "muted" }, "No one else is here"));
+      return line;
+    }
+    line.append(h("span", { class: "muted" }, "Also here:"));
+    for (const v of others) {
+      line.append(h("span", { class: `viewer ${v.mode}`, dataset: { userId: v.user_id } },
+        `${v.name} (${v.mode === "answering" ? "answering" : "viewing"})`));
+    }
+    return line;
+  }
+
+  onViewers(frame) {
+    if (frame.conversation_id !== this.id) return;
+    this.viewers = frame.viewers;
+    if (this.head) {
+      const old = this.head.querySelector("[data-testid=viewers]");
+      if (old) old.replaceWith(this._viewersLine());
+    }
+  }
+
+  onTyping(frame) {
+    if (frame.conversation_id !== this.id) return;
+    if (frame.state === "start") this.typists.set(frame.user.id, { name: frame.user.name, until: Date.now() + TYPING_EXPIRES_MS });
+    else this.typists.delete(frame.user.id);
+    this._renderTyping();
+  }
+
+  _renderTyping() {
+    if (!this.typingLine) return;
+    const now = Date.now();
+    for (const [uid, t] of this.typists) if (t.until < now) this.typists.delete(uid);
+    const names = [...this.typists.values()].map((t) => t.name);
+    this.typingLine.textContent = names.length ? `${names.join(", ")} ${names.length > 1 ? "are" : "is"} typing…` : "";
+  }
+
+  onEvent(event) {
+    const log = this.log(event.conversation_id);
+    log.push(event);
+    if (event.conversation_id !== this.id) return;
+    if (event.author) this.typists.delete(event.author.id);
+    this.history.append(this._renderEvent(event));
+    this._scrollDown();
+    if (event.kind === "system" || event.kind === "message") this.reloadDetail();
+  }
+
+  _renderHistory() {
+    clear(this.history);
+    for (const event of this.log(this.id)) this.history.append(this._renderEvent(event));
+    this._scrollDown();
+  }
+
+  _scrollDown() {
+    this.history.scrollTop = this.history.scrollHeight;
+  }
+
+  _renderEvent(event) {
+    const attrs = { dataset: { seq: event.seq, kind: event.kind } };
+    if (event.kind === "system") {
+      return h("div", { class: "sys", ...attrs }, `${describe(event.data || {})} · ${time(event.created_at)}`);
+    }
+    const author = event.author || {};
+    const staff = ["agent", "support_admin", "read_only"].includes(author.role);
+    const cls = event.kind === "note" ? "msg note" : staff ? "msg staff" : "msg";
+    const label = event.kind === "note" ? `${author.name} · internal note` : author.name || "Customer";
+    const files = ((event.data && event.data.attachments) || []).map((a) =>
+      h("div", {}, h("a", { href: a.url, target: "_blank", rel: "noopener" }, `📎 ${a.filename}`)));
+    return h("div", { class: cls, ...attrs },
+      h("div", { class: "who" }, `${label} · ${time(event.created_at)}`),
+      event.body, files);
+  }
+}

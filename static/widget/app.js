@@ -1,0 +1,309 @@
+// The iframe app: talks only to the page that embeds it (postMessage with an explicit
+// target origin; incoming messages checked for origin and source), keeps the visitor's
+// token in this frame's own storage, and shows the pre-chat form, the leave-a-message
+// form or the conversation.
+
+import { pickLanguage, translator } from "./i18n.js";
+import { h, replace, icon } from "./dom.js";
+import { intakeForm } from "./forms.js";
+import { ChatView } from "./chat.js";
+import { uuid } from "./conn.js";
+
+const params = new URLSearchParams(location.search);
+const SITE = params.get("site") || "";
+const HOST = params.get("host") || ""; // checked by the server against the site's origins
+const PAGE_LANG = params.get("lang");
+const FRAMED = window.parent !== window;
+const WS_URL = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws";
+const CONFIG_REFRESH_MS = 60000; // agents come and go; the header and the form follow
+const SUBJECT_MAX = 120;
+
+const store = {
+  key: (k) => "sc." + SITE + "." + k,
+  get(k) { try { return localStorage.getItem(this.key(k)); } catch (e) { return null; } },
+  set(k, v) { try { localStorage.setItem(this.key(k), String(v)); } catch (e) { /* storage off: memory only */ } },
+  del(k) { try { localStorage.removeItem(this.key(k)); } catch (e) { /* storage off */ } },
+};
+
+const S = {
+  cfg: null, t: translator("en"), lang: "en", token: null, me: null, identity: null, open: !FRAMED,
+  view: null, form: null, linkedTo: null, unread: 0, authFailures: 0, booted: false,
+};
+const root = document.getElementById("app");
+const head = {};
+
+function toParent(message) {
+  if (FRAMED) window.parent.postMessage(message, HOST);
+}
+
+window.addEventListener("message", (event) => {
+  if (!FRAMED || event.source !== window.parent || event.origin !== HOST) return;
+  const m = event.data || {};
+  if (m.type === "init" && !S.booted) {
+    boot(m);
+  } else if (m.type === "open") {
+    S.open = true;
+    if (S.view) { S.view.markRead(); S.view.ta.focus(); }
+  } else if (m.type === "close") {
+    S.open = false;
+  } else if (m.type === "identify" && S.booted) {
+    S.identity = m.identity || null;
+    start();
+  } else if (m.type === "reset" && S.booted) {
+    forget();
+    S.identity = null;
+    start();
+  }
+});
+document.addEventListener("visibilitychange", () => S.view && S.view.markRead());
+document.addEventListener("keydown", (e) => { if (e.key === "Escape") toParent({ type: "close" }); });
+
+async function api(method, path, body) {
+  const headers = {};
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (S.token) headers.Authorization = "Bearer " + S.token;
+  // credentials: omit — the widget is its token; a staff cookie of this origin must not count.
+  const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: "omit", cache: "no-store" });
+  const data = r.status === 204 ? {} : await r.json().catch(() => ({}));
+  if (!r.ok) {
+    const error = new Error((data.error && data.error.message) || String(r.status));
+    error.status = r.status;
+    error.code = data.error && data.error.code;
+    throw error;
+  }
+  return data;
+}
+
+async function boot(init) {
+  S.booted = true;
+  S.open = !FRAMED || !!init.open;
+  S.identity = init.identity || null;
+  if (init.reset) forget();
+  try {
+    S.cfg = await api("GET", "/api/widget/config?site=" + encodeURIComponent(SITE));
+  } catch (e) {
+    replace(root, h("p", { class: "fatal" }, S.t("failed")));
+    return;
+  }
+  S.lang = pickLanguage({ page: PAGE_LANG, policy: S.cfg.language, siteDefault: S.cfg.site.default_language,
+    browser: navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language] });
+  S.t = translator(S.lang);
+  document.documentElement.lang = S.lang;
+  document.title = S.t("title") + " · " + S.cfg.site.name;
+  shell();
+  setInterval(refreshConfig, CONFIG_REFRESH_MS);
+  await start();
+}
+
+function shell() {
+  const t = S.t;
+  head.name = h("strong", { class: "name" }, t("title"));
+  head.presence = h("span", { class: "presence" });
+  head.ticket = h("span", { class: "ticket", hidden: true });
+  head.end = h("button", { type: "button", class: "icon-btn", title: t("end_chat"), "aria-label": t("end_chat"),
+    hidden: true, onclick: () => S.view && S.view.rate(true) }, icon("end"));
+  const minimize = h("button", { type: "button", class: "icon-btn", title: t("minimize"), "aria-label": t("minimize"),
+    hidden: !FRAMED, onclick: () => toParent({ type: "close" }) }, icon("close"));
+  S.banner = h("p", { class: "banner", role: "status", hidden: true });
+  S.main = h("main", { class: "main" });
+  replace(root,
+    h("header", { class: "head" },
+      h("div", { class: "who" }, head.name, h("span", { class: "sub" }, head.presence, head.ticket)), head.end, minimize),
+    S.banner, S.main);
+  showPresence();
+}
+
+function showPresence() {
+  head.presence.textContent = S.t(S.cfg.agents_online ? "online" : "offline");
+  head.presence.className = "presence " + (S.cfg.agents_online ? "on" : "off");
+}
+
+async function refreshConfig() {
+  try {
+    const cfg = await api("GET", "/api/widget/config?site=" + encodeURIComponent(SITE));
+    const changed = cfg.agents_online !== S.cfg.agents_online;
+    S.cfg = cfg;
+    showPresence();
+    // Switch between the live and the leave-a-message form only if nothing was typed yet.
+    if (changed && S.form && !S.view && S.form.pristine()) await showIntake();
+  } catch (e) { /* keep what we have; the next refresh will tell */ }
+}
+
+/** (Re)start for the current identity: a session, then the conversation or the form. */
+async function start() {
+  stopView();
+  setAgent(null);
+  replace(S.main, h("p", { class: "boot" }, "…"));
+  try {
+    await session();
+    const conv = await currentConversation();
+    if (conv) showChat(conv);
+    else await showIntake();
+  } catch (e) {
+    fatal(e.code === "account_disabled" ? "disabled" : "failed");
+  }
+}
+
+async function session(name) {
+  const body = { site: SITE };
+  const saved = store.get("token");
+  if (saved) body.visitor_token = saved;
+  if (S.identity) {
+    body.user_id = String(S.identity.user_id);
+    body.user_hash = String(S.identity.user_hash || "");
+    if (S.identity.name) body.name = String(S.identity.name);
+  }
+  if (name) body.name = name;
+  let r;
+  try {
+    r = await api("POST", "/api/widget/session", body);
+  } catch (e) {
+    if (e.code !== "identity_rejected") throw e;
+    // A wrong hash is the site's bug; the visitor can still chat, anonymously.
+    console.warn("supportchat: identify() was refused (user_hash does not match); chatting anonymously");
+    S.identity = null;
+    return session(name);
+  }
+  S.token = r.token;
+  S.me = r.user;
+  store.set("token", r.token);
+}
+
+function forget() {
+  for (const key of ["token", "conv"]) store.del(key);
+  if (S.me) store.del("outbox." + S.me.id);
+}
+
+async function currentConversation() {
+  const { conversations } = await api("GET", "/api/conversations?limit=10");
+  const latest = conversations.find((c) => c.kind === "chat");
+  if (!latest) return null;
+  // A closed one is shown only until the visitor moves on (they may not have seen the end).
+  return latest.status === "open" || String(latest.id) === store.get("conv") ? latest : null;
+}
+
+function stopView() {
+  if (S.view) S.view.destroy();
+  S.view = null;
+  S.form = null;
+  head.end.hidden = true;
+  head.ticket.hidden = true;
+}
+
+function showChat(conv) {
+  stopView();
+  if (conv) store.set("conv", conv.id);
+  const key = "outbox." + S.me.id;
+  let outbox = [];
+  try { outbox = JSON.parse(store.get(key) || "[]"); } catch (e) { /* a broken entry is dropped */ }
+  S.view = new ChatView({
+    t: S.t, lang: S.lang, cfg: S.cfg, me: S.me, conv, api, wsUrl: WS_URL, outbox,
+    token: () => S.token,
+    isOpen: () => S.open,
+    saveOutbox: (items) => (items.length ? store.set(key, JSON.stringify(items)) : store.del(key)),
+    createConversation: (body, clientMsgId) => createConversation(body, clientMsgId, subjectOf(body)),
+    onActive: (active) => { head.end.hidden = !active; toParent({ type: "active", active }); },
+    onUnread: (n) => { if (n !== S.unread) { S.unread = n; toParent({ type: "unread", count: n }); } },
+    onAgent: setAgent,
+    onTicket: (id) => { head.ticket.textContent = S.t("ticket", { id }); head.ticket.hidden = false; },
+    onConnState: banner,
+    onNewConversation: (oldId) => { S.linkedTo = oldId; store.del("conv"); toParent({ type: "active", active: false }); showIntake(); },
+    onAuthFailed: () => { if (++S.authFailures <= 3) start(); else fatal("failed"); },
+    onFatal: (code) => fatal(code === 4403 ? "blocked" : code === 4409 ? "disabled" : "failed"),
+  });
+  replace(S.main, S.view.el);
+  S.view.toBottom();
+  return S.view;
+}
+
+function setAgent(name) {
+  head.name.textContent = name || S.t("title");
+}
+
+function banner(state) {
+  const text = { reconnecting: "reconnecting", delayed: "delayed", failed: "failed" }[state];
+  S.banner.hidden = !text;
+  S.banner.textContent = text ? S.t(text) : "";
+  if (state === "online") S.authFailures = 0;
+}
+
+function fatal(key) {
+  stopView();
+  replace(S.main, h("p", { class: "fatal", role: "alert" }, S.t(key)));
+}
+
+async function loadCategories() {
+  try {
+    const { categories } = await api("GET", "/api/categories");
+    return categories.filter((c) => c.customer_selectable !== false);
+  } catch (e) {
+    return []; // no categories to offer: the field is left out
+  }
+}
+
+async function showIntake() {
+  stopView();
+  const offline = !S.cfg.agents_online && S.cfg.offline_form;
+  if (!offline && !S.cfg.prechat.enabled) {
+    showChat(null);
+    return;
+  }
+  const categories = await loadCategories();
+  S.form = intakeForm({
+    t: S.t, cfg: S.cfg, categories, offline, maxChars: S.cfg.max_message_chars,
+    defaults: { name: S.me.name || (S.identity && S.identity.name) || "" },
+    submit: offline ? leaveMessage : startChat,
+  });
+  replace(S.main, h("div", { class: "scroll pad" }, S.form));
+}
+
+function subjectOf(text) {
+  const line = (text || "").trim().split("\n")[0];
+  return line.length > SUBJECT_MAX ? line.slice(0, SUBJECT_MAX - 1) + "…" : line;
+}
+
+/** The pre-chat answers, in the visitor's language, under their description: the first
+ *  message of the chat, which the agent reads first. */
+function firstMessage(v) {
+  const t = S.t;
+  const lines = [];
+  if (v.category) lines.push(t("f_category") + ": " + v.category.name);
+  if (v.severity) lines.push(t("f_severity") + ": " + t("sev_" + v.severity));
+  if (v.object) lines.push(t("f_object") + ": " + t("obj_" + v.object.kind) + " " + v.object.name);
+  if (v.happenedAt) lines.push(t("f_happened") + " " + v.happenedAt.toLocaleString(S.lang) + " (" + v.happenedAt.toISOString() + ")");
+  if (v.email) lines.push(t("f_email") + ": " + v.email);
+  return [v.description, lines.join("\n")].filter(Boolean).join("\n\n");
+}
+
+async function createConversation(body, clientMsgId, subject) {
+  const request = { subject: subject || "" };
+  if (body) Object.assign(request, { body, client_msg_id: clientMsgId });
+  if (S.linkedTo) request.linked_to = S.linkedTo;
+  const { conversation } = await api("POST", "/api/conversations", request);
+  S.linkedTo = null;
+  return conversation;
+}
+
+async function startChat(v) {
+  if (v.name && v.name !== S.me.name) await session(v.name);
+  const body = firstMessage(v);
+  const subject = subjectOf(v.description) || (v.category ? v.category.name : "");
+  showChat(await createConversation(body, uuid(), subject));
+}
+
+async function leaveMessage(v) {
+  if (v.name && v.name !== S.me.name) await session(v.name);
+  const subject = subjectOf(v.description) || (v.category ? v.category.name : S.t("title"));
+  const request = { channel: "widget_offline", email: v.email, subject, description: v.description || subject };
+  if (v.name) request.name = v.name;
+  if (v.category) request.category = v.category.key;
+  if (v.severity) request.severity = v.severity;
+  if (v.object) request.assets = [v.object.kind + ": " + v.object.name];
+  if (v.happenedAt) request.happened_at = v.happenedAt.toISOString();
+  const { ticket, conversation } = await api("POST", "/api/tickets", request);
+  showChat(conversation).note(S.t("offline_done", { id: (ticket && ticket.id) || conversation.id }));
+}
+
+if (FRAMED) toParent({ type: "ready" });
+else boot({ open: true });

@@ -1,0 +1,97 @@
+"""Shared steps of the console's browser tests: the staff, a signed-in console in its own
+browser context, a visitor chatting through the real widget on the customer's page.
+
+The world is the widget's (tests/browser/widget_harness.py): the product on its
+PUBLIC_URL, and a customer site on another origin that embeds the widget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from playwright.async_api import Browser, BrowserContext, FrameLocator, Locator, Page, expect
+
+from chat import directory
+from chat.auth import login
+from chat.models import Role
+from tests.browser.widget_harness import PASSWORD, TIMEOUT_MS, WidgetWorld, new_page, open_widget
+
+
+@dataclass(frozen=True)
+class Staff:
+    id: int
+    name: str
+    email: str
+    token: str
+
+
+async def staff(world: WidgetWorld, name: str, role: Role = Role.AGENT) -> Staff:
+    email = f"{name.lower()}@desk.example"
+    user = await directory.create_user(world.services, None, email=email, role=role, password=PASSWORD, name=name)
+    token = (await login(world.services, email, PASSWORD, address="127.0.0.1", user_agent="test")).token
+    return Staff(user.id, name, email, token)
+
+
+async def api(world: WidgetWorld, who: Staff, method: str, path: str, body: Any = None) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=world.base_url, timeout=10) as http:
+        return await http.request(method, path, json=body, headers={"Authorization": f"Bearer {who.token}"})
+
+
+async def no_auto_assignment(world: WidgetWorld, admin: Staff, *agents: Staff) -> None:
+    """Limits of 0: new chats wait in New for a person to claim them (assignment itself is
+    tested below the browser, in tests/chat/desk)."""
+    for agent in agents:
+        r = await api(world, admin, "PATCH", f"/api/desk/agents/{agent.id}", {"max_chats": 0})
+        assert r.status_code == 200, r.text
+
+
+async def open_console(browser: Browser, world: WidgetWorld, who: Staff) -> tuple[BrowserContext, Page]:
+    """A fresh browser context (its own storage), signed in through the login form."""
+    context = await browser.new_context()
+    page = await new_page(context)
+    await page.goto(world.base_url + "/console/")
+    await page.get_by_placeholder("E-mail").fill(who.email)
+    await page.get_by_placeholder("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_test_id("connection")).to_have_text("live")
+    return context, page
+
+
+async def visitor_starts_chat(browser: Browser, world: WidgetWorld, name: str, description: str) -> tuple[Page, FrameLocator]:
+    """A visitor on the customer's site opens the widget and starts a chat."""
+    context = await browser.new_context()
+    page = await new_page(context)
+    await page.goto(world.page_url())
+    frame = await open_widget(page)
+    await frame.locator("#f-name").fill(name)
+    await frame.locator("#f-description").fill(description)
+    await frame.get_by_role("button", name="Start the chat").click()
+    await expect(frame.locator(".ticket")).to_contain_text("#", timeout=TIMEOUT_MS)
+    return page, frame
+
+
+def widget_messages(frame: FrameLocator) -> Locator:
+    return frame.locator("ol.log li.msg")
+
+
+def queue(page: Page, key: str) -> Locator:
+    return page.locator(f"section.queue[data-queue='{key}']")
+
+
+def item(page: Page, key: str, conversation_id: int) -> Locator:
+    return queue(page, key).locator(f"[data-conversation-id='{conversation_id}']")
+
+
+def history(page: Page) -> Locator:
+    return page.get_by_test_id("history")
+
+
+async def composer_send(page: Page, text: str, *, internal: bool = False) -> None:
+    box = page.get_by_label("Message")
+    if internal:
+        await page.get_by_label("Internal note (staff only)").check()
+    await box.fill(text)
+    await box.press("Enter")
+    if internal:
+        await page.get_by_label("Internal note (staff only)").uncheck()

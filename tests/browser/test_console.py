@@ -1,0 +1,179 @@
+"""The agent console in real Chromium against the real server: two agents in two browser
+contexts, the visitor in a third on the customer's site through the real widget."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, FrameLocator, Page, expect
+
+from chat.models import Role
+from tests.browser.console_helpers import (
+    api,
+    composer_send,
+    history,
+    item,
+    no_auto_assignment,
+    open_console,
+    queue,
+    staff,
+    visitor_starts_chat,
+    widget_messages,
+)
+from tests.browser.widget_harness import WidgetWorld, widget_world
+
+
+@pytest.fixture
+async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
+    async with widget_world(sqlite_url, tmp_path / "var") as w:
+        yield w
+
+
+async def ticket_number(frame: FrameLocator) -> int:
+    text = await frame.locator(".ticket").inner_text()
+    match = re.search(r"#(\d+)", text)
+    assert match, text
+    return int(match.group(1))
+
+
+async def open_item(page: Page, key: str, conversation_id: int) -> None:
+    try:
+        await item(page, key, conversation_id).click()
+    except Exception:
+        print("HTML", await page.locator("[data-testid=queues]").inner_html())
+        await page.screenshot(path="/tmp/fail.png")
+        raise
+    await expect(page.locator(".conv-head h1")).to_contain_text(f"#{conversation_id}")
+
+
+async def test_two_agents_see_a_new_chat_live_one_claims_it_the_other_sees_who_and_an_internal_note_stays_internal(
+    browser: Browser, world: WidgetWorld
+) -> None:
+    alice, bob = await staff(world, "Alice"), await staff(world, "Bob")
+    admin = await staff(world, "Ada", Role.SUPPORT_ADMIN)
+    await no_auto_assignment(world, admin, alice, bob)
+    _, a = await open_console(browser, world, alice)
+    _, b = await open_console(browser, world, bob)
+    await expect(queue(a, "new").get_by_test_id("count")).to_have_text("0")
+
+    # A visitor starts a chat in the widget: it appears in both consoles without a reload.
+    _, widget = await visitor_starts_chat(browser, world, "Vera Visitor", "My printer is on fire")
+    conv = await ticket_number(widget)
+    for page in (a, b):
+        await expect(item(page, "new", conv)).to_contain_text("My printer is on fire")
+        await expect(item(page, "new", conv)).to_contain_text("Vera Visitor")
+        await expect(queue(page, "new").get_by_test_id("count")).to_have_text("1")
+
+    # Alice claims it; Bob, opening it, sees who answers and who else is there.
+    await open_item(a, "new", conv)
+    await a.get_by_role("button", name="I'll answer").click()
+    await expect(a.get_by_test_id("claimed-by")).to_have_text("Answering: Alice")
+    await expect(item(b, "new", conv)).to_contain_text("answering: Alice")
+    await open_item(b, "new", conv)
+    await expect(b.get_by_test_id("claimed-by")).to_have_text("Answering: Alice")
+    await expect(b.get_by_test_id("viewers")).to_contain_text("Alice (answering)")
+    await expect(a.get_by_test_id("viewers")).to_contain_text("Bob (viewing)")
+    # Bob's claim would be refused by the server: the console asks before taking over.
+    await b.get_by_role("button", name="I'll answer").click()
+    await expect(b.locator("dialog")).to_contain_text("Alice is already answering")
+    await b.locator("dialog").get_by_role("button", name="Cancel").click()
+
+    # Bob types: Alice sees it.
+    await b.get_by_label("Message").press_sequentially("let me check")
+    await expect(a.get_by_test_id("typing")).to_have_text("Bob is typing…")
+    await b.get_by_label("Message").fill("")
+
+    # An internal note, then a two-line reply (Shift+Enter breaks the line, Enter sends).
+    await composer_send(a, "Customer sounds upset; printer model X7", internal=True)
+    await expect(history(b).locator(".msg.note")).to_contain_text("Customer sounds upset")
+    box = a.get_by_label("Message")
+    await box.fill("Please unplug it now.")
+    await box.press("Shift+Enter")
+    await box.press_sequentially("Then tell me what the display says.")
+    await box.press("Enter")
+    reply = "Please unplug it now.\nThen tell me what the display says."
+    await expect(widget_messages(widget).last).to_contain_text("Then tell me what the display says.")
+    assert reply in await widget_messages(widget).last.inner_text()
+    # The widget shows the reply, which came after the note, and never the note.
+    await expect(widget.locator("body")).not_to_contain_text("Customer sounds upset")
+    await expect(history(b).locator(".msg.staff").last).to_contain_text("Then tell me what the display says.")
+
+
+async def test_a_transfer_moves_the_item_live_and_resolve_brings_the_rating_prompt_to_the_widget(
+    browser: Browser, world: WidgetWorld
+) -> None:
+    alice, bob = await staff(world, "Alice"), await staff(world, "Bob")
+    admin = await staff(world, "Ada", Role.SUPPORT_ADMIN)
+    await no_auto_assignment(world, admin, alice, bob)
+    _, a = await open_console(browser, world, alice)
+    _, b = await open_console(browser, world, bob)
+    _, widget = await visitor_starts_chat(browser, world, "Vera Visitor", "The sensor reports 300 degrees")
+    conv = await ticket_number(widget)
+
+    await open_item(a, "new", conv)
+    await composer_send(a, "Looking into it.")
+    await expect(widget_messages(widget).last).to_contain_text("Looking into it.")
+    # Answered: out of New, into the first line, live in the other console too.
+    await expect(item(b, "first_line", conv)).to_be_visible()
+    await expect(queue(b, "new").get_by_test_id("count")).to_have_text("0")
+
+    await a.get_by_role("button", name="Transfer…").click()
+    dialog = a.locator("dialog")
+    await dialog.get_by_label("Transfer to").select_option(label="Second level (level 2)")
+    await dialog.get_by_label("Note for the next line").fill("Hardware fault, needs a technician")
+    await dialog.get_by_role("button", name="Transfer").click()
+    await expect(item(b, "group:second_level", conv)).to_be_visible()
+    await expect(item(b, "first_line", conv)).to_have_count(0)
+    await expect(queue(b, "group:second_level").get_by_test_id("count")).to_have_text("1")
+    await expect(history(a).locator(".sys").last).to_contain_text("Hardware fault, needs a technician")
+
+    # Resolve: a reply and "proposed to close"; the widget asks the visitor to rate.
+    await a.get_by_role("button", name="Resolve…").click()
+    await a.locator("dialog").get_by_label("Reply to the customer").fill("Replaced the sensor remotely; all good now.")
+    await a.locator("dialog").get_by_role("button", name="Send and resolve").click()
+    await expect(widget_messages(widget).last).to_contain_text("Replaced the sensor remotely")
+    await expect(widget.locator(".prompt")).to_be_visible()
+    await expect(widget.get_by_role("button", name="Rate and close")).to_be_visible()
+    # Resolved items leave the working queues, and search still finds them.
+    await expect(item(b, "group:second_level", conv)).to_have_count(0)
+    await b.get_by_label("Search").fill(str(conv))
+    await b.get_by_label("Search").press("Enter")
+    await expect(queue(b, "search").locator(f"[data-conversation-id='{conv}']")).to_contain_text("proposed_to_close")
+
+
+async def test_a_read_only_user_sees_everything_and_the_server_refuses_their_reply(
+    browser: Browser, world: WidgetWorld
+) -> None:
+    rita = await staff(world, "Rita", Role.READ_ONLY)
+    _, r = await open_console(browser, world, rita)
+    _, widget = await visitor_starts_chat(browser, world, "Vera Visitor", "Cannot log in")
+    first = await ticket_number(widget)
+    _, widget2 = await visitor_starts_chat(browser, world, "Walt Visitor", "Invoice is wrong")
+    second = await ticket_number(widget2)
+    await expect(item(r, "new", second)).to_be_visible()
+
+    # Quick switching: Alt+↓ opens the next conversation of the queues.
+    await r.keyboard.press("Alt+ArrowDown")
+    await expect(r.locator(".conv-head h1")).to_contain_text(f"#{first}")
+    await r.keyboard.press("Alt+ArrowDown")
+    await expect(r.locator(".conv-head h1")).to_contain_text(f"#{second}")
+    await expect(history(r).locator(".sys").first).to_contain_text("Walt Visitor started the conversation")
+
+    # The console offers nothing to change; forcing the composer open, the server refuses.
+    message = r.get_by_label("Message")
+    await expect(message).to_be_disabled()
+    await expect(r.get_by_role("button", name="I'll answer")).to_be_disabled()
+    await r.evaluate("document.querySelectorAll('.composer [disabled], .conv-head [disabled]')"
+                     ".forEach(el => el.removeAttribute('disabled'))")
+    await message.fill("I am read-only but I try anyway")
+    await message.press("Enter")
+    await expect(r.get_by_role("alert")).to_contain_text("Not sent: you may not post message")
+    await r.get_by_role("button", name="I'll answer").click()
+    await expect(r.get_by_role("alert").last).to_contain_text("Not claimed")
+    stored = await api(world, rita, "GET", f"/api/conversations/{second}/events")
+    assert "I am read-only" not in stored.text
+    assert (await api(world, rita, "GET", f"/api/desk/items/{second}")).json()["item"]["assignee"] is None
+    await expect(widget2.locator("body")).not_to_contain_text("I am read-only")

@@ -1,0 +1,175 @@
+"""A world for the widget's browser tests: the product on its real address (PUBLIC_URL
+names its port, as in production, so the iframe's websocket comes from the server's own
+origin), and a second server on another port that plays the customer's website.
+
+``localhost`` and ``127.0.0.1`` are different origins to a browser, so one host server
+gives both an allowed page (``http://localhost:P``) and a foreign one (``http://127.0.0.1:P``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+import uvicorn
+from playwright.async_api import Browser, BrowserContext, FrameLocator, Page, async_playwright
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from chat import directory
+from chat.app import create_app, services_of
+from chat.auth import login
+from chat.client import ChatClient
+from chat.clock import SystemClock
+from chat.hub.hub import Hub
+from chat.models import OrgKind, Role
+from chat.services import Services
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.conftest import make_settings
+from tests.support.processes import free_port
+
+PASSWORD = "correct horse battery"
+TIMEOUT_MS = 10_000
+
+# Playwright switches ThirdPartyStoragePartitioning off (its issue #32230), and this
+# Chromium refuses unpartitioned storage to third-party frames, so an embedded iframe would
+# get no storage at all — unlike the browsers people use, where a third-party frame's
+# storage is partitioned by the top-level site. Chromium takes the last --disable-features:
+# this is Playwright's list without that one feature.
+PLAYWRIGHT_DISABLED_FEATURES = (
+    "AvoidUnnecessaryBeforeUnloadCheckSync", "DestroyProfileOnBrowserClose", "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable", "LensOverlay", "MediaRouter", "PaintHolding",
+    "AvoidCorsURLLoaderRestartOnRedirect", "TcpPortRandomizationWin", "OptimizationHints",
+    "NetworkTimeServiceQuerying", "AimEnabled", "PreconnectToSearch", "CDPScreenshotNewSurface",
+    "SkipListAccountsWithoutGaiaCookies",
+)
+
+
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    """Debian's Chromium, as the shared ``browser`` fixture starts it, with partitioned
+    third-party storage as in everyday browsers."""
+    if not Path(CHROMIUM).exists():
+        raise AssertionError(f"Chromium not found at {CHROMIUM}: install Debian's chromium (scripts/test does)")
+    args = [*CHROMIUM_ARGS, "--disable-features=" + ",".join(PLAYWRIGHT_DISABLED_FEATURES)]
+    async with async_playwright() as pw:
+        instance = await pw.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+        try:
+            yield instance
+        finally:
+            await instance.close()
+
+
+@asynccontextmanager
+async def serve(app: Starlette, port: int) -> AsyncIterator[uvicorn.Server]:
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                            ws="websockets-sansio", ws_per_message_deflate=False)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    for _ in range(1000):
+        if server.started or task.done():
+            break
+        await asyncio.sleep(0.01)
+    if not server.started:
+        server.should_exit = True
+        await task
+        raise RuntimeError("a test server did not start")
+    try:
+        yield server
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 15)
+
+
+def host_site(widget_url: str) -> Starlette:
+    """The customer's website: a page that embeds the widget with the one-line snippet,
+    under a strict CSP of its own (the loader must not need inline styles or scripts)."""
+
+    async def page(request: Request) -> Response:
+        attrs = "".join(
+            f' data-{name}="{html.escape(value)}"' for name, value in request.query_params.items()
+        )
+        body = (
+            "<!doctype html><html><head><meta charset='utf-8'><title>Shop</title></head>"
+            "<body><h1>Shop</h1>"
+            f'<script src="{widget_url}/widget/loader.js"{attrs} async></script>'
+            "</body></html>"
+        )
+        policy = f"default-src 'self'; script-src 'self' {widget_url}; frame-src {widget_url}; style-src 'self'"
+        return HTMLResponse(body, headers={"Content-Security-Policy": policy})
+
+    async def raw_frame(request: Request) -> Response:
+        """A page that frames a widget URL directly, without the loader."""
+        src = html.escape(request.query_params["src"])
+        return HTMLResponse(f"<!doctype html><title>Framer</title><iframe id='raw' src='{src}'></iframe>")
+
+    return Starlette(routes=[Route("/", page), Route("/iframe", raw_frame)])
+
+
+@dataclass
+class WidgetWorld:
+    base_url: str
+    ws_url: str
+    services: Services
+    hub: Hub
+    site_key: str
+    site_id: int
+    shop: str  # the allowed customer site
+    foreign: str  # the same pages on an origin the site does not allow
+
+    def page_url(self, origin: str | None = None, **attrs: str) -> str:
+        return (origin or self.shop) + "/?" + urlencode({"site": self.site_key, **attrs})
+
+    async def staff(self, email: str, name: str, role: Role = Role.AGENT) -> str:
+        await directory.create_user(self.services, None, email=email, role=role, password=PASSWORD, name=name)
+        return (await login(self.services, email, PASSWORD, address="127.0.0.1", user_agent="test")).token
+
+    def client(self, token: str) -> ChatClient:
+        return ChatClient(self.ws_url + "/ws", token, timeout=10)
+
+    async def newest_conversation(self, token: str) -> dict[str, object]:
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=10) as http:
+            r = await http.get("/api/conversations?limit=1", headers={"Authorization": f"Bearer {token}"})
+            assert r.status_code == 200, r.text
+            found = r.json()["conversations"]
+            assert found, "no conversation yet"
+            return dict(found[0])
+
+
+@asynccontextmanager
+async def widget_world(sqlite_url: str, var_dir: Path) -> AsyncIterator[WidgetWorld]:
+    port, shop_port = free_port(), free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = make_settings(sqlite_url, var_dir, PUBLIC_URL=base)
+    app = create_app(settings, clock=SystemClock())
+    async with serve(app, port), serve(host_site(base), shop_port):
+        svc = services_of(app)
+        shop = f"http://localhost:{shop_port}"
+        org = await directory.create_organization(svc, None, name="Acme", kind=OrgKind.CUSTOMER)
+        site = (await directory.create_site(svc, None, name="Acme shop", allowed_origins=[shop], organization=org.id)).site
+        yield WidgetWorld(
+            base_url=base, ws_url=f"ws://127.0.0.1:{port}", services=svc, hub=app.state.hub,
+            site_key=site.public_key, site_id=site.id, shop=shop, foreign=f"http://127.0.0.1:{shop_port}",
+        )
+
+
+async def open_widget(page: Page) -> FrameLocator:
+    """Click the launcher and wait for the chat to be up; the iframe's locator."""
+    await page.locator("#supportchat button").first.click()
+    frame = page.frame_locator("#supportchat iframe")
+    await frame.locator(".head").wait_for(timeout=TIMEOUT_MS)
+    return frame
+
+
+async def new_page(context: BrowserContext) -> Page:
+    page = await context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    return page
