@@ -424,7 +424,7 @@ def conversation_json(
 ) -> dict[str, Any]:
     """The conversation; with ``ticket`` (a summary from ``escalation.views.ticket_summary``,
     or ``None`` for a conversation without one) also its ticket's place in the queues."""
-    body = {
+    body: dict[str, Any] = {
         "id": conv.id,
         "kind": conv.kind.value,
         "status": conv.status.value,

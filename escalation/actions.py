@@ -78,7 +78,7 @@ async def apply_status(work: Work, user: User | None, action: str) -> None:
     work.store_state(moved.state)
     work.record(moved.events)
     await work.append("ticket.status_changed", user, internal=False,
-                      **{"from": before.status.value, "to": moved.state.status.value, "label": moved.state.label})
+                      data={"from": before.status.value, "to": moved.state.status.value, "label": moved.state.label})
     if moved.state.status is TicketStatus.CLOSED:
         reason = work.ticket.close_reason or "agent"
         text = CLOSE_MESSAGES["auto_proposed" if reason == "auto" and before.status is TicketStatus.PROPOSED_TO_CLOSE

@@ -123,7 +123,7 @@ async def start_follow_up(
     async def link(work: Work) -> None:
         user = await actor_user(work, actor)
         work.ticket.linked_from_id = linked_to
-        await work.append("ticket.linked", user, internal=False, **{"from": linked_to, "to": new_id})
+        await work.append("ticket.linked", user, internal=False, data={"from": linked_to, "to": new_id})
         previous = await lock_conversation(work.db, linked_to)
         old_ticket = await work.db.get(Ticket, linked_to)
         assert previous is not None and old_ticket is not None

@@ -90,7 +90,7 @@ async def sla_step(work: Work) -> int:
     facts = facts_of(t)
     if policy is None or not facts:
         return 0
-    clock = SlaClock(policy, calendar, facts)
+    clock = SlaClock(policy, calendar, tuple(facts))
     due = clock.due_events(work.now)
     done = 0
     for event in due:
@@ -123,8 +123,8 @@ async def _climb(work: Work, due: DueStep) -> None:
     if step.action is LadderAction.RAISE_LEVEL:
         assert step.level is not None
         if t.level < step.level and t.status in _OPEN_WORK:
-            group = next((g.key for g in work.desk.groups.values() if g.level == step.level), None)
-            await transfer(work, None, int(step.level), group, None, reason="sla_breach")
+            first_group = next((g.key for g in work.desk.groups.values() if g.level == step.level), None)
+            await transfer(work, None, int(step.level), first_group, None, reason="sla_breach")
         data.update(level=t.level, group=t.group_key)
     elif step.action is LadderAction.NOTIFY_ASSIGNEE and t.assignee_id is not None:
         notify = [t.assignee_id]
@@ -137,7 +137,7 @@ async def _climb(work: Work, due: DueStep) -> None:
         notify = await _admins(work)
     data["notify"] = notify
     t.escalation_step = max(t.escalation_step, due.index)
-    await work.append("ticket.escalated", None, internal=True, **data)
+    await work.append("ticket.escalated", None, internal=True, data=data)
 
 
 async def sla_job(svc: Services, now: datetime) -> int:

@@ -13,7 +13,7 @@ that committed a moment before a breach is always seen; Zammad #3140).
 from __future__ import annotations
 
 import bisect
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -184,10 +184,12 @@ class Work:
         record_facts(self.ticket, [f for f in sla_facts(history) if keep(f)])
 
     async def append(
-        self, name: str, actor: User | None, *, internal: bool, body: str | None = None, **data: Any
+        self, name: str, actor: User | None, *, internal: bool, body: str | None = None,
+        data: Mapping[str, Any] | None = None, **fields: Any,
     ) -> None:
-        """A history event in the conversation's seq stream, published after the commit."""
-        payload = {"event": name, "actor": author_json(actor), **data}
+        """A history event in the conversation's seq stream, published after the commit:
+        ``data = {"event": name, "actor": ..., **data, **fields}``."""
+        payload = {"event": name, "actor": author_json(actor), **(data or {}), **fields}
         stored = await append_event(
             self.db, self.conv.id, kind=EventKind.SYSTEM, now=self.now, body=body, data=payload, internal=internal
         )
@@ -256,7 +258,7 @@ async def _customer_replied(work: Work, at: datetime, user: User) -> None:
     if moved.state.status is not before.status:
         await work.append(
             "ticket.status_changed", user, internal=False,
-            **{"from": before.status.value, "to": moved.state.status.value, "label": None, "reason": "customer_reply"},
+            data={"from": before.status.value, "to": moved.state.status.value, "label": None, "reason": "customer_reply"},
         )
 
 
@@ -281,7 +283,7 @@ async def recompute(work: Work) -> None:
     candidates: list[datetime] = []
     facts = facts_of(t)
     if policy is not None and facts:
-        clock = SlaClock(policy, calendar, facts)
+        clock = SlaClock(policy, calendar, tuple(facts))
         marks = await work.marks()
         for target, deadline in clock.deadlines(now).items():
             if deadline is None:

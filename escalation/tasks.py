@@ -52,13 +52,16 @@ def _clean(changes: Mapping[str, Any]) -> dict[str, Any]:
     return clean
 
 
+def _as_text(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else getattr(value, "value", value)
+
+
 def _changed(task: TicketTask, clean: Mapping[str, Any]) -> dict[str, Any]:
     diff = {}
     for name, value in clean.items():
         before = getattr(task, name)
         if before != value:
-            as_text = (lambda v: v.isoformat() if isinstance(v, datetime) else getattr(v, "value", v))
-            diff[name] = {"from": as_text(before), "to": as_text(value)}
+            diff[name] = {"from": _as_text(before), "to": _as_text(value)}
             setattr(task, name, value)
     return diff
 

@@ -13,12 +13,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat import validation
 from chat.authz import Action, Principal
-from chat.conversations import author_json
+from chat.conversations import EventKind, author_json
 from chat.errors import Conflict, ValidationFailed
-from chat.models import STAFF_ROLES, Participant, Role, User
+from chat.models import STAFF_ROLES, Conversation, Event, Participant, Role, User
 from chat.services import Services
 from escalation import fields
 from escalation.access import require_on_ticket
@@ -26,7 +27,8 @@ from escalation.closing import close_conversation, rate_ticket, start_follow_up
 from escalation.intake import TicketDraft, open_ticket
 from escalation.actions import STATUS_ACTIONS, actor_user, add_note, apply_status, mark_tracked, run_and_render, transfer
 from escalation.lifecycle import set_label
-from escalation.store import Work, actor_of, run_unit
+from escalation.models import Ticket
+from escalation.store import STAFF_WRITERS, Work, actor_of
 from escalation.tasks import add_task, update_task
 from escalation.views import ticket_json
 
@@ -42,12 +44,34 @@ MAX_NOTE = 2000
 async def get_ticket(svc: Services, actor: Principal, ticket_id: int) -> dict[str, Any]:
     """The ticket as ``actor`` may see it (``not_found`` if they may not)."""
 
+    async with svc.reads() as db:
+        conv = await db.get(Conversation, ticket_id)
+        ticket = await db.get(Ticket, ticket_id) if conv is not None else None
+        if conv is not None and ticket is not None and not await _behind(db, ticket):
+            await require_on_ticket(db, actor, conv, ticket, Action.VIEW_TICKET)
+            return await ticket_json(db, ticket, conv, staff=actor.role in STAFF_ROLES)
+
     async def read(work: Work) -> None:
         await require_on_ticket(work.db, actor, work.conv, work.ticket, Action.VIEW_TICKET)
 
-    # A unit, not a plain read: it also applies replies the reactions have not yet seen,
-    # so what is shown is never behind the conversation.
+    # Missing, or behind a reply that matters: a unit brings it up to date first, so
+    # what is shown is never behind the conversation.
     return await run_and_render(svc, ticket_id, read, actor)
+
+
+async def _behind(db: AsyncSession, ticket: Ticket) -> bool:
+    """Whether a stored message the ticket has not applied yet would change it."""
+    roles = await db.scalars(
+        select(User.role)
+        .join(Event, Event.author_id == User.id)
+        .where(Event.conversation_id == ticket.conversation_id, Event.seq > ticket.processed_seq,
+               Event.type == EventKind.MESSAGE.value, Event.internal.is_(False))
+    )
+    for role in roles:
+        staff = role in STAFF_WRITERS
+        if (staff and ticket.watch_agent_reply) or (not staff and role is not Role.READ_ONLY and ticket.watch_customer_reply):
+            return True
+    return False
 
 
 async def _recategorize(work: Work, user: User | None, category: str | None) -> None:
@@ -55,7 +79,7 @@ async def _recategorize(work: Work, user: User | None, category: str | None) -> 
     if clean == work.ticket.category:
         return
     before, work.ticket.category = work.ticket.category, clean
-    await work.append("ticket.recategorized", user, internal=False, **{"from": before, "to": clean})
+    await work.append("ticket.recategorized", user, internal=False, data={"from": before, "to": clean})
 
 
 async def escalate_conversation(
@@ -117,7 +141,8 @@ async def update_ticket(svc: Services, actor: Principal, ticket_id: int, changes
     async def change(work: Work) -> None:
         await require_on_ticket(work.db, actor, work.conv, work.ticket, Action.WORK_TICKET)
         user = await actor_user(work, actor)
-        t, diff = work.ticket, {}
+        t = work.ticket
+        diff: dict[str, Any] = {}
         if "subject" in changes:
             subject = validation.text(changes["subject"], "subject", max_length=300)
             if subject != work.conv.subject:

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from chat.conversations import ring_inbox
 from chat.desk import agents as desk_agents
 from chat.desk import claims, rules
 from chat.desk.assignment import AgentLoad, Assignment, WaitingChat, plan_assignments
@@ -98,5 +99,12 @@ _TRIGGERS = {"conversation.created", "conversation.closed", "ticket.status_chang
 async def on_events(svc: Services, actor: Any, events: list[dict[str, Any]]) -> None:
     """The after-commit reaction (``Services.reactions``): a new chat, or one that freed an
     agent, may change who takes what."""
-    if any(e.get("kind") == "system" and (e.get("data") or {}).get("event") in _TRIGGERS for e in events):
-        await assign_waiting(svc)
+    names = [(e["conversation_id"], (e.get("data") or {}).get("event")) for e in events if e.get("kind") == "system"]
+    if not any(name in _TRIGGERS for _, name in names):
+        return
+    await assign_waiting(svc)
+    for conversation_id, name in names:
+        if name == "conversation.created":
+            # The "created" doorbell rang before the ticket row existed (the tickets'
+            # reaction made it since); a console that read the item too early reads again.
+            await ring_inbox(svc, conversation_id, "ticket.created")

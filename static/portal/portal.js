@@ -8,6 +8,8 @@
   const $ = (id) => document.getElementById(id);
   const STAFF = new Set(["agent", "support_admin", "read_only"]);
   const DECIDERS = new Set(["reseller_admin", "agent", "support_admin"]);
+  const MANAGERS = DECIDERS; // who may create groups and remove members (their scope is the server's)
+  const ALERTERS = new Set(["agent", "support_admin"]);
   const ALERT_TYPES = { information: "Information", complaint: "Complaint", suspicious_activity: "Suspicious activity" };
   // Reconnect backoff (docs/protocol.md, "Reconnecting well"): full jitter up to 30 s.
   const BACKOFF_MIN_MS = 500;
@@ -104,8 +106,10 @@
     show("who", true);
     show("app-view", true);
     show("decide-section", DECIDERS.has(me.user.role));
+    show("manage-section", MANAGERS.has(me.user.role));
+    show("alert-form", ALERTERS.has(me.user.role));
     connect();
-    await Promise.all([loadGroups(), loadMyRequests(), loadToDecide(), loadAlerts()]);
+    await Promise.all([loadGroups(), loadMyRequests(), loadToDecide(), loadAlerts(), loadCompanies()]);
   }
 
   // -- groups and requests ------------------------------------------------------------
@@ -123,6 +127,9 @@
       }
       if (standing === "member" || STAFF.has(role) || role === "reseller_admin") {
         item.append(el("button", { type: "button", text: "Open chat", onclick: () => openChat(g) }));
+      }
+      if (MANAGERS.has(role)) {
+        item.append(el("button", { type: "button", text: "Members", onclick: () => showMembers(g) }));
       }
       return item;
     }));
@@ -174,6 +181,84 @@
       $("decide-error").textContent = err.message;
     }
     await loadToDecide();
+  }
+
+  // -- managing: groups, members, alerts ------------------------------------------------
+
+  async function loadCompanies() {
+    if (!MANAGERS.has(state.me.role)) return;
+    const { organizations } = await api("GET", "/api/organizations");
+    const companies = organizations.filter((o) => o.kind === "customer");
+    for (const select of document.querySelectorAll(".org-select")) {
+      select.replaceChildren(...companies.map((o) => el("option", { value: String(o.id), text: o.name })));
+    }
+  }
+
+  function managed(formId, action) {
+    $(formId).addEventListener("submit", async (e) => {
+      e.preventDefault();
+      $("manage-error").textContent = "";
+      $("manage-notice").textContent = "";
+      try {
+        $("manage-notice").textContent = await action();
+        $(formId).reset();
+      } catch (err) {
+        $("manage-error").textContent = err.message;
+      }
+    });
+  }
+
+  managed("group-form", async () => {
+    const { group } = await api("POST", "/api/chat-groups", {
+      organization: Number($("group-org").value), name: $("group-name").value, history: $("group-history").value,
+    });
+    await loadGroups();
+    return `Group ${group.name} created.`;
+  });
+
+  async function uploadAlertFile(file) {
+    const response = await fetch("/api/alert-files?filename=" + encodeURIComponent(file.name), {
+      method: "POST",
+      headers: { Authorization: "Bearer " + state.token, "Content-Type": file.type || "application/octet-stream" },
+      body: file,
+    });
+    const data = await response.json();
+    if (!response.ok) throw new Error(`${file.name}: ${data.error.message}`);
+    return data.file.id;
+  }
+
+  managed("alert-form", async () => {
+    const files = [];
+    for (const file of $("alert-files").files) files.push(await uploadAlertFile(file));
+    const { alert } = await api("POST", "/api/alerts", {
+      organization: Number($("alert-org").value), type: $("alert-type").value, title: $("alert-title").value,
+      body: $("alert-body").value, files,
+    });
+    return `Alert "${alert.title}" sent.`;
+  });
+
+  async function showMembers(group) {
+    $("members-error").textContent = "";
+    $("members-title").textContent = "Members of " + group.name;
+    show("members-section", true);
+    const { members } = await api("GET", `/api/chat-groups/${group.id}`);
+    const active = (members || []).filter((m) => m.state === "active");
+    fill("members", "members-empty", active.map((m) => {
+      const reason = el("input", { type: "text", placeholder: "Reason (told to the member)", "aria-label": "reason" });
+      return el("li", { "data-member": m.user.email || m.user.name },
+        el("span", { class: "grow", text: m.user.name || m.user.email }),
+        reason,
+        el("button", { type: "button", text: "Remove", onclick: () => removeMember(group, m.user, reason.value) }));
+    }));
+  }
+
+  async function removeMember(group, user, reason) {
+    try {
+      await api("POST", `/api/chat-groups/${group.id}/members/${user.id}/remove`, reason ? { reason } : {});
+    } catch (err) {
+      $("members-error").textContent = err.message;
+    }
+    await showMembers(group);
   }
 
   // -- alerts -------------------------------------------------------------------------

@@ -40,12 +40,7 @@ async def ticket_number(frame: FrameLocator) -> int:
 
 
 async def open_item(page: Page, key: str, conversation_id: int) -> None:
-    try:
-        await item(page, key, conversation_id).click()
-    except Exception:
-        print("HTML", await page.locator("[data-testid=queues]").inner_html())
-        await page.screenshot(path="/tmp/fail.png")
-        raise
+    await item(page, key, conversation_id).click()
     await expect(page.locator(".conv-head h1")).to_contain_text(f"#{conversation_id}")
 
 

@@ -4,18 +4,20 @@ reseller's admin approves it live, and she chats there with support."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from chat import directory
 from chat.client import ChatClient
-from chat.groups import service
+from chat.groups import requests, service
 from chat.models import OrgKind, Role
 from tests.chat.groups.helpers import PASSWORD, person
 from tests.support.live import LiveServer
 
 TIMEOUT_MS = 10_000
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 async def _signed_in(browser: Browser, web: LiveServer, email: str) -> tuple[BrowserContext, Page]:
@@ -86,3 +88,54 @@ async def test_request_approve_then_chat(browser: Browser, web: LiveServer) -> N
     finally:
         await customer_ctx.close()
         await admin_ctx.close()
+
+
+async def test_support_alerts_and_removes_live(browser: Browser, web: LiveServer, tmp_path: Path) -> None:
+    svc = web.services
+    reseller = await directory.create_organization(svc, None, name="Partner One", kind=OrgKind.RESELLER)
+    acme = await directory.create_organization(svc, None, name="Acme", kind=OrgKind.CUSTOMER, parent=reseller.id)
+    alice = await person(svc, "alice@acme.example", Role.CUSTOMER, acme.id, password=True)
+    agent = await person(svc, "agent@support.example", Role.AGENT, password=True)
+    group = await service.create_group(svc, agent.principal, organization=acme.id, name="Ops")
+    made = await requests.request_join(svc, alice.principal, group="Ops")
+    admin = await person(svc, "admin@partner.example", Role.RESELLER_ADMIN, reseller.id)
+    await requests.decide(svc, admin.principal, made["id"], approve=True)
+    shot = tmp_path / "map.png"
+    shot.write_bytes(PNG)
+
+    customer_ctx, customer = await _signed_in(browser, web, "alice@acme.example")
+    support_ctx, support = await _signed_in(browser, web, "agent@support.example")
+    try:
+        await customer.locator('#groups li[data-group="Ops"]').get_by_role("button", name="Open chat").click()
+        await expect(customer.locator("#chat-log")).to_contain_text("Alice joined the group")
+
+        await support.locator("#alert-org").select_option(label="Acme")
+        await support.locator("#alert-type").select_option("suspicious_activity")
+        await support.locator("#alert-title").fill("Logins from a new country")
+        await support.locator("#alert-body").fill("Was it you? <img src=x onerror=alert(1)>")
+        await support.locator("#alert-files").set_input_files(str(shot))
+        await support.get_by_role("button", name="Send alert").click()
+        await expect(support.locator("#manage-notice")).to_have_text('Alert "Logins from a new country" sent.')
+
+        alert = customer.locator("#alerts li").first
+        await expect(alert).to_contain_text("Suspicious activity")
+        await expect(alert).to_contain_text("Logins from a new country")
+        await expect(alert).to_contain_text("<img src=x onerror=alert(1)>")
+        await expect(alert.get_by_role("link", name="map.png")).to_be_visible()
+        await expect(customer.locator("#alerts img")).to_have_count(0)
+
+        await support.locator('#groups li[data-group="Ops"]').get_by_role("button", name="Members").click()
+        member = support.locator('#members li[data-member="alice@acme.example"]')
+        await member.get_by_label("reason").fill("moved to billing")
+        await member.get_by_role("button", name="Remove").click()
+        await expect(support.locator("#members-empty")).to_be_visible()
+
+        await expect(customer.locator("#chat-notice")).to_have_text(
+            "You are no longer a member of this group. moved to billing")
+        await expect(customer.locator("#chat-send")).to_be_disabled()
+        await expect(customer.locator('#groups li[data-group="Ops"]').get_by_test_id("membership")).to_have_text(
+            "removed")
+        assert all(group.conversation_id not in c.rooms for c in web.hub.by_user.get(alice.id, ()))
+    finally:
+        await customer_ctx.close()
+        await support_ctx.close()

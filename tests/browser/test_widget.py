@@ -9,8 +9,8 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
+import pytest_asyncio
 from playwright.async_api import Browser, FrameLocator, Page, expect
 from sqlalchemy import select
 
@@ -22,13 +22,18 @@ from tests.browser.widget_harness import TIMEOUT_MS, WidgetWorld, chromium, new_
 MESSAGES = "ol.log:not(.pending) > li.msg .bubble > p"
 
 
-@pytest.fixture
+# One Chromium for the module (starting it is most of a test's setup); a fresh server,
+# database and browser context for every test.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def browser() -> AsyncIterator[Browser]:
     async with chromium() as instance:
         yield instance
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="module")
 async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
     async with widget_world(sqlite_url, tmp_path / "var") as w:
         yield w
@@ -47,11 +52,8 @@ async def say(frame: FrameLocator, text: str) -> None:
 
 
 async def stored_bodies(world: WidgetWorld, token: str, conversation_id: int) -> list[str]:
-    async with httpx.AsyncClient(base_url=world.base_url, timeout=10) as http:
-        r = await http.get(f"/api/conversations/{conversation_id}/events?limit=500",
-                           headers={"Authorization": f"Bearer {token}"})
-    assert r.status_code == 200, r.text
-    return [e["body"] for e in r.json()["events"] if e["kind"] == "message"]
+    events = (await world.api(token, "GET", f"/api/conversations/{conversation_id}/events?limit=500"))["events"]
+    return [e["body"] for e in events if e["kind"] == "message"]
 
 
 async def agent_sees(agent: ChatClient, conversation_id: int, body: str) -> Frame:
@@ -94,7 +96,7 @@ async def test_visitor_chats_with_an_agent_and_a_reload_keeps_the_conversation(
         await start_chat(frame, "My printer is on fire")
 
         conv = await world.newest_conversation(agent_token)
-        conv_id = int(conv["id"])  # type: ignore[call-overload]
+        conv_id = int(conv["id"])
         assert conv["subject"] == "My printer is on fire"
         await expect(frame.locator(".ticket")).to_have_text(f"Ticket #{conv_id}")
         await agent.join(conv_id)
@@ -163,7 +165,7 @@ async def test_every_message_appears_once_and_in_order_when_the_server_drops_the
         frame = await open_widget(page)
         await start_chat(frame, "hello")
         conv = await world.newest_conversation(agent_token)
-        conv_id, visitor_id = int(conv["id"]), int(conv["created_by_id"])  # type: ignore[call-overload]
+        conv_id, visitor_id = int(conv["id"]), int(conv["created_by_id"])
         await agent.join(conv_id)
 
         # 1. The socket is dropped and the network stays down while both sides write:
@@ -287,7 +289,7 @@ async def test_attachment_upload_shows_progress_preview_and_reaches_the_agent(
         await page.goto(world.page_url())
         frame = await open_widget(page)
         await start_chat(frame, "see the screenshot")
-        conv_id = int((await world.newest_conversation(agent_token))["id"])  # type: ignore[call-overload]
+        conv_id = int((await world.newest_conversation(agent_token))["id"])
         await agent.join(conv_id)
         await expect(frame.locator(".hint")).to_have_text("Files up to 10 MB: images, video, text, PDF, archives.")
 

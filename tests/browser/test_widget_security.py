@@ -9,11 +9,12 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+import pytest_asyncio
 from playwright.async_api import Browser, ConsoleMessage, Dialog, Frame, Page, expect
 
 from chat.models import Site
-from tests.support.chatlog import eventually
 from tests.browser.widget_harness import WidgetWorld, chromium, new_page, open_widget, widget_world
+from tests.support.chatlog import eventually
 
 MESSAGES = "ol.log:not(.pending) > li.msg .bubble > p"
 # Each would run script if it ever reached the DOM as HTML.
@@ -29,13 +30,18 @@ PAYLOADS = [
 ]
 
 
-@pytest.fixture
+# One Chromium for the module (starting it is most of a test's setup); a fresh server,
+# database and browser context for every test.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def browser() -> AsyncIterator[Browser]:
     async with chromium() as instance:
         yield instance
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="module")
 async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
     async with widget_world(sqlite_url, tmp_path / "var") as w:
         yield w
@@ -67,7 +73,7 @@ async def test_xss_payloads_in_messages_and_names_render_inert(browser: Browser,
         await frame.locator("#f-description").fill(PAYLOADS[0])
         await frame.get_by_role("button", name="Start the chat").click()
         await expect(frame.locator(MESSAGES).first).to_have_text(PAYLOADS[0])
-        conv_id = int((await world.newest_conversation(agent_token))["id"])  # type: ignore[call-overload]
+        conv_id = int((await world.newest_conversation(agent_token))["id"])
         await agent.join(conv_id)
         for text in PAYLOADS[1:]:
             box = frame.locator(".composer textarea")

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -25,7 +26,6 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from chat import directory
-from chat.app import create_app, services_of
 from chat.auth import login
 from chat.client import ChatClient
 from chat.clock import SystemClock
@@ -34,6 +34,7 @@ from chat.models import OrgKind, Role
 from chat.services import Services
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import make_settings
+from tests.support.live import live_server
 from tests.support.processes import free_port
 
 PASSWORD = "correct horse battery"
@@ -70,6 +71,7 @@ async def chromium() -> AsyncIterator[Browser]:
 
 @asynccontextmanager
 async def serve(app: Starlette, port: int) -> AsyncIterator[uvicorn.Server]:
+    """A small ASGI app on a loopback port (the product itself runs through live_server)."""
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
                             ws="websockets-sansio", ws_per_message_deflate=False)
     server = uvicorn.Server(config)
@@ -135,13 +137,17 @@ class WidgetWorld:
     def client(self, token: str) -> ChatClient:
         return ChatClient(self.ws_url + "/ws", token, timeout=10)
 
-    async def newest_conversation(self, token: str) -> dict[str, object]:
+    async def api(self, token: str, method: str, path: str, body: object = None, status: int = 200) -> Any:
+        """Call the HTTP API as ``token``; the decoded answer, which must have ``status``."""
         async with httpx.AsyncClient(base_url=self.base_url, timeout=10) as http:
-            r = await http.get("/api/conversations?limit=1", headers={"Authorization": f"Bearer {token}"})
-            assert r.status_code == 200, r.text
-            found = r.json()["conversations"]
-            assert found, "no conversation yet"
-            return dict(found[0])
+            r = await http.request(method, path, json=body, headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == status, r.text
+        return r.json()
+
+    async def newest_conversation(self, token: str) -> dict[str, Any]:
+        found = (await self.api(token, "GET", "/api/conversations?limit=1"))["conversations"]
+        assert found, "no conversation yet"
+        return dict(found[0])
 
 
 @asynccontextmanager
@@ -149,15 +155,14 @@ async def widget_world(sqlite_url: str, var_dir: Path) -> AsyncIterator[WidgetWo
     port, shop_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
     settings = make_settings(sqlite_url, var_dir, PUBLIC_URL=base)
-    app = create_app(settings, clock=SystemClock())
-    async with serve(app, port), serve(host_site(base), shop_port):
-        svc = services_of(app)
+    async with live_server(settings, SystemClock(), port=port) as live, serve(host_site(base), shop_port):
+        svc = live.services
         shop = f"http://localhost:{shop_port}"
         org = await directory.create_organization(svc, None, name="Acme", kind=OrgKind.CUSTOMER)
         site = (await directory.create_site(svc, None, name="Acme shop", allowed_origins=[shop], organization=org.id)).site
         yield WidgetWorld(
-            base_url=base, ws_url=f"ws://127.0.0.1:{port}", services=svc, hub=app.state.hub,
-            site_key=site.public_key, site_id=site.id, shop=shop, foreign=f"http://127.0.0.1:{shop_port}",
+            base_url=base, ws_url=live.ws_url, services=svc, hub=live.hub, site_key=site.public_key,
+            site_id=site.id, shop=shop, foreign=f"http://127.0.0.1:{shop_port}",
         )
 
 

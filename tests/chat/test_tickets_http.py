@@ -52,7 +52,7 @@ async def test_open_read_and_list_tickets(people: People) -> None:
         ({"subject": "x", "description": "y", "extra": 1}, 422, "validation_failed"),
     ):
         await people.error("customer", "POST", "/api/tickets", bad, status, code)
-    offline = {"channel": "widget_offline", "subject": "Call me", "description": "Nobody online", "email": "v@example.org"}
+    offline: dict[str, object] = {"channel": "widget_offline", "subject": "Call me", "description": "Nobody online", "email": "v@example.org"}
     second = (await people.call("visitor", "POST", "/api/tickets", offline, expect=201))["ticket"]
     third = (await people.call("agent", "POST", "/api/tickets", {
         "channel": "phone", "subject": "Caller", "description": "Printer", "requester_id": people.ids["customer"]},
@@ -67,8 +67,8 @@ async def test_open_read_and_list_tickets(people: People) -> None:
                             {tid, second["id"], third["id"]}), ("category=data_accuracy", {tid})):
         found = await people.call("agent", "GET", f"/api/tickets?{query}")
         assert {t["id"] for t in found["tickets"]} == expected, query
-    for bad in ("status=bogus", "level=7", "tracked=maybe", "assignee=x", "cursor=%%%", "limit=0"):
-        await people.error("agent", "GET", f"/api/tickets?{bad}", None, 422, "validation_failed")
+    for bad_query in ("status=bogus", "level=7", "tracked=maybe", "assignee=x", "cursor=%%%", "limit=0"):
+        await people.error("agent", "GET", f"/api/tickets?{bad_query}", None, 422, "validation_failed")
     await people.error("customer", "GET", "/api/tickets", None, 403, "forbidden")
 
 

@@ -61,15 +61,17 @@ def test_a_live_chat_times_only_its_first_response_until_it_is_tracked() -> None
     live = clock((FactKind.CHAT_OPENED, T0), (FactKind.AGENT_REPLY, T0 + 10 * MIN),
                  (FactKind.CUSTOMER_REPLY, T0 + 20 * MIN))
     deadlines = live.deadlines(T0 + H)
-    assert deadlines[FR] is not None and deadlines[FR].state is DeadlineState.MET
+    first = deadlines[FR]
+    assert first is not None and first.state is DeadlineState.MET
     assert deadlines[NR] is None and deadlines[S1] is None and deadlines[RES] is None
     tracked = live.record(SlaFact(FactKind.TRACKED, T0 + 3 * H), SlaFact(FactKind.CUSTOMER_REPLY, T0 + 4 * H))
     deadlines = tracked.deadlines(T0 + 5 * H)
+    resolution, stage_one, next_response = deadlines[RES], deadlines[S1], deadlines[NR]
     # Stage one and resolution run from the tracking, not from the chat's start.
-    assert deadlines[RES] is not None and deadlines[RES].due_at == T0 + 27 * H
-    assert deadlines[S1] is not None and deadlines[S1].due_at == T0 + 11 * H
+    assert resolution is not None and resolution.due_at == T0 + 27 * H
+    assert stage_one is not None and stage_one.due_at == T0 + 11 * H
     # The next-response clock runs only on a tracked ticket.
-    assert deadlines[NR] is not None and deadlines[NR].started_at == T0 + 4 * H
+    assert next_response is not None and next_response.started_at == T0 + 4 * H
 
 
 @pytest.mark.parametrize(

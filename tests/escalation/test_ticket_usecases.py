@@ -91,7 +91,7 @@ async def test_escalation_refuses_bad_input_and_changes_nothing(desk: Desk) -> N
         ({"level": 4}, (422, "invalid_transfer")),
     ):
         with pytest.raises(AppError) as info:
-            await tickets.escalate_conversation(desk.svc, desk.agent, conv, **kwargs)  # type: ignore[arg-type]
+            await tickets.escalate_conversation(desk.svc, desk.agent, conv, **kwargs)
         assert code_of(info) == expected
     with pytest.raises(AppError) as info:
         await tickets.escalate_conversation(desk.svc, desk.customer, conv)
