@@ -11,6 +11,7 @@ from chat.authz import Principal
 from chat.conversations import EventKind, append_event, event_json
 from chat.errors import Conflict
 from chat.models import STAFF_ROLES, User
+from chat.services import Services
 from escalation.errors import InvalidTransfer
 from escalation.lifecycle import (
     EventType,
@@ -25,7 +26,6 @@ from escalation.lifecycle import (
     track,
     wait_on_customer,
 )
-from chat.services import Services
 from escalation.store import Work, actor_of, run_unit
 from escalation.views import ticket_json
 

@@ -34,7 +34,7 @@ from escalation import fields
 from escalation.config import load_desk
 from escalation.lifecycle import Actor, sla_facts
 from escalation.lifecycle import open_ticket as open_state
-from escalation.models import Ticket, TicketChannel
+from escalation.models import TicketChannel
 from escalation.store import Work, begin_work, finish_work, new_chat_ticket, publish_work, record_facts
 from escalation.views import ticket_json
 

@@ -84,15 +84,18 @@ class Ladder:
         steps = tuple(self.steps)
         if len(steps) > MAX_STEPS:
             raise InvalidPolicy(f"an escalation ladder has at most {MAX_STEPS} steps")
-        for earlier, later in zip(steps, steps[1:]):
+        for earlier, later in zip(steps, steps[1:], strict=False):
             if later.after < earlier.after:
                 raise InvalidPolicy(f"escalation steps must come in time order: {later} comes before {earlier}")
         object.__setattr__(self, "steps", steps)
 
     @classmethod
     def parse(cls, text: str) -> Ladder:
-        """``"raise_level:2@0, notify_group_lead@60"``: ``action[:level]@minutes`` items; an
-        empty text is a ladder without steps (breaches are recorded, nothing else)."""
+        """``"raise_level:2@0, notify_group_lead@60"``: ``action[:level]@minutes`` items;
+        ``"none"`` (or an empty text) is a ladder without steps (breaches are recorded,
+        nothing else)."""
+        if text.strip().lower() == "none":
+            return cls(())
         steps = []
         for raw in (part.strip() for part in text.split(",")):
             if not raw:

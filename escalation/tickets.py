@@ -23,9 +23,17 @@ from chat.models import STAFF_ROLES, Conversation, Event, Participant, Role, Use
 from chat.services import Services
 from escalation import fields
 from escalation.access import require_on_ticket
+from escalation.actions import (
+    STATUS_ACTIONS,
+    actor_user,
+    add_note,
+    apply_status,
+    mark_tracked,
+    run_and_render,
+    transfer,
+)
 from escalation.closing import close_conversation, rate_ticket, start_follow_up
 from escalation.intake import TicketDraft, open_ticket
-from escalation.actions import STATUS_ACTIONS, actor_user, add_note, apply_status, mark_tracked, run_and_render, transfer
 from escalation.lifecycle import set_label
 from escalation.models import Ticket
 from escalation.store import STAFF_WRITERS, Work, actor_of
@@ -160,7 +168,7 @@ async def update_ticket(svc: Services, actor: Principal, ticket_id: int, changes
             requester = await work.db.get(User, t.requester_id) if t.requester_id else None
             cc = await fields.cc_users(work.db, changes["cc"], requester=requester)
             if cc != t.cc:
-                await _sync_cc_participants(work, set(cc) - set(t.cc))
+                await _sync_cc_participants(work, added=set(cc) - set(t.cc), removed=set(t.cc) - set(cc))
                 diff["cc"] = {"from": t.cc, "to": cc}
                 t.cc = cc
         if "happened_at" in changes:
@@ -187,13 +195,20 @@ def _iso(at: datetime | None) -> str | None:
     return None if at is None else at.isoformat()
 
 
-async def _sync_cc_participants(work: Work, added: set[int]) -> None:
-    """People copied on a ticket follow its conversation (they read it; they may write)."""
-    existing = set(await work.db.scalars(
-        select(Participant.user_id).where(Participant.conversation_id == work.conv.id, Participant.user_id.in_(added))
-    ))
-    for user_id in added - existing:
-        work.db.add(Participant(conversation_id=work.conv.id, user_id=user_id, joined_at=work.now, last_read_seq=0))
+async def _sync_cc_participants(work: Work, *, added: set[int], removed: set[int]) -> None:
+    """People copied on a ticket follow its conversation (they read it; they may write);
+    taken off the CC, they leave it."""
+    rows = {p.user_id: p for p in await work.db.scalars(
+        select(Participant).where(Participant.conversation_id == work.conv.id,
+                                  Participant.user_id.in_(added | removed))
+    )}
+    for user_id in added:
+        if user_id in rows:
+            rows[user_id].left_at = None
+        else:
+            work.db.add(Participant(conversation_id=work.conv.id, user_id=user_id, joined_at=work.now, last_read_seq=0))
+    for user_id in removed & set(rows):
+        rows[user_id].left_at = work.now
 
 
 async def change_status(

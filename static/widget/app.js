@@ -27,7 +27,7 @@ const store = {
 
 const S = {
   cfg: null, t: translator("en"), lang: "en", token: null, me: null, identity: null, open: !FRAMED,
-  view: null, form: null, linkedTo: null, unread: 0, authFailures: 0, booted: false,
+  view: null, form: null, linkedTo: null, unread: 0, authFailures: 0, booted: false, starting: null,
 };
 const root = document.getElementById("app");
 const head = {};
@@ -47,12 +47,9 @@ window.addEventListener("message", (event) => {
   } else if (m.type === "close") {
     S.open = false;
   } else if (m.type === "identify" && S.booted) {
-    S.identity = m.identity || null;
-    start();
+    restart(() => { S.identity = m.identity || null; });
   } else if (m.type === "reset" && S.booted) {
-    forget();
-    S.identity = null;
-    start();
+    restart(() => { forget(); S.identity = null; });
   }
 });
 document.addEventListener("visibilitychange", () => S.view && S.view.markRead());
@@ -93,7 +90,7 @@ async function boot(init) {
   document.title = S.t("title") + " · " + S.cfg.site.name;
   shell();
   setInterval(refreshConfig, CONFIG_REFRESH_MS);
-  await start();
+  restart(() => {});
 }
 
 function shell() {
@@ -130,6 +127,12 @@ async function refreshConfig() {
   } catch (e) { /* keep what we have; the next refresh will tell */ }
 }
 
+/** Restarts run one after another: an identify() arriving while the chat is still
+ *  starting must not race it. */
+function restart(change) {
+  S.starting = (S.starting || Promise.resolve()).then(() => { change(); return start(); });
+}
+
 /** (Re)start for the current identity: a session, then the conversation or the form. */
 async function start() {
   stopView();
@@ -147,7 +150,7 @@ async function start() {
 
 async function session(name) {
   const body = { site: SITE };
-  const saved = store.get("token");
+  const saved = store.get("token") || S.token; // without storage, the token of this visit
   if (saved) body.visitor_token = saved;
   if (S.identity) {
     body.user_id = String(S.identity.user_id);
@@ -170,9 +173,12 @@ async function session(name) {
   store.set("token", r.token);
 }
 
+/** Forget this site's visitor in this browser: token, conversation, unsent messages. */
 function forget() {
-  for (const key of ["token", "conv"]) store.del(key);
-  if (S.me) store.del("outbox." + S.me.id);
+  try {
+    Object.keys(localStorage).filter((k) => k.startsWith(store.key(""))).forEach((k) => localStorage.removeItem(k));
+  } catch (e) { /* storage off: nothing kept */ }
+  S.token = null;
 }
 
 async function currentConversation() {
@@ -193,7 +199,6 @@ function stopView() {
 
 function showChat(conv) {
   stopView();
-  if (conv) store.set("conv", conv.id);
   const key = "outbox." + S.me.id;
   let outbox = [];
   try { outbox = JSON.parse(store.get(key) || "[]"); } catch (e) { /* a broken entry is dropped */ }
@@ -206,10 +211,14 @@ function showChat(conv) {
     onActive: (active) => { head.end.hidden = !active; toParent({ type: "active", active }); },
     onUnread: (n) => { if (n !== S.unread) { S.unread = n; toParent({ type: "unread", count: n }); } },
     onAgent: setAgent,
-    onTicket: (id) => { head.ticket.textContent = S.t("ticket", { id }); head.ticket.hidden = false; },
+    onTicket: (id) => {
+      store.set("conv", id);
+      head.ticket.textContent = S.t("ticket", { id });
+      head.ticket.hidden = false;
+    },
     onConnState: banner,
     onNewConversation: (oldId) => { S.linkedTo = oldId; store.del("conv"); toParent({ type: "active", active: false }); showIntake(); },
-    onAuthFailed: () => { if (++S.authFailures <= 3) start(); else fatal("failed"); },
+    onAuthFailed: () => { if (++S.authFailures <= 3) restart(() => {}); else fatal("failed"); },
     onFatal: (code) => fatal(code === 4403 ? "blocked" : code === 4409 ? "disabled" : "failed"),
   });
   replace(S.main, S.view.el);

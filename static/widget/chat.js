@@ -178,8 +178,12 @@ export class ChatView {
         this.status = d.to;
         const label = t("st_" + d.to);
         text = t("ev_status", { status: label === "st_" + d.to ? d.label || d.to : label });
-        if (d.to === "closed") this.setClosed(true);
-        else if (this.closed) this.setClosed(false);
+        if (d.to === "closed") {
+          text = null; // "The conversation was closed" (conversation.closed) says it
+          this.setClosed(true);
+        } else if (this.closed) {
+          this.setClosed(false);
+        }
         break;
       }
       case "conversation.closed": text = t("ev_closed"); this.setClosed(true); break;
@@ -265,6 +269,7 @@ export class ChatView {
     this.files = [];
     this.tray.replaceChildren();
     this.notice.hidden = true;
+    this.syncSend();
     if (this.conv) {
       this.addPending(this.conn.send(this.conv.id, body, ready.map((f) => f.id)));
     } else {
@@ -335,9 +340,11 @@ export class ChatView {
         xhr.abort();
         this.files = this.files.filter((f) => f !== entry);
         li.remove();
+        this.syncSend();
       } }, icon("close")));
     this.files.push(entry);
     this.tray.append(li);
+    this.syncSend();
     const xhr = new XMLHttpRequest();
     xhr.open("POST", `/api/conversations/${this.conv.id}/attachments?filename=${encodeURIComponent(file.name)}`);
     xhr.setRequestHeader("Authorization", "Bearer " + this.ctx.token());
@@ -348,6 +355,7 @@ export class ChatView {
         entry.id = JSON.parse(xhr.responseText).attachment.id;
         bar.value = 1;
         li.classList.add("done");
+        this.syncSend();
       } else {
         xhr.onerror();
       }
@@ -358,8 +366,14 @@ export class ChatView {
       this.files = this.files.filter((f) => f !== entry);
       this.notice.textContent = this.t("upload_failed", { name: file.name });
       this.notice.hidden = false;
+      this.syncSend();
     };
     xhr.send(file);
+  }
+
+  /** Sending waits for every chosen file to finish uploading. */
+  syncSend() {
+    this.sendBtn.disabled = this.files.some((f) => !f.id && !f.failed);
   }
 
   objectUrl(blob) {

@@ -143,11 +143,16 @@ async def test_a_read_only_user_sees_everything_and_the_server_refuses_their_rep
     browser: Browser, world: WidgetWorld
 ) -> None:
     rita = await staff(world, "Rita", Role.READ_ONLY)
+    alice, admin = await staff(world, "Alice"), await staff(world, "Ada", Role.SUPPORT_ADMIN)
+    await no_auto_assignment(world, admin, alice)
     _, r = await open_console(browser, world, rita)
-    _, widget = await visitor_starts_chat(browser, world, "Vera Visitor", "Cannot log in")
-    first = await ticket_number(widget)
-    _, widget2 = await visitor_starts_chat(browser, world, "Walt Visitor", "Invoice is wrong")
-    second = await ticket_number(widget2)
+    # An agent online (over the protocol client), or the widget offers only the offline form.
+    async with world.client(alice.token) as agent_socket:
+        await agent_socket.ping()
+        _, widget = await visitor_starts_chat(browser, world, "Vera Visitor", "Cannot log in")
+        first = await ticket_number(widget)
+        _, widget2 = await visitor_starts_chat(browser, world, "Walt Visitor", "Invoice is wrong")
+        second = await ticket_number(widget2)
     await expect(item(r, "new", second)).to_be_visible()
 
     # Quick switching: Alt+↓ opens the next conversation of the queues.
@@ -161,13 +166,23 @@ async def test_a_read_only_user_sees_everything_and_the_server_refuses_their_rep
     message = r.get_by_label("Message")
     await expect(message).to_be_disabled()
     await expect(r.get_by_role("button", name="I'll answer")).to_be_disabled()
-    await r.evaluate("document.querySelectorAll('.composer [disabled], .conv-head [disabled]')"
-                     ".forEach(el => el.removeAttribute('disabled'))")
+    await r.evaluate("document.querySelectorAll('.composer [disabled]').forEach(el => el.removeAttribute('disabled'))")
     await message.fill("I am read-only but I try anyway")
     await message.press("Enter")
     await expect(r.get_by_role("alert")).to_contain_text("Not sent: you may not post message")
-    await r.get_by_role("button", name="I'll answer").click()
-    await expect(r.get_by_role("alert").last).to_contain_text("Not claimed")
+    # The desk's own actions, called from the page with the page's credentials: refused too.
+    refused = await r.evaluate("""async (id) => {
+        const token = sessionStorage.getItem("supportchat.console.token");
+        const call = async (path, body) => {
+            const res = await fetch(path, {method: "POST", body: JSON.stringify(body),
+                headers: {"Authorization": `Bearer ${token}`, "Content-Type": "application/json"}});
+            return [res.status, (await res.json()).error.code];
+        };
+        return [await call(`/api/desk/conversations/${id}/claim`, {}),
+                await call(`/api/desk/conversations/${id}/resolve`, {body: "x", client_msg_id: "ro"}),
+                await call(`/api/tickets/${id}/transfer`, {group: "vendor"})];
+    }""", second)
+    assert refused == [[403, "forbidden"]] * 3
     stored = await api(world, rita, "GET", f"/api/conversations/{second}/events")
     assert "I am read-only" not in stored.text
     assert (await api(world, rita, "GET", f"/api/desk/items/{second}")).json()["item"]["assignee"] is None

@@ -16,8 +16,13 @@ from sqlalchemy import select
 
 from chat.auth import identity_hash
 from chat.client import ChatClient, Frame
+from chat.clock import SystemClock
+from chat.demo import seed_demo
 from chat.models import Role, Site, User
 from tests.browser.widget_harness import TIMEOUT_MS, WidgetWorld, chromium, new_page, open_widget, widget_world
+from tests.conftest import make_settings
+from tests.support.live import live_server
+from tests.support.processes import free_port
 
 MESSAGES = "ol.log:not(.pending) > li.msg .bubble > p"
 
@@ -131,10 +136,18 @@ async def test_visitor_chats_with_an_agent_and_a_reload_keeps_the_conversation(
         await page.evaluate("() => { window.seen = []; SupportChat.onUnread((n) => window.seen.push(n)); }")
         await frame.get_by_role("button", name="Minimize the chat").click()
         await expect(page.locator("#supportchat iframe")).to_be_hidden()
+        # The shop's tab is in the background: its title tells of the reply.
+        await page.evaluate("() => Object.defineProperty(document, 'hidden', {value: true, configurable: true})")
         await agent.send(conv_id, "Are you still there?")
         badge = page.locator("#supportchat button span")
         await expect(badge).to_have_text("1")
         assert await page.evaluate("window.seen") == [0, 1]
+        await expect(page).to_have_title("(1) New message")
+        await page.evaluate("""() => {
+            Object.defineProperty(document, 'hidden', {value: false, configurable: true});
+            document.dispatchEvent(new Event('visibilitychange'));
+        }""")
+        await expect(page).to_have_title("Shop")
 
         # A reload: the chat loads at once (the visitor has an open conversation), the
         # unread count survives, and opening it shows the whole conversation.
@@ -308,4 +321,21 @@ async def test_attachment_upload_shows_progress_preview_and_reaches_the_agent(
         # Shown in the conversation from a blob: URL (the file needs the visitor's token).
         thumb = frame.locator("li.msg.mine img.thumb")
         await expect(thumb).to_have_attribute("src", re.compile(r"^blob:"))
+        await context.close()
+
+
+async def test_the_demo_page_embeds_the_widget_like_a_customer_site(
+    browser: Browser, sqlite_url: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    settings = make_settings(sqlite_url, tmp_path / "var", PUBLIC_URL=f"http://127.0.0.1:{port}", DEMO_PAGE="true")
+    async with live_server(settings, SystemClock(), port=port) as live:
+        await seed_demo(live.services)
+        context = await browser.new_context()
+        # Whichever loopback name the browser was pointed at.
+        for origin in (live.base_url, f"http://localhost:{port}"):
+            page = await new_page(context)
+            await page.goto(origin + "/")
+            frame = await open_widget(page)
+            await expect(frame.locator("#f-description")).to_be_visible()
         await context.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,7 +20,8 @@ from chat.demo import DEMO_SITE_NAME, demo_origins, seed_demo
 from chat.errors import ValidationFailed
 from chat.http.widget_routes import WIDGET_DIR, bundle
 from chat.models import OrgKind, Role, Site
-from tests.support.live import LiveServer
+from tests.conftest import make_settings
+from tests.support.live import LiveServer, live_server
 
 PASSWORD = "correct horse battery"
 SHOP = "https://shop.example"
@@ -259,13 +261,16 @@ def test_settings_parser_keeps_defaults_for_what_is_absent() -> None:
 # -- the demo page --------------------------------------------------------------------
 
 
-async def test_demo_page_embeds_the_widget_with_the_sites_one_line_snippet(
-    server: LiveServer, http: httpx.AsyncClient
-) -> None:
+async def test_demo_page_embeds_the_widget_with_the_sites_one_line_snippet(db_url: str, tmp_path: Path) -> None:
+    settings = make_settings(db_url, tmp_path / "var", DEMO_PAGE="true")
+    async with live_server(settings) as server, httpx.AsyncClient(base_url=server.base_url) as http:
+        await check_demo_page(server, http)
+
+
+async def check_demo_page(server: LiveServer, http: httpx.AsyncClient) -> None:
     bare = await http.get("/")
     assert bare.status_code == 200 and "python -m chat demo" in bare.text and "loader.js\"" not in bare.text
     await seed_demo(server.services)
-    await seed_demo(server.services)  # again: still one demo site
     async with server.services.sessions() as db:
         sites = list(await db.scalars(select(Site).where(Site.name == DEMO_SITE_NAME)))
     assert len(sites) == 1

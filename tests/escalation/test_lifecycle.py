@@ -10,16 +10,23 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from escalation import errors
-from escalation.autoclose import FFC_AUTO_CLOSE, SKAI_AUTO_CLOSE, AutoCloseSettings, Delay, auto_close, auto_close_due_at
+from escalation.autoclose import (
+    FFC_AUTO_CLOSE,
+    SKAI_AUTO_CLOSE,
+    AutoCloseSettings,
+    Delay,
+    auto_close,
+    auto_close_due_at,
+)
 from escalation.calendars import moscow_business_calendar
 from escalation.errors import (
     ActorNotAllowed,
+    AlreadyRated,
     IllegalTransition,
     InvalidLabel,
     InvalidPolicy,
     InvalidRating,
     InvalidTransfer,
-    AlreadyRated,
     NaiveDatetime,
     RatingNotAllowed,
 )
@@ -56,7 +63,14 @@ from escalation.lifecycle import (
     track,
     wait_on_customer,
 )
-from escalation.sla import DeadlineState, FactKind, SlaClock, SlaPolicy, SlaTarget, TargetSpec
+from escalation.sla import (
+    DeadlineState,
+    FactKind,
+    SlaClock,
+    SlaPolicy,
+    SlaTarget,
+    TargetSpec,
+)
 
 MSK = ZoneInfo("Europe/Moscow")
 T0 = datetime(2026, 11, 9, 7, 0, tzinfo=UTC)

@@ -18,6 +18,7 @@ from escalation.jobs import backfill
 from escalation.models import Ticket
 from escalation.worker import run_once
 from tests.escalation.world import Desk, chat, last_seq, make_desk, say, system_events
+from tests.support.chatlog import stored_log
 
 MIN = timedelta(minutes=1)
 H = timedelta(hours=1)
@@ -98,8 +99,6 @@ async def test_sla_warning_breach_and_the_ladder_happen_once_each(desk: Desk, cl
         "ticket.sla_warning", "ticket.sla_breached", "ticket.transferred", "ticket.escalated",
         "ticket.escalated", "ticket.escalated",
     ]
-    from tests.support.chatlog import stored_log
-
     escalated = [e["data"] for e in await stored_log(desk.svc, desk.agent, conv)
                  if e["data"].get("event") == "ticket.escalated"]
     assert [(d["step"], d["action"], d["notify"]) for d in escalated] == [

@@ -127,6 +127,14 @@ async def test_open_a_ticket_on_the_web_form(desk: Desk) -> None:
     with pytest.raises(AppError) as info:
         await tickets.get_ticket(desk.svc, desk.stranger, conv)
     assert code_of(info) == (404, "not_found")
+    # Taken off the CC, the colleague loses the ticket and its conversation.
+    await tickets.update_ticket(desk.svc, desk.agent, conv, {"cc": []})
+    with pytest.raises(AppError) as info:
+        await tickets.get_ticket(desk.svc, desk.colleague, conv)
+    assert code_of(info) == (404, "not_found")
+    with pytest.raises(AppError) as info:
+        await events_after(desk.svc, desk.colleague, conv, after_seq=0)
+    assert code_of(info) == (404, "not_found")
 
 
 @pytest.mark.parametrize(
