@@ -4,8 +4,9 @@ Two forms: core objects (``FFC_CATEGORIES``, :func:`default_policy_table`, ...) 
 tests and callers, and the rows migration 0004 writes into the admin-editable tables
 (``SEED_*``). The rows describe the same desk as :func:`default_policy_table`: tier rules
 carry first response and the 48 h default, categories carry their own resolution target
-(see :func:`escalation.policies.effective_policy`). Migration 0004 uses the rows as they
-are today; changing the seeds later needs a new migration, not an edit here.
+(see :func:`escalation.policies.effective_policy`). Migration 0004 holds a literal copy
+of these rows, frozen when it was written; tests/escalation/test_seed_migration.py checks
+that the two agree, so changing the seeds here needs a new migration as well.
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ async def live_chat_counts(db: AsyncSession, user_ids: Sequence[int] | None = No
     )
     if user_ids is not None:
         query = query.where(Ticket.assignee_id.in_(list(user_ids)))
-    return {uid: int(n) for uid, n in await db.execute(query)}
+    return {int(uid): int(n) for uid, n in await db.execute(query) if uid is not None}
 
 
 async def desk_staff(db: AsyncSession) -> list[tuple[User, AgentProfile | None]]:

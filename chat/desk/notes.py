@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat import validation
 from chat.authz import Action, Principal, require
@@ -31,7 +32,7 @@ def note_json(note: CustomerNote, author: User | None) -> dict[str, Any]:
     }
 
 
-async def _customer(db: Any, customer_id: int) -> User:
+async def _customer(db: AsyncSession, customer_id: int) -> User:
     user = await db.get(User, customer_id)
     # Notes are about customers; staff accounts are not their subject.
     if user is None or user.role in STAFF_ROLES:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -233,7 +233,7 @@ async def search(db: AsyncSession, q: str, *, status: TicketStatus | None = None
     text = q.strip().lstrip("#")
     if text:
         needle = f"%{text.lower()}%"
-        matches = [
+        matches: list[ColumnElement[bool]] = [
             func.lower(Conversation.subject).like(needle),
             func.lower(func.coalesce(Requester.name, "")).like(needle),
             func.lower(func.coalesce(Requester.email, "")).like(needle),

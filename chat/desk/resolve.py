@@ -11,14 +11,13 @@ from chat.conversations import post_message, publish_events
 from chat.desk import autoassign
 from chat.errors import AppError
 from chat.services import Services
+from escalation.tickets import change_status, get_ticket
 
 
 async def resolve(svc: Services, actor: Principal, conversation_id: int, *, body: str, client_msg_id: str) -> dict[str, Any]:
     """Send ``body`` as a reply and propose to close. Idempotent on ``client_msg_id``: a
     retry after a lost answer finds the reply stored and the ticket already proposed."""
     require(actor, Action.WORK_DESK)
-    from escalation.tickets import change_status, get_ticket  # TODO(desk): module level once escalation.tickets settles
-
     ack, events = await post_message(svc, actor, conversation_id, client_msg_id=client_msg_id, body=body)
     await publish_events(svc, events)
     await svc.react(actor, events)

@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 
-from chat.desk import agents, autoassign, canned, claims, detail, notes, queues, resolve, rules
+from chat.desk import agents, autoassign, canned, claims, detail, notes, queues, resolve, rules, support_groups
 from chat.http.common import JSON, Strict, current, path_id, read_json, services
 
 CONSOLE_DIR = Path(__file__).resolve().parents[2] / "static" / "console"
@@ -320,6 +320,44 @@ async def set_default_assignee(request: Request) -> Response:
     return JSON({"default_assignee_id": user_id})
 
 
+# -- transfer groups ---------------------------------------------------------------------
+
+
+class GroupBody(Strict):
+    key: str
+    name: str
+    level: int
+    position: int | None = None
+
+
+class GroupPatch(Strict):
+    name: str | None = None
+    level: int | None = None
+    position: int | None = None
+
+
+async def create_group(request: Request) -> Response:
+    principal, _ = await current(request)
+    body = await read_json(request, GroupBody)
+    group = await support_groups.create_group(services(request), principal, key=body.key, name=body.name,
+                                              level=body.level, position=body.position)
+    return JSON({"group": group}, status_code=201)
+
+
+async def update_group(request: Request) -> Response:
+    principal, _ = await current(request)
+    body = await read_json(request, GroupPatch)
+    group = await support_groups.update_group(services(request), principal, request.path_params["key"],
+                                              name=body.name, level=body.level, position=body.position)
+    return JSON({"group": group})
+
+
+async def delete_group(request: Request) -> Response:
+    principal, _ = await current(request)
+    await support_groups.delete_group(services(request), principal, request.path_params["key"])
+    return _no_content()
+
+
 ROUTES: list[BaseRoute] = [
     Route("/api/desk/me", desk_me, methods=["GET"]),
     Route("/api/desk/me", update_desk_me, methods=["PATCH"]),
@@ -346,6 +384,9 @@ ROUTES: list[BaseRoute] = [
     Route("/api/desk/rules/{rule_id}", update_rule, methods=["PATCH"]),
     Route("/api/desk/rules/{rule_id}", delete_rule, methods=["DELETE"]),
     Route("/api/desk/default-assignee", set_default_assignee, methods=["PUT"]),
+    Route("/api/desk/groups", create_group, methods=["POST"]),
+    Route("/api/desk/groups/{key}", update_group, methods=["PATCH"]),
+    Route("/api/desk/groups/{key}", delete_group, methods=["DELETE"]),
     Route("/console", console_redirect, methods=["GET"]),
     Mount("/console", app=_ConsoleFiles(CONSOLE_DIR), name="console"),
 ]

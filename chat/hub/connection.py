@@ -59,6 +59,11 @@ class Room:
     pending: list[dict[str, Any]] = field(default_factory=list)
 
 
+DirectWrite = Callable[[str], bool]
+"""Writes a text frame into the socket's transport at once if that can be done without
+waiting (the transport is not backed up); says whether it did."""
+
+
 class Connection:
     def __init__(
         self,
@@ -67,6 +72,7 @@ class Connection:
         name: str,
         send_text: Callable[[str], Awaitable[None]],
         close: Callable[[int, str], Awaitable[None]],
+        direct: DirectWrite | None = None,
     ) -> None:
         self.svc = svc
         self.principal = principal
@@ -75,10 +81,17 @@ class Connection:
         self.rooms: dict[int, Room] = {}
         self._send_text = send_text
         self._close = close
-        self._queue: asyncio.Queue[str | None] = asyncio.Queue(OUTBOUND_QUEUE_FRAMES)
-        self._writer = asyncio.create_task(self._write_loop(), name=f"ws-writer-{principal.user_id}")
+        self._direct = direct
+        # Made on first need: a socket whose client keeps up never needs them (and an
+        # idle socket then costs two objects less).
+        self._queue: asyncio.Queue[str | None] | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._writing = False
+        self._closing: asyncio.Future[None] | None = None
         self.closed = False
         self._tasks: set[asyncio.Task[None]] = set()
+        if direct is None:
+            self._start_writer()
 
     # -- outbound ---------------------------------------------------------------------
 
@@ -86,25 +99,51 @@ class Connection:
         self.send_encoded(_encode(frame).decode())
 
     def send_encoded(self, text: str) -> None:
+        """Send a frame, in order after every earlier one.
+
+        Straight into the transport when nothing waits ahead of it and the transport
+        takes it (the common case: one call, no task switch); otherwise through the
+        bounded queue and the writer task, which waits for a slow reader."""
         if self.closed:
             return
+        queue = self._queue
+        if self._direct is not None and not self._writing and (queue is None or queue.empty()):
+            try:
+                if self._direct(text):
+                    return
+            except Exception:  # the socket went away under us; the reader side ends the rest
+                self.closed = True
+                return
+        if queue is None:
+            queue = self._start_writer()
         try:
-            self._queue.put_nowait(text)
+            queue.put_nowait(text)
         except asyncio.QueueFull:
             self.close_soon(CLOSE_SLOW_CONSUMER, "too slow: reconnect and resume")
 
-    async def _write_loop(self) -> None:
+    def _start_writer(self) -> asyncio.Queue[str | None]:
+        self._queue = asyncio.Queue(OUTBOUND_QUEUE_FRAMES)
+        self._writer = asyncio.create_task(self._write_loop(self._queue), name=f"ws-writer-{self.principal.user_id}")
+        return self._queue
+
+    async def _write_loop(self, queue: asyncio.Queue[str | None]) -> None:
         try:
-            while (text := await self._queue.get()) is not None:
+            while (text := await queue.get()) is not None:
+                self._writing = True
                 await self._send_text(text)
+                self._writing = False
         except Exception:  # the socket went away under us; the reader side ends the rest
             self.closed = True
+
+    def idle(self) -> bool:
+        """Nothing waits to be written."""
+        return not self._writing and (self._queue is None or self._queue.empty())
 
     def close_soon(self, code: int, reason: str) -> None:
         if self.closed:
             return
         self.closed = True
-        self._spawn(self._close(code, reason))
+        self._closing = asyncio.ensure_future(self._close(code, reason))
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
@@ -113,14 +152,23 @@ class Connection:
 
     async def shutdown(self) -> None:
         self.closed = True
-        try:
-            self._queue.put_nowait(None)
-        except asyncio.QueueFull:
-            self._writer.cancel()
-        try:
-            await asyncio.wait_for(self._writer, 5)
-        except (asyncio.CancelledError, TimeoutError):
-            self._writer.cancel()
+        writer, queue = self._writer, self._queue
+        if writer is not None and queue is not None:
+            try:
+                queue.put_nowait(None)
+            except asyncio.QueueFull:
+                writer.cancel()
+            try:
+                await asyncio.wait_for(writer, 5)
+            except (asyncio.CancelledError, TimeoutError):
+                writer.cancel()
+        if self._closing is not None:
+            # The close frame with its code goes out before the endpoint returns (after
+            # that, the server would only drop the connection: 1006 for the client).
+            try:
+                await asyncio.wait_for(self._closing, 5)
+            except (asyncio.CancelledError, TimeoutError):
+                pass
         for task in list(self._tasks):
             task.cancel()
 

@@ -125,6 +125,21 @@ async def test_a_transfer_moves_the_item_live_and_resolve_brings_the_rating_prom
     await expect(queue(b, "group:second_level").get_by_test_id("count")).to_have_text("1")
     await expect(history(a).locator(".sys").last).to_contain_text("Hardware fault, needs a technician")
 
+    # Re-categorize, set the severity, add an action task: the side panel shows them.
+    await a.get_by_role("button", name="Category / severity…").click()
+    await a.locator("dialog").get_by_label("Category").select_option(label="Device error")
+    await a.locator("dialog").get_by_label("Severity").select_option("1")
+    await a.locator("dialog").get_by_role("button", name="Save").click()
+    await expect(a.locator(".aside")).to_contain_text("device_error")
+    await a.get_by_role("button", name="Add task…").click()
+    await a.locator("dialog").get_by_label("Task").fill("Ship a replacement sensor")
+    await a.locator("dialog").get_by_label("Type").select_option("firmware")
+    await a.locator("dialog").get_by_label("Hours").fill("1.5")
+    await a.locator("dialog").get_by_role("button", name="Add task").click()
+    await expect(a.locator(".aside .task-item")).to_contain_text("Ship a replacement sensor")
+    await expect(b.locator(".conv-head")).to_have_count(0)  # Bob never opened it; his queues still follow
+    await expect(item(b, "group:second_level", conv)).to_be_visible()
+
     # Resolve: a reply and "proposed to close"; the widget asks the visitor to rate.
     await a.get_by_role("button", name="Resolve…").click()
     await a.locator("dialog").get_by_label("Reply to the customer").fill("Replaced the sensor remotely; all good now.")
@@ -161,6 +176,15 @@ async def test_a_read_only_user_sees_everything_and_the_server_refuses_their_rep
     await r.keyboard.press("Alt+ArrowDown")
     await expect(r.locator(".conv-head h1")).to_contain_text(f"#{second}")
     await expect(history(r).locator(".sys").first).to_contain_text("Walt Visitor started the conversation")
+    # Each row counts down its SLA; the colour turns near the warning time and past due.
+    await expect(item(r, "new", second).get_by_test_id("sla")).to_contain_text("left")
+    colours = await r.evaluate("""async () => {
+        const { slaState } = await import("/console/js/inbox.js");
+        const sla = { due_at: "2026-03-02T10:00:00Z", warn_at: "2026-03-02T09:45:00Z", state: "running" };
+        return ["09:00", "09:50", "10:05"].map((t) => slaState(sla, Date.parse(`2026-03-02T${t}:00Z`)));
+    }""")
+    assert colours == [{"cls": "ok", "text": "1h 00m left"}, {"cls": "near", "text": "10m left"},
+                       {"cls": "breached", "text": "late 5m"}]
 
     # The console offers nothing to change; forcing the composer open, the server refuses.
     message = r.get_by_label("Message")

@@ -285,6 +285,11 @@ async def test_identified_user_chats_as_the_sites_customer_and_reset_forgets_the
         async with world.services.sessions() as db:
             visitors = list(await db.scalars(select(User).where(User.role == Role.VISITOR)))
         assert len(visitors) == 1 and visitors[0].site_id == world.site_id
+
+        # Signed in again, through the API this time: their open conversation is back.
+        await page.evaluate("(hash) => SupportChat.identify({userId: 'u-42', userHash: hash})",
+                            identity_hash(secret, "u-42"))
+        await expect(frame.locator(MESSAGES)).to_have_text(["I am a known customer"])
         await context.close()
 
 

@@ -8,11 +8,11 @@ Create Date: 2026-11-22
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
 
-from escalation import seeds
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -166,25 +166,73 @@ def upgrade() -> None:
     _seed()
 
 
+# The seed rows as they were when this revision was written: literal data, so that this
+# migration keeps meaning the same whatever escalation/seeds.py says later (a change of
+# the seeds is a new migration). tests/escalation/test_seed_migration.py notices drift.
+_WEEKDAYS_24H = {str(day): [["00:00", "24:00"]] for day in range(7)}
+_MOSCOW_HOURS = {str(day): [["09:30", "18:00"]] for day in range(5)}
+SEED_CALENDARS: list[dict[str, Any]] = [
+    {"key": "24x7", "name": "Around the clock", "definition": {
+        "timezone": "UTC", "weekly": _WEEKDAYS_24H, "holidays": None, "subdivision": None,
+        "closed_dates": [], "special_days": {}, "weekend_workdays": []}},
+    {"key": "moscow", "name": "Moscow office hours (SKAI)", "definition": {
+        "timezone": "Europe/Moscow", "weekly": _MOSCOW_HOURS, "holidays": "RU", "subdivision": None,
+        "closed_dates": [], "special_days": {}, "weekend_workdays": [["09:30", "18:00"]]}},
+]
+# key, name, availability, resolution target (business days or None)
+_CATEGORIES: list[tuple[str, str, str, int | None]] = [
+    ("data_accuracy", "Data accuracy issue", "customer", 3),
+    ("technical_question", "Technical question", "customer", 1),
+    ("training_request", "Training request", "customer", 1),
+    ("configuration_request", "Configuration request", "customer", 3),
+    ("service_request", "Service request", "customer", 1),
+    ("device_error", "Device error", "staff", 3),
+    ("software_error", "Software error", "staff", 3),
+    ("business_request", "Business request", "email", None),
+    ("audit_blockade", "Accuracy audit blockade", "specialist", None),
+]
+SEED_CATEGORIES: list[dict[str, Any]] = [
+    {"key": key, "name": name, "availability": availability,
+     "resolution": {"business_days": days} if days is not None else None, "stage_one": None,
+     "default_severity": None, "position": position, "active": True}
+    for position, (key, name, availability, days) in enumerate(_CATEGORIES)
+]
+# tier, first response in minutes; every tier: resolution 48 h, warning at 80 %
+_TIERS: list[tuple[str, int]] = [("basic", 1440), ("regular", 240), ("premium", 30)]
+SEED_POLICIES: list[dict[str, Any]] = [
+    {"name": f"{tier} plan", "tier": tier, "category": None, "severity": None, "calendar_key": "24x7",
+     "first_response": {"minutes": minutes}, "next_response": None, "stage_one": None,
+     "resolution": {"minutes": 2880}, "warning_share": 0.8}
+    for tier, minutes in _TIERS
+]
+SEED_GROUPS: list[dict[str, Any]] = [
+    {"key": key, "name": name, "level": level, "lead_id": None, "position": position}
+    for position, (key, name, level) in enumerate([
+        ("second_level", "Second level", 2), ("marketing", "Marketing", 2),
+        ("vendor", "Vendor", 3), ("incidents", "Incidents", 2),
+    ])
+]
+
+
 def _seed() -> None:
-    """The dictionaries an admin edits later through the API (escalation/seeds.py)."""
+    """The dictionaries an admin edits later through the API."""
     calendars = sa.table("business_calendars", sa.column("key"), sa.column("name"), sa.column("definition", sa.JSON))
-    op.bulk_insert(calendars, seeds.seed_calendar_rows())
+    op.bulk_insert(calendars, SEED_CALENDARS)
     category_columns = ("key", "name", "availability", "default_severity", "position")
     categories = sa.table(
         "ticket_categories", *(sa.column(c) for c in category_columns),
         sa.column("resolution", sa.JSON), sa.column("stage_one", sa.JSON), sa.column("active", sa.Boolean),
     )
-    op.bulk_insert(categories, [{**row, "active": True} for row in seeds.seed_category_rows()])
+    op.bulk_insert(categories, SEED_CATEGORIES)
     policies = sa.table(
         "sla_policies", sa.column("name"), sa.column("tier"), sa.column("category"), sa.column("severity"),
         sa.column("calendar_key"), sa.column("warning_share"),
         *(sa.column(c, sa.JSON) for c in ("first_response", "next_response", "stage_one", "resolution")),
     )
-    op.bulk_insert(policies, seeds.seed_policy_rows())
+    op.bulk_insert(policies, SEED_POLICIES)
     groups = sa.table("support_groups", sa.column("key"), sa.column("name"), sa.column("level"),
                       sa.column("lead_id"), sa.column("position"))
-    op.bulk_insert(groups, seeds.seed_group_rows())
+    op.bulk_insert(groups, SEED_GROUPS)
 
 
 def downgrade() -> None:

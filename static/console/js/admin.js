@@ -161,8 +161,35 @@ export class AdminView {
 
   _groups(support) {
     if (!support) return h("section", {}, h("h2", {}, "Support groups"), h("p", { class: "muted" }, "Not available."));
+    const levelSelect = (value, label) => {
+      const select = h("select", { disabled: !this.manage, "aria-label": label },
+        [1, 2, 3].map((l) => h("option", { value: String(l) }, `level ${l}`)));
+      select.value = String(value);
+      return select;
+    };
+    const rows = support.groups.map((g) => {
+      const name = h("input", { value: g.name, disabled: !this.manage, "aria-label": `Name of ${g.key}` });
+      const level = levelSelect(g.level, `Level of ${g.key}`);
+      const save = () => this._do("PATCH", `/api/desk/groups/${encodeURIComponent(g.key)}`,
+        { name: name.value, level: Number(level.value) });
+      name.addEventListener("change", save);
+      level.addEventListener("change", save);
+      return h("tr", {}, h("td", {}, name), h("td", {}, g.key), h("td", {}, level),
+        h("td", {}, h("button", { disabled: !this.manage,
+          onclick: () => this._do("DELETE", `/api/desk/groups/${encodeURIComponent(g.key)}`) }, "Delete")));
+    });
+    const key = h("input", { placeholder: "key, e.g. billing", required: true, disabled: !this.manage, "aria-label": "New group key" });
+    const name = h("input", { placeholder: "Name", required: true, disabled: !this.manage, "aria-label": "New group name" });
+    const level = levelSelect(2, "New group level");
+    const form = h("form", { class: "inline" }, key, name, level,
+      h("button", { type: "submit", disabled: !this.manage }, "Add group"));
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      this._do("POST", "/api/desk/groups", { key: key.value, name: name.value, level: Number(level.value) });
+    });
     return h("section", { "data-testid": "admin-groups" }, h("h2", {}, "Support groups"),
-      h("table", {}, h("tr", {}, h("th", {}, "Group"), h("th", {}, "Key"), h("th", {}, "Level")),
-        support.groups.map((g) => h("tr", {}, h("td", {}, g.name), h("td", {}, g.key), h("td", {}, String(g.level))))));
+      h("p", { class: "muted" }, "Transfer queues, each on a support line. A group with open tickets cannot be deleted."),
+      h("table", {}, h("tr", {}, h("th", {}, "Group"), h("th", {}, "Key"), h("th", {}, "Line"), h("th", {}, "")), rows),
+      form);
   }
 }

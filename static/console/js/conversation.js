@@ -3,7 +3,7 @@
 
 import { api } from "./api.js";
 import { h, replace, clear, time, debounce } from "./dom.js";
-import { describe } from "./events.js";
+import { describe, statusLabel } from "./events.js";
 import { CannedPicker } from "./canned.js";
 import { renderAside } from "./aside.js";
 import { openDialog, transferDialog, resolveDialog, fieldsDialog, taskDialog } from "./dialogs.js";
@@ -260,7 +260,8 @@ export class ConversationView {
     const assignee = ticket && ticket.assignee;
     const facts = [];
     if (ticket) {
-      facts.push(h("span", { class: "badge", "data-testid": "status" }, ticket.label || item?.status_label || ticket.status));
+      facts.push(h("span", { class: "badge", "data-testid": "status" },
+        `${statusLabel(ticket.status)}${ticket.label ? ` — ${ticket.label}` : ""}`));
       facts.push(h("span", { class: "badge" }, ticket.group_name || ticket.group || `Level ${ticket.level}`));
       if (ticket.category) facts.push(h("span", { class: "badge" }, ticket.category));
       if (ticket.severity) facts.push(h("span", { class: "badge" }, `Severity ${ticket.severity}`));
@@ -281,7 +282,7 @@ export class ConversationView {
       h("button", { "data-action": "fields", disabled: !canWork || !ticket, onclick: () => this._fields() }, "Category / severity…"),
       h("button", { "data-action": "task", disabled: !canWork || !ticket, onclick: () => this._task() }, "Add task…"),
     );
-    if (ticket && ticket.status === "waiting_on_customer" || ticket && ticket.status === "proposed_to_close") {
+    if (ticket && (ticket.status === "waiting_on_customer" || ticket.status === "proposed_to_close")) {
       actions.push(h("button", { disabled: !canWork, onclick: () => this._status("reopen") }, "Reopen"));
     }
     if (ticket && ticket.status === "in_progress") {

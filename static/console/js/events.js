@@ -13,6 +13,8 @@ export function statusLabel(status) {
   return STATUS[status] || status || "—";
 }
 
+const AUTO = { rule: "by a rule", default: "default assignee", round_robin: "round-robin" };
+
 function who(user) {
   return (user && user.name) || "someone";
 }
@@ -36,8 +38,9 @@ export function describe(data) {
     case "ticket.status_changed":
       return `${actor}: ${statusLabel(data.from)} → ${statusLabel(data.to)}`;
     case "ticket.assigned":
-      if (!data.assignee) return `${actor} unassigned the ticket`;
+      if (!data.assignee) return data.released ? `${actor} stopped answering` : `${actor} unassigned the ticket`;
       if (data.claimed || (data.actor && data.actor.id === data.assignee.id)) return `${who(data.assignee)} will answer`;
+      if (data.auto) return `Assigned to ${who(data.assignee)} automatically (${AUTO[data.auto] || data.auto})`;
       return `${actor} assigned the ticket to ${who(data.assignee)}`;
     case "ticket.transferred":
       return `${actor} transferred to ${target(data)}${data.note ? ` — ${data.note}` : ""}`;

@@ -62,3 +62,32 @@ async def test_admins_configure_rules_and_the_default_assignee(desk: Desk) -> No
     await desk.call(desk.admin, "PUT", "/api/desk/default-assignee", {"user_id": None}, expect=200)
     listed = await desk.call(desk.admin, "GET", "/api/desk/rules", expect=200)
     assert ([r["id"] for r in listed["rules"]], listed["default_assignee_id"]) == ([later["id"]], None)
+
+
+async def test_admins_edit_the_transfer_groups_and_a_group_in_use_stays(desk: Desk) -> None:
+    created = (await desk.call(desk.admin, "POST", "/api/desk/groups",
+                               {"key": "billing", "name": "Billing", "level": 2}, expect=201))["group"]
+    assert created["position"] == 4  # after the four seeded groups
+    await desk.call(desk.admin, "POST", "/api/desk/groups", {"key": "billing", "name": "Again", "level": 2}, expect=409)
+    await desk.call(desk.admin, "POST", "/api/desk/groups", {"key": "Bad Key", "name": "x", "level": 2}, expect=422)
+    await desk.call(desk.admin, "POST", "/api/desk/groups", {"key": "x", "name": "x", "level": 4}, expect=422)
+    await desk.call(desk.agent, "POST", "/api/desk/groups", {"key": "y", "name": "y", "level": 2}, expect=403)
+    await desk.call(desk.readonly, "PATCH", "/api/desk/groups/billing", {"name": "z"}, expect=403)
+
+    renamed = (await desk.call(desk.admin, "PATCH", "/api/desk/groups/billing", {"name": "Billing & invoices", "level": 3},
+                               expect=200))["group"]
+    assert (renamed["name"], renamed["level"]) == ("Billing & invoices", 3)
+    support = (await desk.call(desk.agent, "GET", "/api/groups/support", expect=200))["groups"]
+    assert {"key": "billing", "name": "Billing & invoices", "level": 3} in [
+        {k: g[k] for k in ("key", "name", "level")} for g in support]
+    inbox = await desk.call(desk.agent, "GET", "/api/desk/inbox", expect=200)
+    assert "group:billing" in [q["key"] for q in inbox["queues"]]
+
+    # A ticket in the group keeps it from being deleted.
+    conv = desk.chat.conversation_id
+    await desk.call(desk.agent, "POST", f"/api/tickets/{conv}/transfer", {"group": "billing"}, expect=200)
+    in_use = await desk.call(desk.admin, "DELETE", "/api/desk/groups/billing", expect=409)
+    assert in_use["error"]["code"] == "group_in_use"
+    await desk.call(desk.agent, "POST", f"/api/tickets/{conv}/transfer", {"group": "vendor"}, expect=200)
+    await desk.call(desk.admin, "DELETE", "/api/desk/groups/billing", expect=204)
+    await desk.call(desk.admin, "DELETE", "/api/desk/groups/billing", expect=404)

@@ -265,7 +265,7 @@ class Socket:
         if self.conn is None:
             return True
         room = self.conn.rooms[self.conv]
-        return not room.catching_up and not room.pending and self.conn._queue.empty()
+        return not room.catching_up and not room.pending and self.conn.idle()
 
 
 connection_ops = st.lists(
