@@ -49,7 +49,11 @@ def main() -> int:
     argv = ["serve", "--host", args.host, "--port", str(args.port)]
     if args.profile:
         import cProfile
+        import signal
 
+        # uvicorn re-raises the SIGTERM it caught once it has shut down; with the default
+        # handler that kills the process before the profile below is written.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         profiler = cProfile.Profile()
         try:
             return int(profiler.runcall(cli_main, argv))

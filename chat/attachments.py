@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chat.authz import Action, Principal, can, require
 from chat.conversations import load_visible
 from chat.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
-from chat.models import Attachment, Event
+from chat.models import Attachment, ConversationKind, Event
 from chat.services import Services
 
 # Screenshots, photos, video, logs and documents (FFC, SKAI, BX). Anything a browser would
@@ -35,8 +35,8 @@ ALLOWED_TYPES = frozenset({
 })
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 # Leading bytes that must match for types a browser would render inline, so a file
-# labelled image/png cannot be something else.
-_MAGIC = {
+# labelled image/png cannot be something else (system alert files follow the same rule).
+MAGIC_BYTES: dict[str, tuple[bytes, ...]] = {
     "image/png": (b"\x89PNG\r\n\x1a\n",),
     "image/jpeg": (b"\xff\xd8\xff",),
     "image/gif": (b"GIF87a", b"GIF89a"),
@@ -107,7 +107,7 @@ async def upload(
                 handle.write(chunk)
         if size == 0:
             raise ValidationFailed("the file is empty")
-        magic = _MAGIC.get(ctype)
+        magic = MAGIC_BYTES.get(ctype)
         if magic is not None and not any(head.startswith(m) for m in magic):
             raise UnsupportedMediaType(f"the file is not a {ctype}", code="attachment_type")
         os.replace(partial, target)
@@ -153,15 +153,21 @@ async def open_for_download(svc: Services, actor: Principal, attachment_id: int)
         row = await db.get(Attachment, attachment_id)
         if row is None:
             raise NotFound("no such attachment", code="not_found")
-        await load_visible(db, actor, row.conversation_id)  # not_found unless visible
+        conv, _ = await load_visible(db, actor, row.conversation_id)  # not_found unless visible
         staff = can(actor, Action.VIEW_INTERNAL_NOTES)
         if row.event_id is None:
             if row.uploader_id != actor.user_id and not staff:
                 raise NotFound("no such attachment", code="not_found")
         else:
-            internal = await db.scalar(select(Event.internal).where(Event.id == row.event_id))
+            internal, seq = (await db.execute(select(Event.internal, Event.seq).where(Event.id == row.event_id))).one()
             if internal and not staff:
                 raise NotFound("no such attachment", code="not_found")
+            # A group that shows history since joining hides the files of what came before too.
+            if not staff and conv.kind is ConversationKind.GROUP:
+                from chat.groups.service import history_floor  # chat.groups builds on this module
+
+                if seq < await history_floor(db, actor.user_id, conv.id):
+                    raise NotFound("no such attachment", code="not_found")
     path = upload_dir(svc) / row.storage_key
     if not path.is_file():
         raise NotFound("the attachment's file is missing", code="not_found")

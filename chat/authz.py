@@ -73,6 +73,8 @@ class TicketRef:
     conversation: ConversationRef
     is_requester: bool
     is_cc: bool
+    # Partner first line: the reseller whose own queue holds it (None: platform staff's).
+    handled_by_org_id: int | None = None
 
 
 class Action(enum.StrEnum):
@@ -106,6 +108,7 @@ class Action(enum.StrEnum):
     LIST_TICKETS = "list_tickets"
     VIEW_TICKET = "view_ticket"
     WORK_TICKET = "work_ticket"  # escalate, edit fields, assign, transfer, tasks
+    TRANSFER_TO_PLATFORM = "transfer_to_platform"  # a partner hands its ticket to platform staff
     CHANGE_TICKET_STATUS = "change_ticket_status"  # the lifecycle decides which commands
     END_CONVERSATION = "end_conversation"  # the customer closes their own chat
     RATE_TICKET = "rate_ticket"
@@ -278,7 +281,8 @@ def _open_ticket_for_others(p: Principal, t: Target) -> bool:
 
 
 def _list_tickets(p: Principal, t: Target) -> bool:
-    return p.is_staff
+    # A reseller admin lists its own partner queue only (the query is scoped to it).
+    return p.is_staff or p.role is Role.RESELLER_ADMIN
 
 
 def _view_ticket(p: Principal, t: Target) -> bool:
@@ -286,15 +290,33 @@ def _view_ticket(p: Principal, t: Target) -> bool:
     return t.is_requester or t.is_cc or _view_conversation(p, t.conversation)
 
 
+def _partner_handles(p: Principal, t: TicketRef) -> bool:
+    """The asker is an admin of the reseller whose own first line holds the ticket."""
+    return (
+        p.role is Role.RESELLER_ADMIN
+        and t.handled_by_org_id is not None
+        and t.handled_by_org_id == p.organization_id
+    )
+
+
 def _work_ticket(p: Principal, t: Target) -> bool:
     assert isinstance(t, TicketRef)
+    if t.handled_by_org_id is not None:
+        # In a partner's queue it reaches platform agents only when the partner transfers
+        # it; support admins keep oversight.
+        return p.role is Role.SUPPORT_ADMIN or _partner_handles(p, t)
     return p.role in {Role.AGENT, Role.SUPPORT_ADMIN}
+
+
+def _transfer_to_platform(p: Principal, t: Target) -> bool:
+    assert isinstance(t, TicketRef)
+    return p.role is Role.SUPPORT_ADMIN or _partner_handles(p, t)
 
 
 def _change_ticket_status(p: Principal, t: Target) -> bool:
     assert isinstance(t, TicketRef)
     # The requester may reopen or close their own ticket; the lifecycle refuses the rest.
-    return p.role in {Role.AGENT, Role.SUPPORT_ADMIN} or (t.is_requester and p.role is not Role.READ_ONLY)
+    return _work_ticket(p, t) or (t.is_requester and p.role is not Role.READ_ONLY)
 
 
 def _end_conversation(p: Principal, t: Target) -> bool:
@@ -334,6 +356,7 @@ _RULES: dict[Action, tuple[type | None, Callable[[Principal, Target], bool]]] = 
     Action.LIST_TICKETS: (None, _list_tickets),
     Action.VIEW_TICKET: (TicketRef, _view_ticket),
     Action.WORK_TICKET: (TicketRef, _work_ticket),
+    Action.TRANSFER_TO_PLATFORM: (TicketRef, _transfer_to_platform),
     Action.CHANGE_TICKET_STATUS: (TicketRef, _change_ticket_status),
     Action.END_CONVERSATION: (TicketRef, _end_conversation),
     Action.RATE_TICKET: (TicketRef, _end_conversation),  # the requester, as for ending it

@@ -101,19 +101,26 @@ def event_json(event: Event, author: User | None) -> dict[str, Any]:
 
 
 async def conversation_ref(db: AsyncSession, principal: Principal, conversation_id: int) -> tuple[Conversation, ConversationRef]:
-    conv = await db.get(Conversation, conversation_id)
-    if conv is None:
-        raise NotFound("no such conversation", code="not_found")
-    parent_id = None
-    if conv.organization_id is not None:
-        parent_id = await db.scalar(select(Organization.parent_id).where(Organization.id == conv.organization_id))
-    participant = await db.scalar(
-        select(Participant.id).where(
-            Participant.conversation_id == conversation_id,
-            Participant.user_id == principal.user_id,
-            Participant.left_at.is_(None),
+    # One statement: the conversation, its organization's reseller, and whether the
+    # principal takes part (chat/message_batch.py loads the same facts for sends).
+    row = (
+        await db.execute(
+            select(Conversation, Organization.parent_id, Participant.id)
+            .outerjoin(Organization, Organization.id == Conversation.organization_id)
+            .outerjoin(
+                Participant,
+                and_(
+                    Participant.conversation_id == Conversation.id,
+                    Participant.user_id == principal.user_id,
+                    Participant.left_at.is_(None),
+                ),
+            )
+            .where(Conversation.id == conversation_id)
         )
-    )
+    ).first()
+    if row is None:
+        raise NotFound("no such conversation", code="not_found")
+    conv, parent_id, participant = row
     ref = ConversationRef(
         id=conv.id,
         organization_id=conv.organization_id,
@@ -353,26 +360,89 @@ async def events_after(
     limit = max(1, min(limit, HISTORY_PAGE_MAX))
     async with svc.reads() as db:
         conv, _ = await load_visible(db, actor, conversation_id)
-        query = (
-            select(Event, User)
-            .outerjoin(User, User.id == Event.author_id)
-            .where(Event.conversation_id == conversation_id, Event.seq > after_seq)
-            .order_by(Event.seq)
-            .limit(limit)
-        )
-        floor = 0
-        if not can(actor, Action.VIEW_INTERNAL_NOTES):
-            query = query.where(Event.internal.is_(False))
-            floor = await _history_floor(db, actor, conv)
-            if floor > after_seq:
-                query = query.where(Event.seq >= floor)
-        rows = (await db.execute(query)).all()
-        events = [event_json(e, u) for e, u in rows]
-        if floor > after_seq and events and events[0]["prev_public_seq"] < floor:
-            # Nothing before the floor exists for this reader, so the first event follows
-            # whatever the reader had: its gap check passes instead of asking forever.
-            events[0]["prev_public_seq"] = after_seq
+        staff = can(actor, Action.VIEW_INTERNAL_NOTES)
+        floor = 0 if staff else await _history_floor(db, actor, conv)
+        events = await read_events(db, conversation_id, after_seq=after_seq, staff=staff, floor=floor, limit=limit)
         return events, conv.last_seq
+
+
+_EVENT_COLUMNS = (Event.id, Event.seq, Event.prev_public_seq, Event.type, Event.author_id, Event.client_msg_id,
+                  Event.body, Event.data, Event.internal, Event.created_at, User.name, User.role)
+
+
+async def read_events(
+    db: AsyncSession, conversation_id: int, *, after_seq: int, staff: bool, floor: int, limit: int
+) -> list[dict[str, Any]]:
+    """A page of stored events after ``after_seq``, as :func:`events_after` returns them,
+    for a reader already allowed to see the conversation (``staff``: with internal notes;
+    ``floor``: the lowest seq this reader may see)."""
+    query = (
+        select(*_EVENT_COLUMNS)
+        .outerjoin(User, User.id == Event.author_id)
+        .where(Event.conversation_id == conversation_id, Event.seq > after_seq)
+        .order_by(Event.seq)
+        .limit(limit)
+    )
+    if not staff:
+        query = query.where(Event.internal.is_(False))
+        if floor > after_seq:
+            query = query.where(Event.seq >= floor)
+    # Plain rows, not ORM objects: a catch-up page is hundreds of events.
+    events = [
+        stored_event_json(
+            conversation_id=conversation_id, seq=seq, id=id_, kind=kind,
+            author=None if author_id is None or name is None else {"id": author_id, "name": name, "role": role.value},
+            body=body, data=data, client_msg_id=client_msg_id, created_at=created_at, internal=internal,
+            prev_public_seq=prev_public,
+        )
+        for id_, seq, prev_public, kind, author_id, client_msg_id, body, data, internal, created_at, name, role
+        in (await db.execute(query)).all()
+    ]
+    if floor > after_seq and events and events[0]["prev_public_seq"] < floor:
+        # Nothing before the floor exists for this reader, so the first event follows
+        # whatever the reader had: its gap check passes instead of asking forever.
+        events[0]["prev_public_seq"] = after_seq
+    return events
+
+
+@dataclass(frozen=True)
+class RoomView:
+    """What a socket needs to join a conversation, read in one statement."""
+
+    last_seq: int  # the last seq this reader can see (public only for customers)
+    read_seq: int
+    floor: int  # the lowest seq this reader may see
+
+
+async def room_view(db: AsyncSession, principal: Principal, conversation_id: int) -> RoomView:
+    """The conversation as a joining socket sees it; ``not_found`` unless visible (the
+    rules of :func:`load_visible`)."""
+    row = (
+        await db.execute(
+            select(Conversation.kind, Conversation.organization_id, Organization.parent_id, Conversation.status,
+                   Conversation.last_seq, Conversation.last_public_seq, Participant.left_at, Participant.last_read_seq,
+                   Participant.id)
+            .outerjoin(Organization, Organization.id == Conversation.organization_id)
+            .outerjoin(Participant, and_(Participant.conversation_id == Conversation.id,
+                                         Participant.user_id == principal.user_id))
+            .where(Conversation.id == conversation_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound("no such conversation", code="not_found")
+    kind, org_id, parent_id, status, last_seq, last_public_seq, left_at, read_seq, participant_id = row
+    ref = ConversationRef(id=conversation_id, organization_id=org_id, org_parent_id=parent_id,
+                          is_participant=participant_id is not None and left_at is None,
+                          is_open=status is ConversationStatus.OPEN)
+    if not can(principal, Action.VIEW_CONVERSATION, ref):
+        raise NotFound("no such conversation", code="not_found")
+    staff = can(principal, Action.VIEW_INTERNAL_NOTES)
+    floor = 0
+    if not staff and kind is ConversationKind.GROUP:
+        from chat.groups.service import history_floor  # chat.groups builds on this module
+
+        floor = await history_floor(db, principal.user_id, conversation_id)
+    return RoomView(last_seq=int(last_seq if staff else last_public_seq), read_seq=int(read_seq or 0), floor=floor)
 
 
 async def _history_floor(db: AsyncSession, actor: Principal, conv: Conversation) -> int:

@@ -1,6 +1,10 @@
-"""Demo data for the embedded default: a reseller, its customer company, a widget site and
-one user of each kind. Safe to run again: it reuses what exists and sets fresh passwords,
-so the printed logins always work (no password is ever kept in the code)."""
+"""Demo data for the embedded default: a reseller, its customer company, a widget site, one
+user of each kind, and the company's support chat group (with one approved member, while
+the demo customer may still ask to join) and a system alert — so the widget, the customer
+area (``/portal/``) and the console (``/console/``) can be tried at once.
+
+Safe to run again: it reuses what exists and sets fresh passwords, so the printed logins
+always work (no password is ever kept in the code)."""
 
 from __future__ import annotations
 
@@ -10,17 +14,30 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 
 from chat import directory, validation
+from chat.auth import principal_of
 from chat.errors import Conflict, NotFound
-from chat.models import Organization, OrgKind, PlanTier, Role, Site
+from chat.groups import alerts, requests, service
+from chat.groups.models import AlertType, ChatGroup, ChatGroupJoinRequest, RequestStatus, SystemAlert
+from chat.models import Organization, OrgKind, PlanTier, Role, Site, User
 from chat.services import Services
 
+ADMIN = "admin@demo.example"
+RESELLER_ADMIN = "reseller@demo-reseller.example"
+CUSTOMER = "customer@demo-customer.example"  # not in the group: may ask to join it
+MEMBER = "member@demo-customer.example"  # already in the group
 DEMO_USERS = (
-    ("admin@demo.example", Role.SUPPORT_ADMIN, None, "Ada Admin"),
+    (ADMIN, Role.SUPPORT_ADMIN, None, "Ada Admin"),
     ("agent@demo.example", Role.AGENT, None, "Alex Agent"),
     ("readonly@demo.example", Role.READ_ONLY, None, "Rita Readonly"),
-    ("reseller@demo-reseller.example", Role.RESELLER_ADMIN, "demo-reseller", "Ravi Reseller"),
-    ("customer@demo-customer.example", Role.CUSTOMER, "demo-customer", "Carla Customer"),
+    (RESELLER_ADMIN, Role.RESELLER_ADMIN, "demo-reseller", "Ravi Reseller"),
+    (CUSTOMER, Role.CUSTOMER, "demo-customer", "Carla Customer"),
+    (MEMBER, Role.CUSTOMER, "demo-customer", "Max Member"),
 )
+DEMO_GROUP = "Demo Customer Co support"
+DEMO_ALERT = "Welcome to the demo"
+# The demo site's signed-in user, whom the demo page vouches for at ``/?as=customer``
+# the way a customer's backend does (docs/widget.md, identity verification).
+DEMO_WIDGET_USER = ("demo-customer-1", "Dana Demo")
 
 
 async def _organization(svc: Services, slug: str, **fields: object) -> Organization:
@@ -77,3 +94,42 @@ async def seed_demo(svc: Services) -> None:
         except Conflict:
             await directory.set_password(svc, email, password)
         print(f"    {role.value:<15} {email:<32} {password}")
+    await _seed_group_and_alert(svc)
+    print(f"  group chat:      {DEMO_GROUP!r} of Demo Customer Co, {MEMBER} in it")
+    print(f"  customer area:   {public_url}/portal/ — {CUSTOMER} asks to join, {RESELLER_ADMIN} approves")
+    print(f"  agent console:   {public_url}/console/ — admin, agent, read-only")
+    print(f"  signed-in widget: {public_url}/?as=customer — a user of Demo Customer Co: sees its alerts")
+
+
+async def _user(svc: Services, email: str) -> User:
+    async with svc.sessions() as db:
+        return await directory.find_user(db, email)
+
+
+async def _seed_group_and_alert(svc: Services) -> None:
+    """The customer company's group, its first member admitted the way every member is
+    (asked, approved by the reseller admin), and one alert; each only once."""
+    admin = principal_of(await _user(svc, ADMIN))
+    reseller = principal_of(await _user(svc, RESELLER_ADMIN))
+    member = principal_of(await _user(svc, MEMBER))
+    pending: int | None = None
+    async with svc.sessions() as db:
+        group = await db.scalar(select(ChatGroup).where(ChatGroup.name == DEMO_GROUP))
+        alerted = await db.scalar(select(SystemAlert.id).where(SystemAlert.title == DEMO_ALERT))
+        is_member = group is not None and await service.active_member(db, group.id, member.user_id) is not None
+        if group is not None:
+            pending = await db.scalar(select(ChatGroupJoinRequest.id).where(
+                ChatGroupJoinRequest.group_id == group.id, ChatGroupJoinRequest.user_id == member.user_id,
+                ChatGroupJoinRequest.status == RequestStatus.PENDING,
+            ))
+    if group is None:
+        group = await service.create_group(svc, admin, organization="demo-customer", name=DEMO_GROUP)
+    if not is_member:
+        if pending is None:  # else left by an earlier, interrupted run
+            pending = int((await requests.request_join(svc, member, group=group.id, note="Demo: the first member"))["id"])
+        await requests.decide(svc, reseller, pending, approve=True)
+    if alerted is None:
+        await alerts.open_alert(
+            svc, admin, organization="demo-customer", type=AlertType.INFORMATION, title=DEMO_ALERT,
+            body="System alerts from support show here, in the customer area and in the widget of the company's users.",
+        )

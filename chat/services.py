@@ -24,6 +24,11 @@ log = logging.getLogger(__name__)
 Reaction = Callable[["Services", "Principal", list[dict[str, Any]]], Awaitable[None]]
 """Runs after stored events were committed and published (e.g. a ticket noting a reply)."""
 
+RoomWatcher = Callable[["Services", str, int, "Principal", Callable[[], bool]], Awaitable[None]]
+"""Told by the hub ``(services, process id, conversation id, principal, here)`` when a
+non-staff socket joined or left a conversation; ``here()`` says whether this process still
+holds a socket of that principal there (e.g. tickets noting that a visitor left)."""
+
 
 class AgentPresence(Protocol):
     def agent_statuses(self) -> dict[int, str]:
@@ -55,6 +60,8 @@ class Services:
     reactions: list[Reaction] = field(default_factory=list)
     """After-commit reactions to new conversation events, in order. Each must be idempotent
     and able to catch up later (the sweeper replays what a crash left unprocessed)."""
+    room_watchers: list[RoomWatcher] = field(default_factory=list)
+    """Run by the hub in the background; each must log rather than raise."""
 
     async def publish(self, channel: str, payload: object) -> None:
         """Ring the doorbell after a commit. A broker outage is logged, not raised: the
@@ -100,6 +107,9 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
     from escalation.reactions import react_to_events
 
     services.reactions.append(react_to_events)  # tickets follow their chats
+    from escalation.departure import customer_presence
+
+    services.room_watchers.append(customer_presence)  # a visitor leaving a live chat
     from chat.desk.autoassign import on_events as assign_new_chats
 
     # After the tickets' reaction: it creates the ticket row that assignment works on.

@@ -52,6 +52,7 @@ class Settings:
     auto_close_proposed_after: str = "7d"
     chat_idle_ticket_minutes: int = 30
     chat_unanswered_ticket_minutes: int = 10
+    chat_left_ticket_minutes: int = 2
     ticket_when_no_agent_online: bool = True
     escalation_ladder: str = "raise_level:2@0, notify_group_lead@60, notify_admins@240"
     ticket_status_labels: str = "Re-check approved=in_progress, Hard to configure=in_progress"
@@ -250,6 +251,10 @@ def _ticket_settings(get: Callable[[str, str], str]) -> dict[str, Any]:
         "CHAT_IDLE_TICKET_MINUTES", get("CHAT_IDLE_TICKET_MINUTES", "30"), low=0, high=day_minutes)
     values["chat_unanswered_ticket_minutes"] = _int(
         "CHAT_UNANSWERED_TICKET_MINUTES", get("CHAT_UNANSWERED_TICKET_MINUTES", "10"), low=0, high=day_minutes)
+    # A visitor who closed the chat a short while ago may be reloading the page or
+    # switching networks: 2 minutes tells that apart from leaving.
+    values["chat_left_ticket_minutes"] = _int(
+        "CHAT_LEFT_TICKET_MINUTES", get("CHAT_LEFT_TICKET_MINUTES", "2"), low=0, high=day_minutes)
     values["ticket_when_no_agent_online"] = _bool(
         "TICKET_WHEN_NO_AGENT_ONLINE", get("TICKET_WHEN_NO_AGENT_ONLINE", "true"))
     return values

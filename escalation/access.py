@@ -29,7 +29,8 @@ async def ticket_ref(db: AsyncSession, principal: Principal, conv: Conversation,
         is_participant=participant is not None,
         is_open=conv.status is ConversationStatus.OPEN,
     )
-    return TicketRef(ref, is_requester=ticket.requester_id == principal.user_id, is_cc=principal.user_id in ticket.cc)
+    return TicketRef(ref, is_requester=ticket.requester_id == principal.user_id, is_cc=principal.user_id in ticket.cc,
+                     handled_by_org_id=ticket.handled_by_org_id)
 
 
 async def require_on_ticket(

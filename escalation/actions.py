@@ -3,14 +3,14 @@ ticket as JSON, a staff note, and applying one status command inside a unit of w
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from chat import validation
 from chat.authz import Principal
 from chat.conversations import EventKind, append_event, event_json
 from chat.errors import Conflict
-from chat.models import STAFF_ROLES, User
+from chat.models import User
 from chat.services import Services
 from escalation.errors import InvalidTransfer
 from escalation.lifecycle import (
@@ -26,8 +26,8 @@ from escalation.lifecycle import (
     track,
     wait_on_customer,
 )
-from escalation.store import Work, actor_of, run_unit
-from escalation.views import ticket_json
+from escalation.store import Work, run_unit
+from escalation.views import desk_view, ticket_json
 
 MAX_NOTE = 2000
 STATUS_ACTIONS = ("start", "wait_on_customer", "propose_close", "reopen", "close", "stage_one_done")
@@ -39,8 +39,7 @@ async def actor_user(work: Work, actor: Principal | None) -> User | None:
 
 async def as_json(work: Work, actor: Principal | None) -> dict[str, Any]:
     await work.db.flush()
-    staff = actor is None or actor.role in STAFF_ROLES
-    return await ticket_json(work.db, work.ticket, work.conv, staff=staff)
+    return await ticket_json(work.db, work.ticket, work.conv, staff=desk_view(actor, work.ticket))
 
 
 async def add_note(work: Work, user: User | None, note: str | None) -> None:
@@ -70,11 +69,11 @@ async def apply_status(work: Work, user: User | None, action: str) -> None:
         if before.stage_one_done_at is not None or before.status is TicketStatus.CLOSED:
             raise Conflict("stage one is already done", code="no_change")
         work.ticket.stage_one_done_at = work.now
-        work.record([HistoryEvent(EventType.STAGE_ONE_DONE, work.now, actor_of(user))])
+        work.record([HistoryEvent(EventType.STAGE_ONE_DONE, work.now, work.actor(user))])
         await work.append("ticket.updated", user, internal=False,
                           changes={"stage_one_done_at": {"from": None, "to": work.now.isoformat()}})
         return
-    moved = COMMANDS[action](before, work.now, actor_of(user))
+    moved = COMMANDS[action](before, work.now, work.actor(user))
     work.store_state(moved.state)
     work.record(moved.events)
     await work.append("ticket.status_changed", user, internal=False,
@@ -88,7 +87,7 @@ async def apply_status(work: Work, user: User | None, action: str) -> None:
 
 async def mark_tracked(work: Work, user: User | None, reason: str) -> None:
     """The chat becomes a ticket now (stage-one and resolution clocks start): ``ticket.opened``."""
-    moved = track(work.state(), work.now, actor_of(user))
+    moved = track(work.state(), work.now, work.actor(user))
     work.store_state(moved.state)
     work.record(moved.events)
     work.ticket.tracked_at, work.ticket.tracked_reason = work.now, reason
@@ -110,14 +109,14 @@ def transfer_target(work: Work, level: int | None, group: str | None) -> tuple[S
 
 
 async def transfer(work: Work, user: User | None, level: int | None, group: str | None, note: str | None = None,
-                    *, reason: str | None = None) -> None:
+                    *, reason: str | None = None, extra: Mapping[str, Any] | None = None) -> None:
     target_level, target_group = transfer_target(work, level, group)
     before = work.state()
-    moved = escalate(before, work.now, actor_of(user), level=target_level, group=target_group,
+    moved = escalate(before, work.now, work.actor(user), level=target_level, group=target_group,
                      settings=work.desk.lifecycle)
     work.store_state(moved.state)
     data: dict[str, Any] = {"level": int(target_level), "group": target_group, "note": note,
-                            "from": {"level": int(before.level), "group": before.group}}
+                            "from": {"level": int(before.level), "group": before.group}, **(extra or {})}
     if reason is not None:
         data["reason"] = reason
     await work.append("ticket.transferred", user, internal=True, **data)

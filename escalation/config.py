@@ -87,6 +87,7 @@ class Desk:
     lifecycle: LifecycleSettings
     idle_after: timedelta | None
     unanswered_after: timedelta | None
+    left_after: timedelta | None = None
 
     def policy_for(
         self, tier: PlanTier | None, category: str | None, severity: int | None
@@ -111,6 +112,12 @@ class Desk:
         after = self.idle_after if answered else self.unanswered_after
         return None if after is None else since + after
 
+    def left_due(self, customer_left_at: datetime | None) -> datetime | None:
+        """When a live chat whose customer left at ``customer_left_at`` becomes a ticket."""
+        if customer_left_at is None or self.left_after is None:
+            return None
+        return customer_left_at + self.left_after
+
 
 async def load_desk(db: AsyncSession, settings: Settings) -> Desk:
     calendars = {
@@ -121,7 +128,7 @@ async def load_desk(db: AsyncSession, settings: Settings) -> Desk:
     group_rows = list(await db.scalars(select(SupportGroup).order_by(SupportGroup.position, SupportGroup.key)))
     groups = {g.key: Group(g.key, g.name, g.level, g.lead_id) for g in group_rows}
     labels = parse_labels(settings.ticket_status_labels).labels
-    minutes = settings.chat_idle_ticket_minutes, settings.chat_unanswered_ticket_minutes
+    minutes = settings.chat_idle_ticket_minutes, settings.chat_unanswered_ticket_minutes, settings.chat_left_ticket_minutes
     return Desk(
         calendars=calendars,
         categories={row.key: category_of(row) for row in category_rows},
@@ -136,4 +143,5 @@ async def load_desk(db: AsyncSession, settings: Settings) -> Desk:
         lifecycle=LifecycleSettings(groups=tuple(groups), labels=labels),
         idle_after=timedelta(minutes=minutes[0]) if minutes[0] else None,
         unanswered_after=timedelta(minutes=minutes[1]) if minutes[1] else None,
+        left_after=timedelta(minutes=minutes[2]) if minutes[2] else None,
     )

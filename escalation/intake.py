@@ -35,8 +35,16 @@ from escalation.config import load_desk
 from escalation.lifecycle import Actor, sla_facts
 from escalation.lifecycle import open_ticket as open_state
 from escalation.models import TicketChannel
-from escalation.store import Work, begin_work, finish_work, new_chat_ticket, publish_work, record_facts
-from escalation.views import ticket_json
+from escalation.store import (
+    Work,
+    begin_work,
+    finish_work,
+    first_line_partner,
+    new_chat_ticket,
+    publish_work,
+    record_facts,
+)
+from escalation.views import desk_view, ticket_json
 
 # Who may use which channel: staff type in what a caller said; customers raise their own.
 ON_BEHALF = frozenset({TicketChannel.PHONE, TicketChannel.EMAIL})
@@ -58,6 +66,7 @@ class TicketDraft:
     happened_at: datetime | None = None
     cc: Sequence[int] = ()
     linked_from: int | None = None  # the conversation it was raised from (a group chat)
+    linked_seq: int | None = None  # the message of ``linked_from`` it was raised from
 
 
 async def _contact(db: AsyncSession, email: str, now: datetime) -> User:
@@ -152,6 +161,7 @@ async def open_ticket(svc: Services, actor: Principal, draft: TicketDraft) -> di
                                    body=description, data=entered_by)
         events.append(event_json(first, requester))
         ticket = new_chat_ticket(conv, now, channel=draft.channel)
+        ticket.handled_by_org_id = await first_line_partner(db, conv.organization_id)
         opened = open_state(now, Actor.customer(str(requester.id)))
         ticket.sla_facts = []
         record_facts(ticket, sla_facts(opened.events))
@@ -166,16 +176,18 @@ async def open_ticket(svc: Services, actor: Principal, draft: TicketDraft) -> di
         await work.append("ticket.opened", author, internal=False, channel=draft.channel.value,
                           category=category, severity=severity, level=1, group=None)
         if source is not None:
-            await _link_source(work, source, author)
+            await _link_source(work, source, author, draft.linked_seq)
         await finish_work(work)
-        body = await ticket_json(db, ticket, conv, staff=actor.role in STAFF_ROLES)
+        body = await ticket_json(db, ticket, conv, staff=desk_view(actor, ticket))
     await publish_work(svc, work)
     return body
 
 
-async def _link_source(work: Work, source: Conversation, user: User | None) -> None:
+async def _link_source(work: Work, source: Conversation, user: User | None, seq: int | None) -> None:
+    """``ticket.linked`` in the source conversation; ``linked_seq``: the message it came from."""
     stored = await append_event(
         work.db, source.id, kind=EventKind.SYSTEM, now=work.now,
-        data={"event": "ticket.linked", "actor": author_json(user), "from": source.id, "to": work.conv.id},
+        data={"event": "ticket.linked", "actor": author_json(user), "from": source.id, "to": work.conv.id,
+              "linked_seq": seq},
     )
     work.events.append(event_json(stored, None))

@@ -18,7 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -29,8 +29,9 @@ from escalation.autoclose import auto_close
 from escalation.ladder import DueStep, LadderAction
 from escalation.lifecycle import TicketStatus
 from escalation.models import Ticket, TicketSlaMark
+from escalation.partner import partner_admins
 from escalation.sla import SlaClock, SlaEventKind
-from escalation.store import Work, facts_of, run_unit
+from escalation.store import Work, convert_times, facts_of, run_unit
 
 log = logging.getLogger("escalation.jobs")
 
@@ -40,16 +41,29 @@ BATCH = 200
 BACKFILL_INTERVAL = timedelta(seconds=60)
 # Conversations written to within this window are left to their own reactions.
 BACKFILL_QUIET = timedelta(seconds=30)
+# A backfill run looks at two windows of this many conversation ids, not at every ticket:
+# the newest (where a crash most likely left something behind) and one that moves on each
+# run, so every conversation is looked at within (highest id / BACKFILL_SLICE) runs.
+BACKFILL_SLICE = 10_000
 
 _OPEN_WORK = (TicketStatus.NEW, TicketStatus.IN_PROGRESS, TicketStatus.WAITING_ON_CUSTOMER)
 
 
+DUE_COLUMNS: dict[str, InstrumentedAttribute[datetime | None]] = {
+    "tickets.sla": Ticket.sla_next_check_at,
+    "tickets.auto_close": Ticket.auto_close_at,
+    "tickets.convert": Ticket.convert_at,
+}
+
+
+def due_query(column: InstrumentedAttribute[datetime | None], now: datetime) -> Select[tuple[int]]:
+    """A job's "find due work": a range of its indexed deadline column, oldest first."""
+    return select(Ticket.conversation_id).where(column <= now).order_by(column, Ticket.conversation_id).limit(BATCH)
+
+
 async def _due(svc: Services, column: InstrumentedAttribute[datetime | None], now: datetime) -> list[int]:
     async with svc.reads() as db:
-        rows = await db.scalars(
-            select(Ticket.conversation_id).where(column <= now).order_by(column, Ticket.conversation_id).limit(BATCH)
-        )
-        return list(rows)
+        return list(await db.scalars(due_query(column, now)))
 
 
 async def _each(svc: Services, ids: list[int], step: Callable[[Work], Awaitable[int]]) -> int:
@@ -120,7 +134,11 @@ async def _climb(work: Work, due: DueStep) -> None:
     data: dict[str, object] = {"step": due.index, "action": step.action.value, "target": due.breach.target.value,
                                "breached_at": due.breach.at.isoformat()}
     notify: list[int] = []
-    if step.action is LadderAction.RAISE_LEVEL:
+    partner = t.handled_by_org_id
+    if step.action is LadderAction.RAISE_LEVEL and partner is not None:
+        # The platform's lines are reached only when the partner transfers the ticket.
+        data.update(level=t.level, group=t.group_key, held_by_partner=partner)
+    elif step.action is LadderAction.RAISE_LEVEL:
         assert step.level is not None
         if t.level < step.level and t.status in _OPEN_WORK:
             first_group = next((g.key for g in work.desk.groups.values() if g.level == step.level), None)
@@ -133,8 +151,9 @@ async def _climb(work: Work, due: DueStep) -> None:
         if group is not None and group.lead_id is not None:
             notify = [group.lead_id]
     if step.action is not LadderAction.RAISE_LEVEL and not notify:
-        # Nobody in particular to tell (no assignee, no lead): tell every support admin (BX).
-        notify = await _admins(work)
+        # Nobody in particular to tell (no assignee, no lead): tell every support admin
+        # (BX), or for a partner's own queue the partner's admins.
+        notify = await partner_admins(work) if partner is not None else await _admins(work)
     data["notify"] = notify
     t.escalation_step = max(t.escalation_step, due.index)
     await work.append("ticket.escalated", None, internal=True, data=data)
@@ -172,12 +191,14 @@ async def convert_step(work: Work) -> int:
     t = work.ticket
     if t.tracked or t.convert_at is None or t.convert_at > work.now or t.status not in _OPEN_WORK:
         return 0
-    answered = t.first_replied_at is not None
-    since = max(t.status_changed_at, t.activity_at, t.first_replied_at) if t.first_replied_at else t.created_at
-    due = work.desk.convert_due(answered=answered, since=since)
-    if due is None or due > work.now:
-        return 0  # activity moved it; the recompute stores the new time
-    await mark_tracked(work, None, "visitor_idle" if answered else "no_answer")
+    idle_due, left_due = convert_times(work.desk, t)
+    if left_due is not None and left_due <= work.now:
+        reason = "visitor_left"
+    elif idle_due is not None and idle_due <= work.now:
+        reason = "visitor_idle" if t.first_replied_at is not None else "no_answer"
+    else:
+        return 0  # activity moved it, or the customer came back; the recompute stores the new time
+    await mark_tracked(work, None, reason)
     return 1
 
 
@@ -192,27 +213,36 @@ async def _caught_up(work: Work) -> int:
     return 1
 
 
+# Where this process's moving backfill window starts next (a memo of its own progress:
+# after a restart it starts again from the bottom).
+_backfill_from: dict[int, int] = {}
+
+
+async def backfill_windows(svc: Services) -> list[tuple[int, int]]:
+    """The id ranges (inclusive) this backfill run looks at; advances the moving one."""
+    async with svc.reads() as db:
+        top = int(await db.scalar(select(func.max(Conversation.id))) or 0)
+    start = _backfill_from.get(id(svc), 0)
+    if start > top:
+        start = 0
+    _backfill_from[id(svc)] = start + BACKFILL_SLICE
+    newest = (max(top - BACKFILL_SLICE + 1, 0), top)
+    moving = (start, start + BACKFILL_SLICE - 1)
+    return [newest] if moving[1] >= newest[0] else [moving, newest]
+
+
 async def backfill(svc: Services, now: datetime) -> int:
     """Support chats without a ticket row, and open tickets behind their conversation,
     go through a unit (which creates / catches up). Leaves recently active conversations
-    to their own reactions."""
+    to their own reactions. Looks at :func:`backfill_windows`, never the whole table."""
     quiet = now - BACKFILL_QUIET
-    async with svc.reads() as db:
-        missing = list(await db.scalars(
-            select(Conversation.id)
-            .where(Conversation.kind == ConversationKind.CHAT, Conversation.updated_at <= quiet,
-                   ~exists().where(Ticket.conversation_id == Conversation.id))
-            .order_by(Conversation.id).limit(BATCH)
-        ))
-        behind = list(await db.scalars(
-            select(Ticket.conversation_id)
-            .join(Conversation, Conversation.id == Ticket.conversation_id)
-            .where(Ticket.status != TicketStatus.CLOSED, Ticket.processed_seq < Conversation.last_seq,
-                   Conversation.updated_at <= quiet)
-            .order_by(Ticket.conversation_id).limit(BATCH)
-        ))
+    found: list[int] = []
+    for low, high in await backfill_windows(svc):
+        async with svc.reads() as db:
+            found += list(await db.scalars(missing_query(quiet, low, high)))
+            found += list(await db.scalars(behind_query(quiet, low, high)))
     done = 0
-    for conversation_id in missing + behind:
+    for conversation_id in dict.fromkeys(found):
         try:
             result = await run_unit(svc, conversation_id, _caught_up, skip_locked=True)
         except Exception:
@@ -220,6 +250,28 @@ async def backfill(svc: Services, now: datetime) -> int:
             continue
         done += result[0] if result is not None else 0
     return done
+
+
+def missing_query(quiet: datetime, low: int, high: int) -> Select[tuple[int]]:
+    """Support chats with ids in [low, high] without a ticket row (a crash between a
+    chat's commit and its reaction)."""
+    return (
+        select(Conversation.id)
+        .where(Conversation.id.between(low, high), Conversation.kind == ConversationKind.CHAT,
+               Conversation.updated_at <= quiet, ~exists().where(Ticket.conversation_id == Conversation.id))
+        .order_by(Conversation.id).limit(BATCH)
+    )
+
+
+def behind_query(quiet: datetime, low: int, high: int) -> Select[tuple[int]]:
+    """Open tickets with ids in [low, high] whose conversation has events they have not applied."""
+    return (
+        select(Ticket.conversation_id)
+        .join(Conversation, Conversation.id == Ticket.conversation_id)
+        .where(Ticket.conversation_id.between(low, high), Ticket.status != TicketStatus.CLOSED,
+               Ticket.processed_seq < Conversation.last_seq, Conversation.updated_at <= quiet)
+        .order_by(Ticket.conversation_id).limit(BATCH)
+    )
 
 
 _next_backfill: dict[int, datetime] = {}

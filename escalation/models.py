@@ -170,10 +170,32 @@ class Ticket(Base):
     watch_customer_reply: Mapped[bool] = mapped_column(Boolean, default=False)
     linked_from_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"))
     linked_to_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"))
+    # When the customer's last socket left the live chat (None while one is connected, and
+    # once they come back): the sweeper converts an unresolved chat a grace period later.
+    customer_left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Partner first line (PSD): the reseller whose own queue holds the ticket; None once
+    # (or as long as) platform staff handle it. Set when the row is created.
+    handled_by_org_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     close_reason: Mapped[str | None] = mapped_column(String(16))
+
+
+class CustomerPresence(Base):
+    """A customer with at least one socket in a support chat, per web process: what lets
+    any process tell that a customer's *last* socket, wherever it was, went away
+    (escalation.departure). A row of a process killed outright stays behind; that chat
+    then converts only on idleness."""
+
+    __tablename__ = "customer_presence"
+
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class TicketTask(Base):

@@ -1,4 +1,5 @@
-"""Reading tickets for staff: the filtered list, newest activity first, paged by a cursor."""
+"""Reading tickets for staff (and for a partner, its own queue): the filtered list, newest
+activity first, paged by a cursor."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from chat.authz import Action, Principal, require
 from chat.conversations import author_json
-from chat.errors import ValidationFailed
-from chat.models import Conversation, User
+from chat.errors import Forbidden, ValidationFailed
+from chat.models import Conversation, Role, User
 from chat.services import Services
 from escalation.lifecycle import TicketStatus
 from escalation.models import Ticket
@@ -31,6 +32,10 @@ class TicketFilter:
     tracked: bool | None = None
     category: str | None = None
     q: str | None = None
+    # Partner first line: "platform" (what no partner holds), "partner" (every partner's
+    # queue), "any", or a reseller's organization id (its own queue). None: "platform" for
+    # staff, its own queue for a reseller admin.
+    handled_by: str | int | None = None
 
 
 def parse_statuses(raw: str) -> tuple[tuple[TicketStatus, ...], bool]:
@@ -57,6 +62,31 @@ def _decode(cursor: str) -> tuple[datetime, int]:
         raise ValidationFailed("cursor is not one this server gave out") from None
 
 
+def parse_handled_by(raw: str | None) -> str | int | None:
+    if raw is None:
+        return None
+    if raw in ("platform", "partner", "any"):
+        return raw
+    if raw.isdigit():
+        return int(raw)
+    raise ValidationFailed("handled_by must be 'platform', 'partner', 'any' or a reseller's organization id")
+
+
+def _handled_by(actor: Principal, handled_by: str | int | None) -> ColumnElement[bool] | None:
+    """The queue filter; a reseller admin sees its own partner queue and nothing else."""
+    if actor.role is Role.RESELLER_ADMIN:
+        if handled_by not in (None, actor.organization_id):
+            raise Forbidden("a reseller admin lists its own partner queue only")
+        return Ticket.handled_by_org_id == actor.organization_id
+    if handled_by is None or handled_by == "platform":
+        return Ticket.handled_by_org_id.is_(None)
+    if handled_by == "partner":
+        return Ticket.handled_by_org_id.is_not(None)
+    if handled_by == "any":
+        return None
+    return Ticket.handled_by_org_id == handled_by
+
+
 def _item(ticket: Ticket, conv: Conversation, users: dict[int, User]) -> dict[str, Any]:
     return {
         "id": ticket.conversation_id,
@@ -78,6 +108,7 @@ def _item(ticket: Ticket, conv: Conversation, users: dict[int, User]) -> dict[st
                       for k, d in (ticket.deadlines or {}).items()},
         "escalation_step": ticket.escalation_step,
         "auto_close_at": iso(ticket.auto_close_at),
+        "handled_by": ticket.handled_by_org_id,
         "created_at": iso(ticket.created_at),
         "updated_at": iso(ticket.updated_at),
         "last_activity_at": iso(conv.updated_at),
@@ -93,6 +124,9 @@ async def list_tickets(
     require(actor, Action.LIST_TICKETS)
     limit = max(1, min(limit, MAX_PAGE))
     query = select(Ticket, Conversation).join(Conversation, Conversation.id == Ticket.conversation_id)
+    queue = _handled_by(actor, filters.handled_by)
+    if queue is not None:
+        query = query.where(queue)
     if filters.statuses:
         query = query.where(Ticket.status.in_(filters.statuses))
     if filters.open_only:

@@ -32,6 +32,10 @@ def _matters(event: dict[str, Any], watch_agent: bool, watch_customer: bool) -> 
     role = author.get("role")
     if role in _STAFF:
         return watch_agent
+    if role == Role.RESELLER_ADMIN.value:
+        # A partner answering its own first line, or speaking for its customer: the unit
+        # tells which (it knows the ticket's partner).
+        return watch_agent or watch_customer
     return role is not None and role != Role.READ_ONLY.value and watch_customer
 
 

@@ -55,13 +55,20 @@ def iso(at: datetime | None) -> str | None:
     return None if at is None else at.isoformat()
 
 
-def actor_of(user: User | None) -> Actor:
-    """The lifecycle's view of who acts: staff are agents, everyone else a customer."""
+def actor_of(user: User | None, partner: int | None = None) -> Actor:
+    """The lifecycle's view of who acts: staff are agents, and so are the admins of
+    ``partner``, the reseller whose own first line holds the ticket; everyone else is a
+    customer."""
     if user is None:
         return Actor.system()
-    if user.role in STAFF_WRITERS:
+    if user.role in STAFF_WRITERS or is_partner(user, partner):
         return Actor.agent(str(user.id))
     return Actor.customer(str(user.id))
+
+
+def is_partner(user: User, partner: int | None) -> bool:
+    """Whether ``user`` answers for ``partner`` (a reseller handling its own first line)."""
+    return partner is not None and user.role is Role.RESELLER_ADMIN and user.organization_id == partner
 
 
 def new_chat_ticket(conv: Conversation, now: datetime, *, channel: TicketChannel = TicketChannel.CHAT) -> Ticket:
@@ -153,6 +160,10 @@ class Work:
             self._marks = set(rows)
         return self._marks
 
+    def actor(self, user: User | None) -> Actor:
+        """Who acts on this ticket, as the lifecycle sees it (:func:`actor_of`)."""
+        return actor_of(user, self.ticket.handled_by_org_id)
+
     def next_response_open(self) -> bool:
         cycle = (self.ticket.deadlines or {}).get(SlaTarget.NEXT_RESPONSE.value)
         return cycle is not None and cycle.get("met_at") is None
@@ -222,7 +233,7 @@ async def catch_up(work: Work) -> None:
         if work.ticket.status is TicketStatus.CLOSED:
             continue
         work.ticket.activity_at = max(work.ticket.activity_at, event.created_at)
-        if user.role in STAFF_WRITERS:
+        if user.role in STAFF_WRITERS or is_partner(user, work.ticket.handled_by_org_id):
             await _agent_replied(work, event.created_at, user)
         elif user.role is not Role.READ_ONLY:
             await _customer_replied(work, event.created_at, user)
@@ -231,7 +242,7 @@ async def catch_up(work: Work) -> None:
 async def _agent_replied(work: Work, at: datetime, user: User) -> None:
     t = work.ticket
     counts = t.first_replied_at is None or work.next_response_open()
-    moved = agent_reply(work.state(), at, actor_of(user))
+    moved = agent_reply(work.state(), at, work.actor(user))
     # NEW -> IN_PROGRESS by a reply is no separate event: the reply is the record.
     work.store_state(moved.state, at)
     if counts:
@@ -311,9 +322,7 @@ async def recompute(work: Work) -> None:
     t.auto_close_at = auto_close_due_at(work.state(), activity, work.desk.auto_close, calendar)
     t.convert_at = None
     if not t.tracked and t.status in _CONVERTIBLE:
-        answered = t.first_replied_at is not None
-        since = max(activity, t.first_replied_at) if t.first_replied_at is not None else t.created_at
-        t.convert_at = work.desk.convert_due(answered=answered, since=since)
+        t.convert_at = min(filter(None, convert_times(work.desk, t)), default=None)
     is_open = t.status is not TicketStatus.CLOSED
     t.watch_agent_reply = is_open and (t.first_replied_at is None or work.next_response_open())
     t.watch_customer_reply = is_open and (
@@ -322,7 +331,27 @@ async def recompute(work: Work) -> None:
     )
 
 
+def convert_times(desk: Desk, t: Ticket) -> tuple[datetime | None, datetime | None]:
+    """When a live chat becomes a ticket: on idleness (answered) or no answer, and a
+    grace period after its customer left (``None``: not scheduled)."""
+    activity = max(t.status_changed_at, t.activity_at)
+    answered = t.first_replied_at is not None
+    since = max(activity, t.first_replied_at) if t.first_replied_at is not None else t.created_at
+    return desk.convert_due(answered=answered, since=since), desk.left_due(t.customer_left_at)
+
+
 # -- running a unit ----------------------------------------------------------------------------
+
+
+async def first_line_partner(db: AsyncSession, organization_id: int | None) -> int | None:
+    """The reseller whose own queue a new ticket of ``organization_id`` lands in (partner
+    first line), or ``None``: platform staff's queues."""
+    if organization_id is None:
+        return None
+    # Imported here: chat.groups builds on the tickets' use cases.
+    from chat.groups.partners import partner_first_line
+
+    return await partner_first_line(db, organization_id)
 
 
 async def plan_tier(db: AsyncSession, organization_id: int | None) -> PlanTier | None:
@@ -394,6 +423,7 @@ async def run_unit(
             if not create or conv.kind is not ConversationKind.CHAT:
                 raise NotFound("no such ticket", code="not_found")
             ticket = new_chat_ticket(conv, svc.clock.now())
+            ticket.handled_by_org_id = await first_line_partner(db, conv.organization_id)
             db.add(ticket)
             await db.flush()
             created = True

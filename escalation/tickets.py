@@ -36,9 +36,9 @@ from escalation.closing import close_conversation, rate_ticket, start_follow_up
 from escalation.intake import TicketDraft, open_ticket
 from escalation.lifecycle import set_label
 from escalation.models import Ticket
-from escalation.store import STAFF_WRITERS, Work, actor_of
+from escalation.store import STAFF_WRITERS, Work, is_partner
 from escalation.tasks import add_task, update_task
-from escalation.views import ticket_json
+from escalation.views import desk_view, ticket_json
 
 __all__ = [
     "TicketDraft", "add_task", "assign_ticket", "change_status", "close_conversation", "escalate_conversation",
@@ -57,7 +57,7 @@ async def get_ticket(svc: Services, actor: Principal, ticket_id: int) -> dict[st
         ticket = await db.get(Ticket, ticket_id) if conv is not None else None
         if conv is not None and ticket is not None and not await _behind(db, ticket):
             await require_on_ticket(db, actor, conv, ticket, Action.VIEW_TICKET)
-            return await ticket_json(db, ticket, conv, staff=actor.role in STAFF_ROLES)
+            return await ticket_json(db, ticket, conv, staff=desk_view(actor, ticket))
 
     async def read(work: Work) -> None:
         await require_on_ticket(work.db, actor, work.conv, work.ticket, Action.VIEW_TICKET)
@@ -76,10 +76,23 @@ async def _behind(db: AsyncSession, ticket: Ticket) -> bool:
                Event.type == EventKind.MESSAGE.value, Event.internal.is_(False))
     )
     for role in roles:
+        if role is Role.RESELLER_ADMIN and ticket.handled_by_org_id is not None:
+            # The partner answering its own queue, or a customer of theirs: either side.
+            if ticket.watch_agent_reply or ticket.watch_customer_reply:
+                return True
+            continue
         staff = role in STAFF_WRITERS
         if (staff and ticket.watch_agent_reply) or (not staff and role is not Role.READ_ONLY and ticket.watch_customer_reply):
             return True
     return False
+
+
+def _not_in_partner_queue(work: Work) -> None:
+    """Support lines and groups are the platform's: a partner's ticket goes there with
+    ``to_platform`` (:func:`escalation.partner.transfer_to_platform`), not by a transfer."""
+    if work.ticket.handled_by_org_id is not None:
+        raise Conflict("this ticket is in a partner's own queue: transfer it to the platform first",
+                       code="partner_ticket")
 
 
 async def _recategorize(work: Work, user: User | None, category: str | None) -> None:
@@ -117,6 +130,8 @@ async def escalate_conversation(
             raise Conflict("this conversation is already a ticket", code="already_tracked")
         if category is not None:
             fields.category(work.desk, category, staff=True)  # refuse before anything is recorded
+        if level is not None or group is not None:
+            _not_in_partner_queue(work)
         if not work.ticket.tracked:
             await mark_tracked(work, user, reason)
         if category is not None:
@@ -168,7 +183,7 @@ async def update_ticket(svc: Services, actor: Principal, ticket_id: int, changes
             requester = await work.db.get(User, t.requester_id) if t.requester_id else None
             cc = await fields.cc_users(work.db, changes["cc"], requester=requester)
             if cc != t.cc:
-                await _sync_cc_participants(work, added=set(cc) - set(t.cc), removed=set(t.cc) - set(cc))
+                await sync_participants(work, added=set(cc) - set(t.cc), removed=set(t.cc) - set(cc))
                 diff["cc"] = {"from": t.cc, "to": cc}
                 t.cc = cc
         if "happened_at" in changes:
@@ -177,7 +192,7 @@ async def update_ticket(svc: Services, actor: Principal, ticket_id: int, changes
                 diff["happened_at"] = {"from": _iso(t.happened_at), "to": _iso(happened)}
                 t.happened_at = happened
         if "label" in changes and changes["label"] != t.label:
-            moved = set_label(work.state(), work.now, actor_of(user), changes["label"], work.desk.lifecycle)
+            moved = set_label(work.state(), work.now, work.actor(user), changes["label"], work.desk.lifecycle)
             diff["label"] = {"from": t.label, "to": moved.state.label}
             work.store_state(moved.state)
         recategorize = "category" in changes and changes["category"] != t.category
@@ -195,9 +210,9 @@ def _iso(at: datetime | None) -> str | None:
     return None if at is None else at.isoformat()
 
 
-async def _sync_cc_participants(work: Work, *, added: set[int], removed: set[int]) -> None:
-    """People copied on a ticket follow its conversation (they read it; they may write);
-    taken off the CC, they leave it."""
+async def sync_participants(work: Work, *, added: set[int], removed: set[int]) -> None:
+    """People copied on a ticket, and a partner's admin it is assigned to, follow its
+    conversation (they read it; they may write); taken off, they leave it."""
     rows = {p.user_id: p for p in await work.db.scalars(
         select(Participant).where(Participant.conversation_id == work.conv.id,
                                   Participant.user_id.in_(added | removed))
@@ -232,19 +247,30 @@ async def change_status(
 
 
 async def assign_ticket(svc: Services, actor: Principal, ticket_id: int, assignee_id: int | None) -> dict[str, Any]:
-    """Assign to an agent or support admin (``None`` unassigns). Same assignee: 409 ``no_change``."""
+    """Assign to an agent or support admin (``None`` unassigns); a ticket in a partner's
+    own queue to an admin of that partner, who then takes part in the conversation (to
+    answer in it). Same assignee: 409 ``no_change``."""
 
     async def change(work: Work) -> None:
         await require_on_ticket(work.db, actor, work.conv, work.ticket, Action.WORK_TICKET)
         user = await actor_user(work, actor)
+        partner = work.ticket.handled_by_org_id
         assignee = None
         if assignee_id is not None:
             assignee = await work.db.get(User, assignee_id)
-            if assignee is None or assignee.disabled or assignee.role not in (Role.AGENT, Role.SUPPORT_ADMIN):
+            if partner is not None:
+                if assignee is None or assignee.disabled or not is_partner(assignee, partner):
+                    raise ValidationFailed(f"assignee_id: {assignee_id} is not an enabled admin of the partner "
+                                           "whose queue holds this ticket")
+            elif assignee is None or assignee.disabled or assignee.role not in (Role.AGENT, Role.SUPPORT_ADMIN):
                 raise ValidationFailed(f"assignee_id: {assignee_id} is not an enabled agent or support admin")
         if assignee_id == work.ticket.assignee_id:
             raise Conflict("the ticket is already assigned so", code="no_change")
         previous = await work.db.get(User, work.ticket.assignee_id) if work.ticket.assignee_id else None
+        if previous is not None and is_partner(previous, partner):
+            await sync_participants(work, added=set(), removed={previous.id})
+        if assignee is not None and partner is not None:
+            await sync_participants(work, added={assignee.id}, removed=set())
         work.ticket.assignee_id = assignee_id
         await work.append("ticket.assigned", user, internal=True, assignee=author_json(assignee),
                           previous=author_json(previous))
@@ -264,6 +290,7 @@ async def transfer_ticket(
 
     async def change(work: Work) -> None:
         await require_on_ticket(work.db, actor, work.conv, work.ticket, Action.WORK_TICKET)
+        _not_in_partner_queue(work)
         await transfer(work, await actor_user(work, actor), level, group, note)
 
     return await run_and_render(svc, ticket_id, change, actor)

@@ -1,7 +1,8 @@
 """JSON shapes of tickets, tasks and ratings (docs/http.md, "Tickets").
 
 Customers get the ticket without the desk's internals: no tasks, no escalation step, no
-deadlines, no routing (level, group) and no assignee.
+deadlines, no routing (level, group, partner) and no assignee. The admins of a reseller
+whose own first line holds a ticket see it as staff do.
 """
 
 from __future__ import annotations
@@ -11,12 +12,26 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat.authz import Principal
 from chat.conversations import author_json
-from chat.models import Conversation, User
+from chat.models import STAFF_ROLES, Conversation, Role, User
 from escalation.lifecycle import NextAction, TicketStatus
 from escalation.models import Ticket, TicketRating, TicketTask
 
-CUSTOMER_HIDDEN = frozenset({"tasks", "escalation_step", "deadlines", "level", "group", "assignee", "contact_email"})
+CUSTOMER_HIDDEN = frozenset({"tasks", "escalation_step", "deadlines", "level", "group", "assignee", "contact_email",
+                             "handled_by", "customer_left_at"})
+
+
+def desk_view(actor: Principal | None, ticket: Ticket) -> bool:
+    """Whether ``actor`` gets the desk's view of ``ticket`` (staff, the system, and the
+    admins of the partner whose queue holds it) rather than the customer's."""
+    if actor is None or actor.role in STAFF_ROLES:
+        return True
+    return (
+        actor.role is Role.RESELLER_ADMIN
+        and ticket.handled_by_org_id is not None
+        and ticket.handled_by_org_id == actor.organization_id
+    )
 
 
 def iso(at: Any) -> str | None:
@@ -74,6 +89,7 @@ def ticket_summary(ticket: Ticket, *, staff: bool) -> dict[str, Any]:
             assignee_id=ticket.assignee_id,
             escalation_step=ticket.escalation_step,
             sla_next_check_at=iso(ticket.sla_next_check_at),
+            handled_by=ticket.handled_by_org_id,
         )
     return summary
 
@@ -121,6 +137,8 @@ async def ticket_json(db: AsyncSession, ticket: Ticket, conv: Conversation, *, s
         "ratings": [rating_json(r) for r in ratings],
         "linked_from": ticket.linked_from_id,
         "linked_to": ticket.linked_to_id,
+        "handled_by": ticket.handled_by_org_id,
+        "customer_left_at": iso(ticket.customer_left_at),
         "created_at": iso(ticket.created_at),
         "updated_at": iso(ticket.updated_at),
         "closed_at": iso(ticket.closed_at),

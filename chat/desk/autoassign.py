@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -23,9 +24,10 @@ from chat.desk import agents as desk_agents
 from chat.desk import claims, rules
 from chat.desk.assignment import AgentLoad, Assignment, WaitingChat, plan_assignments
 from chat.models import Conversation, ConversationStatus
-from chat.services import Services
+from chat.services import NoPresence, Services
 from escalation.lifecycle import TicketStatus
 from escalation.models import Ticket, TicketChannel
+from escalation.partner import PLATFORM_QUEUE
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,7 @@ async def plan(svc: Services, now_online: Collection[int] = (), exclude: Collect
                 # A chat that began while nobody was online is a ticket already: triaged
                 # from the New queue, not routed like a live chat.
                 Ticket.tracked.is_(False),
+                PLATFORM_QUEUE,  # a partner's first line routes its own
                 Ticket.group_key.is_(None),
                 Ticket.level == 1,
                 Conversation.status == ConversationStatus.OPEN,
@@ -108,3 +111,13 @@ async def on_events(svc: Services, actor: Any, events: list[dict[str, Any]]) -> 
             # The "created" doorbell rang before the ticket row existed (the tickets'
             # reaction made it since); a console that read the item too early reads again.
             await ring_inbox(svc, conversation_id, "ticket.created")
+
+
+async def assign_job(svc: Services, now: datetime) -> int:
+    """A sweep step (``escalation.worker`` job signature): catch what no trigger covered —
+    a chat freed by a close through the ticket API, an agent whose limit was reached a
+    moment ago. Only where presence is known (a web process, or the embedded default
+    whose in-process sweeper shares the hub); a separate worker knows nobody is online."""
+    if isinstance(svc.presence, NoPresence):
+        return 0
+    return len(await assign_waiting(svc))

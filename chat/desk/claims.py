@@ -24,6 +24,7 @@ from chat.desk.models import AgentProfile
 from chat.errors import Conflict
 from chat.models import User
 from chat.services import Services
+from escalation.access import require_on_ticket
 from escalation.lifecycle import TicketStatus
 from escalation.store import Work, run_unit
 
@@ -71,6 +72,8 @@ async def claim(svc: Services, actor: Principal, conversation_id: int, *, take_o
     require(actor, Action.WORK_DESK)
 
     async def change(work: Work) -> dict[str, Any] | None:
+        # The ticket's own rule too: a partner's first line holds some tickets.
+        await require_on_ticket(work.db, actor, work.conv, work.ticket, Action.WORK_TICKET)
         ticket = work.ticket
         if ticket.status is TicketStatus.CLOSED:
             raise TicketClosed("this ticket is closed")
@@ -92,6 +95,7 @@ async def release(svc: Services, actor: Principal, conversation_id: int) -> None
     require(actor, Action.WORK_DESK)
 
     async def change(work: Work) -> None:
+        await require_on_ticket(work.db, actor, work.conv, work.ticket, Action.WORK_TICKET)
         if work.ticket.assignee_id != actor.user_id:
             raise NotClaimed("you are not answering this conversation")
         me = await work.db.get(User, actor.user_id)

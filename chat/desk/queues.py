@@ -5,7 +5,9 @@ conversation is under way and the customer is waiting for support), then the tra
 groups (Second level, Marketing, Vendor, Incidents — the ``support_groups`` table, so an
 admin may change them). Resolved (proposed to close) and closed tickets are not in any
 working queue; they are found by search. Tickets waiting on the customer are in **Waiting
-on the customer**, shown after the working queues.
+on the customer**, shown after the working queues. Tickets a partner's own first line
+holds (``handled_by_org_id``) are the partner's until handed over: in no platform queue,
+found by search.
 
 ``queue_of`` is the whole rule, pure; the rest loads the facts it needs.
 """
@@ -27,6 +29,7 @@ from chat.models import STAFF_ROLES, Conversation, Event, Organization, Role, Si
 from chat.services import Services
 from escalation.lifecycle import TicketStatus
 from escalation.models import SupportGroup, Ticket
+from escalation.partner import PLATFORM_QUEUE
 
 NEW = "new"
 FIRST_LINE = "first_line"
@@ -152,7 +155,9 @@ def _ticket_query() -> Any:
 def _item(row: Any, last: LastMessage | None, group_names: dict[str, str]) -> dict[str, Any]:
     ticket, conv, requester, creator, own_org, assignee, site_org = row
     org = own_org or site_org
-    queue = queue_of(ticket.status, ticket.level, ticket.group_key)
+    # A partner's own first line holds it: not the platform's to work until handed over.
+    partner_held = ticket.handled_by_org_id is not None
+    queue = None if partner_held else queue_of(ticket.status, ticket.level, ticket.group_key)
     customer = requester or creator
     # How long the customer has waited for support: since their last message when it is
     # their turn to be answered, else since the ticket began.
@@ -171,6 +176,7 @@ def _item(row: Any, last: LastMessage | None, group_names: dict[str, str]) -> di
         "severity": ticket.severity,
         "channel": ticket.channel.value,
         "tracked": ticket.tracked,
+        "handled_by_org_id": ticket.handled_by_org_id,
         "customer": _person(customer) if customer else (
             {"id": None, "name": ticket.contact_name or ticket.contact_email or "", "role": Role.VISITOR.value}
             if ticket.contact_email or ticket.contact_name else None),
@@ -202,7 +208,7 @@ def _by_waiting(item: dict[str, Any]) -> tuple[str, int]:
 async def board(db: AsyncSession) -> list[dict[str, Any]]:
     """Every queue with its count and its items, oldest waiting first."""
     groups, names = await _group_names(db)
-    items = await _items(db, _ticket_query().where(Ticket.status.not_in(_OUT_OF_QUEUES)), names)
+    items = await _items(db, _ticket_query().where(Ticket.status.not_in(_OUT_OF_QUEUES), PLATFORM_QUEUE), names)
     listed = queues(groups, (i["queue"] for i in items if i["queue"]))
     by_queue: dict[str, list[dict[str, Any]]] = {q.key: [] for q in listed}
     for item in items:
@@ -216,7 +222,19 @@ async def board(db: AsyncSession) -> list[dict[str, Any]]:
 
 
 async def counts(db: AsyncSession) -> dict[str, int]:
-    return {q["key"]: q["count"] for q in await board(db)}
+    """Every queue's count from one grouped query (what a console re-reads per doorbell)."""
+    groups, _ = await _group_names(db)
+    rows = await db.execute(
+        select(Ticket.status, Ticket.level, Ticket.group_key, func.count())
+        .where(Ticket.status.not_in(_OUT_OF_QUEUES), PLATFORM_QUEUE)
+        .group_by(Ticket.status, Ticket.level, Ticket.group_key)
+    )
+    found: dict[str, int] = {}
+    for status, level, group_key, n in rows:
+        key = queue_of(status, level, group_key)
+        if key is not None:
+            found[key] = found.get(key, 0) + int(n)
+    return {q.key: found.get(q.key, 0) for q in queues(groups, found)}
 
 
 async def item(db: AsyncSession, conversation_id: int) -> dict[str, Any] | None:

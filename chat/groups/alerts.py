@@ -19,8 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat import validation
-from chat.attachments import _MAGIC as MAGIC_BYTES  # the same first-bytes rule as chat attachments
-from chat.attachments import ALLOWED_TYPES, clean_filename, upload_dir
+from chat.attachments import ALLOWED_TYPES, MAGIC_BYTES, clean_filename, upload_dir
 from chat.authz import Action, OrgRef, Principal, can, require
 from chat.conversations import author_json
 from chat.directory import find_organization, user_channel

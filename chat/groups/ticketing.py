@@ -58,7 +58,8 @@ async def escalate_group_message(
 ) -> dict[str, Any]:
     """Open a ticket from one message of a group chat (staff): the message's author is the
     requester, its text the ticket's first entry, and the group's conversation gets a
-    ``ticket.linked`` event pointing at the new ticket (written by ``open_ticket``)."""
+    ``ticket.linked`` event pointing at the new ticket and naming the message's seq
+    (``linked_seq``; written by ``open_ticket``)."""
     # Raising a ticket for someone else is staff work (the tickets module's rule).
     require(actor, Action.OPEN_TICKET_FOR_OTHERS)
     async with svc.reads() as db:
@@ -78,6 +79,7 @@ async def escalate_group_message(
         severity=severity,
         requester_id=author.id if author else None,
         linked_from=group.conversation_id,
+        linked_seq=seq,
     )
     ticket = await open_ticket(svc, actor, draft)
     return {"ticket": ticket}

@@ -75,10 +75,17 @@ async def history(request: Request) -> Response:
 async def detail(request: Request) -> Response:
     principal, _ = await current(request)
     conv_id = path_id(request, "conversation_id")
+    # Imported here: the escalation package builds on the conversations module.
+    from escalation.models import Ticket
+    from escalation.views import ticket_summary
+
     async with services(request).sessions() as db:
         conv, _ = await conversations.load_visible(db, principal, conv_id)
         read_seq = await conversations.read_position(db, principal.user_id, conv.id)
-    body = conversations.conversation_json(conv, read_seq)
+        ticket = await db.get(Ticket, conv.id)
+    # The same ticket summary as the list's (null for a conversation without a ticket).
+    summary = ticket_summary(ticket, staff=principal.is_staff) if ticket is not None else None
+    body = conversations.conversation_json(conv, read_seq, ticket=summary)
     if not principal.is_staff:
         body["last_seq"] = conv.last_public_seq
     return JSON({"conversation": body})

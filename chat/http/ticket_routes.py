@@ -19,7 +19,7 @@ from chat.errors import ValidationFailed
 from chat.http import sla_routes
 from chat.http.common import JSON, Strict, current, path_id, read_json, services
 from chat.models import Conversation
-from escalation import admin, queries, tickets
+from escalation import admin, partner, queries, tickets
 from escalation.closing import rating_of
 from escalation.models import TicketChannel
 
@@ -74,7 +74,7 @@ def _int_param(request: Request, name: str, low: int, high: int) -> int | None:
 
 
 async def list_tickets(request: Request) -> Response:
-    """``GET /api/tickets?status=&level=&group=&assignee=&q=&tracked=&category=&cursor=&limit=``"""
+    """``GET /api/tickets?status=&level=&group=&assignee=&q=&tracked=&category=&handled_by=&cursor=&limit=``"""
     principal, _ = await current(request)
     params = request.query_params
     statuses, open_only = queries.parse_statuses(params["status"]) if "status" in params else ((), False)
@@ -84,7 +84,7 @@ async def list_tickets(request: Request) -> Response:
     filters = queries.TicketFilter(
         statuses=statuses, open_only=open_only, level=_int_param(request, "level", 1, 3), group=params.get("group"),
         assignee=assignee, tracked=_bool_param(request, "tracked"), category=params.get("category"),
-        q=params.get("q") or None,
+        q=params.get("q") or None, handled_by=queries.parse_handled_by(params.get("handled_by")),
     )
     items, cursor = await queries.list_tickets(
         services(request), principal, filters, cursor=params.get("cursor"),
@@ -147,13 +147,19 @@ class TransferBody(Strict):
     level: int | None = None
     group: str | None = None
     note: str | None = None
+    to_platform: bool = False  # a partner hands its own first line's ticket to platform staff
 
 
 async def transfer(request: Request) -> Response:
     principal, _ = await current(request)
     body = await read_json(request, TransferBody)
-    ticket = await tickets.transfer_ticket(services(request), principal, path_id(request, "ticket_id"),
-                                           level=body.level, group=body.group, note=body.note)
+    ticket_id = path_id(request, "ticket_id")
+    if body.to_platform:
+        ticket = await partner.transfer_to_platform(services(request), principal, ticket_id, level=body.level,
+                                                    group=body.group, note=body.note)
+    else:
+        ticket = await tickets.transfer_ticket(services(request), principal, ticket_id, level=body.level,
+                                               group=body.group, note=body.note)
     return JSON({"ticket": ticket})
 
 

@@ -163,6 +163,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         "live": hub.live,
     })
     await hub.register(conn)
+    hub.support.greet(conn)
     try:
         await _read_loop(websocket, svc, hub, conn)
     finally:

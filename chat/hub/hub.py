@@ -27,6 +27,7 @@ from chat.hub.connection import Connection, render_event
 from chat.hub.ratelimit import TokenBucket
 from chat.models import AuthSession, User
 from chat.services import Services
+from chat.support_signal import SupportSignal
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ class Hub:
         self._background: set[asyncio.Task[None]] = set()
         # Per-principal rate budgets, shared by a user's sockets on this process.
         self.buckets: dict[int, TokenBucket] = {}
+        # Tells customers' sockets whether any agent is online (the ``support`` frame).
+        self.support = SupportSignal(svc, self.all_connections, self._spawn)
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -220,6 +223,7 @@ class Hub:
             await self._add_channels(conversation_channel(conv_id))
         if conn.staff:
             conn.send(self._viewers_frame(conv_id))
+        self._tell_watchers(conn, conv_id)
 
     async def leave(self, conn: Connection, conv_id: int) -> None:
         conn.rooms.pop(conv_id, None)
@@ -232,6 +236,20 @@ class Hub:
             if not conns:
                 del self.rooms[conv_id]
                 await self._remove_channels(conversation_channel(conv_id))
+        self._tell_watchers(conn, conv_id)
+
+    def _tell_watchers(self, conn: Connection, conv_id: int) -> None:
+        """A customer's socket came or went: the room watchers (escalation.departure) ask
+        this process's rooms whether the customer is still here when they act."""
+        if conn.staff or not self.svc.room_watchers:
+            return
+        uid = conn.principal.user_id
+
+        def here() -> bool:
+            return any(c.principal.user_id == uid for c in self.rooms.get(conv_id, ()))
+
+        for watch in self.svc.room_watchers:
+            self._spawn(watch(self.svc, self.process_id, conv_id, conn.principal, here))
 
     # -- inbound from the broker ------------------------------------------------------
 
@@ -385,6 +403,7 @@ class Hub:
             frame = msgspec.json.encode(self._presence_frame(uid)).decode()
             for conn in list(self.staff):
                 conn.send_encoded(frame)
+            self.support.presence_changed()
 
     def set_viewing(self, conv_id: int, uid: int, name: str, mode: str) -> None:
         if mode == "none":

@@ -1,13 +1,10 @@
-// The iframe app: talks only to the page that embeds it (postMessage with an explicit
-// target origin; incoming messages checked for origin and source), keeps the visitor's
-// token in this frame's own storage, and shows the pre-chat form, the leave-a-message
-// form or the conversation.
+// The iframe app (README.md). postMessage only with the embedding page, both ways checked.
 
 import { pickLanguage, translator } from "./i18n.js";
 import { h, replace, icon } from "./dom.js";
 import { intakeForm } from "./forms.js";
 import { ChatView } from "./chat.js";
-import { uuid } from "./conn.js";
+import { Conn, uuid } from "./conn.js";
 
 const params = new URLSearchParams(location.search);
 const SITE = params.get("site") || "";
@@ -15,7 +12,6 @@ const HOST = params.get("host") || ""; // checked by the server against the site
 const PAGE_LANG = params.get("lang");
 const FRAMED = window.parent !== window;
 const WS_URL = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws";
-const CONFIG_REFRESH_MS = 60000; // agents come and go; the header and the form follow
 const SUBJECT_MAX = 120;
 
 const store = {
@@ -27,7 +23,8 @@ const store = {
 
 const S = {
   cfg: null, t: translator("en"), lang: "en", token: null, me: null, identity: null, open: !FRAMED,
-  view: null, form: null, linkedTo: null, unread: 0, authFailures: 0, booted: false, starting: null,
+  view: null, form: null, linkedTo: null, unread: 0, authFailures: 0, booted: false, starting: null, conn: null,
+  alerts: null,
 };
 const root = document.getElementById("app");
 const head = {};
@@ -89,7 +86,6 @@ async function boot(init) {
   document.documentElement.lang = S.lang;
   document.title = S.t("title") + " · " + S.cfg.site.name;
   shell();
-  setInterval(refreshConfig, CONFIG_REFRESH_MS);
   restart(() => {});
 }
 
@@ -98,6 +94,7 @@ function shell() {
   head.name = h("strong", { class: "name" }, t("title"));
   head.presence = h("span", { class: "presence" });
   head.ticket = h("span", { class: "ticket", hidden: true });
+  head.alerts = h("span", { hidden: true });
   head.end = h("button", { type: "button", class: "icon-btn", title: t("end_chat"), "aria-label": t("end_chat"),
     hidden: true, onclick: () => S.view && S.view.rate(true) }, icon("end"));
   const minimize = h("button", { type: "button", class: "icon-btn", title: t("minimize"), "aria-label": t("minimize"),
@@ -106,7 +103,8 @@ function shell() {
   S.main = h("main", { class: "main" });
   replace(root,
     h("header", { class: "head" },
-      h("div", { class: "who" }, head.name, h("span", { class: "sub" }, head.presence, head.ticket)), head.end, minimize),
+      h("div", { class: "who" }, head.name, h("span", { class: "sub" }, head.presence, head.ticket)), head.alerts, head.end,
+      minimize),
     S.banner, S.main);
   showPresence();
 }
@@ -116,15 +114,48 @@ function showPresence() {
   head.presence.className = "presence " + (S.cfg.agents_online ? "on" : "off");
 }
 
-async function refreshConfig() {
-  try {
-    const cfg = await api("GET", "/api/widget/config?site=" + encodeURIComponent(SITE));
-    const changed = cfg.agents_online !== S.cfg.agents_online;
-    S.cfg = cfg;
-    showPresence();
-    // Switch between the live and the leave-a-message form only if nothing was typed yet.
-    if (changed && S.form && !S.view && S.form.pristine()) await showIntake();
-  } catch (e) { /* keep what we have; the next refresh will tell */ }
+/** The socket's ``support`` frame (the config gave the first value). */
+function setOnline(on) {
+  const changed = on !== S.cfg.agents_online;
+  S.cfg.agents_online = on;
+  showPresence();
+  // Switch between the live and the leave-a-message form only if nothing was typed yet.
+  if (changed && S.form && !S.view && S.form.pristine()) showIntake();
+}
+
+/** One socket per session, from the start (it brings support and alert frames); the
+ *  conversation on screen gets the other hooks. */
+function connect() {
+  const key = "outbox." + S.me.id;
+  let outbox = [];
+  try { outbox = JSON.parse(store.get(key) || "[]"); } catch (e) { /* a broken entry is dropped */ }
+  const own = {
+    token: () => S.token,
+    saveOutbox: (items) => (items.length ? store.set(key, JSON.stringify(items)) : store.del(key)),
+    onState: banner,
+    onLive: (live) => banner(live ? "online" : "delayed"),
+    onAuthFailed: () => { if (++S.authFailures <= 3) restart(() => {}); else fatal("failed"); },
+    onFatal: (code) => fatal(code === 4403 ? "blocked" : code === 4409 ? "disabled" : "failed"),
+    onFrame: (f) => {
+      if (f.type === "support") setOnline(f.agents_online);
+      else if (f.type === "alert" && S.alerts) S.alerts.add(f.alert);
+    },
+  };
+  S.conn = new Conn(WS_URL, new Proxy(own, { get: (o, k) => o[k] || ((...a) => S.view && S.view.on[k] && S.view.on[k](...a)) }), outbox);
+  S.conn.start();
+}
+
+/** Alerts are for identified customers (visitors have no company): their code is
+ *  fetched only for them. */
+async function loadAlerts() {
+  const id = S.me.id, key = "alerts." + id;
+  if (S.me.role !== "customer") return;
+  const { alertsButton } = await import("./alerts.js");
+  if (S.me.id !== id) return; // the visitor changed meanwhile
+  S.alerts = alertsButton({ t: S.t, lang: S.lang, api, token: () => S.token, main: S.main,
+    seen: { get: () => +store.get(key) || 0, set: (v) => store.set(key, v) } });
+  head.alerts.replaceWith(S.alerts.el);
+  head.alerts = S.alerts.el;
 }
 
 /** Restarts run one after another: an identify() arriving while the chat is still
@@ -136,10 +167,15 @@ function restart(change) {
 /** (Re)start for the current identity: a session, then the conversation or the form. */
 async function start() {
   stopView();
+  if (S.conn) S.conn.stop();
+  S.alerts = null;
+  head.alerts.hidden = true;
   setAgent(null);
   replace(S.main, h("p", { class: "boot" }, "…"));
   try {
     await session();
+    connect();
+    loadAlerts().catch(() => {}); // alerts are extra: the chat works without them
     const conv = await currentConversation();
     if (conv) showChat(conv);
     else await showIntake();
@@ -199,14 +235,10 @@ function stopView() {
 
 function showChat(conv) {
   stopView();
-  const key = "outbox." + S.me.id;
-  let outbox = [];
-  try { outbox = JSON.parse(store.get(key) || "[]"); } catch (e) { /* a broken entry is dropped */ }
   S.view = new ChatView({
-    t: S.t, lang: S.lang, cfg: S.cfg, me: S.me, conv, api, wsUrl: WS_URL, outbox,
+    t: S.t, lang: S.lang, cfg: S.cfg, me: S.me, conv, api, conn: S.conn,
     token: () => S.token,
     isOpen: () => S.open,
-    saveOutbox: (items) => (items.length ? store.set(key, JSON.stringify(items)) : store.del(key)),
     createConversation: (body, clientMsgId) => createConversation(body, clientMsgId, subjectOf(body)),
     onActive: (active) => { head.end.hidden = !active; toParent({ type: "active", active }); },
     onUnread: (n) => { if (n !== S.unread) { S.unread = n; toParent({ type: "unread", count: n }); } },
@@ -218,8 +250,6 @@ function showChat(conv) {
     },
     onConnState: banner,
     onNewConversation: (oldId) => { S.linkedTo = oldId; store.del("conv"); toParent({ type: "active", active: false }); showIntake(); },
-    onAuthFailed: () => { if (++S.authFailures <= 3) restart(() => {}); else fatal("failed"); },
-    onFatal: (code) => fatal(code === 4403 ? "blocked" : code === 4409 ? "disabled" : "failed"),
   });
   replace(S.main, S.view.el);
   S.view.toBottom();
@@ -294,15 +324,23 @@ async function createConversation(body, clientMsgId, subject) {
   return conversation;
 }
 
+/** The server names a socket's typing after the user as it was at connect: a new name, a new socket. */
+async function rename(name) {
+  if (!name || name === S.me.name) return;
+  await session(name);
+  S.conn.stop();
+  connect();
+}
+
 async function startChat(v) {
-  if (v.name && v.name !== S.me.name) await session(v.name);
+  await rename(v.name);
   const body = firstMessage(v);
   const subject = subjectOf(v.description) || (v.category ? v.category.name : "");
   showChat(await createConversation(body, uuid(), subject));
 }
 
 async function leaveMessage(v) {
-  if (v.name && v.name !== S.me.name) await session(v.name);
+  await rename(v.name);
   const subject = subjectOf(v.description) || (v.category ? v.category.name : S.t("title"));
   const request = { channel: "widget_offline", email: v.email, subject, description: v.description || subject };
   if (v.name) request.name = v.name;

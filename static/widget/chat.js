@@ -1,7 +1,6 @@
-// The conversation view: the event log, the composer with attachments, typing and read
-// state, and the end-of-chat flows (rating, closed, start a new conversation).
+// The conversation view (README.md).
 
-import { Conn, uuid } from "./conn.js";
+import { uuid } from "./conn.js";
 import { h, replace, icon, linkified, fileSize } from "./dom.js";
 import { ratingSheet } from "./forms.js";
 
@@ -13,10 +12,10 @@ const QUIET = new Set(["ticket.deadlines", "ticket.sla_warning", "ticket.sla_bre
   "ticket.task_added", "ticket.task_updated", "ticket.updated", "ticket.recategorized"]);
 
 export class ChatView {
-  /** ctx: t, lang, cfg, me, conv (null: created by the first message), api, token(), wsUrl,
-   *  outbox, saveOutbox(items), createConversation(body, clientMsgId), onActive(bool),
-   *  onUnread(n), onAgent(name), onTicket(id), onConnState(state), onNewConversation(oldId),
-   *  onAuthFailed(), onFatal(code), isOpen() */
+  /** ctx: t, lang, cfg, me, conv (null: created by the first message), api, token(), conn (the
+   *  app's socket; it hands this view the hooks in ``on``), createConversation(body, clientMsgId),
+   *  onActive(bool), onUnread(n), onAgent(name), onTicket(id), onConnState(state),
+   *  onNewConversation(oldId), isOpen() */
   constructor(ctx) {
     this.ctx = ctx;
     this.t = ctx.t;
@@ -37,16 +36,14 @@ export class ChatView {
     this.prevAuthor = null;
     this.lastMine = null;
     this.timeFmt = new Intl.DateTimeFormat(ctx.lang, { hour: "2-digit", minute: "2-digit" });
-    this.conn = new Conn(ctx.wsUrl, this.hooks(), ctx.outbox);
+    this.conn = ctx.conn;
+    this.on = this.hooks();
     this.build();
     if (this.conv) this.attach(this.conv);
   }
 
   hooks() {
     return {
-      token: () => this.ctx.token(),
-      onState: (state) => this.ctx.onConnState(state),
-      onReady: () => {},
       onJoined: (f) => this.joined(f),
       onEvent: (ev) => this.event(ev),
       onAck: (ack) => { const p = this.pending(ack.client_msg_id); if (p) p.status.textContent = this.t("sent"); },
@@ -56,10 +53,6 @@ export class ChatView {
       onRead: (f) => {
         if (f.user_id !== this.ctx.me.id) { this.theirRead = Math.max(this.theirRead, f.seq); this.readMark(); }
       },
-      onLive: (live) => this.ctx.onConnState(live ? "online" : "delayed"),
-      onAuthFailed: () => this.ctx.onAuthFailed(),
-      onFatal: (code) => this.ctx.onFatal(code),
-      saveOutbox: (items) => this.ctx.saveOutbox(items),
     };
   }
 
@@ -111,7 +104,7 @@ export class ChatView {
   }
 
   destroy() {
-    this.conn.stop();
+    if (this.conv) this.conn.leave(this.conv.id);
     this.blobs.forEach((url) => URL.revokeObjectURL(url));
   }
 

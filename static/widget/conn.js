@@ -1,7 +1,4 @@
-// The hub protocol (docs/protocol.md) for one widget user: reconnect with backoff and
-// jitter, resume every joined conversation from its last seq, drop repeats, refetch gaps,
-// and an outbox whose messages are stored exactly once (each keeps its client_msg_id
-// through every resend; the server answers a resend with the stored original).
+// The hub protocol (docs/protocol.md; what this keeps and why: README.md).
 
 const PING_EVERY_MS = 25000; // below common idle timeouts of proxies and home routers
 const PONG_WAIT_MS = 10000; // a socket that cannot answer a ping within this is dead
@@ -11,9 +8,8 @@ const BACKOFF_MAX_S = 30;
 const FATAL = new Set([4400, 4403, 4409]);
 
 export class Conn {
-  /** hooks: token(), onState(state), onReady(user), onJoined(frame), onEvent(event),
-   *  onAck(ack), onSendFailed(item, code), onJoinFailed(id, code), onTyping(frame),
-   *  onRead(frame), onLive(bool), onAuthFailed(), onFatal(code), saveOutbox(items) */
+  /** hooks: token, onState, onReady, onJoined, onEvent, onAck, onSendFailed, onJoinFailed,
+   *  onTyping, onRead, onLive, onAuthFailed, onFatal, saveOutbox, onFrame (other frames) */
   constructor(url, hooks, outbox = []) {
     this.url = url;
     this.h = hooks;
@@ -165,7 +161,7 @@ export class Conn {
         break;
       case "pong": clearTimeout(this.timers.pong); break;
       case "status": this.h.onLive(f.live); break;
-      default: break; // frames of later versions: nothing to do
+      default: this.h.onFrame(f); // support, alert, and frames of later versions
     }
   }
 

@@ -1,5 +1,4 @@
-// Building the DOM without ever parsing HTML: what people type (messages, names, file
-// names) only ever becomes text nodes and attribute values, so it cannot run.
+// The DOM, never parsed from HTML: what people type only becomes text, so it cannot run.
 
 const PROPS = new Set(["value", "checked", "disabled", "hidden", "required", "selected", "multiple", "type", "name"]);
 
@@ -34,6 +33,7 @@ const ICONS = {
   attach: "M8 12.5l6.5-6.5a3 3 0 0 1 4.2 4.2l-8 8a5 5 0 0 1-7-7l7.5-7.5",
   end: "M9 4H5v16h4M16 8l4 4-4 4M20 12H10",
   file: "M6 3h8l4 4v14H6zM14 3v4h4",
+  bell: "M6 16v-5a6 6 0 0 1 12 0v5l2 2H4zM10 20a2 2 0 0 0 4 0",
 };
 
 export function icon(name) {

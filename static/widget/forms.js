@@ -1,5 +1,4 @@
-// The pre-chat form (also the "leave a message" form when no agent is online) and the
-// rating sheet. Each builds its own DOM and hands validated values to a callback.
+// The intake and rating forms (README.md): each hands validated values to a callback.
 
 import { h, replace } from "./dom.js";
 

@@ -34,8 +34,12 @@ async def staff(world: WidgetWorld, name: str, role: Role = Role.AGENT) -> Staff
 
 
 async def api(world: WidgetWorld, who: Staff, method: str, path: str, body: Any = None) -> httpx.Response:
+    return await api_as(world, who.token, method, path, body)
+
+
+async def api_as(world: WidgetWorld, token: str, method: str, path: str, body: Any = None) -> httpx.Response:
     async with httpx.AsyncClient(base_url=world.base_url, timeout=10) as http:
-        return await http.request(method, path, json=body, headers={"Authorization": f"Bearer {who.token}"})
+        return await http.request(method, path, json=body, headers={"Authorization": f"Bearer {token}"})
 
 
 async def no_auto_assignment(world: WidgetWorld, admin: Staff, *agents: Staff) -> None:

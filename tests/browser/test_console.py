@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, FrameLocator, Page, expect
 
+from chat.auth import visitor_session
 from chat.models import Role
 from tests.browser.console_helpers import (
     api,
+    api_as,
     composer_send,
     history,
     item,
@@ -24,6 +26,7 @@ from tests.browser.console_helpers import (
     widget_messages,
 )
 from tests.browser.widget_harness import WidgetWorld, widget_world
+from tests.support.chatlog import eventually
 
 
 @pytest.fixture
@@ -211,3 +214,45 @@ async def test_a_read_only_user_sees_everything_and_the_server_refuses_their_rep
     assert "I am read-only" not in stored.text
     assert (await api(world, rita, "GET", f"/api/desk/items/{second}")).json()["item"]["assignee"] is None
     await expect(widget2.locator("body")).not_to_contain_text("I am read-only")
+
+
+async def test_after_a_dropped_connection_the_console_has_every_message_once_and_the_queues_are_fresh(
+    browser: Browser, world: WidgetWorld
+) -> None:
+    alice, admin = await staff(world, "Alice"), await staff(world, "Ada", Role.SUPPORT_ADMIN)
+    await no_auto_assignment(world, admin, alice)
+    _, a = await open_console(browser, world, alice)
+    visitor = await visitor_session(world.services, site_key=world.site_key, name="Vera Visitor")
+    async with world.client(visitor.token) as customer:
+        conv = int((await api_as(world, visitor.token, "POST", "/api/conversations", {"subject": "Flaky"})).json()["conversation"]["id"])
+        await customer.join(conv)
+        await open_item(a, "new", conv)
+        await customer.send(conv, "one")
+        await expect(history(a).locator(".msg")).to_have_count(1)
+
+        # The server drops the console's socket; the customer goes on writing meanwhile, and
+        # a new chat starts (its doorbell rings while the console is away).
+        reconnected: list[object] = []
+        a.on("websocket", lambda ws: reconnected.append(ws))
+        dropped = list(world.hub.by_user.get(alice.id, ()))
+        for conn in dropped:
+            conn.close_soon(1011, "dropped by the test")
+        assert len(dropped) == 1
+        for text in ("two", "three", "four"):
+            await customer.send(conv, text)
+        other = int((await api_as(world, visitor.token, "POST", "/api/conversations", {"subject": "Meanwhile"})).json()
+                    ["conversation"]["id"])
+
+        def reconnect_seen() -> None:
+            assert reconnected, "no new socket yet"
+
+        await eventually(reconnect_seen, timeout=10, what="the console's new socket")
+        await expect(a.get_by_test_id("connection")).to_have_text("live")
+        await expect(history(a).locator(".msg .body")).to_have_text(["one", "two", "three", "four"])
+        seqs = [int(s) for s in await history(a).locator("[data-seq]").evaluate_all("els => els.map(e => e.dataset.seq)")]
+        assert seqs == sorted(set(seqs)), seqs
+        await expect(item(a, "new", other)).to_contain_text("Meanwhile")
+        # And the composer works on the new socket.
+        await composer_send(a, "Still here")
+        await customer.wait_for_seq(conv, seqs[-1] + 1)
+        assert [e["body"] for e in customer.log[conv] if e["kind"] == "message"][-1] == "Still here"

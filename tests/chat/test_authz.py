@@ -33,6 +33,11 @@ TICKET_OWN = TicketRef(ConversationRef(1, 10, 20, True, True), is_requester=True
 TICKET_CC = TicketRef(ConversationRef(1, 10, 20, False, True), is_requester=False, is_cc=True)
 TICKET_FOREIGN_20 = TicketRef(ConversationRef(2, 10, 20, False, True), is_requester=False, is_cc=False)
 TICKET_FOREIGN_21 = TicketRef(ConversationRef(3, 11, 21, False, True), is_requester=False, is_cc=False)
+# Partner first line: in reseller 20's (or 21's) own queue.
+TICKET_PARTNER_20 = TicketRef(ConversationRef(4, 10, 20, False, True), is_requester=False, is_cc=False,
+                              handled_by_org_id=20)
+TICKET_PARTNER_21 = TicketRef(ConversationRef(5, 11, 21, False, True), is_requester=False, is_cc=False,
+                              handled_by_org_id=21)
 
 # Each row: action, target, the roles (by letter, in the order V C A S R O) that may.
 MATRIX: list[tuple[str, Action, Target, str]] = [
@@ -89,7 +94,7 @@ MATRIX: list[tuple[str, Action, Target, str]] = [
     # FOREIGN_20 / FOREIGN_21: a ticket of reseller 20's / 21's customer, unrelated to the asker.
     ("open a ticket for oneself", Action.OPEN_TICKET, None, "VCASR-"),
     ("open a ticket for a caller (phone, e-mail)", Action.OPEN_TICKET_FOR_OTHERS, None, "--AS--"),
-    ("list and search tickets", Action.LIST_TICKETS, None, "--AS-O"),
+    ("list and search tickets (a reseller admin: its own partner queue)", Action.LIST_TICKETS, None, "--ASRO"),
     ("view one's own ticket", Action.VIEW_TICKET, TICKET_OWN, "VCASRO"),
     ("view a ticket one is CC'd on", Action.VIEW_TICKET, TICKET_CC, "VCASRO"),
     ("view a ticket of reseller 20's customer", Action.VIEW_TICKET, TICKET_FOREIGN_20, "--ASRO"),
@@ -98,6 +103,18 @@ MATRIX: list[tuple[str, Action, Target, str]] = [
     ("change the status of one's own ticket", Action.CHANGE_TICKET_STATUS, TICKET_OWN, "VCASR-"),
     ("change the status of someone else's ticket", Action.CHANGE_TICKET_STATUS, TICKET_FOREIGN_20, "--AS--"),
     ("change the status of a ticket one is CC'd on", Action.CHANGE_TICKET_STATUS, TICKET_CC, "--AS--"),
+    # Partner first line: reseller 20's queue is worked by its admins (and support admins),
+    # not by platform agents until reseller 20 transfers it.
+    ("view a ticket in reseller 20's queue", Action.VIEW_TICKET, TICKET_PARTNER_20, "--ASRO"),
+    ("work a ticket in reseller 20's queue", Action.WORK_TICKET, TICKET_PARTNER_20, "---SR-"),
+    ("work a ticket in reseller 21's queue", Action.WORK_TICKET, TICKET_PARTNER_21, "---S--"),
+    ("change the status of a ticket in reseller 20's queue", Action.CHANGE_TICKET_STATUS, TICKET_PARTNER_20,
+     "---SR-"),
+    ("transfer a ticket of reseller 20's queue to the platform", Action.TRANSFER_TO_PLATFORM, TICKET_PARTNER_20,
+     "---SR-"),
+    ("transfer a ticket of reseller 21's queue to the platform", Action.TRANSFER_TO_PLATFORM, TICKET_PARTNER_21,
+     "---S--"),
+    ("transfer a platform ticket to the platform", Action.TRANSFER_TO_PLATFORM, TICKET_FOREIGN_20, "---S--"),
     ("end one's own chat", Action.END_CONVERSATION, TICKET_OWN, "VC--R-"),
     ("end someone else's chat", Action.END_CONVERSATION, TICKET_FOREIGN_20, "------"),
     ("rate one's own ticket", Action.RATE_TICKET, TICKET_OWN, "VC--R-"),

@@ -141,6 +141,12 @@ async def test_close_rate_and_follow_up(people: People) -> None:
     assert rated["ticket"]["status"] == "proposed_to_close"
     listed = (await people.call("customer", "GET", "/api/conversations"))["conversations"]
     assert {c["id"]: c["ticket"]["status"] for c in listed} == {conv: "closed", follow["id"]: "proposed_to_close"}
+    # One conversation carries the same summary as the list, the staff's with the routing.
+    for who in ("customer", "agent"):
+        listed = (await people.call(who, "GET", "/api/conversations"))["conversations"]
+        one = (await people.call(who, "GET", f"/api/conversations/{follow['id']}"))["conversation"]
+        assert one["ticket"] == next(c["ticket"] for c in listed if c["id"] == follow["id"])
+        assert ("level" in one["ticket"]) is (who == "agent")
 
 
 async def test_admins_edit_the_dictionaries_and_bad_ones_are_refused(people: People) -> None:

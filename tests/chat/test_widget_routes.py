@@ -16,7 +16,19 @@ from sqlalchemy import select
 from chat import directory, widget
 from chat.auth import login
 from chat.client import ChatClient
-from chat.demo import DEMO_SITE_NAME, demo_origins, seed_demo
+from chat.demo import (
+    CUSTOMER,
+    DEMO_ALERT,
+    DEMO_GROUP,
+    DEMO_SITE_NAME,
+    DEMO_WIDGET_USER,
+    MEMBER,
+    RESELLER_ADMIN,
+    demo_origins,
+    seed_demo,
+)
+from chat.groups.models import ChatGroup, SystemAlert
+from chat.groups.service import active_member
 from chat.errors import ValidationFailed
 from chat.http.widget_routes import WIDGET_DIR, bundle
 from chat.models import OrgKind, Role, Site
@@ -124,7 +136,7 @@ async def test_iframe_files_live_under_their_build_and_are_cached_for_a_year(
         r = await http.get(path)
         assert r.status_code == 200 and r.headers["cache-control"] == "public, max-age=31536000, immutable"
     # The modules app.js imports resolve next to it.
-    for name in ("conn.js", "chat.js", "forms.js", "dom.js", "i18n.js"):
+    for name in ("conn.js", "chat.js", "forms.js", "dom.js", "i18n.js", "alerts.js"):
         r = await http.get(f"/widget/a/{bundle().build}/{name}")
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/javascript")
     old = await http.get("/widget/a/0123456789ab/app.js")
@@ -279,6 +291,64 @@ async def check_demo_page(server: LiveServer, http: httpx.AsyncClient) -> None:
     tags = re.findall(r"<script\b[^>]*>", page.text)
     assert tags.count(directory.embed_snippet("http://127.0.0.1:8000", sites[0]).removesuffix("</script>")) == 1
     assert csp(page)["frame-src"] == "'self' http://127.0.0.1:8000"
+
+
+async def test_demo_seeds_a_group_to_join_and_an_alert_once(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Right after the run command: a group of the demo customer company with one member,
+    a customer who may ask to join (and the reseller admin who approves), an alert — and
+    the demo page's signed-in customer, who sees that alert in the widget."""
+    settings = make_settings(db_url, tmp_path / "var", DEMO_PAGE="true")
+    async with live_server(settings) as server, httpx.AsyncClient(base_url=server.base_url) as http:
+        svc = server.services
+        await seed_demo(svc)
+        await seed_demo(svc)  # again: nothing doubles, the member stays in
+        printed = capsys.readouterr().out
+        assert f"{DEMO_GROUP!r}" in printed and "/portal/" in printed and "/console/" in printed
+        async with svc.sessions() as db:
+            groups = list(await db.scalars(select(ChatGroup).where(ChatGroup.name == DEMO_GROUP)))
+            alerts = list(await db.scalars(select(SystemAlert).where(SystemAlert.title == DEMO_ALERT)))
+            assert len(groups) == 1 and len(alerts) == 1
+            org = await directory.find_organization(db, "demo-customer")
+            assert groups[0].organization_id == org.id and org.parent_id is not None
+            member = await directory.find_user(db, MEMBER)
+            customer = await directory.find_user(db, CUSTOMER)
+            assert await active_member(db, groups[0].id, member.id) is not None
+            assert await active_member(db, groups[0].id, customer.id) is None
+
+        # Through the HTTP API with the printed logins' accounts: ask, approve, chat.
+        def password_of(email: str) -> str:
+            line = [row for row in printed.splitlines() if row.split()[1:2] == [email]][-1]  # role, e-mail, password
+            return line.split()[-1]
+
+        async def sign_in(email: str) -> dict[str, str]:
+            r = await http.post("/api/auth/login", json={"email": email, "password": password_of(email)})
+            assert r.status_code == 200, r.text
+            return bearer(r.json()["token"])
+
+        carla, ravi = await sign_in(CUSTOMER), await sign_in(RESELLER_ADMIN)
+        asked = await http.post("/api/group-join-requests", json={"group": DEMO_GROUP}, headers=carla)
+        assert asked.status_code == 201, asked.text
+        decided = await http.post(f"/api/group-join-requests/{asked.json()['request']['id']}/approve", json={},
+                                  headers=ravi)
+        assert decided.status_code == 200 and decided.json()["request"]["status"] == "approved"
+        listed = (await http.get("/api/alerts", headers=carla)).json()["alerts"]
+        assert [a["title"] for a in listed] == [DEMO_ALERT]
+
+        # The demo page as the site's signed-in customer: the snippet carries a valid hash.
+        page = await http.get("/", params={"as": "customer"})
+        user_id = re.search(r'<script [^>]*data-user-id="([^"]+)"', page.text)
+        user_hash = re.search(r'<script [^>]*data-user-hash="([0-9a-f]{64})"', page.text)
+        key = re.search(r'<script [^>]*data-site="([^"]+)"', page.text)
+        assert user_id and user_hash and key and user_id.group(1) == DEMO_WIDGET_USER[0]
+        session = await http.post("/api/widget/session", json={"site": key.group(1), "user_id": user_id.group(1),
+                                                               "user_hash": user_hash.group(1)})
+        assert session.status_code == 200 and session.json()["identified"] is True
+        seen = (await http.get("/api/alerts", headers=bearer(session.json()["token"]))).json()["alerts"]
+        assert [a["title"] for a in seen] == [DEMO_ALERT]
+        anonymous = await http.get("/")
+        assert "data-user-hash" not in anonymous.text and 'href="/?as=customer"' in anonymous.text
 
 
 def test_demo_origins_add_the_loopback_twin_only() -> None:

@@ -13,7 +13,7 @@ import pytest
 from chat.clock import ManualClock
 from chat.models import PlanTier
 from chat.services import Services, build_services
-from escalation import tickets
+from escalation import jobs, tickets
 from escalation.jobs import backfill
 from escalation.models import Ticket
 from escalation.worker import run_once
@@ -153,6 +153,21 @@ async def test_the_backfill_recovers_rows_and_replies_a_crash_left_behind(desk: 
     assert await backfill(desk.svc, clock.now()) == 0
     ticket = await tickets.get_ticket(desk.svc, desk.agent, conv)
     assert ticket["status"] == "in_progress" and ticket["deadlines"]["first_response"]["state"] == "met"
+
+
+async def test_the_backfill_looks_at_windows_of_ids_and_reaches_every_one(
+    desk: Desk, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jobs, "BACKFILL_SLICE", 2)
+    desk.svc.reactions.clear()  # every chat's reaction lost
+    lost = [await chat(desk) for _ in range(7)]
+    clock.advance(MIN)
+    recovered = [await backfill(desk.svc, clock.now()) for _ in range(5)]
+    # Two windows of two ids a run: the newest at once, the moving one catches up with the rest.
+    assert all(n <= 4 for n in recovered) and recovered[0] < len(lost)
+    assert sum(recovered) == len(lost)
+    async with desk.svc.reads() as db:
+        assert all([await db.get(Ticket, conv) is not None for conv in lost])
 
 
 async def test_two_workers_and_a_restart_act_exactly_once(desk: Desk, clock: ManualClock) -> None:

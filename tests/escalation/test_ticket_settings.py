@@ -15,6 +15,7 @@ def test_defaults(tmp_path: Path) -> None:
     settings = load_settings({**BASE, "VAR_DIR": str(tmp_path)})
     assert (settings.auto_close_waiting_after, settings.auto_close_proposed_after) == ("48h", "7d")
     assert (settings.chat_unanswered_ticket_minutes, settings.chat_idle_ticket_minutes) == (10, 30)
+    assert settings.chat_left_ticket_minutes == 2
     assert settings.ticket_when_no_agent_online
     assert settings.escalation_ladder == "raise_level:2@0, notify_group_lead@60, notify_admins@240"
 
@@ -28,6 +29,7 @@ def test_defaults(tmp_path: Path) -> None:
         ("TICKET_STATUS_LABELS", "Solved=done"),
         ("CHAT_IDLE_TICKET_MINUTES", "-1"),
         ("CHAT_UNANSWERED_TICKET_MINUTES", "forever"),
+        ("CHAT_LEFT_TICKET_MINUTES", "-2"),
         ("TICKET_WHEN_NO_AGENT_ONLINE", "perhaps"),
     ],
 )

@@ -103,6 +103,8 @@ def upgrade() -> None:
     sa.Column('watch_customer_reply', sa.Boolean(), nullable=False),
     sa.Column('linked_from_id', BigId, nullable=True),
     sa.Column('linked_to_id', BigId, nullable=True),
+    sa.Column('customer_left_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('handled_by_org_id', BigId, nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
@@ -113,6 +115,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['category'], ['ticket_categories.key'], name=op.f('fk_tickets_category_ticket_categories'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], name=op.f('fk_tickets_conversation_id_conversations'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['group_key'], ['support_groups.key'], name=op.f('fk_tickets_group_key_support_groups'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['handled_by_org_id'], ['organizations.id'], name=op.f('fk_tickets_handled_by_org_id_organizations'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['linked_from_id'], ['conversations.id'], name=op.f('fk_tickets_linked_from_id_conversations'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['linked_to_id'], ['conversations.id'], name=op.f('fk_tickets_linked_to_id_conversations'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['requester_id'], ['users.id'], name=op.f('fk_tickets_requester_id_users'), ondelete='SET NULL'),
@@ -121,6 +124,7 @@ def upgrade() -> None:
     op.create_index(op.f('ix_tickets_assignee_id'), 'tickets', ['assignee_id'], unique=False)
     op.create_index(op.f('ix_tickets_auto_close_at'), 'tickets', ['auto_close_at'], unique=False)
     op.create_index(op.f('ix_tickets_convert_at'), 'tickets', ['convert_at'], unique=False)
+    op.create_index(op.f('ix_tickets_handled_by_org_id'), 'tickets', ['handled_by_org_id'], unique=False)
     op.create_index(op.f('ix_tickets_requester_id'), 'tickets', ['requester_id'], unique=False)
     op.create_index(op.f('ix_tickets_sla_next_check_at'), 'tickets', ['sla_next_check_at'], unique=False)
     op.create_index(op.f('ix_tickets_status'), 'tickets', ['status'], unique=False)
@@ -162,6 +166,15 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ticket_tasks'))
     )
     op.create_index(op.f('ix_ticket_tasks_conversation_id'), 'ticket_tasks', ['conversation_id'], unique=False)
+    op.create_table('customer_presence',
+    sa.Column('conversation_id', BigId, nullable=False),
+    sa.Column('user_id', BigId, nullable=False),
+    sa.Column('process_id', sa.String(length=32), nullable=False),
+    sa.Column('since', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], name=op.f('fk_customer_presence_conversation_id_conversations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_customer_presence_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('conversation_id', 'user_id', 'process_id', name=op.f('pk_customer_presence'))
+    )
     # ### end Alembic commands ###
     _seed()
 
@@ -236,11 +249,13 @@ def _seed() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("customer_presence")
     op.drop_index(op.f("ix_ticket_tasks_conversation_id"), table_name="ticket_tasks")
     op.drop_table("ticket_tasks")
     op.drop_table("ticket_sla_marks")
     op.drop_table("ticket_ratings")
-    for column in ("status", "sla_next_check_at", "requester_id", "convert_at", "auto_close_at", "assignee_id"):
+    for column in ("status", "sla_next_check_at", "requester_id", "convert_at", "auto_close_at", "assignee_id",
+                   "handled_by_org_id"):
         op.drop_index(op.f(f"ix_tickets_{column}"), table_name="tickets")
     op.drop_table("tickets")
     op.drop_table("support_groups")

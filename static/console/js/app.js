@@ -110,7 +110,7 @@ class Console {
       this.conn.classList.remove("down");
       if (this.me.can.work && this.status.value === "away") s.presence("away");
       // Doorbells are not replayed: whatever moved while we were away, read it afresh.
-      this.inbox.load();
+      this.inbox.load().then(() => this._openFromLink());
       this.view.resumed();
     });
     s.on("down", () => {
@@ -135,6 +135,14 @@ class Console {
       this.inbox.renderAgents(this.presence);
     });
     s.on("error", (frame) => toast(`${frame.code}: ${frame.message}`, true));
+  }
+
+  // Deep link: /console/#42 opens conversation 42 once the queues are in.
+  _openFromLink() {
+    if (this.linked) return;
+    this.linked = true;
+    const id = Number(location.hash.slice(1));
+    if (Number.isInteger(id) && id > 0) this.open(id);
   }
 
   async setStatus(status) {
@@ -200,8 +208,3 @@ class Console {
 if (token()) start();
 else showLogin();
 
-// Deep link: /console/#42 opens conversation 42 once the console is up.
-window.addEventListener("load", () => {
-  const id = Number(location.hash.slice(1));
-  if (id > 0) setTimeout(() => document.querySelector(`[data-conversation-id="${id}"]`)?.click(), 500);
-});

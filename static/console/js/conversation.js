@@ -373,6 +373,6 @@ export class ConversationView {
       h("div", {}, h("a", { href: a.url, target: "_blank", rel: "noopener" }, `📎 ${a.filename}`)));
     return h("div", { class: cls, ...attrs },
       h("div", { class: "who" }, `${label} · ${time(event.created_at)}`),
-      event.body, files);
+      h("div", { class: "body" }, event.body), files);
   }
 }

@@ -74,6 +74,13 @@ export class Inbox {
     }));
     try {
       const [items, counts] = await Promise.all([Promise.all(reads), api("GET", "/api/desk/counts")]);
+      const known = new Set(this.queues.map((q) => q.key));
+      if (items.some((i) => i.queue && !known.has(i.queue)) || Object.keys(counts.counts).some((k) => !known.has(k))) {
+        // A queue appeared or went (a line without a group, a group an admin added).
+        await this.load();
+        this.ctx.itemChanged(items);
+        return;
+      }
       for (const item of items) this._place(item);
       for (const queue of this.queues) queue.count = counts.counts[queue.key] ?? queue.count;
       this.ctx.setServerTime(counts.server_time);

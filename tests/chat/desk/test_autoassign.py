@@ -6,6 +6,8 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 
 from chat.client import ChatClient
+from chat.desk.autoassign import assign_job
+from chat.services import build_services
 from tests.chat.desk.conftest import Desk
 from tests.support.chatlog import Person
 
@@ -84,3 +86,25 @@ async def test_rules_then_the_default_assignee_and_nobody_who_is_away(desk: Desk
         await desk.call(a, "PATCH", f"/api/desk/agents/{b.principal.user_id}", {"away": True}, expect=403)
         await desk.call(a, "PATCH", f"/api/desk/agents/{a.principal.user_id}", {"max_chats": 50}, expect=403)
         await desk.call(desk.admin, "PATCH", f"/api/desk/agents/{a.principal.user_id}", {"max_chats": 101}, expect=422)
+
+
+async def test_the_sweep_job_assigns_what_no_trigger_covered_and_only_where_presence_is_known(desk: Desk) -> None:
+    agent = desk.agent
+    await desk.call(desk.admin, "PATCH", f"/api/desk/agents/{agent.principal.user_id}", {"max_chats": 1}, expect=200)
+    async with AsyncExitStack() as stack:
+        await online(stack, desk, agent)
+        first, second = await start_chat(desk, "first"), await start_chat(desk, "second")
+        assert (await assignee(desk, first), await assignee(desk, second)) == (agent.principal.user_id, None)
+        # Closed through the ticket API: no desk trigger runs, the agent has room again.
+        await desk.call(agent, "POST", f"/api/tickets/{first}/status", {"action": "close"}, expect=200)
+        assert await assignee(desk, second) is None
+
+        svc = desk.server.services
+        worker = build_services(svc.settings, clock=svc.clock)  # a process without a hub
+        try:
+            assert await assign_job(worker, svc.clock.now()) == 0
+        finally:
+            await worker.close()
+        assert await assignee(desk, second) is None
+        assert await assign_job(svc, svc.clock.now()) == 1
+        assert await assignee(desk, second) == agent.principal.user_id

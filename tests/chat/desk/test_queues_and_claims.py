@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from chat import directory
+from chat.auth import principal_of
 from chat.client import ChatClient
+from chat.conversations import start_conversation
+from chat.groups.partners import set_reseller_settings
+from chat.models import OrgKind, Role
 from tests.chat.desk.conftest import Desk
-from tests.support.chatlog import eventually
+from tests.support.chatlog import PASSWORD, eventually
 
 
 def queue_of(inbox: dict[str, Any], conversation_id: int) -> str | None:
@@ -116,3 +121,39 @@ async def test_the_conversation_view_has_the_customer_the_opener_and_the_notes(d
     assert [n["body"] for n in view["notes"]] == ["Calls twice a day"]
     await desk.call(desk.chat.visitor, "GET", f"/api/desk/conversations/{conv}", expect=403)
     await desk.call(desk.agent, "GET", "/api/desk/conversations/999999", expect=404)
+
+
+async def test_counts_agree_with_the_queues(desk: Desk) -> None:
+    conv = desk.chat.conversation_id
+    second = (await desk.call(desk.chat.visitor, "POST", "/api/conversations", {"subject": "Two"}, expect=201))["conversation"]["id"]
+    third = (await desk.call(desk.chat.visitor, "POST", "/api/conversations", {"subject": "Three"}, expect=201))["conversation"]["id"]
+    await desk.call(desk.agent, "POST", f"/api/tickets/{second}/transfer", {"group": "vendor"}, expect=200)
+    await desk.call(desk.agent, "POST", f"/api/tickets/{third}/transfer", {"level": 3}, expect=200)
+    inbox = await desk.call(desk.agent, "GET", "/api/desk/inbox", expect=200)
+    counts = (await desk.call(desk.agent, "GET", "/api/desk/counts", expect=200))["counts"]
+    assert counts == {q["key"]: q["count"] for q in inbox["queues"]}
+    # A line without a group of its own gets a queue of its own.
+    assert [queue_of(inbox, c) for c in (conv, second, third)] == ["new", "group:vendor", "level:3"]
+    assert (counts["new"], counts["group:vendor"], counts["level:3"]) == (1, 1, 1)
+
+
+async def test_a_ticket_held_by_a_partners_own_first_line_is_in_no_platform_queue(desk: Desk) -> None:
+    svc = desk.server.services
+    reseller = await directory.create_organization(svc, None, name="Partner", kind=OrgKind.RESELLER)
+    company = await directory.create_organization(svc, None, name="Partner's client", kind=OrgKind.CUSTOMER,
+                                                  parent=reseller.id)
+    await set_reseller_settings(svc, desk.admin.principal, reseller.id, own_first_line=True)
+    user = await directory.create_user(svc, None, email="c@client.example", role=Role.CUSTOMER,
+                                       organization=company.id, password=PASSWORD, name="Client")
+    held = (await start_conversation(svc, principal_of(user), subject="Partner's ticket")).conversation.id
+
+    inbox = await desk.call(desk.agent, "GET", "/api/desk/inbox", expect=200)
+    assert queue_of(inbox, held) is None and queue_of(inbox, desk.chat.conversation_id) == "new"
+    assert (await desk.call(desk.agent, "GET", "/api/desk/counts", expect=200))["counts"]["new"] == 1
+    item = (await desk.call(desk.agent, "GET", f"/api/desk/items/{held}", expect=200))["item"]
+    assert (item["queue"], item["handled_by_org_id"]) == (None, reseller.id)
+    found = (await desk.call(desk.agent, "GET", "/api/desk/search?q=partner", expect=200))["items"]
+    assert [i["conversation_id"] for i in found] == [held]
+    # Platform agents do not work it until the partner hands it over; admins keep oversight.
+    await desk.call(desk.agent, "POST", f"/api/desk/conversations/{held}/claim", {}, expect=403)
+    await desk.call(desk.admin, "POST", f"/api/desk/conversations/{held}/claim", {}, expect=200)

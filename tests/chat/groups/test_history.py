@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 
+from chat import attachments
 from chat.conversations import events_after, post_message
+from chat.errors import NotFound
 from chat.groups import requests, service
 from chat.groups.models import HistoryVisibility
 from chat.hub.connection import render_event
 from chat.services import Services
-from tests.chat.groups.helpers import GroupWorld, make_group_world
+from tests.chat.groups.helpers import GroupWorld, Person, make_group_world
 
 
 @pytest.fixture
@@ -69,3 +73,32 @@ async def test_rejoining_after_removal_starts_from_the_new_join(svc: Services, w
     seen, _ = await events_after(svc, world.bob.principal, conv, after_seq=0)
     assert seen[0]["data"]["event"] == "member.joined"
     assert [e["body"] for e in seen if e["kind"] == "message"] == []
+
+
+async def _file(svc: Services, who: Person, conv: int, text: str) -> int:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield text.encode()
+
+    row = await attachments.upload(svc, who.principal, conv, filename=f"{text}.txt", content_type="text/plain",
+                                   declared_size=None, chunks=chunks())
+    await post_message(svc, who.principal, conv, client_msg_id=text, body=text, attachments=[row.id])
+    return row.id
+
+
+async def test_since_join_hides_the_files_of_what_came_before(svc: Services, world: GroupWorld) -> None:
+    conv = world.ops.conversation_id
+    await _admit(svc, world, "alice")
+    early = await _file(svc, world.alice, conv, "early")
+    await _admit(svc, world, "bob")
+    late = await _file(svc, world.alice, conv, "late")
+
+    with pytest.raises(NotFound):
+        await attachments.open_for_download(svc, world.bob.principal, early)
+    row, path = await attachments.open_for_download(svc, world.bob.principal, late)
+    assert path.read_bytes() == b"late"
+    for reader in (world.alice, world.agent, world.r1admin):  # the poster, staff, the reseller's admin
+        row, path = await attachments.open_for_download(svc, reader.principal, early)
+        assert (row.id, path.read_bytes()) == (early, b"early")
+    # With the whole history shown, the member gets the earlier file too.
+    await service.update_group(svc, world.r1admin.principal, world.ops.id, history=HistoryVisibility.FULL)
+    assert (await attachments.open_for_download(svc, world.bob.principal, early))[0].id == early

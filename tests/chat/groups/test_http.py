@@ -170,7 +170,8 @@ async def test_escalating_a_group_message_into_a_ticket(world: GroupWorld, http:
     assert [e["body"] for e in first] == ["The export to CSV has been failing since Monday"]
     group_events = (await http.get(f"/api/conversations/{world.ops.conversation_id}/events?after_seq={ack.seq}",
                                    headers=auth(world.alice))).json()["events"]
-    assert [(e["data"]["event"], e["data"]["to"]) for e in group_events] == [("ticket.linked", ticket["id"])]
+    assert [(e["data"]["event"], e["data"]["to"], e["data"]["linked_seq"]) for e in group_events] == [
+        ("ticket.linked", ticket["id"], ack.seq)]
 
 
 async def test_reseller_settings_and_first_line_over_http(world: GroupWorld, http: httpx.AsyncClient) -> None:
