@@ -25,9 +25,12 @@ Job = Callable[[Services, datetime], Awaitable[int]]
 """A sweep step: given the services and "now", act on what is due; return how many items."""
 
 # Imported here, below Job: the ticket jobs live with the tickets.
+from chat.desk.autoassign import assign_job  # noqa: E402
 from escalation.jobs import JOBS as TICKET_JOBS  # noqa: E402
 
-JOBS: list[tuple[str, Job]] = [*TICKET_JOBS]
+# Assignment needs to know who is online, so it acts only where a hub runs (the embedded
+# default's in-process sweeper); in a separate worker it is a no-op.
+JOBS: list[tuple[str, Job]] = [*TICKET_JOBS, ("desk.assign", assign_job)]
 
 
 async def run_once(svc: Services, jobs: list[tuple[str, Job]] | None = None) -> dict[str, int]:

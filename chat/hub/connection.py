@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 
 from chat.authz import Action, Principal, can
-from chat.conversations import events_after
+from chat.conversations import read_events
 from chat.services import Services
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ def render_event(event: dict[str, Any], *, staff: bool) -> dict[str, Any]:
 @dataclass
 class Room:
     last_seq: int
+    floor: int = 0  # the lowest seq this socket may see (a group chat's history since joining)
     catching_up: bool = False
     # Set when a catch-up is asked for while one runs: that one may have read the
     # database before the commits that prompted the new request, so it reads again.
@@ -218,9 +219,11 @@ class Connection:
         try:
             while True:
                 room.again = False
-                events, _ = await events_after(
-                    self.svc, self.principal, conversation_id, after_seq=room.last_seq, limit=CATCH_UP_PAGE
-                )
+                # No visibility check here: the join checked it, as for live events; a
+                # socket that loses the conversation is taken out of the room.
+                async with self.svc.reads() as db:
+                    events = await read_events(db, conversation_id, after_seq=room.last_seq, staff=self.staff,
+                                               floor=room.floor, limit=CATCH_UP_PAGE)
                 if self.rooms.get(conversation_id) is not room:
                     return  # re-joined or left meanwhile: the newer room has its own catch-up
                 for event in events:

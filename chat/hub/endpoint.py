@@ -319,16 +319,15 @@ async def _handle(frame: frames.ClientFrame, svc: Services, hub: Hub, conn: Conn
     elif isinstance(frame, frames.Auth):
         conn.send(_error("already_authenticated", "this socket is already authenticated", frame.ref))
     elif isinstance(frame, frames.Join):
+        conv_id = frame.conversation_id
         async with svc.reads() as db:
-            conv, _ = await conversations.load_visible(db, p, frame.conversation_id)
-            read_seq = await conversations.read_position(db, p.user_id, conv.id)
-        visible_last = conv.last_seq if conn.staff else conv.last_public_seq
+            view = await conversations.room_view(db, p, conv_id)
         # Subscribe before reading the backlog, so nothing committed in between is missed.
-        conn.rooms[conv.id] = Room(last_seq=frame.after_seq)
-        await hub.join(conn, conv.id)
-        conn.send({"type": "joined", "conversation_id": conv.id, "last_seq": visible_last, "read_seq": read_seq,
+        conn.rooms[conv_id] = Room(last_seq=frame.after_seq, floor=view.floor)
+        await hub.join(conn, conv_id)
+        conn.send({"type": "joined", "conversation_id": conv_id, "last_seq": view.last_seq, "read_seq": view.read_seq,
                    **({"ref": frame.ref} if frame.ref else {})})
-        conn.start_catch_up(conv.id)
+        conn.start_catch_up(conv_id)
     elif isinstance(frame, frames.Leave):
         await hub.leave(conn, frame.conversation_id)
         conn.send({"type": "left", "conversation_id": frame.conversation_id, **({"ref": frame.ref} if frame.ref else {})})
