@@ -2,15 +2,15 @@
 
 Three views of the same write (``chat.conversations.post_message``):
 
-1. the product's path (SQLAlchemy async ORM over aiosqlite): wall and CPU per message, SQL
-   statements per message, and round trips to aiosqlite's worker thread;
+1. the product's path (the message writer, chat/writer.py): one send at a time (a
+   transaction each) and 64 in flight (group commit), wall and CPU per message;
 2. the same statements issued with the standard ``sqlite3`` module in one thread with the
    product's PRAGMAs, one transaction per message: what SQLite itself costs;
 3. the same, 100 messages per transaction (group commit), and set-based (one seq UPDATE
    and one multi-row INSERT per batch): what batching could reach.
 
-And the resume path (authenticate + join + catch-up, as ``/ws`` runs it): statements,
-sessions and CPU per socket. Nothing here touches the server under test.
+And the resume path (authenticate + join + catch-up, as ``/ws`` runs it): SQLAlchemy
+statements and CPU per socket. Nothing here touches the server under test.
 """
 
 from __future__ import annotations
@@ -29,11 +29,12 @@ from sqlalchemy import event
 
 from chat import migrate
 from chat.auth import authenticate, principal_of, visitor_session
-from chat.conversations import events_after, load_visible, post_message, read_position, start_conversation
+from chat.conversations import post_message, read_events, room_view, start_conversation
 from chat import directory
 from chat.models import OrgKind
 from chat.services import Services, build_services
 from chat.settings import load_settings
+from chat.writer import writer_of
 
 BODY = "x" * 200
 
@@ -77,6 +78,27 @@ async def _measure(n: int, one: Callable[[int], Awaitable[Any]], counters: Count
             "aiosqlite_round_trips": round(counters.hops / n, 1)}
 
 
+async def _measure_concurrent(n: int, window: int, one: Callable[[int], Awaitable[Any]],
+                              svc: Services) -> dict[str, float]:
+    """``n`` sends with ``window`` in flight at a time (as a busy socket or many sockets
+    give the writer): what group commit makes of them."""
+    writer = writer_of(svc)
+    gate = asyncio.Semaphore(window)
+
+    async def gated(i: int) -> None:
+        async with gate:
+            await one(i)
+
+    await asyncio.gather(*(gated(-1 - i) for i in range(min(window, n))))
+    batches, sends = writer.batches, writer.sends
+    wall, cpu = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(gated(i) for i in range(n)))
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    per_tx = (writer.sends - sends) / max(1, writer.batches - batches)
+    return {"wall_ms": round(wall / n * 1000, 4), "cpu_ms": round(cpu / n * 1000, 4), "per_s": round(n / wall, 1),
+            "in_flight": window, "messages_per_transaction": round(per_tx, 1)}
+
+
 async def product_paths(env: dict[str, str], n: int) -> dict[str, Any]:
     svc = build_services(load_settings(env))
     counters = Counters()
@@ -93,15 +115,19 @@ async def product_paths(env: dict[str, str], n: int) -> dict[str, Any]:
             await post_message(svc, principal, conv, client_msg_id=uuid.uuid4().hex, body=BODY)
 
         async def resume(_: int) -> None:
-            # What /ws does for one socket: auth, join (visibility + read position), then
-            # the catch-up page read (chat/hub/endpoint.py, chat/hub/connection.py).
+            # What /ws does for one socket: auth, join (one read: visibility, last seq,
+            # read position), then the catch-up page (chat/hub/endpoint.py,
+            # chat/hub/connection.py); here the page holds the last 3 events.
             p, _user = await authenticate(svc, visitor.token)
             async with svc.reads() as db:
-                found, _ref = await load_visible(db, p, conv)
-                await read_position(db, p.user_id, found.id)
-            await events_after(svc, p, conv, after_seq=found.last_seq, limit=500)
+                view = await room_view(db, p, conv)
+            async with svc.reads() as db:
+                await read_events(db, conv, after_seq=max(0, view.last_seq - 3), staff=False, floor=view.floor,
+                                  limit=500)
 
-        return {"post_message": await _measure(n, send, counters),
+        one_by_one = await _measure(n, send, counters)
+        grouped = await _measure_concurrent(max(n, 20 * 64), 64, send, svc)
+        return {"post_message": one_by_one, "post_message_64": grouped,
                 "resume": await _measure(n, resume, counters), "conversation_id": conv,
                 "user_id": visitor.user.id}
     finally:
@@ -179,6 +205,8 @@ async def _layers_async(path: Path, n: int) -> dict[str, float]:
     from sqlalchemy import text
     from sqlalchemy.ext.asyncio import create_async_engine
 
+    import chat.sqlite_inloop  # noqa: F401  (registers sqlite+inloop://)
+
     out: dict[str, float] = {}
 
     async def timed(label: str, one: Callable[[], Awaitable[Any]]) -> None:
@@ -198,15 +226,17 @@ async def _layers_async(path: Path, n: int) -> dict[str, float]:
                 await cursor.fetchall()
 
         await timed("aiosqlite, cursor: 3 round trips", cursor_way)
-    engine = create_async_engine(f"sqlite+aiosqlite:///{path}")
-    try:
-        async with engine.connect() as conn:
-            async def sa_async() -> None:
-                (await conn.execute(text("SELECT 1"))).all()
+    for label, url in (("SQLAlchemy async (aiosqlite)", f"sqlite+aiosqlite:///{path}"),
+                       ("SQLAlchemy async (sqlite+inloop, the read engine)", f"sqlite+inloop:///{path}")):
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as conn:
+                async def sa_async() -> None:
+                    (await conn.execute(text("SELECT 1"))).all()
 
-            await timed("SQLAlchemy async (aiosqlite)", sa_async)
-    finally:
-        await engine.dispose()
+                await timed(label, sa_async)
+        finally:
+            await engine.dispose()
     return out
 
 
@@ -246,7 +276,7 @@ def probe(workdir: Path, secret: str, n: int) -> dict[str, Any]:
     env = {"VAR_DIR": str(workdir), "DATABASE_URL": url, "SECRET_KEY": secret, "LOG_LEVEL": "warning"}
     product = asyncio.run(product_paths(env, n))
     raw = raw_sqlite(path, product["conversation_id"], product["user_id"], max(n, 1000))
-    return {"product": {"post_message": product["post_message"], "resume": product["resume"]}, "raw_sqlite": raw,
+    return {"product": {k: product[k] for k in ("post_message", "post_message_64", "resume")}, "raw_sqlite": raw,
             "layers": statement_layers(path)}
 
 

@@ -212,7 +212,7 @@ async def _passes(svc: Services, limit: int = 50) -> list[dict[str, Any]]:
     done: list[dict[str, Any]] = []
     for _ in range(limit):
         started = time.perf_counter()
-        counts = await run_once(svc)
+        counts = await run_once(svc, jobs.JOBS)  # the ticket jobs (the worker also runs desk.assign)
         seconds = time.perf_counter() - started
         if any(v < 0 for v in counts.values()):
             raise RuntimeError(f"a sweep job failed: {counts}")
@@ -264,7 +264,8 @@ def render(results: list[Result], meta: dict[str, Any]) -> str:
         seconds = [p["seconds"] for p in r.passes]
         lines += [
             "",
-            f"Full passes (`run_once`, every job, real units of work, ≤ {jobs.BATCH} tickets per job and pass) "
+            f"Full passes (`run_once` over the ticket jobs, real units of work, ≤ {jobs.BATCH} tickets per job "
+            "and pass) "
             f"until nothing was due: {len(r.passes)} passes acted on {sum(acted):,} tickets in {sum(seconds):.1f} s "
             f"({sum(acted) / max(sum(seconds), 1e-9):.0f} tickets/s); the first pass took {seconds[0]:.2f} s "
             f"for {acted[0]} tickets, the last (nothing due) {seconds[-1] * 1000:.0f} ms.",

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Select, and_, bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from chat import validation
 from chat.authz import Action, ConversationRef, Principal, can
@@ -366,27 +366,35 @@ async def events_after(
         return events, conv.last_seq
 
 
-_EVENT_COLUMNS = (Event.id, Event.seq, Event.prev_public_seq, Event.type, Event.author_id, Event.client_msg_id,
-                  Event.body, Event.data, Event.internal, Event.created_at, User.name, User.role)
+def _events_page(*, public: bool, floor: bool) -> Select[Any]:
+    query = (
+        select(Event.id, Event.seq, Event.prev_public_seq, Event.type, Event.author_id, Event.client_msg_id,
+               Event.body, Event.data, Event.internal, Event.created_at, User.name, User.role)
+        .outerjoin(User, User.id == Event.author_id)
+        .where(Event.conversation_id == bindparam("conversation_id"), Event.seq > bindparam("after_seq"))
+        .order_by(Event.seq)
+        .limit(bindparam("limit"))
+    )
+    if public:
+        query = query.where(Event.internal.is_(False))
+    if floor:
+        query = query.where(Event.seq >= bindparam("floor"))
+    return query
+
+
+# Built once: building a statement and its cache key costs more than running it here.
+_PAGES = {(public, floor): _events_page(public=public, floor=floor) for public in (False, True) for floor in (False, True)}
 
 
 async def read_events(
-    db: AsyncSession, conversation_id: int, *, after_seq: int, staff: bool, floor: int, limit: int
+    db: AsyncSession | AsyncConnection, conversation_id: int, *, after_seq: int, staff: bool, floor: int, limit: int
 ) -> list[dict[str, Any]]:
     """A page of stored events after ``after_seq``, as :func:`events_after` returns them,
     for a reader already allowed to see the conversation (``staff``: with internal notes;
     ``floor``: the lowest seq this reader may see)."""
-    query = (
-        select(*_EVENT_COLUMNS)
-        .outerjoin(User, User.id == Event.author_id)
-        .where(Event.conversation_id == conversation_id, Event.seq > after_seq)
-        .order_by(Event.seq)
-        .limit(limit)
-    )
-    if not staff:
-        query = query.where(Event.internal.is_(False))
-        if floor > after_seq:
-            query = query.where(Event.seq >= floor)
+    use_floor = not staff and floor > after_seq
+    params = {"conversation_id": conversation_id, "after_seq": after_seq, "limit": limit, "floor": floor}
+    rows = (await db.execute(_PAGES[(not staff, use_floor)], params)).all()
     # Plain rows, not ORM objects: a catch-up page is hundreds of events.
     events = [
         stored_event_json(
@@ -395,10 +403,9 @@ async def read_events(
             body=body, data=data, client_msg_id=client_msg_id, created_at=created_at, internal=internal,
             prev_public_seq=prev_public,
         )
-        for id_, seq, prev_public, kind, author_id, client_msg_id, body, data, internal, created_at, name, role
-        in (await db.execute(query)).all()
+        for id_, seq, prev_public, kind, author_id, client_msg_id, body, data, internal, created_at, name, role in rows
     ]
-    if floor > after_seq and events and events[0]["prev_public_seq"] < floor:
+    if use_floor and events and events[0]["prev_public_seq"] < floor:
         # Nothing before the floor exists for this reader, so the first event follows
         # whatever the reader had: its gap check passes instead of asking forever.
         events[0]["prev_public_seq"] = after_seq
@@ -414,20 +421,21 @@ class RoomView:
     floor: int  # the lowest seq this reader may see
 
 
-async def room_view(db: AsyncSession, principal: Principal, conversation_id: int) -> RoomView:
+_ROOM_VIEW = (
+    select(Conversation.kind, Conversation.organization_id, Organization.parent_id, Conversation.status,
+           Conversation.last_seq, Conversation.last_public_seq, Participant.left_at, Participant.last_read_seq,
+           Participant.id)
+    .outerjoin(Organization, Organization.id == Conversation.organization_id)
+    .outerjoin(Participant, and_(Participant.conversation_id == Conversation.id,
+                                 Participant.user_id == bindparam("user_id")))
+    .where(Conversation.id == bindparam("conversation_id"))
+)
+
+
+async def room_view(db: AsyncSession | AsyncConnection, principal: Principal, conversation_id: int) -> RoomView:
     """The conversation as a joining socket sees it; ``not_found`` unless visible (the
     rules of :func:`load_visible`)."""
-    row = (
-        await db.execute(
-            select(Conversation.kind, Conversation.organization_id, Organization.parent_id, Conversation.status,
-                   Conversation.last_seq, Conversation.last_public_seq, Participant.left_at, Participant.last_read_seq,
-                   Participant.id)
-            .outerjoin(Organization, Organization.id == Conversation.organization_id)
-            .outerjoin(Participant, and_(Participant.conversation_id == Conversation.id,
-                                         Participant.user_id == principal.user_id))
-            .where(Conversation.id == conversation_id)
-        )
-    ).first()
+    row = (await db.execute(_ROOM_VIEW, {"user_id": principal.user_id, "conversation_id": conversation_id})).first()
     if row is None:
         raise NotFound("no such conversation", code="not_found")
     kind, org_id, parent_id, status, last_seq, last_public_seq, left_at, read_seq, participant_id = row
@@ -441,7 +449,7 @@ async def room_view(db: AsyncSession, principal: Principal, conversation_id: int
     if not staff and kind is ConversationKind.GROUP:
         from chat.groups.service import history_floor  # chat.groups builds on this module
 
-        floor = await history_floor(db, principal.user_id, conversation_id)
+        floor = await history_floor(db, principal.user_id, conversation_id)  # type: ignore[arg-type]  # one query
     return RoomView(last_seq=int(last_seq if staff else last_public_seq), read_seq=int(read_seq or 0), floor=floor)
 
 

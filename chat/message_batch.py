@@ -22,7 +22,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, Protocol
 
@@ -334,7 +334,7 @@ def write_batch(tx: Tx, items: Sequence[SendItem], now: datetime) -> list[Outcom
         if decision.duplicate_of is not None:
             first = outcomes[decision.duplicate_of]
             assert isinstance(first, SendResult)
-            outcomes[index] = SendResult(first.ack._replace(duplicate=True), [])
+            outcomes[index] = SendResult(replace(first.ack, duplicate=True), [])
             continue
         item = items[index]
         message = decision.events[-1]

@@ -258,7 +258,9 @@ def missing_query(quiet: datetime, low: int, high: int) -> Select[tuple[int]]:
     return (
         select(Conversation.id)
         .where(Conversation.id.between(low, high), Conversation.kind == ConversationKind.CHAT,
-               Conversation.updated_at <= quiet, ~exists().where(Ticket.conversation_id == Conversation.id))
+               Conversation.updated_at <= quiet,
+               # The window again on tickets: without it PostgreSQL hashes every ticket.
+               ~exists().where(Ticket.conversation_id == Conversation.id, Ticket.conversation_id.between(low, high)))
         .order_by(Conversation.id).limit(BATCH)
     )
 
@@ -268,8 +270,9 @@ def behind_query(quiet: datetime, low: int, high: int) -> Select[tuple[int]]:
     return (
         select(Ticket.conversation_id)
         .join(Conversation, Conversation.id == Ticket.conversation_id)
-        .where(Ticket.conversation_id.between(low, high), Ticket.status != TicketStatus.CLOSED,
-               Ticket.processed_seq < Conversation.last_seq, Conversation.updated_at <= quiet)
+        .where(Ticket.conversation_id.between(low, high), Conversation.id.between(low, high),
+               Ticket.status != TicketStatus.CLOSED, Ticket.processed_seq < Conversation.last_seq,
+               Conversation.updated_at <= quiet)
         .order_by(Ticket.conversation_id).limit(BATCH)
     )
 

@@ -203,6 +203,26 @@ class Connection:
         else:
             self.send(render_event(event, staff=self.staff))
 
+    def backlog(self, conversation_id: int, room: Room, events: list[dict[str, Any]]) -> None:
+        """A join's first page of stored events, read after the room was subscribed and
+        marked as catching up: deliver it, then what arrived live meanwhile (or read on,
+        if the page was full or a catch-up was asked for meanwhile)."""
+        if self.rooms.get(conversation_id) is not room:
+            return
+        for event in events:
+            if event["seq"] > room.last_seq:
+                self._deliver(room, event, None)
+        if len(events) >= CATCH_UP_PAGE or room.again:
+            self._spawn(self._catch_up(conversation_id, room))
+        else:
+            self._caught_up(room)
+
+    def _caught_up(self, room: Room) -> None:
+        pending, room.pending = sorted(room.pending, key=lambda e: e["seq"]), []
+        room.catching_up = False
+        for event in pending:
+            self.offer(event)
+
     def start_catch_up(self, conversation_id: int) -> None:
         room = self.rooms.get(conversation_id)
         if room is None:
@@ -231,10 +251,7 @@ class Connection:
                         self._deliver(room, event, None)
                 if len(events) < CATCH_UP_PAGE and not room.again:
                     break
-            pending, room.pending = sorted(room.pending, key=lambda e: e["seq"]), []
-            room.catching_up = False
-            for event in pending:
-                self.offer(event)
+            self._caught_up(room)
         except Exception:
             log.exception("catch-up of conversation %s failed", conversation_id)
             room.catching_up = False

@@ -22,7 +22,7 @@ from chat.auth import authenticate
 from chat.authz import Principal
 from chat.errors import AppError
 from chat.hub import frames
-from chat.hub.connection import Connection, DirectWrite, Room
+from chat.hub.connection import CATCH_UP_PAGE, Connection, DirectWrite, Room
 from chat.hub.hub import Hub
 from chat.hub.ratelimit import TokenBucket
 from chat.models import Site, User
@@ -53,7 +53,11 @@ CLOSE_PROTOCOL = 4400
 CLOSE_AUTH = 4401
 CLOSE_ORIGIN = 4403
 CLOSE_FLOOD = 4429
-CLOSE_TRY_AGAIN = 1013  # RFC 6455 "try again later": the database did not answer
+CLOSE_TRY_AGAIN = 1013  # RFC 6455 "try again later": the database did not answer, or the process is overloaded
+# A new socket is refused (1013) while the event loop runs this far behind: a client that
+# waits 10 s for its answer (chat/client.py) still gets it, with time to spare for a resume.
+ADMISSION_LAG_SECONDS = 1.0
+ADMISSION_TICK_SECONDS = 0.1
 
 _ERROR_CODES = {"validation_failed": "invalid_frame", "not_found": "not_found", "forbidden": "forbidden"}
 
@@ -73,7 +77,7 @@ async def _origin_allowed(svc: Services, origin: str | None, user: User) -> bool
         return True
     if user.site_id is None:
         return False
-    async with svc.sessions() as db:
+    async with svc.reads() as db:
         site = await db.get(Site, user.site_id)
     return site is not None and clean in site.allowed_origins
 
@@ -126,10 +130,52 @@ def _error(code: str, message: str, ref: str | None = None, **extra: Any) -> dic
     return frame
 
 
+class Admission:
+    """Whether this process can take one more socket now: not while its event loop runs
+    more than :data:`ADMISSION_LAG_SECONDS` behind.
+
+    Why: in a reconnect storm every resume costs a few ms of CPU; thousands at once put
+    the loop tens of seconds behind, clients give up after their 10 s and come back while
+    the server still works for the ones that left, and nobody gets in. Refusing early
+    (close 1013, "try again later": the client backs off) costs microseconds and keeps
+    the ones admitted within their patience. The lag is measured by a timer that should
+    fire every :data:`ADMISSION_TICK_SECONDS`.
+    """
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+        self.lag = 0.0
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _tick(self, due: float) -> None:
+        assert self._loop is not None
+        now = self._loop.time()
+        self.lag = max(0.0, now - due)
+        self._loop.call_at(now + ADMISSION_TICK_SECONDS, self._tick, now + ADMISSION_TICK_SECONDS)
+
+    def admit(self) -> bool:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._loop, self.lag = loop, 0.0
+            loop.call_at(loop.time() + ADMISSION_TICK_SECONDS, self._tick, loop.time() + ADMISSION_TICK_SECONDS)
+        return self.lag <= self.limit
+
+
+def _admission(websocket: WebSocket) -> Admission:
+    state = websocket.app.state
+    found: Admission | None = getattr(state, "admission", None)
+    if found is None:
+        found = state.admission = Admission(ADMISSION_LAG_SECONDS)
+    return found
+
+
 async def websocket_endpoint(websocket: WebSocket) -> None:
     svc: Services = websocket.app.state.services
     hub: Hub = websocket.app.state.hub
     await websocket.accept()
+    if not _admission(websocket).admit():
+        await _close(websocket, CLOSE_TRY_AGAIN, "busy: try again later")
+        return
     principal, user = await _authenticate(websocket, svc)
     if principal is None or user is None:
         return
@@ -320,14 +366,26 @@ async def _handle(frame: frames.ClientFrame, svc: Services, hub: Hub, conn: Conn
         conn.send(_error("already_authenticated", "this socket is already authenticated", frame.ref))
     elif isinstance(frame, frames.Join):
         conv_id = frame.conversation_id
-        async with svc.reads() as db:
+        # One connection for the check and the backlog (a session each cost more than the
+        # queries). The backlog is read after subscribing, in a transaction of its own,
+        # so nothing committed in between is missed; what arrives live meanwhile waits
+        # in the room (catching_up) until the backlog is out.
+        async with svc.read_engine.connect() as db:
             view = await conversations.room_view(db, p, conv_id)
-        # Subscribe before reading the backlog, so nothing committed in between is missed.
-        conn.rooms[conv_id] = Room(last_seq=frame.after_seq, floor=view.floor)
-        await hub.join(conn, conv_id)
+            await db.commit()
+            room = Room(last_seq=frame.after_seq, floor=view.floor, catching_up=True)
+            conn.rooms[conv_id] = room
+            try:
+                await hub.join(conn, conv_id)
+                page = await conversations.read_events(db, conv_id, after_seq=frame.after_seq, staff=conn.staff,
+                                                       floor=view.floor, limit=CATCH_UP_PAGE)
+            except BaseException:
+                if conn.rooms.get(conv_id) is room:
+                    await hub.leave(conn, conv_id)
+                raise
         conn.send({"type": "joined", "conversation_id": conv_id, "last_seq": view.last_seq, "read_seq": view.read_seq,
                    **({"ref": frame.ref} if frame.ref else {})})
-        conn.start_catch_up(conv_id)
+        conn.backlog(conv_id, room, page)
     elif isinstance(frame, frames.Leave):
         await hub.leave(conn, frame.conversation_id)
         conn.send({"type": "left", "conversation_id": frame.conversation_id, **({"ref": frame.ref} if frame.ref else {})})
