@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import pytest
 from websockets.asyncio.client import connect
@@ -12,6 +13,7 @@ from websockets.exceptions import ConnectionClosed
 from chat.auth import principal_of
 from chat.client import ChatClient, ProtocolError
 from chat.conversations import post_message, publish_events
+from chat.hub.endpoint import ADMISSION_LAG_SECONDS, CLOSE_TRY_AGAIN, Admission
 from chat.models import User
 from tests.chat.hub.helpers import SITE_ORIGIN, World, make_world, stored_log
 from tests.support.live import LiveServer
@@ -140,3 +142,27 @@ async def test_send_before_join_and_after_leave_is_refused(world: World) -> None
         with pytest.raises(ProtocolError):
             await client.send(conv, "too late")
     assert len(await stored_log(world.server, conv, world.agent_token)) == 1
+
+
+async def test_an_overloaded_process_refuses_new_sockets_with_1013_and_keeps_the_others(world: World) -> None:
+    app = world.server.server.config.app
+    async with world.client(world.agent_token) as admitted:
+        # The event loop is "too far behind": the limit below any lag.
+        app.state.admission = Admission(limit=-1.0)
+        assert await _close_code(world.server.ws_url + "/ws", json.dumps({"type": "auth", "token": world.customer_token})) \
+            == CLOSE_TRY_AGAIN
+        assert (await admitted.ping())["type"] == "pong"  # sockets already open carry on
+        app.state.admission = Admission(limit=ADMISSION_LAG_SECONDS)
+        async with world.client(world.customer_token) as later:
+            assert (await later.ping())["type"] == "pong"
+
+
+async def test_the_admission_lag_is_how_late_the_event_loop_runs() -> None:
+    admission = Admission(limit=0.2)
+    assert admission.admit()  # starts measuring
+    await asyncio.sleep(0.15)
+    time.sleep(0.4)  # a loop held up, as by a burst of work
+    await asyncio.sleep(0.01)
+    assert admission.lag >= 0.3 and not admission.admit()
+    await asyncio.sleep(0.25)  # on time again
+    assert admission.lag < 0.2 and admission.admit()
