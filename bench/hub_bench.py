@@ -39,6 +39,8 @@ from bench.procfs import cpu_seconds, machine, raise_fd_limit, read_cpu, rss_kib
 from bench.seed import Seed, seed_baseline, seed_ours
 
 REPO = Path(__file__).resolve().parent.parent
+BARE = "ours-bare"
+"""Ours without the after-commit reactions (tickets, desk): the hub's own cost."""
 DOC = REPO / "docs" / "benchmarks.md"
 
 
@@ -149,6 +151,8 @@ def start_server(name: str, workdir: Path, env: dict[str, str], product_limits: 
         cmd = [sys.executable, "-m", "bench.ours_server", "--port", str(port)]
         if product_limits:
             cmd.append("--product-limits")
+        if name == BARE:
+            cmd.append("--no-reactions")
     with log.open("wb") as out:
         process = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
     server = Server(name, process, port, log)
@@ -191,7 +195,7 @@ class Session:
         self.env.update({"VAR_DIR": str(workdir / "var"), "DATABASE_URL": f"sqlite:///{db_path}",
                          "SECRET_KEY": self.secret, "LOG_LEVEL": "warning", "PYTHONUNBUFFERED": "1"})
         self.seeds: dict[str, Seed] = {}
-        self.hot_next: dict[str, int] = {"baseline": 0, "ours": 0}
+        self.hot_next: dict[str, int] = {"baseline": 0, "ours": 0, BARE: 0}
         self.results: dict[str, Any] = {"pair": [], "fanout": [], "crowd": {}, "notes": []}
 
     def say(self, text: str) -> None:
@@ -202,9 +206,12 @@ class Session:
         from chat import migrate
 
         migrate.upgrade(self.env["DATABASE_URL"].replace("sqlite:", "sqlite+aiosqlite:", 1))
-        hot = 2 + self.config.rounds * (1 + len(self.config.fanout)) + 1
+        per_server = 2 + self.config.rounds * (1 + len(self.config.fanout)) + 1
+        hot = 2 * per_server  # ours and ours-bare share the database, not their rooms
         ours = asyncio.run(seed_ours(self.env, agents=4, hot=hot, crowd=self.config.crowd_rooms))
-        self.seeds = {"ours": ours, "baseline": seed_baseline(ours)}
+        bare = Seed(agents=ours.agents, hot=ours.hot[per_server:], crowd=ours.crowd, seconds=ours.seconds)
+        ours.hot = ours.hot[:per_server]
+        self.seeds = {"ours": ours, BARE: bare, "baseline": seed_baseline(ours)}
         self.results["seed_seconds"] = round(ours.seconds, 2)
         self.say(f"seeded 4 agents and {hot + self.config.crowd_rooms} conversations in {ours.seconds:.1f}s")
 
@@ -247,6 +254,21 @@ class Session:
         self.say(f"{name} server pid {server.pid} on port {server.port}")
         return server
 
+    def quiet(self, server: Server, limit: float = 30.0) -> float:
+        """Wait (at most ``limit`` s) until ``server`` has used under 5 % of a core for a
+        second, so that work left over from the previous scenario (after-commit reactions,
+        a departed visitor's ticket bookkeeping) is not measured in the next one; how
+        long that took."""
+        started = time.monotonic()
+        while time.monotonic() - started < limit:
+            before = read_cpu(server.pid)
+            time.sleep(1.0)
+            if cpu_seconds(before, read_cpu(server.pid)) < 0.05:
+                break
+        waited = round(time.monotonic() - started, 1)
+        self.results.setdefault("quiet_waits", {}).setdefault(server.name, []).append(waited)
+        return waited
+
     def idle_cpu(self, server: Server, seconds: float = 3.0) -> float:
         before = read_cpu(server.pid)
         time.sleep(seconds)
@@ -254,7 +276,7 @@ class Session:
 
     def comparable(self, only: set[str]) -> None:
         """Room of two and fan-out, alternating baseline and ours, ``rounds`` times."""
-        servers = {name: self.start(name) for name in ("baseline", "ours")}
+        servers = {name: self.start(name) for name in ("baseline", "ours", BARE)}
         try:
             for name, server in servers.items():
                 self.results.setdefault("idle_cpu_share", {})[name] = round(self.idle_cpu(server), 4)
@@ -263,14 +285,16 @@ class Session:
                 if "error" in warm:
                     raise RuntimeError(f"warm-up against {name} failed: {warm}")
             for round_no in range(1, self.config.rounds + 1):
-                for name in ("baseline", "ours"):
+                for name in ("baseline", "ours", BARE):
                     server = servers[name]
                     if "pair" in only:
+                        self.quiet(server)
                         result = run_loadgen(self.pair_spec(server), self.workdir)
                         self.results["pair"].append({"server": name, "round": round_no, **result})
                         self.say(f"round {round_no} pair {name}: {_brief_pair(result)}")
                     if "fanout" in only:
                         for members, rate in self.config.fanout.items():
+                            self.quiet(server)
                             result = run_loadgen(self.fanout_spec(server, members, rate), self.workdir)
                             self.results["fanout"].append({"server": name, "round": round_no, **result})
                             self.say(f"round {round_no} fan-out {members} {name}: "

@@ -33,17 +33,37 @@ def lift_rate_limits() -> None:
     endpoint.PRINCIPAL_BURST = UNLIMITED
 
 
+def drop_reactions() -> None:
+    """Run the server without its after-commit reactions and room watchers (tickets
+    following their chats, desk auto-assignment, a visitor's departure): the hub's own
+    cost, to tell it apart from the features that ride on every message."""
+    import chat.app
+    from chat.services import build_services
+
+    def bare(*args: object, **kwargs: object) -> object:
+        svc = build_services(*args, **kwargs)  # type: ignore[arg-type]
+        svc.reactions.clear()
+        svc.room_watchers.clear()
+        return svc
+
+    chat.app.build_services = bare  # type: ignore[assignment]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="our server, as the benchmark runs it")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--product-limits", action="store_true", help="keep the frame rate limits")
     parser.add_argument("--profile", help="write a cProfile of the event-loop thread to this file on exit")
+    parser.add_argument("--no-reactions", action="store_true",
+                        help="without after-commit reactions and room watchers (the hub alone)")
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if not args.product_limits:
         lift_rate_limits()
+    if args.no_reactions:
+        drop_reactions()
     from chat.cli import main as cli_main
 
     argv = ["serve", "--host", args.host, "--port", str(args.port)]

@@ -16,6 +16,9 @@ AIM_PERSISTED_PER_S = 5000
 AIM_KIB_PER_SOCKET = 40
 
 
+BARE = "ours-bare"
+
+
 def _median(values: list[float | None]) -> float | None:
     clean = [v for v in values if v is not None]
     return statistics.median(clean) if clean else None
@@ -249,12 +252,21 @@ def _probe_section(results: dict[str, Any]) -> str:
     if not probe:
         return ""
     post, resume = probe["product"]["post_message"], probe["product"]["resume"]
+    grouped = probe["product"].get("post_message_64")
     raw = probe["raw_sqlite"]
     rows = [
-        ["product: `post_message` (SQLAlchemy async ORM + aiosqlite)", _fmt(post["wall_ms"], 3), _fmt(post["cpu_ms"], 3),
-         _fmt(post["per_s"]), f"{post['statements']:.0f} statements, {post['aiosqlite_round_trips']:.0f} thread round trips"],
+        ["product: `post_message`, one at a time (the message writer: a transaction each)", _fmt(post["wall_ms"], 3),
+         _fmt(post["cpu_ms"], 3), _fmt(post["per_s"]),
+         "its own sqlite3 connection and thread: 1 thread round trip per transaction"],
+    ]
+    if grouped:
+        rows.append([f"product: `post_message`, {grouped['in_flight']} in flight (group commit)",
+                     _fmt(grouped["wall_ms"], 4), _fmt(grouped["cpu_ms"], 4), _fmt(grouped["per_s"]),
+                     f"{grouped['messages_per_transaction']:.0f} messages per transaction"])
+    rows += [
         ["product: one socket's auth + join + catch-up read", _fmt(resume["wall_ms"], 3), _fmt(resume["cpu_ms"], 3),
-         _fmt(resume["per_s"]), f"{resume['statements']:.0f} statements, {resume['aiosqlite_round_trips']:.0f} thread round trips"],
+         _fmt(resume["per_s"]), f"{resume['statements']:.0f} statements (reads inline on the loop, sqlite+inloop), "
+         f"{resume['aiosqlite_round_trips']:.0f} thread round trips"],
         ["sqlite3, the same statements, commit per message", _fmt(raw["same_statements_commit_each"]["wall_ms"], 4),
          _fmt(raw["same_statements_commit_each"]["cpu_ms"], 4), _fmt(raw["same_statements_commit_each"]["per_s"]),
          "same PRAGMAs (WAL, synchronous=NORMAL)"],
@@ -273,6 +285,33 @@ def _probe_section(results: dict[str, Any]) -> str:
                  for name, value in layers.items() if not name.endswith("(wall)")]
         text += "\n\n" + _table(["one `SELECT 1` through", "CPU µs", "wall µs"], lrows)
     return text
+
+
+def _bare_section(results: dict[str, Any]) -> str:
+    """Ours with and without the after-commit reactions, against the same baseline runs."""
+    rows = []
+    pair = {server: _median([_get(r, "max.rate") for r in _runs(results, "pair", server)])
+            for server in ("baseline", "ours", BARE)}
+    cpu = {server: _median([_get(r, "max.server_cpu_ms_per_msg") for r in _runs(results, "pair", server)])
+           for server in ("ours", BARE)}
+    if pair[BARE] is not None:
+        rows.append(["room of two: most acked-and-delivered messages/s", _fmt(pair["ours"]), _fmt(pair[BARE]),
+                     f"{_pct(_ratio(pair['ours'], pair['baseline'], 4))} / {_pct(_ratio(pair[BARE], pair['baseline'], 4))}"])
+        rows.append(["room of two: server CPU per message at that rate (ms)", _fmt(cpu["ours"], 3),
+                     _fmt(cpu[BARE], 3), ""])
+    for members in sorted({int(r["members"]) for r in results.get("fanout", []) if "members" in r}):
+        eff = {server: _median([r.get("deliveries_per_cpu_s") for r in _runs(results, "fanout", server, members=members)])
+               for server in ("baseline", "ours", BARE)}
+        ms = {server: _median([r.get("server_cpu_ms_per_msg") for r in _runs(results, "fanout", server, members=members)])
+              for server in ("ours", BARE)}
+        if eff[BARE] is None:
+            continue
+        rows.append([f"fan-out, room of {members}: deliveries per server CPU-second", _fmt(eff["ours"]), _fmt(eff[BARE]),
+                     f"{_pct(_ratio(eff['ours'], eff['baseline'], 4))} / {_pct(_ratio(eff[BARE], eff['baseline'], 4))}"])
+        rows.append([f"fan-out, room of {members}: server CPU per message (ms)", _fmt(ms["ours"], 3), _fmt(ms[BARE], 3), ""])
+    if not rows:
+        return ""
+    return _table(["medians", "ours (the product)", "ours without reactions", "of the baseline: ours / without"], rows)
 
 
 def render(results: dict[str, Any]) -> str:
@@ -343,13 +382,19 @@ def render(results: dict[str, Any]) -> str:
         storm_text,
         "",
     ]
+    bare_text = _bare_section(results)
+    if bare_text:
+        lines += ["#### Ours without its after-commit reactions (the hub's own cost)", "",
+                  "The same server with `svc.reactions` and `svc.room_watchers` emptied (`bench/ours_server.py "
+                  "--no-reactions`): no ticket bookkeeping, no desk auto-assignment, no visitor-departure tracking "
+                  "on each message and socket. Same rounds, its own fresh conversations.", "", bare_text, ""]
     if probe_text:
         lines += ["#### SQLite write path, in-process (no sockets)", "", probe_text, ""]
     prof = results.get("profile")
     if prof:
         lines += ["#### Profile of ours at its maximum room-of-two rate (py-spy --gil, 250 Hz)", "",
                   f"{prof['samples']} samples of the thread holding the GIL; {prof['main_thread_share']:.0%} of them on "
-                  "the event-loop thread, the rest on aiosqlite's worker threads.", "",
+                  "the event-loop thread, the rest on other threads (aiosqlite's, the message writer's).", "",
                   _table(["innermost Python frame", "share"],
                          [[name, f"{share:.1%}"] for name, share in prof["by_package"]]), ""]
     noise = _noise(results)

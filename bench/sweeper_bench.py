@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import logging
 import random
 import re
 import shutil
@@ -32,7 +34,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,8 +49,11 @@ from chat.models import Conversation
 from chat.services import Services, build_services
 from chat.settings import load_settings
 from escalation import jobs
+from escalation.config import Desk, load_desk
 from escalation.lifecycle import Actor, agent_reply, open_chat, open_ticket, sla_facts, wait_on_customer
 from escalation.models import Ticket
+from escalation.sla import SlaClock
+from escalation.store import deadline_json
 from escalation.worker import run_once
 
 NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)  # a Wednesday noon
@@ -79,32 +84,56 @@ class Result:
     queries: dict[str, dict[str, float]] = field(default_factory=dict)
     plans: dict[str, list[str]] = field(default_factory=dict)
     passes: list[dict[str, Any]] = field(default_factory=list)
+    transactions: dict[str, float] = field(default_factory=dict)
+    retried_batches: int = 0
 
 
 # -- seeding ---------------------------------------------------------------------------------
 
 
-def _shape(steps: str) -> tuple[list[tuple[str, timedelta]], timedelta | None]:
+Shape = tuple[list[tuple[str, timedelta]], timedelta | None, dict[str, dict[str, Any]]]
+
+
+def _shape(steps: str, desk: Desk) -> Shape:
     """The SLA facts of one kind of ticket, as (kind, offset from its creation), built by the
-    lifecycle itself; and when its first reply came (offset), if any."""
+    lifecycle itself; when its first reply came (offset), if any; and its stored deadlines
+    as its last unit of work left them (times as offsets; see :func:`_shifted`)."""
     base = NOW
     customer, agent = Actor.customer("1"), Actor.agent("2")
     if steps == "live":
         moved = open_chat(base, Actor.system())
-        events, replied = list(moved.events), None
+        events, replied, last = list(moved.events), None, base
     else:
         opened = open_ticket(base, customer)
         answered = agent_reply(opened.state, base + 5 * MIN, agent)
-        events, replied = [*opened.events, *answered.events], 5 * MIN
+        events, replied, last = [*opened.events, *answered.events], 5 * MIN, base + 5 * MIN
         if steps == "waiting":
             events += wait_on_customer(answered.state, base + 10 * MIN, agent).events
-    return [(f.kind.value, f.at - base) for f in sla_facts(events)], replied
+            last = base + 10 * MIN
+    facts = sla_facts(events)
+    policy, calendar = desk.policy_for(None, None, None)
+    assert policy is not None
+    deadlines = {
+        target.value: {k: datetime.fromisoformat(v) - base if k.endswith("_at") and v else v
+                       for k, v in deadline_json(deadline).items()}
+        for target, deadline in SlaClock(policy, calendar, tuple(facts)).deadlines(last).items()
+        if deadline is not None
+    }
+    return [(f.kind.value, f.at - base) for f in facts], replied, deadlines
 
 
-def _rows(n: int, mix: Mix, rng: random.Random) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+def _shifted(deadlines: dict[str, dict[str, Any]], created: datetime) -> dict[str, dict[str, Any]]:
+    # Exact for the basic plan's round-the-clock calendar: its deadlines move with the ticket.
+    return {target: {k: (created + v).isoformat() if isinstance(v, timedelta) else v for k, v in fields.items()}
+            for target, fields in deadlines.items()}
+
+
+def _rows(n: int, mix: Mix, rng: random.Random, desk: Desk) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
     """(conversation, ticket) rows: ids 1..n, kinds in the mix's shares, due ones spread
-    over the minutes/hours before NOW and the rest over the time after (or not yet due)."""
-    shapes = {kind: _shape(kind) for kind in ("in_progress", "waiting", "live")}
+    over the minutes/hours before NOW and the rest over the time after (or not yet due).
+    Their stored deadlines are what their last unit of work stored, so a sweep records
+    ``ticket.deadlines`` only where a deadline really moves (a chat becoming a ticket)."""
+    shapes = {kind: _shape(kind, desk) for kind in ("in_progress", "waiting", "live")}
     # Basic plan (no organization): first response 24 h, resolution 48 h, warning at 80 %.
     resolution_warn, first_warn = timedelta(hours=38.4), timedelta(hours=19.2)
     for i in range(1, n + 1):
@@ -121,7 +150,7 @@ def _rows(n: int, mix: Mix, rng: random.Random) -> Iterator[tuple[dict[str, Any]
         else:
             # Due: no answer for more than 10 minutes.
             created = NOW - rng.uniform(10.5, 20) * MIN if due else NOW - rng.uniform(0, 9.5) * MIN
-        facts, replied = shapes[kind]
+        facts, replied, deadlines = shapes[kind]
         status = {"in_progress": "in_progress", "waiting": "waiting_on_customer", "live": "new"}[kind]
         changed = created + (10 * MIN if kind == "waiting" else 5 * MIN if kind == "in_progress" else 0 * MIN)
         tracked = kind != "live"
@@ -134,7 +163,8 @@ def _rows(n: int, mix: Mix, rng: random.Random) -> Iterator[tuple[dict[str, Any]
             "tracked_reason": "opened" if tracked else None, "status": status, "status_changed_at": changed,
             "activity_at": changed, "channel": "web" if tracked else "chat", "level": 1, "cc": [], "assets": [],
             "first_replied_at": created + replied if replied is not None else None, "resolution_round": 0,
-            "sla_facts": [[k, (created + offset).isoformat()] for k, offset in facts], "deadlines": {},
+            "sla_facts": [[k, (created + offset).isoformat()] for k, offset in facts],
+            "deadlines": _shifted(deadlines, created),
             "escalation_step": 0, "processed_seq": 0, "watch_agent_reply": kind == "live",
             "watch_customer_reply": kind == "waiting", "created_at": created, "updated_at": changed,
             "sla_next_check_at": created + (resolution_warn if kind == "in_progress" else first_warn)
@@ -148,7 +178,9 @@ def _rows(n: int, mix: Mix, rng: random.Random) -> Iterator[tuple[dict[str, Any]
 async def seed(svc: Services, n: int, mix: Mix, seed_value: int) -> float:
     started = time.perf_counter()
     rng = random.Random(seed_value)
-    rows = _rows(n, mix, rng)
+    async with svc.reads() as db:
+        desk = await load_desk(db, svc.settings)
+    rows = _rows(n, mix, rng, desk)
     while True:
         chunk = [row for _, row in zip(range(CHUNK), rows, strict=False)]
         if not chunk:
@@ -207,19 +239,63 @@ async def _count_due(svc: Services, now: datetime) -> dict[str, int]:
     return counts
 
 
-async def _passes(svc: Services, limit: int = 50) -> list[dict[str, Any]]:
-    """Full sweeper passes at NOW until a pass finds nothing to do."""
+class _Retries(logging.Handler):
+    """Counts the batches the sweeper had to retry ticket by ticket (a slow path)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += "one by one" in record.getMessage()
+
+
+@contextlib.contextmanager
+def _timed_transactions(into: list[float]) -> Iterator[None]:
+    """Record how long each transaction the ticket jobs open takes (the write lock is
+    held that long: on SQLite, the whole database's), by wrapping the unit runners
+    :mod:`escalation.jobs` calls."""
+    originals = {name: getattr(jobs, name) for name in ("run_batch", "run_unit") if hasattr(jobs, name)}
+
+    def timed(original: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return await original(*args, **kwargs)
+            finally:
+                into.append(time.perf_counter() - started)
+        return call
+
+    for name, original in originals.items():
+        setattr(jobs, name, timed(original))
+    try:
+        yield
+    finally:
+        for name, original in originals.items():
+            setattr(jobs, name, original)
+
+
+async def _passes(svc: Services, limit: int = 50) -> tuple[list[dict[str, Any]], list[float], int]:
+    """Full sweeper passes at NOW until a pass finds nothing to do; and every transaction's
+    duration, and how many batches were retried ticket by ticket."""
     done: list[dict[str, Any]] = []
-    for _ in range(limit):
-        started = time.perf_counter()
-        counts = await run_once(svc, jobs.JOBS)  # the ticket jobs (the worker also runs desk.assign)
-        seconds = time.perf_counter() - started
-        if any(v < 0 for v in counts.values()):
-            raise RuntimeError(f"a sweep job failed: {counts}")
-        done.append({"seconds": seconds, **counts})
-        if not any(v for k, v in counts.items() if k != "tickets.backfill"):
-            break
-    return done
+    transactions: list[float] = []
+    retries = _Retries()
+    logging.getLogger("escalation.jobs").addHandler(retries)
+    try:
+        with _timed_transactions(transactions):
+            for _ in range(limit):
+                started = time.perf_counter()
+                counts = await run_once(svc, jobs.JOBS)  # the ticket jobs (the worker also runs desk.assign)
+                seconds = time.perf_counter() - started
+                if any(v < 0 for v in counts.values()):
+                    raise RuntimeError(f"a sweep job failed: {counts}")
+                done.append({"seconds": seconds, **counts})
+                if not any(v for k, v in counts.items() if k != "tickets.backfill"):
+                    break
+    finally:
+        logging.getLogger("escalation.jobs").removeHandler(retries)
+    return done, transactions, retries.count
 
 
 async def run_backend(backend: str, url: str, workdir: Path, n: int, mix: Mix, seed_value: int) -> Result:
@@ -237,7 +313,9 @@ async def run_backend(backend: str, url: str, workdir: Path, n: int, mix: Mix, s
         for name, query in _queries(NOW).items():
             result.queries[name] = await _time(svc, query)
             result.plans[name] = await _plan(svc, query)
-        result.passes = await _passes(svc)
+        result.passes, durations, result.retried_batches = await _passes(svc)
+        result.transactions = {"count": len(durations), "median_ms": statistics.median(durations) * 1000,
+                               "max_ms": max(durations) * 1000} if durations else {}
         return result
     finally:
         await svc.close()
@@ -265,12 +343,18 @@ def render(results: list[Result], meta: dict[str, Any]) -> str:
         lines += [
             "",
             f"Full passes (`run_once` over the ticket jobs, real units of work, ≤ {jobs.BATCH} tickets per job "
-            "and pass) "
+            f"and pass, ≤ {jobs.UNITS_PER_TRANSACTION} per transaction) "
             f"until nothing was due: {len(r.passes)} passes acted on {sum(acted):,} tickets in {sum(seconds):.1f} s "
             f"({sum(acted) / max(sum(seconds), 1e-9):.0f} tickets/s); the first pass took {seconds[0]:.2f} s "
             f"for {acted[0]} tickets, the last (nothing due) {seconds[-1] * 1000:.0f} ms.",
-            "",
         ]
+        if r.transactions:
+            tx = r.transactions
+            lines.append(
+                f"Write transactions: {tx['count']:.0f}, median {tx['median_ms']:.0f} ms, longest {tx['max_ms']:.0f} ms "
+                f"(the write lock is held that long); batches retried ticket by ticket: {r.retried_batches}."
+            )
+        lines.append("")
     return "\n".join(lines)
 
 

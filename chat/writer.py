@@ -10,13 +10,15 @@ at once (no waiting for company).
 
 Why: through SQLAlchemy's async ORM on aiosqlite one message cost ~7 ms of CPU (ten
 statements, ~37 hops to the driver's thread); SQLite itself commits ~10 000 times a
-second. Here a batch costs one hop to the writer's thread and a handful of statements,
+second. Here a batch costs a handful of statements (and at most one hop to the writer's thread),
 whatever its size (docs/benchmarks.md has the measurements).
 
-SQLite: the writer has its own ``sqlite3`` connection, used only on its own thread, with
-the PRAGMAs of chat/db.py and ``BEGIN IMMEDIATE`` (the write lock, so ``seq`` and the
-idempotency check are race-free across connections and processes). Other databases
-(PostgreSQL): one transaction per batch on the process's engine, through ``run_sync``.
+SQLite: the writer has ``sqlite3`` connections of its own with the PRAGMAs of chat/db.py
+and ``BEGIN IMMEDIATE`` (the write lock, so ``seq`` and the idempotency check are race-free
+across connections and processes): a batch runs inline on the event loop when the lock is
+free, and on the writer's thread, which may wait for it, when it is not (``_SqliteFile``).
+Other databases (PostgreSQL): one transaction per batch on the process's engine, through
+``run_sync``.
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ log = logging.getLogger(__name__)
 # Sends per transaction at most: bounds how long one commit holds SQLite's write lock
 # (~2 ms at this size) and the size of one INSERT.
 MAX_BATCH = 256
+# Transactions between two checkpoints of the WAL (run on the writer's thread): with
+# SQLite's default of 1 000 pages a checkpoint comes every ~4 MB of WAL; this is about
+# as often under a steady load of small batches.
+CHECKPOINT_EVERY = 500
 # A batch refused by a constraint is retried send by send; a single send that keeps
 # losing races (another process claiming the same row each time) gives up after this.
 SINGLE_RETRIES = 3
@@ -75,28 +81,48 @@ def _as_sqlalchemy_error(exc: Exception) -> Exception:
     return exc
 
 
+class _Busy(Exception):
+    """Another connection holds SQLite's write lock: this batch waits for it elsewhere."""
+
+
+def _open_sqlite(path: str, busy_timeout_ms: int, *, autocheckpoint: bool) -> sqlite3.Connection:
+    # isolation_level=None: this code says when transactions begin, not the module.
+    db = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None, cached_statements=256,
+                         check_same_thread=False)
+    for pragma in ("journal_mode=WAL", "foreign_keys=ON", f"busy_timeout={busy_timeout_ms}", "synchronous=NORMAL"):
+        db.execute(f"PRAGMA {pragma}")
+    if not autocheckpoint:
+        db.execute("PRAGMA wal_autocheckpoint=0")
+    return db
+
+
 class _SqliteFile:
-    """A dedicated sqlite3 connection on a dedicated thread: one hop per batch."""
+    """Two sqlite3 connections of the writer's own.
+
+    The quick one is used on the event loop's thread when SQLite's write lock is free
+    (the common case: in the embedded default this writer is nearly the only writer). It
+    never waits: ``busy_timeout=0``, and no automatic checkpoint (which would fsync). A
+    batch that finds the lock taken goes to the patient one, on a thread of its own,
+    which waits up to ``SQLITE_BUSY_TIMEOUT_MS`` and also runs the checkpoints.
+
+    Why not always the thread: a hop there and back costs ~50 µs of CPU on this kind of
+    VM plus the GIL passing to and fro, more than a small batch's whole transaction.
+    """
 
     def __init__(self, path: str) -> None:
         self._path = path
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chat-writer")
-        self._db: sqlite3.Connection | None = None
+        self._patient: sqlite3.Connection | None = None
+        self._quick: sqlite3.Connection | None = None
+        self._since_checkpoint = 0
 
-    def _connect(self) -> sqlite3.Connection:
-        if self._db is None:
-            # isolation_level=None: this code says when transactions begin, not the module.
-            db = sqlite3.connect(self._path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                                 cached_statements=256)
-            for pragma in ("journal_mode=WAL", "foreign_keys=ON", f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
-                           "synchronous=NORMAL"):
-                db.execute(f"PRAGMA {pragma}")
-            self._db = db
-        return self._db
-
-    def _transaction(self, items: Sequence[SendItem], now: datetime) -> list[Outcome]:
-        db = self._connect()
-        db.execute("BEGIN IMMEDIATE")
+    def _transaction(self, db: sqlite3.Connection, items: Sequence[SendItem], now: datetime) -> list[Outcome]:
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if db is self._quick and exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise _Busy() from exc
+            raise
         try:
             result = write_batch(SqliteTx(db), items, now)
             db.execute("COMMIT")
@@ -106,35 +132,69 @@ class _SqliteFile:
             raise
         return result
 
-    def _write(self, items: Sequence[SendItem], now: datetime) -> list[Outcome]:
+    def _write(self, db: sqlite3.Connection, items: Sequence[SendItem], now: datetime) -> list[Outcome]:
         try:
-            return self._transaction(items, now)
+            return self._transaction(db, items, now)
         except (BatchConflict, sqlite3.IntegrityError) as exc:
             # The write lock makes races with other connections impossible here, so this
             # is a constraint no rule foresaw (a trigger, a damaged row): find whose.
             if len(items) == 1:
                 raise _as_sqlalchemy_error(exc) from exc
+            if db is self._quick:
+                # Nothing was written; one by one is for the thread, which can wait for
+                # the lock between them (the quick connection cannot, halfway through).
+                raise _Busy() from exc
             log.warning("batch of %d refused (%s); writing its sends one by one", len(items), exc)
         except sqlite3.Error as exc:
             raise _as_sqlalchemy_error(exc) from exc
         outcomes: list[Outcome] = []
         for item in items:
             try:
-                outcomes.extend(self._transaction([item], now))
+                outcomes.extend(self._transaction(db, [item], now))
             except (sqlite3.Error, BatchConflict) as exc:
                 outcomes.append(_as_sqlalchemy_error(exc))
         return outcomes
 
-    async def write(self, items: Sequence[SendItem], now: datetime) -> list[Outcome]:
-        return await asyncio.get_running_loop().run_in_executor(self._thread, self._write, list(items), now)
+    def _write_patiently(self, items: Sequence[SendItem], now: datetime) -> list[Outcome]:
+        if self._patient is None:
+            self._patient = _open_sqlite(self._path, SQLITE_BUSY_TIMEOUT_MS, autocheckpoint=True)
+        return self._write(self._patient, items, now)
 
-    def _close_db(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+    def _checkpoint(self) -> None:
+        if self._patient is None:
+            self._patient = _open_sqlite(self._path, SQLITE_BUSY_TIMEOUT_MS, autocheckpoint=True)
+        try:
+            self._patient.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error as exc:
+            log.warning("WAL checkpoint skipped: %s", exc)
+
+    async def write(self, items: Sequence[SendItem], now: datetime) -> list[Outcome]:
+        if self._quick is None:
+            self._quick = _open_sqlite(self._path, 0, autocheckpoint=False)
+        try:
+            outcomes = self._write(self._quick, items, now)
+        except _Busy:
+            pass
+        else:
+            self._since_checkpoint += 1
+            if self._since_checkpoint >= CHECKPOINT_EVERY:
+                # The quick connection never checkpoints (an fsync would hold the loop);
+                # the thread does it without holding anyone up (PASSIVE).
+                self._since_checkpoint = 0
+                self._thread.submit(self._checkpoint)
+            return outcomes
+        return await asyncio.get_running_loop().run_in_executor(self._thread, self._write_patiently, list(items), now)
+
+    def _close_patient(self) -> None:
+        if self._patient is not None:
+            self._patient.close()
+            self._patient = None
 
     def close(self) -> None:
-        self._thread.submit(self._close_db)
+        if self._quick is not None:
+            self._quick.close()
+            self._quick = None
+        self._thread.submit(self._close_patient)
         self._thread.shutdown(wait=False)
 
 

@@ -125,4 +125,5 @@ async def _stamp(work: Work) -> None:
         t.customer_left_at = None
     elif t.customer_left_at is None and not t.tracked and t.status in _LIVE:
         t.customer_left_at = work.now
+    work.ring("customer.presence")  # consoles show "visitor left N min ago" (chat.desk.queues)
 

@@ -132,6 +132,10 @@ class Work:
     inbox: list[str] = field(default_factory=list)
     rendered: Any = None
     _marks: set[str] | None = None
+    # Set by escalation.batch: history events are numbered here and written with the
+    # batch's flush instead of three statements each (see :meth:`append`).
+    deferred: bool = False
+    _unflushed: list[tuple[int, Event]] = field(default_factory=list)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -201,11 +205,39 @@ class Work:
         """A history event in the conversation's seq stream, published after the commit:
         ``data = {"event": name, "actor": ..., **data, **fields}``."""
         payload = {"event": name, "actor": author_json(actor), **(data or {}), **fields}
+        self.ticket.updated_at = self.now
+        if self.deferred:
+            self._defer(payload, body, internal)
+            return
         stored = await append_event(
             self.db, self.conv.id, kind=EventKind.SYSTEM, now=self.now, body=body, data=payload, internal=internal
         )
         self.events.append(event_json(stored, None))
-        self.ticket.updated_at = self.now
+
+    def _defer(self, payload: dict[str, Any], body: str | None, internal: bool) -> None:
+        """What :func:`chat.conversations.append_event` does, on the loaded row: the unit
+        holds the conversation's lock (read with it, ``populate_existing``), so its
+        ``last_seq`` is current and nobody else can number an event until the commit. The
+        flush writes the conversation's counters and the event rows, the batch's all at
+        once; the unique (conversation, seq) remains the backstop."""
+        conv = self.conv
+        seq = conv.last_seq + 1
+        event = Event(
+            conversation_id=conv.id, seq=seq, prev_public_seq=conv.last_public_seq, type=EventKind.SYSTEM.value,
+            author_id=None, client_msg_id=None, body=body, data=payload, internal=internal, created_at=self.now,
+        )
+        conv.last_seq, conv.updated_at = seq, self.now
+        if not internal:
+            conv.last_public_seq = seq
+        self.db.add(event)
+        self._unflushed.append((len(self.events), event))
+        self.events.append({})  # its JSON needs the row's id: see settle()
+
+    def settle(self) -> None:
+        """After the flush: the deferred events as they are published."""
+        for index, event in self._unflushed:
+            self.events[index] = event_json(event, None)
+        self._unflushed.clear()
 
     def ring(self, reason: str) -> None:
         self.inbox.append(reason)
@@ -218,6 +250,10 @@ async def catch_up(work: Work) -> None:
     """Apply the messages stored after ``processed_seq``: a real staff reply (not a system
     event, not an internal note) answers; a customer message reopens a ticket that waits
     on them or was proposed to close, and feeds the next-response clock."""
+    if work.conv.last_seq <= work.ticket.processed_seq:
+        # The conversation was read under its lock, so its last_seq is current: nothing
+        # landed since the ticket's last unit (most sweeps), and there is nothing to read.
+        return
     rows = (
         await work.db.execute(
             select(Event, User)
@@ -276,7 +312,8 @@ async def _customer_replied(work: Work, at: datetime, user: User) -> None:
 # -- recomputing the stored deadlines ----------------------------------------------------------
 
 
-def _deadline_json(deadline: Any) -> dict[str, Any]:
+def deadline_json(deadline: Any) -> dict[str, Any]:
+    """A deadline as ``tickets.deadlines`` stores it, by target."""
     return {
         "due_at": iso(deadline.due_at),
         "warn_at": iso(deadline.warn_at),
@@ -299,7 +336,7 @@ async def recompute(work: Work) -> None:
         for target, deadline in clock.deadlines(now).items():
             if deadline is None:
                 continue
-            deadlines[target.value] = _deadline_json(deadline)
+            deadlines[target.value] = deadline_json(deadline)
             if deadline.met_at is not None or t.status is TicketStatus.CLOSED:
                 continue
             for kind, at in ((SlaEventKind.WARNING, deadline.warn_at), (SlaEventKind.BREACH, deadline.due_at)):

@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chat.authz import Action, Principal, can, require
 from chat.desk.models import DEFAULT_MAX_CHATS, AgentProfile
 from chat.desk.rules import ASSIGNABLE_ROLES
+from chat.desk.scope import desk_scope
 from chat.errors import NotFound, ValidationFailed
-from chat.models import Conversation, ConversationStatus, Role, User
+from chat.models import Conversation, ConversationStatus, Organization, Role, User
 from chat.services import Services
 from escalation.lifecycle import TicketStatus
 from escalation.models import Ticket, TicketChannel
@@ -127,15 +128,22 @@ async def update_agent(
 
 
 async def me(svc: Services, actor: Principal) -> dict[str, Any]:
-    """What the console needs to start: who I am, my desk settings, what I may do."""
-    require(actor, Action.VIEW_DESK)
+    """What the console needs to start: who I am, my desk settings, what I may do, and —
+    for a reseller admin — the partner whose own queue the console shows (``partner``;
+    null for staff, who have a desk profile instead)."""
+    scope = desk_scope(actor)
     async with svc.reads() as db:
         user = await db.get(User, actor.user_id)
         assert user is not None
         profile = await db.get(AgentProfile, actor.user_id)
+        partner = await db.get(Organization, scope.partner_id) if scope.partner_id is not None else None
     return {
         "user": {"id": user.id, "name": user.name, "role": user.role.value, "email": user.email},
-        "profile": {"away": bool(profile and profile.away), "max_chats": limit_of(user, profile)},
-        "can": {"work": can(actor, Action.WORK_DESK), "manage": can(actor, Action.MANAGE_DESK)},
+        "profile": None if partner is not None else {"away": bool(profile and profile.away),
+                                                     "max_chats": limit_of(user, profile)},
+        "partner": None if partner is None else {"id": partner.id, "name": partner.name},
+        "can": {"work": can(actor, Action.WORK_DESK), "manage": can(actor, Action.MANAGE_DESK),
+                # Support admins oversee partners' queues too (``handled_by``).
+                "oversee": can(actor, Action.MANAGE_DESK)},
         "server_time": svc.clock.now().isoformat(),
     }

@@ -1,6 +1,10 @@
 """The conversation/ticket view of the console: the customer and their company, who opened
 the ticket and when, the last interaction, the support notes — next to the ticket itself
-(``escalation.tickets.ticket_json``). The history comes over the websocket."""
+(``escalation.tickets.ticket_json``) and what the reader may do with it. The history comes
+over the websocket.
+
+A reseller admin reads here only the tickets its own first line holds, without the
+platform's support notes (those are staff's shift handover)."""
 
 from __future__ import annotations
 
@@ -8,15 +12,18 @@ from typing import Any
 
 from sqlalchemy import select
 
-from chat.authz import Action, Principal, require
+from chat.authz import Action, ConversationRef, Principal, can
 from chat.conversations import conversation_json, load_visible, read_position
 from chat.desk import queues
+from chat.desk.scope import search_scope
+from chat.errors import NotFound
 from chat.desk.notes import note_json
 from chat.desk.models import CustomerNote
 from chat.models import Event, Organization, Site, User
 from chat.services import Services
+from escalation.access import ticket_ref
 from escalation.models import Ticket
-from escalation.views import ticket_json
+from escalation.views import desk_view, ticket_json
 
 # ticket.opened is among a conversation's first events; looking further is pointless.
 _OPENING_EVENTS = 10
@@ -40,12 +47,33 @@ async def _opened_by(db: Any, conversation_id: int, fallback: User | None) -> di
     return _person(fallback)
 
 
+async def _abilities(db: Any, actor: Principal, conv: Any, conv_ref: ConversationRef, ticket: Ticket | None) -> dict[str, bool]:
+    """What the console may offer on this conversation, as the server will decide it
+    (``chat.authz``): buttons the reader cannot use are shown disabled."""
+    if ticket is None:
+        return {"reply": can(actor, Action.POST_MESSAGE, conv_ref), "work": False, "claim": False,
+                "to_platform": False, "internal": can(actor, Action.POST_INTERNAL_NOTE, conv_ref)}
+    ref = await ticket_ref(db, actor, conv, ticket)
+    work = can(actor, Action.WORK_TICKET, ref)
+    return {
+        # A platform agent may technically write in a partner's chat; the console keeps
+        # them to reading it until the partner hands it over.
+        "reply": work and can(actor, Action.POST_MESSAGE, ref.conversation),
+        "internal": work and can(actor, Action.POST_INTERNAL_NOTE, ref.conversation),
+        "work": work,
+        "claim": work and can(actor, Action.WORK_DESK),  # "I'll answer"; a partner "takes" by assignment
+        "to_platform": ticket.handled_by_org_id is not None and can(actor, Action.TRANSFER_TO_PLATFORM, ref),
+    }
+
+
 async def conversation_detail(svc: Services, actor: Principal, conversation_id: int) -> dict[str, Any]:
-    require(actor, Action.VIEW_DESK)
+    scope = search_scope(actor)
     async with svc.reads() as db:
-        conv, _ = await load_visible(db, actor, conversation_id)
-        read_seq = await read_position(db, actor.user_id, conv.id)
+        conv, conv_ref = await load_visible(db, actor, conversation_id)
         ticket_row = await db.get(Ticket, conv.id)
+        if scope.is_partner_console and (ticket_row is None or not scope.covers(ticket_row.handled_by_org_id)):
+            raise NotFound("no such conversation in your partner queue")
+        read_seq = await read_position(db, actor.user_id, conv.id)
         customer_id = (ticket_row.requester_id if ticket_row is not None else None) or conv.created_by_id
         customer = await db.get(User, customer_id) if customer_id is not None else None
         creator = await db.get(User, conv.created_by_id) if conv.created_by_id is not None else None
@@ -59,11 +87,15 @@ async def conversation_detail(svc: Services, actor: Principal, conversation_id: 
         last = (await queues.last_public_messages(db, [conv.id])).get(conv.id)
         item = await queues.item(db, conv.id)
         opened_by = await _opened_by(db, conv.id, creator)
-        ticket = await ticket_json(db, ticket_row, conv, staff=True) if ticket_row is not None else None
+        ticket = None
+        if ticket_row is not None:
+            ticket = await ticket_json(db, ticket_row, conv, staff=desk_view(actor, ticket_row))
         if ticket is not None and item is not None:
             ticket["group_name"] = item["group_name"]
+            ticket["partner"] = item["partner"]
+        abilities = await _abilities(db, actor, conv, conv_ref, ticket_row)
         notes: list[dict[str, Any]] = []
-        if customer is not None:
+        if customer is not None and can(actor, Action.VIEW_DESK):
             rows = await db.execute(
                 select(CustomerNote, User).outerjoin(User, User.id == CustomerNote.author_id)
                 .where(CustomerNote.customer_id == customer.id).order_by(CustomerNote.id.desc()).limit(50)
@@ -84,4 +116,5 @@ async def conversation_detail(svc: Services, actor: Principal, conversation_id: 
         "opened_at": (ticket_row.created_at if ticket_row is not None else conv.created_at).isoformat(),
         "last_interaction_at": (last.at if last is not None else conv.updated_at).isoformat(),
         "notes": notes,
+        "can": abilities,
     }

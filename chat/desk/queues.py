@@ -6,8 +6,9 @@ groups (Second level, Marketing, Vendor, Incidents — the ``support_groups`` ta
 admin may change them). Resolved (proposed to close) and closed tickets are not in any
 working queue; they are found by search. Tickets waiting on the customer are in **Waiting
 on the customer**, shown after the working queues. Tickets a partner's own first line
-holds (``handled_by_org_id``) are the partner's until handed over: in no platform queue,
-found by search.
+holds (``handled_by_org_id``) are the partner's until handed over: in no platform queue
+but in that partner's (``partner:<id>``), which its admins work in their console and
+support admins oversee (:mod:`chat.desk.scope`).
 
 ``queue_of`` is the whole rule, pure; the rest loads the facts it needs.
 """
@@ -23,13 +24,13 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from chat.authz import Action, Principal, require
+from chat.authz import Principal
+from chat.desk.scope import PARTNER_PREFIX, DeskScope, desk_scope, partner_queue_key, search_scope
 from chat.errors import NotFound, ValidationFailed
 from chat.models import STAFF_ROLES, Conversation, Event, Organization, Role, Site, User
 from chat.services import Services
 from escalation.lifecycle import TicketStatus
 from escalation.models import SupportGroup, Ticket
-from escalation.partner import PLATFORM_QUEUE
 
 NEW = "new"
 FIRST_LINE = "first_line"
@@ -111,6 +112,16 @@ def current_sla(deadlines: dict[str, Any] | None) -> dict[str, Any] | None:
 class LastMessage:
     author_is_staff: bool
     at: datetime
+    author_role: Role | None = None
+    author_org_id: int | None = None
+
+    def by_support(self, handled_by_org_id: int | None) -> bool:
+        """Support wrote it: staff, or an admin of the partner whose own queue holds the
+        ticket (their answer is support's answer)."""
+        return self.author_is_staff or (
+            handled_by_org_id is not None and self.author_role is Role.RESELLER_ADMIN
+            and self.author_org_id == handled_by_org_id
+        )
 
 
 async def last_public_messages(db: AsyncSession, conversation_ids: Sequence[int]) -> dict[int, LastMessage]:
@@ -124,24 +135,25 @@ async def last_public_messages(db: AsyncSession, conversation_ids: Sequence[int]
         .subquery()
     )
     rows = await db.execute(
-        select(Event.conversation_id, User.role, Event.created_at)
+        select(Event.conversation_id, User.role, User.organization_id, Event.created_at)
         .join(latest, and_(latest.c.conversation_id == Event.conversation_id, latest.c.seq == Event.seq))
         .outerjoin(User, User.id == Event.author_id)
     )
-    return {cid: LastMessage(role in STAFF_ROLES, at) for cid, role, at in rows}
+    return {cid: LastMessage(role in STAFF_ROLES, at, role, org_id) for cid, role, org_id, at in rows}
 
 
 Requester = aliased(User)
 Assignee = aliased(User)
 Creator = aliased(User)
 SiteOrg = aliased(Organization)
+PartnerOrg = aliased(Organization)
 
 
 def _ticket_query() -> Any:
     # An anonymous visitor belongs to no organization: their company is the one whose
     # site they came through.
     return (
-        select(Ticket, Conversation, Requester, Creator, Organization, Assignee, SiteOrg)
+        select(Ticket, Conversation, Requester, Creator, Organization, Assignee, SiteOrg, PartnerOrg)
         .join(Conversation, Conversation.id == Ticket.conversation_id)
         .outerjoin(Requester, Requester.id == Ticket.requester_id)
         .outerjoin(Creator, Creator.id == Conversation.created_by_id)
@@ -149,19 +161,22 @@ def _ticket_query() -> Any:
         .outerjoin(Assignee, Assignee.id == Ticket.assignee_id)
         .outerjoin(Site, Site.id == Conversation.site_id)
         .outerjoin(SiteOrg, SiteOrg.id == Site.organization_id)
+        .outerjoin(PartnerOrg, PartnerOrg.id == Ticket.handled_by_org_id)
     )
 
 
 def _item(row: Any, last: LastMessage | None, group_names: dict[str, str]) -> dict[str, Any]:
-    ticket, conv, requester, creator, own_org, assignee, site_org = row
+    ticket, conv, requester, creator, own_org, assignee, site_org, partner = row
     org = own_org or site_org
-    # A partner's own first line holds it: not the platform's to work until handed over.
-    partner_held = ticket.handled_by_org_id is not None
-    queue = None if partner_held else queue_of(ticket.status, ticket.level, ticket.group_key)
+    queue = queue_of(ticket.status, ticket.level, ticket.group_key)
+    if queue is not None and ticket.handled_by_org_id is not None:
+        # A partner's own first line holds it: its queue, not the platform's, until handed over.
+        queue = partner_queue_key(ticket.handled_by_org_id)
     customer = requester or creator
     # How long the customer has waited for support: since their last message when it is
     # their turn to be answered, else since the ticket began.
-    waiting_since = last.at if last is not None and not last.author_is_staff else ticket.created_at
+    customer_waiting = last is not None and not last.by_support(ticket.handled_by_org_id)
+    waiting_since = last.at if last is not None and customer_waiting else ticket.created_at
     return {
         "conversation_id": ticket.conversation_id,
         "subject": conv.subject,
@@ -177,6 +192,7 @@ def _item(row: Any, last: LastMessage | None, group_names: dict[str, str]) -> di
         "channel": ticket.channel.value,
         "tracked": ticket.tracked,
         "handled_by_org_id": ticket.handled_by_org_id,
+        "partner": None if partner is None else {"id": partner.id, "name": partner.name},
         "customer": _person(customer) if customer else (
             {"id": None, "name": ticket.contact_name or ticket.contact_email or "", "role": Role.VISITOR.value}
             if ticket.contact_email or ticket.contact_name else None),
@@ -184,7 +200,9 @@ def _item(row: Any, last: LastMessage | None, group_names: dict[str, str]) -> di
         "assignee": _person(assignee),
         "created_at": ticket.created_at.isoformat(),
         "waiting_since": waiting_since.isoformat(),
-        "customer_waiting": last is not None and not last.author_is_staff,
+        "customer_waiting": customer_waiting,
+        # The customer's last socket left the live chat (null while one is connected).
+        "customer_left_at": None if ticket.customer_left_at is None else ticket.customer_left_at.isoformat(),
         "last_activity_at": conv.updated_at.isoformat(),
         "sla": current_sla(ticket.deadlines),
     }
@@ -205,11 +223,35 @@ def _by_waiting(item: dict[str, Any]) -> tuple[str, int]:
     return item["waiting_since"], item["conversation_id"]
 
 
-async def board(db: AsyncSession) -> list[dict[str, Any]]:
-    """Every queue with its count and its items, oldest waiting first."""
+async def _partner_queues(db: AsyncSession, scope: DeskScope, ids: Iterable[int]) -> list[Queue]:
+    """A queue per partner holding open tickets in scope (a partner's own console: its
+    own, even when empty), by partner name."""
+    wanted = set(ids) | ({scope.partner_id} if scope.partner_id is not None else set())
+    if not scope.partners or not wanted:
+        return []
+    rows = await db.execute(select(Organization.id, Organization.name).where(Organization.id.in_(wanted)))
+    return [Queue(partner_queue_key(oid), f"Partner queue — {name}", "working")
+            for oid, name in sorted(rows, key=lambda r: (r[1], r[0]))]
+
+
+def _partner_ids(keys: Iterable[str]) -> list[int]:
+    return [int(k[len(PARTNER_PREFIX):]) for k in keys if k.startswith(PARTNER_PREFIX)]
+
+
+async def _listed(db: AsyncSession, scope: DeskScope, groups: Sequence[SupportGroup], keys: Iterable[str]) -> list[Queue]:
+    keys = list(keys)
+    platform = queues(groups, keys) if scope.platform else []
+    return platform + await _partner_queues(db, scope, _partner_ids(keys))
+
+
+PLATFORM_SCOPE = DeskScope(platform=True, partners=False)
+
+
+async def board(db: AsyncSession, scope: DeskScope = PLATFORM_SCOPE) -> list[dict[str, Any]]:
+    """Every queue in scope with its count and its items, oldest waiting first."""
     groups, names = await _group_names(db)
-    items = await _items(db, _ticket_query().where(Ticket.status.not_in(_OUT_OF_QUEUES), PLATFORM_QUEUE), names)
-    listed = queues(groups, (i["queue"] for i in items if i["queue"]))
+    items = await _items(db, _ticket_query().where(Ticket.status.not_in(_OUT_OF_QUEUES), scope.where()), names)
+    listed = await _listed(db, scope, groups, (i["queue"] for i in items if i["queue"]))
     by_queue: dict[str, list[dict[str, Any]]] = {q.key: [] for q in listed}
     for item in items:
         if item["queue"] in by_queue:
@@ -221,20 +263,22 @@ async def board(db: AsyncSession) -> list[dict[str, Any]]:
     ]
 
 
-async def counts(db: AsyncSession) -> dict[str, int]:
+async def counts(db: AsyncSession, scope: DeskScope = PLATFORM_SCOPE) -> dict[str, int]:
     """Every queue's count from one grouped query (what a console re-reads per doorbell)."""
     groups, _ = await _group_names(db)
     rows = await db.execute(
-        select(Ticket.status, Ticket.level, Ticket.group_key, func.count())
-        .where(Ticket.status.not_in(_OUT_OF_QUEUES), PLATFORM_QUEUE)
-        .group_by(Ticket.status, Ticket.level, Ticket.group_key)
+        select(Ticket.status, Ticket.level, Ticket.group_key, Ticket.handled_by_org_id, func.count())
+        .where(Ticket.status.not_in(_OUT_OF_QUEUES), scope.where())
+        .group_by(Ticket.status, Ticket.level, Ticket.group_key, Ticket.handled_by_org_id)
     )
     found: dict[str, int] = {}
-    for status, level, group_key, n in rows:
+    for status, level, group_key, partner, n in rows:
         key = queue_of(status, level, group_key)
+        if key is not None and partner is not None:
+            key = partner_queue_key(partner)
         if key is not None:
             found[key] = found.get(key, 0) + int(n)
-    return {q.key: found.get(q.key, 0) for q in queues(groups, found)}
+    return {q.key: found.get(q.key, 0) for q in await _listed(db, scope, groups, found)}
 
 
 async def item(db: AsyncSession, conversation_id: int) -> dict[str, Any] | None:
@@ -243,11 +287,14 @@ async def item(db: AsyncSession, conversation_id: int) -> dict[str, Any] | None:
     return found[0] if found else None
 
 
-async def search(db: AsyncSession, q: str, *, status: TicketStatus | None = None) -> list[dict[str, Any]]:
+async def search(db: AsyncSession, q: str, *, status: TicketStatus | None = None,
+                 scope: DeskScope | None = None) -> list[dict[str, Any]]:
     """Tickets in any status (resolved and closed too) by number, subject or customer,
     most recently active first."""
     _, names = await _group_names(db)
     query = _ticket_query().order_by(Conversation.updated_at.desc(), Ticket.conversation_id.desc()).limit(SEARCH_MAX)
+    if scope is not None:
+        query = query.where(scope.where())
     text = q.strip().lstrip("#")
     if text:
         needle = f"%{text.lower()}%"
@@ -270,33 +317,34 @@ async def search(db: AsyncSession, q: str, *, status: TicketStatus | None = None
 # -- use cases -----------------------------------------------------------------------------
 
 
-async def inbox(svc: Services, actor: Principal) -> dict[str, Any]:
-    require(actor, Action.VIEW_DESK)
+async def inbox(svc: Services, actor: Principal, handled_by: str | None = None) -> dict[str, Any]:
+    scope = desk_scope(actor, handled_by)
     async with svc.reads() as db:
-        return {"queues": await board(db), "server_time": svc.clock.now().isoformat()}
+        return {"queues": await board(db, scope), "server_time": svc.clock.now().isoformat()}
 
 
-async def queue_counts(svc: Services, actor: Principal) -> dict[str, Any]:
-    require(actor, Action.VIEW_DESK)
+async def queue_counts(svc: Services, actor: Principal, handled_by: str | None = None) -> dict[str, Any]:
+    scope = desk_scope(actor, handled_by)
     async with svc.reads() as db:
-        return {"counts": await counts(db), "server_time": svc.clock.now().isoformat()}
+        return {"counts": await counts(db, scope), "server_time": svc.clock.now().isoformat()}
 
 
 async def queue_item(svc: Services, actor: Principal, conversation_id: int) -> dict[str, Any]:
-    """One item as the queues show it (``queue`` null once resolved or closed)."""
-    require(actor, Action.VIEW_DESK)
+    """One item as the queues show it (``queue`` null once resolved or closed). A
+    partner's console reads only its own queue's items: the rest are 404."""
+    scope = search_scope(actor)
     async with svc.reads() as db:
         found = await item(db, conversation_id)
-    if found is None:
+    if found is None or not scope.covers(found["handled_by_org_id"]):
         raise NotFound("no such ticket")
     return found
 
 
 async def search_tickets(svc: Services, actor: Principal, q: str, status: str | None = None) -> list[dict[str, Any]]:
-    require(actor, Action.VIEW_DESK)
+    scope = search_scope(actor)
     try:
         wanted = TicketStatus(status) if status else None
     except ValueError:
         raise ValidationFailed(f"status must be one of {', '.join(s.value for s in TicketStatus)}") from None
     async with svc.reads() as db:
-        return await search(db, q, status=wanted)
+        return await search(db, q, status=wanted, scope=scope)

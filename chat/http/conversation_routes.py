@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -26,23 +29,39 @@ class StartBody(Strict):
     body: str | None = None
     client_msg_id: str | None = None
     linked_to: int | None = None  # a closed conversation of yours this one follows up
+    # The pre-chat answers: fields of the chat's ticket (escalation.prechat).
+    category: str | None = None
+    severity: int | None = None
+    assets: list[str] = msgspec.field(default_factory=list)
+    happened_at: datetime | None = None
+    email: str | None = None
+    name: str | None = None
 
 
 async def start(request: Request) -> Response:
+    # Imported here: the escalation package builds on the conversations module.
+    from escalation.closing import start_follow_up
+    from escalation.prechat import apply_prechat, check_prechat, pending
+
     principal, _ = await current(request)
     body = await read_json(request, StartBody)
-    if body.linked_to is not None:
-        # Imported here: the escalation package builds on the conversations module.
-        from escalation.closing import start_follow_up
-
-        created = await start_follow_up(
-            services(request), principal, linked_to=body.linked_to, subject=body.subject, body=body.body,
-            client_msg_id=body.client_msg_id,
-        )
-    else:
-        created = await conversations.start_conversation(
-            services(request), principal, subject=body.subject, body=body.body, client_msg_id=body.client_msg_id
-        )
+    svc = services(request)
+    answers = await check_prechat(
+        svc, category=body.category, severity=body.severity, assets=body.assets, happened_at=body.happened_at,
+        email=body.email, name=body.name,
+    )
+    with pending(answers, principal) as waiting:
+        if body.linked_to is not None:
+            created = await start_follow_up(
+                svc, principal, linked_to=body.linked_to, subject=body.subject, body=body.body,
+                client_msg_id=body.client_msg_id,
+            )
+        else:
+            created = await conversations.start_conversation(
+                svc, principal, subject=body.subject, body=body.body, client_msg_id=body.client_msg_id
+            )
+    if waiting.applied_to != created.conversation.id:
+        await apply_prechat(svc, principal, created.conversation.id, answers)
     return JSON({"conversation": conversations.conversation_json(created.conversation, 0)}, status_code=201)
 
 

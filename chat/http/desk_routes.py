@@ -108,12 +108,12 @@ async def update_agent(request: Request) -> Response:
 
 async def inbox(request: Request) -> Response:
     principal, _ = await current(request)
-    return JSON(await queues.inbox(services(request), principal))
+    return JSON(await queues.inbox(services(request), principal, request.query_params.get("handled_by")))
 
 
 async def counts(request: Request) -> Response:
     principal, _ = await current(request)
-    return JSON(await queues.queue_counts(services(request), principal))
+    return JSON(await queues.queue_counts(services(request), principal, request.query_params.get("handled_by")))
 
 
 async def queue_item(request: Request) -> Response:

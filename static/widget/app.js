@@ -302,21 +302,19 @@ function subjectOf(text) {
   return line.length > SUBJECT_MAX ? line.slice(0, SUBJECT_MAX - 1) + "…" : line;
 }
 
-/** The pre-chat answers, in the visitor's language, under their description: the first
- *  message of the chat, which the agent reads first. */
-function firstMessage(v) {
-  const t = S.t;
-  const lines = [];
-  if (v.category) lines.push(t("f_category") + ": " + v.category.name);
-  if (v.severity) lines.push(t("f_severity") + ": " + t("sev_" + v.severity));
-  if (v.object) lines.push(t("f_object") + ": " + t("obj_" + v.object.kind) + " " + v.object.name);
-  if (v.happenedAt) lines.push(t("f_happened") + " " + v.happenedAt.toLocaleString(S.lang) + " (" + v.happenedAt.toISOString() + ")");
-  if (v.email) lines.push(t("f_email") + ": " + v.email);
-  return [v.description, lines.join("\n")].filter(Boolean).join("\n\n");
+/** The pre-chat answers as the ticket's fields (docs/http.md), added to ``r``. */
+function answers(v, r) {
+  if (v.name) r.name = v.name;
+  if (v.email) r.email = v.email;
+  if (v.category) r.category = v.category.key;
+  if (v.severity) r.severity = v.severity;
+  if (v.object) r.assets = [v.object.kind + ": " + v.object.name];
+  if (v.happenedAt) r.happened_at = v.happenedAt.toISOString();
+  return r;
 }
 
-async function createConversation(body, clientMsgId, subject) {
-  const request = { subject: subject || "" };
+async function createConversation(body, clientMsgId, subject, fields) {
+  const request = answers(fields || {}, { subject: subject || "" });
   if (body) Object.assign(request, { body, client_msg_id: clientMsgId });
   if (S.linkedTo) request.linked_to = S.linkedTo;
   const { conversation } = await api("POST", "/api/conversations", request);
@@ -334,20 +332,14 @@ async function rename(name) {
 
 async function startChat(v) {
   await rename(v.name);
-  const body = firstMessage(v);
   const subject = subjectOf(v.description) || (v.category ? v.category.name : "");
-  showChat(await createConversation(body, uuid(), subject));
+  showChat(await createConversation(v.description, uuid(), subject, v));
 }
 
 async function leaveMessage(v) {
   await rename(v.name);
   const subject = subjectOf(v.description) || (v.category ? v.category.name : S.t("title"));
-  const request = { channel: "widget_offline", email: v.email, subject, description: v.description || subject };
-  if (v.name) request.name = v.name;
-  if (v.category) request.category = v.category.key;
-  if (v.severity) request.severity = v.severity;
-  if (v.object) request.assets = [v.object.kind + ": " + v.object.name];
-  if (v.happenedAt) request.happened_at = v.happenedAt.toISOString();
+  const request = answers(v, { channel: "widget_offline", subject, description: v.description || subject });
   const { ticket, conversation } = await api("POST", "/api/tickets", request);
   showChat(conversation).note(S.t("offline_done", { id: (ticket && ticket.id) || conversation.id }));
 }

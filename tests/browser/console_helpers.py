@@ -26,9 +26,11 @@ class Staff:
     token: str
 
 
-async def staff(world: WidgetWorld, name: str, role: Role = Role.AGENT) -> Staff:
+async def staff(world: WidgetWorld, name: str, role: Role = Role.AGENT, organization: int | None = None) -> Staff:
+    """A signed-in user (staff, or with ``organization`` e.g. a reseller's admin)."""
     email = f"{name.lower()}@desk.example"
-    user = await directory.create_user(world.services, None, email=email, role=role, password=PASSWORD, name=name)
+    user = await directory.create_user(world.services, None, email=email, role=role, password=PASSWORD, name=name,
+                                       organization=organization)
     token = (await login(world.services, email, PASSWORD, address="127.0.0.1", user_agent="test")).token
     return Staff(user.id, name, email, token)
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, FrameLocator, Page, expect
 
+from chat import directory
 from chat.auth import visitor_session
-from chat.models import Role
+from chat.models import OrgKind, Role
 from tests.browser.console_helpers import (
     api,
     api_as,
@@ -256,3 +257,75 @@ async def test_after_a_dropped_connection_the_console_has_every_message_once_and
         await composer_send(a, "Still here")
         await customer.wait_for_seq(conv, seqs[-1] + 1)
         assert [e["body"] for e in customer.log[conv] if e["kind"] == "message"][-1] == "Still here"
+
+
+async def test_a_partners_admin_takes_replies_and_hands_a_ticket_to_the_platform_whose_agent_then_sees_it(
+    browser: Browser, world: WidgetWorld
+) -> None:
+    svc = world.services
+    reseller = await directory.create_organization(svc, None, name="Partner Co", kind=OrgKind.RESELLER)
+    company = await directory.create_organization(svc, None, name="Client Co", kind=OrgKind.CUSTOMER, parent=reseller.id)
+    admin, alice = await staff(world, "Ada", Role.SUPPORT_ADMIN), await staff(world, "Alice")
+    assert (await api(world, admin, "PUT", f"/api/organizations/{reseller.id}/reseller-settings",
+                      {"own_first_line": True})).status_code == 200
+    rex = await staff(world, "Rex", Role.RESELLER_ADMIN, organization=reseller.id)
+    carl = await staff(world, "Carl", Role.CUSTOMER, organization=company.id)
+    _, a = await open_console(browser, world, alice)
+    _, r = await open_console(browser, world, rex)
+    await expect(r.locator(".brand")).to_have_text("Partner console — Partner Co")
+    await expect(r.get_by_role("button", name="Admin")).to_have_count(0)
+
+    created = await api(world, carl, "POST", "/api/conversations", {"subject": "VPN drops", "body": "Every hour"})
+    conv = int(created.json()["conversation"]["id"])
+    key = f"partner:{reseller.id}"
+    # The partner's console re-reads its queue on its own (no staff doorbells reach it).
+    await r.reload()
+    await expect(item(r, key, conv)).to_contain_text("VPN drops")
+    await expect(item(a, "new", conv)).to_have_count(0)  # never in the platform's queues
+    # A platform agent finds it by search and may read it, not work it.
+    await a.get_by_label("Search").fill("VPN")
+    await a.get_by_label("Search").press("Enter")
+    await open_item(a, "search", conv)
+    await expect(a.get_by_test_id("partner-badge")).to_have_text("Partner's queue: Partner Co")
+    await expect(a.get_by_role("button", name="I'll answer")).to_be_disabled()
+    await expect(a.get_by_role("button", name="Transfer to platform…")).to_be_disabled()
+    await expect(a.get_by_label("Message")).to_be_disabled()
+    await expect(a.get_by_test_id("handled-by")).to_have_count(0)
+    await a.get_by_role("button", name="Back to queues").click()
+    # A support admin oversees the partners' queues.
+    _, d = await open_console(browser, world, admin)
+    await d.get_by_test_id("handled-by").select_option("partner")
+    await expect(item(d, key, conv)).to_contain_text("partner: Partner Co")
+    await expect(queue(d, "new")).to_have_count(0)
+
+    await open_item(r, key, conv)
+    await expect(r.get_by_test_id("partner-badge")).to_have_text("Partner's queue: Partner Co")
+    await expect(r.get_by_label("Message")).to_be_disabled()  # take it first
+    await r.get_by_role("button", name="Take").click()
+    await expect(r.get_by_test_id("claimed-by")).to_have_text("Answering: Rex")
+    await expect(r.get_by_label("Message")).to_be_enabled()
+    await composer_send(r, "Which router model?")
+    await expect(history(r).locator(".msg.staff")).to_contain_text("Which router model?")
+
+    await r.get_by_role("button", name="Transfer to platform…").click()
+    await r.locator("dialog").get_by_label("Note for platform support").fill("Looks like a platform bug")
+    await r.locator("dialog").get_by_role("button", name="Transfer").click()
+    await expect(item(r, key, conv)).to_have_count(0)
+    await expect(queue(r, key).get_by_test_id("count")).to_have_text("0")
+
+    # Live in the platform agent's console: in the first line (answered), with its history.
+    await expect(item(a, "first_line", conv)).to_contain_text("VPN drops")
+    await open_item(a, "first_line", conv)
+    await expect(a.get_by_test_id("partner-badge")).to_have_count(0)
+    await expect(history(a).locator(".msg.staff")).to_contain_text("Which router model?")
+    await expect(history(a).locator(".sys").last).to_contain_text("Rex handed it to platform support — Looks like a platform bug")
+    await expect(a.get_by_role("button", name="I'll answer")).to_be_enabled()
+    # Rows and the head say how long ago the visitor left a live chat (customer_left_at).
+    left = await a.evaluate("""async () => {
+        const { leftText } = await import("/console/js/inbox.js");
+        const at = "2026-03-02T10:00:00Z", now = Date.parse("2026-03-02T10:07:30Z");
+        return [leftText({ customer_left_at: at, customer: { role: "visitor" } }, now),
+                leftText({ customer_left_at: at, customer: { role: "customer" } }, now),
+                leftText({ customer_left_at: null }, now)];
+    }""")
+    assert left == ["Visitor left 7m ago", "Customer left 7m ago", ""]

@@ -1,5 +1,8 @@
 // The agent console: sign-in, the shell, and the wiring between the socket, the queues,
-// the open conversation and the admin page. Keyboard: Alt+↓/Alt+↑ next/previous
+// the open conversation and the admin page. A reseller admin whose company runs its own
+// first line gets the same console on its partner queue only ("partner mode": no admin
+// page, no presence; the queue is re-read on its actions and every 30 s, since staff
+// doorbells do not reach it). Keyboard: Alt+↓/Alt+↑ next/previous
 // conversation, Alt+N the first item waiting in New, "/" search, Esc back to the composer.
 
 import { api, ApiError, login, logout, token, setToken } from "./api.js";
@@ -10,6 +13,8 @@ import { ConversationView } from "./conversation.js";
 import { AdminView } from "./admin.js";
 
 const STAFF = new Set(["agent", "support_admin", "read_only"]);
+// Consoles of a partner's own first line hear no staff doorbells: they poll their queue.
+const PARTNER_POLL_MS = 30000;
 const root = document.getElementById("app");
 
 function toast(message, isError = false) {
@@ -30,7 +35,7 @@ function showLogin(message) {
     error.textContent = "";
     try {
       const data = await login(email.value, password.value);
-      if (!STAFF.has(data.user.role)) {
+      if (!STAFF.has(data.user.role) && data.user.role !== "reseller_admin") {
         await logout();
         error.textContent = "This console is for support staff.";
         return;
@@ -50,7 +55,9 @@ async function start() {
     me = await api("GET", "/api/desk/me");
   } catch (err) {
     setToken(null);
-    showLogin(err instanceof ApiError && err.status === 401 ? "" : err.message);
+    if (err instanceof ApiError && err.status === 403) await logout().catch(() => {});
+    showLogin(err instanceof ApiError && err.status === 401 ? "" : err.status === 403
+      ? "This console is for support staff and for partners who run their own first line." : err.message);
     return;
   }
   new Console(me).mount();
@@ -59,6 +66,7 @@ async function start() {
 class Console {
   constructor(me) {
     this.me = me;
+    this.partnerMode = Boolean(me.partner);
     this.logs = new Map();
     this.presence = new Map();
     this.skew = 0;
@@ -81,11 +89,13 @@ class Console {
     this.status.addEventListener("change", () => this.setStatus(this.status.value));
     this.tabInbox = h("button", { class: "active", onclick: () => this.showInbox() }, "Inbox");
     this.tabAdmin = h("button", { onclick: () => this.showAdmin() }, "Admin");
+    const partner = this.partnerMode;
     const top = h("header", { class: "topbar" },
-      h("span", { class: "brand" }, "Support console"), this.tabInbox, this.tabAdmin,
+      h("span", { class: "brand" }, partner ? `Partner console — ${me.partner.name}` : "Support console"), this.tabInbox,
+      partner ? null : this.tabAdmin,
       h("span", { class: "spacer" }),
       h("span", { "data-testid": "me" }, `${me.user.name} (${me.user.role.replace("_", " ")})`),
-      this.status, this.conn,
+      partner ? null : this.status, this.conn,
       h("button", { onclick: () => logout().finally(() => location.reload()) }, "Sign out"));
     this.sidebar = h("nav", { class: "sidebar", "aria-label": "Queues" });
     this.main = h("section", { class: "main" });
@@ -100,6 +110,7 @@ class Console {
     this._wireSocket();
     document.addEventListener("keydown", (ev) => this.onKey(ev));
     this.socket.connect();
+    if (this.partnerMode) setInterval(() => this.inbox.load(), PARTNER_POLL_MS);
   }
 
   _wireSocket() {

@@ -46,17 +46,23 @@ export function renderAside(el, ctx, detail, reload) {
       facts([
         ["Status", `${statusLabel(ticket.status)}${ticket.label ? ` — ${ticket.label}` : ""}`],
         ["Next action", ticket.next_action],
+        ticket.handled_by ? ["Queue", `Partner's: ${(ticket.partner && ticket.partner.name) || ticket.handled_by}`] : null,
         ["Line", ticket.group_name || ticket.group || `Level ${ticket.level}`],
         ["Category", ticket.category],
         ["Severity", ticket.severity],
+        ["Affected", (ticket.assets || []).join(", ") || null],
+        ["Happened", ticket.happened_at ? dateTime(ticket.happened_at) : null],
+        ["Contact e-mail", ticket.contact_email],
         ["Channel", ticket.channel],
         ["Assignee", ticket.assignee ? ticket.assignee.name : "—"],
         ["Tracked", ticket.tracked ? "yes (SLA running)" : "live chat"],
+        ticket.customer_left_at ? ["Customer left", dateTime(ticket.customer_left_at)] : null,
         ...deadlines.map(([name, d]) => [`SLA ${name.replaceAll("_", " ")}`, deadlineText(d)]),
       ]),
     );
   }
-  sections.push(h("h3", {}, "Support notes"), notesBlock(ctx, detail, reload));
+  // Support notes are the platform team's shift handover; a partner's console has none.
+  if (!ctx.partnerMode) sections.push(h("h3", {}, "Support notes"), notesBlock(ctx, detail, reload));
   if (ticket) {
     sections.push(h("h3", {}, "Tasks"));
     const tasks = ticket.tasks || [];

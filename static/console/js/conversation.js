@@ -1,12 +1,16 @@
 // The open conversation: history (live, resumed from the last seq), who is viewing and
 // typing, the composer (Enter sends, Shift+Enter breaks the line), and the ticket actions.
+// Which actions are enabled is the server's answer for this reader and this ticket
+// (`can` in the detail): a partner's ticket is read-only for platform agents, and a
+// partner's admin works only its own (Take, reply, status, Transfer to platform).
 
 import { api } from "./api.js";
 import { h, replace, clear, time, debounce } from "./dom.js";
 import { describe, statusLabel } from "./events.js";
 import { CannedPicker } from "./canned.js";
 import { renderAside } from "./aside.js";
-import { openDialog, transferDialog, resolveDialog, fieldsDialog, taskDialog } from "./dialogs.js";
+import { openDialog, transferDialog, resolveDialog, fieldsDialog, taskDialog, toPlatformDialog } from "./dialogs.js";
+import { leftText } from "./inbox.js";
 
 // Repeat "typing start" this often while typing; the protocol expires a start after 6 s.
 const TYPING_REPEAT_MS = 3000;
@@ -26,12 +30,27 @@ export class ConversationView {
     this.lastTypingSent = 0;
     this.idleTimer = null;
     this.reloadDetail = debounce(() => this._loadDetail(), 150);
-    setInterval(() => this._renderTyping(), 1000);
+    setInterval(() => {
+      this._renderTyping();
+      this._tickLeft();
+    }, 1000);
     this._renderEmpty();
   }
 
   get socket() {
     return this.ctx.socket;
+  }
+
+  // What the reader may do here; until the detail is in, what their role allows at most.
+  get can() {
+    if (this.detail && this.detail.can) return this.detail.can;
+    const work = this.ctx.me.can.work;
+    return { reply: work, internal: work, work, claim: work, to_platform: false };
+  }
+
+  // Viewer modes are a staff thing (docs/protocol.md); a partner's console sends none.
+  _viewing(id, mode) {
+    if (!this.ctx.partnerMode) this.socket.viewing(id, mode);
   }
 
   log(id) {
@@ -54,7 +73,7 @@ export class ConversationView {
     this.mode = "viewing";
     this._build();
     this._renderHistory();
-    this.socket.join(id).then(() => this.socket.viewing(id, "viewing")).catch((err) => this.ctx.toast(err.message, true));
+    this.socket.join(id).then(() => this._viewing(id, "viewing")).catch((err) => this.ctx.toast(err.message, true));
     await this._loadDetail();
   }
 
@@ -62,7 +81,7 @@ export class ConversationView {
     if (this.id === null) return;
     const id = this.id;
     this._stopTyping();
-    this.socket.viewing(id, "none");
+    this._viewing(id, "none");
     this.socket.leave(id);
     this.id = null;
     this._renderEmpty();
@@ -72,12 +91,13 @@ export class ConversationView {
   // and the ticket may have changed meanwhile.
   resumed() {
     if (this.id === null) return;
-    this.socket.viewing(this.id, this.mode);
+    this._viewing(this.id, this.mode);
     this.reloadDetail();
   }
 
   _build() {
     const canWork = this.ctx.me.can.work;
+    const partner = this.ctx.partnerMode;
     this.head = h("header", { class: "conv-head" });
     this.history = h("div", { class: "history", "data-testid": "history" });
     this.textarea = h("textarea", {
@@ -88,14 +108,20 @@ export class ConversationView {
     this.internal = h("input", { type: "checkbox", id: "internal-toggle", disabled: !canWork });
     this.typingLine = h("div", { class: "typing", "data-testid": "typing" });
     this.canned = new CannedPicker(this.ctx, () => this.id, (text) => this._insert(text), !canWork);
+    this.sendButton = h("button", { class: "primary", "data-action": "send", disabled: !canWork, onclick: () => this._send() },
+      "Send");
+    this.resolveButton = h("button", { "data-action": "resolve", disabled: !canWork, onclick: () => this._resolve() },
+      "Resolve…");
+    // A partner writes to its customer only: no internal notes, canned replies or Resolve
+    // (those are the platform desk's); "Wait on customer" / "Close" set the status.
     this.composer = h("div", { class: "composer" },
       this.typingLine,
       this.textarea,
       h("div", { class: "row" },
-        h("button", { class: "primary", "data-action": "send", disabled: !canWork, onclick: () => this._send() }, "Send"),
-        h("label", {}, this.internal, " Internal note (staff only)"),
-        this.canned.element,
-        h("button", { "data-action": "resolve", disabled: !canWork, onclick: () => this._resolve() }, "Resolve…"),
+        this.sendButton,
+        partner ? null : h("label", {}, this.internal, " Internal note (staff only)"),
+        partner ? null : this.canned.element,
+        partner ? null : this.resolveButton,
       ),
     );
     this.internal.addEventListener("change", () => this.composer.classList.toggle("internal", this.internal.checked));
@@ -104,6 +130,22 @@ export class ConversationView {
     this.textarea.addEventListener("blur", () => this._stopTyping());
     replace(this.main, this.head, this.history, this.composer);
     this._renderHead();
+  }
+
+  // The composer follows the server's answer for this conversation.
+  _applyCan() {
+    if (!this.textarea) return;
+    const can = this.can;
+    this.textarea.disabled = !can.reply;
+    this.textarea.placeholder = can.reply ? "Reply… (Enter sends, Shift+Enter for a new line)"
+      : this.ctx.partnerMode && can.work ? "Take the ticket to reply"
+        : this.detail && this.detail.ticket && this.detail.ticket.handled_by && !can.work
+          ? "A partner's own first line handles this ticket: read only"
+          : "Read-only: you can see everything but change nothing";
+    this.sendButton.disabled = !can.reply;
+    this.internal.disabled = !can.internal;
+    this.resolveButton.disabled = !(can.claim && can.reply);
+    this.canned.button.disabled = !can.reply;
   }
 
   focusComposer() {
@@ -184,7 +226,7 @@ export class ConversationView {
     try {
       await api("POST", `/api/desk/conversations/${id}/claim`, takeOver ? { take_over: true } : {});
       this.mode = "answering";
-      this.socket.viewing(id, "answering");
+      this._viewing(id, "answering");
       this.focusComposer();
     } catch (err) {
       if (err.code === "already_claimed" && !takeOver) {
@@ -199,19 +241,45 @@ export class ConversationView {
     try {
       await api("POST", `/api/desk/conversations/${this.id}/release`, {});
       this.mode = "viewing";
-      this.socket.viewing(this.id, "viewing");
+      this._viewing(this.id, "viewing");
     } catch (err) {
       this.ctx.toast(err.message, true);
     }
   }
 
   async _ticketCall(method, path, body, done) {
+    const id = this.id;
     try {
       await api(method, path, body);
       if (done) this.ctx.toast(done);
       this.reloadDetail();
+      // No doorbell reaches a partner's console: re-read the item itself.
+      if (this.ctx.partnerMode) this.ctx.inbox.ring(id);
+      return true;
     } catch (err) {
       this.ctx.toast(err.message, true);
+      return false;
+    }
+  }
+
+  // A partner's admin takes the ticket (assigned to them, they join the conversation to
+  // answer in it) or lets it go.
+  async _take(mine) {
+    const me = this.ctx.me.user.id;
+    if (await this._ticketCall("POST", `/api/tickets/${this.id}/assign`, { assignee_id: mine ? me : null })) {
+      this.focusComposer();
+    }
+  }
+
+  async _toPlatform() {
+    const id = this.id;
+    const choice = await toPlatformDialog();
+    if (!choice || id !== this.id) return;
+    if (!(await this._ticketCall("POST", `/api/tickets/${id}/transfer`, choice, "Handed over to platform support."))) return;
+    if (this.ctx.partnerMode) {
+      // It has left the partner's queue, and this console with it.
+      this.close();
+      this.ctx.inbox.load();
     }
   }
 
@@ -245,6 +313,7 @@ export class ConversationView {
       if (id === this.id) this.ctx.toast(err.message, true);
       return;
     }
+    this._applyCan();
     this._renderHead();
     renderAside(this.aside, this.ctx, this.detail, () => this.reloadDetail());
   }
@@ -255,10 +324,17 @@ export class ConversationView {
     const conv = d && d.conversation;
     const ticket = d && d.ticket;
     const item = d && d.item;
-    const canWork = this.ctx.me.can.work;
+    const can = this.can;
+    const canWork = can.work;
     const me = this.ctx.me.user.id;
     const assignee = ticket && ticket.assignee;
     const facts = [];
+    if (ticket && ticket.handled_by) {
+      const name = (ticket.partner && ticket.partner.name) || `partner #${ticket.handled_by}`;
+      facts.push(h("span", { class: "badge partner", "data-testid": "partner-badge" }, `Partner's queue: ${name}`));
+    }
+    this.leftBadge = h("span", { class: "badge left", "data-testid": "visitor-left" });
+    if (ticket && ticket.customer_left_at) facts.push(this.leftBadge);
     if (ticket) {
       facts.push(h("span", { class: "badge", "data-testid": "status" },
         `${statusLabel(ticket.status)}${ticket.label ? ` — ${ticket.label}` : ""}`));
@@ -271,14 +347,26 @@ export class ConversationView {
       assignee ? `Answering: ${assignee.name}` : "Nobody answering yet"));
 
     const actions = [];
-    if (!assignee || assignee.id !== me) {
-      actions.push(h("button", { class: "primary", "data-action": "claim", disabled: !canWork, onclick: () => this._claim(false) },
+    const mine = assignee && assignee.id === me;
+    if (this.ctx.partnerMode) {
+      actions.push(mine
+        ? h("button", { "data-action": "release", disabled: !canWork, onclick: () => this._take(false) }, "Release")
+        : h("button", { class: "primary", "data-action": "take", disabled: !canWork, onclick: () => this._take(true) }, "Take"));
+    } else if (!mine) {
+      actions.push(h("button", { class: "primary", "data-action": "claim", disabled: !can.claim, onclick: () => this._claim(false) },
         "I'll answer"));
     } else {
-      actions.push(h("button", { "data-action": "release", disabled: !canWork, onclick: () => this._release() }, "Release"));
+      actions.push(h("button", { "data-action": "release", disabled: !can.claim, onclick: () => this._release() }, "Release"));
+    }
+    if (ticket && ticket.handled_by) {
+      // Lines and groups are not the partner's to move: only the hand-over to the platform.
+      actions.push(h("button", { "data-action": "to-platform", disabled: !can.to_platform, onclick: () => this._toPlatform() },
+        "Transfer to platform…"));
+    } else if (!this.ctx.partnerMode) {
+      actions.push(h("button", { "data-action": "transfer", disabled: !canWork || !ticket, onclick: () => this._transfer() },
+        "Transfer…"));
     }
     actions.push(
-      h("button", { "data-action": "transfer", disabled: !canWork || !ticket, onclick: () => this._transfer() }, "Transfer…"),
       h("button", { "data-action": "fields", disabled: !canWork || !ticket, onclick: () => this._fields() }, "Category / severity…"),
       h("button", { "data-action": "task", disabled: !canWork || !ticket, onclick: () => this._task() }, "Add task…"),
     );
@@ -298,6 +386,13 @@ export class ConversationView {
       h("div", { class: "actions" }, actions),
       this._viewersLine(),
     );
+    this._tickLeft();
+  }
+
+  _tickLeft() {
+    if (!this.leftBadge || !this.detail || !this.detail.ticket) return;
+    const item = { customer_left_at: this.detail.ticket.customer_left_at, customer: this.detail.customer };
+    this.leftBadge.textContent = leftText(item, Date.now() + this.ctx.skew);
   }
 
   _viewersLine() {
@@ -347,7 +442,10 @@ export class ConversationView {
     if (event.author) this.typists.delete(event.author.id);
     this.history.append(this._renderEvent(event));
     this._scrollDown();
-    if (event.kind === "system" || event.kind === "message") this.reloadDetail();
+    if (event.kind === "system" || event.kind === "message") {
+      this.reloadDetail();
+      if (this.ctx.partnerMode) this.ctx.inbox.ring(event.conversation_id);
+    }
   }
 
   _renderHistory() {
@@ -366,7 +464,7 @@ export class ConversationView {
       return h("div", { class: "sys", ...attrs }, `${describe(event.data || {})} · ${time(event.created_at)}`);
     }
     const author = event.author || {};
-    const staff = ["agent", "support_admin", "read_only"].includes(author.role);
+    const staff = ["agent", "support_admin", "read_only", "reseller_admin"].includes(author.role);
     const cls = event.kind === "note" ? "msg note" : staff ? "msg staff" : "msg";
     const label = event.kind === "note" ? `${author.name} · internal note` : author.name || "Customer";
     const files = ((event.data && event.data.attachments) || []).map((a) =>

@@ -79,6 +79,20 @@ export async function transferDialog(ctx, ticket) {
   });
 }
 
+// A partner's first line hands its ticket to platform support (PSD), with a note for them.
+export function toPlatformDialog() {
+  const note = h("textarea", { name: "note", "aria-label": "Note for platform support",
+    placeholder: "What platform support needs to know" });
+  return modal("Transfer to platform support", [
+    h("p", { class: "muted" }, "The ticket leaves your queue for the platform's; you stop answering it."),
+    note,
+  ], "Transfer", () => {
+    const body = { to_platform: true };
+    if (note.value.trim()) body.note = note.value.trim();
+    return body;
+  });
+}
+
 export async function fieldsDialog(ctx, ticket) {
   let cats;
   try {

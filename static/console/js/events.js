@@ -43,6 +43,7 @@ export function describe(data) {
       if (data.auto) return `Assigned to ${who(data.assignee)} automatically (${AUTO[data.auto] || data.auto})`;
       return `${actor} assigned the ticket to ${who(data.assignee)}`;
     case "ticket.transferred":
+      if (data.to_platform) return `${actor} handed it to platform support${data.note ? ` — ${data.note}` : ""}`;
       return `${actor} transferred to ${target(data)}${data.note ? ` — ${data.note}` : ""}`;
     case "ticket.recategorized":
       return `${actor} changed the category: ${data.from || "none"} → ${data.to || "none"}`;

@@ -1,6 +1,8 @@
 // The queues: New, First level — reply needed, the groups, … with counts and an SLA
 // countdown per item. Live: an `inbox` doorbell re-reads that one item and the counts;
-// after a reconnect everything is re-read (doorbells are not replayed).
+// after a reconnect everything is re-read (doorbells are not replayed). Support admins
+// pick whose queues they see (`handled_by`: the platform's, the partners', all); a
+// partner's console gets its own queue whatever it asks.
 
 import { api } from "./api.js";
 import { h, replace, duration, debounce } from "./dom.js";
@@ -13,6 +15,15 @@ export function slaState(sla, now) {
   if (now >= due) return { cls: "breached", text: `late ${duration(now - due)}` };
   return { cls: now >= warn ? "near" : "ok", text: `${duration(due - now)} left` };
 }
+
+// "left 12m ago": the customer's last socket left the live chat.
+export function leftText(item, now) {
+  if (!item || !item.customer_left_at) return "";
+  const who = item.customer && item.customer.role === "visitor" ? "Visitor" : "Customer";
+  return `${who} left ${duration(now - Date.parse(item.customer_left_at))} ago`;
+}
+
+const VIEWS = [["platform", "Platform queues"], ["partner", "Partners' queues"], ["any", "All queues"]];
 
 function byWaiting(a, b) {
   return Date.parse(a.waiting_since) - Date.parse(b.waiting_since) || a.conversation_id - b.conversation_id;
@@ -35,7 +46,18 @@ export class Inbox {
     });
     this.list = h("div", { "data-testid": "queues" });
     this.agents = h("div", { class: "agents" });
-    replace(this.el, h("div", { class: "search" }, this.searchInput), this.list, this.agents);
+    this.handledBy = "platform";
+    let view = null;
+    if (ctx.me.can.oversee) {
+      view = h("select", { "aria-label": "Whose queues", "data-testid": "handled-by" },
+        VIEWS.map(([value, label]) => h("option", { value }, label)));
+      view.addEventListener("change", () => {
+        this.handledBy = view.value;
+        this.load();
+      });
+    }
+    replace(this.el, h("div", { class: "search" }, this.searchInput), view ? h("div", { class: "search" }, view) : null,
+      this.list, this.agents);
     setInterval(() => this._tick(), 1000);
   }
 
@@ -46,7 +68,7 @@ export class Inbox {
 
   async _load() {
     try {
-      const data = await api("GET", "/api/desk/inbox");
+      const data = await api("GET", `/api/desk/inbox${this._query()}`);
       this.ctx.setServerTime(data.server_time);
       this.queues = data.queues;
     } catch (err) {
@@ -73,9 +95,10 @@ export class Inbox {
       throw err;
     }));
     try {
-      const [items, counts] = await Promise.all([Promise.all(reads), api("GET", "/api/desk/counts")]);
+      const [items, counts] = await Promise.all([Promise.all(reads), api("GET", `/api/desk/counts${this._query()}`)]);
       const known = new Set(this.queues.map((q) => q.key));
-      if (items.some((i) => i.queue && !known.has(i.queue)) || Object.keys(counts.counts).some((k) => !known.has(k))) {
+      const shown = items.filter((i) => this._inView(i));
+      if (shown.some((i) => i.queue && !known.has(i.queue)) || Object.keys(counts.counts).some((k) => !known.has(k))) {
         // A queue appeared or went (a line without a group, a group an admin added).
         await this.load();
         this.ctx.itemChanged(items);
@@ -90,6 +113,16 @@ export class Inbox {
     }
     this.render();
     this.ctx.itemChanged(items);
+  }
+
+  _query() {
+    return this.handledBy === "platform" ? "" : `?handled_by=${this.handledBy}`;
+  }
+
+  // Whether an item re-read after a doorbell belongs to the queues on screen.
+  _inView(item) {
+    if (this.ctx.partnerMode || this.handledBy === "any") return true;
+    return this.handledBy === "partner" ? Boolean(item.handled_by_org_id) : !item.handled_by_org_id;
   }
 
   _place(item) {
@@ -142,12 +175,14 @@ export class Inbox {
 
   _row(item) {
     const meta = [
+      item.partner && !this.ctx.partnerMode ? `partner: ${item.partner.name}` : null,
       item.customer ? item.customer.name || "anonymous visitor" : null,
       item.organization ? item.organization.name : null,
       item.assignee ? `answering: ${item.assignee.name}` : "unassigned",
       item.queue ? null : item.status_label || item.status,
     ].filter(Boolean).join(" · ");
     const badge = h("span", { class: "sla", "data-testid": "sla" });
+    const left = h("span", { class: "left", "data-testid": "left" });
     const row = h("li", {
       class: `item${item.conversation_id === this.selected ? " selected" : ""}`,
       dataset: { conversationId: item.conversation_id, testid: "item" },
@@ -155,9 +190,11 @@ export class Inbox {
       onclick: () => this.ctx.open(item.conversation_id),
       onkeydown: (ev) => { if (ev.key === "Enter") this.ctx.open(item.conversation_id); },
     }, h("span", { class: "subject" }, `#${item.conversation_id} ${item.subject || "(no subject)"}`), badge,
-    h("span", { class: "meta" }, meta));
+    h("span", { class: "meta" }, meta), left);
     row._sla = item.sla;
     row._badge = badge;
+    row._item = item;
+    row._left = left;
     return row;
   }
 
@@ -180,6 +217,7 @@ export class Inbox {
       const state = slaState(row._sla, now);
       row._badge.className = `sla ${state ? state.cls : ""}`;
       row._badge.textContent = state ? state.text : "";
+      row._left.textContent = leftText(row._item, now);
     }
   }
 

@@ -151,7 +151,8 @@ async def test_a_ticket_held_by_a_partners_own_first_line_is_in_no_platform_queu
     assert queue_of(inbox, held) is None and queue_of(inbox, desk.chat.conversation_id) == "new"
     assert (await desk.call(desk.agent, "GET", "/api/desk/counts", expect=200))["counts"]["new"] == 1
     item = (await desk.call(desk.agent, "GET", f"/api/desk/items/{held}", expect=200))["item"]
-    assert (item["queue"], item["handled_by_org_id"]) == (None, reseller.id)
+    assert (item["queue"], item["handled_by_org_id"]) == (f"partner:{reseller.id}", reseller.id)
+    assert item["partner"] == {"id": reseller.id, "name": "Partner"}
     found = (await desk.call(desk.agent, "GET", "/api/desk/search?q=partner", expect=200))["items"]
     assert [i["conversation_id"] for i in found] == [held]
     # Platform agents do not work it until the partner hands it over; admins keep oversight.

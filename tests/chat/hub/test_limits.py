@@ -149,8 +149,9 @@ async def test_an_overloaded_process_refuses_new_sockets_with_1013_and_keeps_the
     async with world.client(world.agent_token) as admitted:
         # The event loop is "too far behind": the limit below any lag.
         app.state.admission = Admission(limit=-1.0)
-        assert await _close_code(world.server.ws_url + "/ws", json.dumps({"type": "auth", "token": world.customer_token})) \
-            == CLOSE_TRY_AGAIN
+        with pytest.raises(ConnectionClosed) as refused:
+            await world.client(world.customer_token).connect()
+        assert refused.value.rcvd is not None and refused.value.rcvd.code == CLOSE_TRY_AGAIN
         assert (await admitted.ping())["type"] == "pong"  # sockets already open carry on
         app.state.admission = Admission(limit=ADMISSION_LAG_SECONDS)
         async with world.client(world.customer_token) as later:

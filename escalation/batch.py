@@ -1,0 +1,118 @@
+"""Several tickets' units of work in one transaction, for the sweeper.
+
+A sweep acts on hundreds of tickets that each need only a few statements. Run one by one
+(:func:`escalation.store.run_unit`), each paid for its own transaction (on SQLite a
+``BEGIN IMMEDIATE`` and a commit), its own reading of the desk's dictionaries, plan tier
+and SLA marks: the fixed costs were most of the work. :func:`run_batch` takes the locks of
+a batch at once, reads what the batch shares once, then runs every ticket exactly as a
+unit would (catch up, change, recompute) and commits them together. Each ticket's change
+is still atomic with its history events (all of the batch's are), and its events are
+published only after the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chat.models import Conversation, Organization
+from chat.services import Services
+from escalation.calendars import as_utc
+from escalation.config import load_desk
+from escalation.errors import EscalationError
+from escalation.models import Ticket, TicketSlaMark
+from escalation.sla import PlanTier
+from escalation.store import Work, app_error, catch_up, publish_work, recompute
+
+T = TypeVar("T")
+
+
+async def lock_conversations(db: AsyncSession, ids: Sequence[int]) -> dict[int, Conversation]:
+    """The conversations of ``ids`` this transaction could lock at once; those another
+    transaction holds are left out (PostgreSQL ``SKIP LOCKED``; on SQLite the transaction's
+    write lock covers them all). Locked in id order, so two batches never wait on each
+    other crosswise."""
+    rows = await db.scalars(
+        select(Conversation)
+        .where(Conversation.id.in_(ids))
+        .order_by(Conversation.id)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    return {conv.id: conv for conv in rows}
+
+
+async def plan_tiers(db: AsyncSession, organization_ids: set[int]) -> dict[int, PlanTier]:
+    if not organization_ids:
+        return {}
+    rows = await db.execute(select(Organization.id, Organization.plan_tier).where(Organization.id.in_(organization_ids)))
+    return {org_id: PlanTier(tier.value) for org_id, tier in rows if tier is not None}
+
+
+async def _marks(db: AsyncSession, ids: Sequence[int]) -> dict[int, set[str]]:
+    found: dict[int, set[str]] = {i: set() for i in ids}
+    rows = await db.execute(
+        select(TicketSlaMark.conversation_id, TicketSlaMark.key).where(TicketSlaMark.conversation_id.in_(ids))
+    )
+    for conversation_id, key in rows:
+        found[conversation_id].add(key)
+    return found
+
+
+async def run_batch(
+    svc: Services, conversation_ids: Sequence[int], change: Callable[[Work], Awaitable[T]]
+) -> list[tuple[T, Work]]:
+    """Run ``change`` on the existing tickets of ``conversation_ids`` in one transaction,
+    each as :func:`escalation.store.run_unit` would; publish every ticket's events after
+    the commit. Skipped: conversations another worker holds, and ids without a ticket row
+    (the backfill creates those). Any error rolls the whole batch back and is raised: the
+    caller retries its tickets one unit each."""
+    if not conversation_ids:
+        return []
+    done: list[tuple[T, Work]] = []
+    async with svc.sessions.begin() as db:
+        convs = await lock_conversations(db, conversation_ids)
+        tickets = {
+            t.conversation_id: t
+            for t in await db.scalars(
+                select(Ticket).where(Ticket.conversation_id.in_(list(convs))).execution_options(populate_existing=True)
+            )
+        } if convs else {}
+        ids = [i for i in dict.fromkeys(conversation_ids) if i in convs and i in tickets]
+        if not ids:
+            return []
+        desk = await load_desk(db, svc.settings)
+        tiers = await plan_tiers(db, {o for i in ids if (o := convs[i].organization_id) is not None})
+        marks = await _marks(db, ids)
+        now = as_utc(svc.clock.now())
+        for i in ids:
+            conv = convs[i]
+            tier = tiers.get(conv.organization_id) if conv.organization_id is not None else None
+            work = Work(svc, db, desk, now, conv, tickets[i], tier, _marks=marks[i], deferred=True)
+            await catch_up(work)
+            try:
+                result = await change(work)
+            except EscalationError as exc:
+                raise app_error(exc) from None
+            await recompute(work)
+            done.append((result, work))
+        # Safe, as in finish_work: every conversation's lock is held, so nothing was
+        # appended that is not ours or already caught up; and ours were numbered on the
+        # loaded rows (Work.append), so their last_seq is the stored one. Checked after
+        # the flush all the same: a mismatch would mark an unread event as processed.
+        for _, work in done:
+            work.ticket.processed_seq = work.conv.last_seq
+        await db.flush()
+        stored = dict((await db.execute(
+            select(Conversation.id, Conversation.last_seq).where(Conversation.id.in_(ids))
+        )).all())
+        for _, work in done:
+            if stored.get(work.conv.id) != work.ticket.processed_seq:
+                raise RuntimeError(f"conversation {work.conv.id}: events appended outside the batch's own numbering")
+            work.settle()
+    for _, work in done:
+        await publish_work(svc, work)
+    return done
