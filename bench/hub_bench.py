@@ -40,7 +40,8 @@ from bench.seed import Seed, seed_baseline, seed_ours
 
 REPO = Path(__file__).resolve().parent.parent
 BARE = "ours-bare"
-"""Ours without the after-commit reactions (tickets, desk): the hub's own cost."""
+"""Ours without the after-commit reactions (tickets, desk), room watchers and in-process
+sweeper: the hub's own cost."""
 DOC = REPO / "docs" / "benchmarks.md"
 
 
@@ -144,6 +145,10 @@ class Server:
 
 def start_server(name: str, workdir: Path, env: dict[str, str], product_limits: bool) -> Server:
     port = free_port()
+    if name == BARE:
+        # The hub alone: no sweeper in the process either (it assigns waiting chats to
+        # the agents who connect, every few seconds, in the middle of a measurement).
+        env = {**env, "SWEEPER_IN_PROCESS": "false"}
     log = workdir / f"{name}-{port}.log"
     if name == "baseline":
         cmd = [sys.executable, "-m", "bench.baseline_server", "--port", str(port)]

@@ -311,7 +311,7 @@ def _bare_section(results: dict[str, Any]) -> str:
         rows.append([f"fan-out, room of {members}: server CPU per message (ms)", _fmt(ms["ours"], 3), _fmt(ms[BARE], 3), ""])
     if not rows:
         return ""
-    return _table(["medians", "ours (the product)", "ours without reactions", "of the baseline: ours / without"], rows)
+    return _table(["medians", "ours (the product)", "ours, hub alone", "of the baseline: ours / hub alone"], rows)
 
 
 def render(results: dict[str, Any]) -> str:
@@ -384,10 +384,11 @@ def render(results: dict[str, Any]) -> str:
     ]
     bare_text = _bare_section(results)
     if bare_text:
-        lines += ["#### Ours without its after-commit reactions (the hub's own cost)", "",
+        lines += ["#### Ours without the features that ride on every message (the hub's own cost)", "",
                   "The same server with `svc.reactions` and `svc.room_watchers` emptied (`bench/ours_server.py "
-                  "--no-reactions`): no ticket bookkeeping, no desk auto-assignment, no visitor-departure tracking "
-                  "on each message and socket. Same rounds, its own fresh conversations.", "", bare_text, ""]
+                  "--no-reactions`) and `SWEEPER_IN_PROCESS=false`: no ticket bookkeeping after each message, no "
+                  "visitor-departure tracking on each socket, no desk auto-assignment pass every 5 s. Same rounds, "
+                  "its own fresh conversations.", "", bare_text, ""]
     if probe_text:
         lines += ["#### SQLite write path, in-process (no sockets)", "", probe_text, ""]
     prof = results.get("profile")

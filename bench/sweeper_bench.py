@@ -8,7 +8,11 @@ waiting on the customer, live chats), a realistic share of them due for each job
 2. shows the query plans (SQLite ``EXPLAIN QUERY PLAN``, PostgreSQL ``EXPLAIN``) to prove
    the deadline indexes are used rather than a scan of all tickets;
 3. runs full sweeper passes (``escalation.worker.run_once``: every job, real units of
-   work, at most ``BATCH`` tickets per job and pass) until nothing is due, timing each.
+   work, at most ``BATCH`` tickets per job and pass, ``UNITS_PER_TRANSACTION`` to a
+   transaction) until nothing is due, timing each pass and each write transaction.
+
+Seeded tickets carry the deadlines their last unit of work stored, as real ones do, so a
+pass records a ``ticket.deadlines`` event only where a deadline really moves.
 
 SQLite (a file, as the embedded default) always; PostgreSQL too with ``--postgres``: a
 private server on a free loopback port in a temp dir, started like the test suite's

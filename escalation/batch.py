@@ -13,7 +13,7 @@ published only after the commit.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chat.models import Conversation, Organization
 from chat.services import Services
 from escalation.calendars import as_utc
-from escalation.config import load_desk
+from escalation.config import Desk, load_desk
 from escalation.errors import EscalationError
 from escalation.models import Ticket, TicketSlaMark
 from escalation.sla import PlanTier
@@ -30,19 +30,20 @@ from escalation.store import Work, app_error, catch_up, publish_work, recompute
 T = TypeVar("T")
 
 
-async def lock_conversations(db: AsyncSession, ids: Sequence[int]) -> dict[int, Conversation]:
-    """The conversations of ``ids`` this transaction could lock at once; those another
-    transaction holds are left out (PostgreSQL ``SKIP LOCKED``; on SQLite the transaction's
-    write lock covers them all). Locked in id order, so two batches never wait on each
-    other crosswise."""
-    rows = await db.scalars(
-        select(Conversation)
+async def lock_tickets(db: AsyncSession, ids: Sequence[int]) -> dict[int, tuple[Conversation, Ticket]]:
+    """The tickets of ``ids`` whose conversations this transaction could lock at once,
+    with them; conversations another transaction holds are left out (PostgreSQL ``SKIP
+    LOCKED``; on SQLite the transaction's write lock covers them all). Locked in id order,
+    so two batches never wait on each other crosswise."""
+    rows = await db.execute(
+        select(Conversation, Ticket)
+        .join(Ticket, Ticket.conversation_id == Conversation.id)
         .where(Conversation.id.in_(ids))
         .order_by(Conversation.id)
-        .with_for_update(skip_locked=True)
+        .with_for_update(of=Conversation, skip_locked=True)
         .execution_options(populate_existing=True)
     )
-    return {conv.id: conv for conv in rows}
+    return {conv.id: (conv, ticket) for conv, ticket in rows}
 
 
 async def plan_tiers(db: AsyncSession, organization_ids: set[int]) -> dict[int, PlanTier]:
@@ -63,35 +64,31 @@ async def _marks(db: AsyncSession, ids: Sequence[int]) -> dict[int, set[str]]:
 
 
 async def run_batch(
-    svc: Services, conversation_ids: Sequence[int], change: Callable[[Work], Awaitable[T]]
+    svc: Services, conversation_ids: Sequence[int], change: Callable[[Work], Awaitable[T]], *, desk: Desk | None = None
 ) -> list[tuple[T, Work]]:
     """Run ``change`` on the existing tickets of ``conversation_ids`` in one transaction,
     each as :func:`escalation.store.run_unit` would; publish every ticket's events after
     the commit. Skipped: conversations another worker holds, and ids without a ticket row
-    (the backfill creates those). Any error rolls the whole batch back and is raised: the
-    caller retries its tickets one unit each."""
+    (the backfill creates those). ``desk``: the configuration a sweep pass already loaded
+    (else it is read here). Any error rolls the whole batch back and is raised: the caller
+    retries its tickets one unit each."""
     if not conversation_ids:
         return []
     done: list[tuple[T, Work]] = []
     async with svc.sessions.begin() as db:
-        convs = await lock_conversations(db, conversation_ids)
-        tickets = {
-            t.conversation_id: t
-            for t in await db.scalars(
-                select(Ticket).where(Ticket.conversation_id.in_(list(convs))).execution_options(populate_existing=True)
-            )
-        } if convs else {}
-        ids = [i for i in dict.fromkeys(conversation_ids) if i in convs and i in tickets]
+        locked = await lock_tickets(db, conversation_ids)
+        ids = [i for i in dict.fromkeys(conversation_ids) if i in locked]
         if not ids:
             return []
-        desk = await load_desk(db, svc.settings)
-        tiers = await plan_tiers(db, {o for i in ids if (o := convs[i].organization_id) is not None})
+        desk = desk or await load_desk(db, svc.settings)
+        tiers = await plan_tiers(db, {o for conv, _ in locked.values() if (o := conv.organization_id) is not None})
         marks = await _marks(db, ids)
         now = as_utc(svc.clock.now())
+        shared: dict[str, Any] = {}
         for i in ids:
-            conv = convs[i]
+            conv, ticket = locked[i]
             tier = tiers.get(conv.organization_id) if conv.organization_id is not None else None
-            work = Work(svc, db, desk, now, conv, tickets[i], tier, _marks=marks[i], deferred=True)
+            work = Work(svc, db, desk, now, conv, ticket, tier, _marks=marks[i], deferred=True, shared=shared)
             await catch_up(work)
             try:
                 result = await change(work)

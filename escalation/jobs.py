@@ -3,13 +3,13 @@ chat-to-ticket conversion; and the crash-recovery backfill.
 
 Due work is found through the indexed deadline columns (``sla_next_check_at``,
 ``auto_close_at``, ``convert_at``), oldest first, a batch per pass. Each ticket is then
-handled in its own unit of work (:func:`escalation.store.run_unit`): the conversation's
-row lock is taken first - on PostgreSQL with ``SKIP LOCKED``, so a second worker moves on
-instead of waiting - the stored events are caught up (a reply that landed a moment ago
-meets its target before anything is escalated; Zammad #3140), and the due column is
-checked again under the lock. Every warning, breach and ladder step also leaves a row in
-``ticket_sla_marks`` keyed by its stable key, so nothing is acted on twice, whatever
-restarts or how many workers.
+handled as a unit of work, several to a transaction (:func:`escalation.batch.run_batch`):
+the conversations' row locks are taken first - on PostgreSQL with ``SKIP LOCKED``, so a
+second worker moves on instead of waiting - each ticket's stored events are caught up (a
+reply that landed a moment ago meets its target before anything is escalated; Zammad
+#3140), and its due column is checked again under the lock. Every warning, breach and
+ladder step also leaves a row in ``ticket_sla_marks`` keyed by its stable key, so nothing
+is acted on twice, whatever restarts or how many workers.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from chat.models import Conversation, ConversationKind, Role, User
 from chat.services import Services
 from escalation.actions import apply_status, mark_tracked, transfer
 from escalation.autoclose import auto_close
+from escalation.config import load_desk
 from escalation.batch import run_batch
 from escalation.ladder import DueStep, LadderAction
 from escalation.lifecycle import TicketStatus
@@ -37,12 +38,15 @@ from escalation.store import Work, convert_times, facts_of, run_unit
 
 log = logging.getLogger("escalation.jobs")
 
-# Tickets handled per job and pass; the rest wait for the next pass (seconds later).
-BATCH = 200
+# Tickets handled per job and pass; the rest wait for the next pass (seconds later). Acting
+# runs at several hundred tickets a second (docs/benchmarks.md, "Sweeper"), so a pass at
+# this limit stays within a few seconds, about the pause between passes, while a backlog
+# (a weekend's breaches) drains in a few passes instead of dozens.
+BATCH = 500
 # Tickets acted on in one transaction (escalation.batch). Larger batches spread a
-# transaction's fixed cost thinner, but hold the write lock (SQLite: the whole database's)
-# for longer: at a few milliseconds per ticket this keeps a chat send from waiting on the
-# sweeper for more than about a tenth of a second.
+# transaction's fixed cost (BEGIN IMMEDIATE, locks, the shared reads, the commit) thinner
+# but hold the write lock longer - on SQLite the whole database's, so chat sends wait for
+# it. 25 gave most of the gain: about 25-45 ms a transaction measured on two busy cores.
 UNITS_PER_TRANSACTION = 25
 # The backfill is crash recovery, not due work: once a minute is plenty.
 BACKFILL_INTERVAL = timedelta(seconds=60)
@@ -73,12 +77,21 @@ async def _due(svc: Services, column: InstrumentedAttribute[datetime | None], no
         return list(await db.scalars(due_query(column, now)))
 
 
-async def _each(svc: Services, ids: list[int], step: Callable[[Work], Awaitable[int]]) -> int:
+async def act_on(svc: Services, ids: list[int], step: Callable[[Work], Awaitable[int]]) -> int:
+    """Run ``step`` on each ticket of ``ids``, :data:`UNITS_PER_TRANSACTION` to a
+    transaction (:func:`escalation.batch.run_batch`); the sum of what the steps did. A
+    batch that fails is retried ticket by ticket, so one bad ticket holds up only itself
+    (it is logged, and retried on the next pass)."""
+    if not ids:
+        return 0
+    # The desk's dictionaries, once per job and pass (escalation.config).
+    async with svc.reads() as db:
+        desk = await load_desk(db, svc.settings)
     done = 0
     for start in range(0, len(ids), UNITS_PER_TRANSACTION):
         chunk = ids[start:start + UNITS_PER_TRANSACTION]
         try:
-            done += sum(result for result, _ in await run_batch(svc, chunk, step))
+            done += sum(result for result, _ in await run_batch(svc, chunk, step, desk=desk))
             continue
         except Exception:
             # Nothing of the batch was kept: one ticket at a time, so one ticket's failure
@@ -104,11 +117,11 @@ async def _mark(work: Work, key: str) -> bool:
     if work.deferred:
         # Written with the batch's flush. The row lock makes the marks read above current;
         # should two sweepers ever race past it, the primary key fails the whole batch,
-        # and :func:`_each` retries its tickets one unit each.
+        # and :func:`act_on` retries its tickets one unit each.
         work.db.add(TicketSlaMark(conversation_id=work.ticket.conversation_id, key=key, created_at=work.now))
     else:
         # The primary key is the backstop here too; DO NOTHING rather than a savepoint.
-        insert = pg_insert if work.db.bind.dialect.name == "postgresql" else sqlite_insert
+        insert = pg_insert if work.svc.engine.dialect.name == "postgresql" else sqlite_insert
         row = {"conversation_id": work.ticket.conversation_id, "key": key, "created_at": work.now}
         stored = await work.db.execute(
             insert(TicketSlaMark).values(row).on_conflict_do_nothing().returning(TicketSlaMark.key)
@@ -147,10 +160,12 @@ async def sla_step(work: Work) -> int:
 
 
 async def _admins(work: Work) -> list[int]:
-    rows = await work.db.scalars(
-        select(User.id).where(User.role == Role.SUPPORT_ADMIN, User.disabled.is_(False)).order_by(User.id)
-    )
-    return list(rows)
+    if "support_admins" not in work.shared:
+        rows = await work.db.scalars(
+            select(User.id).where(User.role == Role.SUPPORT_ADMIN, User.disabled.is_(False)).order_by(User.id)
+        )
+        work.shared["support_admins"] = list(rows)
+    return list(work.shared["support_admins"])
 
 
 async def _climb(work: Work, due: DueStep) -> None:
@@ -186,7 +201,7 @@ async def _climb(work: Work, due: DueStep) -> None:
 
 
 async def sla_job(svc: Services, now: datetime) -> int:
-    return await _each(svc, await _due(svc, Ticket.sla_next_check_at, now), sla_step)
+    return await act_on(svc, await _due(svc, Ticket.sla_next_check_at, now), sla_step)
 
 
 # -- auto-close ------------------------------------------------------------------------------
@@ -207,7 +222,7 @@ async def auto_close_step(work: Work) -> int:
 
 
 async def auto_close_job(svc: Services, now: datetime) -> int:
-    return await _each(svc, await _due(svc, Ticket.auto_close_at, now), auto_close_step)
+    return await act_on(svc, await _due(svc, Ticket.auto_close_at, now), auto_close_step)
 
 
 # -- chat -> ticket ----------------------------------------------------------------------------
@@ -229,7 +244,7 @@ async def convert_step(work: Work) -> int:
 
 
 async def convert_job(svc: Services, now: datetime) -> int:
-    return await _each(svc, await _due(svc, Ticket.convert_at, now), convert_step)
+    return await act_on(svc, await _due(svc, Ticket.convert_at, now), convert_step)
 
 
 # -- crash recovery ----------------------------------------------------------------------------

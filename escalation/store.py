@@ -135,6 +135,9 @@ class Work:
     # Set by escalation.batch: history events are numbered here and written with the
     # batch's flush instead of three statements each (see :meth:`append`).
     deferred: bool = False
+    # Reads every ticket of a batch would repeat (the support admins to notify...), kept
+    # for the transaction: escalation.batch hands its units one shared dict.
+    shared: dict[str, Any] = field(default_factory=dict)
     _unflushed: list[tuple[int, Event]] = field(default_factory=list)
 
     # -- reading ---------------------------------------------------------------------------

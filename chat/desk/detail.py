@@ -11,15 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.authz import Action, ConversationRef, Principal, can
 from chat.conversations import conversation_json, load_visible, read_position
 from chat.desk import queues
+from chat.desk.models import CustomerNote
+from chat.desk.notes import note_json
 from chat.desk.scope import search_scope
 from chat.errors import NotFound
-from chat.desk.notes import note_json
-from chat.desk.models import CustomerNote
-from chat.models import Event, Organization, Site, User
+from chat.models import Conversation, Event, Organization, Site, User
 from chat.services import Services
 from escalation.access import ticket_ref
 from escalation.models import Ticket
@@ -47,7 +48,9 @@ async def _opened_by(db: Any, conversation_id: int, fallback: User | None) -> di
     return _person(fallback)
 
 
-async def _abilities(db: Any, actor: Principal, conv: Any, conv_ref: ConversationRef, ticket: Ticket | None) -> dict[str, bool]:
+async def _abilities(
+    db: AsyncSession, actor: Principal, conv: Conversation, conv_ref: ConversationRef, ticket: Ticket | None
+) -> dict[str, bool]:
     """What the console may offer on this conversation, as the server will decide it
     (``chat.authz``): buttons the reader cannot use are shown disabled."""
     if ticket is None:

@@ -276,6 +276,7 @@ async def _read_loop(websocket: WebSocket, svc: Services, hub: Hub, conn: Connec
             if refusals >= FLOOD_REFUSALS:
                 conn.close_soon(CLOSE_FLOOD, "flood")
                 return
+            await sends.settled()
             conn.send(_error("rate_limited", "slow down", retry_after_ms=int(wait * 1000) + 1))
             continue
         refusals = 0
