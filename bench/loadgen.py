@@ -395,7 +395,11 @@ async def _idle_levels(crowd: Crowd, levels: list[int], settle: float, deadline:
     warm = crowd.per_room  # one room's worth, kept open, so RSS0 includes every first-use cost
     await crowd.grow(warm, deadline)
     await asyncio.sleep(settle)
+    # Work the server does on its own (after-commit reactions, a sweeper pass over the
+    # seeded conversations) can hold tens of MiB for a while: RSS0 is taken once it is done.
+    await _quiet(crowd.pid)
     rss0 = rss_kib(crowd.pid)
+    previous = rss0
     client_rss0 = rss_kib(os.getpid())
     out: dict[str, Any] = {"warm_sockets": warm, "server_rss0_kib": rss0, "levels": []}
     for level in levels:
@@ -421,9 +425,11 @@ async def _idle_levels(crowd: Crowd, levels: list[int], settle: float, deadline:
             "other_cores": win.other_cores,
             "server_rss_kib": rss,
             "kib_per_socket": round((rss - rss0) / (len(crowd.clients) - warm), 2),
+            "marginal_kib_per_socket": round((rss - previous) / max(1, opened), 2),
             "client_kib_per_socket": round((rss_kib(os.getpid()) - client_rss0) / (len(crowd.clients) - warm), 2),
             "alive_of_50": alive,
         })
+        previous = rss
     out["failures"] = dict(crowd.failures)
     return out
 

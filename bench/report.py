@@ -174,7 +174,7 @@ def _crowd_section(results: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
         b, o = levels_b.get(level, {}), levels_o.get(level, {})
         rows.append([
             f"{level:,}", f"{b.get('sockets', '–')} / {o.get('sockets', '–')}",
-            _fmt(b.get("kib_per_socket"), 1), _fmt(o.get("kib_per_socket"), 1),
+            _fmt(b.get("kib_per_socket"), 1) + _marginal(b), _fmt(o.get("kib_per_socket"), 1) + _marginal(o),
             f"{_fmt(_ratio(o.get('kib_per_socket'), b.get('kib_per_socket'), 2), 2)} ×",
             f"{_fmt(b.get('server_rss_kib', 0) / 1024, 0)} / {_fmt(o.get('server_rss_kib', 0) / 1024, 0)}",
             f"{_fmt(b.get('opened_per_s'))} / {_fmt(o.get('opened_per_s'))}",
@@ -184,7 +184,8 @@ def _crowd_section(results: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
         ])
         summary[level] = {"baseline": b.get("kib_per_socket"), "ours": o.get("kib_per_socket"),
                           "reached": o.get("sockets")}
-    idle = _table(["idle sockets", "held b / o", "baseline KiB/socket", "ours KiB/socket", "ours / baseline",
+    idle = _table(["idle sockets", "held b / o", "baseline KiB/socket (since the last level)",
+                   "ours KiB/socket (since the last level)", "ours / baseline",
                    "server RSS MiB b / o", "opened per s b / o", "server CPU ms per socket opened b / o",
                    "client KiB/socket", "alive (ping) of 50 b / o"], rows)
     notes = []
@@ -228,6 +229,11 @@ def _crowd_section(results: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
                     "ours dup / gap / bad logs", "baseline dup / gap / bad logs", "other load (cores) during ours"],
                    srows)
     return idle, storm, summary
+
+
+def _marginal(level: dict[str, Any]) -> str:
+    value = level.get("marginal_kib_per_socket")
+    return f" ({_fmt(value, 1)})" if isinstance(value, (int, float)) else ""
 
 
 def _caught(storm: dict[str, Any]) -> str:
