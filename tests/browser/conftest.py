@@ -11,13 +11,17 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, async_playwright, expect
 
 from chat.clock import SystemClock
 from chat.settings import Settings
 from tests.conftest import make_settings
 from tests.support.live import LiveServer, live_server
 from tests.support.processes import free_port
+
+# Assertions wait for the page, not a fixed sleep; the generous ceiling only matters on a
+# loaded machine (CI shares two cores), a passing assertion returns as soon as it holds.
+expect.set_options(timeout=15_000)
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
