@@ -54,6 +54,9 @@ class ConversationRef:
     org_parent_id: int | None
     is_participant: bool  # the asking principal is a current participant
     is_open: bool
+    # The reseller whose own first line holds the conversation's ticket: platform agents
+    # reach it only once the partner transfers it (support admins still may, to oversee).
+    handled_by_org_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -198,8 +201,10 @@ def _view_conversation(p: Principal, t: Target) -> bool:
 
 def _post_message(p: Principal, t: Target) -> bool:
     assert isinstance(t, ConversationRef)
-    if p.role in {Role.AGENT, Role.SUPPORT_ADMIN}:
+    if p.role is Role.SUPPORT_ADMIN:
         return True
+    if p.role is Role.AGENT:
+        return t.handled_by_org_id is None
     if p.role is Role.READ_ONLY:
         return False
     return t.is_participant and t.is_open

@@ -156,11 +156,12 @@ class SqlAlchemyTx:
 # plus the author's name and role for the event. Keep the two in step (a test compares
 # their decisions for every role).
 _FACTS = """
-SELECT c.organization_id, o.parent_id, c.status, p.id, p.left_at, u.name, u.role
+SELECT c.organization_id, o.parent_id, c.status, p.id, p.left_at, u.name, u.role, t.handled_by_org_id
 FROM conversations AS c
 JOIN users AS u ON u.id = :user_id
 LEFT JOIN organizations AS o ON o.id = c.organization_id
 LEFT JOIN participants AS p ON p.conversation_id = c.id AND p.user_id = :user_id
+LEFT JOIN tickets AS t ON t.conversation_id = c.id
 WHERE c.id = :conversation_id
 """
 
@@ -227,13 +228,14 @@ def _facts(tx: Tx, actor: Principal, conversation_id: int) -> _Facts | None:
     found = tx.rows(_FACTS, {"user_id": actor.user_id, "conversation_id": conversation_id})
     if not found:
         return None
-    org_id, parent_id, status, participant_id, left_at, name, role = found[0]
+    org_id, parent_id, status, participant_id, left_at, name, role, handled_by = found[0]
     ref = ConversationRef(
         id=conversation_id,
         organization_id=org_id,
         org_parent_id=parent_id,
         is_participant=participant_id is not None and left_at is None,
         is_open=status == ConversationStatus.OPEN.value,
+        handled_by_org_id=handled_by,
     )
     return _Facts(ref, participant_id is not None, {"id": actor.user_id, "name": name, "role": Role(role).value})
 
@@ -316,8 +318,7 @@ def write_batch(tx: Tx, items: Sequence[SendItem], now: datetime) -> list[Outcom
                 decision.events.append(_Planned(
                     index, item.conversation_id, EventKind.SYSTEM, None, None,
                     {"event": "participant.joined", "user": fact.author}, None, False))
-                fact.ref = ConversationRef(fact.ref.id, fact.ref.organization_id, fact.ref.org_parent_id, True,
-                                           fact.ref.is_open)
+                fact.ref = replace(fact.ref, is_participant=True)
             decision.events.append(_Planned(
                 index, item.conversation_id, EventKind.NOTE if item.internal else EventKind.MESSAGE, fact.author,
                 item.body, data, item.client_msg_id, item.internal, tuple(sorted(set(item.attachments)))))

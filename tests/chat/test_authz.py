@@ -66,6 +66,11 @@ MATRIX: list[tuple[str, Action, Target, str]] = [
     ("post in an open conversation one takes part in", Action.POST_MESSAGE, ConversationRef(1, 10, 20, True, True), "VCASR-"),
     ("post in a closed conversation one takes part in", Action.POST_MESSAGE, ConversationRef(1, 10, 20, True, False), "--AS--"),
     ("post in a foreign conversation", Action.POST_MESSAGE, ConversationRef(3, 11, 21, False, True), "--AS--"),
+    # Held by reseller 20's own first line: platform agents only after the partner transfers it.
+    ("post in a partner-held conversation one takes part in", Action.POST_MESSAGE,
+     ConversationRef(4, 10, 20, True, True, handled_by_org_id=20), "VC-SR-"),
+    ("post in a partner-held foreign conversation", Action.POST_MESSAGE,
+     ConversationRef(4, 10, 20, False, True, handled_by_org_id=20), "---S--"),
     ("post an internal note", Action.POST_INTERNAL_NOTE, ConversationRef(1, 10, 20, True, True), "--AS--"),
     ("see internal notes", Action.VIEW_INTERNAL_NOTES, None, "--AS-O"),
     ("see the desk: queues, canned replies, customer notes", Action.VIEW_DESK, None, "--AS-O"),

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from chat.clock import ManualClock
+from chat.errors import Forbidden
 from chat.conversations import post_message
 from chat.groups.partners import set_reseller_settings
 from escalation.worker import run_once
@@ -94,8 +95,12 @@ async def test_a_partners_customer_lands_in_the_partners_queue_until_transferred
     await call.error(world.r1admin, "GET", "/api/tickets?handled_by=platform", None, 403, "forbidden")
     await call.error(world.alice, "GET", "/api/tickets", None, 403, "forbidden")
 
-    # Platform agents may not work it; another reseller cannot even see it.
+    # Platform agents may not work it, nor answer in it; another reseller cannot even see it.
     base = f"/api/tickets/{mine}"
+    with pytest.raises(Forbidden):
+        await post_message(live.services, world.agent.principal, mine, client_msg_id="ag1", body="Platform here")
+    assert not [e for e in await stored_log(live.services, world.admin.principal, mine) if e["kind"] == "message"
+                and e["author"] and e["author"]["id"] == world.agent.id]
     await call.error(world.agent, "POST", f"{base}/status", {"action": "start"}, 403, "forbidden")
     await call.error(world.agent, "POST", f"{base}/assign", {"assignee_id": world.agent.id}, 403, "forbidden")
     await call.error(world.agent, "POST", f"{base}/transfer", {"to_platform": True}, 403, "forbidden")
