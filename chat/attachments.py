@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import secrets
 import unicodedata
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +26,8 @@ from chat.services import Services
 
 # Screenshots, photos, video, logs and documents (FFC, SKAI, BX). Anything a browser would
 # run (HTML, SVG, JavaScript) is refused: it would execute on our origin if opened.
+R = TypeVar("R")
+
 ALLOWED_TYPES = frozenset({
     "image/png", "image/jpeg", "image/gif", "image/webp",
     "video/mp4", "video/webm", "video/quicktime",
@@ -81,6 +83,19 @@ async def upload(
     chunks: AsyncIterator[bytes],
 ) -> Attachment:
     """Store an upload; refuse wrong types and oversize bodies before keeping anything."""
+    name, ctype = check_upload(svc, filename, content_type, declared_size)
+    async with svc.reads() as db:
+        _, ref = await load_visible(db, actor, conversation_id)
+        require(actor, Action.POST_MESSAGE, ref)
+    return await store_upload(svc, "", ctype, chunks, lambda key, size: Attachment(
+        conversation_id=conversation_id, uploader_id=actor.user_id, event_id=None, filename=name,
+        content_type=ctype, size=size, storage_key=key, created_at=svc.clock.now(),
+    ))
+
+
+def check_upload(svc: Services, filename: str, content_type: str, declared_size: int | None) -> tuple[str, str]:
+    """The cheap checks before a byte is read: a clean file name and an accepted type
+    within the size limit. Returns ``(filename, content_type)``."""
     name = clean_filename(filename)
     ctype = content_type.split(";")[0].strip().lower()
     if ctype not in ALLOWED_TYPES:
@@ -88,10 +103,17 @@ async def upload(
     limit = svc.settings.max_upload_bytes
     if declared_size is not None and declared_size > limit:
         raise PayloadTooLarge(f"the file is larger than {limit} bytes", code="attachment_too_large")
-    async with svc.reads() as db:
-        _, ref = await load_visible(db, actor, conversation_id)
-        require(actor, Action.POST_MESSAGE, ref)
-    key = secrets.token_hex(16)
+    return name, ctype
+
+
+async def store_upload(
+    svc: Services, key_prefix: str, ctype: str, chunks: AsyncIterator[bytes], make_row: Callable[[str, int], R]
+) -> R:
+    """Stream a checked upload to ``var/uploads``, then record it with ``make_row(key, size)``
+    in one transaction. Oversize, empty or mislabelled files (magic bytes) are refused and
+    leave nothing behind: neither a file nor a row."""
+    limit = svc.settings.max_upload_bytes
+    key = key_prefix + secrets.token_hex(16)
     target = upload_dir(svc) / key
     partial = target.with_suffix(".part")
     size = 0
@@ -115,10 +137,7 @@ async def upload(
         partial.unlink(missing_ok=True)
     try:
         async with svc.sessions.begin() as db:
-            row = Attachment(
-                conversation_id=conversation_id, uploader_id=actor.user_id, event_id=None, filename=name,
-                content_type=ctype, size=size, storage_key=key, created_at=svc.clock.now(),
-            )
+            row = make_row(key, size)
             db.add(row)
     except BaseException:
         target.unlink(missing_ok=True)

@@ -9,8 +9,6 @@ own random keys), then named by id when the alert is opened.
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,11 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat import validation
-from chat.attachments import ALLOWED_TYPES, MAGIC_BYTES, clean_filename, upload_dir
+from chat.attachments import check_upload, store_upload, upload_dir
 from chat.authz import Action, OrgRef, Principal, can, require
 from chat.conversations import author_json
 from chat.directory import find_organization, user_channel
-from chat.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from chat.errors import NotFound, ValidationFailed
 from chat.groups.models import AlertFile, AlertType, SystemAlert
 from chat.models import Organization, OrgKind, User
 from chat.services import Services
@@ -77,46 +75,11 @@ async def upload_file(
     """Store a file for an alert about to be opened; same types and size limit as chat
     attachments, refused before anything is kept."""
     require(actor, Action.OPEN_ALERT, OrgRef(None, OrgKind.CUSTOMER, None))
-    name = clean_filename(filename)
-    ctype = content_type.split(";")[0].strip().lower()
-    if ctype not in ALLOWED_TYPES:
-        raise UnsupportedMediaType(f"files of type {ctype or 'unknown'} are not accepted", code="attachment_type")
-    limit = svc.settings.max_upload_bytes
-    if declared_size is not None and declared_size > limit:
-        raise PayloadTooLarge(f"the file is larger than {limit} bytes", code="attachment_too_large")
-    key = "alert-" + secrets.token_hex(16)
-    target = upload_dir(svc) / key
-    partial = target.with_suffix(".part")
-    size = 0
-    head = b""
-    try:
-        with open(partial, "wb") as handle:
-            async for chunk in chunks:
-                size += len(chunk)
-                if size > limit:
-                    raise PayloadTooLarge(f"the file is larger than {limit} bytes", code="attachment_too_large")
-                if len(head) < 16:
-                    head += chunk[: 16 - len(head)]
-                handle.write(chunk)
-        if size == 0:
-            raise ValidationFailed("the file is empty")
-        magic = MAGIC_BYTES.get(ctype)
-        if magic is not None and not any(head.startswith(m) for m in magic):
-            raise UnsupportedMediaType(f"the file is not a {ctype}", code="attachment_type")
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
-    try:
-        async with svc.sessions.begin() as db:
-            row = AlertFile(
-                alert_id=None, uploader_id=actor.user_id, filename=name, content_type=ctype, size=size,
-                storage_key=key, created_at=svc.clock.now(),
-            )
-            db.add(row)
-    except BaseException:
-        target.unlink(missing_ok=True)
-        raise
-    return row
+    name, ctype = check_upload(svc, filename, content_type, declared_size)
+    return await store_upload(svc, "alert-", ctype, chunks, lambda key, size: AlertFile(
+        alert_id=None, uploader_id=actor.user_id, filename=name, content_type=ctype, size=size,
+        storage_key=key, created_at=svc.clock.now(),
+    ))
 
 
 async def _org_user_ids(db: AsyncSession, organization_id: int) -> list[int]:

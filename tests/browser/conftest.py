@@ -6,15 +6,15 @@ downloads a browser). A missing Chromium fails the test loudly rather than skipp
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 
 from chat.clock import SystemClock
 from chat.settings import Settings
+from tests.browser.chromium import chromium
 from tests.conftest import make_settings
 from tests.support.live import LiveServer, live_server
 from tests.support.processes import free_port
@@ -23,23 +23,12 @@ from tests.support.processes import free_port
 # loaded machine (CI shares two cores), a passing assertion returns as soon as it holds.
 expect.set_options(timeout=15_000)
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]
 
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium (scripts/test does)")
-    async with async_playwright() as pw:
-        instance = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield instance
-        finally:
-            await instance.close()
+    async with chromium() as instance:
+        yield instance
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 import httpx
 import uvicorn
-from playwright.async_api import Browser, BrowserContext, FrameLocator, Page, async_playwright
+from playwright.async_api import BrowserContext, FrameLocator, Page, expect
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -32,7 +32,6 @@ from chat.clock import SystemClock
 from chat.hub.hub import Hub
 from chat.models import OrgKind, Role
 from chat.services import Services
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import make_settings
 from tests.support.live import live_server
 from tests.support.processes import free_port
@@ -40,34 +39,8 @@ from tests.support.processes import free_port
 PASSWORD = "correct horse battery"
 TIMEOUT_MS = 10_000
 
-# Playwright switches ThirdPartyStoragePartitioning off (its issue #32230), and this
-# Chromium refuses unpartitioned storage to third-party frames, so an embedded iframe would
-# get no storage at all — unlike the browsers people use, where a third-party frame's
-# storage is partitioned by the top-level site. Chromium takes the last --disable-features:
-# this is Playwright's list without that one feature.
-PLAYWRIGHT_DISABLED_FEATURES = (
-    "AvoidUnnecessaryBeforeUnloadCheckSync", "DestroyProfileOnBrowserClose", "HttpsUpgrades",
-    "HttpsFirstBalancedModeAutoEnable", "LensOverlay", "MediaRouter", "PaintHolding",
-    "AvoidCorsURLLoaderRestartOnRedirect", "TcpPortRandomizationWin", "OptimizationHints",
-    "NetworkTimeServiceQuerying", "AimEnabled", "PreconnectToSearch", "CDPScreenshotNewSurface",
-    "SkipListAccountsWithoutGaiaCookies",
-)
-
-
-@asynccontextmanager
-async def chromium() -> AsyncIterator[Browser]:
-    """Debian's Chromium, as the shared ``browser`` fixture starts it, with partitioned
-    third-party storage as in everyday browsers."""
-    if not Path(CHROMIUM).exists():
-        raise AssertionError(f"Chromium not found at {CHROMIUM}: install Debian's chromium (scripts/test does)")
-    args = [*CHROMIUM_ARGS, "--disable-features=" + ",".join(PLAYWRIGHT_DISABLED_FEATURES)]
-    async with async_playwright() as pw:
-        instance = await pw.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
-        try:
-            yield instance
-        finally:
-            await instance.close()
-
+# A message the server stored (not one still waiting in the outbox), as the widget shows it.
+MESSAGES = "ol.log:not(.pending) > li.msg .bubble > p"
 
 @asynccontextmanager
 async def serve(app: Starlette, port: int) -> AsyncIterator[uvicorn.Server]:
@@ -178,3 +151,10 @@ async def new_page(context: BrowserContext) -> Page:
     page = await context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     return page
+
+
+async def start_chat(frame: FrameLocator, description: str) -> None:
+    """Fill the pre-chat form's description and start; returns once it shows as stored."""
+    await frame.locator("#f-description").fill(description)
+    await frame.get_by_role("button", name="Start the chat").click()
+    await expect(frame.locator(MESSAGES).first).to_contain_text(description)

@@ -6,12 +6,10 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from playwright.async_api import Browser, FrameLocator, Page, expect
 from sqlalchemy import select
 
@@ -20,35 +18,13 @@ from chat.client import ChatClient, Frame
 from chat.clock import SystemClock
 from chat.demo import seed_demo
 from chat.models import Role, Site, User
-from tests.browser.widget_harness import TIMEOUT_MS, WidgetWorld, chromium, new_page, open_widget, widget_world
+from tests.browser.widget_harness import MESSAGES, TIMEOUT_MS, WidgetWorld, new_page, open_widget, start_chat
 from tests.conftest import make_settings
 from tests.support.live import live_server
 from tests.support.processes import free_port
 
-MESSAGES = "ol.log:not(.pending) > li.msg .bubble > p"
 
-
-# One Chromium for the module (starting it is most of a test's setup); a fresh server,
-# database and browser context for every test.
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as instance:
-        yield instance
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
-    async with widget_world(sqlite_url, tmp_path / "var") as w:
-        yield w
-
-
-async def start_chat(frame: FrameLocator, description: str) -> None:
-    await frame.locator("#f-description").fill(description)
-    await frame.get_by_role("button", name="Start the chat").click()
-    await expect(frame.locator(MESSAGES).first).to_contain_text(description)
 
 
 async def say(frame: FrameLocator, text: str) -> None:

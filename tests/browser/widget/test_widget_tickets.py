@@ -4,40 +4,15 @@ is online, the rating when support proposes to close, a conversation closed else
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-import pytest_asyncio
-from playwright.async_api import Browser, FrameLocator, expect
+from playwright.async_api import Browser, expect
 
 from chat.models import Role
-from tests.browser.widget_harness import WidgetWorld, chromium, new_page, open_widget, widget_world
-
-MESSAGES = "ol.log:not(.pending) > li.msg .bubble > p"
+from tests.browser.widget_harness import MESSAGES, WidgetWorld, new_page, open_widget, start_chat
 
 
-# One Chromium for the module (starting it is most of a test's setup); a fresh server,
-# database and browser context for every test.
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as instance:
-        yield instance
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
-    async with widget_world(sqlite_url, tmp_path / "var") as w:
-        yield w
-
-
-async def start_chat(frame: FrameLocator, description: str) -> None:
-    await frame.locator("#f-description").fill(description)
-    await frame.get_by_role("button", name="Start the chat").click()
-    await expect(frame.locator(MESSAGES).first).to_contain_text(description)
 
 
 async def test_with_no_agent_online_the_visitor_leaves_a_message_that_becomes_a_ticket(

@@ -4,11 +4,9 @@ sees their company's system alerts — listed, then arriving on the socket."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 import httpx
 from playwright.async_api import Browser, expect
 
@@ -17,7 +15,7 @@ from chat.auth import identity_hash
 from chat.clock import SystemClock
 from chat.demo import DEMO_ALERT, DEMO_WIDGET_USER, seed_demo
 from chat.models import OrgKind, Site
-from tests.browser.widget_harness import WidgetWorld, chromium, new_page, open_widget, widget_world
+from tests.browser.widget_harness import WidgetWorld, new_page, open_widget
 from tests.conftest import make_settings
 from tests.support.live import live_server
 from tests.support.processes import free_port
@@ -28,18 +26,6 @@ OFFLINE_INTRO = "No agents are online right now. Leave a message and we will rep
 ONLINE_INTRO = "Tell us about your question and an agent will join you."
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                     "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as instance:
-        yield instance
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
-    async with widget_world(sqlite_url, tmp_path / "var") as w:
-        yield w
 
 
 async def test_the_intake_form_follows_agents_coming_and_going(browser: Browser, world: WidgetWorld) -> None:

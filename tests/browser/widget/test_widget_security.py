@@ -4,19 +4,15 @@ and a page on an origin the site does not allow cannot frame the chat."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-import pytest_asyncio
 from playwright.async_api import Browser, ConsoleMessage, Dialog, Frame, Page, expect
 
 from chat.models import Site
-from tests.browser.widget_harness import WidgetWorld, chromium, new_page, open_widget, widget_world
+from tests.browser.widget_harness import MESSAGES, WidgetWorld, new_page, open_widget
 from tests.support.chatlog import eventually
 
-MESSAGES = "ol.log:not(.pending) > li.msg .bubble > p"
 # Each would run script if it ever reached the DOM as HTML.
 VISITOR_NAME = '<svg onload="top.xss=1">'
 AGENT_NAME = '<img src=x onerror="top.xss=2">'
@@ -29,22 +25,7 @@ PAYLOADS = [
     'https://ok.example/"><img src=x onerror="top.xss=8">',
 ]
 
-
-# One Chromium for the module (starting it is most of a test's setup); a fresh server,
-# database and browser context for every test.
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as instance:
-        yield instance
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
-    async with widget_world(sqlite_url, tmp_path / "var") as w:
-        yield w
 
 
 def widget_frame(page: Page) -> Frame:
