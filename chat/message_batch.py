@@ -32,6 +32,7 @@ from chat.authz import Action, ConversationRef, Principal, can
 from chat.conversations import Ack, ConversationClosed, EventKind, stored_event_json
 from chat.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
 from chat.models import ConversationStatus, Role
+from chat.numbering import number_run
 
 
 class SendItem(NamedTuple):
@@ -370,15 +371,12 @@ def _store(tx: Tx, items: Sequence[SendItem], decisions: dict[int, _Decision],
         row = tx.rows(_TAKE_SEQ, {"n": len(events), "now": ts, "conversation_id": conv_id})
         if not row:
             raise BatchConflict(f"conversation {conv_id} vanished")
-        last, prev_public = int(row[0][0]), int(row[0][1])
-        seq = last - len(events)
-        for event in events:
-            seq += 1
+        last, last_public = int(row[0][0]), int(row[0][1])
+        numbers, new_public = number_run(last - len(events), last_public, [e.internal for e in events])
+        for event, (seq, prev_public) in zip(events, numbers, strict=True):
             event.seq, event.prev_public_seq = seq, prev_public
-            if not event.internal:
-                prev_public = seq
-        if any(not e.internal for e in events):
-            tx.rows(_SET_PUBLIC, {"seq": prev_public, "conversation_id": conv_id})
+        if new_public != last_public:
+            tx.rows(_SET_PUBLIC, {"seq": new_public, "conversation_id": conv_id})
     for index, decision in sorted(decisions.items()):
         if decision.events and decision.events[0].kind is EventKind.SYSTEM:
             item = items[index]

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chat.conversations import EventKind, append_event, author_json, event_json, publish_events, ring_inbox
 from chat.errors import AppError, NotFound
 from chat.models import Conversation, ConversationKind, ConversationStatus, Event, Organization, Role, User
+from chat.numbering import number_run
 from chat.services import Services
 from escalation.autoclose import auto_close_due_at
 from escalation.calendars import BusinessCalendar, as_utc
@@ -224,14 +225,12 @@ class Work:
         flush writes the conversation's counters and the event rows, the batch's all at
         once; the unique (conversation, seq) remains the backstop."""
         conv = self.conv
-        seq = conv.last_seq + 1
+        [(seq, prev_public)], conv.last_public_seq = number_run(conv.last_seq, conv.last_public_seq, [internal])
         event = Event(
-            conversation_id=conv.id, seq=seq, prev_public_seq=conv.last_public_seq, type=EventKind.SYSTEM.value,
+            conversation_id=conv.id, seq=seq, prev_public_seq=prev_public, type=EventKind.SYSTEM.value,
             author_id=None, client_msg_id=None, body=body, data=payload, internal=internal, created_at=self.now,
         )
         conv.last_seq, conv.updated_at = seq, self.now
-        if not internal:
-            conv.last_public_seq = seq
         self.db.add(event)
         self._unflushed.append((len(self.events), event))
         self.events.append({})  # its JSON needs the row's id: see settle()
