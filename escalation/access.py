@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat.authz import Action, ConversationRef, Principal, TicketRef, can, require
+from chat.authz import Action, Principal, TicketRef, can, require
+from chat.conversations import conversation_ref
 from chat.errors import NotFound
-from chat.models import Conversation, ConversationStatus, Organization, Participant
+from chat.models import Conversation
 from escalation.models import Ticket
 
 
 async def ticket_ref(db: AsyncSession, principal: Principal, conv: Conversation, ticket: Ticket) -> TicketRef:
-    parent_id = None
-    if conv.organization_id is not None:
-        parent_id = await db.scalar(select(Organization.parent_id).where(Organization.id == conv.organization_id))
-    participant = await db.scalar(
-        select(Participant.id).where(
-            Participant.conversation_id == conv.id,
-            Participant.user_id == principal.user_id,
-            Participant.left_at.is_(None),
-        )
-    )
-    ref = ConversationRef(
-        id=conv.id,
-        organization_id=conv.organization_id,
-        org_parent_id=parent_id,
-        is_participant=participant is not None,
-        is_open=conv.status is ConversationStatus.OPEN,
-    )
+    _, ref = await conversation_ref(db, principal, conv.id)
     return TicketRef(ref, is_requester=ticket.requester_id == principal.user_id, is_cc=principal.user_id in ticket.cc,
                      handled_by_org_id=ticket.handled_by_org_id)
 

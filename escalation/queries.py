@@ -11,13 +11,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from chat.authz import Action, Principal, require
-from chat.conversations import author_json
 from chat.errors import Forbidden, ValidationFailed
 from chat.models import Conversation, Role, User
 from chat.services import Services
 from escalation.lifecycle import TicketStatus
 from escalation.models import Ticket
-from escalation.views import iso, next_action
+from escalation.views import iso, ticket_fields
 
 MAX_PAGE = 200
 
@@ -88,32 +87,7 @@ def _handled_by(actor: Principal, handled_by: str | int | None) -> ColumnElement
 
 
 def _item(ticket: Ticket, conv: Conversation, users: dict[int, User]) -> dict[str, Any]:
-    return {
-        "id": ticket.conversation_id,
-        "subject": conv.subject,
-        "status": ticket.status.value,
-        "label": ticket.label,
-        "next_action": next_action(ticket.status),
-        "tracked": ticket.tracked,
-        "channel": ticket.channel.value,
-        "category": ticket.category,
-        "severity": ticket.severity,
-        "level": ticket.level,
-        "group": ticket.group_key,
-        "requester": author_json(users.get(ticket.requester_id)) if ticket.requester_id else None,
-        "assignee": author_json(users.get(ticket.assignee_id)) if ticket.assignee_id else None,
-        "organization_id": conv.organization_id,
-        "site_id": conv.site_id,
-        "deadlines": {k: {"due_at": d["due_at"], "warn_at": d["warn_at"], "state": d["state"]}
-                      for k, d in (ticket.deadlines or {}).items()},
-        "escalation_step": ticket.escalation_step,
-        "auto_close_at": iso(ticket.auto_close_at),
-        "handled_by": ticket.handled_by_org_id,
-        "created_at": iso(ticket.created_at),
-        "updated_at": iso(ticket.updated_at),
-        "last_activity_at": iso(conv.updated_at),
-        "closed_at": iso(ticket.closed_at),
-    }
+    return {**ticket_fields(ticket, conv, users), "last_activity_at": iso(conv.updated_at)}
 
 
 async def list_tickets(

@@ -94,6 +94,38 @@ def ticket_summary(ticket: Ticket, *, staff: bool) -> dict[str, Any]:
     return summary
 
 
+def ticket_fields(ticket: Ticket, conv: Conversation, users: dict[int, User]) -> dict[str, Any]:
+    """What a ticket's list entry and its full view both show (``users``: at least the
+    requester and the assignee)."""
+    return {
+        "id": ticket.conversation_id,
+        "subject": conv.subject,
+        "status": ticket.status.value,
+        "label": ticket.label,
+        "next_action": next_action(ticket.status),
+        "tracked": ticket.tracked,
+        "channel": ticket.channel.value,
+        "category": ticket.category,
+        "severity": ticket.severity,
+        "level": ticket.level,
+        "group": ticket.group_key,
+        "requester": author_json(users.get(ticket.requester_id)) if ticket.requester_id else None,
+        "assignee": author_json(users.get(ticket.assignee_id)) if ticket.assignee_id else None,
+        "organization_id": conv.organization_id,
+        "site_id": conv.site_id,
+        "deadlines": {
+            target: {"due_at": d["due_at"], "warn_at": d["warn_at"], "state": d["state"]}
+            for target, d in (ticket.deadlines or {}).items()
+        },
+        "escalation_step": ticket.escalation_step,
+        "auto_close_at": iso(ticket.auto_close_at),
+        "handled_by": ticket.handled_by_org_id,
+        "created_at": iso(ticket.created_at),
+        "updated_at": iso(ticket.updated_at),
+        "closed_at": iso(ticket.closed_at),
+    }
+
+
 async def ticket_json(db: AsyncSession, ticket: Ticket, conv: Conversation, *, staff: bool) -> dict[str, Any]:
     """The full ticket (TICKET in docs/http.md) as ``staff`` or as a customer sees it."""
     user_ids = {i for i in (ticket.requester_id, ticket.assignee_id, *ticket.cc) if i is not None}
@@ -105,43 +137,19 @@ async def ticket_json(db: AsyncSession, ticket: Ticket, conv: Conversation, *, s
         select(TicketRating).where(TicketRating.conversation_id == ticket.conversation_id).order_by(TicketRating.round)
     ))
     body: dict[str, Any] = {
-        "id": ticket.conversation_id,
+        **ticket_fields(ticket, conv, users),
         "conversation_id": ticket.conversation_id,
-        "subject": conv.subject,
-        "status": ticket.status.value,
-        "label": ticket.label,
-        "next_action": next_action(ticket.status),
-        "tracked": ticket.tracked,
         "tracked_reason": ticket.tracked_reason,
-        "channel": ticket.channel.value,
-        "category": ticket.category,
-        "severity": ticket.severity,
-        "level": ticket.level,
-        "group": ticket.group_key,
-        "requester": author_json(users.get(ticket.requester_id)) if ticket.requester_id else None,
-        "assignee": author_json(users.get(ticket.assignee_id)) if ticket.assignee_id else None,
         "cc": [author_json(users[i]) for i in ticket.cc if i in users],
-        "site_id": conv.site_id,
-        "organization_id": conv.organization_id,
         "assets": list(ticket.assets),
         "happened_at": iso(ticket.happened_at),
         "contact_email": ticket.contact_email,
-        "deadlines": {
-            target: {"due_at": d["due_at"], "warn_at": d["warn_at"], "state": d["state"]}
-            for target, d in (ticket.deadlines or {}).items()
-        },
         "sla_policy": ticket.sla_policy,
-        "escalation_step": ticket.escalation_step,
-        "auto_close_at": iso(ticket.auto_close_at),
         "tasks": [task_json(t) for t in tasks],
         "ratings": [rating_json(r) for r in ratings],
         "linked_from": ticket.linked_from_id,
         "linked_to": ticket.linked_to_id,
-        "handled_by": ticket.handled_by_org_id,
         "customer_left_at": iso(ticket.customer_left_at),
-        "created_at": iso(ticket.created_at),
-        "updated_at": iso(ticket.updated_at),
-        "closed_at": iso(ticket.closed_at),
         "close_reason": ticket.close_reason,
     }
     if not staff:
