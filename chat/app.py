@@ -67,6 +67,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await _ensure_schema(settings)
+        from escalation.config import warm_up
+
+        await warm_up(svc)
         await svc.broker.connect()
         await hub.start()
         stop = asyncio.Event()

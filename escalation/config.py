@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat.services import Services
 from chat.settings import Settings
 from escalation.autoclose import AutoCloseSettings, Delay
 from escalation.calendars import BusinessCalendar, always_open
@@ -117,6 +118,14 @@ class Desk:
         if customer_left_at is None or self.left_after is None:
             return None
         return customer_left_at + self.left_after
+
+
+async def warm_up(svc: Services) -> None:
+    """Build the stored calendars once at start. The first calendar with public holidays
+    imports the holiday tables (~0.1 s of CPU); paid inside a ticket unit, that would
+    hold every socket of the process for as long."""
+    async with svc.reads() as db:
+        await load_desk(db, svc.settings)
 
 
 async def load_desk(db: AsyncSession, settings: Settings) -> Desk:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from chat.authz import Principal
 from chat.models import Conversation, ConversationKind, Role, User
@@ -75,20 +75,23 @@ async def _nothing(work: Work) -> None:
     return None
 
 
+# Built once: this read runs after every committed message, and a Core statement on the
+# read engine costs a fraction of an ORM session's round trip (docs/benchmarks.md).
+_WATCHED = (
+    select(Conversation.id, Conversation.kind, Ticket.processed_seq, Ticket.watch_agent_reply,
+           Ticket.watch_customer_reply)
+    .outerjoin(Ticket, Ticket.conversation_id == Conversation.id)
+    .where(Conversation.id.in_(bindparam("ids", expanding=True)))
+)
+
+
 async def react_to_events(svc: Services, actor: Principal, events: list[dict[str, Any]]) -> None:
     """Bring the tickets of the conversations in ``events`` up to date."""
     by_conversation: dict[int, list[dict[str, Any]]] = {}
     for event in events:
         by_conversation.setdefault(int(event["conversation_id"]), []).append(event)
-    async with svc.reads() as db:
-        rows = (
-            await db.execute(
-                select(Conversation.id, Conversation.kind, Ticket.processed_seq, Ticket.watch_agent_reply,
-                       Ticket.watch_customer_reply)
-                .outerjoin(Ticket, Ticket.conversation_id == Conversation.id)
-                .where(Conversation.id.in_(list(by_conversation)))
-            )
-        ).all()
+    async with svc.read_engine.connect() as db:
+        rows = (await db.execute(_WATCHED, {"ids": list(by_conversation)})).all()
     for conv_id, kind, processed, watch_agent, watch_customer in rows:
         if kind is not ConversationKind.CHAT:
             continue

@@ -256,25 +256,27 @@ async def catch_up(work: Work) -> None:
         # The conversation was read under its lock, so its last_seq is current: nothing
         # landed since the ticket's last unit (most sweeps), and there is nothing to read.
         return
+    # Only what a reply changes is read: the public messages' times and authors (a long
+    # chat whose ordinary messages changed nothing is caught up in one light query, not
+    # by loading every event with its body and data).
     rows = (
         await work.db.execute(
-            select(Event, User)
-            .outerjoin(User, User.id == Event.author_id)
-            .where(Event.conversation_id == work.conv.id, Event.seq > work.ticket.processed_seq)
+            select(Event.created_at, User)
+            .join(User, User.id == Event.author_id)
+            .where(Event.conversation_id == work.conv.id, Event.seq > work.ticket.processed_seq,
+                   Event.type == EventKind.MESSAGE.value, Event.internal.is_(False))
             .order_by(Event.seq)
         )
     ).all()
-    for event, user in rows:
-        work.ticket.processed_seq = max(work.ticket.processed_seq, event.seq)
-        if event.type != EventKind.MESSAGE.value or event.internal or user is None:
-            continue
+    work.ticket.processed_seq = max(work.ticket.processed_seq, work.conv.last_seq)
+    for created_at, user in rows:
         if work.ticket.status is TicketStatus.CLOSED:
-            continue
-        work.ticket.activity_at = max(work.ticket.activity_at, event.created_at)
+            break
+        work.ticket.activity_at = max(work.ticket.activity_at, created_at)
         if user.role in STAFF_WRITERS or is_partner(user, work.ticket.handled_by_org_id):
-            await _agent_replied(work, event.created_at, user)
+            await _agent_replied(work, created_at, user)
         elif user.role is not Role.READ_ONLY:
-            await _customer_replied(work, event.created_at, user)
+            await _customer_replied(work, created_at, user)
 
 
 async def _agent_replied(work: Work, at: datetime, user: User) -> None:

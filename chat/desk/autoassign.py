@@ -46,8 +46,19 @@ async def plan(svc: Services, now_online: Collection[int] = (), exclude: Collect
     for uid in exclude:
         statuses.pop(uid, None)
     async with svc.reads() as db:
+        # Who could take a chat first: every sweep pass and every trigger asks, and most
+        # of the time nobody online has room, so the waiting list is not read at all.
+        staff = await desk_agents.desk_staff(db)
+        loads = await desk_agents.live_chat_counts(db)
+        pool = [
+            AgentLoad(user.id, statuses.get(user.id, "offline"), loads.get(user.id, 0),
+                      desk_agents.limit_of(user, profile), profile.last_assigned_at if profile is not None else None)
+            for user, profile in staff
+        ]
+        if not any(agent.can_take for agent in pool):
+            return []
         rows = await db.execute(
-            select(Ticket)
+            select(Ticket.conversation_id, Ticket.created_at, Ticket.category, Ticket.severity, Ticket.channel)
             .join(Conversation, Conversation.id == Ticket.conversation_id)
             .where(
                 Ticket.assignee_id.is_(None),
@@ -64,20 +75,12 @@ async def plan(svc: Services, now_online: Collection[int] = (), exclude: Collect
             .order_by(Ticket.created_at, Ticket.conversation_id)
             .limit(MAX_PER_PASS)
         )
-        waiting = [
-            WaitingChat(t.conversation_id, t.created_at, t.category, t.severity, t.channel.value) for t in rows.scalars()
-        ]
+        waiting = [WaitingChat(cid, created, category, severity, channel.value)
+                   for cid, created, category, severity, channel in rows]
         if not waiting:
             return []
         rule_rows = await rules.load_rules(db)
         default = await rules.default_assignee(db)
-        staff = await desk_agents.desk_staff(db)
-        loads = await desk_agents.live_chat_counts(db)
-    pool = [
-        AgentLoad(user.id, statuses.get(user.id, "offline"), loads.get(user.id, 0), desk_agents.limit_of(user, profile),
-                  profile.last_assigned_at if profile is not None else None)
-        for user, profile in staff
-    ]
     return plan_assignments(waiting, [rules.as_rule(r) for r in rule_rows], default, pool, svc.clock.now())
 
 
