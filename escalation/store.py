@@ -172,9 +172,16 @@ class Work:
         """Who acts on this ticket, as the lifecycle sees it (:func:`actor_of`)."""
         return actor_of(user, self.ticket.handled_by_org_id)
 
-    def next_response_open(self) -> bool:
-        cycle = (self.ticket.deadlines or {}).get(SlaTarget.NEXT_RESPONSE.value)
-        return cycle is not None and cycle.get("met_at") is None
+    def next_response_open(self, at: datetime | None = None) -> bool:
+        """Whether a customer message waits for its next response at ``at`` (default: now).
+        Read from the facts, not the stored deadlines: those are recomputed at the end of
+        the unit, and a catch-up applies several turns before that."""
+        policy, calendar = self.policy()
+        facts = facts_of(self.ticket)
+        if policy is None or policy.next_response is None or not facts:
+            return False
+        cycle = SlaClock(policy, calendar, tuple(facts)).deadlines(at or self.now).get(SlaTarget.NEXT_RESPONSE)
+        return cycle is not None and cycle.met_at is None
 
     # -- changing --------------------------------------------------------------------------
 
@@ -269,19 +276,29 @@ async def catch_up(work: Work) -> None:
         )
     ).all()
     work.ticket.processed_seq = max(work.ticket.processed_seq, work.conv.last_seq)
+    previous: bool | None = None  # the side of the last reply applied: agent (True) or customer
     for created_at, user in rows:
         if work.ticket.status is TicketStatus.CLOSED:
             break
         work.ticket.activity_at = max(work.ticket.activity_at, created_at)
-        if user.role in STAFF_WRITERS or is_partner(user, work.ticket.handled_by_org_id):
+        agent = user.role in STAFF_WRITERS or is_partner(user, work.ticket.handled_by_org_id)
+        if not agent and user.role is Role.READ_ONLY:
+            continue
+        if agent is previous:
+            # The next message of the same side changes nothing the first one did not (the
+            # reply that answers or reopens, the fact that starts a cycle): a chat of
+            # thousands of messages is caught up at the cost of its turns, not its lines.
+            continue
+        previous = agent
+        if agent:
             await _agent_replied(work, created_at, user)
-        elif user.role is not Role.READ_ONLY:
+        else:
             await _customer_replied(work, created_at, user)
 
 
 async def _agent_replied(work: Work, at: datetime, user: User) -> None:
     t = work.ticket
-    counts = t.first_replied_at is None or work.next_response_open()
+    counts = t.first_replied_at is None or work.next_response_open(at)
     moved = agent_reply(work.state(), at, work.actor(user))
     # NEW -> IN_PROGRESS by a reply is no separate event: the reply is the record.
     work.store_state(moved.state, at)
@@ -302,7 +319,7 @@ async def _customer_replied(work: Work, at: datetime, user: User) -> None:
         and t.first_replied_at is not None
         and policy is not None
         and policy.next_response is not None
-        and not work.next_response_open()
+        and not work.next_response_open(at)
     )
     work.store_state(moved.state, at)
     work.record(moved.events, keep=lambda f: f.kind is not FactKind.CUSTOMER_REPLY or starts_cycle)

@@ -325,3 +325,43 @@ async def test_a_lost_row_is_recreated_by_any_use_case(desk: Desk) -> None:
     # Rebuilt from the stored events: the reply was seen, the chat is in progress.
     assert ticket["status"] == "in_progress" and ticket["deadlines"]["first_response"]["state"] == "met"
     assert ticket["assignee"]["id"] == desk.agent.user_id
+
+
+async def test_a_ticket_caught_up_at_once_equals_one_that_followed_every_message(desk: Desk, clock: ManualClock) -> None:
+    """A unit replays whatever messages its ticket has not applied (a crash, or a long run
+    of messages that changed nothing); applying only each turn of the conversation must
+    leave the ticket exactly as following every message did."""
+    from escalation.admin import create_policy
+
+    await create_policy(desk.svc, desk.admin, {"name": "with next response", "tier": "regular", "category": "technical_question",
+                                               "first_response": {"minutes": 60}, "next_response": {"minutes": 30},
+                                               "resolution": {"minutes": 600}})
+    followed, replayed = await chat(desk), await chat(desk)
+    for conv in (followed, replayed):
+        await tickets.escalate_conversation(desk.svc, desk.agent, conv, category="technical_question", severity=2)
+    script = [desk.customer] * 3 + [desk.agent] * 2 + [desk.readonly] + [desk.customer] * 2 + [desk.agent2] + [desk.customer] * 4
+    for n, who in enumerate(script):
+        clock.advance(timedelta(minutes=7))
+        if who is desk.readonly:
+            continue  # a read-only user cannot post; the gap is just time passing
+        await say(desk, who, followed, f"line {n}")
+        await say(desk, who, replayed, f"line {n}", react=False)
+    clock.advance(timedelta(minutes=1))
+    seen = {conv: await tickets.get_ticket(desk.svc, desk.agent, conv) for conv in (followed, replayed)}
+
+    def comparable(ticket: dict[str, object]) -> dict[str, object]:
+        return {k: v for k, v in ticket.items() if k not in {"id", "conversation_id", "number", "url", "updated_at"}}
+
+    replayed_view, followed_view = comparable(seen[replayed]), comparable(seen[followed])
+    differing = {k: (replayed_view[k], followed_view[k]) for k in replayed_view if replayed_view[k] != followed_view[k]}
+    assert differing == {}
+    # The last turn: agent2 answered at 10:03, the customer wrote again at 10:10.
+    assert seen[followed]["status"] == "in_progress"
+    assert seen[followed]["deadlines"]["next_response"]["due_at"] == (T0 + timedelta(minutes=70 + 30)).isoformat()
+    async with desk.svc.reads() as db:
+        rows = {conv: await db.get(Ticket, conv) for conv in (followed, replayed)}
+        assert rows[replayed].sla_facts == rows[followed].sla_facts
+        # The catch-up saw every message; the ticket that followed only those that mattered
+        # learns of the later ones at its next unit (the sweeper catches up before acting).
+        assert rows[replayed].activity_at == T0 + timedelta(minutes=7 * len(script))
+        assert rows[replayed].processed_seq == await last_seq(desk, replayed)
