@@ -76,12 +76,14 @@ async def _nothing(work: Work) -> None:
 
 
 # Built once: this read runs after every committed message, and a Core statement on the
-# read engine costs a fraction of an ORM session's round trip (docs/benchmarks.md).
+# read engine costs a fraction of an ORM session's round trip (docs/benchmarks.md). One
+# conversation per statement: nearly every run has one, and an expanding IN list is
+# re-rendered on every execution.
 _WATCHED = (
     select(Conversation.id, Conversation.kind, Ticket.processed_seq, Ticket.watch_agent_reply,
            Ticket.watch_customer_reply)
     .outerjoin(Ticket, Ticket.conversation_id == Conversation.id)
-    .where(Conversation.id.in_(bindparam("ids", expanding=True)))
+    .where(Conversation.id == bindparam("id"))
 )
 
 
@@ -91,7 +93,7 @@ async def react_to_events(svc: Services, actor: Principal, events: list[dict[str
     for event in events:
         by_conversation.setdefault(int(event["conversation_id"]), []).append(event)
     async with svc.read_engine.connect() as db:
-        rows = (await db.execute(_WATCHED, {"ids": list(by_conversation)})).all()
+        rows = [row for conv_id in by_conversation for row in await db.execute(_WATCHED, {"id": conv_id})]
     for conv_id, kind, processed, watch_agent, watch_customer in rows:
         if kind is not ConversationKind.CHAT:
             continue
