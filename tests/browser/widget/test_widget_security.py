@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, Dialog, Frame, Page, expect
 
+from chat.client import ChatClient
 from chat.models import Site
 from tests.browser.widget_harness import MESSAGES, WidgetWorld, new_page, open_widget
 from tests.support.chatlog import eventually
@@ -26,6 +27,10 @@ PAYLOADS = [
 ]
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+def _assert_received(agent: ChatClient, conv_id: int, text: str) -> None:
+    assert text in [e.get("body") for e in agent.log[conv_id]]
 
 
 def widget_frame(page: Page) -> Frame:
@@ -60,6 +65,10 @@ async def test_xss_payloads_in_messages_and_names_render_inert(browser: Browser,
             box = frame.locator(".composer textarea")
             await box.fill(text)
             await box.press("Enter")
+            # The agent answers once the visitor's line is stored: two sends racing would
+            # make the expected order a coin toss.
+            await eventually(lambda text=text: _assert_received(agent, conv_id, text), timeout=15,
+                             what=f"the visitor's {text!r} reached the agent")
             await agent.send(conv_id, text)
         await expect(frame.locator(MESSAGES)).to_have_text([PAYLOADS[0], *[p for p in PAYLOADS[1:] for _ in (0, 1)]])
         await expect(frame.locator(".msg .who").first).to_have_text(AGENT_NAME)
