@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import DateTime, event, text
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
@@ -117,3 +119,32 @@ async def ping(engine: AsyncEngine) -> None:
     """Raise if the database cannot answer a trivial query."""
     async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))
+
+
+class _Closeable(Protocol):
+    def close(self) -> None: ...
+
+
+_T = TypeVar("_T", bound=_Closeable)
+
+
+class PerEngine(Generic[_T]):
+    """One object per engine in this process (the message writer, the hot reads), made
+    on first use and closed when the engine is disposed (``Services.close``)."""
+
+    def __init__(self) -> None:
+        self._found: weakref.WeakKeyDictionary[Engine, _T] = weakref.WeakKeyDictionary()
+
+    def get(self, engine: AsyncEngine, make: Callable[[], _T]) -> _T:
+        sync = engine.sync_engine
+        found = self._found.get(sync)
+        if found is None:
+            found = self._found[sync] = make()
+
+            def disposed(_engine: Engine) -> None:
+                gone = self._found.pop(sync, None)
+                if gone is not None:
+                    gone.close()
+
+            event.listen(sync, "engine_disposed", disposed)
+        return found

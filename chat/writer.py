@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-import weakref
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -34,13 +33,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chat.authz import Principal
-from chat.db import SQLITE_BUSY_TIMEOUT_MS
+from chat.db import SQLITE_BUSY_TIMEOUT_MS, PerEngine
 from chat.message_batch import BatchConflict, Outcome, SendItem, SendResult, SqlAlchemyTx, SqliteTx, write_batch
 from chat.services import Services
 
@@ -353,24 +351,13 @@ class MessageWriter:
         self.backend.close()
 
 
-_writers: weakref.WeakKeyDictionary[Engine, MessageWriter] = weakref.WeakKeyDictionary()
+_writers: PerEngine[MessageWriter] = PerEngine()
 
 
 def writer_of(svc: Services) -> MessageWriter:
     """The writer of ``svc``'s database in this process, made on first use and closed
     when the engine is disposed (``Services.close``)."""
-    engine = svc.engine.sync_engine
-    writer = _writers.get(engine)
-    if writer is None:
-        writer = _writers[engine] = MessageWriter(svc)
-
-        def closed(_engine: Engine) -> None:
-            found = _writers.pop(engine, None)
-            if found is not None:
-                found.close()
-
-        event.listen(engine, "engine_disposed", closed)
-    return writer
+    return _writers.get(svc.engine, lambda: MessageWriter(svc))
 
 
 __all__ = ["MAX_BATCH", "MessageWriter", "writer_of"]
