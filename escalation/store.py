@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.conversations import EventKind, append_event, author_json, event_json, publish_events, ring_inbox
@@ -263,18 +263,31 @@ async def catch_up(work: Work) -> None:
         # The conversation was read under its lock, so its last_seq is current: nothing
         # landed since the ticket's last unit (most sweeps), and there is nothing to read.
         return
-    # Only what a reply changes is read: the public messages' times and authors (a long
-    # chat whose ordinary messages changed nothing is caught up in one light query, not
-    # by loading every event with its body and data).
-    rows = (
+    # Only what a reply changes is read: the turns of the public messages — the first of
+    # each run of one author's messages — and the last one, with their times and authors.
+    # The same author's next messages change nothing the first did not (see below) but the
+    # activity time, which the last one carries: a chat of thousands of lines, or a
+    # backfill of everything its reactions skipped, costs its turns, not its lines.
+    lines = (
+        select(
+            Event.seq, Event.created_at, Event.author_id,
+            func.lag(Event.author_id).over(order_by=Event.seq).label("previous_author"),
+            func.lead(Event.seq).over(order_by=Event.seq).label("next_seq"),
+        )
+        .where(Event.conversation_id == work.conv.id, Event.seq > work.ticket.processed_seq,
+               Event.type == EventKind.MESSAGE.value, Event.internal.is_(False), Event.author_id.is_not(None))
+        .subquery()
+    )
+    turns = (
         await work.db.execute(
-            select(Event.created_at, User)
-            .join(User, User.id == Event.author_id)
-            .where(Event.conversation_id == work.conv.id, Event.seq > work.ticket.processed_seq,
-                   Event.type == EventKind.MESSAGE.value, Event.internal.is_(False))
-            .order_by(Event.seq)
+            select(lines.c.created_at, lines.c.author_id)
+            .where(or_(lines.c.previous_author.is_(None), lines.c.previous_author != lines.c.author_id,
+                       lines.c.next_seq.is_(None)))
+            .order_by(lines.c.seq)
         )
     ).all()
+    authors = {user.id: user for user in await work.db.scalars(select(User).where(User.id.in_({a for _, a in turns})))}
+    rows = [(created_at, authors[author_id]) for created_at, author_id in turns if author_id in authors]
     work.ticket.processed_seq = max(work.ticket.processed_seq, work.conv.last_seq)
     previous: bool | None = None  # the side of the last reply applied: agent (True) or customer
     for created_at, user in rows:
