@@ -6,14 +6,17 @@ server processes' hubs on one database."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from chat.clock import ManualClock
+from chat.models import Conversation
 from chat.services import Services
 from escalation.models import CustomerPresence, Ticket
 from escalation.worker import run_once
@@ -22,6 +25,7 @@ from tests.escalation.people import People, people  # noqa: F401  (fixture)
 from tests.support.live import LiveServer, live_server
 
 GRACE = timedelta(minutes=2)
+CHATS = 12
 ENV = {
     "SWEEPER_IN_PROCESS": "false",
     # Only leaving converts in these tests: no "unanswered" timer, nobody-online rule off.
@@ -43,6 +47,32 @@ async def settled(*servers: LiveServer) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError("the hub's background tasks did not finish")
+
+
+@contextlib.contextmanager
+def counted_transactions(svc: Services) -> Iterator[SimpleNamespace]:
+    """How many transactions that wrote something commit meanwhile (on PostgreSQL reads
+    share the engine, and some of them commit too)."""
+    seen = SimpleNamespace(count=0)
+    wrote: set[int] = set()
+    engine = svc.engine.sync_engine
+
+    def executed(conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.lstrip()[:6].upper() in {"INSERT", "UPDATE", "DELETE"}:
+            wrote.add(id(conn))
+
+    def committed(conn: object) -> None:
+        if id(conn) in wrote:
+            wrote.discard(id(conn))
+            seen.count += 1
+
+    event.listen(engine, "before_cursor_execute", executed)
+    event.listen(engine, "commit", committed)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", executed)
+        event.remove(engine, "commit", committed)
 
 
 async def ticket_row(svc: Services, conv: int) -> Ticket:
@@ -177,3 +207,39 @@ async def test_staff_sockets_and_tickets_already_tracked_write_nothing(people: P
         await settled(people.server)
     row = await ticket_row(svc, conv)
     assert (row.customer_left_at, row.tracked_reason) == (None, "agent")
+
+
+async def test_a_storm_of_leaves_and_returns_is_settled_in_a_few_transactions(people: People, clock: ManualClock) -> None:
+    """One socket in many chats drops: every chat's customer has left, and the rows and
+    stamps are written batch-wise (one unit of work per key would be 2 transactions each)."""
+    svc = people.server.services
+    convs = [await start_chat(people) for _ in range(CHATS)]
+    customer = people.client("customer")
+    await customer.connect()
+    try:
+        for conv in convs:
+            await customer.join(conv)
+        await settled(people.server)
+        assert [await presence_rows(svc, conv) for conv in convs] == [1] * CHATS
+        clock.advance(timedelta(minutes=1))
+        dropped = clock.now()
+        with counted_transactions(svc) as leaving:
+            await customer.drop()
+            assert [await left_at(svc, conv) for conv in convs] == [dropped] * CHATS
+            await settled(people.server)
+    finally:
+        await customer.close()
+    assert [await presence_rows(svc, conv) for conv in convs] == [0] * CHATS
+    assert 2 <= leaving.count <= 4, leaving.count
+    async with people.client("customer") as back:
+        with counted_transactions(svc) as returning:
+            # The chats held meanwhile: the returns queue up behind the first one, as they
+            # do in a storm (else their batching would depend on this machine's speed).
+            async with svc.sessions.begin() as db:
+                await db.execute(select(Conversation.id).where(Conversation.id.in_(convs)).with_for_update())
+                for conv in convs:
+                    await back.join(conv)
+            await settled(people.server)
+        assert [(await ticket_row(svc, conv)).customer_left_at for conv in convs] == [None] * CHATS
+        assert [await presence_rows(svc, conv) for conv in convs] == [1] * CHATS
+        assert 2 <= returning.count <= 4, returning.count
