@@ -3,7 +3,7 @@ plan with :mod:`chat.desk.assignment`, store each decision.
 
 It runs whenever the answer may have changed: a chat starts (the after-commit reaction),
 an agent comes back from away, a limit is raised, a chat is released or resolved. Every
-decision is re-checked when stored (:func:`chat.desk.claims.apply_assignment`), so two
+decision is re-checked when stored (:func:`chat.desk.claims.apply_assignments`), so two
 processes planning at once never assign a chat twice.
 
 Who is online is presence, known to web processes only; in a process without a hub
@@ -89,14 +89,11 @@ async def assign_waiting(
 ) -> list[Assignment]:
     """Plan and store; return what was actually assigned. Failures are logged, not raised:
     assignment is a convenience on top of the queues, never a reason to fail a request."""
-    done: list[Assignment] = []
     try:
-        for decision in await plan(svc, now_online, exclude):
-            if await claims.apply_assignment(svc, decision):
-                done.append(decision)
+        return await claims.apply_assignments(svc, await plan(svc, now_online, exclude))
     except Exception:
         log.exception("automatic assignment failed; the chats wait in the New queue")
-    return done
+        return []
 
 
 _TRIGGERS = {"conversation.created", "conversation.closed", "ticket.status_changed", "ticket.opened"}

@@ -6,14 +6,12 @@ server processes' hubs on one database."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from chat.clock import ManualClock
 from chat.models import Conversation
@@ -23,6 +21,7 @@ from escalation.worker import run_once
 from tests.conftest import make_settings
 from tests.escalation.people import People, people  # noqa: F401  (fixture)
 from tests.support.live import LiveServer, live_server
+from tests.support.transactions import counted_transactions
 
 GRACE = timedelta(minutes=2)
 CHATS = 12
@@ -47,32 +46,6 @@ async def settled(*servers: LiveServer) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError("the hub's background tasks did not finish")
-
-
-@contextlib.contextmanager
-def counted_transactions(svc: Services) -> Iterator[SimpleNamespace]:
-    """How many transactions that wrote something commit meanwhile (on PostgreSQL reads
-    share the engine, and some of them commit too)."""
-    seen = SimpleNamespace(count=0)
-    wrote: set[int] = set()
-    engine = svc.engine.sync_engine
-
-    def executed(conn: object, _cursor: object, statement: str, *_: object) -> None:
-        if statement.lstrip()[:6].upper() in {"INSERT", "UPDATE", "DELETE"}:
-            wrote.add(id(conn))
-
-    def committed(conn: object) -> None:
-        if id(conn) in wrote:
-            wrote.discard(id(conn))
-            seen.count += 1
-
-    event.listen(engine, "before_cursor_execute", executed)
-    event.listen(engine, "commit", committed)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", executed)
-        event.remove(engine, "commit", committed)
 
 
 async def ticket_row(svc: Services, conv: int) -> Ticket:

@@ -10,6 +10,9 @@ from chat.desk.autoassign import assign_job
 from chat.services import build_services
 from tests.chat.desk.conftest import Desk
 from tests.support.chatlog import Person
+from tests.support.transactions import counted_transactions
+
+WAITING = 6
 
 
 async def online(stack: AsyncExitStack, desk: Desk, who: Person) -> ChatClient:
@@ -108,3 +111,23 @@ async def test_the_sweep_job_assigns_what_no_trigger_covered_and_only_where_pres
         assert await assignee(desk, second) is None
         assert await assign_job(svc, svc.clock.now()) == 1
         assert await assignee(desk, second) == agent.principal.user_id
+
+
+async def test_a_pass_that_assigns_many_chats_stores_them_a_batch_to_a_transaction(desk: Desk) -> None:
+    agent = desk.agent
+    uid = agent.principal.user_id
+    await desk.call(desk.admin, "PATCH", f"/api/desk/agents/{uid}", {"max_chats": 1}, expect=200)
+    async with AsyncExitStack() as stack:
+        await online(stack, desk, agent)
+        first, *waiting = [await start_chat(desk, f"chat {n}") for n in range(WAITING + 1)]
+        assert [await assignee(desk, c) for c in (first, *waiting)] == [uid] + [None] * WAITING
+        with counted_transactions(desk.server.services) as raised:
+            # Room for every waiting chat at once: one pass assigns them all.
+            await desk.call(desk.admin, "PATCH", f"/api/desk/agents/{uid}", {"max_chats": WAITING + 1}, expect=200)
+        assert [await assignee(desk, c) for c in waiting] == [uid] * WAITING
+        # The limit's own write, then the pass's one batch (a unit per chat was WAITING).
+        assert raised.count == 2, raised.count
+        for conversation_id in waiting:
+            log = await desk.call(desk.admin, "GET", f"/api/conversations/{conversation_id}/events", expect=200)
+            assigned = [e["data"]["auto"] for e in log["events"] if e["data"].get("event") == "ticket.assigned"]
+            assert assigned == ["round_robin"]
