@@ -25,6 +25,7 @@ import shlex
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -200,6 +201,7 @@ class Session:
         self.env.update({"VAR_DIR": str(workdir / "var"), "DATABASE_URL": f"sqlite:///{db_path}",
                          "SECRET_KEY": self.secret, "LOG_LEVEL": "warning", "PYTHONUNBUFFERED": "1"})
         self.seeds: dict[str, Seed] = {}
+        self.bare_env: dict[str, str] = self.env  # its own database once seeded
         self.hot_next: dict[str, int] = {"baseline": 0, "ours": 0, BARE: 0}
         self.results: dict[str, Any] = {"pair": [], "fanout": [], "crowd": {}, "notes": []}
 
@@ -212,11 +214,23 @@ class Session:
 
         migrate.upgrade(self.env["DATABASE_URL"].replace("sqlite:", "sqlite+aiosqlite:", 1))
         per_server = 2 + self.config.rounds * (1 + len(self.config.fanout)) + 1
-        hot = 2 * per_server  # ours and ours-bare share the database, not their rooms
+        hot = 2 * per_server  # ours and ours-bare: their own rooms (and databases, below)
         ours = asyncio.run(seed_ours(self.env, agents=4, hot=hot, crowd=self.config.crowd_rooms))
         bare = Seed(agents=ours.agents, hot=ours.hot[per_server:], crowd=ours.crowd, seconds=ours.seconds)
         ours.hot = ours.hot[:per_server]
         self.seeds = {"ours": ours, BARE: bare, "baseline": seed_baseline(ours)}
+        # The hub alone gets its own copy of the seeded database: the product's sweeper
+        # would otherwise assign its rooms and catch their tickets up (the hub alone runs
+        # no reactions), charging the product for the other server's traffic.
+        own = self.workdir / "chat-bare.db"
+        source = sqlite3.connect(self.workdir / "chat.db")
+        target = sqlite3.connect(own)
+        try:
+            source.backup(target)
+        finally:
+            source.close()
+            target.close()
+        self.bare_env = {**self.env, "DATABASE_URL": f"sqlite:///{own}"}
         self.results["seed_seconds"] = round(ours.seconds, 2)
         self.say(f"seeded 4 agents and {hot + self.config.crowd_rooms} conversations in {ours.seconds:.1f}s")
 
@@ -255,7 +269,8 @@ class Session:
                 "hard_deadline_seconds": c.ramp_deadline_seconds + len(c.storms) * 2 * (c.storm_seconds + 60) + 120}
 
     def start(self, name: str) -> Server:
-        server = start_server(name, self.workdir, self.env, self.config.product_limits)
+        env = self.bare_env if name == BARE else self.env
+        server = start_server(name, self.workdir, env, self.config.product_limits)
         self.say(f"{name} server pid {server.pid} on port {server.port}")
         return server
 
