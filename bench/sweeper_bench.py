@@ -203,9 +203,9 @@ async def seed(svc: Services, n: int, mix: Mix, seed_value: int) -> float:
 # -- measuring -------------------------------------------------------------------------------
 
 
-def _queries(now: datetime) -> dict[str, Select[tuple[int]]]:
+def _queries(now: datetime) -> dict[str, Select[int]]:
     quiet = now - jobs.BACKFILL_QUIET
-    found: dict[str, Select[tuple[int]]] = {name: jobs.due_query(column, now) for name, column in jobs.DUE_COLUMNS.items()}
+    found: dict[str, Select[int]] = {name: jobs.due_query(column, now) for name, column in jobs.DUE_COLUMNS.items()}
     # One backfill window of BACKFILL_SLICE ids (a run looks at two: the newest and a moving one).
     low, high = 1, jobs.BACKFILL_SLICE
     found["tickets.backfill (missing rows, one window)"] = jobs.missing_query(quiet, low, high)
@@ -213,7 +213,7 @@ def _queries(now: datetime) -> dict[str, Select[tuple[int]]]:
     return found
 
 
-async def _time(svc: Services, query: Select[tuple[int]]) -> dict[str, float]:
+async def _time(svc: Services, query: Select[int]) -> dict[str, float]:
     async with svc.reads() as db:
         rows = len(list(await db.scalars(query)))  # warm-up (and the answer's size)
     samples = []
@@ -225,7 +225,7 @@ async def _time(svc: Services, query: Select[tuple[int]]) -> dict[str, float]:
     return {"rows": rows, "median_ms": statistics.median(samples), "max_ms": max(samples)}
 
 
-async def _plan(svc: Services, query: Select[tuple[int]]) -> list[str]:
+async def _plan(svc: Services, query: Select[int]) -> list[str]:
     sql = str(query.compile(dialect=svc.engine.dialect, compile_kwargs={"literal_binds": True}))
     async with svc.reads() as db:
         if svc.engine.dialect.name == "sqlite":

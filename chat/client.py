@@ -76,7 +76,7 @@ class ChatClient:
         self.close_code = None
         await self.ws.send(msgspec.json.encode({"type": "auth", "token": self.token}).decode())
         try:
-            first = msgspec.json.decode(await asyncio.wait_for(self.ws.recv(), self.timeout))
+            first: dict[str, Any] = msgspec.json.decode(await asyncio.wait_for(self.ws.recv(), self.timeout))
         except ConnectionClosed as exc:
             self.close_code = exc.rcvd.code if exc.rcvd else None
             raise

@@ -382,13 +382,13 @@ def _store(tx: Tx, items: Sequence[SendItem], decisions: dict[int, _Decision],
             item = items[index]
             fact = facts[(item.conversation_id, item.actor.user_id)]
             assert fact is not None
-            params = {"conversation_id": item.conversation_id, "user_id": item.actor.user_id, "now": ts}
+            params: dict[str, Any] = {"conversation_id": item.conversation_id, "user_id": item.actor.user_id, "now": ts}
             if fact.participant_row:
                 tx.rows(_REJOIN_PARTICIPANT, params)
             else:
                 tx.rows(_ADD_PARTICIPANT, params)
                 fact.participant_row = True
-    params: dict[str, Any] = {}
+    params = {}
     values = []
     for n, e in enumerate(planned):
         row_values = (e.conversation_id, e.seq, e.prev_public_seq, e.kind.value,

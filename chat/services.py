@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 Reaction = Callable[["Services", "Principal", list[dict[str, Any]]], Awaitable[None]]
 """Runs after stored events were committed and published (e.g. a ticket noting a reply)."""
 
-RoomWatcher = Callable[["Services", str, int, "Principal", Callable[[], bool]], Awaitable[None]]
+RoomWatcher = Callable[["Services", str, int, "Principal", Callable[[], bool]], Coroutine[Any, Any, None]]
 """Told by the hub ``(services, process id, conversation id, principal, here)`` when a
 non-staff socket joined or left a conversation; ``here()`` says whether this process still
 holds a socket of that principal there (e.g. tickets noting that a visitor left)."""

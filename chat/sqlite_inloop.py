@@ -114,7 +114,8 @@ class _AdaptedConnection(AsyncAdapt_dbapi_connection):
 
     @isolation_level.setter
     def isolation_level(self, value: str | None) -> None:
-        self._connection.raw.isolation_level = value
+        # SQLAlchemy passes only None or a BEGIN mode; typeshed narrows the attribute to those.
+        self._connection.raw.isolation_level = value  # type: ignore[assignment]
 
     def create_function(self, *args: Any, **kw: Any) -> None:
         self._connection.raw.create_function(*args, **kw)

@@ -43,6 +43,7 @@ async def check_not_locked(db: AsyncSession, keys: list[str], now: datetime) -> 
 async def record_failure(db: AsyncSession, settings: Settings, keys: dict[str, int], now: datetime) -> None:
     """Count a failure under each key (key -> its maximum before lockout)."""
     window = timedelta(seconds=settings.login_failure_window_seconds)
+    assert db.bind is not None  # sessions are made by chat.db.create_sessionmaker, bound to an engine
     insert = pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
     for key, limit in keys.items():
         # Create-if-missing then lock the row, so two processes failing at once both count

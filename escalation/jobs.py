@@ -67,7 +67,7 @@ DUE_COLUMNS: dict[str, InstrumentedAttribute[datetime | None]] = {
 }
 
 
-def due_query(column: InstrumentedAttribute[datetime | None], now: datetime) -> Select[tuple[int]]:
+def due_query(column: InstrumentedAttribute[datetime | None], now: datetime) -> Select[int]:
     """A job's "find due work": a range of its indexed deadline column, oldest first."""
     return select(Ticket.conversation_id).where(column <= now).order_by(column, Ticket.conversation_id).limit(BATCH)
 
@@ -293,7 +293,7 @@ async def backfill(svc: Services, now: datetime) -> int:
     return done
 
 
-def missing_query(quiet: datetime, low: int, high: int) -> Select[tuple[int]]:
+def missing_query(quiet: datetime, low: int, high: int) -> Select[int]:
     """Support chats with ids in [low, high] without a ticket row (a crash between a
     chat's commit and its reaction)."""
     return (
@@ -306,7 +306,7 @@ def missing_query(quiet: datetime, low: int, high: int) -> Select[tuple[int]]:
     )
 
 
-def behind_query(quiet: datetime, low: int, high: int) -> Select[tuple[int]]:
+def behind_query(quiet: datetime, low: int, high: int) -> Select[int]:
     """Open tickets with ids in [low, high] whose conversation has events they have not applied."""
     return (
         select(Ticket.conversation_id)

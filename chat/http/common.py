@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import msgspec
@@ -39,7 +40,7 @@ def services(request: Request) -> Services:
     return svc
 
 
-def error_response(code: str, message: str, status: int, headers: dict[str, str] | None = None) -> JSON:
+def error_response(code: str, message: str, status: int, headers: Mapping[str, str] | None = None) -> JSON:
     return JSON({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 
 

@@ -265,7 +265,7 @@ class PortalFiles(StaticFiles):
     """The portal's files, with a policy that lets the page run only its own scripts and
     talk only to its own origin (the API and the websocket)."""
 
-    async def get_response(self, path: str, scope: object) -> Response:  # type: ignore[override]
+    async def get_response(self, path: str, scope: object) -> Response:
         response = await super().get_response(path, scope)  # type: ignore[arg-type]
         response.headers["Content-Security-Policy"] = (
             "default-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'"

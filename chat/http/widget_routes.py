@@ -189,7 +189,7 @@ async def get_settings(request: Request) -> Response:
 
 async def put_settings(request: Request) -> Response:
     principal, _ = await current(request)
-    raw: dict[str, Any] = await read_json(request, dict[str, Any])  # type: ignore[arg-type]
+    raw: dict[str, Any] = await read_json(request, dict[str, Any])
     saved = await widget_sites.replace_widget_settings(services(request), principal, path_id(request, "site_id"), raw)
     return JSON({"widget": saved.stored()})
 

@@ -20,20 +20,20 @@ class Frame(msgspec.Struct, tag_field="type", forbid_unknown_fields=True, frozen
     ref: RefStr | None = None
 
 
-class Auth(Frame, tag="auth"):
+class Auth(Frame, tag="auth", frozen=True):
     token: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)] = ""
 
 
-class Join(Frame, tag="join"):
+class Join(Frame, tag="join", frozen=True):
     conversation_id: ConvId = 0
     after_seq: Seq = 0
 
 
-class Leave(Frame, tag="leave"):
+class Leave(Frame, tag="leave", frozen=True):
     conversation_id: ConvId = 0
 
 
-class Send(Frame, tag="send"):
+class Send(Frame, tag="send", frozen=True):
     conversation_id: ConvId = 0
     client_msg_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = ""
     body: str = ""
@@ -41,26 +41,26 @@ class Send(Frame, tag="send"):
     attachments: Annotated[list[Annotated[int, msgspec.Meta(ge=1)]], msgspec.Meta(max_length=10)] = []
 
 
-class Typing(Frame, tag="typing"):
+class Typing(Frame, tag="typing", frozen=True):
     conversation_id: ConvId = 0
     state: Literal["start", "stop"] = "start"
 
 
-class Read(Frame, tag="read"):
+class Read(Frame, tag="read", frozen=True):
     conversation_id: ConvId = 0
     seq: Seq = 0
 
 
-class Presence(Frame, tag="presence"):
+class Presence(Frame, tag="presence", frozen=True):
     status: Literal["online", "away"] = "online"
 
 
-class Viewing(Frame, tag="viewing"):
+class Viewing(Frame, tag="viewing", frozen=True):
     conversation_id: ConvId = 0
     mode: Literal["viewing", "answering", "none"] = "viewing"
 
 
-class Ping(Frame, tag="ping"):
+class Ping(Frame, tag="ping", frozen=True):
     pass
 
 

@@ -468,8 +468,8 @@ class Hub:
             for process, (status, name, heard) in list(entries.items()):
                 if now - heard > EXPIRY_SECONDS:
                     self._heard_presence({"user_id": uid, "process": process, "status": None, "name": name})
-        for conv_id, entries in list(self.viewers.items()):
-            for (process, uid), (_, name, heard) in list(entries.items()):
+        for conv_id, watching in list(self.viewers.items()):
+            for (process, uid), (_, name, heard) in list(watching.items()):
                 if now - heard > EXPIRY_SECONDS:
                     self._heard_viewer({"conversation_id": conv_id, "user_id": uid, "process": process,
                                         "mode": "none", "name": name})
