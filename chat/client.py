@@ -74,8 +74,10 @@ class ChatClient:
         self.ws = await connect(self.url, origin=None, additional_headers=headers, compression=None,
                                 open_timeout=self.timeout, max_size=2**22)
         self.close_code = None
-        await self.ws.send(msgspec.json.encode({"type": "auth", "token": self.token}).decode())
         try:
+            # A server that refuses the socket at once (1013 under load, 1008 a bad origin)
+            # may close before the auth frame is even sent: the code is kept either way.
+            await self.ws.send(msgspec.json.encode({"type": "auth", "token": self.token}).decode())
             first: dict[str, Any] = msgspec.json.decode(await asyncio.wait_for(self.ws.recv(), self.timeout))
         except ConnectionClosed as exc:
             self.close_code = exc.rcvd.code if exc.rcvd else None
