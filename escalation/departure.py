@@ -12,7 +12,7 @@ row written again clears it.
 A process settles its rows in batches: one task takes every (conversation, customer)
 waiting, asks the hub about each, and writes all of their rows in one transaction that
 locks their conversations (in id order), then stamps the tickets whose customer left or
-came back in one more (:func:`escalation.batch.run_batch`). A reconnect storm of
+came back in one more (:func:`escalation.batch.run_in_batches`). A reconnect storm of
 thousands of visitors is a few transactions, not thousands queued on the write lock. Every
 change holds the conversation's row lock, like every ticket unit, so a leave on one
 process and a return on another settle in one order or the other, never half-way. Only
@@ -32,10 +32,10 @@ from sqlalchemy import Table, bindparam, delete, func, insert, select
 from chat.authz import Principal
 from chat.models import Conversation, ConversationKind, Role
 from chat.services import Services
-from escalation.batch import run_batch
+from escalation.batch import run_in_batches
 from escalation.lifecycle import TicketStatus
 from escalation.models import CustomerPresence, Ticket
-from escalation.store import Work, run_unit
+from escalation.store import Work
 
 log = logging.getLogger(__name__)
 
@@ -188,21 +188,9 @@ async def _live_chats(svc: Services, ids: Iterable[int]) -> set[int]:
 
 
 async def _stamp_all(svc: Services, ids: list[int]) -> None:
-    """Stamp or clear ``customer_left_at`` on these tickets: one batch; what it could not
-    take (a conversation another worker holds, or a failed batch), one unit each."""
-    if not ids:
-        return
-    try:
-        done = {work.conv.id for _, work in await run_batch(svc, ids, _stamp)}
-    except Exception:
-        log.warning("customer presence: batch of %s tickets failed; one by one", len(ids), exc_info=True)
-        done = set()
-    for conv in ids:
-        if conv not in done:
-            try:
-                await run_unit(svc, conv, _stamp, create=False)
-            except Exception:
-                log.warning("customer presence in conversation %s not stamped", conv, exc_info=True)
+    """Stamp or clear ``customer_left_at`` on these tickets, a batch to a transaction."""
+    await run_in_batches(svc, ids, _stamp, log=log, what="stamping the customer's presence",
+                         then="the chat converts on idleness instead")
 
 
 async def _present(work: Work) -> int:
@@ -218,6 +206,6 @@ async def _stamp(work: Work) -> None:
     t = work.ticket
     if await _present(work):
         t.customer_left_at = None
-    elif t.customer_left_at is None and not t.tracked and t.status in _LIVE:
+    elif t.customer_left_at is None and _live(t):
         t.customer_left_at = work.now
     work.ring("customer.presence")  # consoles show "visitor left N min ago" (chat.desk.queues)

@@ -27,8 +27,8 @@ from chat.models import Conversation, ConversationKind, Role, User
 from chat.services import Services
 from escalation.actions import apply_status, mark_tracked, transfer
 from escalation.autoclose import auto_close
+from escalation.batch import UNITS_PER_TRANSACTION, run_in_batches
 from escalation.config import load_desk
-from escalation.batch import run_batch
 from escalation.ladder import DueStep, LadderAction
 from escalation.lifecycle import TicketStatus
 from escalation.models import Ticket, TicketSlaMark
@@ -43,11 +43,6 @@ log = logging.getLogger("escalation.jobs")
 # this limit stays within a few seconds, about the pause between passes, while a backlog
 # (a weekend's breaches) drains in a few passes instead of dozens.
 BATCH = 500
-# Tickets acted on in one transaction (escalation.batch). Larger batches spread a
-# transaction's fixed cost (BEGIN IMMEDIATE, locks, the shared reads, the commit) thinner
-# but hold the write lock longer - on SQLite the whole database's, so chat sends wait for
-# it. 25 gave most of the gain: about 25-45 ms a transaction measured on two busy cores.
-UNITS_PER_TRANSACTION = 25
 # The backfill is crash recovery, not due work: once a minute is plenty.
 BACKFILL_INTERVAL = timedelta(seconds=60)
 # Conversations written to within this window are left to their own reactions.
@@ -79,34 +74,19 @@ async def _due(svc: Services, column: InstrumentedAttribute[datetime | None], no
 
 async def act_on(svc: Services, ids: list[int], step: Callable[[Work], Awaitable[int]]) -> int:
     """Run ``step`` on each ticket of ``ids``, :data:`UNITS_PER_TRANSACTION` to a
-    transaction (:func:`escalation.batch.run_batch`); the sum of what the steps did. A
-    batch that fails is retried ticket by ticket, so one bad ticket holds up only itself
-    (it is logged, and retried on the next pass)."""
+    transaction (:func:`escalation.batch.run_in_batches`); the sum of what the steps did.
+    A batch that fails is retried ticket by ticket, so one bad ticket holds up only itself
+    (it is logged, and retried on the next pass); a ticket another worker holds is left
+    to the next pass."""
     if not ids:
         return 0
     # The desk's dictionaries, once per job and pass (escalation.config).
     async with svc.reads() as db:
         desk = await load_desk(db, svc.settings)
-    done = 0
-    for start in range(0, len(ids), UNITS_PER_TRANSACTION):
-        chunk = ids[start:start + UNITS_PER_TRANSACTION]
-        try:
-            done += sum(result for result, _ in await run_batch(svc, chunk, step, desk=desk))
-            continue
-        except Exception:
-            # Nothing of the batch was kept: one ticket at a time, so one ticket's failure
-            # holds up only itself.
-            log.warning("sweep step %s failed on a batch of %d; retrying its tickets one by one",
-                        step.__name__, len(chunk), exc_info=True)
-        for conversation_id in chunk:
-            try:
-                result = await run_unit(svc, conversation_id, step, create=False, skip_locked=True)
-            except Exception:
-                log.exception("ticket %s: sweep step %s failed; retrying on the next pass", conversation_id, step.__name__)
-                continue
-            if result is not None:
-                done += result[0]
-    return done
+    done = await run_in_batches(svc, ids, step, log=log, what=f"sweep step {step.__name__}",
+                                then="retrying on the next pass", desk=desk,
+                                per_transaction=UNITS_PER_TRANSACTION, skip_locked=True)
+    return sum(done.values())
 
 
 async def _mark(work: Work, key: str) -> bool:

@@ -27,8 +27,7 @@ from chat.errors import Conflict
 from chat.models import User
 from chat.services import Services
 from escalation.access import require_on_ticket
-from escalation.batch import run_batch
-from escalation.jobs import UNITS_PER_TRANSACTION
+from escalation.batch import run_in_batches
 from escalation.lifecycle import TicketStatus
 from escalation.store import Work, run_unit
 
@@ -126,38 +125,17 @@ async def _apply(work: Work, decision: Assignment) -> bool:
     return True
 
 
-async def apply_assignment(svc: Services, decision: Assignment) -> bool:
-    """Store an automatic assignment if the chat still waits (new, unassigned); whether it
-    did. Another process may have assigned it meanwhile: then nothing happens."""
-
-    async def change(work: Work) -> bool:
-        return await _apply(work, decision)
-
-    done = await run_unit(svc, decision.conversation_id, change, create=False)
-    return bool(done and done[0])
-
-
 async def apply_assignments(svc: Services, decisions: Sequence[Assignment]) -> list[Assignment]:
-    """Store a pass's automatic assignments, several to a transaction
-    (:func:`escalation.batch.run_batch`: the desk's dictionaries, the locks and the commit
-    paid once, not once per chat — a unit of its own costs ~11 ms of CPU on SQLite); what
-    a batch could not take (a chat another transaction holds, a batch that failed), one
-    unit each, waiting for the lock. Those stored, in the order given."""
+    """Store a pass's automatic assignments where each chat still waits (new, unassigned),
+    several to a transaction (:func:`escalation.batch.run_in_batches`: the desk's
+    dictionaries, the locks and the commit paid once, not once per chat — a unit of its
+    own costs ~11 ms of CPU on SQLite). Another process may have assigned a chat
+    meanwhile: then nothing happens to it. Those stored, in the order given."""
     wanted = {d.conversation_id: d for d in decisions}
 
     async def change(work: Work) -> bool:
         return await _apply(work, wanted[work.conv.id])
 
-    stored: dict[int, bool] = {}
-    ids = list(wanted)
-    for start in range(0, len(ids), UNITS_PER_TRANSACTION):
-        chunk = ids[start:start + UNITS_PER_TRANSACTION]
-        try:
-            for ok, work in await run_batch(svc, chunk, change):
-                stored[work.conv.id] = ok
-        except Exception:
-            log.warning("automatic assignment: a batch of %d failed; one by one", len(chunk), exc_info=True)
-    for conversation_id, decision in wanted.items():
-        if conversation_id not in stored:
-            stored[conversation_id] = await apply_assignment(svc, decision)
-    return [d for conversation_id, d in wanted.items() if stored[conversation_id]]
+    stored = await run_in_batches(svc, list(wanted), change, log=log, what="automatic assignment",
+                                  then="the chat waits in the New queue")
+    return [d for conversation_id, d in wanted.items() if stored.get(conversation_id)]
