@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Sequence
 
 from chat import migrate
 from chat.services import build_services
 from chat.settings import EX_CONFIG, SettingsError, load_settings
 from escalation.worker import JOBS, run_forever
+
+
+def build_parser() -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(
+        prog="python -m escalation",
+        description=(
+            "Run the escalation sweeper on its own: SLA warnings and breaches, the escalation "
+            "ladder, auto-close and chat-to-ticket conversions, until SIGTERM or SIGINT. "
+            "Any number of workers may run; none acts twice on the same ticket."
+        ),
+        epilog=(
+            "Configured from the environment like the web server (DATABASE_URL, REDIS_URL, "
+            "SECRET_KEY, LOG_LEVEL, the ticket settings; see README.md). The database must be "
+            "migrated first (supportchat migrate). Exit status: 0 stopped; 2 bad arguments or "
+            "an out-of-date schema; 78 configuration error."
+        ),
+    )
 
 
 async def _main() -> int:
@@ -37,4 +56,11 @@ async def _main() -> int:
     return 0
 
 
-sys.exit(asyncio.run(_main()))
+def main(argv: Sequence[str] | None = None) -> int:
+    # Arguments first: --help (and a wrong argument) must answer without settings or a database.
+    build_parser().parse_args(argv)
+    return asyncio.run(_main())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -39,6 +39,20 @@ def test_bad_arguments_give_one_line_and_status_2(tmp_path: Path, args: list[str
     assert "error" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    "command",
+    ["", "serve", "migrate", "create-user", "create-org", "create-site", "disable-user", "enable-user",
+     "set-password", "demo"],
+)
+def test_help_works_without_a_migrated_database(tmp_path: Path, command: str) -> None:
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    result = run(tmp_path, *([command] if command else []), "--help", DATABASE_URL=f"sqlite:///{empty}")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"usage: supportchat {command}".rstrip())
+    assert empty.stat().st_size == 0 and not (tmp_path / "var").exists()  # nothing touched
+
+
 def test_configuration_error_gives_one_line_and_status_78(tmp_path: Path) -> None:
     result = run(tmp_path, "migrate", DATABASE_URL="mysql://nope/db")
     assert result.returncode == 78
