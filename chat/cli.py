@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import secrets
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -51,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the web server (applies migrations on the embedded default)")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=_port, default=8000)
+    serve.add_argument("--port", type=_port, help="default: PORT, else 8000; PUBLIC_URL defaults to it")
     serve.add_argument("--workers", type=_positive, default=1, help="web processes (needs REDIS_URL when > 1)")
 
     sub.add_parser("migrate", help="apply pending database migrations")
@@ -172,13 +173,17 @@ async def _set_disabled(svc: Services, email: str, disabled: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "serve" and args.port is not None:
+        # The app reads its settings from the environment (in uvicorn's worker processes
+        # too): the port given here is the one PUBLIC_URL defaults to.
+        os.environ["PORT"] = str(args.port)
     try:
         settings = load_settings()
     except SettingsError as exc:
         print(f"supportchat: configuration error: {exc}", file=sys.stderr)
         return EX_CONFIG
     if args.command == "serve":
-        return _serve(settings, args.host, args.port, args.workers)
+        return _serve(settings, args.host, settings.port, args.workers)
     if args.command == "migrate":
         migrate.upgrade(settings.database_url)
         print(f"database is at revision {migrate.head_revision()}")

@@ -33,6 +33,8 @@ class Settings:
     secret_keys: tuple[str, ...]
     """Oldest first; the last one signs, all of them verify (key rotation)."""
     public_url: str
+    port: int
+    """Where the web server listens (``PORT``); ``PUBLIC_URL`` defaults to it on 127.0.0.1."""
     var_dir: Path
     auto_migrate: bool
     demo_page: bool
@@ -182,12 +184,17 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
     if log_level not in {"critical", "error", "warning", "info", "debug"}:
         raise SettingsError(f"LOG_LEVEL must be one of critical, error, warning, info, debug; got {log_level!r}")
 
+    # The port the server listens on; without PUBLIC_URL the printed URLs, embed snippets
+    # and the websocket origin check use it too (a server on PORT=8123 is not at :8000).
+    port = _int("PORT", get("PORT", "8000"), low=1, high=65535)
+
     day = 86_400
     return Settings(
         database_url=database_url,
         redis_url=redis_url,
         secret_keys=(*previous, current),
-        public_url=_public_url(get("PUBLIC_URL", "http://127.0.0.1:8000")),
+        public_url=_public_url(get("PUBLIC_URL", f"http://127.0.0.1:{port}")),
+        port=port,
         var_dir=var_dir,
         # Migrations run by themselves only on the embedded default; a shared database is
         # migrated once, explicitly, before new code starts (`supportchat migrate`).

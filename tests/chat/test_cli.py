@@ -85,6 +85,29 @@ def test_administration_commands(tmp_path: Path) -> None:
     assert run(tmp_path, "set-password", "--email", "boss@small.example", "--password", "short").returncode == 2
 
 
+def test_port_alone_moves_the_printed_urls(tmp_path: Path) -> None:
+    demo = run(tmp_path, "demo", PORT="8123")
+    assert demo.returncode == 0, demo.stderr
+    assert "Demo ready at http://127.0.0.1:8123/" in demo.stdout
+    assert '<script src="http://127.0.0.1:8123/widget/loader.js"' in demo.stdout
+    assert ":8000" not in demo.stdout
+
+
+def test_serve_port_is_the_one_public_url_defaults_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chat import cli
+
+    served: list[tuple[str, int]] = []
+    monkeypatch.setattr(cli, "_serve", lambda settings, host, port, workers: served.append((settings.public_url, port)) or 0)
+    monkeypatch.chdir(tmp_path)  # no .env
+    monkeypatch.setenv("VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("SECRET_KEY", TEST_SECRET)
+    monkeypatch.delenv("PUBLIC_URL", raising=False)
+    monkeypatch.setenv("PORT", "8123")
+    assert cli.main(["serve"]) == 0
+    assert cli.main(["serve", "--port", "8124"]) == 0  # the command line wins over PORT
+    assert served == [("http://127.0.0.1:8123", 8123), ("http://127.0.0.1:8124", 8124)]
+
+
 def test_demo_is_repeatable_and_prints_working_logins(tmp_path: Path) -> None:
     first = run(tmp_path, "demo")
     assert first.returncode == 0, first.stderr

@@ -47,6 +47,14 @@ def test_postgres_urls_are_pinned_to_asyncpg(tmp_path: Path) -> None:
         assert not settings.auto_migrate and not settings.demo_page
 
 
+def test_public_url_follows_port_unless_set(tmp_path: Path) -> None:
+    assert load_settings({"VAR_DIR": str(tmp_path)}).public_url == "http://127.0.0.1:8000"
+    settings = load_settings({"VAR_DIR": str(tmp_path), "PORT": "8123"})
+    assert settings.port == 8123 and settings.public_url == "http://127.0.0.1:8123"
+    behind_proxy = load_settings({"VAR_DIR": str(tmp_path), "PORT": "8123", "PUBLIC_URL": "https://chat.example.com"})
+    assert behind_proxy.port == 8123 and behind_proxy.public_url == "https://chat.example.com"
+
+
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
@@ -60,6 +68,8 @@ def test_postgres_urls_are_pinned_to_asyncpg(tmp_path: Path) -> None:
         ("MAX_FRAME_BYTES", "10", "MAX_FRAME_BYTES must be between"),
         ("AUTO_MIGRATE", "maybe", "AUTO_MIGRATE must be true or false"),
         ("LOG_LEVEL", "loud", "LOG_LEVEL must be one of"),
+        ("PORT", "http", "PORT must be an integer"),
+        ("PORT", "70000", "PORT must be between"),
     ],
 )
 def test_invalid_values_name_the_variable(tmp_path: Path, name: str, value: str, message: str) -> None:
