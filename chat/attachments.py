@@ -11,12 +11,11 @@ from __future__ import annotations
 import os
 import secrets
 import unicodedata
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.authz import Action, Principal, can, require
 from chat.conversations import load_visible
@@ -143,28 +142,6 @@ async def store_upload(
         target.unlink(missing_ok=True)
         raise
     return row
-
-
-async def claim_for_message(
-    db: AsyncSession, actor: Principal, conversation_id: int, ids: Sequence[int]
-) -> list[Attachment]:
-    """The caller's unsent uploads of this conversation, for the message being stored."""
-    if len(ids) > MAX_PER_MESSAGE:
-        raise ValidationFailed(f"at most {MAX_PER_MESSAGE} attachments per message", code="invalid_frame")
-    wanted = sorted(set(ids))
-    rows = list(await db.scalars(
-        select(Attachment).where(
-            Attachment.id.in_(wanted),
-            Attachment.conversation_id == conversation_id,
-            Attachment.uploader_id == actor.user_id,
-            Attachment.event_id.is_(None),
-        )
-    ))
-    if len(rows) != len(wanted):
-        raise ValidationFailed(
-            "attachments must be your own unsent uploads to this conversation", code="invalid_attachment"
-        )
-    return sorted(rows, key=lambda a: wanted.index(a.id))
 
 
 async def open_for_download(svc: Services, actor: Principal, attachment_id: int) -> tuple[Attachment, Path]:

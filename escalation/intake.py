@@ -46,9 +46,8 @@ from escalation.store import (
 )
 from escalation.views import desk_view, ticket_json
 
-# Who may use which channel: staff type in what a caller said; customers raise their own.
+# The channels staff type in for a caller (phone, e-mail); customers raise the others themselves.
 ON_BEHALF = frozenset({TicketChannel.PHONE, TicketChannel.EMAIL})
-SELF_SERVICE = frozenset({TicketChannel.WEB, TicketChannel.API, TicketChannel.WIDGET_OFFLINE})
 
 
 @dataclass(frozen=True)
