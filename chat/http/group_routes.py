@@ -7,11 +7,10 @@ The use cases in :mod:`chat.groups` authorize; these handlers only translate.
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import quote
 
 import msgspec
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -19,6 +18,7 @@ from chat.errors import ValidationFailed
 from chat.groups import alerts, partners, requests, service, ticketing
 from chat.groups.models import AlertType, HistoryVisibility, RequestStatus
 from chat.http.common import JSON, Strict, current, path_id, read_json, services
+from chat.http.files import file_response, upload_of
 
 PORTAL_DIR = Path(__file__).resolve().parents[2] / "static" / "portal"
 
@@ -225,33 +225,14 @@ async def get_alert(request: Request) -> Response:
 async def upload_alert_file(request: Request) -> Response:
     """``POST /api/alert-files?filename=…`` with the file as the body."""
     principal, _ = await current(request)
-    filename = request.query_params.get("filename")
-    if not filename:
-        raise ValidationFailed("give the file's name as ?filename=")
-    declared = request.headers.get("content-length")
-    row = await alerts.upload_file(
-        services(request), principal, filename=filename, content_type=request.headers.get("content-type", ""),
-        declared_size=int(declared) if declared and declared.isdigit() else None, chunks=request.stream(),
-    )
+    row = await alerts.upload_file(services(request), principal, **upload_of(request))
     return JSON({"file": alerts.file_json(row)}, status_code=201)
 
 
 async def download_alert_file(request: Request) -> Response:
-    from chat.attachments import INLINE_TYPES
-
     principal, _ = await current(request)
     row, path = await alerts.open_file(services(request), principal, path_id(request, "file_id"))
-    disposition = "inline" if row.content_type in INLINE_TYPES else "attachment"
-    return FileResponse(
-        path,
-        media_type=row.content_type,
-        headers={
-            "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(row.filename)}",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "sandbox; default-src 'none'",
-            "Cache-Control": "private, max-age=3600",
-        },
-    )
+    return file_response(path, filename=row.filename, content_type=row.content_type)
 
 
 # -- the customer area -----------------------------------------------------------------
