@@ -8,7 +8,6 @@ gives both an allowed page (``http://localhost:P``) and a foreign one (``http://
 
 from __future__ import annotations
 
-import asyncio
 import html
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,7 +17,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-import uvicorn
 from playwright.async_api import BrowserContext, FrameLocator, Page, expect
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -33,7 +31,7 @@ from chat.hub.hub import Hub
 from chat.models import OrgKind, Role
 from chat.services import Services
 from tests.conftest import make_settings
-from tests.support.live import live_server
+from tests.support.live import live_server, serve
 from tests.support.processes import free_port
 
 PASSWORD = "correct horse battery"
@@ -41,28 +39,6 @@ TIMEOUT_MS = 10_000
 
 # A message the server stored (not one still waiting in the outbox), as the widget shows it.
 MESSAGES = "ol.log:not(.pending) > li.msg .bubble > p"
-
-@asynccontextmanager
-async def serve(app: Starlette, port: int) -> AsyncIterator[uvicorn.Server]:
-    """A small ASGI app on a loopback port (the product itself runs through live_server)."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
-                            ws="websockets-sansio", ws_per_message_deflate=False)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(1000):
-        if server.started or task.done():
-            break
-        await asyncio.sleep(0.01)
-    if not server.started:
-        server.should_exit = True
-        await task
-        raise RuntimeError("a test server did not start")
-    try:
-        yield server
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 15)
-
 
 def host_site(widget_url: str) -> Starlette:
     """The customer's website: a page that embeds the widget with the one-line snippet,

@@ -6,8 +6,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from chat.app import create_app, services_of
 from chat.hub.hub import Hub
@@ -27,13 +29,12 @@ class LiveServer:
 
 
 @asynccontextmanager
-async def live_server(settings: Settings, clock: Clock | None = None, *, port: int | None = None) -> AsyncIterator[LiveServer]:
-    """``port``: listen there (when the settings' PUBLIC_URL names it); a free one otherwise."""
-    app = create_app(settings, clock=clock)
-    port = port or free_port()
+async def serve(app: ASGIApp, port: int, **options: Any) -> AsyncIterator[uvicorn.Server]:
+    """``app`` on ``127.0.0.1:port`` until the block ends, with the websocket options the
+    product runs with (chat/cli.py); ``options`` adds to them. Any ASGI app: the product
+    (:func:`live_server`) or a stand-in such as a customer's website."""
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
-                            ws="websockets-sansio", ws_per_message_deflate=False,
-                            ws_max_size=settings.max_frame_bytes)
+                            ws="websockets-sansio", ws_per_message_deflate=False, **options)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     for _ in range(1000):
@@ -43,9 +44,18 @@ async def live_server(settings: Settings, clock: Clock | None = None, *, port: i
     if not server.started:
         server.should_exit = True
         await task
-        raise RuntimeError("the test server did not start")
+        raise RuntimeError(f"a test server on port {port} did not start")
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", services_of(app), server, app.state.hub)
+        yield server
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 15)
+
+
+@asynccontextmanager
+async def live_server(settings: Settings, clock: Clock | None = None, *, port: int | None = None) -> AsyncIterator[LiveServer]:
+    """``port``: listen there (when the settings' PUBLIC_URL names it); a free one otherwise."""
+    app = create_app(settings, clock=clock)
+    port = port or free_port()
+    async with serve(app, port, ws_max_size=settings.max_frame_bytes) as server:
+        yield LiveServer(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", services_of(app), server, app.state.hub)
