@@ -1,4 +1,6 @@
-"""Seed data from the source documents (see /work/shared/FEATURES.md sections 3-4).
+"""Seed data from the source documents' SLA tables and desk set-up: response and resolution
+targets per plan (360), ticket categories (FFC) and topics (SKAI), business hours, transfer
+queues (PSD).
 
 Two forms: core objects (``FFC_CATEGORIES``, :func:`default_policy_table`, ...) for pure
 tests and callers, and the rows migration 0004 writes into the admin-editable tables
