@@ -65,6 +65,13 @@ def demo_origins(public_url: str) -> list[str]:
     return sorted({origin, origin.replace(f"//{parts.hostname}", f"//{twin}", 1)})
 
 
+async def demo_site(svc: Services) -> Site | None:
+    """The demo page's widget site; ``None`` until ``python -m chat demo`` has run. Public:
+    the page shows its key to anyone, as any website that embeds the widget does."""
+    async with svc.reads() as db:
+        return await db.scalar(select(Site).where(Site.name == DEMO_SITE_NAME))
+
+
 async def seed_demo(svc: Services) -> None:
     public_url = svc.settings.public_url
     await _organization(svc, "demo-reseller", name="Demo Reseller", kind=OrgKind.RESELLER, domains=["demo-reseller.example"])

@@ -11,12 +11,12 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, Select, false, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat import validation
-from chat.authz import Action, OrgRef, Principal, UserRef, require
+from chat.authz import Action, OrgRef, Principal, UserRef, can, require
 from chat.errors import Conflict, NotFound, ValidationFailed
 from chat.models import STAFF_ROLES, AuthSession, Organization, OrganizationDomain, OrgKind, PlanTier, Role, Site, User
 from chat.passwords import hash_password
@@ -64,6 +64,14 @@ async def _unique_slug(db: AsyncSession, wanted: str) -> str:
     return candidate
 
 
+@dataclass(frozen=True)
+class OrganizationView:
+    """An organization with its e-mail domains (sorted), as the API shows it."""
+
+    organization: Organization
+    domains: list[str]
+
+
 async def create_organization(
     svc: Services,
     actor: Principal | None,
@@ -75,6 +83,25 @@ async def create_organization(
     parent: int | str | None = None,
     slug: str | None = None,
 ) -> Organization:
+    """Create an organization; the row only (the CLI, the demo seed). See :func:`add_organization`."""
+    created = await add_organization(
+        svc, actor, name=name, kind=kind, plan_tier=plan_tier, domains=domains, parent=parent, slug=slug
+    )
+    return created.organization
+
+
+async def add_organization(
+    svc: Services,
+    actor: Principal | None,
+    *,
+    name: str,
+    kind: OrgKind,
+    plan_tier: PlanTier = PlanTier.BASIC,
+    domains: Sequence[str] = (),
+    parent: int | str | None = None,
+    slug: str | None = None,
+) -> OrganizationView:
+    """Create an organization with its e-mail domains; returns it with the domains as stored."""
     name = validation.text(name, "name", max_length=200)
     clean_domains = sorted({validation.domain(d, "domains") for d in domains})
     async with svc.sessions.begin() as db:
@@ -111,7 +138,52 @@ async def create_organization(
             await db.flush()
         except IntegrityError:
             raise Conflict("the organization's slug or a domain was taken meanwhile", code="conflict") from None
-    return org
+        stored_domains = await organization_domains(db, org.id)
+    return OrganizationView(org, stored_domains)
+
+
+def _visible_organizations(actor: Principal) -> ColumnElement[bool] | None:
+    """The SQL side of ``Action.VIEW_ORGANIZATION`` (chat.authz ``_view_org``): staff see
+    every organization (``None``: no condition), a reseller admin its own and its customers,
+    anyone else their own. It only narrows what is loaded; :func:`list_organizations` still
+    asks ``can`` about each row, so chat.authz stays the one place that decides."""
+    if actor.is_staff:
+        return None
+    if actor.organization_id is None:
+        return false()
+    if actor.role is Role.RESELLER_ADMIN:
+        return or_(Organization.id == actor.organization_id, Organization.parent_id == actor.organization_id)
+    return Organization.id == actor.organization_id
+
+
+def visible_organizations_query(actor: Principal) -> Select[Organization]:
+    """The organizations ``actor`` may see, by id: filtered in SQL, so a reseller's or a
+    customer's list does not load every other company's row."""
+    query = select(Organization).order_by(Organization.id)
+    condition = _visible_organizations(actor)
+    return query if condition is None else query.where(condition)
+
+
+async def list_organizations(svc: Services, actor: Principal) -> list[OrganizationView]:
+    """The organizations ``actor`` may see, by id, each with its domains."""
+    async with svc.sessions() as db:
+        orgs = await db.scalars(visible_organizations_query(actor))
+        visible = [o for o in orgs if can(actor, Action.VIEW_ORGANIZATION, OrgRef(o.id, o.kind, o.parent_id))]
+        domains = await domains_by_organization(db, [o.id for o in visible])
+    return [OrganizationView(o, domains[o.id]) for o in visible]
+
+
+async def own_organization(svc: Services, actor: Principal) -> OrganizationView | None:
+    """The actor's own organization with its domains (their profile); ``None`` for staff
+    and anyone else outside one."""
+    require(actor, Action.READ_PROFILE)
+    if actor.organization_id is None:
+        return None
+    async with svc.sessions() as db:
+        org = await db.get(Organization, actor.organization_id)
+        if org is None:
+            return None
+        return OrganizationView(org, await organization_domains(db, org.id))
 
 
 async def user_ref(db: AsyncSession, user: User) -> UserRef:
@@ -129,6 +201,14 @@ async def find_user(db: AsyncSession, ref: int | str) -> User:
         user = await db.scalar(select(User).where(User.email == ref.strip().lower()))
     if user is None:
         raise NotFound(f"no user {ref!r}", code="user_not_found")
+    return user
+
+
+async def get_user(svc: Services, actor: Principal, user_id: int) -> User:
+    """One user, if ``actor`` may see them."""
+    async with svc.sessions() as db:
+        user = await find_user(db, user_id)
+        require(actor, Action.VIEW_USER, await user_ref(db, user))
     return user
 
 
@@ -222,6 +302,13 @@ async def set_password(svc: Services, user: int | str, password: str) -> None:
 class NewSite:
     site: Site
     snippet: str
+
+
+async def list_sites(svc: Services, actor: Principal) -> list[Site]:
+    """Every widget site, by id (with their identity secrets: support admins only)."""
+    require(actor, Action.MANAGE_SITES)
+    async with svc.sessions() as db:
+        return list(await db.scalars(select(Site).order_by(Site.id)))
 
 
 def embed_snippet(public_url: str, site: Site) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat import validation
 from chat.authz import Action, Principal, require
-from chat.conversations import EventKind, append_event, author_json, event_json, load_visible
+from chat.conversations import EventKind, append_event, author_json, conversation_json, event_json, load_visible
 from chat.errors import Forbidden, ValidationFailed
 from chat.models import (
     STAFF_ROLES,
@@ -190,3 +190,24 @@ async def _link_source(work: Work, source: Conversation, user: User | None, seq:
               "linked_seq": seq},
     )
     work.events.append(event_json(stored, None))
+
+
+@dataclass(frozen=True)
+class OpenedTicket:
+    """A ticket just opened, as ``POST /api/tickets`` answers: its JSON and its conversation's."""
+
+    ticket: dict[str, Any]
+    conversation: dict[str, Any]
+
+
+async def open_ticket_with_conversation(svc: Services, actor: Principal, draft: TicketDraft) -> OpenedTicket:
+    """:func:`open_ticket`, then its conversation as the actor sees it, read after the commit
+    (a customer's ``last_seq`` counts only the public events)."""
+    ticket = await open_ticket(svc, actor, draft)
+    async with svc.reads() as db:
+        conv = await db.get(Conversation, ticket["id"])
+    assert conv is not None
+    conversation = conversation_json(conv, 0)
+    if not actor.is_staff:
+        conversation["last_seq"] = conv.last_public_seq
+    return OpenedTicket(ticket, conversation)

@@ -9,7 +9,6 @@ from chat import auth, directory
 from chat.errors import Unauthenticated
 from chat.http.common import JSON, SESSION_COOKIE, Strict, client_address, current, read_json, services
 from chat.http.views import organization_json, user_json
-from chat.models import Organization
 
 
 class LoginBody(Strict):
@@ -53,13 +52,8 @@ async def logout(request: Request) -> Response:
 
 async def me(request: Request) -> Response:
     principal, user = await current(request)
-    svc = services(request)
-    org_body = None
-    if user.organization_id is not None:
-        async with svc.sessions() as db:
-            org = await db.get(Organization, user.organization_id)
-            if org is not None:
-                org_body = organization_json(org, await directory.organization_domains(db, org.id))
+    org = await directory.own_organization(services(request), principal)
+    org_body = organization_json(org.organization, org.domains) if org is not None else None
     return JSON({"user": user_json(user), "organization": org_body})
 
 

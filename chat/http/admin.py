@@ -6,15 +6,13 @@ The use cases in :mod:`chat.directory` authorize; these handlers only translate.
 from __future__ import annotations
 
 import msgspec
-from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 
 from chat import directory
-from chat.authz import Action, OrgRef, can, require
 from chat.http.common import JSON, Strict, current, path_id, read_json, services
 from chat.http.views import organization_json, site_json, user_json
-from chat.models import Organization, OrgKind, PlanTier, Role, Site
+from chat.models import OrgKind, PlanTier, Role
 
 
 class OrganizationBody(Strict):
@@ -29,7 +27,7 @@ class OrganizationBody(Strict):
 async def create_organization(request: Request) -> Response:
     principal, _ = await current(request)
     body = await read_json(request, OrganizationBody)
-    org = await directory.create_organization(
+    created = await directory.add_organization(
         services(request),
         principal,
         name=body.name,
@@ -39,19 +37,13 @@ async def create_organization(request: Request) -> Response:
         parent=body.parent,
         slug=body.slug,
     )
-    async with services(request).sessions() as db:
-        domains = await directory.organization_domains(db, org.id)
-    return JSON({"organization": organization_json(org, domains)}, status_code=201)
+    return JSON({"organization": organization_json(created.organization, created.domains)}, status_code=201)
 
 
 async def list_organizations(request: Request) -> Response:
     principal, _ = await current(request)
-    async with services(request).sessions() as db:
-        orgs = list(await db.scalars(select(Organization).order_by(Organization.id)))
-        visible = [o for o in orgs if can(principal, Action.VIEW_ORGANIZATION, OrgRef(o.id, o.kind, o.parent_id))]
-        domains = await directory.domains_by_organization(db, [o.id for o in visible])
-        items = [organization_json(o, domains[o.id]) for o in visible]
-    return JSON({"organizations": items})
+    visible = await directory.list_organizations(services(request), principal)
+    return JSON({"organizations": [organization_json(v.organization, v.domains) for v in visible]})
 
 
 class UserBody(Strict):
@@ -81,10 +73,7 @@ async def create_user(request: Request) -> Response:
 
 async def get_user(request: Request) -> Response:
     principal, _ = await current(request)
-    user_id = path_id(request, "user_id")
-    async with services(request).sessions() as db:
-        user = await directory.find_user(db, user_id)
-        require(principal, Action.VIEW_USER, await directory.user_ref(db, user))
+    user = await directory.get_user(services(request), principal, path_id(request, "user_id"))
     return JSON({"user": user_json(user)})
 
 
@@ -123,7 +112,5 @@ async def create_site(request: Request) -> Response:
 
 async def list_sites(request: Request) -> Response:
     principal, _ = await current(request)
-    require(principal, Action.MANAGE_SITES)
-    async with services(request).sessions() as db:
-        sites = list(await db.scalars(select(Site).order_by(Site.id)))
+    sites = await directory.list_sites(services(request), principal)
     return JSON({"sites": [site_json(s, with_secret=True) for s in sites]})

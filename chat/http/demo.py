@@ -8,12 +8,11 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from chat.auth import identity_hash
-from chat.demo import DEMO_SITE_NAME, DEMO_WIDGET_USER
+from chat.demo import DEMO_WIDGET_USER, demo_site
 from chat.directory import embed_snippet
 from chat.http.common import services
 from chat.models import Site
@@ -25,8 +24,7 @@ _TEMPLATE = (Path(__file__).parent.parent / "templates" / "demo.html").read_text
 async def demo_page(request: Request) -> Response:
     svc = services(request)
     public_url = svc.settings.public_url
-    async with svc.reads() as db:
-        site = await db.scalar(select(Site).where(Site.name == DEMO_SITE_NAME))
+    site = await demo_site(svc)
     if site is not None:
         identified = request.query_params.get("as") == "customer"
         snippet = _identified_snippet(public_url, site) if identified else embed_snippet(public_url, site)

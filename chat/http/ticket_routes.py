@@ -14,12 +14,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from chat.conversations import conversation_json
 from chat.errors import ValidationFailed
 from chat.http import sla_routes
 from chat.http.common import JSON, Strict, current, path_id, read_json, services
-from chat.models import Conversation
-from escalation import admin, partner, queries, tickets
+from escalation import admin, intake, partner, queries, tickets
 from escalation.closing import rating_of
 from escalation.models import TicketChannel
 
@@ -44,15 +42,8 @@ async def open_ticket(request: Request) -> Response:
     principal, _ = await current(request)
     body = await read_json(request, TicketBody)
     draft = tickets.TicketDraft(**{f: getattr(body, f) for f in body.__struct_fields__})
-    svc = services(request)
-    ticket = await tickets.open_ticket(svc, principal, draft)
-    async with svc.reads() as db:
-        conv = await db.get(Conversation, ticket["id"])
-    assert conv is not None
-    conversation = conversation_json(conv, 0)
-    if not principal.is_staff:
-        conversation["last_seq"] = conv.last_public_seq
-    return JSON({"ticket": ticket, "conversation": conversation}, status_code=201)
+    opened = await intake.open_ticket_with_conversation(services(request), principal, draft)
+    return JSON({"ticket": opened.ticket, "conversation": opened.conversation}, status_code=201)
 
 
 def _bool_param(request: Request, name: str) -> bool | None:

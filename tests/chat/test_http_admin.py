@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from chat import directory
+from chat.auth import principal_of
+from chat.authz import Action, OrgRef, Principal, can
 from chat.models import Organization, OrganizationDomain, OrgKind, Role, Site, User
 from tests.chat.test_http_auth import PASSWORD, count, sign_in
 from tests.support.live import LiveServer
@@ -133,3 +138,58 @@ async def test_nobody_disables_themselves(server: LiveServer, http: httpx.AsyncC
     assert r.status_code == 403
     async with server.services.sessions() as db:
         assert await db.scalar(select(func.count()).select_from(User).where(User.disabled.is_(True))) == 0
+
+
+# Who sees which organizations of seed(), in id order: staff all, a reseller admin its own
+# and its customers, a customer its own company.
+VISIBLE_ORGANIZATIONS = {
+    "admin@x.example": ["r20", "r21", "c10", "c11"],
+    "agent@x.example": ["r20", "r21", "c10", "c11"],
+    "ro@x.example": ["r20", "r21", "c10", "c11"],
+    "reseller@r20.example": ["r20", "c10"],
+    "cust@ten.example": ["c10"],
+    "cust@eleven.example": ["c11"],
+}
+
+
+async def test_organizations_are_filtered_in_sql_to_what_each_caller_may_see(
+    server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    await seed(server)
+    async with server.services.sessions() as db:
+        principals = {u.email: principal_of(u) for u in await db.scalars(select(User))}
+        every_org = list(await db.scalars(select(Organization).order_by(Organization.id)))
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        statements.append(statement)
+
+    for email, expected in VISIBLE_ORGANIZATIONS.items():
+        principal = principals[email]
+        # What the handler answered when it loaded every row and asked chat.authz about each.
+        by_rule = [o.slug for o in every_org if can(principal, Action.VIEW_ORGANIZATION, OrgRef(o.id, o.kind, o.parent_id))]
+        assert by_rule == expected, email
+        token = await sign_in(http, email)
+        statements.clear()
+        event.listen(server.services.engine.sync_engine, "before_cursor_execute", record)
+        try:
+            r = await http.get("/api/organizations", headers={"Authorization": f"Bearer {token}"})
+        finally:
+            event.remove(server.services.engine.sync_engine, "before_cursor_execute", record)
+        assert r.status_code == 200, r.text
+        listed = r.json()["organizations"]
+        assert [o["slug"] for o in listed] == expected, email
+        assert all(o["domains"] == (["ten.example"] if o["slug"] == "c10" else []) for o in listed), listed
+        # The route's one read of the organizations table filters in SQL (staff: no filter) ...
+        [org_select] = [s for s in statements if re.search(r"\bFROM organizations\b", s)]
+        assert ("WHERE" in org_select) is not principal.is_staff, org_select
+        # ... and that statement returns no other company's row.
+        async with server.services.sessions() as db:
+            loaded = [o.slug for o in await db.scalars(directory.visible_organizations_query(principal))]
+        assert loaded == expected, email
+
+
+def test_nobody_outside_an_organization_sees_one() -> None:
+    for role in (Role.VISITOR, Role.CUSTOMER, Role.RESELLER_ADMIN):
+        query = directory.visible_organizations_query(Principal(user_id=1, role=role, organization_id=None))
+        assert "WHERE false" in str(query), (role, str(query))
