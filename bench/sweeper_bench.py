@@ -54,10 +54,11 @@ from chat.services import Services, build_services
 from chat.settings import load_settings
 from escalation import jobs
 from escalation.config import Desk, load_desk
-from escalation.lifecycle import Actor, agent_reply, open_chat, open_ticket, sla_facts, wait_on_customer
+from escalation.deadline_columns import deadline_json
+from escalation.history_facts import sla_facts
+from escalation.lifecycle import Actor, agent_reply, open_chat, open_ticket, wait_on_customer
 from escalation.models import Ticket
 from escalation.sla import SlaClock
-from escalation.store import deadline_json
 from escalation.worker import run_once
 
 NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)  # a Wednesday noon

@@ -16,9 +16,10 @@ from typing import NoReturn, TypeVar
 
 from chat import directory, migrate
 from chat.errors import AppError
-from chat.models import OrgKind, PlanTier, Role
+from chat.models import OrgKind, Role
 from chat.services import Services, build_services
 from chat.settings import EX_CONFIG, Settings, SettingsError, load_settings
+from escalation.policy_table import PlanTier
 
 T = TypeVar("T")
 EX_USAGE = 2

@@ -18,8 +18,9 @@ from chat.auth import principal_of
 from chat.errors import Conflict, NotFound
 from chat.groups import alerts, requests, service
 from chat.groups.models import AlertType, ChatGroup, ChatGroupJoinRequest, RequestStatus, SystemAlert
-from chat.models import Organization, OrgKind, PlanTier, Role, Site, User
+from chat.models import Organization, OrgKind, Role, Site, User
 from chat.services import Services
+from escalation.policy_table import PlanTier
 
 ADMIN = "admin@demo.example"
 RESELLER_ADMIN = "reseller@demo-reseller.example"

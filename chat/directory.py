@@ -18,9 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chat import validation
 from chat.authz import Action, OrgRef, Principal, UserRef, can, require
 from chat.errors import Conflict, NotFound, ValidationFailed
-from chat.models import STAFF_ROLES, AuthSession, Organization, OrganizationDomain, OrgKind, PlanTier, Role, Site, User
+from chat.models import STAFF_ROLES, AuthSession, Organization, OrganizationDomain, OrgKind, Role, Site, User
 from chat.passwords import hash_password
 from chat.services import Services
+from escalation.policy_table import PlanTier
 
 def user_channel(user_id: int) -> str:
     """Broker channel for events about one user (disabled, membership changes)."""

@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from chat.db import UTCDateTime
+from escalation.policy_table import PlanTier
 
 # Named constraints: Alembic needs names to alter them later, and SQLite's batch mode
 # rebuilds tables by name.
@@ -59,12 +60,6 @@ STAFF_ROLES = frozenset({Role.AGENT, Role.SUPPORT_ADMIN, Role.READ_ONLY})
 class OrgKind(enum.StrEnum):
     CUSTOMER = "customer"
     RESELLER = "reseller"
-
-
-class PlanTier(enum.StrEnum):
-    BASIC = "basic"
-    REGULAR = "regular"
-    PREMIUM = "premium"
 
 
 class ConversationKind(enum.StrEnum):

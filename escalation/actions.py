@@ -19,7 +19,6 @@ from escalation.lifecycle import (
     SupportLevel,
     TicketStatus,
     close,
-    escalate,
     propose_close,
     reopen,
     start,
@@ -27,6 +26,7 @@ from escalation.lifecycle import (
     wait_on_customer,
 )
 from escalation.store import Work, run_unit
+from escalation.transfers import escalate
 from escalation.views import desk_view, ticket_json
 
 MAX_NOTE = 2000

@@ -14,13 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chat import validation
 from chat.authz import Action, Principal, require
 from chat.errors import Conflict, NotFound, ValidationFailed
-from chat.models import PlanTier, Role, User
+from chat.models import Role, User
 from chat.services import Services
 from escalation.config import category_of, policy_rule_of
 from escalation.errors import EscalationError
 from escalation.models import BusinessCalendarRow, SlaPolicyRow, SupportGroup, TicketCategory
 from escalation.policies import Availability, calendar_from_json, calendar_to_json, check_key, spec_to_json
-from escalation.sla import PolicyTable
+from escalation.policy_table import PlanTier, PolicyTable
 from escalation.store import app_error
 
 LEVELS = (1, 2, 3)

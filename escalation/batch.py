@@ -25,7 +25,7 @@ from escalation.calendars import as_utc
 from escalation.config import Desk, load_desk
 from escalation.errors import EscalationError
 from escalation.models import Ticket, TicketSlaMark
-from escalation.sla import PlanTier
+from escalation.policy_table import PlanTier
 from escalation.store import (
     Work,
     app_error,
@@ -64,7 +64,7 @@ async def plan_tiers(db: AsyncSession, organization_ids: set[int]) -> dict[int, 
     if not organization_ids:
         return {}
     rows = await db.execute(select(Organization.id, Organization.plan_tier).where(Organization.id.in_(organization_ids)))
-    return {org_id: PlanTier(tier.value) for org_id, tier in rows if tier is not None}
+    return dict(rows.all())
 
 
 async def _marks(db: AsyncSession, ids: Sequence[int]) -> dict[int, set[str]]:

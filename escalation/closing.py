@@ -17,10 +17,12 @@ from chat.models import Conversation, ConversationKind, ConversationStatus, User
 from chat.services import Services
 from escalation.access import require_on_ticket, ticket_ref
 from escalation.actions import actor_user, apply_status, run_and_render
+from escalation.chat_reads import lock_conversation
 from escalation.errors import AlreadyRated, EscalationError
-from escalation.lifecycle import Rating, RatingValue, TicketState, TicketStatus, rate
+from escalation.lifecycle import TicketState, TicketStatus, rate
 from escalation.models import Ticket, TicketRating
-from escalation.store import Work, actor_of, app_error, lock_conversation, run_unit
+from escalation.ratings import Rating, RatingValue
+from escalation.store import Work, actor_of, app_error, run_unit
 
 
 def rating_of(value: str, reason: str | None = None, comment: str | None = None) -> Rating:

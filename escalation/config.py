@@ -22,10 +22,11 @@ from escalation.autoclose import AutoCloseSettings, Delay
 from escalation.calendars import BusinessCalendar, always_open
 from escalation.labels import parse_labels
 from escalation.ladder import Ladder
-from escalation.lifecycle import LifecycleSettings
 from escalation.models import BusinessCalendarRow, SlaPolicyRow, SupportGroup, TicketCategory
 from escalation.policies import Category, calendar_from_json, effective_policy, severity_of, spec_from_json
-from escalation.sla import PlanTier, PolicyRule, PolicyTable, Severity, SlaPolicy
+from escalation.policy_table import PlanTier, PolicyRule, PolicyTable, Severity
+from escalation.sla_targets import SlaPolicy
+from escalation.transfers import LifecycleSettings
 
 # A policy naming a calendar that was never defined falls back to this; the admin API
 # refuses to create such a policy, so only a hand-edited database gets here.
@@ -63,9 +64,8 @@ def policy_rule_of(row: SlaPolicyRow) -> PolicyRule:
         resolution=spec_from_json(row.resolution, "resolution"),
         warning_share=row.warning_share,
     )
-    tier = PlanTier(row.tier) if row.tier is not None else None
     severity = severity_of(row.severity) if row.severity is not None else None
-    return PolicyRule(policy, tier=tier, category=row.category, severity=severity)
+    return PolicyRule(policy, tier=row.tier, category=row.category, severity=severity)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,8 @@ from chat.models import (
 from chat.services import Services
 from escalation import fields
 from escalation.config import load_desk
-from escalation.lifecycle import Actor, sla_facts
+from escalation.history_facts import sla_facts
+from escalation.lifecycle import Actor
 from escalation.lifecycle import open_ticket as open_state
 from escalation.models import TicketChannel
 from escalation.store import (

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from escalation.errors import InvalidLabel
-from escalation.lifecycle import StatusLabel, TicketStatus
+from escalation.lifecycle import TicketStatus
+from escalation.transfers import StatusLabel
 
 MAX_LABEL = 100  # shown in queue rows and on the customer's ticket page
 

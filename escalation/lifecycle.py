@@ -1,34 +1,25 @@
-"""The ticket state machine: statuses, guarded commands, ratings (auto-close rules are in
-:mod:`escalation.autoclose`).
+"""The ticket state machine: statuses, who may issue which command, and the guarded
+commands themselves (auto-close rules are in :mod:`escalation.autoclose`; transfers and
+status labels in :mod:`escalation.transfers`; the rating value in :mod:`escalation.ratings`;
+what the history means to the SLA clock in :mod:`escalation.history_facts`).
 
 Pure functions over an immutable :class:`TicketState`. Every command takes ``now`` and an
 :class:`Actor` and returns a :class:`Transition`: the new state plus the history events the
 storage layer appends to the conversation's stream (one per changed field, in order). An
 illegal command raises :class:`IllegalTransition` and changes nothing. Which command is
 legal in which status is one table, :data:`TRANSITIONS`.
-
-Deployment-defined statuses ("Re-check approved", "Hard to configure", ...) are *labels*:
-shown to people, each mapped onto one core status, and cleared when the status changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import IntEnum, StrEnum
 
 from escalation.calendars import as_utc
-from escalation.errors import (
-    ActorNotAllowed,
-    AlreadyRated,
-    IllegalTransition,
-    InvalidLabel,
-    InvalidRating,
-    InvalidTransfer,
-    RatingNotAllowed,
-)
-from escalation.sla import FactKind, SlaFact
+from escalation.errors import ActorNotAllowed, AlreadyRated, IllegalTransition, RatingNotAllowed
+from escalation.ratings import Rating
 
 
 class TicketStatus(StrEnum):
@@ -53,7 +44,7 @@ class SupportLevel(IntEnum):
 class ActorKind(StrEnum):
     CUSTOMER = "customer"
     AGENT = "agent"
-    SYSTEM = "system"  # the sweeper, auto-replies, chat-to-ticket conversion
+    SYSTEM = "system"  # the sweeper, chat-to-ticket conversion, automatic closing
 
 
 @dataclass(frozen=True)
@@ -78,7 +69,6 @@ class Command(StrEnum):
     START = "start"  # an agent takes a NEW ticket into work without replying yet
     TRACK = "track"  # a live chat becomes a tracked ticket (SLA clocks per policy)
     AGENT_REPLY = "agent_reply"
-    AUTO_REPLY = "auto_reply"
     CUSTOMER_REPLY = "customer_reply"
     WAIT_ON_CUSTOMER = "wait_on_customer"
     PROPOSE_CLOSE = "propose_close"
@@ -113,7 +103,6 @@ TRANSITIONS: Mapping[tuple[Command, TicketStatus], TicketStatus] = {
     (Command.AGENT_REPLY, _S.IN_PROGRESS): _S.IN_PROGRESS,
     (Command.AGENT_REPLY, _S.WAITING_ON_CUSTOMER): _S.WAITING_ON_CUSTOMER,
     (Command.AGENT_REPLY, _S.PROPOSED_TO_CLOSE): _S.PROPOSED_TO_CLOSE,
-    **{(Command.AUTO_REPLY, status): status for status in _OPEN},
     # The customer answering puts the ball back in support's court and removes the
     # auto-close flag (SKAI). After CLOSED it starts a follow-up instead (FFC).
     (Command.CUSTOMER_REPLY, _S.NEW): _S.NEW,
@@ -146,7 +135,6 @@ ALLOWED_ACTORS: Mapping[Command, frozenset[ActorKind]] = {
     # An agent escalates; the system converts (idle visitor, no answer, nobody online).
     Command.TRACK: frozenset({ActorKind.AGENT, ActorKind.SYSTEM}),
     Command.AGENT_REPLY: frozenset({ActorKind.AGENT}),
-    Command.AUTO_REPLY: frozenset({ActorKind.SYSTEM}),
     Command.CUSTOMER_REPLY: frozenset({ActorKind.CUSTOMER}),
     Command.WAIT_ON_CUSTOMER: frozenset({ActorKind.AGENT}),
     Command.PROPOSE_CLOSE: frozenset({ActorKind.AGENT}),
@@ -170,74 +158,6 @@ _INTENDED: Mapping[Command, TicketStatus] = {
     Command.CLOSE_BY_CUSTOMER: _S.CLOSED,
     Command.AUTO_CLOSE: _S.CLOSED,
 }
-
-
-class RatingValue(StrEnum):
-    GOOD = "good"
-    NO_RATING = "none"
-    BAD = "bad"
-
-
-MAX_REASON = 200  # a reason is a short pick/phrase shown in report tables
-MAX_COMMENT = 4000  # generous for free text, bounded so a report row stays a row
-
-
-def _clean_text(value: str | None, limit: int, name: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidRating(f"rating {name} must be text")
-    value = value.strip()
-    if len(value) > limit:
-        raise InvalidRating(f"rating {name} is longer than {limit} characters")
-    return value or None
-
-
-@dataclass(frozen=True)
-class Rating:
-    """Feedback at close (SKAI/BX): Good / No rating / Bad, a reason and a comment."""
-
-    value: RatingValue
-    reason: str | None = None
-    comment: str | None = None
-
-    def __post_init__(self) -> None:
-        try:
-            object.__setattr__(self, "value", RatingValue(self.value))
-        except ValueError as exc:
-            raise InvalidRating(f"rating must be one of {[v.value for v in RatingValue]}") from exc
-        object.__setattr__(self, "reason", _clean_text(self.reason, MAX_REASON, "reason"))
-        object.__setattr__(self, "comment", _clean_text(self.comment, MAX_COMMENT, "comment"))
-
-
-@dataclass(frozen=True)
-class StatusLabel:
-    name: str
-    status: TicketStatus
-
-
-DEFAULT_GROUPS = ("Second level", "Marketing", "Vendor", "Incidents")  # PSD queues
-DEFAULT_LABELS = (  # FFC's own statuses that are not core ones
-    StatusLabel("Re-check approved", TicketStatus.IN_PROGRESS),
-    StatusLabel("Hard to configure", TicketStatus.IN_PROGRESS),
-)
-
-
-@dataclass(frozen=True)
-class LifecycleSettings:
-    """Deployment configuration: transfer groups and status labels."""
-
-    groups: tuple[str, ...] = DEFAULT_GROUPS
-    labels: tuple[StatusLabel, ...] = DEFAULT_LABELS
-
-    def label(self, name: str) -> StatusLabel:
-        for label in self.labels:
-            if label.name == name:
-                return label
-        raise InvalidLabel(f"unknown status label {name!r}")
-
-
-DEFAULT_SETTINGS = LifecycleSettings()
 
 
 @dataclass(frozen=True)
@@ -280,7 +200,6 @@ class EventType(StrEnum):
     CHAT_OPENED = "chat_opened"
     TRACKED = "tracked"
     AGENT_REPLY = "agent_reply"
-    AUTO_REPLY = "auto_reply"
     CUSTOMER_REPLY = "customer_reply"
     STAGE_ONE_DONE = "stage_one_done"
     STATUS_CHANGED = "status_changed"
@@ -315,7 +234,10 @@ class Transition:
     outcome: Outcome = Outcome.UPDATED
 
 
-def _guard(state: TicketState, command: Command, actor: Actor) -> TicketStatus:
+def guard(state: TicketState, command: Command, actor: Actor) -> TicketStatus:
+    """The status ``command`` leads to from ``state``; raises :class:`ActorNotAllowed` if
+    ``actor`` may not issue it, else :class:`IllegalTransition` (:class:`RatingNotAllowed`
+    for a rating) if the table has no such transition."""
     if actor.kind not in ALLOWED_ACTORS[command]:
         raise ActorNotAllowed(f"a {actor.kind} may not {command}")
     target = TRANSITIONS.get((command, state.status))
@@ -345,7 +267,7 @@ def _move(
 
 def _simple(state: TicketState, command: Command, now: datetime, actor: Actor) -> Transition:
     now = as_utc(now, "now")
-    target = _guard(state, command, actor)
+    target = guard(state, command, actor)
     events: list[HistoryEvent] = []
     return Transition(_move(state, target, now, actor, events), tuple(events))
 
@@ -370,7 +292,7 @@ def track(state: TicketState, now: datetime, actor: Actor) -> Transition:
     Raises :class:`IllegalTransition` if it is already tracked or no longer open to work
     (proposed to close, closed)."""
     now = as_utc(now, "now")
-    _guard(state, Command.TRACK, actor)
+    guard(state, Command.TRACK, actor)
     if state.tracked:
         raise IllegalTransition(
             "illegal transition: track from tracked to tracked (this is already a ticket)",
@@ -390,7 +312,7 @@ def agent_reply(state: TicketState, now: datetime, actor: Actor, *, stage_one: b
     """A real answer by an agent. ``stage_one=True`` marks it as SKAI's first-stage result
     (consultation or ETA); only the first such mark is recorded."""
     now = as_utc(now, "now")
-    target = _guard(state, Command.AGENT_REPLY, actor)
+    target = guard(state, Command.AGENT_REPLY, actor)
     events = [HistoryEvent(EventType.AGENT_REPLY, now, actor)]
     if stage_one and state.stage_one_done_at is None:
         events.append(HistoryEvent(EventType.STAGE_ONE_DONE, now, actor))
@@ -398,19 +320,12 @@ def agent_reply(state: TicketState, now: datetime, actor: Actor, *, stage_one: b
     return Transition(_move(state, target, now, actor, events), tuple(events))
 
 
-def auto_reply(state: TicketState, now: datetime, actor: Actor) -> Transition:
-    """An automatic acknowledgement: recorded, but it answers nothing and moves nothing."""
-    now = as_utc(now, "now")
-    _guard(state, Command.AUTO_REPLY, actor)
-    return Transition(state, (HistoryEvent(EventType.AUTO_REPLY, now, actor),))
-
-
 def customer_reply(state: TicketState, now: datetime, actor: Actor) -> Transition:
     """A customer message. Waiting or proposed-to-close tickets return to IN_PROGRESS (the
     auto-close flag goes). On a CLOSED ticket nothing reopens: the outcome is
     :attr:`Outcome.FOLLOW_UP` and the caller starts a new conversation linked to it."""
     now = as_utc(now, "now")
-    target = _guard(state, Command.CUSTOMER_REPLY, actor)
+    target = guard(state, Command.CUSTOMER_REPLY, actor)
     if state.status is TicketStatus.CLOSED:
         event = HistoryEvent(EventType.FOLLOW_UP_STARTED, now, actor)
         return Transition(state, (event,), Outcome.FOLLOW_UP)
@@ -445,69 +360,10 @@ def close(state: TicketState, now: datetime, actor: Actor) -> Transition:
     only from waiting/proposed. Closed is final; a later problem needs a new ticket."""
     now = as_utc(now, "now")
     command, reason = _CLOSE_COMMAND[actor.kind]
-    target = _guard(state, command, actor)
+    target = guard(state, command, actor)
     events: list[HistoryEvent] = []
     moved = _move(state, target, now, actor, events)
     return Transition(replace(moved, closed_at=now, closed_by=reason), tuple(events))
-
-
-def escalate(
-    state: TicketState,
-    now: datetime,
-    actor: Actor,
-    *,
-    level: SupportLevel,
-    group: str | None,
-    settings: LifecycleSettings = DEFAULT_SETTINGS,
-) -> Transition:
-    """Transfer to support ``level`` and ``group`` (``None`` = the first-line queue).
-
-    Raises :class:`InvalidTransfer` for an unknown group or a transfer that changes nothing.
-    """
-    now = as_utc(now, "now")
-    _guard(state, Command.ESCALATE, actor)
-    try:
-        level = SupportLevel(level)
-    except ValueError as exc:
-        raise InvalidTransfer(f"support level must be 1, 2 or 3, got {level!r}") from exc
-    if group is not None and group not in settings.groups:
-        raise InvalidTransfer(f"unknown group {group!r}; known: {', '.join(settings.groups)}")
-    if level == state.level and group == state.group:
-        raise InvalidTransfer("the ticket is already there")
-    events: list[HistoryEvent] = []
-    if level != state.level:
-        events.append(HistoryEvent(EventType.LEVEL_CHANGED, now, actor, str(int(state.level)), str(int(level))))
-    if group != state.group:
-        events.append(HistoryEvent(EventType.GROUP_CHANGED, now, actor, state.group, group))
-    return Transition(replace(state, level=level, group=group), tuple(events))
-
-
-def set_label(
-    state: TicketState,
-    now: datetime,
-    actor: Actor,
-    label: str | None,
-    settings: LifecycleSettings = DEFAULT_SETTINGS,
-) -> Transition:
-    """Show a deployment label (``None`` clears it). The label must belong to the current
-    status - move the status with its own command first - else :class:`IllegalTransition`."""
-    now = as_utc(now, "now")
-    if actor.kind not in (ActorKind.AGENT, ActorKind.SYSTEM):
-        raise ActorNotAllowed(f"a {actor.kind} may not set status labels")
-    if label is not None:
-        status = settings.label(label).status
-        if status is not state.status:
-            raise IllegalTransition(
-                f"illegal transition: label {label!r} from {state.status} to {status} "
-                f"(the label belongs to {status}; change the status first)",
-                command="set_label",
-                from_status=state.status.value,
-                to_status=status.value,
-            )
-    if label == state.label:
-        raise InvalidLabel("the ticket already has this label")
-    event = HistoryEvent(EventType.LABEL_CHANGED, now, actor, state.label, label)
-    return Transition(replace(state, label=label), (event,))
 
 
 def rate(state: TicketState, now: datetime, actor: Actor, rating: Rating) -> Transition:
@@ -516,7 +372,7 @@ def rate(state: TicketState, now: datetime, actor: Actor, rating: Rating) -> Tra
     ``state.rating`` is the rating of the current resolution (the storage layer clears it
     when a customer reply reopens the ticket); a second one raises :class:`AlreadyRated`."""
     now = as_utc(now, "now")
-    _guard(state, Command.RATE, actor)
+    guard(state, Command.RATE, actor)
     if state.rating is not None:
         raise AlreadyRated(
             "this ticket is already rated",
@@ -527,43 +383,3 @@ def rate(state: TicketState, now: datetime, actor: Actor, rating: Rating) -> Tra
     event = HistoryEvent(EventType.RATED, now, actor, None, rating.value.value)
     return Transition(replace(state, rating=rating), (event,))
 
-
-# -- bridge to the SLA clock ----------------------------------------------------------------
-
-
-def sla_facts(events: Iterable[HistoryEvent]) -> list[SlaFact]:
-    """The SLA facts implied by history events, in order (see :class:`escalation.sla.SlaClock`).
-
-    Waiting on the customer pauses; proposing to close resolves; leaving waiting resumes;
-    leaving proposed reopens; closing closes. Auto-replies and follow-ups imply nothing.
-    """
-    facts: list[SlaFact] = []
-    direct = {
-        EventType.OPENED: FactKind.OPENED,
-        EventType.CHAT_OPENED: FactKind.CHAT_OPENED,
-        EventType.TRACKED: FactKind.TRACKED,
-        EventType.AGENT_REPLY: FactKind.AGENT_REPLY,
-        EventType.CUSTOMER_REPLY: FactKind.CUSTOMER_REPLY,
-        EventType.STAGE_ONE_DONE: FactKind.STAGE_ONE_DONE,
-    }
-    for event in events:
-        kind = direct.get(event.type)
-        if event.type is EventType.STATUS_CHANGED:
-            kind = _status_fact(event.before, event.after)
-        if kind is not None:
-            facts.append(SlaFact(kind, event.at))
-    return facts
-
-
-def _status_fact(before: str | None, after: str | None) -> FactKind | None:
-    if after == TicketStatus.CLOSED:
-        return FactKind.CLOSED
-    if after == TicketStatus.WAITING_ON_CUSTOMER:
-        return FactKind.PAUSED
-    if after == TicketStatus.PROPOSED_TO_CLOSE:
-        return FactKind.RESOLVED
-    if before == TicketStatus.WAITING_ON_CUSTOMER:
-        return FactKind.RESUMED
-    if before == TicketStatus.PROPOSED_TO_CLOSE:
-        return FactKind.REOPENED
-    return None

@@ -29,9 +29,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chat.db import UTCDateTime
-from chat.models import Base, BigId, PlanTier, _enum
+from chat.models import Base, BigId, _enum
 from escalation.lifecycle import TicketStatus
 from escalation.policies import Availability
+from escalation.policy_table import PlanTier
 
 
 class TicketChannel(enum.StrEnum):
@@ -86,7 +87,7 @@ class TicketCategory(Base):
 
 class SlaPolicyRow(Base):
     """One rule of the policy table: targets for (tier, category, severity), any of which
-    may be null ("any"). The most specific matching rule wins (escalation.sla.PolicyTable)."""
+    may be null ("any"). The most specific matching rule wins (escalation.policy_table.PolicyTable)."""
 
     __tablename__ = "sla_policies"
     __table_args__ = (CheckConstraint("warning_share > 0 AND warning_share < 1", name="warning_share_range"),)

@@ -21,7 +21,8 @@ from typing import Any
 
 from escalation.calendars import BusinessCalendar, OpeningPeriod, business_calendar, hours
 from escalation.errors import InvalidCalendar, InvalidPolicy
-from escalation.sla import MAX_TARGET_DAYS, PlanTier, PolicyTable, Severity, SlaPolicy, TargetSpec, TargetUnit
+from escalation.policy_table import PlanTier, PolicyTable, Severity
+from escalation.sla_targets import MAX_TARGET_DAYS, SlaPolicy, TargetSpec, TargetUnit
 
 # Category keys travel in URLs and filters: short, lower-case, no spaces.
 MAX_KEY = 64

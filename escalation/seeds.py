@@ -18,7 +18,8 @@ from typing import Any
 
 from escalation.calendars import BusinessCalendar, always_open, moscow_business_calendar
 from escalation.policies import Availability, Category, calendar_to_json, spec_to_json
-from escalation.sla import PlanTier, PolicyRule, PolicyTable, SlaPolicy, TargetSpec
+from escalation.policy_table import PlanTier, PolicyRule, PolicyTable
+from escalation.sla_targets import SlaPolicy, TargetSpec
 
 # 360: "first response = first investigation carried out, not an auto-reply".
 TIER_FIRST_RESPONSE: Mapping[PlanTier, TargetSpec] = {

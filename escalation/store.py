@@ -18,18 +18,27 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.conversations import EventKind, append_event, author_json, event_json, publish_events, ring_inbox
 from chat.errors import AppError, NotFound
-from chat.models import Conversation, ConversationKind, ConversationStatus, Event, Organization, Role, User
+from chat.models import Conversation, ConversationKind, ConversationStatus, Event, Role, User
 from chat.numbering import number_run
 from chat.services import Services
 from escalation.autoclose import auto_close_due_at
 from escalation.calendars import BusinessCalendar, as_utc
+from escalation.chat_reads import lock_conversation, plan_tier, reply_turns
 from escalation.config import Desk, load_desk
+from escalation.deadline_columns import (
+    SlaColumns,
+    due_times_moved,
+    sla_columns,
+    watches_agent_reply,
+    watches_customer_reply,
+)
 from escalation.errors import EscalationError
+from escalation.history_facts import sla_facts
 from escalation.lifecycle import (
     Actor,
     CloseReason,
@@ -40,20 +49,17 @@ from escalation.lifecycle import (
     agent_reply,
     customer_reply,
     open_chat,
-    sla_facts,
 )
 from escalation.models import Ticket, TicketChannel, TicketSlaMark
-from escalation.sla import FactKind, PlanTier, SlaClock, SlaEventKind, SlaFact, SlaPolicy, SlaTarget
+from escalation.policy_table import PlanTier
+from escalation.sla import FactKind, SlaClock, SlaFact
+from escalation.sla_targets import SlaPolicy, SlaTarget
 
 T = TypeVar("T")
 
 STAFF_WRITERS = frozenset({Role.AGENT, Role.SUPPORT_ADMIN})
 _RESOLVED = (TicketStatus.PROPOSED_TO_CLOSE, TicketStatus.CLOSED)
 _CONVERTIBLE = (TicketStatus.NEW, TicketStatus.IN_PROGRESS, TicketStatus.WAITING_ON_CUSTOMER)
-
-
-def iso(at: datetime | None) -> str | None:
-    return None if at is None else at.isoformat()
 
 
 def actor_of(user: User | None, partner: int | None = None) -> Actor:
@@ -263,31 +269,7 @@ async def catch_up(work: Work) -> None:
         # The conversation was read under its lock, so its last_seq is current: nothing
         # landed since the ticket's last unit (most sweeps), and there is nothing to read.
         return
-    # Only what a reply changes is read: the turns of the public messages — the first of
-    # each run of one author's messages — and the last one, with their times and authors.
-    # The same author's next messages change nothing the first did not (see below) but the
-    # activity time, which the last one carries: a chat of thousands of lines, or a
-    # backfill of everything its reactions skipped, costs its turns, not its lines.
-    lines = (
-        select(
-            Event.seq, Event.created_at, Event.author_id,
-            func.lag(Event.author_id).over(order_by=Event.seq).label("previous_author"),
-            func.lead(Event.seq).over(order_by=Event.seq).label("next_seq"),
-        )
-        .where(Event.conversation_id == work.conv.id, Event.seq > work.ticket.processed_seq,
-               Event.type == EventKind.MESSAGE.value, Event.internal.is_(False), Event.author_id.is_not(None))
-        .subquery()
-    )
-    turns = (
-        await work.db.execute(
-            select(lines.c.created_at, lines.c.author_id)
-            .where(or_(lines.c.previous_author.is_(None), lines.c.previous_author != lines.c.author_id,
-                       lines.c.next_seq.is_(None)))
-            .order_by(lines.c.seq)
-        )
-    ).all()
-    authors = {user.id: user for user in await work.db.scalars(select(User).where(User.id.in_({a for _, a in turns})))}
-    rows = [(created_at, authors[author_id]) for created_at, author_id in turns if author_id in authors]
+    rows = await reply_turns(work.db, work.conv.id, work.ticket.processed_seq)
     work.ticket.processed_seq = max(work.ticket.processed_seq, work.conv.last_seq)
     previous: bool | None = None  # the side of the last reply applied: agent (True) or customer
     for created_at, user in rows:
@@ -346,59 +328,70 @@ async def _customer_replied(work: Work, at: datetime, user: User) -> None:
 # -- recomputing the stored deadlines ----------------------------------------------------------
 
 
-def deadline_json(deadline: Any) -> dict[str, Any]:
-    """A deadline as ``tickets.deadlines`` stores it, by target."""
-    return {
-        "due_at": iso(deadline.due_at),
-        "warn_at": iso(deadline.warn_at),
-        "state": deadline.state.value,
-        "started_at": iso(deadline.started_at),
-        "met_at": iso(deadline.met_at),
-    }
-
-
 async def recompute(work: Work) -> None:
     """Derive every stored deadline column from the facts and the status, at ``now``."""
-    t, now = work.ticket, work.now
     policy, calendar = work.policy()
-    deadlines: dict[str, Any] = {}
-    candidates: list[datetime] = []
-    facts = facts_of(t)
-    if policy is not None and facts:
-        clock = SlaClock(policy, calendar, tuple(facts))
-        marks = await work.marks()
-        for target, deadline in clock.deadlines(now).items():
-            if deadline is None:
-                continue
-            deadlines[target.value] = deadline_json(deadline)
-            if deadline.met_at is not None or t.status is TicketStatus.CLOSED:
-                continue
-            for kind, at in ((SlaEventKind.WARNING, deadline.warn_at), (SlaEventKind.BREACH, deadline.due_at)):
-                if at is not None and f"{target}:{kind}:{deadline.started_at.isoformat()}" not in marks:
-                    candidates.append(at)
-        breaches = [e for e in clock.due_events(now) if e.kind is SlaEventKind.BREACH]
-        step_at = work.desk.ladder.pending_at(breaches, calendar, marks)
-        if step_at is not None:
-            candidates.append(step_at)
-    before = {k: v.get("due_at") for k, v in (t.deadlines or {}).items()}
-    after = {k: v["due_at"] for k, v in deadlines.items()}
-    t.deadlines = deadlines
+    sla = await _sla_columns(work, _sla_clock(work.ticket, policy, calendar))
+    await _store_sla_columns(work, policy, sla)
+    _schedule_auto_close(work, calendar)
+    _schedule_conversion(work)
+    _watch_replies(work, policy, sla.next_response_waits)
+
+
+def _sla_clock(ticket: Ticket, policy: SlaPolicy | None, calendar: BusinessCalendar) -> SlaClock | None:
+    """The ticket's clock, or ``None`` when no policy applies or nothing started it."""
+    facts = facts_of(ticket)
+    if policy is None or not facts:
+        return None
+    return SlaClock(policy, calendar, tuple(facts))
+
+
+async def _sla_columns(work: Work, clock: SlaClock | None) -> SlaColumns:
+    if clock is None:
+        return SlaColumns()
+    return sla_columns(
+        clock, work.now, ticket_open=work.ticket.status is not TicketStatus.CLOSED, marks=await work.marks(),
+        ladder=work.desk.ladder,
+    )
+
+
+async def _store_sla_columns(work: Work, policy: SlaPolicy | None, sla: SlaColumns) -> None:
+    """Store the deadlines, the policy's name and the sweeper's next look; announce moved
+    deadlines in the stream."""
+    t = work.ticket
+    moved = due_times_moved(t.deadlines or {}, sla.deadlines)
+    t.deadlines = sla.deadlines
     t.sla_policy = policy.name if policy is not None else None
-    t.sla_next_check_at = min(candidates, default=None)
+    t.sla_next_check_at = sla.next_check_at
     # The live-chat phase and a ticket's birth are no news; a tracked ticket's moved
     # deadlines are (pause, resume, re-categorization...).
-    if before != after and t.tracked and not work.created:
-        await work.append("ticket.deadlines", None, internal=True, deadlines=deadlines)
+    if moved and t.tracked and not work.created:
+        await work.append("ticket.deadlines", None, internal=True, deadlines=sla.deadlines)
+
+
+def _schedule_auto_close(work: Work, calendar: BusinessCalendar) -> None:
+    """When the ticket closes by itself (waiting on the customer or proposed to close)."""
+    t = work.ticket
     activity = max(t.status_changed_at, t.activity_at)
     t.auto_close_at = auto_close_due_at(work.state(), activity, work.desk.auto_close, calendar)
+
+
+def _schedule_conversion(work: Work) -> None:
+    """When a live chat still open to work becomes a ticket (:func:`convert_times`)."""
+    t = work.ticket
     t.convert_at = None
     if not t.tracked and t.status in _CONVERTIBLE:
         t.convert_at = min(filter(None, convert_times(work.desk, t)), default=None)
-    is_open = t.status is not TicketStatus.CLOSED
-    t.watch_agent_reply = is_open and (t.first_replied_at is None or work.next_response_open())
-    t.watch_customer_reply = is_open and (
-        t.status in (TicketStatus.WAITING_ON_CUSTOMER, TicketStatus.PROPOSED_TO_CLOSE)
-        or (t.tracked and policy is not None and policy.next_response is not None and not work.next_response_open())
+
+
+def _watch_replies(work: Work, policy: SlaPolicy | None, next_response_waits: bool) -> None:
+    """Whose next message the after-commit reaction must bring to the ticket."""
+    t = work.ticket
+    t.watch_agent_reply = watches_agent_reply(
+        t.status, answered=t.first_replied_at is not None, next_response_waits=next_response_waits
+    )
+    t.watch_customer_reply = watches_customer_reply(
+        t.status, tracked=t.tracked, policy=policy, next_response_waits=next_response_waits
     )
 
 
@@ -425,13 +418,6 @@ async def first_line_partner(db: AsyncSession, organization_id: int | None) -> i
     return await partner_first_line(db, organization_id)
 
 
-async def plan_tier(db: AsyncSession, organization_id: int | None) -> PlanTier | None:
-    if organization_id is None:
-        return None
-    tier = await db.scalar(select(Organization.plan_tier).where(Organization.id == organization_id))
-    return PlanTier(tier.value) if tier is not None else None
-
-
 async def begin_work(svc: Services, db: AsyncSession, conv: Conversation, ticket: Ticket, *, created: bool) -> Work:
     desk = await load_desk(db, svc.settings)
     return Work(svc, db, desk, as_utc(svc.clock.now()), conv, ticket, await plan_tier(db, conv.organization_id), created)
@@ -456,15 +442,6 @@ async def publish_work(svc: Services, work: Work) -> None:
 def app_error(exc: EscalationError) -> AppError:
     """The domain's error as the web layer's: same code, same status, same message."""
     return AppError(exc.message, code=exc.code, status=exc.status)
-
-
-async def lock_conversation(db: AsyncSession, conversation_id: int, *, skip_locked: bool = False) -> Conversation | None:
-    return await db.scalar(
-        select(Conversation)
-        .where(Conversation.id == conversation_id)
-        .with_for_update(skip_locked=skip_locked)
-        .execution_options(populate_existing=True)
-    )
 
 
 async def run_unit(

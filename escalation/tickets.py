@@ -34,10 +34,10 @@ from escalation.actions import (
 )
 from escalation.closing import close_conversation, rate_ticket, start_follow_up
 from escalation.intake import TicketDraft, open_ticket
-from escalation.lifecycle import set_label
 from escalation.models import Ticket
 from escalation.store import STAFF_WRITERS, Work, is_partner
 from escalation.tasks import add_task, update_task
+from escalation.transfers import set_label
 from escalation.views import desk_view, ticket_json
 
 __all__ = [

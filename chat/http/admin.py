@@ -12,7 +12,8 @@ from starlette.responses import Response
 from chat import directory
 from chat.http.common import JSON, Strict, current, path_id, read_json, services
 from chat.http.views import organization_json, site_json, user_json
-from chat.models import OrgKind, PlanTier, Role
+from chat.models import OrgKind, Role
+from escalation.policy_table import PlanTier
 
 
 class OrganizationBody(Strict):

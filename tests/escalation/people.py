@@ -16,9 +16,10 @@ from chat import directory
 from chat.auth import session_token, visitor_session
 from chat.client import ChatClient
 from chat.clock import ManualClock
-from chat.models import AuthSession, OrgKind, PlanTier, Role, User
+from chat.models import AuthSession, OrgKind, Role, User
 from chat.services import Services
 from chat.tokens import Purpose
+from escalation.policy_table import PlanTier
 from tests.conftest import make_settings
 from tests.support.live import LiveServer, live_server
 

@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 from escalation.autoclose import Delay, DelayUnit
 from escalation.calendars import always_open, moscow_business_calendar
 from escalation.errors import IllegalTransition, InvalidCalendar, InvalidLabel, InvalidPolicy, InvalidSlaFacts
+from escalation.history_facts import sla_facts
 from escalation.labels import parse_labels
 from escalation.ladder import DEFAULT_LADDER, Ladder, LadderAction
-from escalation.lifecycle import Actor, EventType, TicketStatus, open_chat, sla_facts, start, track
+from escalation.lifecycle import Actor, EventType, TicketStatus, open_chat, start, track
 from escalation.policies import (
     Category,
     calendar_from_json,
@@ -24,22 +25,10 @@ from escalation.policies import (
     spec_from_json,
     spec_to_json,
 )
+from escalation.policy_table import PlanTier, PolicyRule, PolicyTable, Severity
 from escalation.seeds import FFC_CATEGORIES, default_policy_table, seed_category_rows, seed_policy_rows
-from escalation.sla import (
-    DeadlineState,
-    FactKind,
-    PlanTier,
-    PolicyRule,
-    PolicyTable,
-    Severity,
-    SlaClock,
-    SlaEvent,
-    SlaEventKind,
-    SlaFact,
-    SlaPolicy,
-    SlaTarget,
-    TargetSpec,
-)
+from escalation.sla import DeadlineState, FactKind, SlaClock, SlaEvent, SlaEventKind, SlaFact
+from escalation.sla_targets import SlaPolicy, SlaTarget, TargetSpec
 
 MSK = ZoneInfo("Europe/Moscow")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -30,47 +30,35 @@ from escalation.errors import (
     NaiveDatetime,
     RatingNotAllowed,
 )
+from escalation.history_facts import sla_facts
 from escalation.lifecycle import (
-    DEFAULT_GROUPS,
     TRANSITIONS,
     Actor,
     CloseReason,
     Command,
     EventType,
     HistoryEvent,
-    LifecycleSettings,
     NextAction,
     Outcome,
-    Rating,
-    RatingValue,
-    StatusLabel,
     SupportLevel,
     TicketState,
     TicketStatus,
     Transition,
     agent_reply,
-    auto_reply,
     close,
     customer_reply,
-    escalate,
     open_ticket,
     propose_close,
     rate,
     reopen,
-    set_label,
-    sla_facts,
     start,
     track,
     wait_on_customer,
 )
-from escalation.sla import (
-    DeadlineState,
-    FactKind,
-    SlaClock,
-    SlaPolicy,
-    SlaTarget,
-    TargetSpec,
-)
+from escalation.ratings import Rating, RatingValue
+from escalation.sla import DeadlineState, FactKind, SlaClock
+from escalation.sla_targets import SlaPolicy, SlaTarget, TargetSpec
+from escalation.transfers import DEFAULT_GROUPS, LifecycleSettings, StatusLabel, escalate, set_label
 
 MSK = ZoneInfo("Europe/Moscow")
 T0 = datetime(2026, 11, 9, 7, 0, tzinfo=UTC)
@@ -96,7 +84,6 @@ COMMANDS: dict[Command, Callable[[TicketState], Transition]] = {
     Command.START: lambda s: start(s, NOW, AGENT),
     Command.TRACK: lambda s: track(replace(s, tracked=False), NOW, AGENT),
     Command.AGENT_REPLY: lambda s: agent_reply(s, NOW, AGENT),
-    Command.AUTO_REPLY: lambda s: auto_reply(s, NOW, SYSTEM),
     Command.CUSTOMER_REPLY: lambda s: customer_reply(s, NOW, CUSTOMER),
     Command.WAIT_ON_CUSTOMER: lambda s: wait_on_customer(s, NOW, AGENT),
     Command.PROPOSE_CLOSE: lambda s: propose_close(s, NOW, AGENT),
@@ -115,7 +102,6 @@ EXPECTED: dict[Command, list[TicketStatus | None]] = {
     Command.START: [S.IN_PROGRESS, X, X, X, X],
     Command.TRACK: [S.NEW, S.IN_PROGRESS, S.WAITING_ON_CUSTOMER, X, X],
     Command.AGENT_REPLY: [S.IN_PROGRESS, S.IN_PROGRESS, S.WAITING_ON_CUSTOMER, S.PROPOSED_TO_CLOSE, X],
-    Command.AUTO_REPLY: [S.NEW, S.IN_PROGRESS, S.WAITING_ON_CUSTOMER, S.PROPOSED_TO_CLOSE, X],
     Command.CUSTOMER_REPLY: [S.NEW, S.IN_PROGRESS, S.IN_PROGRESS, S.IN_PROGRESS, S.CLOSED],
     Command.WAIT_ON_CUSTOMER: [X, S.WAITING_ON_CUSTOMER, X, X, X],
     Command.PROPOSE_CLOSE: [X, S.PROPOSED_TO_CLOSE, S.PROPOSED_TO_CLOSE, X, X],
@@ -165,8 +151,6 @@ def test_open_and_work_a_ticket_records_every_change() -> None:
     opened = open_ticket(T0, CUSTOMER)
     assert opened.state.status is S.NEW and opened.state.next_action is NextAction.SUPPORT
     assert opened.events == (HistoryEvent(EventType.OPENED, T0, CUSTOMER, None, "new"),)
-    auto = auto_reply(opened.state, T0, SYSTEM)
-    assert auto.state is opened.state and types(auto) == [EventType.AUTO_REPLY]  # NEW stays NEW
     replied = agent_reply(opened.state, NOW, AGENT, stage_one=True)
     assert replied.events == (
         HistoryEvent(EventType.AGENT_REPLY, NOW, AGENT),
@@ -216,7 +200,6 @@ def test_close_records_who_closed(actor: Actor, reason: CloseReason) -> None:
     [
         lambda: agent_reply(ticket(S.NEW), NOW, CUSTOMER),
         lambda: agent_reply(ticket(S.NEW), NOW, SYSTEM),
-        lambda: auto_reply(ticket(S.NEW), NOW, AGENT),
         lambda: customer_reply(ticket(S.NEW), NOW, AGENT),
         lambda: propose_close(ticket(S.IN_PROGRESS), NOW, CUSTOMER),
         lambda: wait_on_customer(ticket(S.IN_PROGRESS), NOW, SYSTEM),
@@ -415,7 +398,6 @@ def test_lifecycle_events_drive_the_sla_clock() -> None:
         return transition.state
 
     state = do(open_ticket(msk(2026, 11, 6, 17, 50), CUSTOMER))
-    state = do(auto_reply(state, msk(2026, 11, 6, 17, 50), SYSTEM))
     state = do(agent_reply(state, msk(2026, 11, 9, 10, 0), AGENT))
     state = do(wait_on_customer(state, msk(2026, 11, 9, 10, 5), AGENT))
     state = do(customer_reply(state, msk(2026, 11, 10, 11, 0), CUSTOMER))

@@ -13,23 +13,10 @@ from hypothesis import strategies as st
 from escalation.calendars import always_open, moscow_business_calendar
 from escalation.errors import InvalidPolicy, InvalidSlaFacts, NaiveDatetime
 from escalation.policies import Availability
+from escalation.policy_table import PlanTier, PolicyRule, PolicyTable, Severity
 from escalation.seeds import FFC_CATEGORIES, SKAI_TOPICS, default_policy_table, seed_calendars, skai_policy_table
-from escalation.sla import (
-    DeadlineState,
-    FactKind,
-    PlanTier,
-    PolicyRule,
-    PolicyTable,
-    Severity,
-    SlaClock,
-    SlaEvent,
-    SlaEventKind,
-    SlaFact,
-    SlaPolicy,
-    SlaTarget,
-    TargetSpec,
-    TargetUnit,
-)
+from escalation.sla import DeadlineState, FactKind, SlaClock, SlaEvent, SlaEventKind, SlaFact
+from escalation.sla_targets import SlaPolicy, SlaTarget, TargetSpec, TargetUnit
 
 MSK = ZoneInfo("Europe/Moscow")
 H = timedelta(hours=1)

@@ -11,11 +11,11 @@ from datetime import timedelta
 import pytest
 
 from chat.clock import ManualClock
-from chat.models import PlanTier
 from chat.services import Services, build_services
 from escalation import jobs, tickets
 from escalation.jobs import backfill
 from escalation.models import Ticket
+from escalation.policy_table import PlanTier
 from escalation.worker import run_once
 from tests.escalation.world import Desk, chat, last_seq, make_desk, say, system_events
 from tests.support.chatlog import stored_log

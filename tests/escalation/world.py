@@ -13,8 +13,9 @@ from chat import directory
 from chat.auth import principal_of, visitor_session
 from chat.authz import Principal
 from chat.conversations import post_message, publish_events, start_conversation
-from chat.models import OrgKind, PlanTier, Role
+from chat.models import OrgKind, Role
 from chat.services import Services
+from escalation.policy_table import PlanTier
 from tests.support.chatlog import stored_log
 
 
