@@ -7,10 +7,11 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
 
 from chat import migrate
 from chat.clock import Clock
@@ -34,6 +35,8 @@ from chat.services import Services, build_services
 from chat.settings import EX_CONFIG, Settings, SettingsError, load_settings
 
 log = logging.getLogger("chat")
+# The browser client the console, the portal and the widget share (the widget links it in).
+SHARED_DIR = Path(__file__).resolve().parents[1] / "static" / "shared"
 
 
 class SchemaOutOfDate(RuntimeError):
@@ -115,6 +118,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         *group_routes.ROUTES,
         *desk_routes.ROUTES,
         *widget_routes.ROUTES,
+        Mount("/static/shared", app=group_routes.PortalFiles(directory=SHARED_DIR, check_dir=False), name="shared"),
     ]
     if settings.demo_page:
         routes.append(Route("/", demo.demo_page, methods=["GET"]))

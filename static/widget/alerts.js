@@ -1,6 +1,7 @@
 // A company's system alerts (README.md): a bell counting those not seen, a sheet listing them.
 
-import { h, replace, icon, linkified, fileSize } from "./dom.js";
+import { h, replace } from "./dom.js";
+import { icon, linkified, fileSize } from "./chat.js";
 
 /** seen.get() / seen.set(id): the newest alert id looked at. Returns {el, add(alert)}. */
 export function alertsButton({ t, lang, api, token, main, seen }) {

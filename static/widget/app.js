@@ -1,10 +1,10 @@
 // The iframe app (README.md). postMessage only with the embedding page, both ways checked.
 
 import { pickLanguage, translator } from "./i18n.js";
-import { h, replace, icon } from "./dom.js";
+import { h, replace } from "./dom.js";
 import { intakeForm } from "./forms.js";
-import { ChatView } from "./chat.js";
-import { Conn, uuid } from "./conn.js";
+import { ChatView, icon } from "./chat.js";
+import { Client, uuid, apiClient } from "./protocol.js";
 
 const params = new URLSearchParams(location.search);
 const SITE = params.get("site") || "";
@@ -52,22 +52,7 @@ window.addEventListener("message", (event) => {
 document.addEventListener("visibilitychange", () => S.view && S.view.markRead());
 document.addEventListener("keydown", (e) => { if (e.key === "Escape") toParent({ type: "close" }); });
 
-async function api(method, path, body) {
-  const headers = {};
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (S.token) headers.Authorization = "Bearer " + S.token;
-  // credentials: omit — the widget is its token; a staff cookie of this origin must not count.
-  const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-    credentials: "omit", cache: "no-store" });
-  const data = r.status === 204 ? {} : await r.json().catch(() => ({}));
-  if (!r.ok) {
-    const error = new Error((data.error && data.error.message) || String(r.status));
-    error.status = r.status;
-    error.code = data.error && data.error.code;
-    throw error;
-  }
-  return data;
-}
+const api = apiClient(() => S.token, "omit");
 
 async function boot(init) {
   S.booted = true;
@@ -124,25 +109,24 @@ function setOnline(on) {
 }
 
 /** One socket per session, from the start (it brings support and alert frames); the
- *  conversation on screen gets the other hooks. */
+ *  conversation on screen gets its own frames. */
 function connect() {
   const key = "outbox." + S.me.id;
   let outbox = [];
   try { outbox = JSON.parse(store.get(key) || "[]"); } catch (e) { /* a broken entry is dropped */ }
-  const own = {
-    token: () => S.token,
-    saveOutbox: (items) => (items.length ? store.set(key, JSON.stringify(items)) : store.del(key)),
-    onState: banner,
-    onLive: (live) => banner(live ? "online" : "delayed"),
-    onAuthFailed: () => { if (++S.authFailures <= 3) restart(() => {}); else fatal("failed"); },
-    onFatal: (code) => fatal(code === 4403 ? "blocked" : code === 4409 ? "disabled" : "failed"),
-    onFrame: (f) => {
-      if (f.type === "support") setOnline(f.agents_online);
-      else if (f.type === "alert" && S.alerts) S.alerts.add(f.alert);
-    },
-  };
-  S.conn = new Conn(WS_URL, new Proxy(own, { get: (o, k) => o[k] || ((...a) => S.view && S.view.on[k] && S.view.on[k](...a)) }), outbox);
-  S.conn.start();
+  const c = S.conn = new Client(WS_URL, () => S.token, outbox)
+    .on("outbox", (items) => (items.length ? store.set(key, JSON.stringify(items)) : store.del(key)))
+    .on("state", banner)
+    .on("status", (f) => banner(f.live ? "online" : "delayed"))
+    // 4401: a new token (a new session) may do; three in a row, and the widget gives up.
+    .on("fatal", (code) => (code === 4401 && ++S.authFailures <= 3 ? restart(() => {})
+      : fatal(code === 4403 ? "blocked" : code === 4409 ? "disabled" : "failed")))
+    .on("support", (f) => setOnline(f.agents_online))
+    .on("alert", (f) => S.alerts && S.alerts.add(f.alert));
+  for (const k of ["joined", "event", "ack", "sendFailed", "joinFailed", "typing", "read"]) {
+    c.on(k, (f, x) => S.view?.conv?.id === (f.conversation_id || f) && S.view.on[k](f, x));
+  }
+  c.start();
 }
 
 /** Alerts are for identified customers (visitors have no company): their code is

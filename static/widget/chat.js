@@ -1,7 +1,7 @@
-// The conversation view (README.md).
+// The conversation view (README.md), and the widget's icons, links and sizes.
 
-import { uuid } from "./conn.js";
-import { h, replace, icon, linkified, fileSize } from "./dom.js";
+import { uuid } from "./protocol.js";
+import { h, replace } from "./dom.js";
 import { ratingSheet } from "./forms.js";
 
 const STAFF = new Set(["agent", "support_admin"]);
@@ -13,9 +13,9 @@ const QUIET = new Set(["ticket.deadlines", "ticket.sla_warning", "ticket.sla_bre
 
 export class ChatView {
   /** ctx: t, lang, cfg, me, conv (null: created by the first message), api, token(), conn (the
-   *  app's socket; it hands this view the hooks in ``on``), createConversation(body, clientMsgId),
-   *  onActive(bool), onUnread(n), onAgent(name), onTicket(id), onConnState(state),
-   *  onNewConversation(oldId), isOpen() */
+   *  app's Client; it hands this view its conversation's frames, to ``on``),
+   *  createConversation(body, clientMsgId), onActive(bool), onUnread(n), onAgent(name),
+   *  onTicket(id), onConnState(state), onNewConversation(oldId), isOpen() */
   constructor(ctx) {
     this.ctx = ctx;
     this.t = ctx.t;
@@ -44,13 +44,13 @@ export class ChatView {
 
   hooks() {
     return {
-      onJoined: (f) => this.joined(f),
-      onEvent: (ev) => this.event(ev),
-      onAck: (ack) => { const p = this.pending(ack.client_msg_id); if (p) p.status.textContent = this.t("sent"); },
-      onSendFailed: (item, code) => this.sendFailed(item, code),
-      onJoinFailed: () => this.ctx.onConnState("failed"),
-      onTyping: (f) => this.typing(f),
-      onRead: (f) => {
+      joined: (f) => this.joined(f),
+      event: (ev) => this.event(ev),
+      ack: (ack) => { const p = this.pending(ack.client_msg_id); if (p) p.status.textContent = this.t("sent"); },
+      sendFailed: (item, f) => this.sendFailed(item, f.code),
+      joinFailed: () => this.ctx.onConnState("failed"),
+      typing: (f) => this.typing(f),
+      read: (f) => {
         if (f.user_id !== this.ctx.me.id) { this.theirRead = Math.max(this.theirRead, f.seq); this.readMark(); }
       },
     };
@@ -264,7 +264,7 @@ export class ChatView {
     this.notice.hidden = true;
     this.syncSend();
     if (this.conv) {
-      this.addPending(this.conn.send(this.conv.id, body, ready.map((f) => f.id)));
+      this.addPending(this.conn.send(this.conv.id, body, { attachments: ready.map((f) => f.id) }));
     } else {
       // No pre-chat form on this site: the first message opens the conversation.
       const item = { client_msg_id: uuid(), body };
@@ -491,4 +491,44 @@ function beep() {
     osc.start();
     osc.stop(audio.currentTime + 0.25);
   } catch (e) { /* no sound is fine */ }
+}
+
+const ICONS = {
+  close: "M6 6l12 12M18 6L6 18",
+  send: "M4 12l16-8-6 16-2-7z",
+  attach: "M8 12.5l6.5-6.5a3 3 0 0 1 4.2 4.2l-8 8a5 5 0 0 1-7-7l7.5-7.5",
+  end: "M9 4H5v16h4M16 8l4 4-4 4M20 12H10",
+  file: "M6 3h8l4 4v14H6zM14 3v4h4",
+  bell: "M6 16v-5a6 6 0 0 1 12 0v5l2 2H4zM10 20a2 2 0 0 0 4 0",
+};
+
+export function icon(name) {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("class", "icon");
+  const path = svg.appendChild(document.createElementNS(ns, "path"));
+  path.setAttribute("d", ICONS[name]);
+  return svg;
+}
+
+const URL_RE = /\bhttps?:\/\/[^\s<>"']+/g;
+
+/** Message text with its web addresses as links (only http and https ever become one). */
+export function linkified(text) {
+  const parts = [];
+  let at = 0;
+  for (const m of text.matchAll(URL_RE)) {
+    const url = m[0].replace(/[.,;:!?)\]]+$/, "");
+    parts.push(text.slice(at, m.index), h("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, url));
+    at = m.index + url.length;
+  }
+  parts.push(text.slice(at));
+  return parts;
+}
+
+export function fileSize(bytes) {
+  if (bytes >= 1048576) return (bytes / 1048576).toFixed(bytes < 10485760 ? 1 : 0) + " MB";
+  return Math.max(1, Math.round(bytes / 1024)) + " KB";
 }

@@ -136,7 +136,7 @@ async def test_iframe_files_live_under_their_build_and_are_cached_for_a_year(
         r = await http.get(path)
         assert r.status_code == 200 and r.headers["cache-control"] == "public, max-age=31536000, immutable"
     # The modules app.js imports resolve next to it.
-    for name in ("conn.js", "chat.js", "forms.js", "dom.js", "i18n.js", "alerts.js"):
+    for name in ("protocol.js", "chat.js", "forms.js", "dom.js", "i18n.js", "alerts.js"):
         r = await http.get(f"/widget/a/{bundle().build}/{name}")
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/javascript")
     old = await http.get("/widget/a/0123456789ab/app.js")

@@ -3,7 +3,7 @@
 // (the server refuses anyone else, whatever this page shows).
 
 import { api } from "./api.js";
-import { h, replace } from "./dom.js";
+import { h, replace } from "/static/shared/dom.js";
 
 export class AdminView {
   constructor(el, ctx) {

@@ -5,9 +5,9 @@
 // doorbells do not reach it). Keyboard: Alt+↓/Alt+↑ next/previous
 // conversation, Alt+N the first item waiting in New, "/" search, Esc back to the composer.
 
-import { api, ApiError, login, logout, token, setToken } from "./api.js";
-import { h, replace } from "./dom.js";
-import { Socket } from "./socket.js";
+import { api, login, logout, token, setToken } from "./api.js";
+import { h, replace } from "/static/shared/dom.js";
+import { Client } from "/static/shared/protocol.js";
 import { Inbox } from "./inbox.js";
 import { ConversationView } from "./conversation.js";
 import { AdminView } from "./admin.js";
@@ -55,8 +55,8 @@ async function start() {
     me = await api("GET", "/api/desk/me");
   } catch (err) {
     setToken(null);
-    if (err instanceof ApiError && err.status === 403) await logout().catch(() => {});
-    showLogin(err instanceof ApiError && err.status === 401 ? "" : err.status === 403
+    if (err.status === 403) await logout().catch(() => {});
+    showLogin(err.status === 401 ? "" : err.status === 403
       ? "This console is for support staff and for partners who run their own first line." : err.message);
     return;
   }
@@ -73,7 +73,7 @@ class Console {
     this.api = api;
     this.toast = toast;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    this.socket = new Socket(`${scheme}://${location.host}/ws`, token());
+    this.socket = new Client(`${scheme}://${location.host}/ws`, token);
   }
 
   setServerTime(iso) {
@@ -109,7 +109,7 @@ class Console {
     this.admin = new AdminView(this.adminEl, this);
     this._wireSocket();
     document.addEventListener("keydown", (ev) => this.onKey(ev));
-    this.socket.connect();
+    this.socket.start();
     if (this.partnerMode) setInterval(() => this.inbox.load(), PARTNER_POLL_MS);
   }
 
@@ -119,24 +119,30 @@ class Console {
       this.setServerTime(frame.server_time);
       this.conn.textContent = "live";
       this.conn.classList.remove("down");
-      if (this.me.can.work && this.status.value === "away") s.presence("away");
+      if (this.me.can.work && this.status.value === "away") s.tell({ type: "presence", status: "away" });
       // Doorbells are not replayed: whatever moved while we were away, read it afresh.
       this.inbox.load().then(() => this._openFromLink());
       this.view.resumed();
     });
-    s.on("down", () => {
-      this.conn.textContent = "reconnecting…";
+    s.on("state", (state) => {
+      if (state === "online") return;
+      this.conn.textContent = state === "connecting" ? "connecting…" : "reconnecting…";
       this.conn.classList.add("down");
     });
-    s.on("fatal", () => {
+    // docs/protocol.md, "Close codes": the ones not worth retrying with this token.
+    s.on("fatal", (code) => {
       setToken(null);
-      showLogin("Your session ended; sign in again.");
+      showLogin(code === 4401 || code === 4409 ? "Your session ended; sign in again."
+        : `The server refused the connection (${code}); sign in again.`);
     });
     s.on("status", (frame) => {
       this.conn.textContent = frame.live ? "live" : "delayed…";
       this.conn.classList.toggle("down", !frame.live);
     });
     s.on("event", (ev) => this.view.onEvent(ev));
+    s.on("joined", (frame) => this.view.onJoined(frame));
+    s.on("joinFailed", (id, error) => toast(`#${id}: ${error.message}`, true));
+    s.on("sendFailed", (item, error) => this.view.onSendFailed(item, error));
     s.on("viewers", (frame) => this.view.onViewers(frame));
     s.on("typing", (frame) => this.view.onTyping(frame));
     s.on("inbox", (frame) => this.inbox.ring(frame.conversation_id));
@@ -157,7 +163,7 @@ class Console {
   }
 
   async setStatus(status) {
-    this.socket.presence(status);
+    this.socket.tell({ type: "presence", status });
     try {
       await api("PATCH", "/api/desk/me", { away: status === "away" });
     } catch (err) {

@@ -2,7 +2,8 @@
 // handover, action tasks and ratings.
 
 import { api } from "./api.js";
-import { h, replace, dateTime, duration } from "./dom.js";
+import { h, replace } from "/static/shared/dom.js";
+import { dateTime, duration } from "./format.js";
 import { statusLabel } from "./events.js";
 
 function facts(pairs) {

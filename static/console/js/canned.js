@@ -2,7 +2,8 @@
 // The server fills in the placeholders for the open conversation.
 
 import { api } from "./api.js";
-import { h, replace, debounce } from "./dom.js";
+import { h, replace } from "/static/shared/dom.js";
+import { debounce } from "./format.js";
 
 export class CannedPicker {
   constructor(ctx, conversationId, insert, disabled) {

@@ -5,7 +5,8 @@
 // partner's admin works only its own (Take, reply, status, Transfer to platform).
 
 import { api } from "./api.js";
-import { h, replace, clear, time, debounce } from "./dom.js";
+import { h, replace } from "/static/shared/dom.js";
+import { time, debounce } from "./format.js";
 import { describe, statusLabel } from "./events.js";
 import { CannedPicker } from "./canned.js";
 import { renderAside } from "./aside.js";
@@ -50,7 +51,7 @@ export class ConversationView {
 
   // Viewer modes are a staff thing (docs/protocol.md); a partner's console sends none.
   _viewing(id, mode) {
-    if (!this.ctx.partnerMode) this.socket.viewing(id, mode);
+    if (!this.ctx.partnerMode) this.socket.tell({ type: "viewing", conversation_id: id, mode });
   }
 
   log(id) {
@@ -60,7 +61,7 @@ export class ConversationView {
 
   _renderEmpty() {
     replace(this.main, h("div", { class: "empty" }, "Pick a conversation from a queue (Alt+↓ / Alt+↑ move through them)."));
-    clear(this.aside);
+    replace(this.aside);
   }
 
   async open(id) {
@@ -73,7 +74,7 @@ export class ConversationView {
     this.mode = "viewing";
     this._build();
     this._renderHistory();
-    this.socket.join(id).then(() => this._viewing(id, "viewing")).catch((err) => this.ctx.toast(err.message, true));
+    this.socket.join(id); // from the last seq this page has seen of it (its log is kept)
     await this._loadDetail();
   }
 
@@ -87,12 +88,16 @@ export class ConversationView {
     this._renderEmpty();
   }
 
-  // Called by the app after a reconnect: the socket re-joins by itself; the viewer mode
-  // and the ticket may have changed meanwhile.
+  // Every join, the first and each one the client makes again after a reconnect or a gap:
+  // the viewer mode is only accepted in a joined conversation.
+  onJoined(frame) {
+    if (frame.conversation_id === this.id) this._viewing(this.id, this.mode);
+  }
+
+  // Called by the app after a reconnect: the client re-joins by itself; the ticket may
+  // have changed meanwhile.
   resumed() {
-    if (this.id === null) return;
-    this._viewing(this.id, this.mode);
-    this.reloadDetail();
+    if (this.id !== null) this.reloadDetail();
   }
 
   _build() {
@@ -193,19 +198,20 @@ export class ConversationView {
     this.lastTypingSent = 0;
   }
 
-  async _send() {
+  // The client's outbox sends it (again after a reconnect, until its ack); only a refusal
+  // comes back here, to onSendFailed.
+  _send() {
     const body = this.textarea.value;
     if (!body.trim() || this.id === null) return;
-    const internal = this.internal.checked;
-    const id = this.id;
     this.textarea.value = "";
     this._stopTyping();
-    try {
-      await this.socket.send(id, body, { internal });
-    } catch (err) {
-      if (this.id === id && !this.textarea.value) this.textarea.value = body;
-      this.ctx.toast(`Not sent: ${err.message}`, true);
-    }
+    this.socket.send(this.id, body, this.internal.checked ? { internal: true } : {});
+    if (this.socket.state !== "online") this.ctx.toast("Offline: it goes out as soon as the connection is back.");
+  }
+
+  onSendFailed(item, error) {
+    if (this.id === item.conversation_id && !this.textarea.value) this.textarea.value = item.body;
+    this.ctx.toast(`Not sent: ${error.message}`, true);
   }
 
   async _resolve() {
@@ -449,7 +455,7 @@ export class ConversationView {
   }
 
   _renderHistory() {
-    clear(this.history);
+    replace(this.history);
     for (const event of this.log(this.id)) this.history.append(this._renderEvent(event));
     this._scrollDown();
   }

@@ -1,6 +1,6 @@
 // Modal dialogs for the ticket actions. Each resolves to the request body, or null if cancelled.
 
-import { h } from "./dom.js";
+import { h } from "/static/shared/dom.js";
 
 function modal(title, fields, okLabel, collect) {
   return new Promise((resolve) => {

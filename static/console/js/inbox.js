@@ -5,7 +5,8 @@
 // partner's console gets its own queue whatever it asks.
 
 import { api } from "./api.js";
-import { h, replace, duration, debounce } from "./dom.js";
+import { h, replace } from "/static/shared/dom.js";
+import { duration, debounce } from "./format.js";
 
 export function slaState(sla, now) {
   if (!sla || !sla.due_at) return null;
