@@ -1,7 +1,8 @@
 """``/ws``: authenticate, then read frames, authorize each through the use cases, reply.
 
-Thin by design: parsing is :mod:`chat.hub.frames`, rules are :mod:`chat.authz` and the
-use cases in :mod:`chat.conversations`, ordering is :mod:`chat.hub.connection`.
+Thin by design: parsing is :mod:`chat.hub.frames`, what each frame does is
+:mod:`chat.hub.handlers`, rules are :mod:`chat.authz` and the use cases in
+:mod:`chat.conversations`, ordering is :mod:`chat.hub.connection`.
 """
 
 from __future__ import annotations
@@ -9,28 +10,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
-from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.exceptions import InvalidState
 
-from chat import conversations
 from chat.auth import authenticate
 from chat.authz import Principal
 from chat.errors import AppError
 from chat.hub import frames
-from chat.hub.connection import CATCH_UP_PAGE, Connection, DirectWrite, Room
+from chat.hub.connection import Connection, DirectWrite
+from chat.hub.handlers import HANDLERS, Sends, Socket, error_for, error_frame
 from chat.hub.hub import Hub
 from chat.hub.ratelimit import TokenBucket
 from chat.models import Site, User
 from chat.services import Services
 from chat.validation import origin as normalize_origin
-
-if TYPE_CHECKING:
-    from chat.message_batch import SendResult
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +54,6 @@ CLOSE_TRY_AGAIN = 1013  # RFC 6455 "try again later": the database did not answe
 # waits 10 s for its answer (chat/client.py) still gets it, with time to spare for a resume.
 ADMISSION_LAG_SECONDS = 1.0
 ADMISSION_TICK_SECONDS = 0.1
-
-_ERROR_CODES = {"validation_failed": "invalid_frame", "not_found": "not_found", "forbidden": "forbidden"}
 
 
 def _own_origin(svc: Services) -> str:
@@ -120,14 +114,6 @@ def _direct_writer(websocket: WebSocket) -> DirectWrite | None:
         return True
 
     return write
-
-
-def _error(code: str, message: str, ref: str | None = None, **extra: Any) -> dict[str, Any]:
-    frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
-    if ref is not None:
-        frame["ref"] = ref
-    frame.update(extra)
-    return frame
 
 
 class Admission:
@@ -254,7 +240,8 @@ async def _read_loop(websocket: WebSocket, svc: Services, hub: Hub, conn: Connec
     # one budget per process, each socket still bounded by its own.
     shared = hub.buckets.setdefault(conn.principal.user_id, TokenBucket(PRINCIPAL_RATE_PER_SECOND, PRINCIPAL_BURST))
     refusals = 0
-    sends = _Sends(conn)
+    sends = Sends(conn)
+    socket = Socket(svc, hub, conn, sends)
     while not conn.closed:
         try:
             message = await websocket.receive()
@@ -277,152 +264,34 @@ async def _read_loop(websocket: WebSocket, svc: Services, hub: Hub, conn: Connec
                 conn.close_soon(CLOSE_FLOOD, "flood")
                 return
             await sends.settled()
-            conn.send(_error("rate_limited", "slow down", retry_after_ms=int(wait * 1000) + 1))
+            conn.send(error_frame("rate_limited", "slow down", retry_after_ms=int(wait * 1000) + 1))
             continue
         refusals = 0
         try:
             frame = frames.decode(text)
         except frames.FrameError as exc:
             await sends.settled()
-            conn.send(_error(exc.code, exc.message, exc.ref))
+            conn.send(error_frame(exc.code, exc.message, exc.ref))
             continue
         if not isinstance(frame, frames.Send):
             await sends.settled()  # answers go out in the order the frames came
         elif len(sends.waiting) >= MAX_SENDS_IN_FLIGHT:
             await sends.oldest()
         try:
-            await _handle(frame, svc, hub, conn, sends)
+            await _handle(frame, socket)
         except AppError as exc:
             await sends.settled()
-            conn.send(_frame_error(frame, exc))
+            conn.send(error_for(frame, exc))
         except SQLAlchemyError as exc:
             # Locked, gone, or out of pooled connections: the frame did nothing and may
             # be retried as is (sends are idempotent).
             log.warning("database unavailable while handling %s: %s", type(frame).__name__, type(exc).__name__)
             await sends.settled()
-            conn.send(_error("unavailable", "the database did not answer; retry", frame.ref))
+            conn.send(error_frame("unavailable", "the database did not answer; retry", frame.ref))
 
 
-def _frame_error(frame: frames.ClientFrame, exc: AppError) -> dict[str, Any]:
-    return _error(_ERROR_CODES.get(exc.code, exc.code), exc.message, frame.ref,
-                  **({"conversation_id": frame.conversation_id} if hasattr(frame, "conversation_id") else {}))
-
-
-class _Sends:
-    """A socket's sends waiting for their commit, answered (ack or error) in the order
-    they came, as each commit lands."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.waiting: deque[tuple[asyncio.Future[SendResult], frames.Send]] = deque()
-
-    def add(self, future: asyncio.Future[SendResult], frame: frames.Send) -> None:
-        self.waiting.append((future, frame))
-        future.add_done_callback(self._answer)
-
-    def _answer(self, _done: asyncio.Future[SendResult]) -> None:
-        while self.waiting and self.waiting[0][0].done():
-            future, frame = self.waiting.popleft()
-            if future.cancelled():
-                self.conn.send(_error("unavailable", "the send was interrupted; retry", frame.ref))
-                continue
-            exc = future.exception()
-            if exc is None:
-                ack = future.result().ack.frame()
-                if frame.ref:
-                    ack["ref"] = frame.ref
-                self.conn.send(ack)
-            elif isinstance(exc, AppError):
-                self.conn.send(_frame_error(frame, exc))
-            else:
-                if isinstance(exc, SQLAlchemyError):
-                    log.warning("database unavailable while storing a send: %s", type(exc).__name__)
-                else:
-                    log.error("storing a send failed", exc_info=exc)
-                self.conn.send(_error("unavailable", "the database did not answer; retry", frame.ref))
-
-    async def oldest(self) -> None:
-        if self.waiting:
-            await asyncio.wait([self.waiting[0][0]])
-
-    async def settled(self) -> None:
-        """Until every send so far is answered (futures resolve in order: the last one
-        is enough, and its answer callback runs before this returns)."""
-        if self.waiting:
-            await asyncio.wait([self.waiting[-1][0]])
-
-
-def _require_joined(conn: Connection, conv_id: int, ref: str | None) -> Room | None:
-    room = conn.rooms.get(conv_id)
-    if room is None:
-        conn.send(_error("not_joined", "join the conversation first", ref, conversation_id=conv_id))
-    return room
-
-
-async def _handle(frame: frames.ClientFrame, svc: Services, hub: Hub, conn: Connection, sends: _Sends) -> None:
-    p = conn.principal
-    if isinstance(frame, frames.Ping):
-        conn.send({"type": "pong", **({"ref": frame.ref} if frame.ref else {})})
-    elif isinstance(frame, frames.Auth):
-        conn.send(_error("already_authenticated", "this socket is already authenticated", frame.ref))
-    elif isinstance(frame, frames.Join):
-        conv_id = frame.conversation_id
-        # One connection for the check and the backlog (a session each cost more than the
-        # queries). The backlog is read after subscribing, in a transaction of its own,
-        # so nothing committed in between is missed; what arrives live meanwhile waits
-        # in the room (catching_up) until the backlog is out.
-        async with svc.read_engine.connect() as db:
-            view = await conversations.room_view(db, p, conv_id)
-            await db.commit()
-            room = Room(last_seq=frame.after_seq, floor=view.floor, catching_up=True)
-            conn.rooms[conv_id] = room
-            try:
-                await hub.join(conn, conv_id)
-                page = await conversations.read_events(db, conv_id, after_seq=frame.after_seq, staff=conn.staff,
-                                                       floor=view.floor, limit=CATCH_UP_PAGE)
-            except BaseException:
-                if conn.rooms.get(conv_id) is room:
-                    await hub.leave(conn, conv_id)
-                raise
-        conn.send({"type": "joined", "conversation_id": conv_id, "last_seq": view.last_seq, "read_seq": view.read_seq,
-                   **({"ref": frame.ref} if frame.ref else {})})
-        conn.backlog(conv_id, room, page)
-    elif isinstance(frame, frames.Leave):
-        await hub.leave(conn, frame.conversation_id)
-        conn.send({"type": "left", "conversation_id": frame.conversation_id, **({"ref": frame.ref} if frame.ref else {})})
-    elif isinstance(frame, frames.Send):
-        if frame.conversation_id not in conn.rooms:
-            await sends.settled()
-            _require_joined(conn, frame.conversation_id, frame.ref)
-            return
-        # Not awaited: the next frame is read while this one waits for its commit, so a
-        # client's sends share transactions. The writer publishes and reacts after the commit.
-        future = conversations.submit_message(
-            svc, p, frame.conversation_id, client_msg_id=frame.client_msg_id, body=frame.body,
-            internal=frame.internal, attachments=frame.attachments, publish=True,
-        )
-        sends.add(future, frame)
-    elif isinstance(frame, frames.Typing):
-        if _require_joined(conn, frame.conversation_id, frame.ref) is None:
-            return
-        await svc.publish(conversations.conversation_channel(frame.conversation_id), {
-            "type": "typing", "conversation_id": frame.conversation_id,
-            "user": {"id": p.user_id, "name": conn.name, "role": p.role.value}, "state": frame.state,
-        })
-    elif isinstance(frame, frames.Read):
-        if _require_joined(conn, frame.conversation_id, frame.ref) is None:
-            return
-        stored = await conversations.mark_read(svc, p, frame.conversation_id, frame.seq)
-        await svc.publish(conversations.conversation_channel(frame.conversation_id), {
-            "type": "read", "conversation_id": frame.conversation_id, "user_id": p.user_id, "seq": stored,
-        })
-    elif isinstance(frame, frames.Presence):
-        if not conn.staff:
-            raise AppError("presence is for staff", code="forbidden")
-        hub.set_presence(p.user_id, conn.name, frame.status)
-    elif isinstance(frame, frames.Viewing):
-        if not conn.staff:
-            raise AppError("viewing is for staff", code="forbidden")
-        if _require_joined(conn, frame.conversation_id, frame.ref) is None:
-            return
-        hub.set_viewing(frame.conversation_id, p.user_id, conn.name, frame.mode)
+async def _handle(frame: frames.ClientFrame, socket: Socket) -> None:
+    """Run the frame's handler. Every frame but a send arrives here with all earlier sends
+    answered (see :func:`_read_loop`); a handler raises :class:`AppError` or
+    ``SQLAlchemyError`` for the read loop to answer."""
+    await HANDLERS[type(frame)](frame, socket)

@@ -1,10 +1,9 @@
 """The per-process hub: which local sockets are in which conversation, the broker
-subscription that feeds them, and the ephemeral state (presence, viewers) shared with
-the other processes.
+subscription that feeds them, and the fan-out of what it hears to those sockets.
 
-Nothing here is needed by another process: stored events come from the database, and
-ephemeral state is re-announced over the broker every few seconds and expires when its
-announcer stops (a ``kill -9`` included).
+Nothing here is needed by another process: stored events come from the database. The
+ephemeral state shared with the other processes (presence, viewers) is
+:mod:`chat.hub.presence`, which the hub feeds.
 """
 
 from __future__ import annotations
@@ -14,16 +13,17 @@ import logging
 import secrets
 import time
 from collections import defaultdict
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import msgspec
 from sqlalchemy import select
 
 from chat.broker import BrokerUnavailable, Subscription
-from chat.conversations import STAFF_CHANNEL, conversation_channel
 from chat.directory import user_channel
+from chat.events import STAFF_CHANNEL, conversation_channel
 from chat.hub.connection import Connection, render_event
+from chat.hub.presence import ANNOUNCE_SECONDS, Presence
 from chat.hub.ratelimit import TokenBucket
 from chat.models import AuthSession, User
 from chat.services import Services
@@ -31,26 +31,25 @@ from chat.support_signal import SupportSignal
 
 log = logging.getLogger(__name__)
 
-# An agent whose last socket closed stays "online" this long: a page reload or a short
-# network drop is not "offline" to colleagues and customers.
-PRESENCE_GRACE_SECONDS = 30.0
-# Ephemeral state is re-announced this often and forgotten when not heard for EXPIRY:
-# three missed announcements, so one lost publish never flips anyone offline.
-ANNOUNCE_SECONDS = 10.0
-EXPIRY_SECONDS = 3 * ANNOUNCE_SECONDS
 BROKER_BACKOFF_MAX_SECONDS = 10.0
 CLOSE_ACCOUNT_GONE = 4409
 # Frames for one user's (or all staff's) sockets, published on their channels by chat.groups.
 NOTICE_TYPES = frozenset({"membership", "join_request", "alert"})
 
-_MODE_RANK = {"viewing": 1, "answering": 2}
-_STATUS_RANK = {"away": 1, "online": 2}
-
 
 class Hub:
-    def __init__(self, svc: Services) -> None:
+    """Rooms and subscriptions of this process's sockets, fed by one broker listener.
+
+    ``presence`` must be the one the services were built with (``svc.presence``, which
+    the desk and the widget ask who is online): the hub binds itself to it and keeps it
+    told of its sockets. Another one would leave everyone offline to them, silently, so
+    it is refused."""
+
+    def __init__(self, svc: Services, presence: Presence) -> None:
+        if svc.presence is not presence:
+            raise ValueError("build the services with this presence: build_services(..., presence=presence)")
         self.svc = svc
-        svc.presence = self
+        self.presence = presence
         self.process_id = secrets.token_hex(6)
         self.rooms: dict[int, set[Connection]] = defaultdict(set)
         self.by_user: dict[int, set[Connection]] = defaultdict(set)
@@ -59,34 +58,55 @@ class Hub:
         self._listener: asyncio.Task[None] | None = None
         self._heartbeat: asyncio.Task[None] | None = None
         self.live = True
-        # Ephemeral state heard from every process (this one included):
-        # presence[user_id][process_id] = (status, name, heard_at)
-        self.presence: dict[int, dict[str, tuple[str, str, float]]] = defaultdict(dict)
-        # viewers[conversation_id][(process_id, user_id)] = (mode, name, heard_at)
-        self.viewers: dict[int, dict[tuple[str, int], tuple[str, str, float]]] = defaultdict(dict)
-        # This process's own share, re-announced on every heartbeat.
-        self.local_presence: dict[int, tuple[str, str]] = {}
-        self.local_viewing: dict[tuple[int, int], tuple[str, str]] = {}
-        self._grace: dict[int, asyncio.TimerHandle] = {}
-        self.presence_grace_seconds = PRESENCE_GRACE_SECONDS
         # The event loop keeps only weak references to tasks: hold them until done.
         self._background: set[asyncio.Task[None]] = set()
         # Per-principal rate budgets, shared by a user's sockets on this process.
         self.buckets: dict[int, TokenBucket] = {}
         # Tells customers' sockets whether any agent is online (the ``support`` frame).
-        self.support = SupportSignal(svc, self.all_connections, self._spawn)
+        self.support = SupportSignal(svc, self.all_connections, self.spawn)
+        # What the listener does with each type of broker message; other types are ignored.
+        self._inbound: dict[str, Callable[[str, dict[str, Any]], None]] = {
+            "event": self._heard_event,
+            "typing": self._fan_out_ephemeral,
+            "read": self._fan_out_ephemeral,
+            "viewer": self._heard_viewer,
+            "presence": self._heard_presence,
+            "user.disabled": self._cut,
+            "session.revoked": self._cut,
+            **dict.fromkeys(NOTICE_TYPES, self._notice),
+            "inbox": self._to_staff,
+        }
+        presence.bind(self)
 
     # -- lifecycle --------------------------------------------------------------------
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run ``coro`` in the background, held until done."""
         task = asyncio.ensure_future(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    async def publish(self, channel: str, message: dict[str, Any]) -> None:
+        """Publish after the fact (:meth:`Services.publish`: an outage is logged)."""
+        await self.svc.publish(channel, message)
+
+    def presence_changed(self) -> None:
+        """Told by :class:`Presence` when someone's aggregate status changed."""
+        self.support.presence_changed()
 
     async def start(self) -> None:
         self.live = await self._subscribe()
         self._listener = asyncio.create_task(self._listen(), name="hub-listener")
         self._heartbeat = asyncio.create_task(self._beat(), name="hub-heartbeat")
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(ANNOUNCE_SECONDS)
+            try:
+                self.presence.beat(time.monotonic())
+                await self.revalidate()
+            except Exception:
+                log.exception("hub heartbeat failed")
 
     async def stop(self) -> None:
         for task in (self._listener, self._heartbeat):
@@ -159,7 +179,7 @@ class Hub:
         for conv_id, conns in self.rooms.items():
             for conn in conns:
                 conn.start_catch_up(conv_id)
-        self._spawn(self.revalidate())
+        self.spawn(self.revalidate())
 
     # -- registry ---------------------------------------------------------------------
 
@@ -188,12 +208,7 @@ class Hub:
             await self._add_channels(user_channel(uid))
         if conn.staff:
             self.staff.add(conn)
-            timer = self._grace.pop(uid, None)
-            if timer is not None:
-                timer.cancel()
-            self.set_presence(uid, conn.name, "online")
-            for user_id in list(self.presence):
-                conn.send(self._presence_frame(user_id))
+            self.presence.staff_connected(conn)
 
     async def unregister(self, conn: Connection) -> None:
         uid = conn.principal.user_id
@@ -208,13 +223,7 @@ class Hub:
                 self.buckets.pop(uid, None)
                 await self._remove_channels(user_channel(uid))
                 if conn.staff:
-                    loop = asyncio.get_running_loop()
-                    self._grace[uid] = loop.call_later(self.presence_grace_seconds, self._presence_expired, uid, conn.name)
-
-    def _presence_expired(self, uid: int, name: str) -> None:
-        self._grace.pop(uid, None)
-        if uid not in self.by_user:
-            self.set_presence(uid, name, None)
+                    self.presence.staff_gone(uid, conn.name)
 
     async def join(self, conn: Connection, conv_id: int) -> None:
         first = not self.rooms.get(conv_id)
@@ -222,14 +231,13 @@ class Hub:
         if first:
             await self._add_channels(conversation_channel(conv_id))
         if conn.staff:
-            conn.send(self._viewers_frame(conv_id))
+            self.presence.staff_joined(conn, conv_id)
         self._tell_watchers(conn, conv_id)
 
     async def leave(self, conn: Connection, conv_id: int) -> None:
         conn.rooms.pop(conv_id, None)
-        if conn.staff and (conv_id, conn.principal.user_id) in self.local_viewing:
-            if not any(c.principal.user_id == conn.principal.user_id for c in self.rooms.get(conv_id, ()) if c is not conn):
-                self.set_viewing(conv_id, conn.principal.user_id, conn.name, "none")
+        if conn.staff:
+            self.presence.staff_leaving(conn, conv_id)
         conns = self.rooms.get(conv_id)
         if conns is not None:
             conns.discard(conn)
@@ -249,7 +257,7 @@ class Hub:
             return any(c.principal.user_id == uid for c in self.rooms.get(conv_id, ()))
 
         for watch in self.svc.room_watchers:
-            self._spawn(watch(self.svc, self.process_id, conv_id, conn.principal, here))
+            self.spawn(watch(self.svc, self.process_id, conv_id, conn.principal, here))
 
     # -- inbound from the broker ------------------------------------------------------
 
@@ -260,24 +268,14 @@ class Hub:
             log.warning("undecodable broker message on %s", channel)
             return
         kind = message.get("type")
-        if kind == "event":
-            self._fan_out_event(message)
-            if message.get("kind") == "system" and (message.get("data") or {}).get("event") == "member.removed":
-                self._drop_removed_member(message)
-        elif kind in {"typing", "read"}:
-            self._fan_out_ephemeral(message)
-        elif kind == "viewer":
-            self._heard_viewer(message)
-        elif kind == "presence":
-            self._heard_presence(message)
-        elif kind in {"user.disabled", "session.revoked"}:
-            self._cut(message)
-        elif kind in NOTICE_TYPES:
-            self._notice(channel, message)
-        elif kind == "inbox":
-            text = msgspec.json.encode(message).decode()
-            for conn in list(self.staff):
-                conn.send_encoded(text)
+        handler = self._inbound.get(kind) if isinstance(kind, str) else None
+        if handler is not None:
+            handler(channel, message)
+
+    def _heard_event(self, _channel: str, event: dict[str, Any]) -> None:
+        self._fan_out_event(event)
+        if event.get("kind") == "system" and (event.get("data") or {}).get("event") == "member.removed":
+            self._drop_removed_member(event)
 
     def _fan_out_event(self, event: dict[str, Any]) -> None:
         conns = self.rooms.get(event["conversation_id"])
@@ -289,7 +287,8 @@ class Hub:
         for conn in list(conns):
             conn.offer(event, staff_text if conn.staff else public_text)
 
-    def _fan_out_ephemeral(self, message: dict[str, Any]) -> None:
+    def _fan_out_ephemeral(self, _channel: str, message: dict[str, Any]) -> None:
+        """``typing`` and ``read``: to the room's other people."""
         conns = self.rooms.get(message["conversation_id"])
         if not conns:
             return
@@ -299,7 +298,18 @@ class Hub:
             if conn.principal.user_id != sender:
                 conn.send_encoded(text)
 
-    def _cut(self, message: dict[str, Any]) -> None:
+    def _heard_viewer(self, _channel: str, message: dict[str, Any]) -> None:
+        self.presence.heard_viewer(message)
+
+    def _heard_presence(self, _channel: str, message: dict[str, Any]) -> None:
+        self.presence.heard_status(message)
+
+    def _to_staff(self, _channel: str, message: dict[str, Any]) -> None:
+        text = msgspec.json.encode(message).decode()
+        for conn in list(self.staff):
+            conn.send_encoded(text)
+
+    def _cut(self, _channel: str, message: dict[str, Any]) -> None:
         for conn in list(self.by_user.get(int(message["user_id"]), ())):
             if message["type"] == "user.disabled" or conn.principal.session_id == message.get("session_id"):
                 conn.close_soon(CLOSE_ACCOUNT_GONE, "account disabled or signed out")
@@ -336,7 +346,7 @@ class Hub:
         if conn.rooms.pop(conv_id, None) is None:
             return
         self.rooms.get(conv_id, set()).discard(conn)
-        self._spawn(self.leave(conn, conv_id))
+        self.spawn(self.leave(conn, conv_id))
 
     async def revalidate(self) -> None:
         """Close sockets whose user was disabled or whose session was revoked — the safety
@@ -360,117 +370,4 @@ class Hub:
         for conn in conns:
             if conn.principal.user_id in disabled or conn.principal.session_id in revoked:
                 conn.close_soon(CLOSE_ACCOUNT_GONE, "account disabled or signed out")
-
-    # -- ephemeral: presence and viewers ----------------------------------------------
-
-    def set_presence(self, uid: int, name: str, status: str | None) -> None:
-        if status is None:
-            self.local_presence.pop(uid, None)
-        else:
-            self.local_presence[uid] = (status, name)
-        self._announce_presence(uid, name, status)
-
-    def _announce_presence(self, uid: int, name: str, status: str | None) -> None:
-        message = {"type": "presence", "user_id": uid, "name": name, "status": status, "process": self.process_id}
-        self._heard_presence(message)  # this process applies its own change at once
-        self._spawn(self.svc.publish(STAFF_CHANNEL, message))
-
-    def agent_statuses(self) -> dict[int, str]:
-        """Staff heard from on any process (grace period included), by user id."""
-        return {uid: self._aggregate_presence(uid)[0] for uid in list(self.presence)}
-
-    def _aggregate_presence(self, uid: int) -> tuple[str, str]:
-        entries = self.presence.get(uid, {})
-        if not entries:
-            return "offline", ""
-        status, name, _ = max(entries.values(), key=lambda e: _STATUS_RANK.get(e[0], 0))
-        return status, name
-
-    def _presence_frame(self, uid: int) -> dict[str, Any]:
-        status, name = self._aggregate_presence(uid)
-        return {"type": "presence", "user_id": uid, "name": name, "status": status}
-
-    def _heard_presence(self, message: dict[str, Any]) -> None:
-        uid = int(message["user_id"])
-        before = self._aggregate_presence(uid)[0]
-        if message.get("status") is None:
-            self.presence.get(uid, {}).pop(message["process"], None)
-        else:
-            self.presence[uid][message["process"]] = (message["status"], message.get("name", ""), time.monotonic())
-        if not self.presence.get(uid):
-            self.presence.pop(uid, None)
-        if self._aggregate_presence(uid)[0] != before:
-            frame = msgspec.json.encode(self._presence_frame(uid)).decode()
-            for conn in list(self.staff):
-                conn.send_encoded(frame)
-            self.support.presence_changed()
-
-    def set_viewing(self, conv_id: int, uid: int, name: str, mode: str) -> None:
-        if mode == "none":
-            self.local_viewing.pop((conv_id, uid), None)
-        else:
-            self.local_viewing[(conv_id, uid)] = (mode, name)
-        self._announce_viewer(conv_id, uid, name, mode)
-
-    def _announce_viewer(self, conv_id: int, uid: int, name: str, mode: str) -> None:
-        message = {"type": "viewer", "conversation_id": conv_id, "user_id": uid, "name": name, "mode": mode,
-                   "process": self.process_id}
-        self._heard_viewer(message)
-        self._spawn(self.svc.publish(conversation_channel(conv_id), message))
-
-    def _viewers_frame(self, conv_id: int) -> dict[str, Any]:
-        best: dict[int, tuple[str, str]] = {}
-        for (_, uid), (mode, name, _) in self.viewers.get(conv_id, {}).items():
-            if uid not in best or _MODE_RANK[mode] > _MODE_RANK[best[uid][0]]:
-                best[uid] = (mode, name)
-        viewers = [{"user_id": uid, "name": name, "mode": mode} for uid, (mode, name) in sorted(best.items())]
-        return {"type": "viewers", "conversation_id": conv_id, "viewers": viewers}
-
-    def _heard_viewer(self, message: dict[str, Any]) -> None:
-        conv_id = int(message["conversation_id"])
-        key = (message["process"], int(message["user_id"]))
-        before = self._viewers_frame(conv_id)
-        if message["mode"] == "none":
-            self.viewers.get(conv_id, {}).pop(key, None)
-        else:
-            self.viewers[conv_id][key] = (message["mode"], message.get("name", ""), time.monotonic())
-        if not self.viewers.get(conv_id):
-            self.viewers.pop(conv_id, None)
-        self._push_viewers(conv_id, before)
-
-    def _push_viewers(self, conv_id: int, before: dict[str, Any]) -> None:
-        after = self._viewers_frame(conv_id)
-        if after == before:
-            return
-        text = msgspec.json.encode(after).decode()
-        for conn in list(self.rooms.get(conv_id, ())):
-            if conn.staff:
-                conn.send_encoded(text)
-
-    async def _beat(self) -> None:
-        while True:
-            await asyncio.sleep(ANNOUNCE_SECONDS)
-            try:
-                self._heartbeat_once(time.monotonic())
-                await self.revalidate()
-            except Exception:
-                log.exception("hub heartbeat failed")
-
-    def _heartbeat_once(self, now: float) -> None:
-        for uid, (status, name) in list(self.local_presence.items()):
-            self._announce_presence(uid, name, status)
-        for (conv_id, uid), (mode, name) in list(self.local_viewing.items()):
-            self._announce_viewer(conv_id, uid, name, mode)
-        self._expire(now)
-
-    def _expire(self, now: float) -> None:
-        for uid, entries in list(self.presence.items()):
-            for process, (status, name, heard) in list(entries.items()):
-                if now - heard > EXPIRY_SECONDS:
-                    self._heard_presence({"user_id": uid, "process": process, "status": None, "name": name})
-        for conv_id, watching in list(self.viewers.items()):
-            for (process, uid), (_, name, heard) in list(watching.items()):
-                if now - heard > EXPIRY_SECONDS:
-                    self._heard_viewer({"conversation_id": conv_id, "user_id": uid, "process": process,
-                                        "mode": "none", "name": name})
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from chat.client import ChatClient, Frame
-from chat.conversations import STAFF_CHANNEL
+from chat.events import STAFF_CHANNEL
 from chat.models import Role
 from tests.chat.hub.helpers import World, make_world
 from tests.support.chatlog import new_staff
@@ -38,7 +38,7 @@ def first_frame(client: ChatClient) -> Frame:
 
 
 async def test_customers_hear_right_after_ready_and_on_every_flip(world: World) -> None:
-    world.server.hub.presence_grace_seconds = 1.0
+    world.server.hub.presence.grace_seconds = 1.0
     async with world.client(world.customer_token) as visitor:
         await visitor.ping()  # everything sent before the pong is queued by now
         assert first_frame(visitor) == {"type": "support", "agents_online": False}
@@ -67,7 +67,7 @@ async def test_customers_hear_right_after_ready_and_on_every_flip(world: World) 
 
 
 async def test_only_people_who_answer_chats_count_and_staff_get_no_support_frame(world: World) -> None:
-    world.server.hub.presence_grace_seconds = 0.2
+    world.server.hub.presence.grace_seconds = 0.2
     async with world.client(world.customer_token) as visitor:
         assert await next_support(visitor) is False
         # Read-only staff are present to colleagues but answer nobody.

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import httpx
+import pytest
 from playwright.async_api import Browser, expect
 
 from chat import directory
@@ -29,7 +29,7 @@ PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
 
 
 async def test_the_intake_form_follows_agents_coming_and_going(browser: Browser, world: WidgetWorld) -> None:
-    world.hub.presence_grace_seconds = 0.5
+    world.hub.presence.grace_seconds = 0.5
     agent_token = await world.staff("alex@x.example", "Alex Agent")
     context = await browser.new_context()
     page = await new_page(context)

@@ -20,10 +20,13 @@ import pytest
 import redis.asyncio as aioredis
 
 from chat.broker import BrokerUnavailable, create_broker
-from chat.conversations import conversation_channel, start_conversation
+from chat.conversations import start_conversation
+from chat.events import conversation_channel
 from chat.hub.connection import Connection, Room
 from chat.hub.hub import Hub
-from chat.services import Services, build_services
+from chat.hub.presence import Presence
+from chat.services import Services
+from chat.wiring import build_services
 from tests.conftest import TEST_SECRET, make_settings
 from tests.support.chatlog import (
     CheckedClient,
@@ -303,9 +306,10 @@ async def test_a_room_joined_while_the_hub_resubscribes_gets_live_events(redis: 
     """A socket that joins a new conversation while the hub is re-subscribing after an
     outage (its channel list already sent, the subscription not yet in place) must still
     get that conversation's publishes afterwards."""
-    svc = build_services(make_settings(sqlite_url, tmp_path / "var", REDIS_URL=redis.url))
+    presence = Presence()
+    svc = build_services(make_settings(sqlite_url, tmp_path / "var", REDIS_URL=redis.url), presence=presence)
     await svc.broker.connect()
-    hub = Hub(svc)
+    hub = Hub(svc, presence)
     try:
         chat = await seed_support_chat(svc)
         created = await start_conversation(svc, chat.visitor.principal, subject="second")

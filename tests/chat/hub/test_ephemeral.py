@@ -59,7 +59,7 @@ async def test_read_position_is_stored_and_announced(world: World) -> None:
 
 
 async def test_presence_survives_a_quick_reconnect_and_expires_after_the_grace(world: World) -> None:
-    world.server.hub.presence_grace_seconds = 1.0
+    world.server.hub.presence.grace_seconds = 1.0
     async with world.client(world.agent2_token) as watcher:
         agent = world.client(world.agent_token)
         ready = await agent.connect()
