@@ -27,13 +27,14 @@ from typing import Any
 
 from sqlalchemy import event
 
-from chat import migrate
+from chat import directory, migrate
 from chat.auth import authenticate, principal_of, visitor_session
-from chat.conversations import post_message, read_events, room_view, start_conversation
-from chat import directory
+from chat.conversations import post_message, start_conversation
+from chat.events import read_events, room_view
 from chat.models import OrgKind
-from chat.services import Services, build_services
+from chat.services import Services
 from chat.settings import load_settings
+from chat.wiring import build_services
 from chat.writer import writer_of
 
 BODY = "x" * 200

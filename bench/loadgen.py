@@ -25,8 +25,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from chat.client import ChatClient, Frame
 from bench.procfs import CpuReading, cpu_seconds, machine_busy_seconds, raise_fd_limit, read_cpu, rss_kib
+from chat.client import ChatClient, Frame
 
 BODY_CHARS = 200  # "~200-byte messages": the body; the event frame around it is ~450 bytes
 # Unacknowledged sends an open-loop sender lets pile up before it calls the server

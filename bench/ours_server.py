@@ -38,7 +38,7 @@ def drop_reactions() -> None:
     following their chats, desk auto-assignment, a visitor's departure): the hub's own
     cost, to tell it apart from the features that ride on every message."""
     import chat.app
-    from chat.services import build_services
+    from chat.wiring import build_services
 
     def bare(*args: object, **kwargs: object) -> object:
         svc = build_services(*args, **kwargs)  # type: ignore[arg-type]

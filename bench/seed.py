@@ -15,8 +15,8 @@ from chat import directory
 from chat.auth import login, principal_of, visitor_session
 from chat.conversations import start_conversation
 from chat.models import OrgKind, Role
-from chat.services import build_services
 from chat.settings import load_settings
+from chat.wiring import build_services
 
 PASSWORD = "benchmark-password-1"
 SITE_ORIGIN = "https://shop.example"

@@ -50,8 +50,9 @@ from bench.procfs import machine
 from chat import migrate
 from chat.clock import ManualClock
 from chat.models import Conversation
-from chat.services import Services, build_services
+from chat.services import Services
 from chat.settings import load_settings
+from chat.wiring import build_services
 from escalation import jobs
 from escalation.config import Desk, load_desk
 from escalation.deadline_columns import deadline_json
@@ -288,10 +289,11 @@ async def _passes(svc: Services, limit: int = 50) -> tuple[list[dict[str, Any]],
     retries = _Retries()
     logging.getLogger("escalation.jobs").addHandler(retries)
     try:
+        ticket_jobs = jobs.ticket_jobs()  # the ticket jobs (the worker also runs desk.assign)
         with _timed_transactions(transactions):
             for _ in range(limit):
                 started = time.perf_counter()
-                counts = await run_once(svc, jobs.JOBS)  # the ticket jobs (the worker also runs desk.assign)
+                counts = await run_once(svc, ticket_jobs)
                 seconds = time.perf_counter() - started
                 if any(v < 0 for v in counts.values()):
                     raise RuntimeError(f"a sweep job failed: {counts}")

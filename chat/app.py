@@ -28,11 +28,14 @@ from chat.http import (
     ticket_routes,
     widget_routes,
 )
+from chat.http.common import app_error_handler, http_error_handler, internal_error_handler
 from chat.hub.endpoint import websocket_endpoint
 from chat.hub.hub import Hub
-from chat.http.common import app_error_handler, http_error_handler, internal_error_handler
-from chat.services import Services, build_services
+from chat.hub.presence import Presence
+from chat.services import Services
 from chat.settings import EX_CONFIG, Settings, SettingsError, load_settings
+from chat.wiring import build_services, build_sweeper
+from escalation.config import warm_up
 
 log = logging.getLogger("chat")
 # The browser client the console, the portal and the widget share (the widget links it in).
@@ -64,14 +67,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         except SettingsError as exc:
             print(f"supportchat: configuration error: {exc}", file=sys.stderr)
             raise SystemExit(EX_CONFIG) from None
-    svc = build_services(settings, clock=clock)
-    hub = Hub(svc)
+    # Who of the staff is online: the hub keeps it, use cases read it through the services.
+    presence = Presence()
+    svc = build_services(settings, clock=clock, presence=presence)
+    hub = Hub(svc, presence)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await _ensure_schema(settings)
-        from escalation.config import warm_up
-
         await warm_up(svc)
         await svc.broker.connect()
         await hub.start()
@@ -79,9 +82,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         sweeper = None
         if settings.sweeper_in_process:
             # Embedded default: no separate worker process to run.
-            from escalation.worker import run_forever
-
-            sweeper = asyncio.create_task(run_forever(svc, stop), name="sweeper")
+            sweeper = asyncio.create_task(build_sweeper(svc).run_forever(stop), name="sweeper")
         try:
             yield
         finally:

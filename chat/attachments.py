@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 
 from chat.authz import Action, Principal, can, require
-from chat.conversations import load_visible
 from chat.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from chat.events import history_floor, load_visible
 from chat.models import Attachment, ConversationKind, Event
 from chat.services import Services
 
@@ -160,8 +160,6 @@ async def open_for_download(svc: Services, actor: Principal, attachment_id: int)
                 raise NotFound("no such attachment", code="not_found")
             # A group that shows history since joining hides the files of what came before too.
             if not staff and conv.kind is ConversationKind.GROUP:
-                from chat.groups.service import history_floor  # chat.groups builds on this module
-
                 if seq < await history_floor(db, actor.user_id, conv.id):
                     raise NotFound("no such attachment", code="not_found")
     path = upload_dir(svc) / row.storage_key

@@ -15,10 +15,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import NoReturn, TypeVar
 
 from chat import directory, migrate
+from chat.demo import seed_demo
 from chat.errors import AppError
 from chat.models import OrgKind, Role
-from chat.services import Services, build_services
+from chat.services import Services
 from chat.settings import EX_CONFIG, Settings, SettingsError, load_settings
+from chat.wiring import build_services
 from escalation.policy_table import PlanTier
 
 T = TypeVar("T")
@@ -194,8 +196,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif migrate.pending(settings.database_url):
         print("supportchat: error: the database schema is out of date: run `supportchat migrate` first", file=sys.stderr)
         return EX_USAGE
-    from chat.demo import seed_demo
-
     commands: dict[str, Callable[[Services], Awaitable[None]]] = {
         "create-user": lambda svc: _create_user(svc, args),
         "create-org": lambda svc: _create_org(svc, args),

@@ -1,204 +1,59 @@
-"""Use cases for conversations and their ordered event stream.
+"""Use cases for support chats: open one, send, read its history, mark it read, list.
 
-The delivery guarantees start here: an event is committed with the next ``seq`` of its
-conversation (taken by one ``UPDATE … RETURNING`` in the same transaction, so numbering
-is gap-free with any number of processes), and only after the commit is it published.
+They store through the event log (:mod:`chat.events`) and the process's message writer
+(:mod:`chat.writer`); only after the commit is anything published.
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy import and_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat import validation
-from chat.authz import Action, ConversationRef, Principal, can
-from chat.errors import AppError, Forbidden, NotFound, ValidationFailed
+from chat.attachments import MAX_PER_MESSAGE
+from chat.authz import Action, Principal, can
+from chat.errors import Forbidden, ValidationFailed
+from chat.events import (
+    HISTORY_PAGE_MAX,
+    Ack,
+    EventKind,
+    append_event,
+    author_json,
+    event_json,
+    history_floor,
+    load_visible,
+    publish_events,
+    read_events,
+    read_position,
+    ring_inbox,
+)
+from chat.message_batch import SendItem, SendResult
 from chat.models import (
     Conversation,
     ConversationKind,
     ConversationStatus,
-    Event,
     Organization,
     Participant,
     Role,
     User,
 )
 from chat.services import Services
+from chat.writer import writer_of
+from escalation.models import Ticket
+from escalation.prechat import Prechat
+from escalation.views import ticket_summary
 
-if TYPE_CHECKING:
-    from chat.message_batch import SendResult
-
-HISTORY_PAGE_MAX = 500
 MAX_CLIENT_MSG_ID = 64
-
-
-class EventKind(enum.StrEnum):
-    MESSAGE = "message"
-    NOTE = "note"  # internal: staff only
-    SYSTEM = "system"
-
-
-class ConversationClosed(AppError):
-    status = 409
-    code = "conversation_closed"
-
-
-def conversation_channel(conversation_id: int) -> str:
-    return f"conv:{conversation_id}"
-
-
-def author_json(user: User | None) -> dict[str, Any] | None:
-    if user is None:
-        return None
-    return {"id": user.id, "name": user.name, "role": user.role.value}
-
-
-def stored_event_json(
-    *,
-    conversation_id: int,
-    seq: int,
-    id: int,
-    kind: str,
-    author: dict[str, Any] | None,
-    body: str | None,
-    data: dict[str, Any],
-    client_msg_id: str | None,
-    created_at: datetime,
-    internal: bool,
-    prev_public_seq: int,
-) -> dict[str, Any]:
-    """The wire shape of a stored event (docs/protocol.md, ``event``), before it is
-    rendered for a class of recipient (chat.hub.connection.render_event)."""
-    return {
-        "type": "event",
-        "conversation_id": conversation_id,
-        "seq": seq,
-        "id": id,
-        "kind": kind,
-        "author": author,
-        "body": body,
-        "data": data,
-        "client_msg_id": client_msg_id,
-        "created_at": created_at.isoformat(),
-        "internal": internal,
-        "prev_public_seq": prev_public_seq,
-    }
-
-
-def event_json(event: Event, author: User | None) -> dict[str, Any]:
-    return stored_event_json(
-        conversation_id=event.conversation_id, seq=event.seq, id=event.id, kind=event.type,
-        author=author_json(author), body=event.body, data=event.data, client_msg_id=event.client_msg_id,
-        created_at=event.created_at, internal=event.internal, prev_public_seq=event.prev_public_seq,
-    )
-
-
-async def conversation_ref(db: AsyncSession, principal: Principal, conversation_id: int) -> tuple[Conversation, ConversationRef]:
-    # One statement: the conversation, its organization's reseller, and whether the
-    # principal takes part (chat/message_batch.py loads the same facts for sends).
-    row = (
-        await db.execute(
-            select(Conversation, Organization.parent_id, Participant.id)
-            .outerjoin(Organization, Organization.id == Conversation.organization_id)
-            .outerjoin(
-                Participant,
-                and_(
-                    Participant.conversation_id == Conversation.id,
-                    Participant.user_id == principal.user_id,
-                    Participant.left_at.is_(None),
-                ),
-            )
-            .where(Conversation.id == conversation_id)
-        )
-    ).first()
-    if row is None:
-        raise NotFound("no such conversation", code="not_found")
-    conv, parent_id, participant = row
-    ref = ConversationRef(
-        id=conv.id,
-        organization_id=conv.organization_id,
-        org_parent_id=parent_id,
-        is_participant=participant is not None,
-        is_open=conv.status is ConversationStatus.OPEN,
-    )
-    return conv, ref
-
-
-async def load_visible(db: AsyncSession, principal: Principal, conversation_id: int) -> tuple[Conversation, ConversationRef]:
-    """The conversation if the principal may see it; ``not_found`` otherwise, so that
-    probing ids tells nothing about conversations of others."""
-    conv, ref = await conversation_ref(db, principal, conversation_id)
-    if not can(principal, Action.VIEW_CONVERSATION, ref):
-        raise NotFound("no such conversation", code="not_found")
-    return conv, ref
-
-
-async def append_event(
-    db: AsyncSession,
-    conversation_id: int,
-    *,
-    kind: EventKind,
-    now: datetime,
-    author_id: int | None = None,
-    body: str | None = None,
-    data: dict[str, Any] | None = None,
-    internal: bool = False,
-    client_msg_id: str | None = None,
-) -> Event:
-    """Store the next event of a conversation inside the caller's transaction."""
-    # The UPDATE takes the row lock (PostgreSQL) or the write lock (SQLite) first, so the
-    # last_public_seq it returns cannot move before this transaction ends.
-    row = (
-        await db.execute(
-            update(Conversation)
-            .where(Conversation.id == conversation_id)
-            .values(last_seq=Conversation.last_seq + 1, updated_at=now)
-            .returning(Conversation.last_seq, Conversation.last_public_seq)
-        )
-    ).first()
-    if row is None:
-        raise NotFound("no such conversation", code="not_found")
-    seq, prev_public = row
-    if not internal:
-        await db.execute(update(Conversation).where(Conversation.id == conversation_id).values(last_public_seq=seq))
-    event = Event(
-        conversation_id=conversation_id,
-        seq=seq,
-        prev_public_seq=prev_public,
-        type=kind.value,
-        author_id=author_id,
-        client_msg_id=client_msg_id,
-        body=body,
-        data=data or {},
-        internal=internal,
-        created_at=now,
-    )
-    db.add(event)
-    await db.flush()
-    return event
-
-
-async def publish_events(svc: Services, events: list[dict[str, Any]]) -> None:
-    for event in events:
-        await svc.publish(conversation_channel(event["conversation_id"]), event)
-
-
-STAFF_CHANNEL = "staff"
-
-
-async def ring_inbox(svc: Services, conversation_id: int, reason: str) -> None:
-    """Tell every staff socket that a conversation's place in the queues may have changed.
-
-    A doorbell, like the event channel: the frame carries no state, consoles re-read the
-    item over HTTP, and a console that reconnects re-reads its queues."""
-    await svc.publish(STAFF_CHANNEL, {"type": "inbox", "conversation_id": conversation_id, "reason": reason})
+def created_data(user: dict[str, Any] | None, subject: str, prechat: Prechat | None) -> dict[str, Any]:
+    data: dict[str, Any] = {"event": "conversation.created", "user": user, "subject": subject}
+    if prechat is not None and not prechat.empty:
+        data["prechat"] = prechat.as_data()
+    return data
 
 
 @dataclass(frozen=True)
@@ -214,8 +69,13 @@ async def start_conversation(
     subject: str = "",
     body: str | None = None,
     client_msg_id: str | None = None,
+    prechat: Prechat | None = None,
 ) -> NewConversation:
-    """A customer or visitor opens a support chat (optionally with a first message)."""
+    """A customer or visitor opens a support chat (optionally with a first message).
+
+    ``prechat``: the widget's checked pre-chat answers, committed with the chat in its
+    ``conversation.created`` event; the unit that creates the chat's ticket row applies
+    them (:mod:`escalation.prechat`)."""
     clean_subject = validation.text(subject, "subject", max_length=300, required=False)
     if body is not None:
         _check_body(svc, body)
@@ -241,7 +101,7 @@ async def start_conversation(
         db.add(Participant(conversation_id=conv.id, user_id=user.id, joined_at=now, last_read_seq=0))
         created = await append_event(
             db, conv.id, kind=EventKind.SYSTEM, now=now,
-            data={"event": "conversation.created", "user": author_json(user), "subject": clean_subject},
+            data=created_data(author_json(user), clean_subject, prechat),
         )
         events = [event_json(created, None)]
         if body is not None:
@@ -269,27 +129,6 @@ def _client_id(client_msg_id: str | None) -> str | None:
     if client_msg_id is not None and not 1 <= len(client_msg_id) <= MAX_CLIENT_MSG_ID:
         raise ValidationFailed(f"client_msg_id must be 1-{MAX_CLIENT_MSG_ID} characters", code="invalid_frame")
     return client_msg_id
-
-
-@dataclass(frozen=True)
-class Ack:
-    conversation_id: int
-    client_msg_id: str
-    id: int
-    seq: int
-    created_at: datetime
-    duplicate: bool
-
-    def frame(self) -> dict[str, Any]:
-        return {
-            "type": "ack",
-            "conversation_id": self.conversation_id,
-            "client_msg_id": self.client_msg_id,
-            "id": self.id,
-            "seq": self.seq,
-            "created_at": self.created_at.isoformat(),
-            "duplicate": self.duplicate,
-        }
 
 
 async def post_message(
@@ -337,11 +176,6 @@ def submit_message(
     a conversation. With ``publish``, the writer itself publishes the events right after
     the commit, in commit order across every sender, then runs ``svc.react`` on them.
     """
-    # Imported here: both build on this module.
-    from chat.attachments import MAX_PER_MESSAGE
-    from chat.message_batch import SendItem
-    from chat.writer import writer_of
-
     _client_id(client_msg_id)
     _check_body(svc, body)
     if len(attachments) > MAX_PER_MESSAGE:
@@ -366,99 +200,10 @@ async def events_after(
         return events, conv.last_seq
 
 
-def _events_page(*, public: bool, floor: bool) -> Select[Any]:
-    query = (
-        select(Event.id, Event.seq, Event.prev_public_seq, Event.type, Event.author_id, Event.client_msg_id,
-               Event.body, Event.data, Event.internal, Event.created_at, User.name, User.role)
-        .outerjoin(User, User.id == Event.author_id)
-        .where(Event.conversation_id == bindparam("conversation_id"), Event.seq > bindparam("after_seq"))
-        .order_by(Event.seq)
-        .limit(bindparam("limit"))
-    )
-    if public:
-        query = query.where(Event.internal.is_(False))
-    if floor:
-        query = query.where(Event.seq >= bindparam("floor"))
-    return query
-
-
-# Built once: building a statement and its cache key costs more than running it here.
-_PAGES = {(public, floor): _events_page(public=public, floor=floor) for public in (False, True) for floor in (False, True)}
-
-
-async def read_events(
-    db: AsyncSession | AsyncConnection, conversation_id: int, *, after_seq: int, staff: bool, floor: int, limit: int
-) -> list[dict[str, Any]]:
-    """A page of stored events after ``after_seq``, as :func:`events_after` returns them,
-    for a reader already allowed to see the conversation (``staff``: with internal notes;
-    ``floor``: the lowest seq this reader may see)."""
-    use_floor = not staff and floor > after_seq
-    params = {"conversation_id": conversation_id, "after_seq": after_seq, "limit": limit, "floor": floor}
-    rows = (await db.execute(_PAGES[(not staff, use_floor)], params)).all()
-    # Plain rows, not ORM objects: a catch-up page is hundreds of events.
-    events = [
-        stored_event_json(
-            conversation_id=conversation_id, seq=seq, id=id_, kind=kind,
-            author=None if author_id is None or name is None else {"id": author_id, "name": name, "role": role.value},
-            body=body, data=data, client_msg_id=client_msg_id, created_at=created_at, internal=internal,
-            prev_public_seq=prev_public,
-        )
-        for id_, seq, prev_public, kind, author_id, client_msg_id, body, data, internal, created_at, name, role in rows
-    ]
-    if use_floor and events and events[0]["prev_public_seq"] < floor:
-        # Nothing before the floor exists for this reader, so the first event follows
-        # whatever the reader had: its gap check passes instead of asking forever.
-        events[0]["prev_public_seq"] = after_seq
-    return events
-
-
-@dataclass(frozen=True)
-class RoomView:
-    """What a socket needs to join a conversation, read in one statement."""
-
-    last_seq: int  # the last seq this reader can see (public only for customers)
-    read_seq: int
-    floor: int  # the lowest seq this reader may see
-
-
-_ROOM_VIEW = (
-    select(Conversation.kind, Conversation.organization_id, Organization.parent_id, Conversation.status,
-           Conversation.last_seq, Conversation.last_public_seq, Participant.left_at, Participant.last_read_seq,
-           Participant.id)
-    .outerjoin(Organization, Organization.id == Conversation.organization_id)
-    .outerjoin(Participant, and_(Participant.conversation_id == Conversation.id,
-                                 Participant.user_id == bindparam("user_id")))
-    .where(Conversation.id == bindparam("conversation_id"))
-)
-
-
-async def room_view(db: AsyncSession | AsyncConnection, principal: Principal, conversation_id: int) -> RoomView:
-    """The conversation as a joining socket sees it; ``not_found`` unless visible (the
-    rules of :func:`load_visible`)."""
-    row = (await db.execute(_ROOM_VIEW, {"user_id": principal.user_id, "conversation_id": conversation_id})).first()
-    if row is None:
-        raise NotFound("no such conversation", code="not_found")
-    kind, org_id, parent_id, status, last_seq, last_public_seq, left_at, read_seq, participant_id = row
-    ref = ConversationRef(id=conversation_id, organization_id=org_id, org_parent_id=parent_id,
-                          is_participant=participant_id is not None and left_at is None,
-                          is_open=status is ConversationStatus.OPEN)
-    if not can(principal, Action.VIEW_CONVERSATION, ref):
-        raise NotFound("no such conversation", code="not_found")
-    staff = can(principal, Action.VIEW_INTERNAL_NOTES)
-    floor = 0
-    if not staff and kind is ConversationKind.GROUP:
-        from chat.groups.service import history_floor  # chat.groups builds on this module
-
-        floor = await history_floor(db, principal.user_id, conversation_id)  # type: ignore[arg-type]  # one query
-    return RoomView(last_seq=int(last_seq if staff else last_public_seq), read_seq=int(read_seq or 0), floor=floor)
-
-
 async def _history_floor(db: AsyncSession, actor: Principal, conv: Conversation) -> int:
     """The lowest seq a customer may read: a group chat may hide what came before they joined."""
     if conv.kind is not ConversationKind.GROUP:
         return 0
-    from chat.groups.service import history_floor  # chat.groups builds on this module
-
     return await history_floor(db, actor.user_id, conv.id)
 
 
@@ -485,15 +230,6 @@ async def mark_read(svc: Services, actor: Principal, conversation_id: int, seq: 
                 Participant.conversation_id == conversation_id, Participant.user_id == actor.user_id
             )
         )
-    return int(stored or 0)
-
-
-async def read_position(db: AsyncSession, user_id: int, conversation_id: int) -> int:
-    stored = await db.scalar(
-        select(Participant.last_read_seq).where(
-            Participant.conversation_id == conversation_id, Participant.user_id == user_id
-        )
-    )
     return int(stored or 0)
 
 
@@ -525,10 +261,6 @@ async def list_conversations(
 ) -> list[dict[str, Any]]:
     """Conversations the actor takes part in; staff see every conversation (newest first),
     each with its ticket's summary (``ticket``: null for a conversation without one)."""
-    # Imported here: the escalation package builds on this module.
-    from escalation.models import Ticket
-    from escalation.views import ticket_summary
-
     limit = max(1, min(limit, 200))
     async with svc.reads() as db:
         query = (
@@ -559,3 +291,17 @@ async def list_conversations(
             conversation_json(c, r, ticket=ticket_summary(t, staff=actor.is_staff) if t is not None else None)
             for c, r, t in rows
         ]
+
+
+async def conversation_detail(svc: Services, actor: Principal, conversation_id: int) -> dict[str, Any]:
+    """One conversation as :func:`list_conversations` shows it (its ticket's summary, null
+    without one), with the reader's read position; customers see the last public seq."""
+    async with svc.reads() as db:
+        conv, _ = await load_visible(db, actor, conversation_id)
+        read_seq = await read_position(db, actor.user_id, conv.id)
+        ticket = await db.get(Ticket, conv.id)
+    summary = ticket_summary(ticket, staff=actor.is_staff) if ticket is not None else None
+    body = conversation_json(conv, read_seq, ticket=summary)
+    if not actor.is_staff:
+        body["last_seq"] = conv.last_public_seq
+    return body

@@ -23,6 +23,7 @@ from chat.passwords import hash_password
 from chat.services import Services
 from escalation.policy_table import PlanTier
 
+
 def user_channel(user_id: int) -> str:
     """Broker channel for events about one user (disabled, membership changes)."""
     return f"user:{user_id}"

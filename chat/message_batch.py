@@ -29,8 +29,8 @@ from typing import Any, NamedTuple, Protocol
 from sqlalchemy.engine import Connection
 
 from chat.authz import Action, ConversationRef, Principal, can
-from chat.conversations import Ack, ConversationClosed, EventKind, stored_event_json
 from chat.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
+from chat.events import Ack, ConversationClosed, EventKind, stored_event_json
 from chat.models import ConversationStatus, Role
 from chat.numbering import number_run
 

@@ -1,23 +1,23 @@
-"""The composition root's bundle: one of each port, built once per process."""
+"""The bundle of ports every use case receives: storage, broker, clock, tokens, presence,
+and the after-commit reactions. Built once per process by the wiring (:mod:`chat.wiring`),
+which decides what goes in it; this module knows no feature."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from chat.authz import Principal
 from chat.broker import Broker, BrokerUnavailable, create_broker
 from chat.clock import Clock, SystemClock
 from chat.db import create_engine, create_sessionmaker
 from chat.settings import Settings
 from chat.tokens import Tokens
-
-if TYPE_CHECKING:
-    from chat.authz import Principal
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,8 @@ class Services:
     clock: Clock
     tokens: Tokens
     presence: AgentPresence = field(default_factory=NoPresence)
-    """Who of the staff is online; the web process's hub fills this in."""
+    """Who of the staff is online: the web process's hub presence, given by the wiring
+    (a worker without a hub knows of no one)."""
     reactions: list[Reaction] = field(default_factory=list)
     """After-commit reactions to new conversation events, in order. Each must be idempotent
     and able to catch up later (the sweeper replays what a crash left unprocessed)."""
@@ -89,11 +90,20 @@ class Services:
             await self.read_engine.dispose()
 
 
-def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
+def open_services(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    presence: AgentPresence | None = None,
+    reactions: list[Reaction] | None = None,
+    room_watchers: list[RoomWatcher] | None = None,
+) -> Services:
+    """Open the ports for ``settings`` (engines, broker, tokens) into one bundle; what
+    reacts to what is the caller's to say (:func:`chat.wiring.build_services`)."""
     clock = clock or SystemClock()
     engine = create_engine(settings.database_url)
     read_engine = create_engine(settings.database_url, read_only=True) if settings.is_sqlite else engine
-    services = Services(
+    return Services(
         settings=settings,
         engine=engine,
         sessions=create_sessionmaker(engine),
@@ -102,16 +112,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
         broker=create_broker(settings.redis_url),
         clock=clock,
         tokens=Tokens(settings.secret_keys, clock),
+        presence=presence or NoPresence(),
+        reactions=list(reactions or []),
+        room_watchers=list(room_watchers or []),
     )
-    # Imported here: the escalation package builds on this module.
-    from escalation.reactions import react_to_events
-
-    services.reactions.append(react_to_events)  # tickets follow their chats
-    from escalation.departure import customer_presence
-
-    services.room_watchers.append(customer_presence)  # a visitor leaving a live chat
-    from chat.desk.autoassign import on_events as assign_new_chats
-
-    # After the tickets' reaction: it creates the ticket row that assignment works on.
-    services.reactions.append(assign_new_chats)
-    return services

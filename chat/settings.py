@@ -19,6 +19,11 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from escalation.autoclose import Delay
+from escalation.errors import EscalationError
+from escalation.labels import parse_labels
+from escalation.ladder import DEFAULT_LADDER, Ladder
+
 EX_CONFIG = 78
 
 
@@ -231,11 +236,6 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
 def _ticket_settings(get: Callable[[str, str], str]) -> dict[str, Any]:
     """Ticket timings and rules, checked with the escalation core's own parsers so that a
     bad value stops the process at start instead of the first sweep."""
-    from escalation.autoclose import Delay
-    from escalation.errors import EscalationError
-    from escalation.labels import parse_labels
-    from escalation.ladder import DEFAULT_LADDER, Ladder
-
     values: dict[str, Any] = {}
     for name, field, default, parse in (
         # 360 and the product brief: 48 h waiting on the customer closes the ticket.

@@ -14,7 +14,6 @@ so a thousand visitors connecting cost no database query.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Iterable
 from typing import TYPE_CHECKING, Any

@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chat.authz import Principal
 from chat.db import SQLITE_BUSY_TIMEOUT_MS, PerEngine
+from chat.events import publish_events
 from chat.message_batch import BatchConflict, Outcome, SendItem, SendResult, SqlAlchemyTx, SqliteTx, write_batch
 from chat.services import Services
 
@@ -319,8 +320,6 @@ class MessageWriter:
             await self._publish(published)
 
     async def _publish(self, published: list[tuple[Principal, list[dict[str, Any]]]]) -> None:
-        from chat.conversations import publish_events
-
         # After the futures above: their senders' acks go out before the events reach
         # anyone (the broker's deliveries run after the callbacks already scheduled).
         for _, events in published:

@@ -10,9 +10,8 @@ import sys
 from collections.abc import Sequence
 
 from chat import migrate
-from chat.services import build_services
 from chat.settings import EX_CONFIG, SettingsError, load_settings
-from escalation.worker import JOBS, run_forever
+from chat.wiring import build_services, build_sweeper
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,9 +47,10 @@ async def _main() -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    logging.getLogger("escalation").info("sweeper started with jobs: %s", ", ".join(n for n, _ in JOBS) or "none")
+    sweeper = build_sweeper(svc)
+    logging.getLogger("escalation").info("sweeper started with jobs: %s", ", ".join(n for n, _ in sweeper.jobs))
     try:
-        await run_forever(svc, stop)
+        await sweeper.run_forever(stop)
     finally:
         await svc.close()
     return 0

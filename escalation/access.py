@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.authz import Action, Principal, TicketRef, can, require
-from chat.conversations import conversation_ref
 from chat.errors import NotFound
+from chat.events import conversation_ref
 from chat.models import Conversation
 from escalation.models import Ticket
 

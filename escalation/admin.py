@@ -21,7 +21,7 @@ from escalation.errors import EscalationError
 from escalation.models import BusinessCalendarRow, SlaPolicyRow, SupportGroup, TicketCategory
 from escalation.policies import Availability, calendar_from_json, calendar_to_json, check_key, spec_to_json
 from escalation.policy_table import PlanTier, PolicyTable
-from escalation.store import app_error
+from escalation.unit_of_work import app_error
 
 LEVELS = (1, 2, 3)
 

@@ -1,7 +1,7 @@
 """Several tickets' units of work in one transaction, for the sweeper.
 
 A sweep acts on hundreds of tickets that each need only a few statements. Run one by one
-(:func:`escalation.store.run_unit`), each paid for its own transaction (on SQLite a
+(:func:`escalation.unit_of_work.run_unit`), each paid for its own transaction (on SQLite a
 ``BEGIN IMMEDIATE`` and a commit), its own reading of the desk's dictionaries, plan tier
 and SLA marks: the fixed costs were most of the work. :func:`run_batch` takes the locks of
 a batch at once, reads what the batch shares once, then runs every ticket exactly as a
@@ -26,7 +26,7 @@ from escalation.config import Desk, load_desk
 from escalation.errors import EscalationError
 from escalation.models import Ticket, TicketSlaMark
 from escalation.policy_table import PlanTier
-from escalation.store import (
+from escalation.unit_of_work import (
     Work,
     app_error,
     catch_up,
@@ -81,7 +81,7 @@ async def run_batch(
     svc: Services, conversation_ids: Sequence[int], change: Callable[[Work], Awaitable[T]], *, desk: Desk | None = None
 ) -> list[tuple[T, Work]]:
     """Run ``change`` on the existing tickets of ``conversation_ids`` in one transaction,
-    each as :func:`escalation.store.run_unit` would; publish every ticket's events after
+    each as :func:`escalation.unit_of_work.run_unit` would; publish every ticket's events after
     the commit. Skipped: conversations another worker holds, and ids without a ticket row
     (the backfill creates those). ``desk``: the configuration a sweep pass already loaded
     (else it is read here). Any error rolls the whole batch back and is raised: the caller

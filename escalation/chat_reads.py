@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat.conversations import EventKind
+from chat.events import EventKind
 from chat.models import Conversation, Event, Organization, User
 from escalation.policy_table import PlanTier
 

@@ -11,18 +11,20 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from chat.authz import Action, Principal
-from chat.conversations import EventKind, NewConversation, append_event, author_json, event_json, start_conversation
+from chat.conversations import NewConversation, start_conversation
 from chat.errors import Conflict, Forbidden, NotFound
+from chat.events import EventKind, append_event, author_json, event_json
 from chat.models import Conversation, ConversationKind, ConversationStatus, User
 from chat.services import Services
 from escalation.access import require_on_ticket, ticket_ref
-from escalation.actions import actor_user, apply_status, run_and_render
 from escalation.chat_reads import lock_conversation
 from escalation.errors import AlreadyRated, EscalationError
 from escalation.lifecycle import TicketState, TicketStatus, rate
 from escalation.models import Ticket, TicketRating
+from escalation.prechat import Prechat
 from escalation.ratings import Rating, RatingValue
-from escalation.store import Work, actor_of, app_error, run_unit
+from escalation.steps import actor_user, apply_status, run_and_render
+from escalation.unit_of_work import Work, actor_of, app_error, run_unit
 
 
 def rating_of(value: str, reason: str | None = None, comment: str | None = None) -> Rating:
@@ -103,6 +105,7 @@ async def start_follow_up(
     subject: str = "",
     body: str | None = None,
     client_msg_id: str | None = None,
+    prechat: Prechat | None = None,
 ) -> NewConversation:
     """A new support chat after a closed one of the same requester, linked both ways
     (``ticket.linked`` in each). The old one must be closed (409 ``not_closed``) and the
@@ -119,7 +122,9 @@ async def start_follow_up(
             raise Forbidden("only the requester continues their own conversation")
         if conv.status is not ConversationStatus.CLOSED:
             raise Conflict("that conversation is still open: write there", code="not_closed")
-    created = await start_conversation(svc, actor, subject=subject, body=body, client_msg_id=client_msg_id)
+    created = await start_conversation(
+        svc, actor, subject=subject, body=body, client_msg_id=client_msg_id, prechat=prechat
+    )
     new_id = created.conversation.id
 
     async def link(work: Work) -> None:

@@ -1,7 +1,7 @@
 """The visitor leaves: a live chat whose customer's last socket went away becomes a ticket
 a grace period later (``CHAT_LEFT_TICKET_MINUTES``), unless they come back first.
 
-The hub calls :func:`customer_presence` whenever a customer's socket joins or leaves a
+The hub calls a :class:`Departures` (one per process, made by the wiring) whenever a customer's socket joins or leaves a
 conversation, with a way to ask whether this process still holds a socket of theirs in
 it. Sockets of one customer may sit on several web processes, so each process keeps one
 ``customer_presence`` row per (conversation, customer) while it holds such a socket: the
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import cast
 
 from sqlalchemy import Table, bindparam, delete, func, insert, select
@@ -35,7 +35,7 @@ from chat.services import Services
 from escalation.batch import run_in_batches
 from escalation.lifecycle import TicketStatus
 from escalation.models import CustomerPresence, Ticket
-from escalation.store import Work
+from escalation.unit_of_work import Work
 
 log = logging.getLogger(__name__)
 
@@ -52,18 +52,25 @@ _Key = tuple[int, int]  # conversation, user
 _PRESENCE = cast(Table, CustomerPresence.__table__)  # Core statements: one executemany each
 
 
-async def customer_presence(
-    svc: Services, process_id: str, conversation_id: int, principal: Principal, here: Callable[[], bool]
-) -> None:
-    """Bring the stored presence of ``principal`` in ``conversation_id`` in line with this
-    process's sockets (``here()``, asked when its batch is settled); return once it is.
-    Never raises: a failure is logged, and the chat then converts on idleness as before."""
-    if principal.role not in CUSTOMER_ROLES:
-        return
-    ledger = _ledgers.get(process_id)
-    if ledger is None:
-        ledger = _ledgers[process_id] = _Ledger(svc, process_id)
-    await ledger.settle((conversation_id, principal.user_id), here)
+class Departures:
+    """The room watcher (``Services.room_watchers``) of one process's hub: its ledger of
+    customer presence rows, made when the hub first reports a socket."""
+
+    def __init__(self) -> None:
+        self._ledgers: dict[str, _Ledger] = {}  # by hub (process) id
+
+    async def __call__(
+        self, svc: Services, process_id: str, conversation_id: int, principal: Principal, here: Callable[[], bool]
+    ) -> None:
+        """Bring the stored presence of ``principal`` in ``conversation_id`` in line with
+        this process's sockets (``here()``, asked when its batch is settled); return once
+        it is. Never raises: a failure is logged, and the chat then converts on idleness."""
+        if principal.role not in CUSTOMER_ROLES:
+            return
+        ledger = self._ledgers.get(process_id)
+        if ledger is None:
+            ledger = self._ledgers[process_id] = _Ledger(svc, process_id)
+        await ledger.settle((conversation_id, principal.user_id), here)
 
 
 class _Ledger:
@@ -114,14 +121,30 @@ class _Ledger:
                         waiter.set_result(None)
 
     async def _settle(self, batch: dict[_Key, Callable[[], bool]]) -> None:
+        changes = await self._changes(batch)
+        if not changes:
+            return
+        found, present, tickets = await self._write_rows(changes)
+        self._remember(changes, found)
+        await _stamp_all(self.svc, [
+            t.conversation_id for t in tickets
+            if _live(t) and (present.get(t.conversation_id, 0) > 0) == (t.customer_left_at is not None)
+        ])
+
+    async def _changes(self, batch: dict[_Key, Callable[[], bool]]) -> dict[_Key, bool]:
+        """Keys whose wanted row (a socket here or not) differs from what this process
+        stored; arrivals only in chats still live."""
         wanted = {key: here() for key, here in batch.items()}
         changes = {key: here for key, here in wanted.items() if here != (key in self.stored)}
         arriving = {conv for (conv, _), here in changes.items() if here}
         if arriving:
             live = await _live_chats(self.svc, arriving)
             changes = {key: here for key, here in changes.items() if not here or key[0] in live}
-        if not changes:
-            return
+        return changes
+
+    async def _write_rows(self, changes: dict[_Key, bool]) -> tuple[set[int], dict[int, int], Sequence[Ticket]]:
+        """Insert and delete this process's rows under every conversation's lock; return the
+        conversations found, their count of rows over all processes, and their tickets."""
         ids = sorted({conv for conv, _ in changes})
         pid = self.process_id
         async with self.svc.sessions.begin() as db:
@@ -157,18 +180,14 @@ class _Ledger:
             tickets = (await db.scalars(
                 select(Ticket).where(Ticket.conversation_id.in_(ids)).execution_options(populate_existing=True)
             )).all()
+        return found, present, tickets
+
+    def _remember(self, changes: dict[_Key, bool], found: set[int]) -> None:
         for key, here in changes.items():
             if here and key[0] in found:
                 self.stored.add(key)
             else:
                 self.stored.discard(key)
-        await _stamp_all(self.svc, [
-            t.conversation_id for t in tickets
-            if _live(t) and (present.get(t.conversation_id, 0) > 0) == (t.customer_left_at is not None)
-        ])
-
-
-_ledgers: dict[str, _Ledger] = {}
 
 
 def _live(ticket: Ticket) -> bool:

@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat import validation
 from chat.authz import Action, Principal, require
-from chat.conversations import EventKind, append_event, author_json, conversation_json, event_json, load_visible
+from chat.conversations import conversation_json
 from chat.errors import Forbidden, ValidationFailed
+from chat.events import EventKind, append_event, author_json, event_json, load_visible
 from chat.models import (
     STAFF_ROLES,
     Conversation,
@@ -36,7 +37,7 @@ from escalation.history_facts import sla_facts
 from escalation.lifecycle import Actor
 from escalation.lifecycle import open_ticket as open_state
 from escalation.models import TicketChannel
-from escalation.store import (
+from escalation.unit_of_work import (
     Work,
     begin_work,
     finish_work,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, exists, func, select
@@ -25,7 +26,6 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from chat.models import Conversation, ConversationKind, Role, User
 from chat.services import Services
-from escalation.actions import apply_status, mark_tracked, transfer
 from escalation.autoclose import auto_close
 from escalation.batch import UNITS_PER_TRANSACTION, run_in_batches
 from escalation.config import load_desk
@@ -33,8 +33,10 @@ from escalation.ladder import DueStep, LadderAction
 from escalation.lifecycle import TicketStatus
 from escalation.models import Ticket, TicketSlaMark
 from escalation.partner import partner_admins
+from escalation.prechat import apply_committed
 from escalation.sla import SlaClock, SlaEventKind
-from escalation.store import Work, convert_times, facts_of, run_unit
+from escalation.steps import apply_status, mark_tracked, transfer
+from escalation.unit_of_work import Work, convert_times, facts_of, run_unit
 
 log = logging.getLogger("escalation.jobs")
 
@@ -231,34 +233,49 @@ async def convert_job(svc: Services, now: datetime) -> int:
 
 
 async def _caught_up(work: Work) -> int:
+    if work.created:  # the chat's reaction never ran: its pre-chat answers go on the row now
+        await apply_committed(work)
     return 1
 
 
-# Where this process's moving backfill window starts next (a memo of its own progress:
-# after a restart it starts again from the bottom).
-_backfill_from: dict[int, int] = {}
+@dataclass
+class Backfill:
+    """One sweeper's own progress through the crash-recovery backfill: where its moving
+    window starts next and when it runs again. Nothing another process needs; after a
+    restart it starts again from the bottom. Owned by the sweeper that runs its job."""
+
+    window_from: int = 0
+    next_run: datetime | None = None
+
+    async def job(self, svc: Services, now: datetime) -> int:
+        """:meth:`run`, at most once per :data:`BACKFILL_INTERVAL`."""
+        if self.next_run is not None and now < self.next_run:
+            return 0
+        self.next_run = now + BACKFILL_INTERVAL
+        return await self.run(svc, now)
+
+    async def windows(self, svc: Services) -> list[tuple[int, int]]:
+        """The id ranges (inclusive) this run looks at; advances the moving one."""
+        async with svc.reads() as db:
+            top = int(await db.scalar(select(func.max(Conversation.id))) or 0)
+        start = self.window_from if self.window_from <= top else 0
+        self.window_from = start + BACKFILL_SLICE
+        newest = (max(top - BACKFILL_SLICE + 1, 0), top)
+        moving = (start, start + BACKFILL_SLICE - 1)
+        return [newest] if moving[1] >= newest[0] else [moving, newest]
+
+    async def run(self, svc: Services, now: datetime) -> int:
+        """Support chats without a ticket row, and open tickets behind their conversation,
+        go through a unit (which creates / catches up). Leaves recently active
+        conversations to their own reactions. Looks at :meth:`windows`, never the whole
+        table."""
+        return await _recover(svc, now, await self.windows(svc))
 
 
-async def backfill_windows(svc: Services) -> list[tuple[int, int]]:
-    """The id ranges (inclusive) this backfill run looks at; advances the moving one."""
-    async with svc.reads() as db:
-        top = int(await db.scalar(select(func.max(Conversation.id))) or 0)
-    start = _backfill_from.get(id(svc), 0)
-    if start > top:
-        start = 0
-    _backfill_from[id(svc)] = start + BACKFILL_SLICE
-    newest = (max(top - BACKFILL_SLICE + 1, 0), top)
-    moving = (start, start + BACKFILL_SLICE - 1)
-    return [newest] if moving[1] >= newest[0] else [moving, newest]
-
-
-async def backfill(svc: Services, now: datetime) -> int:
-    """Support chats without a ticket row, and open tickets behind their conversation,
-    go through a unit (which creates / catches up). Leaves recently active conversations
-    to their own reactions. Looks at :func:`backfill_windows`, never the whole table."""
+async def _recover(svc: Services, now: datetime, windows: list[tuple[int, int]]) -> int:
     quiet = now - BACKFILL_QUIET
     found: list[int] = []
-    for low, high in await backfill_windows(svc):
+    for low, high in windows:
         async with svc.reads() as db:
             found += list(await db.scalars(missing_query(quiet, low, high)))
             found += list(await db.scalars(behind_query(quiet, low, high)))
@@ -298,23 +315,11 @@ def behind_query(quiet: datetime, low: int, high: int) -> Select[int]:
     )
 
 
-_next_backfill: dict[int, datetime] = {}
-
-
-async def backfill_job(svc: Services, now: datetime) -> int:
-    """:func:`backfill`, at most once per :data:`BACKFILL_INTERVAL` in this process (a
-    memo of this process's own schedule, nothing another process needs)."""
-    if now < _next_backfill.get(id(svc), now):
-        return 0
-    _next_backfill[id(svc)] = now + BACKFILL_INTERVAL
-    return await backfill(svc, now)
-
-
-JOBS: list[tuple[str, Callable[[Services, datetime], Awaitable[int]]]] = [
-    ("tickets.backfill", backfill_job),
-    ("tickets.convert", convert_job),
-    ("tickets.sla", sla_job),
-    ("tickets.auto_close", auto_close_job),
-]
-
-__all__ = ["JOBS", "auto_close_job", "backfill", "backfill_job", "convert_job", "sla_job"]
+def ticket_jobs() -> list[tuple[str, Callable[[Services, datetime], Awaitable[int]]]]:
+    """The tickets' sweep jobs, for one sweeper (the backfill keeps its progress in it)."""
+    return [
+        ("tickets.backfill", Backfill().job),
+        ("tickets.convert", convert_job),
+        ("tickets.sla", sla_job),
+        ("tickets.auto_close", auto_close_job),
+    ]

@@ -1,6 +1,6 @@
 """Partner first line, the tickets' side (PSD): a ticket of a customer whose reseller has
 "own first line" on lands in that reseller's own queue (``tickets.handled_by_org_id``, set
-when the row is created: :func:`escalation.store.first_line_partner`). The reseller's
+when the row is created: :func:`escalation.unit_of_work.first_line_partner`). The reseller's
 admins list and work it; platform agents do not, and platform queues leave it out
 (:data:`PLATFORM_QUEUE`), until the partner hands it over with :func:`transfer_to_platform`.
 Support admins keep oversight of both.
@@ -18,10 +18,10 @@ from chat.errors import Conflict
 from chat.models import Role, User
 from chat.services import Services
 from escalation.access import require_on_ticket
-from escalation.actions import MAX_NOTE, actor_user, run_and_render, transfer
 from escalation.models import Ticket
-from escalation.store import Work, is_partner
+from escalation.steps import MAX_NOTE, actor_user, run_and_render, transfer
 from escalation.tickets import sync_participants
+from escalation.unit_of_work import Work, is_partner
 
 PLATFORM_QUEUE: ColumnElement[bool] = Ticket.handled_by_org_id.is_(None)
 """Add to a query of platform staff's queues: leaves out what partners hold."""

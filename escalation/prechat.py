@@ -2,33 +2,30 @@
 category, severity, affected objects (assets), "when did it happen", a contact e-mail and
 the visitor's name.
 
-A chat's ticket row is made by the after-commit reaction to its start
-(:mod:`escalation.reactions`), and automatic assignment (:mod:`chat.desk.autoassign`) runs
-right after it in the same pass. Assignment rules route by category, severity and source,
-and the SLA policy is chosen by category × severity, so the answers must be on the row
-before either looks: the route hands them over with :func:`pending` (a context variable;
-``start_conversation`` runs the reactions in the request's own task) and the unit that
-creates the row applies them, so the row is born with them and its first deadlines use
-them. Should that unit not have applied them (the reaction failed and was logged, or the
-row came from elsewhere), :func:`apply_prechat` does it afterwards in a unit of its own.
+The route checks the answers (:func:`check_prechat`) before anything is stored, and
+``start_conversation`` commits them with the chat, in its ``conversation.created`` event
+(``data.prechat``). A chat's ticket row is made by the after-commit reaction to its start
+(:mod:`escalation.reactions`) or, should that reaction fail, by the sweeper's backfill;
+whichever unit creates the row applies the committed answers (:func:`apply_committed`),
+so the row is born with them: the SLA policy (category x severity) and the assignment
+pass that runs right after the reaction both see them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
+
 from chat import validation
-from chat.authz import Principal
-from chat.models import Role, User
+from chat.models import Event, Role, User
 from chat.services import Services
 from escalation import fields
 from escalation.config import load_desk
-from escalation.store import Work, run_unit
+from escalation.unit_of_work import Work
 
 
 @dataclass(frozen=True)
@@ -45,6 +42,23 @@ class Prechat:
     @property
     def empty(self) -> bool:
         return self == Prechat()
+
+    def as_data(self) -> dict[str, Any]:
+        """The answers as stored in ``conversation.created`` (given ones only)."""
+        data: dict[str, Any] = {
+            "category": self.category, "severity": self.severity, "assets": list(self.assets) or None,
+            "happened_at": self.happened_at.isoformat() if self.happened_at is not None else None,
+            "email": self.email, "name": self.name,
+        }
+        return {k: v for k, v in data.items() if v is not None}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Prechat:
+        when = data.get("happened_at")
+        return cls(
+            category=data.get("category"), severity=data.get("severity"), assets=tuple(data.get("assets") or ()),
+            happened_at=datetime.fromisoformat(when) if when else None, email=data.get("email"), name=data.get("name"),
+        )
 
 
 async def check_prechat(
@@ -76,50 +90,17 @@ async def check_prechat(
     return Prechat(clean_category, clean_severity, clean_assets, when, clean_email, clean_name)
 
 
-class Pending:
-    """Answers waiting for the row of the chat ``user_id`` is starting."""
-
-    def __init__(self, answers: Prechat, user_id: int) -> None:
-        self.answers = answers
-        self.user_id = user_id
-        self.applied_to: int | None = None
-
-
-_PENDING: ContextVar[Pending | None] = ContextVar("escalation_prechat", default=None)
-
-
-@contextmanager
-def pending(answers: Prechat, actor: Principal) -> Iterator[Pending]:
-    """While the block runs, the first chat row ``actor`` creates gets ``answers``."""
-    holder = Pending(answers, actor.user_id)
-    token = _PENDING.set(holder)
-    try:
-        yield holder
-    finally:
-        _PENDING.reset(token)
-
-
-async def on_row_created(work: Work) -> None:
-    """For the unit that has just created a chat's row: apply the answers waiting for it."""
-    holder = _PENDING.get()
-    if holder is None or holder.answers.empty or holder.applied_to is not None:
+async def apply_committed(work: Work) -> None:
+    """For the unit that has just created a chat's row: apply the answers committed with
+    the chat's start (its first event, ``conversation.created``), if any."""
+    data = await work.db.scalar(
+        select(Event.data).where(Event.conversation_id == work.conv.id).order_by(Event.seq).limit(1)
+    )
+    if not data or data.get("event") != "conversation.created" or not data.get("prechat"):
         return
-    if work.conv.created_by_id != holder.user_id:
-        return
-    holder.applied_to = work.conv.id
-    await _apply(work, holder.answers, holder.user_id)
-
-
-async def apply_prechat(svc: Services, actor: Principal, conversation_id: int, answers: Prechat) -> None:
-    """Put ``answers`` on the chat's ticket in one unit (creating the row if missing);
-    deadlines are recomputed with them."""
-    if answers.empty:
-        return
-
-    async def change(work: Work) -> None:
-        await _apply(work, answers, actor.user_id)
-
-    await run_unit(svc, conversation_id, change)
+    answers = Prechat.from_data(data["prechat"])
+    if work.conv.created_by_id is not None and not answers.empty:
+        await _apply(work, answers, work.conv.created_by_id)
 
 
 async def _apply(work: Work, answers: Prechat, user_id: int) -> None:

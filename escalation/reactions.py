@@ -20,8 +20,8 @@ from chat.hot_reads import hot_reads_of
 from chat.models import ConversationKind, Role, User
 from chat.services import NoPresence, Services
 from escalation.lifecycle import Actor, track
-from escalation.prechat import on_row_created
-from escalation.store import STAFF_WRITERS, Work, run_unit
+from escalation.prechat import apply_committed
+from escalation.unit_of_work import STAFF_WRITERS, Work, run_unit
 
 _STAFF = {r.value for r in STAFF_WRITERS}
 
@@ -58,10 +58,10 @@ async def _nobody_online(work: Work) -> bool:
 async def _on_created(work: Work) -> None:
     """A chat started while no agent is online is a ticket from its start. Its
     ``conversation.created`` event is its opening: no separate ``ticket.opened``. The
-    pre-chat answers of the request that started it go on the row first: the tracking
+    pre-chat answers committed with the start go on the row first: the tracking
     decision's deadlines and the assignment pass after this reaction use them."""
     if work.created:
-        await on_row_created(work)
+        await apply_committed(work)
     if not work.created or work.ticket.tracked or not await _nobody_online(work):
         return
     moved = track(work.state(), work.conv.created_at, Actor.system())

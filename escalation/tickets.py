@@ -3,7 +3,7 @@
 The Python API the console and group-chat code build on. Every function takes the acting
 :class:`~chat.authz.Principal` (``None`` = the system: the sweeper, a conversion) and the
 ticket's id, which is its conversation's id. A support chat whose ticket row is missing
-gets it created on the way (see :func:`escalation.store.run_unit`).
+gets it created on the way (see :func:`escalation.unit_of_work.run_unit`).
 """
 
 from __future__ import annotations
@@ -17,13 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat import validation
 from chat.authz import Action, Principal
-from chat.conversations import EventKind, author_json
 from chat.errors import Conflict, ValidationFailed
+from chat.events import EventKind, author_json
 from chat.models import STAFF_ROLES, Conversation, Event, Participant, Role, User
 from chat.services import Services
 from escalation import fields
 from escalation.access import require_on_ticket
-from escalation.actions import (
+from escalation.closing import close_conversation, rate_ticket, start_follow_up
+from escalation.intake import TicketDraft, open_ticket
+from escalation.models import Ticket
+from escalation.steps import (
     STATUS_ACTIONS,
     actor_user,
     add_note,
@@ -32,12 +35,9 @@ from escalation.actions import (
     run_and_render,
     transfer,
 )
-from escalation.closing import close_conversation, rate_ticket, start_follow_up
-from escalation.intake import TicketDraft, open_ticket
-from escalation.models import Ticket
-from escalation.store import STAFF_WRITERS, Work, is_partner
-from escalation.tasks import add_task, update_task
+from escalation.ticket_tasks import add_task, update_task
 from escalation.transfers import set_label
+from escalation.unit_of_work import STAFF_WRITERS, Work, is_partner
 from escalation.views import desk_view, ticket_json
 
 __all__ = [

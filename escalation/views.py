@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.authz import Principal
-from chat.conversations import author_json
+from chat.events import author_json
 from chat.models import STAFF_ROLES, Conversation, Role, User
 from escalation.lifecycle import NextAction, TicketStatus
 from escalation.models import Ticket, TicketRating, TicketTask

@@ -2,8 +2,9 @@
 chat-to-ticket on idle) by reading stored deadlines, never by holding timers.
 
 Each job is idempotent and claims its rows with conditional updates, so several workers,
-or a restart in the middle of a pass, never act twice or miss anything. Jobs register in
-``JOBS``; the loop itself knows nothing about tickets.
+or a restart in the middle of a pass, never act twice or miss anything. The wiring
+(:func:`chat.wiring.build_sweeper`) gives a :class:`Sweeper` its jobs; the loop itself
+knows nothing about tickets.
 """
 
 from __future__ import annotations
@@ -24,21 +25,28 @@ DEFAULT_INTERVAL_SECONDS = 5.0
 Job = Callable[[Services, datetime], Awaitable[int]]
 """A sweep step: given the services and "now", act on what is due; return how many items."""
 
-# Imported here, below Job: the ticket jobs live with the tickets.
-from chat.desk.autoassign import assign_job  # noqa: E402
-from escalation.jobs import JOBS as TICKET_JOBS  # noqa: E402
-
-# Assignment needs to know who is online, so it acts only where a hub runs (the embedded
-# default's in-process sweeper); in a separate worker it is a no-op.
-JOBS: list[tuple[str, Job]] = [*TICKET_JOBS, ("desk.assign", assign_job)]
 
 
-async def run_once(svc: Services, jobs: list[tuple[str, Job]] | None = None) -> dict[str, int]:
+class Sweeper:
+    """One process's sweeper: its jobs (with whatever progress they keep) over ``svc``."""
+
+    def __init__(self, svc: Services, jobs: list[tuple[str, Job]]) -> None:
+        self.svc = svc
+        self.jobs = jobs
+
+    async def run_once(self) -> dict[str, int]:
+        return await run_once(self.svc, self.jobs)
+
+    async def run_forever(self, stop: asyncio.Event, interval: float = DEFAULT_INTERVAL_SECONDS) -> None:
+        await run_forever(self.svc, self.jobs, stop, interval)
+
+
+async def run_once(svc: Services, jobs: list[tuple[str, Job]]) -> dict[str, int]:
     """One pass over every job at the clock's current time. A failing job is logged and
     the others still run; the next pass retries it."""
     now = svc.clock.now()
     done: dict[str, int] = {}
-    for name, job in jobs if jobs is not None else JOBS:
+    for name, job in jobs:
         try:
             done[name] = await job(svc, now)
         except Exception:
@@ -47,9 +55,11 @@ async def run_once(svc: Services, jobs: list[tuple[str, Job]] | None = None) -> 
     return done
 
 
-async def run_forever(svc: Services, stop: asyncio.Event, interval: float = DEFAULT_INTERVAL_SECONDS) -> None:
+async def run_forever(
+    svc: Services, jobs: list[tuple[str, Job]], stop: asyncio.Event, interval: float = DEFAULT_INTERVAL_SECONDS
+) -> None:
     while not stop.is_set():
-        await run_once(svc)
+        await run_once(svc, jobs)
         try:
             await asyncio.wait_for(stop.wait(), interval)
         except TimeoutError:

@@ -19,8 +19,9 @@ import pytest
 
 from chat import migrate
 from chat.clock import ManualClock
-from chat.services import Services, build_services
+from chat.services import Services
 from chat.settings import Settings, load_settings
+from chat.wiring import build_services
 from tests.support.live import LiveServer, live_server
 from tests.support.processes import PostgresServer, RedisServer, start_postgres, start_redis
 

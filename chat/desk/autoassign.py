@@ -19,10 +19,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from chat.conversations import ring_inbox
 from chat.desk import agents as desk_agents
 from chat.desk import claims, rules
 from chat.desk.assignment import AgentLoad, Assignment, WaitingChat, plan_assignments
+from chat.events import ring_inbox
 from chat.models import Conversation, ConversationStatus
 from chat.services import NoPresence, Services
 from escalation.lifecycle import TicketStatus

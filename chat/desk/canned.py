@@ -10,10 +10,10 @@ from sqlalchemy.exc import IntegrityError
 
 from chat import validation
 from chat.authz import Action, Principal, require
-from chat.conversations import load_visible
 from chat.desk import placeholders
 from chat.desk.models import CannedReply
 from chat.errors import Conflict, NotFound, ValidationFailed
+from chat.events import load_visible
 from chat.models import Organization, User
 from chat.services import Services
 

@@ -5,7 +5,7 @@ the ticket — plus a ``ticket.assigned`` system event in the conversation's str
 history says who took it and when, and every console hears of it live. Each change is one
 transaction that re-checks the assignee under the conversation's row lock (the write
 lock on SQLite), so two agents clicking at the same instant cannot both win. Every change goes
-through the ticket's unit of work (:func:`escalation.store.run_unit`) like any other
+through the ticket's unit of work (:func:`escalation.unit_of_work.run_unit`) like any other
 writer of a ticket.
 """
 
@@ -19,17 +19,17 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.authz import Action, Principal, require
-from chat.conversations import author_json
 from chat.desk.agents import default_limit
 from chat.desk.assignment import Assignment
 from chat.desk.models import AgentProfile
 from chat.errors import Conflict
+from chat.events import author_json
 from chat.models import User
 from chat.services import Services
 from escalation.access import require_on_ticket
 from escalation.batch import run_in_batches
 from escalation.lifecycle import TicketStatus
-from escalation.store import Work, run_unit
+from escalation.unit_of_work import Work, run_unit
 
 log = logging.getLogger(__name__)
 

@@ -14,12 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.authz import Action, ConversationRef, Principal, can
-from chat.conversations import conversation_json, load_visible, read_position
+from chat.conversations import conversation_json
 from chat.desk import queues
 from chat.desk.models import CustomerNote
 from chat.desk.notes import note_json
 from chat.desk.scope import search_scope
 from chat.errors import NotFound
+from chat.events import load_visible, read_position
 from chat.models import Conversation, Event, Organization, Site, User
 from chat.services import Services
 from escalation.access import ticket_ref

@@ -7,9 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from chat.authz import Action, Principal, require
-from chat.conversations import post_message, publish_events
+from chat.conversations import post_message
 from chat.desk import autoassign
 from chat.errors import AppError
+from chat.events import publish_events
 from chat.services import Services
 from escalation.tickets import change_status, get_ticket
 
@@ -22,7 +23,7 @@ async def resolve(svc: Services, actor: Principal, conversation_id: int, *, body
     await publish_events(svc, events)
     await svc.react(actor, events)
     try:
-        # The status change catches up with the stored reply first (escalation.store), so
+        # The status change catches up with the stored reply first (escalation.unit_of_work), so
         # a NEW ticket is in progress by then and may be proposed to close.
         ticket = await change_status(svc, actor, conversation_id, "propose_close")
     except AppError:

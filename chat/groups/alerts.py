@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chat import validation
 from chat.attachments import check_upload, store_upload, upload_dir
 from chat.authz import Action, OrgRef, Principal, can, require
-from chat.conversations import author_json
 from chat.directory import find_organization, user_channel
 from chat.errors import NotFound, ValidationFailed
+from chat.events import author_json
 from chat.groups.models import AlertFile, AlertType, SystemAlert
 from chat.models import Organization, OrgKind, User
 from chat.services import Services

@@ -1,38 +1,22 @@
 """Partner first line (PSD): a reseller flagged "own first line" answers its customers'
 tickets itself; they reach platform agents only when the partner transfers them.
 
-The flag lives in ``reseller_settings``. Ticket routing asks :func:`partner_first_line`.
+The flag lives in ``reseller_settings``. Ticket routing asks :func:`chat.groups.queries.partner_first_line`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.authz import Action, OrgRef, Principal, require
 from chat.directory import find_organization
 from chat.errors import ValidationFailed
 from chat.groups.models import ResellerSettings
+from chat.groups.queries import partner_first_line
 from chat.models import Organization, OrgKind
 from chat.services import Services
-
-
-async def partner_first_line(db: AsyncSession, organization_id: int) -> int | None:
-    """The reseller organization that handles first line for the customer company
-    ``organization_id``: its parent reseller when that reseller has "own first line" on,
-    else None (platform agents answer). None for resellers themselves and unknown ids."""
-    partner: int | None = await db.scalar(
-        select(Organization.parent_id)
-        .join(ResellerSettings, ResellerSettings.organization_id == Organization.parent_id)
-        .where(
-            Organization.id == organization_id,
-            Organization.kind == OrgKind.CUSTOMER,
-            ResellerSettings.own_first_line.is_(True),
-        )
-    )
-    return partner
 
 
 def settings_json(org: Organization, row: ResellerSettings | None) -> dict[str, Any]:

@@ -17,11 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat import validation
 from chat.authz import Action, Principal, can, require
-from chat.conversations import STAFF_CHANNEL, author_json, publish_events
 from chat.directory import user_channel
 from chat.errors import Conflict, NotFound, ValidationFailed
+from chat.events import STAFF_CHANNEL, author_json, publish_events
 from chat.groups.models import ChatGroup, ChatGroupJoinRequest, RequestRoute, RequestStatus
 from chat.groups.service import admit, find_group_for, group_ref, membership_frame
+from chat.groups.ticketing import open_service_request
 from chat.models import Organization, Role, User
 from chat.services import Services
 
@@ -131,8 +132,6 @@ async def _open_service_request(
 
     Its own transaction, after the request's: if it fails, that is logged and the request
     still waits in the staff's list of join requests (and rang the staff channel)."""
-    from chat.groups.ticketing import open_service_request  # tickets build on the chat layer
-
     try:
         return await open_service_request(svc, actor, group, user, req)
     except Exception:

@@ -19,10 +19,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat import validation
 from chat.authz import Action, GroupRef, Principal, can, require
-from chat.conversations import EventKind, append_event, author_json, event_json, publish_events
 from chat.directory import find_organization, user_channel
 from chat.errors import Conflict, NotFound, ValidationFailed
-from chat.groups.models import ChatGroup, ChatGroupJoinRequest, ChatGroupMember, HistoryVisibility, MemberState, RequestStatus
+from chat.events import EventKind, append_event, author_json, event_json, publish_events
+from chat.groups.models import (
+    ChatGroup,
+    ChatGroupJoinRequest,
+    ChatGroupMember,
+    HistoryVisibility,
+    MemberState,
+    RequestStatus,
+)
 from chat.models import Conversation, ConversationKind, ConversationStatus, Organization, OrgKind, Participant, User
 from chat.services import Services
 
@@ -90,22 +97,6 @@ async def find_group_for(db: AsyncSession, principal: Principal, group: int | st
 
 
 # -- the history floor -----------------------------------------------------------------
-
-
-async def history_floor(db: AsyncSession, user_id: int, conversation_id: int) -> int:
-    """The lowest seq of a group conversation that ``user_id`` may read: their joining's
-    seq when the group shows history since joining, else 0. Staff have no floor (the
-    caller does not ask for them)."""
-    floor = await db.scalar(
-        select(ChatGroupMember.visible_from_seq)
-        .join(ChatGroup, ChatGroup.id == ChatGroupMember.group_id)
-        .where(
-            ChatGroup.conversation_id == conversation_id,
-            ChatGroup.history == HistoryVisibility.SINCE_JOIN,
-            ChatGroupMember.user_id == user_id,
-        )
-    )
-    return int(floor or 0)
 
 
 # -- JSON ------------------------------------------------------------------------------

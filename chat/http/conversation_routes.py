@@ -10,9 +10,12 @@ from starlette.responses import Response
 
 from chat import conversations
 from chat.errors import ValidationFailed
+from chat.events import HISTORY_PAGE_MAX
 from chat.http.common import JSON, Strict, current, path_id, read_json, services
 from chat.hub.connection import render_event
 from chat.models import ConversationStatus
+from escalation.closing import start_follow_up
+from escalation.prechat import check_prechat
 
 
 def _int_param(request: Request, name: str, default: int | None, *, low: int = 0) -> int | None:
@@ -39,10 +42,6 @@ class StartBody(Strict):
 
 
 async def start(request: Request) -> Response:
-    # Imported here: the escalation package builds on the conversations module.
-    from escalation.closing import start_follow_up
-    from escalation.prechat import apply_prechat, check_prechat, pending
-
     principal, _ = await current(request)
     body = await read_json(request, StartBody)
     svc = services(request)
@@ -50,18 +49,15 @@ async def start(request: Request) -> Response:
         svc, category=body.category, severity=body.severity, assets=body.assets, happened_at=body.happened_at,
         email=body.email, name=body.name,
     )
-    with pending(answers, principal) as waiting:
-        if body.linked_to is not None:
-            created = await start_follow_up(
-                svc, principal, linked_to=body.linked_to, subject=body.subject, body=body.body,
-                client_msg_id=body.client_msg_id,
-            )
-        else:
-            created = await conversations.start_conversation(
-                svc, principal, subject=body.subject, body=body.body, client_msg_id=body.client_msg_id
-            )
-    if waiting.applied_to != created.conversation.id:
-        await apply_prechat(svc, principal, created.conversation.id, answers)
+    if body.linked_to is not None:
+        created = await start_follow_up(
+            svc, principal, linked_to=body.linked_to, subject=body.subject, body=body.body,
+            client_msg_id=body.client_msg_id, prechat=answers,
+        )
+    else:
+        created = await conversations.start_conversation(
+            svc, principal, subject=body.subject, body=body.body, client_msg_id=body.client_msg_id, prechat=answers
+        )
     return JSON({"conversation": conversations.conversation_json(created.conversation, 0)}, status_code=201)
 
 
@@ -88,23 +84,10 @@ async def history(request: Request) -> Response:
     events, last = await conversations.events_after(services(request), principal, conv_id, after_seq=after, limit=limit)
     staff = principal.is_staff
     rendered = [render_event(e, staff=staff) for e in events]
-    return JSON({"events": rendered, "has_more": len(events) == min(limit, conversations.HISTORY_PAGE_MAX)})
+    return JSON({"events": rendered, "has_more": len(events) == min(limit, HISTORY_PAGE_MAX)})
 
 
 async def detail(request: Request) -> Response:
     principal, _ = await current(request)
     conv_id = path_id(request, "conversation_id")
-    # Imported here: the escalation package builds on the conversations module.
-    from escalation.models import Ticket
-    from escalation.views import ticket_summary
-
-    async with services(request).sessions() as db:
-        conv, _ = await conversations.load_visible(db, principal, conv_id)
-        read_seq = await conversations.read_position(db, principal.user_id, conv.id)
-        ticket = await db.get(Ticket, conv.id)
-    # The same ticket summary as the list's (null for a conversation without a ticket).
-    summary = ticket_summary(ticket, staff=principal.is_staff) if ticket is not None else None
-    body = conversations.conversation_json(conv, read_seq, ticket=summary)
-    if not principal.is_staff:
-        body["last_seq"] = conv.last_public_seq
-    return JSON({"conversation": body})
+    return JSON({"conversation": await conversations.conversation_detail(services(request), principal, conv_id)})

@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 
 from chat.authz import Action, Principal, can
-from chat.conversations import read_events
+from chat.events import read_events
 from chat.services import Services
 
 log = logging.getLogger(__name__)

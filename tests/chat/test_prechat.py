@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 
 from chat.client import ChatClient
 from chat.models import Conversation, Event, User
+from escalation.jobs import Backfill
+from escalation.models import Ticket
 from tests.chat.desk.conftest import Desk, desk  # noqa: F401  (fixture)
 from tests.support.chatlog import Person
 
@@ -154,3 +156,28 @@ async def test_a_chat_started_while_nobody_is_online_is_a_ticket_with_the_catego
     assert found["deadlines"] == direct["deadlines"] and set(found["deadlines"]) == {"first_response", "resolution"}
     assert found["deadlines"]["resolution"]["due_at"] != (datetime.fromisoformat(found["created_at"])
                                                           + timedelta(hours=48)).isoformat()
+
+
+async def test_the_answers_are_committed_with_the_chat_and_outlive_a_lost_reaction(desk: Desk) -> None:
+    svc = desk.server.services
+    reactions = list(svc.reactions)
+    svc.reactions.clear()  # the process dies right after the chat's commit: no ticket row yet
+    try:
+        conv_id = await start(desk, desk.chat.visitor, **ANSWERS)
+    finally:
+        svc.reactions.extend(reactions)
+    async with svc.reads() as db:
+        created = await db.scalar(select(Event.data).where(Event.conversation_id == conv_id, Event.seq == 1))
+        assert await db.get(Ticket, conv_id) is None
+    # The checked answers travel in the committed conversation.created event, nowhere else.
+    assert created is not None and created["event"] == "conversation.created"
+    assert created["prechat"] == {
+        "category": "data_accuracy", "severity": 2, "assets": ["device: Printer 7", "TRUCK-9"],
+        "happened_at": "2026-03-01T07:00:00+00:00", "email": "vera@example.org", "name": "Vera Valid",
+    }
+    # The sweeper's backfill makes the row from what was committed, answers included.
+    assert await Backfill().run(svc, svc.clock.now() + timedelta(minutes=1)) == 1
+    staff = await ticket(desk, desk.agent, conv_id)
+    assert (staff["category"], staff["severity"], staff["assets"]) == ("data_accuracy", 2, ["device: Printer 7", "TRUCK-9"])
+    assert staff["contact_email"] == "vera@example.org"
+    assert staff["sla_policy"].endswith("/ data_accuracy")

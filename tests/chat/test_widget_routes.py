@@ -27,9 +27,9 @@ from chat.demo import (
     demo_origins,
     seed_demo,
 )
+from chat.errors import ValidationFailed
 from chat.groups.models import ChatGroup, SystemAlert
 from chat.groups.service import active_member
-from chat.errors import ValidationFailed
 from chat.http.widget_routes import WIDGET_DIR, bundle
 from chat.models import OrgKind, Role, Site
 from tests.conftest import make_settings

@@ -18,10 +18,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from chat.attachments import upload
 from chat.authz import Action, Principal, can
-from chat.conversations import Ack, load_visible, post_message, start_conversation, submit_message
+from chat.conversations import post_message, start_conversation, submit_message
 from chat.errors import AppError, NotFound
+from chat.events import Ack, load_visible
 from chat.models import Conversation, ConversationStatus, Event, Participant, Role
-from chat.services import Services, build_services
+from chat.services import Services
+from chat.wiring import build_services
 from chat.writer import writer_of
 from tests.support.chatlog import SupportChat, new_staff, new_visitor, seed_support_chat, stored_log
 

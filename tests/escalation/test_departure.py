@@ -16,8 +16,9 @@ from sqlalchemy import func, select
 from chat.clock import ManualClock
 from chat.models import Conversation
 from chat.services import Services
+from chat.wiring import build_sweeper
 from escalation.models import CustomerPresence, Ticket
-from escalation.worker import run_once
+from escalation.worker import Sweeper
 from tests.conftest import make_settings
 from tests.escalation.people import People, people  # noqa: F401  (fixture)
 from tests.support.live import LiveServer, live_server
@@ -77,14 +78,15 @@ async def start_chat(people: People, who: str = "customer") -> int:
     return int(created["conversation"]["id"])
 
 
-async def converted(svc: Services) -> int:
-    done = await run_once(svc)
+async def converted(sweeper: Sweeper) -> int:
+    done = await sweeper.run_once()
     assert all(n >= 0 for n in done.values()), done
     return done["tickets.convert"]
 
 
 async def test_leaving_a_live_chat_makes_it_a_ticket_after_the_grace_period(people: People, clock: ManualClock) -> None:
     svc = people.server.services
+    sweeper = build_sweeper(svc)
     conv = await start_chat(people, "visitor")
     async with people.client("visitor") as visitor:
         await visitor.join(conv)
@@ -98,19 +100,20 @@ async def test_leaving_a_live_chat_makes_it_a_ticket_after_the_grace_period(peop
         assert (row.customer_left_at, row.convert_at, row.tracked) == (leaving, leaving + GRACE, False)
         assert await presence_rows(svc, conv) == 0
     clock.advance(GRACE - timedelta(seconds=1))
-    assert await converted(svc) == 0
+    assert await converted(sweeper) == 0
     clock.advance(timedelta(seconds=1))
-    assert await converted(svc) == 1
+    assert await converted(sweeper) == 1
     ticket = (await people.call("agent", "GET", f"/api/tickets/{conv}"))["ticket"]
     assert (ticket["tracked"], ticket["tracked_reason"]) == (True, "visitor_left")
     events = (await people.call("agent", "GET", f"/api/conversations/{conv}/events"))["events"]
     opened = [e["data"] for e in events if e["kind"] == "system" and e["data"]["event"] == "ticket.opened"]
     assert [o["reason"] for o in opened] == ["visitor_left"]
-    assert await converted(svc) == 0  # once
+    assert await converted(sweeper) == 0  # once
 
 
 async def test_a_dropped_connection_is_leaving_and_coming_back_clears_it(people: People, clock: ManualClock) -> None:
     svc = people.server.services
+    sweeper = build_sweeper(svc)
     conv = await start_chat(people)
     customer = people.client("customer")
     await customer.connect()
@@ -128,7 +131,7 @@ async def test_a_dropped_connection_is_leaving_and_coming_back_clears_it(people:
         row = await ticket_row(svc, conv)
         assert (row.customer_left_at, row.convert_at) == (None, None)
         clock.advance(5 * GRACE)
-        assert await converted(svc) == 0
+        assert await converted(sweeper) == 0
         assert not (await ticket_row(svc, conv)).tracked
     finally:
         await customer.close()
@@ -138,6 +141,7 @@ async def test_the_last_socket_counts_across_processes(
     people: People, clock: ManualClock, db_url: str, tmp_path: Path
 ) -> None:
     one = people.server
+    sweeper = build_sweeper(one.services)
     async with live_server(make_settings(db_url, tmp_path / "var2", **ENV), clock) as two:
         conv = await start_chat(people)
         here = people.client("customer")
@@ -154,13 +158,13 @@ async def test_the_last_socket_counts_across_processes(
             assert await presence_rows(one.services, conv) == 1
             assert (await ticket_row(one.services, conv)).customer_left_at is None
             clock.advance(5 * GRACE)
-            assert await converted(one.services) == 0
+            assert await converted(sweeper) == 0
             leaving = clock.now()
             await there.leave(conv)
             await settled(one, two)
             assert (await ticket_row(one.services, conv)).customer_left_at == leaving
             clock.advance(GRACE)
-            assert await converted(one.services) == 1
+            assert await converted(sweeper) == 1
 
 
 async def test_staff_sockets_and_tickets_already_tracked_write_nothing(people: People, clock: ManualClock) -> None:

@@ -14,10 +14,10 @@ import httpx
 import pytest
 
 from chat.clock import ManualClock
-from chat.errors import Forbidden
 from chat.conversations import post_message
+from chat.errors import Forbidden
 from chat.groups.partners import set_reseller_settings
-from escalation.worker import run_once
+from chat.wiring import build_sweeper
 from tests.chat.groups.helpers import GroupWorld, Person, make_group_world
 from tests.conftest import make_settings
 from tests.support.chatlog import stored_log
@@ -148,10 +148,11 @@ async def test_the_escalation_ladder_stays_inside_the_partner(
 ) -> None:
     call = Caller(http)
     mine = await open_ticket(call, world.alice, "Tracker offline")  # basic plan: first response in 24 h
+    sweeper = build_sweeper(live.services)
     clock.advance(timedelta(hours=24, minutes=1))
-    await run_once(live.services)
+    await sweeper.run_once()
     clock.advance(timedelta(minutes=60))
-    await run_once(live.services)
+    await sweeper.run_once()
     ticket = (await call(world.admin, "GET", f"/api/tickets/{mine}"))["ticket"]
     assert (ticket["level"], ticket["group"], ticket["handled_by"]) == (1, None, world.reseller1)
     log = await stored_log(live.services, world.admin.principal, mine)

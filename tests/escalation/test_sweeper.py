@@ -11,12 +11,12 @@ from datetime import timedelta
 import pytest
 
 from chat.clock import ManualClock
-from chat.services import Services, build_services
+from chat.services import Services
+from chat.wiring import build_services, build_sweeper
 from escalation import jobs, tickets
-from escalation.jobs import backfill
+from escalation.jobs import Backfill
 from escalation.models import Ticket
 from escalation.policy_table import PlanTier
-from escalation.worker import run_once
 from tests.escalation.world import Desk, chat, last_seq, make_desk, say, system_events
 from tests.support.chatlog import stored_log
 
@@ -30,7 +30,7 @@ async def desk(svc: Services) -> Desk:
 
 
 async def sweep(desk: Desk) -> dict[str, int]:
-    done = await run_once(desk.svc)
+    done = await desk.sweeper.run_once()
     assert all(n >= 0 for n in done.values()), done  # no job failed
     return done
 
@@ -144,14 +144,15 @@ async def test_unanswered_and_idle_chats_become_tickets(desk: Desk, clock: Manua
 
 async def test_the_backfill_recovers_rows_and_replies_a_crash_left_behind(desk: Desk, clock: ManualClock) -> None:
     desk.svc.reactions.clear()  # a process that dies after every commit
+    backfill = Backfill()
     conv = await chat(desk)
     await say(desk, desk.agent, conv, "Hi")
     async with desk.svc.reads() as db:
         assert await db.get(Ticket, conv) is None
-    assert await backfill(desk.svc, clock.now()) == 0  # too fresh: its own reaction may still come
+    assert await backfill.run(desk.svc, clock.now()) == 0  # too fresh: its own reaction may still come
     clock.advance(MIN)
-    assert await backfill(desk.svc, clock.now()) == 1
-    assert await backfill(desk.svc, clock.now()) == 0
+    assert await backfill.run(desk.svc, clock.now()) == 1
+    assert await backfill.run(desk.svc, clock.now()) == 0
     ticket = await tickets.get_ticket(desk.svc, desk.agent, conv)
     assert ticket["status"] == "in_progress" and ticket["deadlines"]["first_response"]["state"] == "met"
 
@@ -163,7 +164,8 @@ async def test_the_backfill_looks_at_windows_of_ids_and_reaches_every_one(
     desk.svc.reactions.clear()  # every chat's reaction lost
     lost = [await chat(desk) for _ in range(7)]
     clock.advance(MIN)
-    recovered = [await backfill(desk.svc, clock.now()) for _ in range(5)]
+    backfill = Backfill()
+    recovered = [await backfill.run(desk.svc, clock.now()) for _ in range(5)]
     # Two windows of two ids a run: the newest at once, the moving one catches up with the rest.
     assert all(n <= 4 for n in recovered) and recovered[0] < len(lost)
     assert sum(recovered) == len(lost)
@@ -187,16 +189,17 @@ async def test_two_workers_and_a_restart_act_exactly_once(desk: Desk, clock: Man
     second = build_services(desk.svc.settings, clock=clock)
     await second.broker.connect()
     try:
-        await asyncio.gather(run_once(desk.svc), run_once(second), run_once(desk.svc), run_once(second))
+        other = build_sweeper(second)
+        await asyncio.gather(desk.sweeper.run_once(), other.run_once(), desk.sweeper.run_once(), other.run_once())
         restarted = build_services(desk.svc.settings, clock=clock)
         await restarted.broker.connect()
         try:
-            await run_once(restarted)
+            await build_sweeper(restarted).run_once()
         finally:
             await restarted.close()
     finally:
         await second.close()
-    await run_once(desk.svc)
+    await desk.sweeper.run_once()
     for conv in breached:
         counts = Counter(await system_events(desk, conv))
         # First response (30 min) and resolution (48 h) both breached: a warning and a

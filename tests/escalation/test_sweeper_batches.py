@@ -14,13 +14,13 @@ from typing import Any
 import msgspec
 import pytest
 
-from chat.conversations import conversation_channel
 from chat.clock import ManualClock
-from chat.services import Services, build_services
+from chat.events import conversation_channel
+from chat.services import Services
+from chat.wiring import build_services, build_sweeper
 from escalation import jobs, tickets
 from escalation.batch import run_batch
-from escalation.store import Work
-from escalation.worker import run_once
+from escalation.unit_of_work import Work
 from tests.escalation.world import Desk, chat, last_seq, make_desk, say, system_events
 from tests.support.chatlog import stored_log
 
@@ -57,7 +57,7 @@ async def test_a_pass_in_batches_numbers_publishes_and_rechecks_every_ticket(
     sub = await desk.svc.broker.subscribe(*(conversation_channel(conv) for conv in convs))
 
     with caplog.at_level(logging.WARNING, logger="escalation.jobs"):
-        assert (await run_once(desk.svc))["tickets.auto_close"] == 6
+        assert (await desk.sweeper.run_once())["tickets.auto_close"] == 6
     assert [r.getMessage() for r in caplog.records if r.name == "escalation.jobs"] == []  # no batch retried alone
     await sub.close()
     published = [msgspec.json.decode(message) async for _, message in sub]
@@ -79,7 +79,7 @@ async def test_a_pass_in_batches_numbers_publishes_and_rechecks_every_ticket(
             assert (closes, ticket["status"]) == (0, "in_progress")  # the reply reopened it
         else:
             assert (closes, ticket["status"]) == (1, "closed")
-    again = await run_once(desk.svc)
+    again = await desk.sweeper.run_once()
     assert (again["tickets.auto_close"], again["tickets.sla"], again["tickets.convert"]) == (0, 0, 0)
 
 
@@ -119,7 +119,7 @@ async def test_two_sweepers_with_small_batches_close_each_ticket_once(
     second = build_services(desk.svc.settings, clock=clock)
     await second.broker.connect()
     try:
-        done = await asyncio.gather(run_once(desk.svc), run_once(second))
+        done = await asyncio.gather(desk.sweeper.run_once(), build_sweeper(second).run_once())
     finally:
         await second.close()
     assert sum(d["tickets.auto_close"] for d in done) == 5

@@ -26,7 +26,7 @@ async def test_run_once_passes_the_clock_and_survives_a_failing_job(svc: Service
 
 async def test_run_forever_stops_promptly(svc: Services) -> None:
     stop = asyncio.Event()
-    task = asyncio.create_task(run_forever(svc, stop, interval=60))
+    task = asyncio.create_task(run_forever(svc, [], stop, interval=60))
     await asyncio.sleep(0.05)
     stop.set()
     await asyncio.wait_for(task, 2)

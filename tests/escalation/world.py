@@ -12,10 +12,13 @@ from typing import Any
 from chat import directory
 from chat.auth import principal_of, visitor_session
 from chat.authz import Principal
-from chat.conversations import post_message, publish_events, start_conversation
+from chat.conversations import post_message, start_conversation
+from chat.events import publish_events
 from chat.models import OrgKind, Role
 from chat.services import Services
+from chat.wiring import build_sweeper
 from escalation.policy_table import PlanTier
+from escalation.worker import Sweeper
 from tests.support.chatlog import stored_log
 
 
@@ -31,6 +34,7 @@ class Desk:
     admin: Principal
     readonly: Principal
     stranger: Principal  # a customer of another company
+    sweeper: Sweeper  # this process's sweeper over ``svc`` (its jobs keep their progress)
 
 
 async def make_desk(svc: Services, *, tier: PlanTier = PlanTier.REGULAR) -> Desk:
@@ -57,6 +61,7 @@ async def make_desk(svc: Services, *, tier: PlanTier = PlanTier.REGULAR) -> Desk
         admin=await user("sam@support.example", Role.SUPPORT_ADMIN),
         readonly=await user("ro@support.example", Role.READ_ONLY),
         stranger=await user("sid@other.example", Role.CUSTOMER, other.id),
+        sweeper=build_sweeper(svc),
     )
 
 

@@ -17,7 +17,8 @@ from chat import directory
 from chat.auth import login, principal_of, visitor_session
 from chat.authz import Principal
 from chat.client import ChatClient, Frame
-from chat.conversations import HISTORY_PAGE_MAX, events_after, start_conversation
+from chat.conversations import events_after, start_conversation
+from chat.events import HISTORY_PAGE_MAX
 from chat.models import OrgKind, Role
 from chat.services import Services
 

@@ -12,8 +12,8 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from chat.app import create_app, services_of
-from chat.hub.hub import Hub
 from chat.clock import Clock
+from chat.hub.hub import Hub
 from chat.services import Services
 from chat.settings import Settings
 from tests.support.processes import free_port

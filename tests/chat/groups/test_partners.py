@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from chat.errors import AppError
-from chat.groups.partners import get_reseller_settings, partner_first_line, set_reseller_settings
+from chat.groups.partners import get_reseller_settings, set_reseller_settings
+from chat.groups.queries import partner_first_line
 from chat.services import Services
 from tests.chat.groups.helpers import GroupWorld, make_group_world
 

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from chat.conversations import conversation_channel, events_after, post_message
+from chat.conversations import events_after, post_message
 from chat.directory import user_channel
 from chat.errors import AppError
+from chat.events import conversation_channel
 from chat.groups import requests, service
 from chat.groups.models import ChatGroupJoinRequest, ChatGroupMember, RequestStatus
 from chat.models import Participant

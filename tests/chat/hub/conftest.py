@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from chat.services import Services, build_services
+from chat.services import Services
+from chat.wiring import build_services
 from tests.conftest import make_settings
 from tests.support.chatlog import SupportChat, seed_support_chat
 

@@ -12,7 +12,8 @@ from websockets.exceptions import ConnectionClosed
 
 from chat.auth import principal_of
 from chat.client import ChatClient, ProtocolError
-from chat.conversations import post_message, publish_events
+from chat.conversations import post_message
+from chat.events import publish_events
 from chat.hub.endpoint import ADMISSION_LAG_SECONDS, CLOSE_TRY_AGAIN, Admission
 from chat.models import User
 from tests.chat.hub.helpers import SITE_ORIGIN, World, make_world, stored_log

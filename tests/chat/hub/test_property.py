@@ -29,18 +29,12 @@ from hypothesis import strategies as st
 
 from chat.auth import principal_of, visitor_session
 from chat.authz import Action, Principal, can
-from chat.conversations import (
-    EventKind,
-    append_event,
-    conversation_channel,
-    event_json,
-    post_message,
-    read_events,
-    start_conversation,
-)
+from chat.conversations import post_message, start_conversation
+from chat.events import EventKind, append_event, conversation_channel, event_json, read_events
 from chat.hub.connection import CATCH_UP_PAGE, Connection, Room
 from chat.models import User
-from chat.services import Services, build_services
+from chat.services import Services
+from chat.wiring import build_services
 from tests.conftest import make_settings
 from tests.support.chatlog import (
     CheckedClient,

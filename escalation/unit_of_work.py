@@ -21,8 +21,9 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat.conversations import EventKind, append_event, author_json, event_json, publish_events, ring_inbox
 from chat.errors import AppError, NotFound
+from chat.events import EventKind, append_event, author_json, event_json, publish_events, ring_inbox
+from chat.groups.queries import partner_first_line
 from chat.models import Conversation, ConversationKind, ConversationStatus, Event, Role, User
 from chat.numbering import number_run
 from chat.services import Services
@@ -412,9 +413,6 @@ async def first_line_partner(db: AsyncSession, organization_id: int | None) -> i
     first line), or ``None``: platform staff's queues."""
     if organization_id is None:
         return None
-    # Imported here: chat.groups builds on the tickets' use cases.
-    from chat.groups.partners import partner_first_line
-
     return await partner_first_line(db, organization_id)
 
 

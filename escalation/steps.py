@@ -8,8 +8,8 @@ from typing import Any
 
 from chat import validation
 from chat.authz import Principal
-from chat.conversations import EventKind, append_event, event_json
 from chat.errors import Conflict
+from chat.events import EventKind, append_event, event_json
 from chat.models import User
 from chat.services import Services
 from escalation.errors import InvalidTransfer
@@ -25,8 +25,8 @@ from escalation.lifecycle import (
     track,
     wait_on_customer,
 )
-from escalation.store import Work, run_unit
 from escalation.transfers import escalate
+from escalation.unit_of_work import Work, run_unit
 from escalation.views import desk_view, ticket_json
 
 MAX_NOTE = 2000

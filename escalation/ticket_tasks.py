@@ -12,9 +12,9 @@ from chat.authz import Action, Principal
 from chat.errors import NotFound, ValidationFailed
 from chat.services import Services
 from escalation.access import require_on_ticket
-from escalation.actions import actor_user
 from escalation.models import TaskStatus, TaskType, TicketTask
-from escalation.store import Work, run_unit
+from escalation.steps import actor_user
+from escalation.unit_of_work import Work, run_unit
 from escalation.views import task_json
 
 MAX_TASK_CHARS = 2000

@@ -1,0 +1,40 @@
+"""The wiring: which reactions follow which commit, which ports are real, which jobs the
+sweeper runs. The one module that knows every feature; the app factory, the CLI and the
+worker call it, and nothing below imports it (docs/architecture.md)."""
+
+from __future__ import annotations
+
+from chat.clock import Clock
+from chat.desk.autoassign import assign_job
+from chat.desk.autoassign import on_events as assign_new_chats
+from chat.services import AgentPresence, Services, open_services
+from chat.settings import Settings
+from escalation.departure import Departures
+from escalation.jobs import ticket_jobs
+from escalation.reactions import react_to_events
+from escalation.worker import Sweeper
+
+
+def build_services(
+    settings: Settings, *, clock: Clock | None = None, presence: AgentPresence | None = None
+) -> Services:
+    """The process's ports and reactions. ``presence``: the web process's hub presence
+    (who of the staff is online); a worker has none."""
+    return open_services(
+        settings,
+        clock=clock,
+        presence=presence,
+        reactions=[
+            react_to_events,  # tickets follow their chats
+            # After the tickets' reaction: it creates the ticket row that assignment works on.
+            assign_new_chats,
+        ],
+        room_watchers=[Departures()],  # a visitor leaving a live chat
+    )
+
+
+def build_sweeper(svc: Services) -> Sweeper:
+    """The sweeper's jobs for this process. Assignment needs to know who is online, so it
+    acts only where a hub runs (the embedded default's in-process sweeper); in a separate
+    worker it is a no-op."""
+    return Sweeper(svc, [*ticket_jobs(), ("desk.assign", assign_job)])
