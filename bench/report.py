@@ -474,7 +474,7 @@ _FUNCTIONS = [("post_message (chat/conversations.py", "post_message (store one m
               ("events_after (chat/conversations.py", "events_after (catch-up reads)"),
               ("_fan_out_event (chat/hub/hub.py", "_fan_out_event (fan-out)"),
               ("_write_loop (chat/hub/connection.py", "_write_loop (per-socket writers)"),
-              ("publish_events (chat/conversations.py", "publish_events (broker)")]
+              ("publish_events (chat/events.py", "publish_events (broker)")]
 
 
 def _package(frame: str) -> str:

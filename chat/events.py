@@ -68,7 +68,7 @@ def stored_event_json(
     prev_public_seq: int,
 ) -> dict[str, Any]:
     """The wire shape of a stored event (docs/protocol.md, ``event``), before it is
-    rendered for a class of recipient (chat.hub.connection.render_event)."""
+    rendered for a class of recipient (:func:`render_event`)."""
     return {
         "type": "event",
         "conversation_id": conversation_id,
@@ -91,6 +91,26 @@ def event_json(event: Event, author: User | None) -> dict[str, Any]:
         author=author_json(author), body=event.body, data=event.data, client_msg_id=event.client_msg_id,
         created_at=event.created_at, internal=event.internal, prev_public_seq=event.prev_public_seq,
     )
+
+def render_event(event: dict[str, Any], *, staff: bool) -> dict[str, Any]:
+    """The wire frame of a stored event for one class of recipient.
+
+    ``prev_seq`` is the seq of the previous event *this recipient* can see: staff see
+    every event, customers never see internal notes. The contact e-mail of a chat's
+    pre-chat answers is the desk's (like a ticket's ``contact_email``): not for customers.
+    """
+    frame = {k: v for k, v in event.items() if k not in {"prev_public_seq", "internal"}}
+    if staff:
+        frame["prev_seq"] = event["seq"] - 1
+        frame["internal"] = event["internal"]
+        return frame
+    frame["prev_seq"] = event["prev_public_seq"]
+    prechat = event["data"].get("prechat") if event["kind"] == "system" else None
+    if prechat is not None and "email" in prechat:
+        shown = {k: v for k, v in prechat.items() if k != "email"}
+        frame["data"] = {**event["data"], "prechat": shown}
+    return frame
+
 
 
 async def conversation_ref(db: AsyncSession, principal: Principal, conversation_id: int) -> tuple[Conversation, ConversationRef]:

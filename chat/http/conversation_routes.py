@@ -10,9 +10,8 @@ from starlette.responses import Response
 
 from chat import conversations
 from chat.errors import ValidationFailed
-from chat.events import HISTORY_PAGE_MAX
+from chat.events import HISTORY_PAGE_MAX, render_event
 from chat.http.common import JSON, Strict, current, path_id, read_json, services
-from chat.hub.connection import render_event
 from chat.models import ConversationStatus
 from escalation.closing import start_follow_up
 from escalation.prechat import check_prechat
@@ -81,7 +80,7 @@ async def history(request: Request) -> Response:
     conv_id = path_id(request, "conversation_id")
     after = _int_param(request, "after_seq", 0) or 0
     limit = _int_param(request, "limit", 100, low=1) or 100
-    events, last = await conversations.events_after(services(request), principal, conv_id, after_seq=after, limit=limit)
+    events, _ = await conversations.events_after(services(request), principal, conv_id, after_seq=after, limit=limit)
     staff = principal.is_staff
     rendered = [render_event(e, staff=staff) for e in events]
     return JSON({"events": rendered, "has_more": len(events) == min(limit, HISTORY_PAGE_MAX)})

@@ -10,6 +10,7 @@ ever seeing a hole or a repeat.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from typing import Any
 import msgspec
 
 from chat.authz import Action, Principal, can
-from chat.events import read_events
+from chat.events import read_events, render_event
 from chat.services import Services
 
 log = logging.getLogger(__name__)
@@ -33,20 +34,6 @@ CLOSE_SLOW_CONSUMER = 4408
 
 _encode = msgspec.json.Encoder().encode
 
-
-def render_event(event: dict[str, Any], *, staff: bool) -> dict[str, Any]:
-    """The wire frame of a stored event for one class of recipient.
-
-    ``prev_seq`` is the seq of the previous event *this recipient* can see: staff see
-    every event, customers never see internal notes.
-    """
-    frame = {k: v for k, v in event.items() if k not in {"prev_public_seq", "internal"}}
-    if staff:
-        frame["prev_seq"] = event["seq"] - 1
-        frame["internal"] = event["internal"]
-    else:
-        frame["prev_seq"] = event["prev_public_seq"]
-    return frame
 
 
 @dataclass
@@ -112,7 +99,10 @@ class Connection:
             try:
                 if self._direct(text):
                     return
-            except Exception:  # the socket went away under us; the reader side ends the rest
+            # Whatever it is, the socket went away under us (the reader side ends the rest);
+            # it must not stop a fan-out from reaching the other sockets.
+            except Exception:
+                log.debug("direct write failed", exc_info=True)
                 self.closed = True
                 return
         if queue is None:
@@ -134,6 +124,7 @@ class Connection:
                 await self._send_text(text)
                 self._writing = False
         except Exception:  # the socket went away under us; the reader side ends the rest
+            log.debug("writing to the socket failed", exc_info=True)
             self.closed = True
 
     def idle(self) -> bool:
@@ -166,10 +157,8 @@ class Connection:
         if self._closing is not None:
             # The close frame with its code goes out before the endpoint returns (after
             # that, the server would only drop the connection: 1006 for the client).
-            try:
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(self._closing, 5)
-            except (asyncio.CancelledError, TimeoutError):
-                pass
         for task in list(self._tasks):
             task.cancel()
 

@@ -9,6 +9,7 @@ ephemeral state shared with the other processes (presence, viewers) is
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import time
@@ -18,11 +19,12 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from chat.broker import BrokerUnavailable, Subscription
 from chat.directory import user_channel
-from chat.events import STAFF_CHANNEL, conversation_channel
-from chat.hub.connection import Connection, render_event
+from chat.events import STAFF_CHANNEL, conversation_channel, render_event
+from chat.hub.connection import Connection
 from chat.hub.presence import ANNOUNCE_SECONDS, Presence
 from chat.hub.ratelimit import TokenBucket
 from chat.models import AuthSession, User
@@ -117,8 +119,8 @@ class Hub:
         if self._sub is not None:
             try:
                 await self._sub.close()
-            except Exception:
-                pass
+            except Exception:  # shutting down: a failed close must not stop the rest of it
+                log.debug("closing the subscription failed", exc_info=True)
 
     def _channels(self) -> list[str]:
         return [STAFF_CHANNEL, *(conversation_channel(c) for c in self.rooms), *(user_channel(u) for u in self.by_user)]
@@ -154,8 +156,8 @@ class Hub:
                     log.exception("hub listener failed")
                 try:
                     await self._sub.close()
-                except Exception:
-                    pass
+                except Exception:  # it is broken (logged above); the listener must go on to reconnect
+                    log.debug("closing the lost subscription failed", exc_info=True)
                 self._sub = None
                 self._set_live(False)
             await asyncio.sleep(backoff)
@@ -195,10 +197,8 @@ class Hub:
 
     async def _remove_channels(self, *channels: str) -> None:
         if self._sub is not None:
-            try:
+            with contextlib.suppress(BrokerUnavailable):
                 await self._sub.remove(*channels)
-            except BrokerUnavailable:
-                pass
 
     async def register(self, conn: Connection) -> None:
         uid = conn.principal.user_id
@@ -364,7 +364,7 @@ class Hub:
                         select(AuthSession.id).where(AuthSession.id.in_(session_ids), AuthSession.revoked_at.is_not(None))
                     )
                 ) if session_ids else set()
-        except Exception:
+        except (SQLAlchemyError, OSError):
             log.warning("revalidation skipped: database unavailable")
             return
         for conn in conns:

@@ -14,8 +14,8 @@ from chat.client import ChatClient
 from chat.models import Conversation, Event, User
 from escalation.jobs import Backfill
 from escalation.models import Ticket
-from tests.chat.desk.conftest import Desk, desk  # noqa: F401  (fixture)
 from tests.support.chatlog import Person
+from tests.support.desk import Desk
 
 ANSWERS: dict[str, Any] = {
     "category": "data_accuracy", "severity": 2, "assets": ["device: Printer 7", " TRUCK-9 ", "TRUCK-9"],
@@ -175,6 +175,15 @@ async def test_the_answers_are_committed_with_the_chat_and_outlive_a_lost_reacti
         "category": "data_accuracy", "severity": 2, "assets": ["device: Printer 7", "TRUCK-9"],
         "happened_at": "2026-03-01T07:00:00+00:00", "email": "vera@example.org", "name": "Vera Valid",
     }
+    # On the wire, the contact e-mail is the desk's: customers' copies go without it.
+    def created_as_seen_by(events: list[dict[str, Any]]) -> dict[str, Any]:
+        return next(e["data"] for e in events if e["seq"] == 1)
+
+    mine = (await desk.call(desk.chat.visitor, "GET", f"/api/conversations/{conv_id}/events", expect=200))["events"]
+    staffs = (await desk.call(desk.agent, "GET", f"/api/conversations/{conv_id}/events", expect=200))["events"]
+    assert "email" not in created_as_seen_by(mine)["prechat"]
+    assert created_as_seen_by(mine)["prechat"]["name"] == "Vera Valid"
+    assert created_as_seen_by(staffs)["prechat"]["email"] == "vera@example.org"
     # The sweeper's backfill makes the row from what was committed, answers included.
     assert await Backfill().run(svc, svc.clock.now() + timedelta(minutes=1)) == 1
     staff = await ticket(desk, desk.agent, conv_id)

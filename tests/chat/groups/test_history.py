@@ -9,9 +9,9 @@ import pytest
 from chat import attachments
 from chat.conversations import events_after, post_message
 from chat.errors import NotFound
+from chat.events import render_event
 from chat.groups import requests, service
 from chat.groups.models import HistoryVisibility
-from chat.hub.connection import render_event
 from chat.services import Services
 from tests.chat.groups.helpers import GroupWorld, Person, make_group_world
 
@@ -24,7 +24,7 @@ async def world(svc: Services) -> GroupWorld:
 async def _admit(svc: Services, world: GroupWorld, who: str) -> None:
     person = getattr(world, who)
     made = await requests.request_join(svc, person.principal, group="Ops")
-    await requests.decide(svc, world.r1admin.principal, made["id"], approve=True)
+    await requests.decide(svc, world.r1admin.principal, made.id, approve=True)
 
 
 async def test_since_join_hides_what_came_before_and_full_shows_it(svc: Services, world: GroupWorld) -> None:
