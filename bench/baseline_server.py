@@ -210,7 +210,7 @@ def run() -> None:
     use_uvloop = args.loop == "uvloop"
     if args.loop == "auto":
         with contextlib.suppress(ImportError):
-            import uvloop  # noqa: F401
+            import uvloop
 
             use_uvloop = True
     if use_uvloop:

@@ -164,7 +164,7 @@ def _raw_message(db: sqlite3.Connection, conv: int, user: int) -> None:
 
 def _raw_batch_set_based(db: sqlite3.Connection, conv: int, user: int, batch: int) -> None:
     now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
-    last, public = db.execute(
+    last, _public = db.execute(
         "UPDATE conversations SET last_seq = last_seq + ?, last_public_seq = last_seq + ?, updated_at = ? WHERE id = ?"
         " RETURNING last_seq, last_public_seq", (batch, batch, now, conv)).fetchone()
     first = last - batch + 1

@@ -164,7 +164,7 @@ def start_server(name: str, workdir: Path, env: dict[str, str], product_limits: 
     server = Server(name, process, port, log)
     try:
         wait_for_port(port, process)
-    except Exception:
+    except (RuntimeError, OSError):  # what wait_for_port raises: exited, never listened, socket
         server.stop()
         raise RuntimeError(f"{name} did not start: {log.read_text()[-2000:]}") from None
     return server
@@ -447,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
         "code": code_at_start if code_version() == code_at_start
         else f"{code_at_start} at the start, {code_version()} at the end (the product code changed during the run)",
         "command": "python -m bench.hub_bench " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])),
-        "config": {k: v for k, v in asdict(config).items()}, "quick": args.quick,
+        "config": asdict(config), "quick": args.quick,
         "wall_seconds": round(time.monotonic() - started, 1),
     }
     text = report.render(session.results)

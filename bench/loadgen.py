@@ -25,14 +25,21 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from websockets.exceptions import WebSocketException
+
 from bench.procfs import CpuReading, cpu_seconds, machine_busy_seconds, raise_fd_limit, read_cpu, rss_kib
-from chat.client import ChatClient, Frame
+from chat.client import ChatClient, Frame, ProtocolError
 
 BODY_CHARS = 200  # "~200-byte messages": the body; the event frame around it is ~450 bytes
 # Unacknowledged sends an open-loop sender lets pile up before it calls the server
 # overloaded and stops the phase (the server's outbound queue holds 1000 frames).
 MAX_UNACKED = 800
 DRAIN_SECONDS = 15.0
+# What opening, joining or catching up can fail with when the server is overloaded: the
+# socket (OSError, TimeoutError, ConnectionError), the handshake or a close
+# (WebSocketException), an error frame (ProtocolError). These are counted and the run goes
+# on; anything else is a bug of the load generator and stops it.
+CONNECT_ERRORS = (OSError, TimeoutError, WebSocketException, ProtocolError)
 
 
 def body(stamp: float) -> str:
@@ -263,7 +270,7 @@ async def scenario_pair(spec: dict[str, Any]) -> dict[str, Any]:
             win.close()
             outcome = await task
             sent_total += outcome["sent"]
-            drained = await _drain(lambda: len(received) >= sent_total)
+            drained = await _drain(lambda total=sent_total: len(received) >= total)
             in_window = [(s, r) for s, r in received if win.within(s)]
             result[name] = {
                 "offered": round(target, 1),
@@ -365,13 +372,13 @@ class Crowd:
                 room = self.room_of(index)
                 try:
                     return await open_joined(self.url, room["owner_token"], room["conversation_id"], self.timeout)
-                except Exception as exc:  # counted and reported: the ramp goes on
+                except CONNECT_ERRORS as exc:  # counted and reported: the ramp goes on
                     self.failures[type(exc).__name__] += 1
                     return None
 
         opened = await asyncio.gather(*(one(i) for i in range(len(self.clients), total)))
         # Keep index → room alignment: a failed slot is retried once, then left empty.
-        for i, client in enumerate(opened):
+        for client in opened:
             if client is None:
                 room = self.room_of(len(self.clients))
                 try:
@@ -449,7 +456,7 @@ async def _resume(client: BenchClient, conv: int, target: int, mode: str, t0: fl
         try:
             await client.reconnect()
             break
-        except Exception as exc:
+        except CONNECT_ERRORS as exc:
             record["errors"].append(type(exc).__name__)
             if record["attempts"] >= max_attempts or time.monotonic() + ceiling > deadline:
                 return
@@ -569,7 +576,7 @@ async def _reference_logs(crowd: Crowd, rooms: list[dict[str, Any]], targets: di
                 reference[conv] = [e["seq"] for e in log]
             finally:
                 await client.close()
-        except Exception as exc:  # no reference: every client of the room counts as wrong
+        except CONNECT_ERRORS as exc:  # no reference: every client of the room counts as wrong
             print(f"reference log of conversation {conv} failed: {exc!r}", file=sys.stderr)
     return reference
 
@@ -616,7 +623,8 @@ def main() -> int:
     # run long and the collector's full passes would stall this process for tens of ms:
     # a pause of the load generator, not of the server. Runs are bounded, so memory is too.
     gc.disable()
-    spec = json.loads(open(sys.argv[1]).read())
+    with open(sys.argv[1]) as file:
+        spec = json.load(file)
     spec["fd_limit"] = raise_fd_limit()
     runner = SCENARIOS[spec["scenario"]]
 

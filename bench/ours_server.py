@@ -58,7 +58,7 @@ def main() -> int:
     parser.add_argument("--no-reactions", action="store_true",
                         help="without after-commit reactions and room watchers (the hub alone)")
     args = parser.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if not args.product_limits:
         lift_rate_limits()

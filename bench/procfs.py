@@ -9,6 +9,7 @@ two disagree, which happens only when a thread exited in between.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import resource
@@ -34,10 +35,8 @@ def read_cpu(pid: int) -> CpuReading:
     system = int(fields[12]) / _TICK
     sched = 0
     for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError, ValueError, IndexError):
             sched += int((task / "schedstat").read_text().split()[0])
-        except (FileNotFoundError, ProcessLookupError, ValueError, IndexError):
-            pass
     return CpuReading(ticks, sched / 1e9, system)
 
 
@@ -55,7 +54,7 @@ def machine_busy_seconds() -> tuple[float, float]:
     """(CPU seconds spent busy by every process on the machine, seconds stolen by the
     hypervisor), from /proc/stat: what lets a window tell whether something else ran."""
     fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
     return (user + nice + system + irq + softirq) / _TICK, steal / _TICK
 
 
@@ -87,10 +86,8 @@ def machine() -> dict[str, str]:
             mem_kib = int(line.split()[1])
     versions = []
     for package in ("websockets", "uvicorn", "starlette", "SQLAlchemy", "aiosqlite", "msgspec", "uvloop"):
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             versions.append(f"{package} {metadata.version(package)}")
-        except metadata.PackageNotFoundError:
-            pass
     import sqlite3
 
     return {

@@ -8,6 +8,7 @@ sent, only its uploader and staff see it.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import unicodedata
@@ -47,9 +48,22 @@ MAX_PER_MESSAGE = 10
 
 
 def upload_dir(svc: Services) -> Path:
+    """The upload store's folder, made if missing. It touches the disk: from async code,
+    call it in a worker thread."""
     path = svc.settings.var_dir / "uploads"
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
+
+
+async def stored_file(svc: Services, storage_key: str) -> Path | None:
+    """The stored file under ``storage_key``, or None if it is missing."""
+
+    def find() -> Path | None:
+        path = upload_dir(svc) / storage_key
+        return path if path.is_file() else None
+
+    # A stat can wait on a slow or network disk; the event loop must not wait with it.
+    return await asyncio.to_thread(find)
 
 
 def clean_filename(raw: str) -> str:
@@ -113,33 +127,39 @@ async def store_upload(
     leave nothing behind: neither a file nor a row."""
     limit = svc.settings.max_upload_bytes
     key = key_prefix + secrets.token_hex(16)
-    target = upload_dir(svc) / key
+    # Every touch of the disk runs in a worker thread (a slow disk must not hold the event
+    # loop and every socket on it): one hop per chunk, so that an upload of up to
+    # max_upload_bytes is never gathered in memory.
+    target = await asyncio.to_thread(upload_dir, svc) / key
     partial = target.with_suffix(".part")
     size = 0
     head = b""
     try:
-        with open(partial, "wb") as handle:
+        handle = await asyncio.to_thread(open, partial, "wb")
+        try:
             async for chunk in chunks:
                 size += len(chunk)
                 if size > limit:
                     raise PayloadTooLarge(f"the file is larger than {limit} bytes", code="attachment_too_large")
                 if len(head) < 16:
                     head += chunk[: 16 - len(head)]
-                handle.write(chunk)
+                await asyncio.to_thread(handle.write, chunk)
+        finally:
+            await asyncio.to_thread(handle.close)
         if size == 0:
             raise ValidationFailed("the file is empty")
         magic = MAGIC_BYTES.get(ctype)
         if magic is not None and not any(head.startswith(m) for m in magic):
             raise UnsupportedMediaType(f"the file is not a {ctype}", code="attachment_type")
-        os.replace(partial, target)
+        await asyncio.to_thread(os.replace, partial, target)
     finally:
-        partial.unlink(missing_ok=True)
+        await asyncio.to_thread(partial.unlink, missing_ok=True)
     try:
         async with svc.sessions.begin() as db:
             row = make_row(key, size)
             db.add(row)
     except BaseException:
-        target.unlink(missing_ok=True)
+        await asyncio.to_thread(target.unlink, missing_ok=True)
         raise
     return row
 
@@ -159,10 +179,13 @@ async def open_for_download(svc: Services, actor: Principal, attachment_id: int)
             if internal and not staff:
                 raise NotFound("no such attachment", code="not_found")
             # A group that shows history since joining hides the files of what came before too.
-            if not staff and conv.kind is ConversationKind.GROUP:
-                if seq < await history_floor(db, actor.user_id, conv.id):
-                    raise NotFound("no such attachment", code="not_found")
-    path = upload_dir(svc) / row.storage_key
-    if not path.is_file():
+            if (
+                not staff
+                and conv.kind is ConversationKind.GROUP
+                and seq < await history_floor(db, actor.user_id, conv.id)
+            ):
+                raise NotFound("no such attachment", code="not_found")
+    path = await stored_file(svc, row.storage_key)
+    if path is None:
         raise NotFound("the attachment's file is missing", code="not_found")
     return row, path

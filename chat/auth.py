@@ -214,7 +214,7 @@ async def visitor_session(
                 db.add(user)
         elif visitor_token and visitor_token.startswith("v:"):
             try:
-                principal, known = await authenticate(svc, visitor_token)
+                _, known = await authenticate(svc, visitor_token)
             except (InvalidToken, Unauthenticated):
                 known = None  # expired or foreign: the visitor simply starts afresh
             # A visitor token is good on the site that issued it only.

@@ -161,6 +161,10 @@ async def _create_site(svc: Services, args: argparse.Namespace) -> None:
     print(created.snippet)
 
 
+async def _demo(svc: Services) -> None:
+    print(await seed_demo(svc))
+
+
 async def _set_password(svc: Services, args: argparse.Namespace) -> None:
     password = args.password if args.password is not None else _generated_password()
     await directory.set_password(svc, args.email, password)
@@ -203,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "set-password": lambda svc: _set_password(svc, args),
         "disable-user": lambda svc: _set_disabled(svc, args.email, True),
         "enable-user": lambda svc: _set_disabled(svc, args.email, False),
-        "demo": seed_demo,
+        "demo": _demo,
     }
     try:
         asyncio.run(_with_services(settings, commands[args.command]))

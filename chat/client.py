@@ -114,7 +114,10 @@ class ChatClient:
         for frame in list(self.unacked.values()):
             await self._request({**frame})
 
-    async def wait_closed(self, timeout: float | None = None) -> int | None:
+    # ``timeout`` here and in the waits below is public API (tests, the benchmark and third
+    # parties call it): None means the client's own ``self.timeout``, a default that an
+    # ``asyncio.timeout`` around the call, as ASYNC109 suggests, could not give.
+    async def wait_closed(self, timeout: float | None = None) -> int | None:  # noqa: ASYNC109
         if self._reader is not None:
             await asyncio.wait_for(asyncio.shield(self._reader), timeout or self.timeout)
         return self.close_code
@@ -249,7 +252,7 @@ class ChatClient:
         with contextlib.suppress(Exception):
             await self.join(conversation_id)
 
-    async def wait_for_seq(self, conversation_id: int, seq: int, timeout: float | None = None) -> list[Frame]:
+    async def wait_for_seq(self, conversation_id: int, seq: int, timeout: float | None = None) -> list[Frame]:  # noqa: ASYNC109
         """Wait until the log of ``conversation_id`` reaches ``seq``; return the log."""
         condition = self._event_signal[conversation_id]
 
@@ -260,11 +263,11 @@ class ChatClient:
         await asyncio.wait_for(reached(), timeout or self.timeout)
         return self.log[conversation_id]
 
-    async def next_event(self, conversation_id: int, timeout: float | None = None) -> Frame:
+    async def next_event(self, conversation_id: int, timeout: float | None = None) -> Frame:  # noqa: ASYNC109
         """The next event appended to the log of ``conversation_id``."""
         return (await self.wait_for_seq(conversation_id, self.last_seq.get(conversation_id, 0) + 1, timeout))[-1]
 
-    async def next_frame(self, kind: str | None = None, timeout: float | None = None) -> Frame:
+    async def next_frame(self, kind: str | None = None, timeout: float | None = None) -> Frame:  # noqa: ASYNC109
         """The next non-event frame (optionally of one ``type``), skipping others."""
         async def find() -> Frame:
             while True:

@@ -212,7 +212,7 @@ async def mark_read(svc: Services, actor: Principal, conversation_id: int, seq: 
     if seq < 0:
         raise ValidationFailed("seq must be 0 or more", code="invalid_frame")
     async with svc.sessions.begin() as db:
-        conv, ref = await load_visible(db, actor, conversation_id)
+        conv, _ = await load_visible(db, actor, conversation_id)
         target = min(seq, conv.last_seq)
         await db.execute(
             update(Participant)
@@ -234,7 +234,7 @@ async def mark_read(svc: Services, actor: Principal, conversation_id: int, seq: 
 
 
 def conversation_json(
-    conv: Conversation, read_seq: int | None = None, *, ticket: dict[str, Any] | None | bool = False
+    conv: Conversation, read_seq: int | None = None, *, ticket: dict[str, Any] | bool | None = False
 ) -> dict[str, Any]:
     """The conversation; with ``ticket`` (a summary from ``escalation.views.ticket_summary``,
     or ``None`` for a conversation without one) also its ticket's place in the queues."""

@@ -9,6 +9,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import DateTime, event, text
 from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
@@ -115,10 +116,19 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+class DatabaseUnavailable(Exception):
+    """The database did not answer a trivial query; the message names the driver's error."""
+
+
 async def ping(engine: AsyncEngine) -> None:
-    """Raise if the database cannot answer a trivial query."""
-    async with engine.connect() as conn:
-        await conn.execute(text("SELECT 1"))
+    """Raise ``DatabaseUnavailable`` if the database cannot answer a trivial query."""
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    # SQLAlchemy wraps the driver's own errors; a refused or unresolvable host reaches
+    # us as the socket's OSError, unwrapped.
+    except (SQLAlchemyError, OSError) as exc:
+        raise DatabaseUnavailable(type(exc).__name__) from exc
 
 
 class _Closeable(Protocol):

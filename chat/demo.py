@@ -73,7 +73,8 @@ async def demo_site(svc: Services) -> Site | None:
         return await db.scalar(select(Site).where(Site.name == DEMO_SITE_NAME))
 
 
-async def seed_demo(svc: Services) -> None:
+async def seed_demo(svc: Services) -> str:
+    """Seed (or refresh) the demo; return what to show its user: the URLs and the fresh logins."""
     public_url = svc.settings.public_url
     await _organization(svc, "demo-reseller", name="Demo Reseller", kind=OrgKind.RESELLER, domains=["demo-reseller.example"])
     await _organization(
@@ -91,22 +92,27 @@ async def seed_demo(svc: Services) -> None:
             svc, None, name=DEMO_SITE_NAME, allowed_origins=origins, organization="demo-customer"
         )).site
 
-    print(f"Demo ready at {public_url}/")
-    print(f"  widget site key: {site.public_key}")
-    print(f"  embed snippet:   {directory.embed_snippet(public_url, site)}")
-    print("  logins (e-mail / password):")
+    lines = [
+        f"Demo ready at {public_url}/",
+        f"  widget site key: {site.public_key}",
+        f"  embed snippet:   {directory.embed_snippet(public_url, site)}",
+        "  logins (e-mail / password):",
+    ]
     for email, role, org, name in DEMO_USERS:
         password = secrets.token_urlsafe(9)
         try:
             await directory.create_user(svc, None, email=email, role=role, organization=org, password=password, name=name)
         except Conflict:
             await directory.set_password(svc, email, password)
-        print(f"    {role.value:<15} {email:<32} {password}")
+        lines.append(f"    {role.value:<15} {email:<32} {password}")
     await _seed_group_and_alert(svc)
-    print(f"  group chat:      {DEMO_GROUP!r} of Demo Customer Co, {MEMBER} in it")
-    print(f"  customer area:   {public_url}/portal/ — {CUSTOMER} asks to join, {RESELLER_ADMIN} approves")
-    print(f"  agent console:   {public_url}/console/ — admin, agent, read-only")
-    print(f"  signed-in widget: {public_url}/?as=customer — a user of Demo Customer Co: sees its alerts")
+    lines += [
+        f"  group chat:      {DEMO_GROUP!r} of Demo Customer Co, {MEMBER} in it",
+        f"  customer area:   {public_url}/portal/ — {CUSTOMER} asks to join, {RESELLER_ADMIN} approves",
+        f"  agent console:   {public_url}/console/ — admin, agent, read-only",
+        f"  signed-in widget: {public_url}/?as=customer — a user of Demo Customer Co: sees its alerts",
+    ]
+    return "\n".join(lines)
 
 
 async def _user(svc: Services, email: str) -> User:

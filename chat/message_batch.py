@@ -24,7 +24,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, Protocol
+from typing import Any, ClassVar, NamedTuple, Protocol
 
 from sqlalchemy.engine import Connection
 
@@ -110,7 +110,8 @@ class SqlAlchemyTx:
     """A SQLAlchemy connection (asyncpg or aiosqlite under ``run_sync``), driven through
     ``exec_driver_sql``: no compilation, the driver's own parameter style."""
 
-    _converted: dict[tuple[str, str], tuple[str, list[str]]] = {}
+    # Shared by every connection: the statements are few and fixed.
+    _converted: ClassVar[dict[tuple[str, str], tuple[str, list[str]]]] = {}
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn

@@ -49,8 +49,10 @@ def head_revision() -> str:
 
 async def current_revision(database_url: str) -> str | None:
     """The revision the database is at, or None for an empty (or not yet created) one."""
-    if database_url.startswith("sqlite") and not Path(database_url.split(":///", 1)[1]).exists():
-        return None
+    if database_url.startswith("sqlite"):
+        path = Path(database_url.split(":///", 1)[1])
+        if not await asyncio.to_thread(path.exists):  # a stat may wait on the disk: not on the loop
+            return None
     engine = create_engine(database_url)
 
     def read(connection: Connection) -> str | None:

@@ -8,8 +8,8 @@ so that none of them is forgotten.
 
 from __future__ import annotations
 
-import chat.desk.models  # noqa: F401
-import chat.groups.models  # noqa: F401
+import chat.desk.models
+import chat.groups.models
 import chat.models  # noqa: F401
 import escalation.models  # noqa: F401
 from chat.models import Base

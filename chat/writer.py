@@ -298,7 +298,9 @@ class MessageWriter:
                 if not p.future.done():
                     p.future.cancel()
             raise
-        except Exception as exc:
+        # Everything, bugs included: each sender awaits its future and re-raises what it
+        # gets; an exception escaping here would leave them all waiting forever.
+        except Exception as exc:  # noqa: BLE001
             log.warning("a batch of %d sends failed: %s", len(batch), exc)
             for p in batch:
                 if not p.future.done():

@@ -189,7 +189,7 @@ async def _apply_policy(db: AsyncSession, row: SlaPolicyRow, body: Mapping[str, 
     for target in ("first_response", "next_response", "stage_one", "resolution"):
         setattr(row, target, spec_to_json(getattr(rule.policy, target)))
     others = [r for r in await db.scalars(select(SlaPolicyRow)) if r.id != row.id]
-    _checked(lambda: PolicyTable(tuple(policy_rule_of(r) for r in others) + (rule,)))
+    _checked(lambda: PolicyTable((*(policy_rule_of(r) for r in others), rule)))
 
 
 async def create_policy(svc: Services, actor: Principal, body: Mapping[str, Any]) -> dict[str, Any]:

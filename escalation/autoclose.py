@@ -94,13 +94,17 @@ class Delay:
         return start + self.duration
 
 
+WAITING_TIMEOUT_360 = Delay.calendar_time(timedelta(hours=48))
+PROPOSED_DELAY_FFC = Delay.calendar_time(timedelta(days=7))
+
+
 @dataclass(frozen=True)
 class AutoCloseSettings:
     """Waiting on the customer with no activity for 48 h closes (360); a proposed-to-close
     ticket closes after ``proposed_delay`` (FFC: 7 days; SKAI: 2 business days)."""
 
-    waiting_timeout: Delay = Delay.calendar_time(timedelta(hours=48))
-    proposed_delay: Delay = Delay.calendar_time(timedelta(days=7))
+    waiting_timeout: Delay = WAITING_TIMEOUT_360
+    proposed_delay: Delay = PROPOSED_DELAY_FFC
 
 
 FFC_AUTO_CLOSE = AutoCloseSettings()

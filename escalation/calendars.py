@@ -21,6 +21,7 @@ Arithmetic walks these intervals period by period, never minute by minute, so a 
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -119,7 +120,7 @@ def _normalize_day(periods: Iterable[OpeningPeriod], where: str) -> tuple[Openin
         if not isinstance(item, OpeningPeriod):
             raise InvalidCalendar(f"{where}: expected OpeningPeriod, got {item!r}")
     ordered = tuple(sorted(items))
-    for first, second in zip(ordered, ordered[1:]):
+    for first, second in itertools.pairwise(ordered):
         # Touching periods (13:00-14:00 then 14:00-18:00) are fine; overlapping ones are
         # almost always a typo and would double-count open time if accepted.
         if second.start < first.end:
@@ -477,7 +478,7 @@ def business_calendar(
 def always_open(key: str = "24x7") -> BusinessCalendar:
     """A 24/7 calendar (UTC, no holidays): business time equals elapsed time."""
     full_day = [OpeningPeriod(ZERO, DAY)]
-    return business_calendar(key, "UTC", {weekday: full_day for weekday in range(7)})
+    return business_calendar(key, "UTC", dict.fromkeys(range(7), full_day))
 
 
 def moscow_business_calendar(key: str = "moscow") -> BusinessCalendar:
@@ -489,7 +490,7 @@ def moscow_business_calendar(key: str = "moscow") -> BusinessCalendar:
     return business_calendar(
         key,
         "Europe/Moscow",
-        {weekday: workday for weekday in range(5)},
+        dict.fromkeys(range(5), workday),
         holidays="RU",
         weekend_workday_periods=workday,
     )

@@ -13,6 +13,7 @@ still unmet, the calendar, "now" and the steps already done, it says which steps
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -84,7 +85,7 @@ class Ladder:
         steps = tuple(self.steps)
         if len(steps) > MAX_STEPS:
             raise InvalidPolicy(f"an escalation ladder has at most {MAX_STEPS} steps")
-        for earlier, later in zip(steps, steps[1:], strict=False):
+        for earlier, later in itertools.pairwise(steps):
             if later.after < earlier.after:
                 raise InvalidPolicy(f"escalation steps must come in time order: {later} comes before {earlier}")
         object.__setattr__(self, "steps", steps)

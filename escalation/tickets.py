@@ -43,7 +43,7 @@ from escalation.views import desk_view, ticket_json
 __all__ = [
     "TicketDraft", "add_task", "assign_ticket", "change_status", "close_conversation", "escalate_conversation",
     "get_ticket", "open_ticket", "rate_ticket", "start_follow_up", "ticket_json", "transfer_ticket",
-    "update_ticket", "update_task",
+    "update_task", "update_ticket",
 ]
 
 MAX_NOTE = 2000

@@ -10,6 +10,7 @@ knows nothing about tickets.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -60,7 +61,5 @@ async def run_forever(
 ) -> None:
     while not stop.is_set():
         await run_once(svc, jobs)
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval)
-        except TimeoutError:
-            pass

@@ -25,6 +25,10 @@ from chat.wiring import build_services
 from tests.support.live import LiveServer, live_server
 from tests.support.processes import PostgresServer, RedisServer, start_postgres, start_redis
 
+# Fixtures that tests in more than one folder use, registered here once so that no test
+# imports a fixture by name (an import that pytest needs and the linters see as unused).
+pytest_plugins = ["tests.escalation.people", "tests.support.desk"]
+
 TEMPLATE_DB = "supportchat_template"
 TEST_SECRET = "test-secret-key-" + "x" * 32
 

@@ -53,7 +53,7 @@ def _kb_url(value: str | None) -> str | None:
         return None
     clean = value.strip()
     # Only web links: a javascript: URL in a reply would run in whoever clicks it.
-    if len(clean) > MAX_URL or not (clean.startswith("https://") or clean.startswith("http://")):
+    if len(clean) > MAX_URL or not clean.startswith(("https://", "http://")):
         raise ValidationFailed(f"kb_url must be an http(s) link of at most {MAX_URL} characters")
     return clean
 

@@ -186,7 +186,7 @@ def _item(row: Any, last: LastMessage | None, group_names: dict[str, str]) -> di
         "queue": queue,
         "level": ticket.level,
         "group": ticket.group_key,
-        "group_name": group_names.get(ticket.group_key or "", None),
+        "group_name": group_names.get(ticket.group_key or ""),
         "category": ticket.category,
         "severity": ticket.severity,
         "channel": ticket.channel.value,

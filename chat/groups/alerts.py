@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat import validation
-from chat.attachments import check_upload, store_upload, upload_dir
+from chat.attachments import check_upload, store_upload, stored_file
 from chat.authz import Action, OrgRef, Principal, can, require
 from chat.directory import find_organization, user_channel
 from chat.errors import NotFound, ValidationFailed
@@ -216,7 +216,7 @@ async def open_file(svc: Services, actor: Principal, file_id: int) -> tuple[Aler
                 await _visible_alert(db, actor, row.alert_id)
             except AlertNotFound:
                 raise NotFound("no such file", code="not_found") from None
-    path = upload_dir(svc) / row.storage_key
-    if not path.is_file():
+    path = await stored_file(svc, row.storage_key)
+    if path is None:
         raise NotFound("the file is missing", code="not_found")
     return row, path

@@ -149,13 +149,13 @@ async def memberships_of(db: AsyncSession, user_id: int, group_ids: list[int]) -
             ChatGroupMember.user_id == user_id, ChatGroupMember.group_id.in_(group_ids)
         )
     )
-    states = {gid: state for gid, state in members}
+    states = dict(members.all())
     requests = await db.execute(
         select(ChatGroupJoinRequest.group_id, ChatGroupJoinRequest.status)
         .where(ChatGroupJoinRequest.user_id == user_id, ChatGroupJoinRequest.group_id.in_(group_ids))
         .order_by(ChatGroupJoinRequest.id)
     )
-    latest = {gid: status for gid, status in requests}  # the last one wins
+    latest = dict(requests.all())  # the last one wins
     for gid in group_ids:
         if states.get(gid) is MemberState.ACTIVE:
             found[gid] = "member"

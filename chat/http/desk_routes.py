@@ -179,8 +179,8 @@ class CannedBody(Strict):
 class CannedPatch(Strict):
     title: str | None = None
     body: str | None = None
-    shortcut: str | None | msgspec.UnsetType = msgspec.UNSET
-    kb_url: str | None | msgspec.UnsetType = msgspec.UNSET
+    shortcut: str | msgspec.UnsetType | None = msgspec.UNSET
+    kb_url: str | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class RenderBody(Strict):
@@ -269,9 +269,9 @@ class RuleBody(Strict):
 class RulePatch(Strict):
     name: str | None = None
     assignee_id: int | None = None
-    category: str | None | msgspec.UnsetType = msgspec.UNSET
-    severity: int | None | msgspec.UnsetType = msgspec.UNSET
-    source: str | None | msgspec.UnsetType = msgspec.UNSET
+    category: str | msgspec.UnsetType | None = msgspec.UNSET
+    severity: int | msgspec.UnsetType | None = msgspec.UNSET
+    source: str | msgspec.UnsetType | None = msgspec.UNSET
     enabled: bool | None = None
     position: int | None = None
 

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from chat.broker import BrokerUnavailable
-from chat.db import ping
+from chat.db import DatabaseUnavailable, ping
 from chat.http.common import JSON, services
 
 # A probe that waits longer than the balancer's own timeout tells it nothing.
@@ -28,8 +28,8 @@ async def readyz(request: Request) -> Response:
     try:
         await asyncio.wait_for(ping(svc.engine), PROBE_TIMEOUT_SECONDS)
         checks["database"] = "ok"
-    except Exception as exc:  # any failure means "not ready"; the reason goes in the body
-        checks["database"] = f"unavailable: {type(exc).__name__}"
+    except (DatabaseUnavailable, TimeoutError) as exc:  # the reason goes in the body
+        checks["database"] = f"unavailable: {str(exc) or type(exc).__name__}"
     try:
         await asyncio.wait_for(svc.broker.ping(), PROBE_TIMEOUT_SECONDS)
         checks["broker"] = "ok"

@@ -91,12 +91,12 @@ async def get_ticket(request: Request) -> Response:
 
 class PatchBody(Strict):
     subject: str | UnsetType = UNSET
-    category: str | None | UnsetType = UNSET
-    severity: int | None | UnsetType = UNSET
+    category: str | UnsetType | None = UNSET
+    severity: int | UnsetType | None = UNSET
     assets: list[str] | UnsetType = UNSET
     cc: list[int] | UnsetType = UNSET
-    happened_at: datetime | None | UnsetType = UNSET
-    label: str | None | UnsetType = UNSET
+    happened_at: datetime | UnsetType | None = UNSET
+    label: str | UnsetType | None = UNSET
 
 
 def _given(body: msgspec.Struct) -> dict[str, Any]:
@@ -156,9 +156,9 @@ async def transfer(request: Request) -> Response:
 
 class TaskBody(Strict):
     text: str | UnsetType = UNSET
-    hours: float | None | UnsetType = UNSET
+    hours: float | UnsetType | None = UNSET
     type: str | UnsetType = UNSET
-    due_at: datetime | None | UnsetType = UNSET
+    due_at: datetime | UnsetType | None = UNSET
     status: str | UnsetType = UNSET
 
 

@@ -8,6 +8,7 @@ Thin by design: parsing is :mod:`chat.hub.frames`, what each frame does is
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 
@@ -78,10 +79,8 @@ async def _origin_allowed(svc: Services, origin: str | None, user: User) -> bool
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:
     """Close, tolerating a client that already left (closing then raises)."""
-    try:
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
         await websocket.close(code, reason)
-    except (WebSocketDisconnect, RuntimeError, OSError):
-        pass
 
 
 def _direct_writer(websocket: WebSocket) -> DirectWrite | None:

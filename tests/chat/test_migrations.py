@@ -53,7 +53,7 @@ async def test_upgrade_from_empty_matches_the_models(empty_db_url: str) -> None:
     await asyncio.to_thread(migrate.upgrade, empty_db_url)
     assert await migrate.current_revision(empty_db_url) == migrate.head_revision()
     tables, diff = await _inspect(empty_db_url)
-    assert EXPECTED_TABLES <= tables
+    assert tables >= EXPECTED_TABLES
     # The models and the migrations describe the same schema: nothing left to autogenerate.
     assert diff == []
 

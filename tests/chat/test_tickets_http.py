@@ -7,7 +7,7 @@ server's own sweeper is off so nothing moves behind the tests' backs.
 
 from __future__ import annotations
 
-from tests.escalation.people import People, live, people  # noqa: F401  (fixtures)
+from tests.escalation.people import People
 
 
 async def test_categories_and_support_groups(people: People) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from chat.client import ChatClient, ProtocolError
-from tests.escalation.people import People, live, people  # noqa: F401  (fixtures)
+from tests.escalation.people import People
 
 
 async def inbox(client: ChatClient, conversation_id: int, reason: str) -> dict[str, object]:

@@ -24,7 +24,7 @@ def test_round_trip(clock: ManualClock) -> None:
 def test_tampered_token_is_refused(clock: ManualClock) -> None:
     tokens = Tokens((KEY_A,), clock)
     token = tokens.issue(Purpose.SESSION, {"sid": "abc"})
-    payload, _, rest = token.partition(".")
+    _, _, rest = token.partition(".")
     forged_payload = Tokens((KEY_B,), clock).issue(Purpose.SESSION, {"sid": "admin"}).partition(".")[0]
     for forged in (forged_payload + "." + rest, token[:-2] + ("AA" if token[-2:] != "AA" else "BB"), "garbage", ""):
         with pytest.raises(InvalidToken):

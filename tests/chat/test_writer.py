@@ -235,7 +235,7 @@ async def test_staff_answering_first_join_the_conversation_in_the_same_batch(svc
     assert count == 1
     # An internal note does not make its author a participant.
     agent2 = chat.agent2.principal
-    ack, notes = await post_message(svc, agent2, conv, client_msg_id=cid(), body="psst", internal=True)
+    _, notes = await post_message(svc, agent2, conv, client_msg_id=cid(), body="psst", internal=True)
     assert [e["kind"] for e in notes] == ["note"] and notes[0]["prev_public_seq"] == 4
     assert await stored(svc, conv) == ([1, 2, 3, 4, 5], 5, 4)
 

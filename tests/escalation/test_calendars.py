@@ -6,7 +6,7 @@ from __future__ import annotations
 import time as wallclock
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -365,7 +365,7 @@ PROPERTY_CALENDARS = {
 WINDOWS = [datetime(2026, 3, 5, tzinfo=UTC), datetime(2026, 10, 20, tzinfo=UTC), datetime(2026, 12, 28, tzinfo=UTC)]
 
 
-@lru_cache(maxsize=None)
+@cache
 def reference_is_open(key: str, minute: datetime) -> bool:
     """Open iff the local wall-clock reading lies in one of that local date's periods."""
     cal = PROPERTY_CALENDARS[key]

@@ -20,7 +20,7 @@ from chat.wiring import build_sweeper
 from escalation.models import CustomerPresence, Ticket
 from escalation.worker import Sweeper
 from tests.conftest import make_settings
-from tests.escalation.people import People, people  # noqa: F401  (fixture)
+from tests.escalation.people import People
 from tests.support.live import LiveServer, live_server
 from tests.support.transactions import counted_transactions
 

@@ -23,7 +23,6 @@ from tests.conftest import make_settings
 from tests.support.live import live_server
 from tests.support.processes import free_port
 
-
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
@@ -85,7 +84,7 @@ async def test_visitor_chats_with_an_agent_and_a_reload_keeps_the_conversation(
         assert conv["subject"] == "My printer is on fire"
         await expect(frame.locator(".ticket")).to_have_text(f"Ticket #{conv_id}")
         await agent.join(conv_id)
-        first = [e for e in await agent.wait_for_seq(conv_id, 2) if e["kind"] == "message"][0]
+        first = next(e for e in await agent.wait_for_seq(conv_id, 2) if e["kind"] == "message")
         assert first["author"]["name"] == "Vera Visitor"
         # The description is the first message; the other answers are the ticket's fields.
         assert first["body"] == "My printer is on fire"

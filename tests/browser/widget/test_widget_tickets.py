@@ -4,13 +4,11 @@ is online, the rating when support proposes to close, a conversation closed else
 
 from __future__ import annotations
 
-
 import pytest
 from playwright.async_api import Browser, expect
 
 from chat.models import Role
 from tests.browser.widget_harness import MESSAGES, WidgetWorld, new_page, open_widget, start_chat
-
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -8,8 +8,8 @@ from contextlib import AsyncExitStack
 from chat.client import ChatClient
 from chat.desk.autoassign import assign_job
 from chat.wiring import build_services
-from tests.chat.desk.conftest import Desk
 from tests.support.chatlog import Person
+from tests.support.desk import Desk
 from tests.support.transactions import counted_transactions
 
 WAITING = 6

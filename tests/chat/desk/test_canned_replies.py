@@ -6,7 +6,7 @@ import pytest
 
 from chat.desk.placeholders import check, render
 from chat.errors import ValidationFailed
-from tests.chat.desk.conftest import Desk
+from tests.support.desk import Desk
 
 
 def test_placeholders_fill_in_with_fallbacks_and_unknown_names_are_refused() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.chat.desk.conftest import Desk
+from tests.support.desk import Desk
 
 
 async def test_agents_write_notes_on_customers_everyone_on_staff_reads_them(desk: Desk) -> None:

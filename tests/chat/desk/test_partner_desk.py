@@ -14,9 +14,9 @@ from chat.client import ChatClient
 from chat.desk.autoassign import assign_job
 from chat.groups.partners import set_reseller_settings
 from chat.models import OrgKind, Role
-from tests.chat.desk.conftest import Desk
 from tests.chat.desk.test_queues_and_claims import queue_of
 from tests.support.chatlog import PASSWORD, Person, eventually
+from tests.support.desk import Desk
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from chat.client import ChatClient
 from chat.conversations import start_conversation
 from chat.groups.partners import set_reseller_settings
 from chat.models import OrgKind, Role
-from tests.chat.desk.conftest import Desk
 from tests.support.chatlog import PASSWORD, eventually
+from tests.support.desk import Desk
 
 
 def queue_of(inbox: dict[str, Any], conversation_id: int) -> str | None:

@@ -1,4 +1,5 @@
-"""A live server with a support chat and one staff member of each desk role."""
+"""A live server with a support chat and one staff member of each desk role: the ``desk``
+fixture of the desk's tests and of the pre-chat tests (registered in tests/conftest.py)."""
 
 from __future__ import annotations
 
