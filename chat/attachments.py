@@ -14,7 +14,7 @@ import secrets
 import unicodedata
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import select
 
@@ -23,6 +23,7 @@ from chat.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, Validat
 from chat.events import history_floor, load_visible
 from chat.models import Attachment, ConversationKind, Event
 from chat.services import Services
+from chat.wire import View
 
 # Screenshots, photos, video, logs and documents (FFC, SKAI, BX). Anything a browser would
 # run (HTML, SVG, JavaScript) is refused: it would execute on our origin if opened.
@@ -74,15 +75,18 @@ def clean_filename(raw: str) -> str:
     return name[:255]
 
 
-def attachment_json(a: Attachment) -> dict[str, Any]:
-    return {
-        "id": a.id,
-        "conversation_id": a.conversation_id,
-        "filename": a.filename,
-        "content_type": a.content_type,
-        "size": a.size,
-        "url": f"/api/attachments/{a.id}",
-    }
+class AttachmentView(View, frozen=True, kw_only=True):
+    id: int
+    conversation_id: int
+    filename: str
+    content_type: str
+    size: int
+    url: str
+
+    @classmethod
+    def of(cls, a: Attachment) -> AttachmentView:
+        return cls(id=a.id, conversation_id=a.conversation_id, filename=a.filename, content_type=a.content_type,
+                   size=a.size, url=f"/api/attachments/{a.id}")
 
 
 async def upload(

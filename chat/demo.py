@@ -140,7 +140,7 @@ async def _seed_group_and_alert(svc: Services) -> None:
         group = await service.create_group(svc, admin, organization="demo-customer", name=DEMO_GROUP)
     if not is_member:
         if pending is None:  # else left by an earlier, interrupted run
-            pending = int((await requests.request_join(svc, member, group=group.id, note="Demo: the first member"))["id"])
+            pending = (await requests.request_join(svc, member, group=group.id, note="Demo: the first member")).id
         await requests.decide(svc, reseller, pending, approve=True)
     if alerted is None:
         await alerts.open_alert(

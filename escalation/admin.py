@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from msgspec import UNSET, UnsetType
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +17,7 @@ from chat.authz import Action, Principal, require
 from chat.errors import Conflict, NotFound, ValidationFailed
 from chat.models import Role, User
 from chat.services import Services
+from chat.wire import View
 from escalation.config import category_of, policy_rule_of
 from escalation.errors import EscalationError
 from escalation.models import BusinessCalendarRow, SlaPolicyRow, SupportGroup, TicketCategory
@@ -26,27 +28,43 @@ from escalation.unit_of_work import app_error
 LEVELS = (1, 2, 3)
 
 
-def category_json(row: TicketCategory, *, staff: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "key": row.key,
-        "name": row.name,
-        "sla": {"resolution": row.resolution, "stage_one": row.stage_one},
-        "customer_selectable": row.availability is Availability.CUSTOMER,
-        "default_severity": row.default_severity,
-    }
-    if staff:
-        body.update(availability=row.availability.value, position=row.position, active=row.active)
-    return body
+class CategorySlaView(View, frozen=True, kw_only=True):
+    """A category's own targets (``{"minutes": n}`` / ``{"business_days": n}``, or null)."""
+
+    resolution: dict[str, Any] | None
+    stage_one: dict[str, Any] | None
 
 
-async def list_categories(svc: Services, actor: Principal) -> list[dict[str, Any]]:
+class CategoryView(View, frozen=True, kw_only=True):
+    """A ticket category; ``availability``, ``position`` and ``active`` for staff only."""
+
+    key: str
+    name: str
+    sla: CategorySlaView
+    customer_selectable: bool
+    default_severity: int | None
+    availability: str | UnsetType = UNSET
+    position: int | UnsetType = UNSET
+    active: bool | UnsetType = UNSET
+
+    @classmethod
+    def of(cls, row: TicketCategory, *, staff: bool) -> CategoryView:
+        return cls(
+            key=row.key, name=row.name, sla=CategorySlaView(resolution=row.resolution, stage_one=row.stage_one),
+            customer_selectable=row.availability is Availability.CUSTOMER, default_severity=row.default_severity,
+            availability=row.availability.value if staff else UNSET, position=row.position if staff else UNSET,
+            active=row.active if staff else UNSET,
+        )
+
+
+async def list_categories(svc: Services, actor: Principal) -> list[CategoryView]:
     """Staff see every category (with ``availability``, ``active``); everyone else only the
     active ones a customer may choose."""
     staff = actor.is_staff
     async with svc.reads() as db:
         rows = list(await db.scalars(select(TicketCategory).order_by(TicketCategory.position, TicketCategory.key)))
     return [
-        category_json(row, staff=staff)
+        CategoryView.of(row, staff=staff)
         for row in rows
         if staff or (row.active and row.availability is Availability.CUSTOMER)
     ]
@@ -59,7 +77,7 @@ def _checked(build: Any) -> Any:
         raise app_error(exc) from None
 
 
-async def put_category(svc: Services, actor: Principal, key: str, body: Mapping[str, Any]) -> dict[str, Any]:
+async def put_category(svc: Services, actor: Principal, key: str, body: Mapping[str, Any]) -> CategoryView:
     """Create or replace a category (``name``, ``availability``, ``resolution``,
     ``stage_one``, ``default_severity``, ``position``, ``active``)."""
     require(actor, Action.MANAGE_SLA)
@@ -83,21 +101,31 @@ async def put_category(svc: Services, actor: Principal, key: str, body: Mapping[
         if existing is None:
             db.add(target)
         await db.flush()
-        return category_json(target, staff=True)
+        return CategoryView.of(target, staff=True)
 
 
-def group_json(row: SupportGroup) -> dict[str, Any]:
-    return {"key": row.key, "name": row.name, "level": row.level, "lead_id": row.lead_id, "position": row.position}
+class SupportGroupView(View, frozen=True, kw_only=True):
+    """A transfer group, as both its editors show it (here and ``chat.desk.support_groups``)."""
+
+    key: str
+    name: str
+    level: int
+    lead_id: int | None
+    position: int
+
+    @classmethod
+    def of(cls, row: SupportGroup) -> SupportGroupView:
+        return cls(key=row.key, name=row.name, level=row.level, lead_id=row.lead_id, position=row.position)
 
 
 async def list_support_groups(svc: Services, actor: Principal) -> dict[str, Any]:
     require(actor, Action.LIST_TICKETS)
     async with svc.reads() as db:
         rows = list(await db.scalars(select(SupportGroup).order_by(SupportGroup.position, SupportGroup.key)))
-    return {"levels": list(LEVELS), "groups": [group_json(row) for row in rows]}
+    return {"levels": list(LEVELS), "groups": [SupportGroupView.of(row) for row in rows]}
 
 
-async def put_support_group(svc: Services, actor: Principal, key: str, body: Mapping[str, Any]) -> dict[str, Any]:
+async def put_support_group(svc: Services, actor: Principal, key: str, body: Mapping[str, Any]) -> SupportGroupView:
     """Create or replace a transfer group: ``name``, ``level`` (1-3), ``lead_id``, ``position``."""
     require(actor, Action.MANAGE_SLA)
     _checked(lambda: check_key(key, "group key"))
@@ -120,20 +148,26 @@ async def put_support_group(svc: Services, actor: Principal, key: str, body: Map
             raise ValidationFailed("position is an integer")
         row.name, row.level, row.lead_id, row.position = name, level, lead_id, position
         await db.flush()
-        return group_json(row)
+        return SupportGroupView.of(row)
 
 
-def calendar_json(row: BusinessCalendarRow) -> dict[str, Any]:
-    return {"key": row.key, "name": row.name, "definition": row.definition}
+class CalendarView(View, frozen=True, kw_only=True):
+    key: str
+    name: str
+    definition: dict[str, Any]  # escalation.policies.calendar_to_json's form
+
+    @classmethod
+    def of(cls, row: BusinessCalendarRow) -> CalendarView:
+        return cls(key=row.key, name=row.name, definition=row.definition)
 
 
-async def list_calendars(svc: Services, actor: Principal) -> list[dict[str, Any]]:
+async def list_calendars(svc: Services, actor: Principal) -> list[CalendarView]:
     require(actor, Action.LIST_TICKETS)
     async with svc.reads() as db:
-        return [calendar_json(r) for r in await db.scalars(select(BusinessCalendarRow).order_by(BusinessCalendarRow.key))]
+        return [CalendarView.of(r) for r in await db.scalars(select(BusinessCalendarRow).order_by(BusinessCalendarRow.key))]
 
 
-async def put_calendar(svc: Services, actor: Principal, key: str, name: str, definition: Mapping[str, Any]) -> dict[str, Any]:
+async def put_calendar(svc: Services, actor: Principal, key: str, name: str, definition: Mapping[str, Any]) -> CalendarView:
     """Create or replace a business calendar; its definition is stored normalized."""
     require(actor, Action.MANAGE_SLA)
     calendar = _checked(lambda: calendar_from_json(check_key(key, "calendar key"), definition))
@@ -145,26 +179,42 @@ async def put_calendar(svc: Services, actor: Principal, key: str, name: str, def
             db.add(row)
         row.name, row.definition = clean_name, calendar_to_json(calendar)
         await db.flush()
-        return calendar_json(row)
+        return CalendarView.of(row)
 
 
 POLICY_FIELDS = ("name", "tier", "category", "severity", "calendar", "first_response", "next_response",
                  "stage_one", "resolution", "warning_share")
 
 
-def policy_json(row: SlaPolicyRow) -> dict[str, Any]:
-    return {
-        "id": row.id, "name": row.name, "tier": row.tier.value if row.tier else None, "category": row.category,
-        "severity": row.severity, "calendar": row.calendar_key, "first_response": row.first_response,
-        "next_response": row.next_response, "stage_one": row.stage_one, "resolution": row.resolution,
-        "warning_share": row.warning_share,
-    }
+class SlaPolicyView(View, frozen=True, kw_only=True):
+    """One rule of the policy table; null keys match anything, null targets are not timed."""
+
+    id: int
+    name: str
+    tier: str | None
+    category: str | None
+    severity: int | None
+    calendar: str
+    first_response: dict[str, Any] | None
+    next_response: dict[str, Any] | None
+    stage_one: dict[str, Any] | None
+    resolution: dict[str, Any] | None
+    warning_share: float
+
+    @classmethod
+    def of(cls, row: SlaPolicyRow) -> SlaPolicyView:
+        return cls(
+            id=row.id, name=row.name, tier=row.tier.value if row.tier else None, category=row.category,
+            severity=row.severity, calendar=row.calendar_key, first_response=row.first_response,
+            next_response=row.next_response, stage_one=row.stage_one, resolution=row.resolution,
+            warning_share=row.warning_share,
+        )
 
 
-async def list_policies(svc: Services, actor: Principal) -> list[dict[str, Any]]:
+async def list_policies(svc: Services, actor: Principal) -> list[SlaPolicyView]:
     require(actor, Action.LIST_TICKETS)
     async with svc.reads() as db:
-        return [policy_json(r) for r in await db.scalars(select(SlaPolicyRow).order_by(SlaPolicyRow.id))]
+        return [SlaPolicyView.of(r) for r in await db.scalars(select(SlaPolicyRow).order_by(SlaPolicyRow.id))]
 
 
 async def _apply_policy(db: AsyncSession, row: SlaPolicyRow, body: Mapping[str, Any]) -> None:
@@ -192,17 +242,17 @@ async def _apply_policy(db: AsyncSession, row: SlaPolicyRow, body: Mapping[str, 
     _checked(lambda: PolicyTable((*(policy_rule_of(r) for r in others), rule)))
 
 
-async def create_policy(svc: Services, actor: Principal, body: Mapping[str, Any]) -> dict[str, Any]:
+async def create_policy(svc: Services, actor: Principal, body: Mapping[str, Any]) -> SlaPolicyView:
     require(actor, Action.MANAGE_SLA)
     async with svc.sessions.begin() as db:
         row = SlaPolicyRow()
         await _apply_policy(db, row, body)
         db.add(row)
         await db.flush()
-        return policy_json(row)
+        return SlaPolicyView.of(row)
 
 
-async def update_policy(svc: Services, actor: Principal, policy_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+async def update_policy(svc: Services, actor: Principal, policy_id: int, body: Mapping[str, Any]) -> SlaPolicyView:
     require(actor, Action.MANAGE_SLA)
     async with svc.sessions.begin() as db:
         row = await db.get(SlaPolicyRow, policy_id)
@@ -210,7 +260,7 @@ async def update_policy(svc: Services, actor: Principal, policy_id: int, body: M
             raise NotFound("no such policy", code="not_found")
         await _apply_policy(db, row, body)
         await db.flush()
-        return policy_json(row)
+        return SlaPolicyView.of(row)
 
 
 async def delete_policy(svc: Services, actor: Principal, policy_id: int) -> None:

@@ -14,9 +14,10 @@ from chat.authz import Action, Principal, require
 from chat.errors import Forbidden, ValidationFailed
 from chat.models import Conversation, Role, User
 from chat.services import Services
+from chat.wire import iso
 from escalation.lifecycle import TicketStatus
 from escalation.models import Ticket
-from escalation.views import iso, ticket_fields
+from escalation.views import ticket_fields
 
 MAX_PAGE = 200
 

@@ -11,11 +11,12 @@ from chat import validation
 from chat.authz import Action, Principal
 from chat.errors import NotFound, ValidationFailed
 from chat.services import Services
+from chat.wire import as_data
 from escalation.access import require_on_ticket
 from escalation.models import TaskStatus, TaskType, TicketTask
 from escalation.steps import actor_user
 from escalation.unit_of_work import Work, run_unit
-from escalation.views import task_json
+from escalation.views import TaskView
 
 MAX_TASK_CHARS = 2000
 MAX_HOURS = 10_000.0  # matches the table's check: a task of more than a year of work is a typo
@@ -66,13 +67,13 @@ def _changed(task: TicketTask, clean: Mapping[str, Any]) -> dict[str, Any]:
     return diff
 
 
-async def add_task(svc: Services, actor: Principal, ticket_id: int, values: Mapping[str, Any]) -> dict[str, Any]:
+async def add_task(svc: Services, actor: Principal, ticket_id: int, values: Mapping[str, Any]) -> TaskView:
     """A new task; ``text`` and ``type`` are required, ``status`` defaults to ``open``."""
     clean = _clean(values)
     if "text" not in clean or "type" not in clean:
         raise ValidationFailed("a task needs text and type")
 
-    async def change(work: Work) -> dict[str, Any]:
+    async def change(work: Work) -> TaskView:
         await require_on_ticket(work.db, actor, work.conv, work.ticket, Action.WORK_TICKET)
         task = TicketTask(
             conversation_id=work.ticket.conversation_id, text=clean["text"], hours=clean.get("hours"),
@@ -81,8 +82,9 @@ async def add_task(svc: Services, actor: Principal, ticket_id: int, values: Mapp
         )
         work.db.add(task)
         await work.db.flush()
-        body = task_json(task)
-        await work.append("ticket.task_added", await actor_user(work, actor), internal=True, task=body)
+        body = TaskView.of(task)
+        # The event's data is stored as JSON: the task goes in as plain values.
+        await work.append("ticket.task_added", await actor_user(work, actor), internal=True, task=as_data(body))
         return body
 
     result = await run_unit(svc, ticket_id, change)
@@ -92,11 +94,11 @@ async def add_task(svc: Services, actor: Principal, ticket_id: int, values: Mapp
 
 async def update_task(
     svc: Services, actor: Principal, ticket_id: int, task_id: int, changes: Mapping[str, Any]
-) -> dict[str, Any]:
+) -> TaskView:
     """Change some of a task's fields; nothing different is 422 ``no_change``."""
     clean = _clean(changes)
 
-    async def change(work: Work) -> dict[str, Any]:
+    async def change(work: Work) -> TaskView:
         await require_on_ticket(work.db, actor, work.conv, work.ticket, Action.WORK_TICKET)
         task = await work.db.get(TicketTask, task_id)
         if task is None or task.conversation_id != work.ticket.conversation_id:
@@ -106,8 +108,9 @@ async def update_task(
             raise ValidationFailed("nothing to change", code="no_change")
         task.updated_at = work.now
         await work.db.flush()
-        body = task_json(task)
-        await work.append("ticket.task_updated", await actor_user(work, actor), internal=True, task=body, changes=diff)
+        body = TaskView.of(task)
+        await work.append("ticket.task_updated", await actor_user(work, actor), internal=True, task=as_data(body),
+                          changes=diff)
         return body
 
     result = await run_unit(svc, ticket_id, change)

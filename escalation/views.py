@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chat.authz import Principal
 from chat.events import author_json
 from chat.models import STAFF_ROLES, Conversation, Role, User
+from chat.wire import View, as_data, iso
 from escalation.lifecycle import NextAction, TicketStatus
 from escalation.models import Ticket, TicketRating, TicketTask
 
@@ -34,10 +35,6 @@ def desk_view(actor: Principal | None, ticket: Ticket) -> bool:
     )
 
 
-def iso(at: Any) -> str | None:
-    return None if at is None else at.isoformat()
-
-
 def next_action(status: TicketStatus) -> str | None:
     if status in (TicketStatus.WAITING_ON_CUSTOMER, TicketStatus.PROPOSED_TO_CLOSE):
         return NextAction.CUSTOMER.value
@@ -46,30 +43,43 @@ def next_action(status: TicketStatus) -> str | None:
     return NextAction.SUPPORT.value
 
 
-def task_json(task: TicketTask) -> dict[str, Any]:
-    return {
-        "id": task.id,
-        "ticket_id": task.conversation_id,
-        "text": task.text,
-        "hours": task.hours,
-        "type": task.type.value,
-        "due_at": iso(task.due_at),
-        "status": task.status.value,
-        "created_by_id": task.created_by_id,
-        "created_at": iso(task.created_at),
-        "updated_at": iso(task.updated_at),
-    }
+class TaskView(View, frozen=True, kw_only=True):
+    """An action task (FFC); ``ticket_id`` is the ticket's number (its conversation's id)."""
+
+    id: int
+    ticket_id: int
+    text: str
+    hours: float | None
+    type: str
+    due_at: str | None
+    status: str
+    created_by_id: int | None
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def of(cls, task: TicketTask) -> TaskView:
+        return cls(
+            id=task.id, ticket_id=task.conversation_id, text=task.text, hours=task.hours, type=task.type.value,
+            due_at=iso(task.due_at), status=task.status.value, created_by_id=task.created_by_id,
+            created_at=iso(task.created_at), updated_at=iso(task.updated_at),
+        )
 
 
-def rating_json(rating: TicketRating) -> dict[str, Any]:
-    return {
-        "value": rating.value,
-        "reason": rating.reason,
-        "comment": rating.comment,
-        "round": rating.round,
-        "rated_by_id": rating.rated_by_id,
-        "created_at": iso(rating.created_at),
-    }
+class RatingView(View, frozen=True, kw_only=True):
+    """The customer's rating of one resolution round."""
+
+    value: str
+    reason: str | None
+    comment: str | None
+    round: int
+    rated_by_id: int | None
+    created_at: str
+
+    @classmethod
+    def of(cls, rating: TicketRating) -> RatingView:
+        return cls(value=rating.value, reason=rating.reason, comment=rating.comment, round=rating.round,
+                   rated_by_id=rating.rated_by_id, created_at=iso(rating.created_at))
 
 
 def ticket_summary(ticket: Ticket, *, staff: bool) -> dict[str, Any]:
@@ -145,8 +155,8 @@ async def ticket_json(db: AsyncSession, ticket: Ticket, conv: Conversation, *, s
         "happened_at": iso(ticket.happened_at),
         "contact_email": ticket.contact_email,
         "sla_policy": ticket.sla_policy,
-        "tasks": [task_json(t) for t in tasks],
-        "ratings": [rating_json(r) for r in ratings],
+        "tasks": [as_data(TaskView.of(t)) for t in tasks],
+        "ratings": [as_data(RatingView.of(r)) for r in ratings],
         "linked_from": ticket.linked_from_id,
         "linked_to": ticket.linked_to_id,
         "customer_left_at": iso(ticket.customer_left_at),

@@ -20,6 +20,7 @@ from chat.desk.scope import desk_scope
 from chat.errors import NotFound, ValidationFailed
 from chat.models import Conversation, ConversationStatus, Organization, Role, User
 from chat.services import Services
+from chat.wire import View
 from escalation.lifecycle import TicketStatus
 from escalation.models import Ticket, TicketChannel
 
@@ -69,25 +70,30 @@ def limit_of(user: User, profile: AgentProfile | None) -> int:
     return profile.max_chats if profile is not None else default_limit(user.role)
 
 
-def agent_json(user: User, profile: AgentProfile | None, status: str, active: int) -> dict[str, Any]:
-    return {
-        "id": user.id,
-        "name": user.name,
-        "role": user.role.value,
-        "status": status,
-        "away": bool(profile and profile.away),
-        "max_chats": limit_of(user, profile),
-        "active_chats": active,
-    }
+class AgentView(View, frozen=True, kw_only=True):
+    """An agent on the desk: presence ``status``, stored ``away`` choice, limit and load."""
+
+    id: int
+    name: str
+    role: str
+    status: str
+    away: bool
+    max_chats: int
+    active_chats: int
+
+    @classmethod
+    def of(cls, user: User, profile: AgentProfile | None, status: str, active: int) -> AgentView:
+        return cls(id=user.id, name=user.name, role=user.role.value, status=status,
+                   away=bool(profile and profile.away), max_chats=limit_of(user, profile), active_chats=active)
 
 
-async def list_agents(svc: Services, actor: Principal) -> list[dict[str, Any]]:
+async def list_agents(svc: Services, actor: Principal) -> list[AgentView]:
     require(actor, Action.VIEW_DESK)
     statuses = svc.presence.agent_statuses()
     async with svc.reads() as db:
         staff = await desk_staff(db)
         loads = await live_chat_counts(db)
-    return [agent_json(u, p, statuses.get(u.id, "offline"), loads.get(u.id, 0)) for u, p in staff]
+    return [AgentView.of(u, p, statuses.get(u.id, "offline"), loads.get(u.id, 0)) for u, p in staff]
 
 
 async def _profile(db: AsyncSession, user: User, now: Any) -> AgentProfile:
@@ -100,7 +106,7 @@ async def _profile(db: AsyncSession, user: User, now: Any) -> AgentProfile:
 
 async def update_agent(
     svc: Services, actor: Principal, user_id: int, *, max_chats: int | None = None, away: bool | None = None
-) -> dict[str, Any]:
+) -> AgentView:
     """A support admin sets anyone's limit; an agent sets their own away choice."""
     if max_chats is not None:
         require(actor, Action.MANAGE_DESK)
@@ -124,7 +130,7 @@ async def update_agent(
         await db.flush()
         active = (await live_chat_counts(db, [user_id])).get(user_id, 0)
     status = svc.presence.agent_statuses().get(user_id, "offline")
-    return agent_json(user, profile, status, active)
+    return AgentView.of(user, profile, status, active)
 
 
 async def me(svc: Services, actor: Principal) -> dict[str, Any]:

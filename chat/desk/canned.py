@@ -16,6 +16,7 @@ from chat.errors import Conflict, NotFound, ValidationFailed
 from chat.events import load_visible
 from chat.models import Organization, User
 from chat.services import Services
+from chat.wire import View, iso
 
 MAX_TITLE = 200
 MAX_BODY = 10_000
@@ -24,17 +25,22 @@ MAX_URL = 500
 LIST_MAX = 200
 
 
-def canned_json(reply: CannedReply) -> dict[str, Any]:
-    return {
-        "id": reply.id,
-        "title": reply.title,
-        "body": reply.body,
-        "shortcut": reply.shortcut,
-        "kb_url": reply.kb_url,
-        "created_by_id": reply.created_by_id,
-        "created_at": reply.created_at.isoformat(),
-        "updated_at": reply.updated_at.isoformat(),
-    }
+class CannedReplyView(View, frozen=True, kw_only=True):
+    id: int
+    title: str
+    body: str
+    shortcut: str | None
+    kb_url: str | None
+    created_by_id: int | None
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def of(cls, reply: CannedReply) -> CannedReplyView:
+        return cls(
+            id=reply.id, title=reply.title, body=reply.body, shortcut=reply.shortcut, kb_url=reply.kb_url,
+            created_by_id=reply.created_by_id, created_at=iso(reply.created_at), updated_at=iso(reply.updated_at),
+        )
 
 
 def _shortcut(value: str | None) -> str | None:
@@ -64,7 +70,7 @@ def _body(value: str) -> str:
     return clean
 
 
-async def list_replies(svc: Services, actor: Principal, *, q: str | None = None) -> list[dict[str, Any]]:
+async def list_replies(svc: Services, actor: Principal, *, q: str | None = None) -> list[CannedReplyView]:
     """Every canned reply (or those whose title, shortcut or text contains ``q``), by title."""
     require(actor, Action.VIEW_DESK)
     query = select(CannedReply).order_by(func.lower(CannedReply.title), CannedReply.id).limit(LIST_MAX)
@@ -76,12 +82,12 @@ async def list_replies(svc: Services, actor: Principal, *, q: str | None = None)
             func.lower(func.coalesce(CannedReply.shortcut, "")).like(needle),
         ))
     async with svc.reads() as db:
-        return [canned_json(r) for r in await db.scalars(query)]
+        return [CannedReplyView.of(r) for r in await db.scalars(query)]
 
 
 async def create_reply(
     svc: Services, actor: Principal, *, title: str, body: str, shortcut: str | None = None, kb_url: str | None = None
-) -> dict[str, Any]:
+) -> CannedReplyView:
     require(actor, Action.MANAGE_DESK)
     reply = CannedReply(
         title=validation.text(title, "title", max_length=MAX_TITLE),
@@ -97,7 +103,7 @@ async def create_reply(
             db.add(reply)
     except IntegrityError:
         raise Conflict(f"the shortcut /{reply.shortcut} is taken", code="shortcut_taken") from None
-    return canned_json(reply)
+    return CannedReplyView.of(reply)
 
 
 _UNSET: Any = object()
@@ -112,7 +118,7 @@ async def update_reply(
     body: str | None = None,
     shortcut: str | None = _UNSET,
     kb_url: str | None = _UNSET,
-) -> dict[str, Any]:
+) -> CannedReplyView:
     """Change the given fields; ``shortcut``/``kb_url`` set to None (or "") clear them."""
     require(actor, Action.MANAGE_DESK)
     changes: dict[str, Any] = {}
@@ -135,7 +141,7 @@ async def update_reply(
             await db.flush()
     except IntegrityError:
         raise Conflict(f"the shortcut /{changes.get('shortcut')} is taken", code="shortcut_taken") from None
-    return canned_json(reply)
+    return CannedReplyView.of(reply)
 
 
 async def delete_reply(svc: Services, actor: Principal, reply_id: int) -> None:

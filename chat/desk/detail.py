@@ -17,7 +17,7 @@ from chat.authz import Action, ConversationRef, Principal, can
 from chat.conversations import conversation_json
 from chat.desk import queues
 from chat.desk.models import CustomerNote
-from chat.desk.notes import note_json
+from chat.desk.notes import CustomerNoteView
 from chat.desk.scope import search_scope
 from chat.errors import NotFound
 from chat.events import load_visible, read_position
@@ -98,13 +98,13 @@ async def conversation_detail(svc: Services, actor: Principal, conversation_id: 
             ticket["group_name"] = item["group_name"]
             ticket["partner"] = item["partner"]
         abilities = await _abilities(db, actor, conv, conv_ref, ticket_row)
-        notes: list[dict[str, Any]] = []
+        notes: list[CustomerNoteView] = []
         if customer is not None and can(actor, Action.VIEW_DESK):
             rows = await db.execute(
                 select(CustomerNote, User).outerjoin(User, User.id == CustomerNote.author_id)
                 .where(CustomerNote.customer_id == customer.id).order_by(CustomerNote.id.desc()).limit(50)
             )
-            notes = [note_json(n, u) for n, u in rows]
+            notes = [CustomerNoteView.of(n, u) for n, u in rows]
     return {
         "conversation": conversation_json(conv, read_seq),
         "ticket": ticket,

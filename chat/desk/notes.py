@@ -15,21 +15,26 @@ from chat import validation
 from chat.authz import Action, Principal, require
 from chat.desk.models import CustomerNote
 from chat.errors import NotFound
+from chat.events import author_json
 from chat.models import STAFF_ROLES, User
 from chat.services import Services
+from chat.wire import View, iso
 
 MAX_NOTE = 4000
 NOTES_SHOWN = 200
 
 
-def note_json(note: CustomerNote, author: User | None) -> dict[str, Any]:
-    return {
-        "id": note.id,
-        "customer_id": note.customer_id,
-        "author": None if author is None else {"id": author.id, "name": author.name, "role": author.role.value},
-        "body": note.body,
-        "created_at": note.created_at.isoformat(),
-    }
+class CustomerNoteView(View, frozen=True, kw_only=True):
+    id: int
+    customer_id: int
+    author: dict[str, Any] | None  # chat.events.author_json: who wrote it, as events name people
+    body: str
+    created_at: str
+
+    @classmethod
+    def of(cls, note: CustomerNote, author: User | None) -> CustomerNoteView:
+        return cls(id=note.id, customer_id=note.customer_id, author=author_json(author), body=note.body,
+                   created_at=iso(note.created_at))
 
 
 async def _customer(db: AsyncSession, customer_id: int) -> User:
@@ -40,7 +45,7 @@ async def _customer(db: AsyncSession, customer_id: int) -> User:
     return user
 
 
-async def list_notes(svc: Services, actor: Principal, customer_id: int) -> list[dict[str, Any]]:
+async def list_notes(svc: Services, actor: Principal, customer_id: int) -> list[CustomerNoteView]:
     """The customer's notes, newest first."""
     require(actor, Action.VIEW_DESK)
     async with svc.reads() as db:
@@ -52,10 +57,10 @@ async def list_notes(svc: Services, actor: Principal, customer_id: int) -> list[
             .order_by(CustomerNote.id.desc())
             .limit(NOTES_SHOWN)
         )
-        return [note_json(n, u) for n, u in rows]
+        return [CustomerNoteView.of(n, u) for n, u in rows]
 
 
-async def add_note(svc: Services, actor: Principal, customer_id: int, body: str) -> dict[str, Any]:
+async def add_note(svc: Services, actor: Principal, customer_id: int, body: str) -> CustomerNoteView:
     require(actor, Action.WORK_DESK)
     clean = validation.text(body, "body", max_length=MAX_NOTE)
     async with svc.sessions.begin() as db:
@@ -64,7 +69,7 @@ async def add_note(svc: Services, actor: Principal, customer_id: int, body: str)
         db.add(note)
         await db.flush()
         author = await db.get(User, actor.user_id)
-    return note_json(note, author)
+    return CustomerNoteView.of(note, author)
 
 
 async def delete_note(svc: Services, actor: Principal, note_id: int) -> None:

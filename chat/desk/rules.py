@@ -14,6 +14,7 @@ from chat.desk.models import AssignmentRule, DeskSetting
 from chat.errors import NotFound, ValidationFailed
 from chat.models import Role, User
 from chat.services import Services
+from chat.wire import View, iso
 
 DEFAULT_ASSIGNEE_KEY = "default_assignee_id"
 ASSIGNABLE_ROLES = frozenset({Role.AGENT, Role.SUPPORT_ADMIN})
@@ -21,19 +22,25 @@ MAX_RULES = 500  # a desk with more rules than this has a data problem, not a ro
 _UNSET: Any = object()
 
 
-def rule_json(rule: AssignmentRule) -> dict[str, Any]:
-    return {
-        "id": rule.id,
-        "position": rule.position,
-        "name": rule.name,
-        "category": rule.category,
-        "severity": rule.severity,
-        "source": rule.source,
-        "assignee_id": rule.assignee_id,
-        "enabled": rule.enabled,
-        "created_at": rule.created_at.isoformat(),
-        "updated_at": rule.updated_at.isoformat(),
-    }
+class AssignmentRuleView(View, frozen=True, kw_only=True):
+    id: int
+    position: int
+    name: str
+    category: str | None
+    severity: int | None
+    source: str | None
+    assignee_id: int
+    enabled: bool
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def of(cls, rule: AssignmentRule) -> AssignmentRuleView:
+        return cls(
+            id=rule.id, position=rule.position, name=rule.name, category=rule.category, severity=rule.severity,
+            source=rule.source, assignee_id=rule.assignee_id, enabled=rule.enabled, created_at=iso(rule.created_at),
+            updated_at=iso(rule.updated_at),
+        )
 
 
 def as_rule(row: AssignmentRule) -> Rule:
@@ -74,7 +81,7 @@ def _severity(value: int | None) -> int | None:
 async def list_rules(svc: Services, actor: Principal) -> dict[str, Any]:
     require(actor, Action.VIEW_DESK)
     async with svc.reads() as db:
-        return {"rules": [rule_json(r) for r in await load_rules(db)], "default_assignee_id": await default_assignee(db)}
+        return {"rules": [AssignmentRuleView.of(r) for r in await load_rules(db)], "default_assignee_id": await default_assignee(db)}
 
 
 async def create_rule(
@@ -88,7 +95,7 @@ async def create_rule(
     source: str | None = None,
     enabled: bool = True,
     position: int | None = None,
-) -> dict[str, Any]:
+) -> AssignmentRuleView:
     require(actor, Action.MANAGE_DESK)
     now = svc.clock.now()
     clean_name = validation.text(name, "name", max_length=200)
@@ -104,7 +111,7 @@ async def create_rule(
                               created_at=now, updated_at=now, **fields)
         db.add(rule)
         await db.flush()
-    return rule_json(rule)
+    return AssignmentRuleView.of(rule)
 
 
 async def update_rule(
@@ -119,7 +126,7 @@ async def update_rule(
     source: str | None = _UNSET,
     enabled: bool | None = None,
     position: int | None = None,
-) -> dict[str, Any]:
+) -> AssignmentRuleView:
     """Change the given fields; a condition set to None matches anything again."""
     require(actor, Action.MANAGE_DESK)
     changes: dict[str, Any] = {}
@@ -145,7 +152,7 @@ async def update_rule(
             setattr(rule, field, value)
         rule.updated_at = svc.clock.now()
         await db.flush()
-    return rule_json(rule)
+    return AssignmentRuleView.of(rule)
 
 
 async def delete_rule(svc: Services, actor: Principal, rule_id: int) -> None:

@@ -1,11 +1,11 @@
 """The transfer groups (PSD: Second level, Marketing, Vendor, Incidents) as a support admin
 edits them in the console. The table is the tickets' (``escalation.models.SupportGroup``,
-read afresh by every ticket change); this module only edits its rows."""
+read afresh by every ticket change); this module only edits its rows, and shows them as
+the SLA settings do (``escalation.admin.SupportGroupView``)."""
 
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -14,15 +14,11 @@ from chat import validation
 from chat.authz import Action, Principal, require
 from chat.errors import Conflict, NotFound, ValidationFailed
 from chat.services import Services
+from escalation.admin import SupportGroupView
 from escalation.lifecycle import TicketStatus
 from escalation.models import SupportGroup, Ticket
 
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-
-
-def group_json(group: SupportGroup) -> dict[str, Any]:
-    return {"key": group.key, "name": group.name, "level": group.level, "lead_id": group.lead_id,
-            "position": group.position}
 
 
 def _level(value: int) -> int:
@@ -33,7 +29,7 @@ def _level(value: int) -> int:
 
 async def create_group(
     svc: Services, actor: Principal, *, key: str, name: str, level: int, position: int | None = None
-) -> dict[str, Any]:
+) -> SupportGroupView:
     require(actor, Action.MANAGE_DESK)
     clean_key = key.strip().lower()
     if not _KEY.match(clean_key):
@@ -47,13 +43,13 @@ async def create_group(
             db.add(group)
     except IntegrityError:
         raise Conflict(f"a group {clean_key!r} exists already", code="group_exists") from None
-    return group_json(group)
+    return SupportGroupView.of(group)
 
 
 async def update_group(
     svc: Services, actor: Principal, key: str, *, name: str | None = None, level: int | None = None,
     position: int | None = None,
-) -> dict[str, Any]:
+) -> SupportGroupView:
     """Rename, move to another line, or reorder. The key stays: tickets point at it."""
     require(actor, Action.MANAGE_DESK)
     async with svc.sessions.begin() as db:
@@ -67,7 +63,7 @@ async def update_group(
         if position is not None:
             group.position = position
         await db.flush()
-    return group_json(group)
+    return SupportGroupView.of(group)
 
 
 async def delete_group(svc: Services, actor: Principal, key: str) -> None:

@@ -25,6 +25,7 @@ from chat.events import author_json
 from chat.groups.models import AlertFile, AlertType, SystemAlert
 from chat.models import Organization, OrgKind, User
 from chat.services import Services
+from chat.wire import View, iso
 
 MAX_TITLE = 200
 MAX_BODY = 20_000
@@ -36,27 +37,36 @@ class AlertNotFound(NotFound):
     code = "alert_not_found"
 
 
-def file_json(f: AlertFile) -> dict[str, Any]:
-    return {
-        "id": f.id,
-        "filename": f.filename,
-        "content_type": f.content_type,
-        "size": f.size,
-        "url": f"/api/alert-files/{f.id}",
-    }
+class AlertFileView(View, frozen=True, kw_only=True):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    url: str
+
+    @classmethod
+    def of(cls, f: AlertFile) -> AlertFileView:
+        return cls(id=f.id, filename=f.filename, content_type=f.content_type, size=f.size,
+                   url=f"/api/alert-files/{f.id}")
 
 
-def alert_json(alert: SystemAlert, files: Sequence[AlertFile], author: User | None) -> dict[str, Any]:
-    return {
-        "id": alert.id,
-        "organization_id": alert.organization_id,
-        "type": alert.type.value,
-        "title": alert.title,
-        "body": alert.body,
-        "files": [file_json(f) for f in files],
-        "created_by": author_json(author),
-        "created_at": alert.created_at.isoformat(),
-    }
+class AlertView(View, frozen=True, kw_only=True):
+    id: int
+    organization_id: int
+    type: str
+    title: str
+    body: str
+    files: list[AlertFileView]
+    created_by: dict[str, Any] | None  # chat.events.author_json
+    created_at: str
+
+    @classmethod
+    def of(cls, alert: SystemAlert, files: Sequence[AlertFile], author: User | None) -> AlertView:
+        return cls(
+            id=alert.id, organization_id=alert.organization_id, type=alert.type.value, title=alert.title,
+            body=alert.body, files=[AlertFileView.of(f) for f in files], created_by=author_json(author),
+            created_at=iso(alert.created_at),
+        )
 
 
 def _may_open_some_alert(actor: Principal) -> bool:
@@ -97,7 +107,7 @@ async def open_alert(
     title: str,
     body: str,
     files: Sequence[int] = (),
-) -> dict[str, Any]:
+) -> AlertView:
     """Record an alert to a customer company and push it to its users' open sockets."""
     clean_title = validation.text(title, "title", max_length=MAX_TITLE)
     clean_body = validation.text(body, "body", max_length=MAX_BODY)
@@ -126,7 +136,7 @@ async def open_alert(
         for row in rows:
             row.alert_id = alert.id
         author = await db.get(User, actor.user_id)
-        result = alert_json(alert, sorted(rows, key=lambda f: wanted.index(f.id)), author)
+        result = AlertView.of(alert, sorted(rows, key=lambda f: wanted.index(f.id)), author)
         recipients = await _org_user_ids(db, org.id)
     frame = {"type": "alert", "alert": result}
     for uid in recipients:
@@ -150,7 +160,7 @@ async def list_alerts(
     organization: int | str | None = None,
     limit: int = 50,
     before_id: int | None = None,
-) -> list[dict[str, Any]]:
+) -> list[AlertView]:
     """Alerts the actor may see, newest first (customers: their company's; reseller
     admins: their customers'; staff: all)."""
     limit = max(1, min(limit, LIST_MAX))
@@ -179,7 +189,7 @@ async def list_alerts(
             if can(actor, Action.VIEW_ALERTS, OrgRef(o.id, o.kind, o.parent_id))
         ]
         files = await _files_by_alert(db, [a.id for a, _ in rows])
-        return [alert_json(a, files[a.id], u) for a, u in rows]
+        return [AlertView.of(a, files[a.id], u) for a, u in rows]
 
 
 async def _visible_alert(db: AsyncSession, actor: Principal, alert_id: int) -> SystemAlert:
@@ -193,12 +203,12 @@ async def _visible_alert(db: AsyncSession, actor: Principal, alert_id: int) -> S
     return alert
 
 
-async def get_alert(svc: Services, actor: Principal, alert_id: int) -> dict[str, Any]:
+async def get_alert(svc: Services, actor: Principal, alert_id: int) -> AlertView:
     async with svc.reads() as db:
         alert = await _visible_alert(db, actor, alert_id)
         author = await db.get(User, alert.created_by_id) if alert.created_by_id else None
         files = await _files_by_alert(db, [alert.id])
-        return alert_json(alert, files[alert.id], author)
+        return AlertView.of(alert, files[alert.id], author)
 
 
 async def open_file(svc: Services, actor: Principal, file_id: int) -> tuple[AlertFile, Path]:

@@ -17,15 +17,23 @@ from chat.groups.models import ResellerSettings
 from chat.groups.queries import partner_first_line
 from chat.models import Organization, OrgKind
 from chat.services import Services
+from chat.wire import View, iso
 
 
-def settings_json(org: Organization, row: ResellerSettings | None) -> dict[str, Any]:
-    return {
-        "organization_id": org.id,
-        "own_first_line": bool(row and row.own_first_line),
-        "updated_by_id": row.updated_by_id if row else None,
-        "updated_at": row.updated_at.isoformat() if row else None,
-    }
+class ResellerSettingsView(View, frozen=True, kw_only=True):
+    """A reseller's arrangements; a reseller without a row has the defaults (null ``updated_*``)."""
+
+    organization_id: int
+    own_first_line: bool
+    updated_by_id: int | None
+    updated_at: str | None
+
+    @classmethod
+    def of(cls, org: Organization, row: ResellerSettings | None) -> ResellerSettingsView:
+        return cls(
+            organization_id=org.id, own_first_line=bool(row and row.own_first_line),
+            updated_by_id=row.updated_by_id if row else None, updated_at=iso(row.updated_at) if row else None,
+        )
 
 
 async def _reseller(db: AsyncSession, ref: int | str) -> Organization:
@@ -35,16 +43,16 @@ async def _reseller(db: AsyncSession, ref: int | str) -> Organization:
     return org
 
 
-async def get_reseller_settings(svc: Services, actor: Principal, organization: int | str) -> dict[str, Any]:
+async def get_reseller_settings(svc: Services, actor: Principal, organization: int | str) -> ResellerSettingsView:
     async with svc.reads() as db:
         org = await _reseller(db, organization)
         require(actor, Action.VIEW_ORGANIZATION, OrgRef(org.id, org.kind, org.parent_id))
-        return settings_json(org, await db.get(ResellerSettings, org.id))
+        return ResellerSettingsView.of(org, await db.get(ResellerSettings, org.id))
 
 
 async def set_reseller_settings(
     svc: Services, actor: Principal, organization: int | str, *, own_first_line: bool
-) -> dict[str, Any]:
+) -> ResellerSettingsView:
     """Turn the partner's own first line on or off (a platform decision: support admins)."""
     async with svc.sessions.begin() as db:
         org = await _reseller(db, organization)
@@ -57,7 +65,7 @@ async def set_reseller_settings(
         row.updated_by_id = actor.user_id
         row.updated_at = svc.clock.now()
         await db.flush()
-        return settings_json(org, row)
+        return ResellerSettingsView.of(org, row)
 
 
 async def first_line_of(svc: Services, actor: Principal, organization: int | str) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from chat.groups.service import admit, find_group_for, group_ref, membership_fra
 from chat.groups.ticketing import open_service_request
 from chat.models import Organization, Role, User
 from chat.services import Services
+from chat.wire import View, iso
 
 log = logging.getLogger(__name__)
 
@@ -37,21 +38,44 @@ class RequestNotFound(NotFound):
     code = "request_not_found"
 
 
-def request_json(req: ChatGroupJoinRequest, group: ChatGroup, user: User, decider: User | None) -> dict[str, Any]:
-    return {
-        "id": req.id,
-        "group": {"id": group.id, "name": group.name, "organization_id": group.organization_id},
-        "user": {"id": user.id, "name": user.name, "email": user.email},
-        "status": req.status.value,
-        "route": req.route.value,
-        "reseller_id": req.reseller_id,
-        "note": req.note,
-        "reason": req.reason,
-        "decided_by": author_json(decider),
-        "decided_at": req.decided_at.isoformat() if req.decided_at else None,
-        "ticket_id": req.ticket_conversation_id,
-        "created_at": req.created_at.isoformat(),
-    }
+class RequestGroupView(View, frozen=True, kw_only=True):
+    id: int
+    name: str
+    organization_id: int
+
+
+class RequestUserView(View, frozen=True, kw_only=True):
+    id: int
+    name: str
+    email: str | None
+
+
+class JoinRequestView(View, frozen=True, kw_only=True):
+    """A join request; ``ticket_id``: the service request opened for platform staff."""
+
+    id: int
+    group: RequestGroupView
+    user: RequestUserView
+    status: str
+    route: str
+    reseller_id: int | None
+    note: str
+    reason: str | None
+    decided_by: dict[str, Any] | None  # chat.events.author_json
+    decided_at: str | None
+    ticket_id: int | None
+    created_at: str
+
+    @classmethod
+    def of(cls, req: ChatGroupJoinRequest, group: ChatGroup, user: User, decider: User | None) -> JoinRequestView:
+        return cls(
+            id=req.id,
+            group=RequestGroupView(id=group.id, name=group.name, organization_id=group.organization_id),
+            user=RequestUserView(id=user.id, name=user.name, email=user.email),
+            status=req.status.value, route=req.route.value, reseller_id=req.reseller_id, note=req.note,
+            reason=req.reason, decided_by=author_json(decider), decided_at=iso(req.decided_at),
+            ticket_id=req.ticket_conversation_id, created_at=iso(req.created_at),
+        )
 
 
 async def _deciders_channels(db: AsyncSession, req: ChatGroupJoinRequest) -> list[str]:
@@ -66,13 +90,13 @@ async def _deciders_channels(db: AsyncSession, req: ChatGroupJoinRequest) -> lis
     return [user_channel(uid) for uid in admins]
 
 
-async def _notify(svc: Services, channels: list[str], body: dict[str, Any]) -> None:
+async def _notify(svc: Services, channels: list[str], body: JoinRequestView) -> None:
     frame = {"type": "join_request", "request": body}
     for channel in channels:
         await svc.publish(channel, frame)
 
 
-async def request_join(svc: Services, actor: Principal, *, group: int | str, note: str = "") -> dict[str, Any]:
+async def request_join(svc: Services, actor: Principal, *, group: int | str, note: str = "") -> JoinRequestView:
     """Ask to join ``group`` (an id, or a name within the actor's company)."""
     clean_note = validation.text(note, "note", max_length=MAX_NOTE, required=False)
     now = svc.clock.now()
@@ -119,7 +143,7 @@ async def request_join(svc: Services, actor: Principal, *, group: int | str, not
                     .values(ticket_conversation_id=ticket_id)
                 )
             req.ticket_conversation_id = ticket_id
-    body = request_json(req, found, user, None)
+    body = JoinRequestView.of(req, found, user, None)
     await _notify(svc, [user_channel(actor.user_id), *channels], body)
     return body
 
@@ -141,7 +165,7 @@ async def _open_service_request(
 
 async def decide(
     svc: Services, actor: Principal, request_id: int, *, approve: bool, reason: str | None = None
-) -> dict[str, Any]:
+) -> JoinRequestView:
     """Approve or reject a pending request. Approval makes the user a member at once: the
     group's conversation gets ``member.joined`` and the user's sockets a ``membership``
     frame, after which they may join the room."""
@@ -185,7 +209,7 @@ async def decide(
             _, joined = await admit(db, group, user, by=decider, now=now)
             if joined is not None:
                 events.append(joined)
-        body = request_json(req, group, user, decider)
+        body = JoinRequestView.of(req, group, user, decider)
         channels = await _deciders_channels(db, req)
     await publish_events(svc, events)
     await _notify(svc, [user_channel(user.id), *channels], body)
@@ -203,7 +227,7 @@ async def list_requests(
     mine: bool = False,
     limit: int = 100,
     before_id: int | None = None,
-) -> list[dict[str, Any]]:
+) -> list[JoinRequestView]:
     """Newest first: the actor's own requests, and — for deciders and staff — the ones
     they may see (a reseller admin: its customers'; staff: all)."""
     limit = max(1, min(limit, LIST_MAX))
@@ -233,6 +257,6 @@ async def list_requests(
         decider_ids = {r.decided_by_id for r, *_ in rows if r.decided_by_id is not None}
         deciders = {u.id: u for u in await db.scalars(select(User).where(User.id.in_(decider_ids)))} if decider_ids else {}
         return [
-            request_json(r, g, u, deciders.get(r.decided_by_id) if r.decided_by_id else None)
+            JoinRequestView.of(r, g, u, deciders.get(r.decided_by_id) if r.decided_by_id else None)
             for r, g, u, _ in rows
         ]

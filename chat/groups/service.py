@@ -32,6 +32,7 @@ from chat.groups.models import (
 )
 from chat.models import Conversation, ConversationKind, ConversationStatus, Organization, OrgKind, Participant, User
 from chat.services import Services
+from chat.wire import View, iso
 
 MAX_GROUP_NAME = 100
 MAX_REASON = 500
@@ -102,27 +103,51 @@ async def find_group_for(db: AsyncSession, principal: Principal, group: int | st
 # -- JSON ------------------------------------------------------------------------------
 
 
-def group_json(group: ChatGroup, membership: str | None = None) -> dict[str, Any]:
-    return {
-        "id": group.id,
-        "organization_id": group.organization_id,
-        "name": group.name,
-        "history": group.history.value,
-        "conversation_id": group.conversation_id,
-        "created_at": group.created_at.isoformat(),
-        "membership": membership,
-    }
+class ChatGroupView(View, frozen=True, kw_only=True):
+    """A group; ``membership``: the reader's own standing in it (:func:`memberships_of`)."""
+
+    id: int
+    organization_id: int
+    name: str
+    history: str
+    conversation_id: int
+    created_at: str
+    membership: str | None
+
+    @classmethod
+    def of(cls, group: ChatGroup, membership: str | None = None) -> ChatGroupView:
+        return cls(
+            id=group.id, organization_id=group.organization_id, name=group.name, history=group.history.value,
+            conversation_id=group.conversation_id, created_at=iso(group.created_at), membership=membership,
+        )
 
 
-def member_json(member: ChatGroupMember, user: User) -> dict[str, Any]:
-    return {
-        "user": {"id": user.id, "name": user.name, "email": user.email, "role": user.role.value},
-        "state": member.state.value,
-        "joined_at": member.joined_at.isoformat(),
-        "visible_from_seq": member.visible_from_seq,
-        "removed_at": member.removed_at.isoformat() if member.removed_at else None,
-        "removal_reason": member.removal_reason,
-    }
+class MemberUserView(View, frozen=True, kw_only=True):
+    id: int
+    name: str
+    email: str | None
+    role: str
+
+    @classmethod
+    def of(cls, user: User) -> MemberUserView:
+        return cls(id=user.id, name=user.name, email=user.email, role=user.role.value)
+
+
+class MemberView(View, frozen=True, kw_only=True):
+    user: MemberUserView
+    state: str
+    joined_at: str
+    visible_from_seq: int
+    removed_at: str | None
+    removal_reason: str | None
+
+    @classmethod
+    def of(cls, member: ChatGroupMember, user: User) -> MemberView:
+        return cls(
+            user=MemberUserView.of(user), state=member.state.value, joined_at=iso(member.joined_at),
+            visible_from_seq=member.visible_from_seq, removed_at=iso(member.removed_at),
+            removal_reason=member.removal_reason,
+        )
 
 
 def membership_frame(group: ChatGroup, user_id: int, state: str, reason: str | None = None) -> dict[str, Any]:
@@ -246,7 +271,7 @@ async def update_group(
     return group
 
 
-async def list_groups(svc: Services, actor: Principal, *, organization: int | str | None = None) -> list[dict[str, Any]]:
+async def list_groups(svc: Services, actor: Principal, *, organization: int | str | None = None) -> list[ChatGroupView]:
     """The groups the actor may know of (staff: all; reseller admins: their customers';
     customers: their company's), each with the actor's own standing in it."""
     async with svc.reads() as db:
@@ -261,7 +286,7 @@ async def list_groups(svc: Services, actor: Principal, *, organization: int | st
         rows = (await db.execute(query.order_by(ChatGroup.organization_id, ChatGroup.name))).all()
         mine = await memberships_of(db, actor.user_id, [g.id for g, _ in rows])
         visible = [
-            group_json(g, mine.get(g.id))
+            ChatGroupView.of(g, mine.get(g.id))
             for g, parent in rows
             if can(actor, Action.VIEW_GROUP, GroupRef(g.id, g.organization_id, parent, mine.get(g.id) == "member"))
         ]
@@ -272,7 +297,7 @@ async def list_groups(svc: Services, actor: Principal, *, organization: int | st
 class GroupDetail:
     group: ChatGroup
     membership: str | None
-    members: list[dict[str, Any]] | None  # None: the caller may not see the member list
+    members: list[MemberView] | None  # None: the caller may not see the member list
 
 
 async def group_detail(svc: Services, actor: Principal, group_id: int) -> GroupDetail:
@@ -290,7 +315,7 @@ async def group_detail(svc: Services, actor: Principal, group_id: int) -> GroupD
             )
             if ref.is_member and not (actor.is_staff or can(actor, Action.MANAGE_GROUP, ref)):
                 query = query.where(ChatGroupMember.state == MemberState.ACTIVE)
-            members = [member_json(m, u) for m, u in (await db.execute(query)).all()]
+            members = [MemberView.of(m, u) for m, u in (await db.execute(query)).all()]
     return GroupDetail(group, membership, members)
 
 
@@ -332,7 +357,7 @@ async def admit(
 
 async def remove_member(
     svc: Services, actor: Principal, group_id: int, user_id: int, *, reason: str | None = None
-) -> dict[str, Any]:
+) -> MemberView:
     """Take a member out of a group. Their open sockets stop receiving it at once: the
     hub drops them from the room on the ``member.removed`` event and on the
     ``membership`` frame, whichever reaches it first."""
@@ -363,7 +388,7 @@ async def remove_member(
             data={"event": "member.removed", "user": author_json(user), "removed_by": author_json(remover)},
         )
         events = [event_json(removed, None)]
-        body = member_json(member, user)
+        body = MemberView.of(member, user)
     await publish_events(svc, events)
     await svc.publish(user_channel(user_id), membership_frame(group, user_id, "removed", clean_reason))
     return body

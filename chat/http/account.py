@@ -8,7 +8,7 @@ from starlette.responses import Response
 from chat import auth, directory
 from chat.errors import Unauthenticated
 from chat.http.common import JSON, SESSION_COOKIE, Strict, client_address, current, read_json, services
-from chat.http.views import organization_json, user_json
+from chat.http.views import OrganizationView, UserView
 
 
 class LoginBody(Strict):
@@ -23,7 +23,7 @@ async def login(request: Request) -> Response:
         svc, body.email, body.password, address=client_address(request), user_agent=request.headers.get("user-agent")
     )
     response = JSON(
-        {"token": result.token, "expires_at": result.session.expires_at.isoformat(), "user": user_json(result.user)}
+        {"token": result.token, "expires_at": result.session.expires_at.isoformat(), "user": UserView.of(result.user)}
     )
     # The console uses the cookie (HttpOnly: page scripts never see it); API clients use
     # the token from the body as a Bearer header.
@@ -53,8 +53,8 @@ async def logout(request: Request) -> Response:
 async def me(request: Request) -> Response:
     principal, user = await current(request)
     org = await directory.own_organization(services(request), principal)
-    org_body = organization_json(org.organization, org.domains) if org is not None else None
-    return JSON({"user": user_json(user), "organization": org_body})
+    org_body = OrganizationView.of(org.organization, org.domains) if org is not None else None
+    return JSON({"user": UserView.of(user), "organization": org_body})
 
 
 class ProfileBody(Strict):
@@ -69,7 +69,7 @@ async def update_me(request: Request) -> Response:
     user = await directory.update_profile(
         services(request), principal, name=body.name, language=body.language, notification_prefs=body.notification_prefs
     )
-    return JSON({"user": user_json(user)})
+    return JSON({"user": UserView.of(user)})
 
 
 class WidgetSessionBody(Strict):

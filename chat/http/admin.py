@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from chat import directory
 from chat.http.common import JSON, Strict, current, path_id, read_json, services
-from chat.http.views import organization_json, site_json, user_json
+from chat.http.views import OrganizationView, SiteView, UserView
 from chat.models import OrgKind, Role
 from escalation.policy_table import PlanTier
 
@@ -38,13 +38,13 @@ async def create_organization(request: Request) -> Response:
         parent=body.parent,
         slug=body.slug,
     )
-    return JSON({"organization": organization_json(created.organization, created.domains)}, status_code=201)
+    return JSON({"organization": OrganizationView.of(created.organization, created.domains)}, status_code=201)
 
 
 async def list_organizations(request: Request) -> Response:
     principal, _ = await current(request)
     visible = await directory.list_organizations(services(request), principal)
-    return JSON({"organizations": [organization_json(v.organization, v.domains) for v in visible]})
+    return JSON({"organizations": [OrganizationView.of(v.organization, v.domains) for v in visible]})
 
 
 class UserBody(Strict):
@@ -69,25 +69,25 @@ async def create_user(request: Request) -> Response:
         name=body.name,
         language=body.language,
     )
-    return JSON({"user": user_json(user)}, status_code=201)
+    return JSON({"user": UserView.of(user)}, status_code=201)
 
 
 async def get_user(request: Request) -> Response:
     principal, _ = await current(request)
     user = await directory.get_user(services(request), principal, path_id(request, "user_id"))
-    return JSON({"user": user_json(user)})
+    return JSON({"user": UserView.of(user)})
 
 
 async def disable_user(request: Request) -> Response:
     principal, _ = await current(request)
     user = await directory.set_user_disabled(services(request), principal, path_id(request, "user_id"), disabled=True)
-    return JSON({"user": user_json(user)})
+    return JSON({"user": UserView.of(user)})
 
 
 async def enable_user(request: Request) -> Response:
     principal, _ = await current(request)
     user = await directory.set_user_disabled(services(request), principal, path_id(request, "user_id"), disabled=False)
-    return JSON({"user": user_json(user)})
+    return JSON({"user": UserView.of(user)})
 
 
 class SiteBody(Strict):
@@ -108,10 +108,10 @@ async def create_site(request: Request) -> Response:
         organization=body.organization,
         default_language=body.default_language,
     )
-    return JSON({"site": site_json(created.site, with_secret=True), "snippet": created.snippet}, status_code=201)
+    return JSON({"site": SiteView.of(created.site, with_secret=True), "snippet": created.snippet}, status_code=201)
 
 
 async def list_sites(request: Request) -> Response:
     principal, _ = await current(request)
     sites = await directory.list_sites(services(request), principal)
-    return JSON({"sites": [site_json(s, with_secret=True) for s in sites]})
+    return JSON({"sites": [SiteView.of(s, with_secret=True) for s in sites]})

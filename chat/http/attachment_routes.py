@@ -18,7 +18,7 @@ async def upload(request: Request) -> Response:
     row = await attachments.upload(
         services(request), principal, path_id(request, "conversation_id"), **upload_of(request)
     )
-    return JSON({"attachment": attachments.attachment_json(row)}, status_code=201)
+    return JSON({"attachment": attachments.AttachmentView.of(row)}, status_code=201)
 
 
 async def download(request: Request) -> Response:

@@ -58,13 +58,13 @@ async def create_group(request: Request) -> Response:
     group = await service.create_group(
         services(request), principal, organization=body.organization, name=body.name, history=body.history
     )
-    return JSON({"group": service.group_json(group)}, status_code=201)
+    return JSON({"group": service.ChatGroupView.of(group)}, status_code=201)
 
 
 async def get_group(request: Request) -> Response:
     principal, _ = await current(request)
     detail = await service.group_detail(services(request), principal, path_id(request, "group_id"))
-    return JSON({"group": service.group_json(detail.group, detail.membership), "members": detail.members})
+    return JSON({"group": service.ChatGroupView.of(detail.group, detail.membership), "members": detail.members})
 
 
 async def update_group(request: Request) -> Response:
@@ -73,7 +73,7 @@ async def update_group(request: Request) -> Response:
     group = await service.update_group(
         services(request), principal, path_id(request, "group_id"), name=body.name, history=body.history
     )
-    return JSON({"group": service.group_json(group)})
+    return JSON({"group": service.ChatGroupView.of(group)})
 
 
 class RemoveBody(Strict):
@@ -226,7 +226,7 @@ async def upload_alert_file(request: Request) -> Response:
     """``POST /api/alert-files?filename=…`` with the file as the body."""
     principal, _ = await current(request)
     row = await alerts.upload_file(services(request), principal, **upload_of(request))
-    return JSON({"file": alerts.file_json(row)}, status_code=201)
+    return JSON({"file": alerts.AlertFileView.of(row)}, status_code=201)
 
 
 async def download_alert_file(request: Request) -> Response:

@@ -99,7 +99,7 @@ async def test_support_alerts_and_removes_live(browser: Browser, web: LiveServer
     group = await service.create_group(svc, agent.principal, organization=acme.id, name="Ops")
     made = await requests.request_join(svc, alice.principal, group="Ops")
     admin = await person(svc, "admin@partner.example", Role.RESELLER_ADMIN, reseller.id)
-    await requests.decide(svc, admin.principal, made["id"], approve=True)
+    await requests.decide(svc, admin.principal, made.id, approve=True)
     shot = tmp_path / "map.png"
     shot.write_bytes(PNG)
 

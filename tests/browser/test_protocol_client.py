@@ -141,7 +141,7 @@ async def _member(web: LiveServer) -> tuple[Person, Person, int]:
     group = await service.create_group(svc, agent.principal, organization=acme.id, name="Ops")
     made = await requests.request_join(svc, alice.principal, group="Ops")
     admin = await person(svc, "admin@partner.example", Role.RESELLER_ADMIN, reseller.id)
-    await requests.decide(svc, admin.principal, made["id"], approve=True)
+    await requests.decide(svc, admin.principal, made.id, approve=True)
     return alice, agent, group.conversation_id
 
 

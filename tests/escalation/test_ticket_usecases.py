@@ -230,9 +230,9 @@ async def test_status_assign_transfer_and_tasks(desk: Desk) -> None:
     assert (ticket["level"], ticket["group"]) == (3, "vendor")  # the group's own line
     task = await tickets.add_task(desk.svc, desk.agent, conv, {"text": "Flash firmware 2.1", "type": "firmware",
                                                                "hours": 1.5})
-    assert (task["status"], task["hours"]) == ("open", 1.5)
-    task = await tickets.update_task(desk.svc, desk.agent, conv, task["id"], {"status": "done"})
-    assert task["status"] == "done"
+    assert (task.status, task.hours) == ("open", 1.5)
+    task = await tickets.update_task(desk.svc, desk.agent, conv, task.id, {"status": "done"})
+    assert task.status == "done"
     with pytest.raises(AppError) as info:
         await tickets.add_task(desk.svc, desk.agent, conv, {"text": "x", "type": "magic"})
     assert code_of(info) == (422, "validation_failed")

@@ -36,7 +36,7 @@ def client(server: LiveServer, p: Person) -> ChatClient:
 
 async def _admit(server: LiveServer, world: GroupWorld, p: Person) -> None:
     made = await requests.request_join(server.services, p.principal, group="Ops")
-    await requests.decide(server.services, world.r1admin.principal, made["id"], approve=True)
+    await requests.decide(server.services, world.r1admin.principal, made.id, approve=True)
 
 
 async def test_approval_reaches_the_open_socket_and_the_member_joins(
@@ -157,7 +157,7 @@ async def test_authorization_matrix(server: LiveServer, world: GroupWorld, http:
     await _admit(server, world, world.alice)
     await requests.request_join(svc, world.bob.principal, group="Ops")
     rejected = await requests.request_join(svc, extra["frank"].principal, group="Ops")
-    await requests.decide(svc, world.r1admin.principal, rejected["id"], approve=False, reason="no")
+    await requests.decide(svc, world.r1admin.principal, rejected.id, approve=False, reason="no")
     await _admit(server, world, extra["gina"])
     await service.remove_member(svc, world.agent.principal, world.ops.id, extra["gina"].id)
     target = await requests.request_join(svc, extra["hank"].principal, group="Ops")
@@ -183,7 +183,7 @@ async def test_authorization_matrix(server: LiveServer, world: GroupWorld, http:
                 sent = "ack"
             except ProtocolError as exc:
                 sent = exc.code
-        decided = await http.post(f"/api/group-join-requests/{target['id']}/reject", json={"reason": "matrix"},
+        decided = await http.post(f"/api/group-join-requests/{target.id}/reject", json={"reason": "matrix"},
                                   headers=auth(p)) if name != "own reseller admin" else None
         asked = await http.post("/api/group-join-requests", json={"group": world.ops.id}, headers=auth(p))
         got[name] = (
@@ -191,7 +191,7 @@ async def test_authorization_matrix(server: LiveServer, world: GroupWorld, http:
             decided.status_code if decided is not None else 0, asked.status_code,
         )
     # The own reseller's admin decides last, so everyone else met a pending request.
-    decided = await http.post(f"/api/group-join-requests/{target['id']}/approve", json={},
+    decided = await http.post(f"/api/group-join-requests/{target.id}/approve", json={},
                               headers=auth(world.r1admin))
     got["own reseller admin"] = (*got["own reseller admin"][:5], decided.status_code, got["own reseller admin"][6])
     assert got == MATRIX

@@ -24,7 +24,7 @@ async def test_partner_first_line_follows_the_reseller_flag(svc: Services) -> No
 
     assert await first_lines() == dict.fromkeys(("acme", "globex", "direct", "reseller1", "missing"))
     saved = await set_reseller_settings(svc, world.admin.principal, world.reseller1, own_first_line=True)
-    assert saved["own_first_line"] is True and saved["updated_by_id"] == world.admin.id
+    assert saved.own_first_line is True and saved.updated_by_id == world.admin.id
     # Only reseller 1's customer goes to its partner; resellers themselves and direct
     # customers stay with the platform.
     assert await first_lines() == {"acme": world.reseller1, "globex": None, "direct": None, "reseller1": None,
@@ -43,7 +43,7 @@ async def test_only_support_admins_set_the_flag_and_only_on_resellers(svc: Servi
         await set_reseller_settings(svc, world.admin.principal, world.acme, own_first_line=True)
     assert caught.value.code == "validation_failed"
     # The reseller's own admin reads it; another reseller's admin may not.
-    assert (await get_reseller_settings(svc, world.r1admin.principal, world.reseller1))["own_first_line"] is False
+    assert (await get_reseller_settings(svc, world.r1admin.principal, world.reseller1)).own_first_line is False
     with pytest.raises(AppError) as caught:
         await get_reseller_settings(svc, world.r2admin.principal, world.reseller1)
     assert caught.value.code == "forbidden"
