@@ -12,7 +12,7 @@ from chat import directory
 from chat.auth import principal_of
 from chat.authz import Action, OrgRef, Principal, can
 from chat.models import Organization, OrganizationDomain, OrgKind, Role, Site, User
-from tests.chat.test_http_auth import PASSWORD, count, sign_in
+from tests.chat.http.test_account import PASSWORD, count, sign_in
 from tests.support.live import LiveServer
 
 
