@@ -11,6 +11,8 @@ from chat.broker.base import Broker, BrokerUnavailable, Subscription
 
 
 def create_broker(redis_url: str | None) -> Broker:
+    # Imported on demand: the embedded default never loads the redis client (a heavy
+    # import with its own connection machinery), and a Redis deployment never the memory one.
     if redis_url is None:
         from chat.broker.memory import MemoryBroker
 

@@ -16,7 +16,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -25,10 +25,8 @@ from chat.errors import AppError
 from chat.hub import frames
 from chat.hub.connection import CATCH_UP_PAGE, Connection, Room
 from chat.hub.hub import Hub
+from chat.message_batch import SendResult
 from chat.services import Services
-
-if TYPE_CHECKING:
-    from chat.message_batch import SendResult
 
 log = logging.getLogger(__name__)
 

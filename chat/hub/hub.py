@@ -27,9 +27,9 @@ from chat.events import STAFF_CHANNEL, conversation_channel, render_event
 from chat.hub.connection import Connection
 from chat.hub.presence import ANNOUNCE_SECONDS, Presence
 from chat.hub.ratelimit import TokenBucket
+from chat.hub.support_signal import SupportSignal
 from chat.models import AuthSession, User
 from chat.services import Services
-from chat.support_signal import SupportSignal
 
 log = logging.getLogger(__name__)
 

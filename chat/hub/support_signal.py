@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Coroutine, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 from sqlalchemy.exc import SQLAlchemyError
 
+from chat.hub.connection import Connection
+from chat.services import Services
 from chat.widget_sites import agents_online
-
-if TYPE_CHECKING:
-    from chat.hub.connection import Connection
-    from chat.services import Services
 
 log = logging.getLogger(__name__)
 
