@@ -104,7 +104,7 @@ async def product_paths(env: dict[str, str], n: int) -> dict[str, Any]:
     svc = build_services(load_settings(env))
     counters = Counters()
     try:
-        org = await directory.create_organization(svc, None, name="Probe", kind=OrgKind.CUSTOMER)
+        org = (await directory.create_organization(svc, None, name="Probe", kind=OrgKind.CUSTOMER)).organization
         site = (await directory.create_site(svc, None, name="Probe", allowed_origins=["https://p.example"],
                                             organization=org.id)).site
         visitor = await visitor_session(svc, site_key=site.public_key, name="Probe visitor")

@@ -58,7 +58,7 @@ async def seed_ours(env: dict[str, str], *, agents: int, hot: int, crowd: int) -
     started = time.monotonic()
     svc = build_services(load_settings(env))
     try:
-        org = await directory.create_organization(svc, None, name="Bench Co", kind=OrgKind.CUSTOMER)
+        org = (await directory.create_organization(svc, None, name="Bench Co", kind=OrgKind.CUSTOMER)).organization
         site = (await directory.create_site(svc, None, name="Bench shop", allowed_origins=[SITE_ORIGIN],
                                             organization=org.id)).site
         seed = Seed()

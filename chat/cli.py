@@ -144,10 +144,10 @@ async def _create_user(svc: Services, args: argparse.Namespace) -> None:
 
 
 async def _create_org(svc: Services, args: argparse.Namespace) -> None:
-    org = await directory.create_organization(
+    org = (await directory.create_organization(
         svc, None, name=args.name, kind=OrgKind(args.kind), plan_tier=PlanTier(args.plan), domains=args.domains,
         parent=args.parent, slug=args.slug,
-    )
+    )).organization
     print(f"created organization {org.id} {org.slug} ({org.kind.value}, {org.plan_tier.value})")
 
 

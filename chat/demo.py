@@ -47,7 +47,7 @@ async def _organization(svc: Services, slug: str, **fields: object) -> Organizat
             return await directory.find_organization(db, slug)
         except NotFound:
             pass
-    return await directory.create_organization(svc, None, slug=slug, **fields)  # type: ignore[arg-type]
+    return (await directory.create_organization(svc, None, slug=slug, **fields)).organization  # type: ignore[arg-type]
 
 
 DEMO_SITE_NAME = "Demo site"

@@ -84,24 +84,6 @@ async def create_organization(
     domains: Sequence[str] = (),
     parent: int | str | None = None,
     slug: str | None = None,
-) -> Organization:
-    """Create an organization; the row only (the CLI, the demo seed). See :func:`add_organization`."""
-    created = await add_organization(
-        svc, actor, name=name, kind=kind, plan_tier=plan_tier, domains=domains, parent=parent, slug=slug
-    )
-    return created.organization
-
-
-async def add_organization(
-    svc: Services,
-    actor: Principal | None,
-    *,
-    name: str,
-    kind: OrgKind,
-    plan_tier: PlanTier = PlanTier.BASIC,
-    domains: Sequence[str] = (),
-    parent: int | str | None = None,
-    slug: str | None = None,
 ) -> OrganizationView:
     """Create an organization with its e-mail domains; returns it with the domains as stored."""
     name = validation.text(name, "name", max_length=200)

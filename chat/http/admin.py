@@ -28,7 +28,7 @@ class OrganizationBody(Strict):
 async def create_organization(request: Request) -> Response:
     principal, _ = await current(request)
     body = await read_json(request, OrganizationBody)
-    created = await directory.add_organization(
+    created = await directory.create_organization(
         services(request),
         principal,
         name=body.name,

@@ -263,8 +263,8 @@ async def test_a_partners_admin_takes_replies_and_hands_a_ticket_to_the_platform
     browser: Browser, world: WidgetWorld
 ) -> None:
     svc = world.services
-    reseller = await directory.create_organization(svc, None, name="Partner Co", kind=OrgKind.RESELLER)
-    company = await directory.create_organization(svc, None, name="Client Co", kind=OrgKind.CUSTOMER, parent=reseller.id)
+    reseller = (await directory.create_organization(svc, None, name="Partner Co", kind=OrgKind.RESELLER)).organization
+    company = (await directory.create_organization(svc, None, name="Client Co", kind=OrgKind.CUSTOMER, parent=reseller.id)).organization
     admin, alice = await staff(world, "Ada", Role.SUPPORT_ADMIN), await staff(world, "Alice")
     assert (await api(world, admin, "PUT", f"/api/organizations/{reseller.id}/reseller-settings",
                       {"own_first_line": True})).status_code == 200

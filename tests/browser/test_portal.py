@@ -43,8 +43,8 @@ async def _first_message(client: ChatClient, conversation_id: int, author_id: in
 
 async def test_request_approve_then_chat(browser: Browser, web: LiveServer) -> None:
     svc = web.services
-    reseller = await directory.create_organization(svc, None, name="Partner One", kind=OrgKind.RESELLER)
-    acme = await directory.create_organization(svc, None, name="Acme", kind=OrgKind.CUSTOMER, parent=reseller.id)
+    reseller = (await directory.create_organization(svc, None, name="Partner One", kind=OrgKind.RESELLER)).organization
+    acme = (await directory.create_organization(svc, None, name="Acme", kind=OrgKind.CUSTOMER, parent=reseller.id)).organization
     alice = await person(svc, "alice@acme.example", Role.CUSTOMER, acme.id, password=True)
     await person(svc, "admin@partner.example", Role.RESELLER_ADMIN, reseller.id, password=True)
     agent = await person(svc, "agent@support.example", Role.AGENT)
@@ -92,8 +92,8 @@ async def test_request_approve_then_chat(browser: Browser, web: LiveServer) -> N
 
 async def test_support_alerts_and_removes_live(browser: Browser, web: LiveServer, tmp_path: Path) -> None:
     svc = web.services
-    reseller = await directory.create_organization(svc, None, name="Partner One", kind=OrgKind.RESELLER)
-    acme = await directory.create_organization(svc, None, name="Acme", kind=OrgKind.CUSTOMER, parent=reseller.id)
+    reseller = (await directory.create_organization(svc, None, name="Partner One", kind=OrgKind.RESELLER)).organization
+    acme = (await directory.create_organization(svc, None, name="Acme", kind=OrgKind.CUSTOMER, parent=reseller.id)).organization
     alice = await person(svc, "alice@acme.example", Role.CUSTOMER, acme.id, password=True)
     agent = await person(svc, "agent@support.example", Role.AGENT, password=True)
     group = await service.create_group(svc, agent.principal, organization=acme.id, name="Ops")

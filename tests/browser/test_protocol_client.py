@@ -134,8 +134,8 @@ async def test_the_close_code_table_is_the_documented_one_and_the_client_acts_on
 async def _member(web: LiveServer) -> tuple[Person, Person, int]:
     """Alice, a member of her company's group Ops; an agent; the group's conversation."""
     svc = web.services
-    reseller = await directory.create_organization(svc, None, name="Partner One", kind=OrgKind.RESELLER)
-    acme = await directory.create_organization(svc, None, name="Acme", kind=OrgKind.CUSTOMER, parent=reseller.id)
+    reseller = (await directory.create_organization(svc, None, name="Partner One", kind=OrgKind.RESELLER)).organization
+    acme = (await directory.create_organization(svc, None, name="Acme", kind=OrgKind.CUSTOMER, parent=reseller.id)).organization
     alice = await person(svc, "alice@acme.example", Role.CUSTOMER, acme.id, password=True)
     agent = await person(svc, "agent@support.example", Role.AGENT)
     group = await service.create_group(svc, agent.principal, organization=acme.id, name="Ops")

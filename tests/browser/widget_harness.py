@@ -107,7 +107,7 @@ async def widget_world(sqlite_url: str, var_dir: Path) -> AsyncIterator[WidgetWo
     async with live_server(settings, SystemClock(), port=port) as live, serve(host_site(base), shop_port):
         svc = live.services
         shop = f"http://localhost:{shop_port}"
-        org = await directory.create_organization(svc, None, name="Acme", kind=OrgKind.CUSTOMER)
+        org = (await directory.create_organization(svc, None, name="Acme", kind=OrgKind.CUSTOMER)).organization
         site = (await directory.create_site(svc, None, name="Acme shop", allowed_origins=[shop], organization=org.id)).site
         yield WidgetWorld(
             base_url=base, ws_url=live.ws_url, services=svc, hub=live.hub, site_key=site.public_key,

@@ -64,8 +64,8 @@ async def live(sqlite_url: str, tmp_path: Path, clock: ManualClock) -> AsyncIter
 @pytest.fixture
 async def people(live: LiveServer) -> AsyncIterator[People]:
     svc = live.services
-    org = await directory.create_organization(svc, None, name="Acme", kind=OrgKind.CUSTOMER, plan_tier=PlanTier.REGULAR)
-    other = await directory.create_organization(svc, None, name="Other", kind=OrgKind.CUSTOMER)
+    org = (await directory.create_organization(svc, None, name="Acme", kind=OrgKind.CUSTOMER, plan_tier=PlanTier.REGULAR)).organization
+    other = (await directory.create_organization(svc, None, name="Other", kind=OrgKind.CUSTOMER)).organization
     site = (await directory.create_site(svc, None, name="Shop", allowed_origins=["https://shop.example"],
                                         organization=org.id)).site
     tokens, ids = {}, {}

@@ -38,9 +38,9 @@ class Desk:
 
 
 async def make_desk(svc: Services, *, tier: PlanTier = PlanTier.REGULAR) -> Desk:
-    org = await directory.create_organization(svc, None, name="Acme", kind=OrgKind.CUSTOMER, plan_tier=tier,
-                                              domains=["acme.example"])
-    other = await directory.create_organization(svc, None, name="Other", kind=OrgKind.CUSTOMER)
+    org = (await directory.create_organization(svc, None, name="Acme", kind=OrgKind.CUSTOMER, plan_tier=tier,
+                                              domains=["acme.example"])).organization
+    other = (await directory.create_organization(svc, None, name="Other", kind=OrgKind.CUSTOMER)).organization
     site = (await directory.create_site(svc, None, name="Shop", allowed_origins=["https://shop.example"],
                                         organization=org.id)).site
 

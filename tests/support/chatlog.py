@@ -46,7 +46,7 @@ class SupportChat:
 
 
 async def seed_support_chat(svc: Services, *, subject: str = "Printer on fire") -> SupportChat:
-    org = await directory.create_organization(svc, None, name="Acme", kind=OrgKind.CUSTOMER)
+    org = (await directory.create_organization(svc, None, name="Acme", kind=OrgKind.CUSTOMER)).organization
     site = (await directory.create_site(svc, None, name="Shop", allowed_origins=[SITE_ORIGIN], organization=org.id)).site
     visitor = await new_visitor(svc, site.public_key, "Vera Visitor")
     conv = await start_conversation(svc, visitor.principal, subject=subject)

@@ -72,7 +72,7 @@ async def test_an_identified_customer_sees_their_companys_alerts_live(browser: B
         site = await db.get(Site, world.site_id)
         assert site is not None and site.organization_id is not None
         secret, acme = site.identity_secret, site.organization_id
-    other_org = await directory.create_organization(world.services, None, name="Other Co", kind=OrgKind.CUSTOMER)
+    other_org = (await directory.create_organization(world.services, None, name="Other Co", kind=OrgKind.CUSTOMER)).organization
     async with httpx.AsyncClient(base_url=world.base_url, timeout=10) as http:
         r = await http.post("/api/alert-files?filename=map.png", content=PNG,
                             headers={"Authorization": f"Bearer {agent_token}", "Content-Type": "image/png"})

@@ -38,11 +38,11 @@ async def person(desk: Desk, email: str, role: Role, organization: int) -> Perso
 async def partner(desk: Desk) -> Partner:
     """A reseller with its own first line on, one of its customer companies and a customer."""
     svc = desk.server.services
-    reseller = await directory.create_organization(svc, None, name="Partner", kind=OrgKind.RESELLER)
-    company = await directory.create_organization(svc, None, name="Partner's client", kind=OrgKind.CUSTOMER,
-                                                  parent=reseller.id)
+    reseller = (await directory.create_organization(svc, None, name="Partner", kind=OrgKind.RESELLER)).organization
+    company = (await directory.create_organization(svc, None, name="Partner's client", kind=OrgKind.CUSTOMER,
+                                                  parent=reseller.id)).organization
     await set_reseller_settings(svc, desk.admin.principal, reseller.id, own_first_line=True)
-    other = await directory.create_organization(svc, None, name="Other reseller", kind=OrgKind.RESELLER)
+    other = (await directory.create_organization(svc, None, name="Other reseller", kind=OrgKind.RESELLER)).organization
     return Partner(
         reseller.id,
         await person(desk, "ra@partner.example", Role.RESELLER_ADMIN, reseller.id),

@@ -139,9 +139,9 @@ async def test_counts_agree_with_the_queues(desk: Desk) -> None:
 
 async def test_a_ticket_held_by_a_partners_own_first_line_is_in_no_platform_queue(desk: Desk) -> None:
     svc = desk.server.services
-    reseller = await directory.create_organization(svc, None, name="Partner", kind=OrgKind.RESELLER)
-    company = await directory.create_organization(svc, None, name="Partner's client", kind=OrgKind.CUSTOMER,
-                                                  parent=reseller.id)
+    reseller = (await directory.create_organization(svc, None, name="Partner", kind=OrgKind.RESELLER)).organization
+    company = (await directory.create_organization(svc, None, name="Partner's client", kind=OrgKind.CUSTOMER,
+                                                  parent=reseller.id)).organization
     await set_reseller_settings(svc, desk.admin.principal, reseller.id, own_first_line=True)
     user = await directory.create_user(svc, None, email="c@client.example", role=Role.CUSTOMER,
                                        organization=company.id, password=PASSWORD, name="Client")

@@ -78,11 +78,11 @@ async def person(svc: Services, email: str, role: Role, org: int | None = None, 
 
 
 async def make_group_world(svc: Services, *, history: HistoryVisibility = HistoryVisibility.FULL) -> GroupWorld:
-    r1 = await directory.create_organization(svc, None, name="Partner One", kind=OrgKind.RESELLER)
-    r2 = await directory.create_organization(svc, None, name="Partner Two", kind=OrgKind.RESELLER)
-    acme = await directory.create_organization(svc, None, name="Acme", kind=OrgKind.CUSTOMER, parent=r1.id)
-    globex = await directory.create_organization(svc, None, name="Globex", kind=OrgKind.CUSTOMER, parent=r2.id)
-    direct = await directory.create_organization(svc, None, name="Direct Co", kind=OrgKind.CUSTOMER)
+    r1 = (await directory.create_organization(svc, None, name="Partner One", kind=OrgKind.RESELLER)).organization
+    r2 = (await directory.create_organization(svc, None, name="Partner Two", kind=OrgKind.RESELLER)).organization
+    acme = (await directory.create_organization(svc, None, name="Acme", kind=OrgKind.CUSTOMER, parent=r1.id)).organization
+    globex = (await directory.create_organization(svc, None, name="Globex", kind=OrgKind.CUSTOMER, parent=r2.id)).organization
+    direct = (await directory.create_organization(svc, None, name="Direct Co", kind=OrgKind.CUSTOMER)).organization
     agent = await person(svc, "agent@support.example", Role.AGENT)
     world = GroupWorld(
         reseller1=r1.id, reseller2=r2.id, acme=acme.id, globex=globex.id, direct=direct.id,

@@ -196,7 +196,7 @@ async def test_profile_update_and_read_only_refusal(server: LiveServer, http: ht
 
 
 async def test_widget_visitor_anonymous_and_identified(server: LiveServer, http: httpx.AsyncClient) -> None:
-    org = await directory.create_organization(server.services, None, name="Acme", kind=OrgKind.CUSTOMER)
+    org = (await directory.create_organization(server.services, None, name="Acme", kind=OrgKind.CUSTOMER)).organization
     created = await directory.create_site(
         server.services, None, name="Shop", allowed_origins=["https://shop.example"], organization=org.id
     )

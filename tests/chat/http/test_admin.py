@@ -18,12 +18,12 @@ from tests.support.live import LiveServer
 
 async def seed(server: LiveServer) -> dict[str, int]:
     svc = server.services
-    r20 = await directory.create_organization(svc, None, name="Reseller Twenty", kind=OrgKind.RESELLER, slug="r20")
-    r21 = await directory.create_organization(svc, None, name="Reseller TwentyOne", kind=OrgKind.RESELLER, slug="r21")
-    c10 = await directory.create_organization(svc, None, name="Customer Ten", kind=OrgKind.CUSTOMER, parent="r20",
-                                              domains=["ten.example"], slug="c10")
-    c11 = await directory.create_organization(svc, None, name="Customer Eleven", kind=OrgKind.CUSTOMER, parent="r21",
-                                              slug="c11")
+    r20 = (await directory.create_organization(svc, None, name="Reseller Twenty", kind=OrgKind.RESELLER, slug="r20")).organization
+    r21 = (await directory.create_organization(svc, None, name="Reseller TwentyOne", kind=OrgKind.RESELLER, slug="r21")).organization
+    c10 = (await directory.create_organization(svc, None, name="Customer Ten", kind=OrgKind.CUSTOMER, parent="r20",
+                                              domains=["ten.example"], slug="c10")).organization
+    c11 = (await directory.create_organization(svc, None, name="Customer Eleven", kind=OrgKind.CUSTOMER, parent="r21",
+                                              slug="c11")).organization
     for email, role, org in [
         ("admin@x.example", Role.SUPPORT_ADMIN, None),
         ("agent@x.example", Role.AGENT, None),

@@ -43,7 +43,7 @@ TOTAL_BUDGET = 30 * 1024
 
 async def make_site(server: LiveServer, **settings: Any) -> Site:
     svc = server.services
-    org = await directory.create_organization(svc, None, name="Acme", kind=OrgKind.CUSTOMER)
+    org = (await directory.create_organization(svc, None, name="Acme", kind=OrgKind.CUSTOMER)).organization
     site = (await directory.create_site(svc, None, name="Acme <shop>", allowed_origins=[SHOP, "http://localhost:8001"],
                                         organization=org.id, default_language="de")).site
     if settings:
