@@ -113,6 +113,8 @@ class User(Base):
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id", ondelete="RESTRICT"), index=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     language: Mapped[str] = mapped_column(String(16), default="en")
+    # IANA zone for times in this user's mails; NULL: the site's or UTC.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
     notification_prefs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

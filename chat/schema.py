@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import chat.desk.models
 import chat.groups.models
+import chat.mail.models
 import chat.models  # noqa: F401
 import escalation.models  # noqa: F401
 from chat.models import Base

@@ -1,4 +1,4 @@
-"""The bundle of ports every use case receives: storage, broker, clock, tokens, presence,
+"""The bundle of ports every use case receives: storage, broker, clock, tokens, presence, mail,
 and the after-commit reactions. Built once per process by the wiring (:mod:`chat.wiring`),
 which decides what goes in it; this module knows no feature."""
 
@@ -16,6 +16,8 @@ from chat.authz import Principal
 from chat.broker import Broker, BrokerUnavailable, create_broker
 from chat.clock import Clock, SystemClock
 from chat.db import create_engine, create_sessionmaker
+from chat.mail.devbox import DevMailbox
+from chat.mail.transport import MailTransport
 from chat.settings import Settings
 from chat.tokens import Tokens
 
@@ -58,6 +60,8 @@ class Services:
     presence: AgentPresence = field(default_factory=NoPresence)
     """Who of the staff is online: the web process's hub presence, given by the wiring
     (a worker without a hub knows of no one)."""
+    mail: MailTransport = field(default_factory=DevMailbox)
+    """Where the outbox's mails go: SMTP, or the development mailbox (the wiring decides)."""
     reactions: list[Reaction] = field(default_factory=list)
     """After-commit reactions to new conversation events, in order. Each must be idempotent
     and able to catch up later (the sweeper replays what a crash left unprocessed)."""
@@ -85,6 +89,7 @@ class Services:
 
     async def close(self) -> None:
         await self.broker.disconnect()
+        await self.mail.close()
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
@@ -95,6 +100,7 @@ def open_services(
     *,
     clock: Clock | None = None,
     presence: AgentPresence | None = None,
+    mail: MailTransport | None = None,
     reactions: list[Reaction] | None = None,
     room_watchers: list[RoomWatcher] | None = None,
 ) -> Services:
@@ -113,6 +119,7 @@ def open_services(
         clock=clock,
         tokens=Tokens(settings.secret_keys, clock),
         presence=presence or NoPresence(),
+        mail=mail or DevMailbox(),
         reactions=list(reactions or []),
         room_watchers=list(room_watchers or []),
     )

@@ -13,6 +13,8 @@ import secrets
 import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from email.headerregistry import Address
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -63,6 +65,17 @@ class Settings:
     ticket_when_no_agent_online: bool = True
     escalation_ladder: str = "raise_level:2@0, notify_group_lead@60, notify_admins@240"
     ticket_status_labels: str = "Re-check approved=in_progress, Hard to configure=in_progress"
+    # E-mail out (chat/mail/). No SMTP_URL: the development mailbox keeps every mail and
+    # shows it in the console instead of sending it.
+    smtp_url: str | None = None
+    mail_from: str = "Support <support@localhost>"
+    """``From`` of every mail; its domain names our Message-IDs (SPF/DKIM/DMARC align on it)."""
+    mail_reply_to: str | None = None
+    """Where replies go (the e-mail intake's address); ``MAIL_FROM``'s address when unset."""
+    mail_digest_seconds: int = 180
+    """Support replies within this window are one mail to the customer."""
+    mail_retry_hours: int = 48
+    """How long a temporarily refused mail is retried before it fails."""
 
     @property
     def is_sqlite(self) -> bool:
@@ -230,7 +243,52 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         ),
         log_level=log_level,
         **_ticket_settings(get),
+        **_mail_settings(get, public_url=get("PUBLIC_URL", f"http://127.0.0.1:{port}")),
     )
+
+
+def _mail_address(name: str, raw: str) -> str:
+    """A ``Name <addr@domain>`` or bare address, checked by the stdlib's own parser; no
+    CR/LF (a header injection through the environment is still one)."""
+    value = raw.strip()
+    if "\r" in value or "\n" in value:
+        raise SettingsError(f"{name} must be one line")
+    try:
+        parsed = Address(addr_spec=parseaddr(value)[1]) if "@" in value else None
+    except (ValueError, IndexError):
+        parsed = None
+    if parsed is None or not parsed.domain or not parsed.username:
+        raise SettingsError(f"{name} must be an e-mail address such as 'Support <support@example.com>'; got {raw!r}")
+    return value
+
+
+def _smtp_url(raw: str) -> str:
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
+        raise SettingsError("SMTP_URL must look like smtp://user:pass@host:587 (STARTTLS) or smtps://user:pass@host:465")
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise SettingsError("SMTP_URL has a port that is not a number") from None
+    return raw.strip()
+
+
+def _mail_settings(get: Callable[[str, str], str], *, public_url: str) -> dict[str, Any]:
+    host = urlsplit(public_url).hostname or "localhost"
+    # An IP address is no mail domain; the development default stays on localhost.
+    domain = host if any(c.isalpha() for c in host) and "." in host else "localhost"
+    smtp_raw = get("SMTP_URL", "")
+    reply_to = get("MAIL_REPLY_TO", "")
+    return {
+        "smtp_url": _smtp_url(smtp_raw) if smtp_raw else None,
+        "mail_from": _mail_address("MAIL_FROM", get("MAIL_FROM", f"Support <support@{domain}>")),
+        "mail_reply_to": _mail_address("MAIL_REPLY_TO", reply_to) if reply_to else None,
+        # A few minutes: a burst of replies is one mail, an answer still arrives promptly.
+        "mail_digest_seconds": _int("MAIL_DIGEST_SECONDS", get("MAIL_DIGEST_SECONDS", "180"), low=0, high=86_400),
+        # 48 h: what mail servers themselves retry for before bouncing (RFC 5321 suggests 4-5 days;
+        # a support answer older than two days is better resent by a person).
+        "mail_retry_hours": _int("MAIL_RETRY_HOURS", get("MAIL_RETRY_HOURS", "48"), low=1, high=24 * 14),
+    }
 
 
 def _ticket_settings(get: Callable[[str, str], str]) -> dict[str, Any]:

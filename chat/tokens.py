@@ -20,6 +20,13 @@ from chat.errors import Unauthenticated
 class Purpose(enum.StrEnum):
     SESSION = "session"  # a password login; names an auth_sessions row
     VISITOR = "visitor"  # a widget visitor (anonymous or vouched for by the site)
+    # Links in mails (chat.mail.links): each purpose its own salt, so a link of one kind
+    # never works as another.
+    MAIL_RATING = "mail_rating"
+    MAIL_UNSUBSCRIBE = "mail_unsubscribe"
+    MAIL_ATTACHMENT = "mail_attachment"
+    PASSWORD_RESET = "password_reset"
+    INVITATION = "invitation"
 
 
 class InvalidToken(Unauthenticated):
