@@ -15,6 +15,10 @@ from chat.models import Base, BigId, _enum
 
 
 class MailStatus(enum.StrEnum):
+    # Waiting for a second look at ``due_at`` (the planner's): a digest of replies the
+    # customer may still read in the chat, a new ticket a rule may still assign. Released
+    # to pending or cancelled; a sender never takes a held row.
+    HELD = "held"
     PENDING = "pending"  # waiting for its due time, or for a retry
     SENT = "sent"  # accepted by the SMTP server (or kept by the development mailbox)
     FAILED = "failed"  # refused for good (5xx) or out of retries: the address is suppressed

@@ -39,7 +39,7 @@ def upgrade() -> None:
         sa.Column("subject", sa.String(length=400), nullable=False),
         sa.Column("raw", sa.LargeBinary(), nullable=False),
         sa.Column("context", sa.JSON(), nullable=False),
-        sa.Column("status", sa.Enum("pending", "sent", "failed", "cancelled", name="mail_status",
+        sa.Column("status", sa.Enum("held", "pending", "sent", "failed", "cancelled", name="mail_status",
                                     native_enum=False, create_constraint=True, length=32), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("due_at", When, nullable=False),
