@@ -116,6 +116,9 @@ class Action(enum.StrEnum):
     END_CONVERSATION = "end_conversation"  # the customer closes their own chat
     RATE_TICKET = "rate_ticket"
     MANAGE_SLA = "manage_sla"  # categories, calendars, policies, support groups
+    # E-mail out (chat.mail): the outbox as sent, and the suppression list.
+    VIEW_SENT_MAIL = "view_sent_mail"
+    MANAGE_MAIL_SUPPRESSIONS = "manage_mail_suppressions"
 
 
 Target = OrgRef | UserRef | ConversationRef | GroupRef | TicketRef | None
@@ -333,6 +336,16 @@ def _manage_sla(p: Principal, t: Target) -> bool:
     return p.role is Role.SUPPORT_ADMIN
 
 
+def _view_sent_mail(p: Principal, t: Target) -> bool:
+    # Support admins only, not read-only staff: sent mails carry live links (password
+    # reset, invitation, rating) that act as their recipient.
+    return p.role is Role.SUPPORT_ADMIN
+
+
+def _manage_mail_suppressions(p: Principal, t: Target) -> bool:
+    return p.role is Role.SUPPORT_ADMIN
+
+
 _RULES: dict[Action, tuple[type | None, Callable[[Principal, Target], bool]]] = {
     Action.READ_PROFILE: (None, _any),
     Action.UPDATE_PROFILE: (None, _update_profile),
@@ -366,6 +379,8 @@ _RULES: dict[Action, tuple[type | None, Callable[[Principal, Target], bool]]] = 
     Action.END_CONVERSATION: (TicketRef, _end_conversation),
     Action.RATE_TICKET: (TicketRef, _end_conversation),  # the requester, as for ending it
     Action.MANAGE_SLA: (None, _manage_sla),
+    Action.VIEW_SENT_MAIL: (None, _view_sent_mail),
+    Action.MANAGE_MAIL_SUPPRESSIONS: (None, _manage_mail_suppressions),
 }
 
 
