@@ -76,6 +76,12 @@ class Settings:
     """Support replies within this window are one mail to the customer."""
     mail_retry_hours: int = 48
     """How long a temporarily refused mail is retried before it fails."""
+    smtp_timeout_seconds: int = 30
+    """How long one SMTP send may take (connect, TLS, AUTH, the whole transaction) before
+    it counts as a temporary failure; a hanging server never holds the sender longer."""
+    smtp_ca_file: str | None = None
+    """A PEM bundle of CAs to trust for the SMTP server's certificate (a private CA), in
+    place of the system's."""
 
     @property
     def is_sqlite(self) -> bool:
@@ -288,7 +294,20 @@ def _mail_settings(get: Callable[[str, str], str], *, public_url: str) -> dict[s
         # 48 h: what mail servers themselves retry for before bouncing (RFC 5321 suggests 4-5 days;
         # a support answer older than two days is better resent by a person).
         "mail_retry_hours": _int("MAIL_RETRY_HOURS", get("MAIL_RETRY_HOURS", "48"), low=1, high=24 * 14),
+        # 30 s: RFC 5321 allows servers minutes per command, but a relay that has not
+        # answered in 30 s is better retried later than waited for by the sweeper.
+        "smtp_timeout_seconds": _int("SMTP_TIMEOUT_SECONDS", get("SMTP_TIMEOUT_SECONDS", "30"), low=1, high=600),
+        "smtp_ca_file": _smtp_ca_file(get("SMTP_CA_FILE", "")),
     }
+
+
+def _smtp_ca_file(raw: str) -> str | None:
+    if not raw.strip():
+        return None
+    path = Path(raw.strip()).expanduser()
+    if not path.is_file():
+        raise SettingsError(f"SMTP_CA_FILE must name a PEM file of CA certificates; {raw!r} is not a file")
+    return str(path.resolve())
 
 
 def _ticket_settings(get: Callable[[str, str], str]) -> dict[str, Any]:

@@ -1,0 +1,134 @@
+"""The sender: delivers due outbox mails through ``svc.mail`` (a sweeper job).
+
+Per mail, at most one resend: a batch is claimed (leased) in one short transaction, each
+mail is sent outside any transaction and marked in its own short transaction right after
+its outcome. A sender killed mid-send has marked everything it finished; what it was
+sending keeps its lease until the lease expires, then goes again with the same
+``Message-ID``. With ``concurrency`` sends in flight, that is at most ``concurrency`` mails,
+each resent once.
+
+A call is bounded: it stops taking new mails after :data:`CALL_BUDGET_SECONDS` (the other
+sweeper jobs wait for it) and after :data:`GIVE_UP_AFTER_TEMPORARY` temporary failures in
+a row (the relay is down or hanging: hammering it helps no one); the mails it claimed and
+did not try are released at once, without counting an attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parseaddr
+
+from chat.mail import outbox
+from chat.mail.models import MailStatus, OutboxMail
+from chat.mail.transport import Envelope, Outcome, Result
+from chat.services import Services
+
+log = logging.getLogger("chat.mail.sender")
+
+# How long a claim holds. It must outlast the longest a claimed mail can wait for its mark:
+# the call's budget plus one send's timeout (SMTP_TIMEOUT_SECONDS, at most 10 min). A
+# shorter lease would let a second sender resend a mail the first is still sending.
+LEASE = timedelta(minutes=15)
+# A call sends for at most this long before giving the sweeper back to its other jobs
+# (SLA warnings must not wait for a 10 000-mail backlog); the next pass goes on.
+CALL_BUDGET_SECONDS = 20.0
+# Consecutive temporary failures after which the rest of the batch waits for the next
+# pass: one greylisting recipient does not stop the others, a dead relay does.
+GIVE_UP_AFTER_TEMPORARY = 3
+# Sends in flight at once: a round trip to the relay is idle time for this process, and
+# four connections fill it (bench/mail_bench.py). The SMTP transport opens as many.
+SEND_CONCURRENCY = 4
+
+
+def envelope_sender(mail_from: str) -> str:
+    """MAIL FROM: the bare address of ``MAIL_FROM`` (settings checked its form)."""
+    return parseaddr(mail_from)[1]
+
+
+@dataclass
+class _Run:
+    """One call's progress, shared by its concurrent sends."""
+
+    svc: Services
+    now: datetime
+    sender: str
+    deadline: float
+    temporary_in_a_row: int = 0
+    marked: int = 0
+
+    @property
+    def stopping(self) -> bool:
+        return time.monotonic() >= self.deadline or self.temporary_in_a_row >= GIVE_UP_AFTER_TEMPORARY
+
+
+async def send_due(svc: Services, now: datetime, *, limit: int = 200, concurrency: int = SEND_CONCURRENCY) -> int:
+    """Send what is due at ``now``, batch after batch of ``limit``, until nothing is due
+    or the call's budget is spent; returns how many mails were marked (sent, retried,
+    failed). A sweeper job (``escalation.worker.Job``)."""
+    run = _Run(svc, now, envelope_sender(svc.settings.mail_from), time.monotonic() + CALL_BUDGET_SECONDS)
+    while not run.stopping:
+        async with svc.sessions() as db, db.begin():
+            batch = await outbox.claim_due(db, now, limit=limit, lease=LEASE)
+            suppressed = await outbox.suppressed_among(db, {m.to_addr for m in batch})
+        if not batch:
+            break
+        untried = await _deliver(run, batch, suppressed, concurrency)
+        if untried:
+            async with svc.sessions() as db, db.begin():
+                await outbox.release(db, untried, now)
+        if len(batch) < limit:
+            break
+    return run.marked
+
+
+async def _deliver(run: _Run, batch: list[OutboxMail], suppressed: set[str], concurrency: int) -> list[OutboxMail]:
+    """Send ``batch`` with ``concurrency`` sends in flight; returns the mails not tried."""
+    queue = iter(batch)
+    untried: list[OutboxMail] = []
+
+    async def lane(mails: Iterator[OutboxMail]) -> None:
+        for mail in mails:
+            if run.stopping:
+                untried.append(mail)
+                continue
+            if outbox.normalize_address(mail.to_addr) in suppressed:
+                await _record(run, mail, None)
+                continue
+            outcome = await run.svc.mail.send(Envelope(mail.id, run.sender, mail.to_addr, mail.raw))
+            run.temporary_in_a_row = run.temporary_in_a_row + 1 if outcome.result is Result.TEMPORARY else 0
+            await _record(run, mail, outcome)
+
+    # The lanes share one iterator: each takes the next mail when its send is done.
+    await asyncio.gather(*(lane(queue) for _ in range(max(1, concurrency))))
+    return untried
+
+
+async def _record(run: _Run, mail: OutboxMail, outcome: Outcome | None) -> None:
+    """Mark one mail in its own transaction; ``None``: its address is suppressed."""
+    svc = run.svc
+    status = MailStatus.PENDING
+    async with svc.sessions() as db, db.begin():
+        if outcome is None:
+            await outbox.mark_suppressed(db, mail, run.now)
+        elif outcome.result is Result.DELIVERED:
+            await outbox.mark_sent(db, mail, svc.mail.name, run.now)
+        elif outcome.result is Result.PERMANENT:
+            await outbox.mark_failed_permanently(db, mail, run.now, outcome.detail)
+        else:
+            status = await outbox.mark_retry(db, mail, run.now, outcome.detail, retry_hours=svc.settings.mail_retry_hours)
+    run.marked += 1
+    # One line per failure, no traceback: a refusal is the server's answer, not our bug.
+    if outcome is None:
+        log.info("mail %d (%s) to %s not sent: address suppressed", mail.id, mail.kind, mail.to_addr)
+    elif outcome.result is Result.PERMANENT:
+        log.warning("mail %d (%s) to %s refused for good, address suppressed: %s",
+                    mail.id, mail.kind, mail.to_addr, outcome.detail)
+    elif outcome.result is Result.TEMPORARY:
+        gave_up = status is MailStatus.FAILED
+        log.warning("mail %d (%s) to %s %s after attempt %d: %s", mail.id, mail.kind, mail.to_addr,
+                    "failed, out of retries," if gave_up else "will be retried", mail.attempts + 1, outcome.detail)
