@@ -18,6 +18,7 @@ from chat.clock import Clock
 from chat.errors import AppError
 from chat.http import (
     account,
+    account_mail,
     admin,
     attachment_routes,
     conversation_routes,
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         *group_routes.ROUTES,
         *desk_routes.ROUTES,
         *widget_routes.ROUTES,
+        *account_mail.ROUTES,
         Mount("/static/shared", app=group_routes.PortalFiles(directory=SHARED_DIR, check_dir=False), name="shared"),
     ]
     if settings.demo_page:
