@@ -29,7 +29,8 @@ function showLogin(message) {
     required: true });
   const error = h("div", { class: "error", role: "alert" }, message || "");
   const form = h("form", { class: "login" }, h("h1", {}, "Support console"), email, password, error,
-    h("button", { type: "submit", class: "primary" }, "Sign in"));
+    h("button", { type: "submit", class: "primary" }, "Sign in"),
+    h("a", { href: "/account/forgot", class: "forgot" }, "Forgot password?"));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     error.textContent = "";
