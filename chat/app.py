@@ -26,6 +26,7 @@ from chat.http import (
     desk_routes,
     group_routes,
     health,
+    mail_pages,
     ticket_routes,
     widget_routes,
 )
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         *group_routes.ROUTES,
         *desk_routes.ROUTES,
         *widget_routes.ROUTES,
+        *mail_pages.ROUTES,
         *account_mail.ROUTES,
         Mount("/static/shared", app=group_routes.PortalFiles(directory=SHARED_DIR, check_dir=False), name="shared"),
     ]
