@@ -169,15 +169,16 @@ async def cast_vote(
 
     async def change(work: Work) -> Vote:
         user = await _enabled_user(work.db, link)
-        await _may_rate(work.db, user, work.conv, work.ticket, link, user.language)
-        # The vote and the spent link are one transaction: run_unit's. Spending first in a
-        # transaction of its own would leave a spent link without a vote if the rating were
-        # then refused (already rated in the widget a moment before); rating first and
-        # spending after could count one link twice. Here either both commit or neither.
-        # Two clicks of the same link wait for each other on the conversation's lock, and
-        # the primary key on jti is the backstop.
+        # The vote and the spent link are one transaction: run_unit's. Spending the link in
+        # a transaction of its own first would burn it whenever the rating is then refused
+        # or the process dies in between (a link spent, no vote); rating first would leave
+        # a window where the vote stands and its link still works. Here both commit or
+        # neither. Two clicks of the same link wait for each other on the conversation's
+        # lock (run_unit takes it first), and the primary key on jti is the backstop.
         if await work.db.get(SpentToken, link.jti) is not None:
             raise _used(user.language)
+        # Checked in the order open_rating checks, so the page after a submit says the same.
+        await _may_rate(work.db, user, work.conv, work.ticket, link, user.language)
         try:
             async with work.db.begin_nested():
                 work.db.add(SpentToken(jti=link.jti, purpose=Purpose.MAIL_RATING.value, spent_at=work.now))

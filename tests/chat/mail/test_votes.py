@@ -4,6 +4,7 @@ link counts once; forged, expired, reused, stale and refused links record nothin
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
 from datetime import timedelta
 
@@ -78,6 +79,17 @@ async def test_the_vote_is_recorded_once_with_the_choice_made_on_the_page(desk: 
     assert await refusal(votes.open_rating(desk.svc, token)) == (410, "link_used")
     assert await refusal(votes.cast_vote(desk.svc, token, "bad")) == (410, "link_used")
     assert (await recorded(desk))[1] == 1 and len((await recorded(desk))[0]) == 1
+
+
+async def test_two_submits_of_one_link_at_once_count_once(desk: Desk) -> None:
+    conv = await proposed(desk)
+    token = rating_token(desk, conv, 1, desk.customer.user_id, "good")
+    results = await asyncio.gather(votes.cast_vote(desk.svc, token, "good"), votes.cast_vote(desk.svc, token, "bad"),
+                                   return_exceptions=True)
+    refused = [(r.status, r.code) for r in results if isinstance(r, votes.LinkRefused)]
+    cast = [r.value for r in results if isinstance(r, votes.Vote)]
+    assert len(cast) == 1 and refused == [(410, "link_used")]
+    assert await recorded(desk) == ([(conv, 1, cast[0], None, None, desk.customer.user_id)], 1)
 
 
 async def test_another_link_of_the_same_mail_finds_the_ticket_rated(desk: Desk) -> None:
