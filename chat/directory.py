@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from msgspec import UNSET, UnsetType
 from sqlalchemy import ColumnElement, Select, false, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chat import validation
 from chat.authz import Action, OrgRef, Principal, UserRef, can, require
 from chat.errors import Conflict, NotFound, ValidationFailed
+from chat.mail import preferences
 from chat.models import STAFF_ROLES, AuthSession, Organization, OrganizationDomain, OrgKind, Role, Site, User
 from chat.passwords import hash_password
 from chat.services import Services
@@ -331,12 +333,6 @@ async def create_site(
     return NewSite(site, embed_snippet(svc.settings.public_url, site))
 
 
-
-# What a user can be e-mailed about (FFC/SKAI/BX: every reply and status change, chosen in
-# the profile). Absent keys mean "yes".
-NOTIFICATION_KEYS = frozenset({"email_on_reply", "email_on_status_change", "email_on_alert"})
-
-
 async def update_profile(
     svc: Services,
     actor: Principal,
@@ -344,22 +340,27 @@ async def update_profile(
     name: str | None = None,
     language: str | None = None,
     notification_prefs: dict[str, bool] | None = None,
+    time_zone: str | UnsetType | None = UNSET,
 ) -> User:
+    """Change the caller's own name, language, mail switches (FFC/SKAI/BX: "My profile")
+    and time zone; ``None``/``UNSET`` leaves a field as it is, ``time_zone=None`` clears it.
+    The switches are the kinds of :mod:`chat.mail.kinds` for the caller's audience, checked
+    by :func:`chat.mail.preferences.clean_switches` (422 for an unknown kind, another
+    audience's, or an essential one switched off; the three pre-mail keys still expand);
+    the time zone must be an IANA name. Nothing is stored when anything is refused."""
     require(actor, Action.UPDATE_PROFILE)
     clean_name = validation.text(name, "name", max_length=200, required=False) if name is not None else None
     clean_language = validation.language(language) if language is not None else None
-    if notification_prefs is not None:
-        unknown = set(notification_prefs) - NOTIFICATION_KEYS
-        if unknown:
-            raise ValidationFailed(
-                f"notification_prefs: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(NOTIFICATION_KEYS))}"
-            )
+    switches = preferences.clean_switches(notification_prefs, actor.role) if notification_prefs is not None else None
+    clean_zone = preferences.clean_time_zone(time_zone) if not isinstance(time_zone, UnsetType) else UNSET
     async with svc.sessions.begin() as db:
         user = await find_user(db, actor.user_id)
         if clean_name is not None:
             user.name = clean_name
         if clean_language is not None:
             user.language = clean_language
-        if notification_prefs is not None:
-            user.notification_prefs = {**user.notification_prefs, **notification_prefs}
+        if switches is not None:
+            user.notification_prefs = preferences.merged_switches(user.notification_prefs or {}, switches, user.role)
+        if not isinstance(clean_zone, UnsetType):
+            user.time_zone = clean_zone
     return user

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from msgspec import UNSET, UnsetType
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -61,13 +62,16 @@ class ProfileBody(Strict):
     name: str | None = None
     language: str | None = None
     notification_prefs: dict[str, bool] | None = None
+    # Absent: unchanged; null: not set (mails use UTC).
+    time_zone: str | UnsetType | None = UNSET
 
 
 async def update_me(request: Request) -> Response:
     principal, _ = await current(request)
     body = await read_json(request, ProfileBody)
     user = await directory.update_profile(
-        services(request), principal, name=body.name, language=body.language, notification_prefs=body.notification_prefs
+        services(request), principal, name=body.name, language=body.language, notification_prefs=body.notification_prefs,
+        time_zone=body.time_zone,
     )
     return JSON({"user": UserView.of(user)})
 

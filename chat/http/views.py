@@ -18,6 +18,7 @@ class UserView(View, frozen=True, kw_only=True):
     organization_id: int | None
     site_id: int | None
     language: str
+    time_zone: str | None
     notification_prefs: dict[str, Any]
     disabled: bool
     created_at: str
@@ -26,7 +27,8 @@ class UserView(View, frozen=True, kw_only=True):
     def of(cls, user: User) -> UserView:
         return cls(
             id=user.id, email=user.email, name=user.name, role=user.role.value, organization_id=user.organization_id,
-            site_id=user.site_id, language=user.language, notification_prefs=user.notification_prefs,
+            site_id=user.site_id, language=user.language, time_zone=user.time_zone,
+            notification_prefs=user.notification_prefs,
             disabled=user.disabled, created_at=iso(user.created_at),
         )
 

@@ -182,7 +182,8 @@ async def test_profile_update_and_read_only_refusal(server: LiveServer, http: ht
     r = await http.patch("/api/me", json={"language": "pt-br", "notification_prefs": {"email_on_reply": False}})
     assert r.status_code == 200
     assert r.json()["user"]["language"] == "pt-BR"
-    assert r.json()["user"]["notification_prefs"] == {"email_on_reply": False}
+    # The pre-mail key still works: for an agent it stands for "the customer replied".
+    assert r.json()["user"]["notification_prefs"] == {"customer_replied": False}
     bad = await http.patch("/api/me", json={"language": "klingon"})
     assert bad.status_code == 422
     bad = await http.patch("/api/me", json={"notification_prefs": {"sms": True}})

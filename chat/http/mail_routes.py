@@ -1,0 +1,232 @@
+"""Mail preferences, the one-click unsubscribe pages, and the support admins' "Sent mail"
+API (issue 15, items 1, 2 and 5).
+
+``/mail/unsubscribe?t=…`` is what a mail's ``List-Unsubscribe`` header and footer link
+open. A GET only asks (mail scanners and link previews open every link); a POST with the
+body ``List-Unsubscribe=One-Click`` — what a mail provider sends for RFC 8058, and what
+the page's button sends — switches the kind off. The pages are server-rendered (jinja2,
+autoescape), need no script, and say what happened in the recipient's language; a
+forged or expired link is a 400 page and changes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, quote
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from chat.errors import ValidationFailed
+from chat.http.common import JSON, current, path_id, services
+from chat.mail import mailbox, preferences
+from chat.mail.preferences import Subject, Unsubscription
+from chat.models import STAFF_ROLES, Role
+from chat.tokens import ExpiredToken, InvalidToken
+
+_TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "unsubscribe"
+_env = Environment(
+    loader=FileSystemLoader(_TEMPLATES),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    undefined=StrictUndefined,
+)
+# en, pt-BR, de, es, ru: each with the page's sentences and a name for every switchable kind.
+STRINGS: Mapping[str, Mapping[str, Any]] = json.loads((_TEMPLATES / "strings.json").read_text(encoding="utf-8"))
+DEFAULT_LANGUAGE = "en"
+
+# The page's only style, allowed by its hash: no 'unsafe-inline' anywhere. (No quotes or
+# angle brackets in it, so autoescape leaves it byte for byte as hashed.)
+STYLE = (
+    "body{font-family:system-ui,sans-serif;background:#f6f7f9;color:#1d2330;margin:0}"
+    "main{max-width:32rem;margin:4rem auto;background:#fff;padding:2rem;border-radius:8px;"
+    "box-shadow:0 1px 3px rgba(0,0,0,.12)}h1{font-size:1.35rem;margin-top:0}"
+    "button{font:inherit;padding:.6rem 1.2rem;border:0;border-radius:6px;background:#2458d6;color:#fff;cursor:pointer}"
+    "a{color:#2458d6}"
+)
+_STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; form-action 'self'; base-uri 'none'; "
+        "frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",  # the token is in the URL; the profile link must not carry it off
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+}
+# The one-click body is 26 bytes; a multipart version a few hundred.
+MAX_FORM_BYTES = 4096
+ONE_CLICK = ("List-Unsubscribe", "One-Click")
+
+
+def pick_language(preferred: str | None, accept_language: str | None) -> str:
+    """The user's language when known (``pt`` reads ``pt-BR``, ``de-AT`` reads ``de``),
+    else the browser's ``Accept-Language`` in its order, else English."""
+    candidates = [preferred] if preferred else []
+    candidates += [part.split(";")[0].strip() for part in (accept_language or "").split(",")]
+    for tag in candidates:
+        if not tag or tag == "*":
+            continue
+        for known in STRINGS:
+            if tag.lower() == known.lower():
+                return known
+        for known in STRINGS:
+            if known.split("-")[0].lower() == tag.split("-")[0].lower():
+                return known
+    return DEFAULT_LANGUAGE
+
+
+def _profile_url(role: Role | None) -> str | None:
+    """Where the recipient changes every switch: the console for staff, the customer area
+    for people who sign in there; an anonymous visitor or a bare address has no profile."""
+    if role is None or role is Role.VISITOR:
+        return None
+    return "/console/#profile" if role in STAFF_ROLES else "/portal/#profile"
+
+
+def _page(language: str, status: int, *, title: str, lines: list[str], form_action: str | None = None,
+          profile_url: str | None = None) -> HTMLResponse:
+    s = STRINGS[language]
+    html = _env.get_template("page.html").render(
+        lang=language, style=STYLE, title=title, lines=lines, form_action=form_action, button=s["button"],
+        profile_url=profile_url, profile=s["profile"],
+    )
+    return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
+
+
+def _ask(request: Request, found: Unsubscription, token: str, status: int = 200) -> HTMLResponse:
+    language = pick_language(found.language, request.headers.get("accept-language"))
+    s = STRINGS[language]
+    kind = s["kinds"][found.kind.value]
+    line = s["ask_user"] if found.subject is Subject.USER else s["ask_address"]
+    return _page(language, status, title=s["ask_title"].format(kind=kind),
+                 lines=[line.format(address=found.address or "")],
+                 form_action=f"/mail/unsubscribe?t={quote(token, safe='')}", profile_url=_profile_url(found.role))
+
+
+def _done(request: Request, found: Unsubscription) -> HTMLResponse:
+    language = pick_language(found.language, request.headers.get("accept-language"))
+    s = STRINGS[language]
+    if found.subject is Subject.USER:
+        line = s["done_user"].format(kind=s["kinds"][found.kind.value])
+    else:
+        line = s["done_address"].format(address=found.address or "")
+    return _page(language, 200, title=s["done_title"], lines=[line], profile_url=_profile_url(found.role))
+
+
+def _refused(request: Request, exc: InvalidToken | ExpiredToken) -> HTMLResponse:
+    language = pick_language(None, request.headers.get("accept-language"))
+    s = STRINGS[language]
+    which = "expired" if isinstance(exc, ExpiredToken) else "invalid"
+    return _page(language, 400, title=s[f"{which}_title"], lines=[s[which]])
+
+
+async def _is_one_click(request: Request) -> bool:
+    """Whether the body says ``List-Unsubscribe=One-Click`` (RFC 8058, §3.1), form-encoded
+    (what providers and our page send) or as a multipart field."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_FORM_BYTES):
+        return False
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            return False
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    text = body.decode("utf-8", "replace")
+    if content_type == "application/x-www-form-urlencoded":
+        return ONE_CLICK in parse_qsl(text)
+    if content_type == "multipart/form-data":
+        return 'name="List-Unsubscribe"' in text and "One-Click" in text
+    return False
+
+
+async def unsubscribe_page(request: Request) -> Response:
+    """``GET /mail/unsubscribe?t=…``: "Stop these e-mails?" with a button; changes nothing."""
+    token = request.query_params.get("t", "")
+    try:
+        found = await preferences.unsubscribe_preview(services(request), token)
+    except (InvalidToken, ExpiredToken) as exc:
+        return _refused(request, exc)
+    return _done(request, found) if found.done else _ask(request, found, token)
+
+
+async def unsubscribe(request: Request) -> Response:
+    """``POST /mail/unsubscribe?t=…`` with ``List-Unsubscribe=One-Click``: switch the kind
+    off (idempotent, 200 each time). Without that body: 400 and the question again."""
+    token = request.query_params.get("t", "")
+    svc = services(request)
+    one_click = await _is_one_click(request)
+    try:
+        if not one_click:
+            return _ask(request, await preferences.unsubscribe_preview(svc, token), token, status=400)
+        found = await preferences.unsubscribe(svc, token)
+    except (InvalidToken, ExpiredToken) as exc:
+        return _refused(request, exc)
+    return _done(request, found)
+
+
+# -- the caller's own mail preferences ----------------------------------------------------
+
+
+async def my_mail(request: Request) -> Response:
+    """``GET /api/me/mail``: the caller's switches, language and time zone."""
+    principal, _ = await current(request)
+    return JSON(await preferences.mail_preferences(services(request), principal))
+
+
+# -- Sent mail and suppressions (support admins) ------------------------------------------
+
+
+def _int_param(request: Request, name: str, low: int, high: int) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ValidationFailed(f"{name} must be an integer from {low} to {high}")
+    return int(raw)
+
+
+async def list_outbox(request: Request) -> Response:
+    """``GET /api/mail/outbox?status=&to=&kind=&before_id=&limit=``, newest first."""
+    principal, _ = await current(request)
+    q = request.query_params
+    page = await mailbox.list_outbox(
+        services(request), principal, status=q.get("status"), to=q.get("to"), kind=q.get("kind"),
+        before_id=_int_param(request, "before_id", 1, mailbox.MAX_ID),
+        limit=_int_param(request, "limit", 1, mailbox.PAGE_MAX) or mailbox.PAGE_DEFAULT,
+    )
+    return JSON(page)
+
+
+async def open_mail(request: Request) -> Response:
+    principal, _ = await current(request)
+    return JSON(await mailbox.open_mail(services(request), principal, path_id(request, "mail_id")))
+
+
+async def list_suppressions(request: Request) -> Response:
+    principal, _ = await current(request)
+    return JSON({"suppressions": await mailbox.list_suppressions(services(request), principal)})
+
+
+async def clear_suppression(request: Request) -> Response:
+    principal, _ = await current(request)
+    await mailbox.clear_suppression(services(request), principal, request.path_params["address"])
+    return Response(status_code=204)
+
+
+ROUTES: list[BaseRoute] = [
+    Route("/mail/unsubscribe", unsubscribe_page, methods=["GET"]),
+    Route("/mail/unsubscribe", unsubscribe, methods=["POST"]),
+    Route("/api/me/mail", my_mail, methods=["GET"]),
+    Route("/api/mail/outbox", list_outbox, methods=["GET"]),
+    Route("/api/mail/outbox/{mail_id}", open_mail, methods=["GET"]),
+    Route("/api/mail/suppressions", list_suppressions, methods=["GET"]),
+    Route("/api/mail/suppressions/{address}", clear_suppression, methods=["DELETE"]),
+]
