@@ -26,8 +26,8 @@ from chat.http import (
     desk_routes,
     group_routes,
     health,
-    mail_routes,
     mail_pages,
+    mail_routes,
     ticket_routes,
     widget_routes,
 )
