@@ -56,21 +56,26 @@ async def claim_due(db: AsyncSession, now: datetime, *, limit: int, lease: timed
     """Lease up to ``limit`` due mails (pending, ``due_at <= now``, no live lease), the
     oldest due first, until ``now + lease``; returns them in that order.
 
-    One statement, ``UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING``. On PostgreSQL
-    the inner select takes the rows ``FOR UPDATE SKIP LOCKED``, so two senders claiming
-    at once get disjoint rows instead of waiting for each other; on SQLite the write
-    transaction (``BEGIN IMMEDIATE``) already lets one sender in at a time, and the
-    other then sees the new leases.
+    Two statements in the caller's write transaction: pick the ids, then lease them. On
+    PostgreSQL the pick is ``FOR UPDATE SKIP LOCKED``, so two senders claiming at once get
+    disjoint rows instead of waiting for each other. (Not one ``UPDATE … WHERE id IN
+    (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)``: PostgreSQL does not promise to run a
+    subquery once, and that form leased more than ``n`` rows in our test.) On SQLite the write
+    transaction (``BEGIN IMMEDIATE``) lets one sender in at a time, and the next one sees
+    the leases.
     """
     due = (OutboxMail.status == MailStatus.PENDING, OutboxMail.due_at <= now,
            or_(OutboxMail.claimed_until.is_(None), OutboxMail.claimed_until < now))
     pick = select(OutboxMail.id).where(*due).order_by(OutboxMail.due_at, OutboxMail.id).limit(limit)
     if _dialect(db) == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
+    ids = list((await db.scalars(pick)).all())
+    if not ids:
+        return []
     rows = (
         await db.execute(
             update(OutboxMail)
-            .where(OutboxMail.id.in_(pick.scalar_subquery()), *due)
+            .where(OutboxMail.id.in_(ids))
             .values(claimed_until=now + lease, updated_at=now)
             .returning(OutboxMail)
             .execution_options(synchronize_session=False, populate_existing=True)
