@@ -4,7 +4,9 @@ On SQLite and PostgreSQL, with the product's manual clock."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -16,9 +18,13 @@ from chat.clock import ManualClock
 from chat.errors import Conflict, Forbidden, TooManyRequests, ValidationFailed
 from chat.mail import accounts
 from chat.mail.models import MailSuppression, OutboxMail, SpentToken
+from chat.mail.sender import send_due
 from chat.models import AuthSession, OrgKind, Role, User
 from chat.services import Services
 from chat.tokens import Purpose
+from chat.wiring import build_services
+from tests.conftest import make_settings
+from tests.support.smtp_server import SmtpServer
 
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "a brand new passphrase"
@@ -239,3 +245,25 @@ async def test_invalid_address_stores_nothing_and_no_address_queues_nothing(svc:
         db.add(bare)
     assert await accounts.send_invitation(svc, None, bare.id) is False
     assert await outbox(svc) == []
+
+
+async def test_reset_mail_reaches_a_real_smtp_server_and_its_link_works(
+    db_url: str, tmp_path: Path, clock: ManualClock, smtp: SmtpServer
+) -> None:
+    settings = make_settings(db_url, tmp_path / "var", SMTP_URL=smtp.url, SMTP_CA_FILE=smtp.write_ca(str(tmp_path / "ca.pem")))
+    svc = build_services(settings, clock=clock)
+    await svc.broker.connect()
+    try:
+        await agent(svc)
+        await accounts.request_password_reset(svc, "agent@example.com", address="10.0.0.1")
+        assert await send_due(svc, clock.now()) == 1
+        [received] = smtp.received
+        assert received.rcpt_tos == ["agent@example.com"]
+        text = received.message.get_body(preferencelist=("plain",))
+        assert text is not None
+        [url] = re.findall(r"https?://\S+/account/reset\?t=\S+", text.get_content())
+        token = parse_qs(urlsplit(url).query)["t"][0]
+        await accounts.reset_password(svc, token, NEW_PASSWORD)
+        await auth.login(svc, "agent@example.com", NEW_PASSWORD, address=None, user_agent=None)
+    finally:
+        await svc.close()
