@@ -7,6 +7,9 @@ from __future__ import annotations
 from chat.clock import Clock
 from chat.desk.autoassign import assign_job
 from chat.desk.autoassign import on_events as assign_new_chats
+from chat.mail.planner import plan_job
+from chat.mail.sender import send_due
+from chat.mail.smtp import open_transport
 from chat.services import AgentPresence, Services, open_services
 from chat.settings import Settings
 from escalation.departure import Departures
@@ -24,6 +27,7 @@ def build_services(
         settings,
         clock=clock,
         presence=presence,
+        mail=open_transport(settings),  # SMTP_URL, or the development mailbox
         reactions=[
             react_to_events,  # tickets follow their chats
             # After the tickets' reaction: it creates the ticket row that assignment works on.
@@ -34,7 +38,15 @@ def build_services(
 
 
 def build_sweeper(svc: Services) -> Sweeper:
-    """The sweeper's jobs for this process. Assignment needs to know who is online, so it
+    """The sweeper's jobs for this process (mail included: the worker, or on the
+    embedded default the web process, plans and sends it). Assignment needs to know who is online, so it
     acts only where a hub runs (the embedded default's in-process sweeper); in a separate
     worker it is a no-op."""
-    return Sweeper(svc, [*ticket_jobs(), ("desk.assign", assign_job)])
+    return Sweeper(svc, [
+        *ticket_jobs(),
+        ("desk.assign", assign_job),
+        # After the ticket jobs, so that a breach or an auto-close of this pass is mailed in
+        # it; planning before sending, so that a held mail released now goes now.
+        ("mail.plan", plan_job),
+        ("mail.send", send_due),
+    ])

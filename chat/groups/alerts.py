@@ -10,6 +10,7 @@ own random keys), then named by id when the alert is opened.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from chat.directory import find_organization, user_channel
 from chat.errors import NotFound, ValidationFailed
 from chat.events import author_json
 from chat.groups.models import AlertFile, AlertType, SystemAlert
+from chat.mail.kinds import MailKind
+from chat.mail.queue import queue_mail
 from chat.models import Organization, OrgKind, User
 from chat.services import Services
 from chat.wire import View, iso
@@ -98,6 +101,20 @@ async def _org_user_ids(db: AsyncSession, organization_id: int) -> list[int]:
     ))
 
 
+async def _mail_alert(
+    db: AsyncSession, svc: Services, alert: SystemAlert, organization: str, user_ids: list[int], now: datetime
+) -> None:
+    """PSD: a system alert is also e-mailed to the company's users, in the alert's own
+    transaction (the outbox row commits with the alert, or neither does)."""
+    url = f"{svc.settings.public_url.rstrip('/')}/portal/"
+    for user in await db.scalars(select(User).where(User.id.in_(user_ids)).order_by(User.id)):
+        if user.id == alert.created_by_id:
+            continue
+        await queue_mail(db, svc, key=f"alert:{alert.id}:u{user.id}", kind=MailKind.SYSTEM_ALERT, user=user,
+                         context={"alert": {"title": alert.title, "body": alert.body, "url": url},
+                                  "organization": organization}, now=now)
+
+
 async def open_alert(
     svc: Services,
     actor: Principal,
@@ -138,6 +155,7 @@ async def open_alert(
         author = await db.get(User, actor.user_id)
         result = AlertView.of(alert, sorted(rows, key=lambda f: wanted.index(f.id)), author)
         recipients = await _org_user_ids(db, org.id)
+        await _mail_alert(db, svc, alert, org.name, recipients, now)
     frame = {"type": "alert", "alert": result}
     for uid in recipients:
         await svc.publish(user_channel(uid), frame)

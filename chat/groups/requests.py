@@ -23,6 +23,8 @@ from chat.events import STAFF_CHANNEL, author_json, publish_events
 from chat.groups.models import ChatGroup, ChatGroupJoinRequest, RequestRoute, RequestStatus
 from chat.groups.service import admit, find_group_for, group_ref, membership_frame
 from chat.groups.ticketing import open_service_request
+from chat.mail.kinds import MailKind
+from chat.mail.queue import queue_mail
 from chat.models import Organization, Role, User
 from chat.services import Services
 from chat.wire import View, iso
@@ -211,6 +213,8 @@ async def decide(
                 events.append(joined)
         body = JoinRequestView.of(req, group, user, decider)
         channels = await _deciders_channels(db, req)
+        await queue_mail(db, svc, key=f"join:{req.id}:u{user.id}", kind=MailKind.JOIN_DECIDED, user=user,
+                         context={"group": group.name, "approved": approve, "reason": clean_reason}, now=now)
     await publish_events(svc, events)
     await _notify(svc, [user_channel(user.id), *channels], body)
     if approve:

@@ -70,3 +70,9 @@ def read(tokens: Tokens, purpose: Purpose, token: str) -> dict[str, Any]:
     """The payload of a genuine, unexpired link token; raises
     :class:`chat.tokens.InvalidToken` or :class:`chat.tokens.ExpiredToken`."""
     return tokens.verify(purpose, token, max_age=MAX_AGE[purpose])
+
+
+def unsubscribe_payload(*, user_id: int | None, address: str, kind: str) -> dict[str, Any]:
+    """Whom an unsubscribe link speaks for: the user's switch for ``kind``, or (a recipient
+    with no account) the bare address."""
+    return {"u": user_id, "k": kind} if user_id is not None else {"a": address, "k": kind}

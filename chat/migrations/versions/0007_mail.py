@@ -79,6 +79,12 @@ def upgrade() -> None:
         sa.Column("updated_at", When, nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_mail_cursors")),
     )
+    # The planner starts at the end of the log as it is at the upgrade: a database that
+    # already holds years of tickets does not mail their history.
+    op.execute(
+        "INSERT INTO mail_cursors (name, last_event_id, updated_at) "
+        "SELECT 'events', COALESCE(MAX(id), 0), CURRENT_TIMESTAMP FROM events"
+    )
     op.create_table(
         "spent_tokens",
         sa.Column("jti", sa.String(length=64), nullable=False),
