@@ -82,8 +82,60 @@ async function start() {
   show("manage-section", MANAGERS.has(me.user.role));
   show("alert-form", ALERTERS.has(me.user.role));
   connect();
-  await Promise.all([loadGroups(), loadMyRequests(), loadToDecide(), loadAlerts(), loadCompanies()]);
+  await Promise.all([loadGroups(), loadMyRequests(), loadToDecide(), loadAlerts(), loadCompanies(), loadProfile()]);
+  // /portal/#profile: where an unsubscribe page sends customers to change their switches.
+  if (location.hash === "#profile") $("profile").scrollIntoView();
 }
+
+// -- my e-mail notifications (issue 15: one switch per kind of mail) -----------------
+
+const KIND_LABELS = {
+  ticket_opened: "A ticket of mine was opened (confirmation with its number)",
+  support_reply: "Support replied while I am not in the chat",
+  close_proposed: "Support proposes to close my ticket",
+  ticket_closed: "My ticket was closed (with a rating request)",
+  ticket_reopened: "My ticket was reopened",
+  system_alert: "A system alert for my company",
+  join_decided: "My group join request was decided",
+  offline_received: "My offline message was received",
+  password_reset: "Password reset",
+  invitation: "Invitation",
+};
+const LANGUAGE_NAMES = { en: "English", "pt-BR": "Português (Brasil)", de: "Deutsch", es: "Español", ru: "Русский" };
+
+async function loadProfile() {
+  const prefs = await api("GET", "/api/me/mail");
+  const switches = prefs.switches.map((s) => {
+    const box = h("input", { type: "checkbox", name: s.kind, checked: s.on });
+    return h("label", {}, box, KIND_LABELS[s.kind] || s.kind);
+  });
+  $("profile-switches").replaceChildren($("profile-switches").querySelector("legend"), ...switches);
+  $("profile-essential").textContent = `Always sent: ${prefs.essential.map((k) => KIND_LABELS[k] || k).join(", ")}.`;
+  $("profile-language").replaceChildren(...prefs.languages.map((l) => h("option", { value: l }, LANGUAGE_NAMES[l] || l)));
+  $("profile-language").value = prefs.language;
+  // The browser's IANA names; the server checks against its own tz database.
+  const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : ["UTC"];
+  if (prefs.time_zone && !zones.includes(prefs.time_zone)) zones.unshift(prefs.time_zone);
+  $("profile-zone").replaceChildren(h("option", { value: "" }, "not set (UTC)"), ...zones.map((z) => h("option", { value: z }, z)));
+  $("profile-zone").value = prefs.time_zone || "";
+}
+
+$("profile-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  $("profile-notice").textContent = "";
+  $("profile-error").textContent = "";
+  const boxes = [...$("profile-switches").querySelectorAll("input[type=checkbox]")];
+  try {
+    await api("PATCH", "/api/me", {
+      notification_prefs: Object.fromEntries(boxes.map((b) => [b.name, b.checked])),
+      language: $("profile-language").value,
+      time_zone: $("profile-zone").value || null,
+    });
+    $("profile-notice").textContent = "Saved.";
+  } catch (err) {
+    $("profile-error").textContent = err.message;
+  }
+});
 
 // -- groups and requests ------------------------------------------------------------
 

@@ -11,6 +11,8 @@ import { Client } from "/static/shared/protocol.js";
 import { Inbox } from "./inbox.js";
 import { ConversationView } from "./conversation.js";
 import { AdminView } from "./admin.js";
+import { MailboxView } from "./mailbox.js";
+import { ProfileView } from "./profile.js";
 
 const STAFF = new Set(["agent", "support_admin", "read_only"]);
 // Consoles of a partner's own first line hear no staff doorbells: they poll their queue.
@@ -91,9 +93,13 @@ class Console {
     this.tabInbox = h("button", { class: "active", onclick: () => this.showInbox() }, "Inbox");
     this.tabAdmin = h("button", { onclick: () => this.showAdmin() }, "Admin");
     const partner = this.partnerMode;
+    // The outbox carries live account links: support admins only (the server says so too).
+    this.tabMail = partner || me.user.role !== "support_admin" ? null
+      : h("button", { onclick: () => this.showPage("mail") }, "Sent mail");
+    this.tabProfile = h("button", { onclick: () => this.showPage("profile") }, "My profile");
     const top = h("header", { class: "topbar" },
       h("span", { class: "brand" }, partner ? `Partner console — ${me.partner.name}` : "Support console"), this.tabInbox,
-      partner ? null : this.tabAdmin,
+      partner ? null : this.tabAdmin, this.tabMail, this.tabProfile,
       h("span", { class: "spacer" }),
       h("span", { "data-testid": "me" }, `${me.user.name} (${me.user.role.replace("_", " ")})`),
       partner ? null : this.status, this.conn,
@@ -102,12 +108,16 @@ class Console {
     this.main = h("section", { class: "main" });
     this.aside = h("aside", { class: "aside" });
     this.adminEl = h("div", { class: "admin hidden" });
-    this.body = h("div", { class: "body" }, this.sidebar, this.main, this.aside, this.adminEl);
+    this.mailEl = h("div", { class: "admin hidden", "data-testid": "mailbox" });
+    this.profileEl = h("div", { class: "admin hidden", "data-testid": "profile-page" });
+    this.body = h("div", { class: "body" }, this.sidebar, this.main, this.aside, this.adminEl, this.mailEl, this.profileEl);
     replace(root, h("div", { class: "shell" }, top, this.body));
 
     this.inbox = new Inbox(this.sidebar, this);
     this.view = new ConversationView(this.main, this.aside, this);
     this.admin = new AdminView(this.adminEl, this);
+    this.mailbox = new MailboxView(this.mailEl, this);
+    this.profile = new ProfileView(this.profileEl, this);
     this._wireSocket();
     document.addEventListener("keydown", (ev) => this.onKey(ev));
     this.socket.start();
@@ -159,6 +169,8 @@ class Console {
   _openFromLink() {
     if (this.linked) return;
     this.linked = true;
+    // /console/#profile: where an unsubscribe page sends staff to change their switches.
+    if (location.hash === "#profile") return this.showPage("profile");
     const id = Number(location.hash.slice(1));
     if (Number.isInteger(id) && id > 0) this.open(id);
   }
@@ -208,18 +220,28 @@ class Console {
   }
 
   showInbox() {
-    this.tabInbox.classList.add("active");
-    this.tabAdmin.classList.remove("active");
-    for (const el of [this.sidebar, this.main, this.aside]) el.classList.remove("hidden");
-    this.adminEl.classList.add("hidden");
+    this.showPage("inbox");
   }
 
   showAdmin() {
-    this.tabAdmin.classList.add("active");
-    this.tabInbox.classList.remove("active");
-    for (const el of [this.sidebar, this.main, this.aside]) el.classList.add("hidden");
-    this.adminEl.classList.remove("hidden");
-    this.admin.show();
+    this.showPage("admin");
+  }
+
+  // One page at a time: the inbox (queues, conversation, aside) or a full-width page.
+  showPage(name) {
+    const pages = {
+      inbox: [this.tabInbox, null, null],
+      admin: [this.tabAdmin, this.adminEl, this.admin],
+      mail: [this.tabMail, this.mailEl, this.mailbox],
+      profile: [this.tabProfile, this.profileEl, this.profile],
+    };
+    for (const [key, [tab, el]] of Object.entries(pages)) {
+      if (tab) tab.classList.toggle("active", key === name);
+      if (el) el.classList.toggle("hidden", key !== name);
+    }
+    for (const el of [this.sidebar, this.main, this.aside]) el.classList.toggle("hidden", name !== "inbox");
+    const view = pages[name][2];
+    if (view) view.show();
   }
 }
 
