@@ -35,7 +35,10 @@ def rating_of(value: str, reason: str | None = None, comment: str | None = None)
         raise app_error(exc) from None
 
 
-async def _rate(work: Work, user: User | None, rating: Rating) -> None:
+async def rate_in_unit(work: Work, user: User | None, rating: Rating) -> None:
+    """Record ``rating`` inside a ticket's unit of work — the widget's vote and a mail
+    link's alike (:mod:`chat.mail.votes` spends its link in the same unit): the
+    lifecycle's guard, once per resolution round."""
     t = work.ticket
     existing = await work.db.scalar(
         select(TicketRating).where(TicketRating.conversation_id == t.conversation_id, TicketRating.round == t.resolution_round)
@@ -74,7 +77,7 @@ async def rate_ticket(
 
     async def change(work: Work) -> None:
         await require_on_ticket(work.db, actor, work.conv, work.ticket, Action.RATE_TICKET)
-        await _rate(work, await actor_user(work, actor), rating)
+        await rate_in_unit(work, await actor_user(work, actor), rating)
 
     return await run_and_render(svc, ticket_id, change, actor)
 
@@ -92,7 +95,7 @@ async def close_conversation(
             raise Conflict("this conversation is already closed", code="conversation_closed")
         await apply_status(work, user, "close")
         if rating is not None:
-            await _rate(work, user, rating)
+            await rate_in_unit(work, user, rating)
 
     return await run_and_render(svc, conversation_id, change, actor)
 

@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chat.mail import links
 from chat.mail.compose import Composed, MailIdentity, Recipient, compose
 from chat.mail.kinds import KINDS, MailKind, wants
-from chat.mail.models import MailStatus, MailSuppression, OutboxMail
+from chat.mail.models import MailStatus, OutboxMail
+from chat.mail.outbox import is_suppressed
 from chat.models import User
 from chat.services import Services
 from chat.settings import Settings
@@ -31,10 +32,6 @@ from chat.tokens import Purpose
 def identity_of(settings: Settings) -> MailIdentity:
     """The sending identity for a process's settings (derived once: it hashes the key)."""
     return MailIdentity.of(settings)
-
-
-async def is_suppressed(db: AsyncSession, address: str) -> bool:
-    return await db.get(MailSuppression, address.lower()) is not None
 
 
 def recipient_of(user: User | None, address: str, fallback_name: str = "") -> Recipient:

@@ -36,8 +36,8 @@ from chat.tokens import ExpiredToken, InvalidToken, Purpose
 from escalation.access import require_on_ticket
 
 # The widget's rating step, run inside our own unit so the vote and the spent link commit
-# together (see cast_vote); closing keeps it private because only units may call it.
-from escalation.closing import _rate, rating_of
+# together (see cast_vote).
+from escalation.closing import rate_in_unit, rating_of
 from escalation.errors import EscalationError
 from escalation.lifecycle import TicketStatus
 from escalation.models import Ticket, TicketRating
@@ -185,7 +185,7 @@ async def cast_vote(
         except IntegrityError:
             raise _used(user.language) from None
         try:
-            await _rate(work, user, rating)
+            await rate_in_unit(work, user, rating)
         except EscalationError as exc:  # the lifecycle's guard: rating_not_allowed, already_rated
             raise LinkRefused(exc.message, code=exc.code, status=exc.status, language=user.language) from None
         except AppError as exc:  # already_rated by a concurrent vote (the unique round)
