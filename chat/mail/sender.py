@@ -1,8 +1,9 @@
 """The sender: delivers due outbox mails through ``svc.mail`` (a sweeper job).
 
 Per mail, at most one resend: a batch is claimed (leased) in one short transaction, each
-mail is sent outside any transaction and marked in its own short transaction right after
-its outcome. A sender killed mid-send has marked everything it finished; what it was
+mail is sent outside any transaction and marked in a short transaction right after its
+outcome (shared with the outcomes other lanes had at that moment: :func:`_record`), before
+its lane sends anything else. A sender killed mid-send has marked everything it finished; what it was
 sending keeps its lease until the lease expires, then goes again with the same
 ``Message-ID``. With ``concurrency`` sends in flight, that is at most ``concurrency`` mails,
 each resent once.
@@ -19,9 +20,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parseaddr
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.mail import outbox
 from chat.mail.models import MailStatus, OutboxMail
@@ -51,6 +54,13 @@ def envelope_sender(mail_from: str) -> str:
 
 
 @dataclass
+class _Mark:
+    mail: OutboxMail
+    outcome: Outcome | None
+    done: asyncio.Future[MailStatus]
+
+
+@dataclass
 class _Run:
     """One call's progress, shared by its concurrent sends."""
 
@@ -60,6 +70,9 @@ class _Run:
     deadline: float
     temporary_in_a_row: int = 0
     marked: int = 0
+    waiting: list[_Mark] = field(default_factory=list)
+    """Outcomes waiting for the next group commit."""
+    writing: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def stopping(self) -> bool:
@@ -109,18 +122,32 @@ async def _deliver(run: _Run, batch: list[OutboxMail], suppressed: set[str], con
 
 
 async def _record(run: _Run, mail: OutboxMail, outcome: Outcome | None) -> None:
-    """Mark one mail in its own transaction; ``None``: its address is suppressed."""
-    svc = run.svc
-    status = MailStatus.PENDING
-    async with svc.sessions() as db, db.begin():
-        if outcome is None:
-            await outbox.mark_suppressed(db, mail, run.now)
-        elif outcome.result is Result.DELIVERED:
-            await outbox.mark_sent(db, mail, svc.mail.name, run.now)
-        elif outcome.result is Result.PERMANENT:
-            await outbox.mark_failed_permanently(db, mail, run.now, outcome.detail)
-        else:
-            status = await outbox.mark_retry(db, mail, run.now, outcome.detail, retry_hours=svc.settings.mail_retry_hours)
+    """Mark one mail (``None``: its address is suppressed) and return once the mark is
+    committed; only then does the lane send its next mail.
+
+    Group commit: marks that arrive while another lane's transaction is being written wait
+    for it, then go together in the next one. A lane still never has more than one mail
+    unmarked, so the "at most ``concurrency`` mails resent" promise holds, while the
+    database sees one short write transaction per wave of outcomes instead of per mail
+    (on SQLite the single writer is what limits the rate).
+    """
+    done: asyncio.Future[MailStatus] = asyncio.get_running_loop().create_future()
+    run.waiting.append(_Mark(mail, outcome, done))
+    async with run.writing:
+        if not done.done():
+            wave, run.waiting = run.waiting, []
+            try:
+                async with run.svc.sessions() as db, db.begin():
+                    statuses = [await _apply(run, db, m) for m in wave]
+            except Exception as exc:  # noqa: BLE001 - handed to every lane of the wave
+                # Nothing of the wave is marked: its mails keep their leases and go again
+                # when the leases expire. Each lane re-raises it (the sweeper logs it once per job).
+                for m in wave:
+                    m.done.set_exception(exc)
+            else:
+                for m, status in zip(wave, statuses, strict=True):
+                    m.done.set_result(status)
+    status = await done
     run.marked += 1
     # One line per failure, no traceback: a refusal is the server's answer, not our bug.
     if outcome is None:
@@ -132,3 +159,17 @@ async def _record(run: _Run, mail: OutboxMail, outcome: Outcome | None) -> None:
         gave_up = status is MailStatus.FAILED
         log.warning("mail %d (%s) to %s %s after attempt %d: %s", mail.id, mail.kind, mail.to_addr,
                     "failed, out of retries," if gave_up else "will be retried", mail.attempts + 1, outcome.detail)
+
+
+async def _apply(run: _Run, db: AsyncSession, mark: _Mark) -> MailStatus:
+    mail, outcome, now = mark.mail, mark.outcome, run.now
+    if outcome is None:
+        await outbox.mark_suppressed(db, mail, now)
+        return MailStatus.FAILED
+    if outcome.result is Result.DELIVERED:
+        await outbox.mark_sent(db, mail, run.svc.mail.name, now)
+        return MailStatus.SENT
+    if outcome.result is Result.PERMANENT:
+        await outbox.mark_failed_permanently(db, mail, now, outcome.detail)
+        return MailStatus.FAILED
+    return await outbox.mark_retry(db, mail, now, outcome.detail, retry_hours=run.svc.settings.mail_retry_hours)

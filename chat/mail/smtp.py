@@ -42,6 +42,8 @@ DETAIL_MAX = 500  # mail_outbox.last_error's width
 # A connection idle longer than this is checked with a NOOP before reuse, so a mail is not
 # failed because of a close we had not noticed; in a burst there is no extra round trip.
 IDLE_CHECK_SECONDS = 5.0
+# As many as chat.mail.sender.SEND_CONCURRENCY keeps in flight; more would sit idle.
+CONNECTIONS = 4
 
 
 @dataclass
@@ -207,6 +209,7 @@ def open_transport(settings: Settings) -> MailTransport:
     the mailbox keeps every mail for the console)."""
     if settings.smtp_url:
         return SmtpTransport(
-            settings.smtp_url, timeout=float(settings.smtp_timeout_seconds), tls_context=tls_context_for(settings)
+            settings.smtp_url, timeout=float(settings.smtp_timeout_seconds), tls_context=tls_context_for(settings),
+            connections=CONNECTIONS,
         )
     return DevMailbox()

@@ -19,9 +19,12 @@ A product configured for it: ``SMTP_URL=smtp.url`` and ``SMTP_CA_FILE=smtp.write
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import enum
+import logging
+import signal
 import socket
 import ssl
 from collections.abc import AsyncIterator
@@ -270,3 +273,34 @@ async def smtp() -> AsyncIterator[SmtpServer]:
     """An SMTP server with STARTTLS and AUTH on loopback for this test."""
     async with smtp_server(tls="starttls", auth=True) as server:
         yield server
+
+
+async def _serve(tls: Tls, auth: bool, ca_path: str) -> None:
+    """Run until SIGTERM/SIGINT; print the URL when ready and the count received at the end."""
+    # aiosmtpd warns on every AUTH about its own deprecated attribute; not ours to fix.
+    logging.getLogger("mail.log").setLevel(logging.ERROR)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with smtp_server(tls=tls, auth=auth) as server:
+        server.write_ca(ca_path)
+        print(f"ready {server.url}", flush=True)
+        await stop.wait()
+        print(f"received {len(server.received)} sessions {server.sessions}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tests.support.smtp_server --ca PATH [--tls starttls] [--auth]``: the same
+    server in a process of its own (bench/mail_bench.py)."""
+    parser = argparse.ArgumentParser(prog="python -m tests.support.smtp_server")
+    parser.add_argument("--tls", choices=["none", "starttls", "implicit"], default="starttls")
+    parser.add_argument("--auth", action="store_true")
+    parser.add_argument("--ca", required=True, help="where to write the throwaway CA's certificate (PEM)")
+    args = parser.parse_args(argv)
+    asyncio.run(_serve(args.tls, args.auth, args.ca))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
