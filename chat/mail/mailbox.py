@@ -2,8 +2,8 @@
 embedded default, the development mailbox: every mail that would have gone out) and the
 addresses nothing more is sent to. Support admins only (:data:`chat.authz.Action`).
 
-Reads go through ``svc.reads``; clearing a suppression is one transaction. The two
-suppression queries are here (the outbox's own module had none when this was written).
+Reads go through ``svc.reads``; clearing a suppression is one transaction. The
+suppression queries are the outbox's own (:mod:`chat.mail.outbox`).
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ import email
 import email.policy
 from email.message import EmailMessage, Message
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import defer
 
 from chat.authz import Action, Principal, require
 from chat.errors import NotFound, ValidationFailed
+from chat.mail import outbox
 from chat.mail.kinds import KINDS, MailKind
 from chat.mail.models import MailStatus, MailSuppression, OutboxMail
 from chat.services import Services
@@ -28,6 +29,8 @@ PAGE_DEFAULT = 50
 PAGE_MAX = 200
 # Ids are BIGINT on PostgreSQL; a larger one from a client would fail in the driver.
 MAX_ID = 2**63 - 1
+# A screen's worth; a longer list means a wider problem (a dead domain) to fix at its source.
+SUPPRESSIONS_SHOWN = 1000
 # Addresses are at most 320 characters (RFC 5321 local part 64 + @ + domain 255).
 MAX_ADDRESS = 320
 
@@ -194,11 +197,10 @@ async def open_mail(svc: Services, actor: Principal, mail_id: int) -> OpenedMail
 
 
 async def list_suppressions(svc: Services, actor: Principal) -> list[SuppressionView]:
-    """Every suppressed address, newest first."""
+    """The suppressed addresses, newest first (at most :data:`SUPPRESSIONS_SHOWN`)."""
     require(actor, Action.VIEW_SENT_MAIL)
     async with svc.reads() as db:
-        rows = await db.scalars(select(MailSuppression).order_by(MailSuppression.created_at.desc(),
-                                                                 MailSuppression.address))
+        rows = await outbox.list_suppressions(db, limit=SUPPRESSIONS_SHOWN)
         return [SuppressionView.of(r) for r in rows]
 
 
@@ -210,6 +212,5 @@ async def clear_suppression(svc: Services, actor: Principal, address: str) -> No
     if not wanted or len(wanted) > MAX_ADDRESS:
         raise NotFound("no such suppressed address", code="suppression_not_found")
     async with svc.sessions.begin() as db:
-        gone = await db.execute(delete(MailSuppression).where(MailSuppression.address == wanted))
-        if gone.rowcount == 0:  # type: ignore[attr-defined]
+        if not await outbox.clear_suppression(db, wanted):
             raise NotFound(f"{wanted} is not suppressed", code="suppression_not_found")

@@ -18,14 +18,13 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import available_timezones
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat import validation
 from chat.authz import Action, Principal, require
 from chat.errors import NotFound, ValidationFailed
-from chat.mail import links
+from chat.mail import links, outbox
 from chat.mail.kinds import KINDS, SWITCHABLE, Audience, MailKind, wants
 from chat.mail.models import MailSuppression
 from chat.models import STAFF_ROLES, Role, User
@@ -233,8 +232,8 @@ async def _subject(db: AsyncSession, kind: MailKind, user_id: int | None, addres
         return Unsubscription(kind, Subject.USER, user.id, user.email, user.language, user.role,
                               done=not user_wants(user, kind))
     assert address is not None
-    suppressed = await db.scalar(select(MailSuppression.address).where(MailSuppression.address == address))
-    return Unsubscription(kind, Subject.ADDRESS, None, address, "", None, done=suppressed is not None)
+    suppressed = await outbox.is_suppressed(db, address)
+    return Unsubscription(kind, Subject.ADDRESS, None, address, "", None, done=suppressed)
 
 
 async def unsubscribe_preview(svc: Services, token: str) -> Unsubscription:
