@@ -75,11 +75,34 @@ KINDS: Mapping[MailKind, KindInfo] = {
 
 SWITCHABLE = frozenset(kind for kind, info in KINDS.items() if not info.essential)
 
+# The three switches profiles stored before mail had kinds: each stood for these kinds of
+# its user's audience. A profile update still accepts them (they expand), and a stored
+# "off" is still honoured.
+LEGACY_KEYS: Mapping[Audience, Mapping[str, tuple[MailKind, ...]]] = {
+    Audience.CUSTOMER: {
+        "email_on_reply": (MailKind.SUPPORT_REPLY,),
+        "email_on_status_change": (MailKind.TICKET_OPENED, MailKind.CLOSE_PROPOSED, MailKind.TICKET_CLOSED,
+                                   MailKind.TICKET_REOPENED, MailKind.JOIN_DECIDED, MailKind.OFFLINE_RECEIVED),
+        "email_on_alert": (MailKind.SYSTEM_ALERT,),
+    },
+    Audience.STAFF: {
+        "email_on_reply": (MailKind.CUSTOMER_REPLIED,),
+        "email_on_status_change": (MailKind.TICKET_ASSIGNED, MailKind.GROUP_TRANSFER, MailKind.UNASSIGNED_TICKET),
+        "email_on_alert": (MailKind.SLA_WARNING, MailKind.SLA_BREACH, MailKind.ESCALATION),
+    },
+}
+# The audiences are disjoint, so each kind has at most one legacy key.
+_LEGACY_OF = {kind: key for keys in LEGACY_KEYS.values() for key, kinds in keys.items() for kind in kinds}
+
 
 def wants(prefs: Mapping[str, object], kind: MailKind) -> bool:
     """Whether a user with these preferences receives ``kind``: essential kinds always,
-    the others unless switched off (every switch starts on: the source documents all
-    mail by default, and a user opts out in their profile or by the unsubscribe link)."""
+    the others unless switched off — by the kind's own switch, or failing that by the
+    legacy key that stood for it. Every switch starts on: the source documents all mail
+    by default, and a user opts out in their profile or by the unsubscribe link."""
     if KINDS[kind].essential:
         return True
-    return prefs.get(kind.value, True) is not False
+    if kind.value in prefs:
+        return prefs[kind.value] is not False
+    legacy = _LEGACY_OF.get(kind)
+    return legacy is None or prefs.get(legacy) is not False

@@ -13,6 +13,7 @@ import secrets
 from typing import Any
 from urllib.parse import quote
 
+from chat.mail.kinds import KINDS, MailKind
 from chat.tokens import Purpose, Tokens
 
 DAY = 86_400
@@ -72,7 +73,11 @@ def read(tokens: Tokens, purpose: Purpose, token: str) -> dict[str, Any]:
     return tokens.verify(purpose, token, max_age=MAX_AGE[purpose])
 
 
-def unsubscribe_payload(*, user_id: int | None, address: str, kind: str) -> dict[str, Any]:
-    """Whom an unsubscribe link speaks for: the user's switch for ``kind``, or (a recipient
-    with no account) the bare address."""
-    return {"u": user_id, "k": kind} if user_id is not None else {"a": address, "k": kind}
+def unsubscribe_link(tokens: Tokens, public_url: str, *, user_id: int | None, address: str, kind: MailKind) -> str | None:
+    """The one-click unsubscribe link of a mail (RFC 8058; ``List-Unsubscribe`` and the
+    footer): it switches ``kind`` off for the user, or — a recipient with no account —
+    suppresses the bare address. ``None`` for essential kinds, which carry none."""
+    if KINDS[kind].essential:
+        return None
+    payload: dict[str, Any] = {"u": user_id, "k": kind.value} if user_id is not None else {"a": address, "k": kind.value}
+    return link(tokens, public_url, Purpose.MAIL_UNSUBSCRIBE, payload)

@@ -25,7 +25,7 @@ from chat import validation
 from chat.authz import Action, Principal, require
 from chat.errors import NotFound, ValidationFailed
 from chat.mail import links, outbox
-from chat.mail.kinds import KINDS, SWITCHABLE, Audience, MailKind, wants
+from chat.mail.kinds import KINDS, LEGACY_KEYS, SWITCHABLE, Audience, MailKind, wants
 from chat.mail.models import MailSuppression
 from chat.models import STAFF_ROLES, Role, User
 from chat.services import Services
@@ -34,20 +34,6 @@ from chat.wire import View
 
 # The profile's three switches before mail had kinds (issue 15). A client that still sends
 # them sets every kind each one stood for in the caller's audience; they are never stored.
-LEGACY_KEYS: Mapping[Audience, Mapping[str, tuple[MailKind, ...]]] = {
-    Audience.CUSTOMER: {
-        "email_on_reply": (MailKind.SUPPORT_REPLY,),
-        "email_on_status_change": (MailKind.TICKET_OPENED, MailKind.CLOSE_PROPOSED, MailKind.TICKET_CLOSED,
-                                   MailKind.TICKET_REOPENED, MailKind.JOIN_DECIDED, MailKind.OFFLINE_RECEIVED),
-        "email_on_alert": (MailKind.SYSTEM_ALERT,),
-    },
-    Audience.STAFF: {
-        "email_on_reply": (MailKind.CUSTOMER_REPLIED,),
-        "email_on_status_change": (MailKind.TICKET_ASSIGNED, MailKind.GROUP_TRANSFER, MailKind.UNASSIGNED_TICKET),
-        "email_on_alert": (MailKind.SLA_WARNING, MailKind.SLA_BREACH, MailKind.ESCALATION),
-    },
-}
-
 # Longest IANA name today is 32 characters ("America/Argentina/ComodRivadavia"); the column
 # holds 64.
 MAX_TIME_ZONE = 64
@@ -129,7 +115,7 @@ def clean_time_zone(raw: str | None) -> str | None:
 def user_wants(user: User, kind: MailKind) -> bool:
     """Whether ``user`` receives ``kind`` by their switches (essential kinds always);
     honours a legacy key still stored from before mail had kinds."""
-    return wants(merged_switches(user.notification_prefs or {}, {}, user.role), kind)
+    return wants(user.notification_prefs or {}, kind)
 
 
 # -- reading one's own preferences --------------------------------------------------------
@@ -176,13 +162,8 @@ async def mail_preferences(svc: Services, actor: Principal) -> MailPreferencesVi
 
 
 def unsubscribe_url(svc: Services, *, user_id: int | None, address: str, kind: MailKind) -> str | None:
-    """The ``List-Unsubscribe`` link for one mail: it switches ``kind`` off for the user,
-    or (a recipient with no account) suppresses the address. ``None`` for essential kinds,
-    which carry no unsubscribe link."""
-    if KINDS[kind].essential:
-        return None
-    payload: dict[str, Any] = {"u": user_id, "k": kind.value} if user_id is not None else {"a": address, "k": kind.value}
-    return links.link(svc.tokens, svc.settings.public_url, Purpose.MAIL_UNSUBSCRIBE, payload)
+    """The unsubscribe link a mail to this recipient carries (:func:`chat.mail.links.unsubscribe_link`)."""
+    return links.unsubscribe_link(svc.tokens, svc.settings.public_url, user_id=user_id, address=address, kind=kind)
 
 
 class Subject(enum.StrEnum):

@@ -19,13 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.mail import links
 from chat.mail.compose import Composed, MailIdentity, Recipient, compose
-from chat.mail.kinds import KINDS, MailKind, wants
+from chat.mail.kinds import MailKind, wants
 from chat.mail.models import MailStatus, OutboxMail
 from chat.mail.outbox import is_suppressed
 from chat.models import User
 from chat.services import Services
 from chat.settings import Settings
-from chat.tokens import Purpose
 
 
 @lru_cache(maxsize=8)
@@ -41,14 +40,6 @@ def recipient_of(user: User | None, address: str, fallback_name: str = "") -> Re
                      time_zone=user.time_zone or "UTC")
 
 
-def unsubscribe_url(svc: Services, *, user_id: int | None, address: str, kind: MailKind) -> str | None:
-    """The one-click unsubscribe link for ``kind`` (RFC 8058), none for essential mail."""
-    if KINDS[kind].essential:
-        return None
-    payload = links.unsubscribe_payload(user_id=user_id, address=address, kind=kind.value)
-    return links.link(svc.tokens, svc.settings.public_url, Purpose.MAIL_UNSUBSCRIBE, payload)
-
-
 def render(
     svc: Services, kind: MailKind, user: User | None, address: str, context: Mapping[str, Any], *, now: datetime,
     ticket: int | None = None, sender_name: str | None = None, references: Sequence[str] = (),
@@ -57,8 +48,9 @@ def render(
     to = recipient_of(user, address, str(context.get("recipient_name") or ""))
     return compose(
         identity_of(svc.settings), kind, to, {**context, "recipient_name": to.name}, now=now, ticket=ticket,
-        sender_name=sender_name, unsubscribe_url=unsubscribe_url(
-            svc, user_id=user.id if user is not None else None, address=address, kind=kind),
+        sender_name=sender_name, unsubscribe_url=links.unsubscribe_link(
+            svc.tokens, svc.settings.public_url, user_id=user.id if user is not None else None, address=address,
+            kind=kind),
         references=references,
     )
 
