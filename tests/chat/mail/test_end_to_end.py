@@ -106,7 +106,7 @@ async def test_an_smtp_outage_loses_nothing_and_sends_nothing_twice(world: World
     during = await world.outbox()
     assert {m.status for m in during if m.kind != "unassigned_ticket"} == {MailStatus.PENDING}
     assert min(m.attempts for m in during if m.status is MailStatus.PENDING) >= 3
-    assert {m.last_error for m in during if m.attempts} != {None}
+    assert all(m.last_error for m in during if m.status is MailStatus.PENDING)  # why, for the admins
 
     await smtp.start()
     # The longest backoff is BACKOFF_AFTER (an hour): past it, every mail has had its turn.
@@ -217,9 +217,9 @@ async def test_one_click_unsubscribe_from_a_received_mail_stops_that_kind_only(w
     await world.passes(4)
     new = [(m.kind, m.to_addr, m.status) for m in await world.outbox() if m.id not in before]
     assert new == [("close_proposed", "cat@acme.example", MailStatus.SENT)]
-    kinds_now = [str(m["Subject"]) for m in to_us(world.smtp.received, "cat@acme.example")]
-    assert len(kinds_now) == 3  # the confirmation, the first reply, the proposal
-    assert all("Is it the X200?" not in text_of(m) for m in to_us(world.smtp.received, "cat@acme.example"))
+    received = to_us(world.smtp.received, "cat@acme.example")
+    assert len(received) == 3  # the confirmation, the first reply, the proposal
+    assert all("Is it the X200?" not in text_of(m) for m in received)
 
 
 async def test_internal_notes_and_their_files_never_leave(world: World) -> None:
