@@ -10,8 +10,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from chat import directory
+from chat.errors import ValidationFailed
 from chat.http.common import JSON, Strict, current, path_id, read_json, services
 from chat.http.views import OrganizationView, SiteView, UserView
+from chat.mail import accounts
 from chat.models import OrgKind, Role
 from escalation.policy_table import PlanTier
 
@@ -54,11 +56,28 @@ class UserBody(Strict):
     password: str | None = None
     name: str = ""
     language: str = "en"
+    invite: bool = False
+    """Create the user without a password and mail them an invitation to set one."""
 
 
 async def create_user(request: Request) -> Response:
     principal, _ = await current(request)
     body = await read_json(request, UserBody)
+    if body.invite:
+        if body.password is not None:
+            # An invited person chooses their own password; a second one set here would
+            # make the invitation link dead on arrival.
+            raise ValidationFailed("password: an invited user sets their own password; leave it out")
+        invited = await accounts.invite_user(
+            services(request),
+            principal,
+            email=body.email,
+            role=body.role,
+            organization=body.organization,
+            name=body.name,
+            language=body.language,
+        )
+        return JSON({"user": UserView.of(invited.user), "invitation_queued": invited.queued}, status_code=201)
     user = await directory.create_user(
         services(request),
         principal,

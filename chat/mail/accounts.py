@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chat import throttle, validation
 from chat.auth import Login, session_token
 from chat.authz import Action, Principal, require
-from chat.directory import create_user, find_user, user_channel, user_ref
+from chat.directory import add_user, find_user, user_channel, user_ref
 from chat.errors import AppError, BadRequest, Conflict, TooManyRequests
 from chat.mail import links
 from chat.mail.kinds import MailKind
@@ -239,6 +239,25 @@ async def reset_password(svc: Services, token: str, password: str) -> User:
 # -- invitations -------------------------------------------------------------------------
 
 
+async def _queue_invitation(db: AsyncSession, svc: Services, actor: Principal | None, target: User, now: datetime) -> bool:
+    """Queue an invitation mail for ``target`` in the caller's transaction (the caller has
+    authorized it); whether a row was queued (:func:`chat.mail.queue.queue_mail`)."""
+    inviter = await db.get(User, actor.user_id) if actor is not None else None
+    organization = await db.get(Organization, target.organization_id) if target.organization_id else None
+    token = links.mint(svc.tokens, Purpose.INVITATION, {"u": target.id}, single_use=True)
+    row = await queue_mail(
+        db, svc, key=_mail_key(MailKind.INVITATION, target.id, token), kind=MailKind.INVITATION, user=target,
+        context={
+            "url": links.url(svc.settings.public_url, Purpose.INVITATION, token),
+            "invited_by": (inviter.name or inviter.email) if inviter is not None else None,
+            "organization": organization.name if organization is not None else None,
+            "expires_days": links.INVITATION_SECONDS // links.DAY,
+        },
+        now=now,
+    )
+    return row is not None
+
+
 async def send_invitation(svc: Services, actor: Principal | None, user_id: int) -> bool:
     """Queue an invitation mail for a user who has never set a password. Who may invite
     whom is who may create whom (``Action.CREATE_USER``). Returns whether a mail was
@@ -255,26 +274,14 @@ async def send_invitation(svc: Services, actor: Principal | None, user_id: int) 
             raise Conflict("this user has already set a password", code="password_already_set")
         if target.disabled:
             raise Conflict("this account is disabled; enable it first", code="account_disabled")
-        inviter = await db.get(User, actor.user_id) if actor is not None else None
-        organization = await db.get(Organization, target.organization_id) if target.organization_id else None
-        token = links.mint(svc.tokens, Purpose.INVITATION, {"u": target.id}, single_use=True)
-        row = await queue_mail(
-            db, svc, key=_mail_key(MailKind.INVITATION, target.id, token), kind=MailKind.INVITATION, user=target,
-            context={
-                "url": links.url(svc.settings.public_url, Purpose.INVITATION, token),
-                "invited_by": (inviter.name or inviter.email) if inviter is not None else None,
-                "organization": organization.name if organization is not None else None,
-                "expires_days": links.INVITATION_SECONDS // links.DAY,
-            },
-            now=now,
-        )
-    return row is not None
+        return await _queue_invitation(db, svc, actor, target, now)
 
 
 @dataclass(frozen=True)
 class Invited:
     user: User
     queued: bool
+    """Whether the invitation mail was queued (not when the address is suppressed)."""
 
 
 async def invite_user(
@@ -288,16 +295,20 @@ async def invite_user(
     language: str = "en",
 ) -> Invited:
     """Create a user without a password (the rules and errors of
-    :func:`chat.directory.create_user`: 422 for an invalid address, nothing stored) and
-    mail them an invitation to set one.
+    :func:`chat.directory.create_user`: 422 for an invalid address, 409 ``email_taken``,
+    403 for whom the actor may not create) and mail them an invitation to set one.
 
-    Two transactions for now: creating the user is ``create_user``'s own. Should the
-    second fail, the user exists without a mail and ``POST /api/users/{id}/invite`` sends it.
-    """
-    user = await create_user(
-        svc, actor, email=email, role=role, organization=organization, password=None, name=name, language=language
-    )
-    return Invited(user, await send_invitation(svc, actor, user.id))
+    One transaction: the user and the outbox row commit together or not at all, so there is
+    never a user whose invitation was lost, nor a mail naming a user who was not stored.
+    ``POST /api/users/{id}/invite`` (:func:`send_invitation`) sends another one later."""
+    now = svc.clock.now()
+    async with svc.sessions.begin() as db:
+        user = await add_user(
+            db, svc, actor, email=email, role=role, organization=organization, password_hash=None, name=name,
+            language=language,
+        )
+        queued = await _queue_invitation(db, svc, actor, user, now)
+    return Invited(user, queued)
 
 
 async def accept_invitation(

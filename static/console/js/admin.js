@@ -1,14 +1,17 @@
 // Desk configuration: agents' limits, assignment rules, the default assignee, canned
-// replies, the support groups. Everyone on staff sees it; only support admins change it
-// (the server refuses anyone else, whatever this page shows).
+// replies, the support groups; for support admins, inviting people (./people.js). Everyone
+// on staff sees it; only support admins change it (the server refuses anyone else,
+// whatever this page shows).
 
 import { api } from "./api.js";
 import { h, replace } from "/static/shared/dom.js";
+import { PeopleSection } from "./people.js";
 
 export class AdminView {
   constructor(el, ctx) {
     this.el = el;
     this.ctx = ctx;
+    this.people = new PeopleSection(ctx);
   }
 
   async show() {
@@ -26,11 +29,13 @@ export class AdminView {
       return;
     }
     this.agents = agents.agents;
+    const people = await this.people.render();
     replace(this.el,
       this._agents(agents.agents),
       this._rules(rules),
       this._canned(canned.canned_replies),
-      this._groups(support));
+      this._groups(support),
+      people);
   }
 
   async _do(method, path, body) {
