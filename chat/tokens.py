@@ -27,6 +27,7 @@ class Purpose(enum.StrEnum):
     MAIL_ATTACHMENT = "mail_attachment"
     PASSWORD_RESET = "password_reset"
     INVITATION = "invitation"
+    MAIL_VIEW = "mail_view"  # a support admin's console showing an outbox mail's HTML
 
 
 class InvalidToken(Unauthenticated):

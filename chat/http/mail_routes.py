@@ -210,6 +210,28 @@ async def open_mail(request: Request) -> Response:
     return JSON(await mailbox.open_mail(services(request), principal, path_id(request, "mail_id")))
 
 
+# The mail's own HTML, as a mail client shows it: its inline styles apply (they are what
+# css_inline made of the template's stylesheet); nothing runs, nothing loads from
+# elsewhere, forms and navigation are off (sandbox), only the console may frame it.
+MAIL_VIEW_HEADERS = {
+    "Content-Security-Policy": (
+        "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+async def view_mail(request: Request) -> Response:
+    """``GET /mail/view?t=…``: one outbox mail's HTML part (link from ``GET /api/mail/outbox/{id}``)."""
+    try:
+        html = await mailbox.mail_html(services(request), request.query_params.get("t", ""))
+    except (InvalidToken, ExpiredToken) as exc:
+        return HTMLResponse(f"<p>{exc.code}</p>", status_code=400, headers=MAIL_VIEW_HEADERS)
+    return HTMLResponse(html, headers=MAIL_VIEW_HEADERS)
+
+
 async def list_suppressions(request: Request) -> Response:
     principal, _ = await current(request)
     return JSON({"suppressions": await mailbox.list_suppressions(services(request), principal)})
@@ -225,6 +247,7 @@ ROUTES: list[BaseRoute] = [
     Route("/mail/unsubscribe", unsubscribe_page, methods=["GET"]),
     Route("/mail/unsubscribe", unsubscribe, methods=["POST"]),
     Route("/api/me/mail", my_mail, methods=["GET"]),
+    Route("/mail/view", view_mail, methods=["GET"]),
     Route("/api/mail/outbox", list_outbox, methods=["GET"]),
     Route("/api/mail/outbox/{mail_id}", open_mail, methods=["GET"]),
     Route("/api/mail/suppressions", list_suppressions, methods=["GET"]),

@@ -29,6 +29,8 @@ ATTACHMENT_LINK_SECONDS = 30 * DAY
 PASSWORD_RESET_SECONDS = 3600
 # An invitation waits for someone who may be on holiday.
 INVITATION_SECONDS = 7 * DAY
+# Minted when a support admin opens a mail in the console, used by its frame at once.
+MAIL_VIEW_SECONDS = 300
 
 MAX_AGE: dict[Purpose, int] = {
     Purpose.MAIL_RATING: RATING_LINK_SECONDS,
@@ -36,6 +38,7 @@ MAX_AGE: dict[Purpose, int] = {
     Purpose.MAIL_ATTACHMENT: ATTACHMENT_LINK_SECONDS,
     Purpose.PASSWORD_RESET: PASSWORD_RESET_SECONDS,
     Purpose.INVITATION: INVITATION_SECONDS,
+    Purpose.MAIL_VIEW: MAIL_VIEW_SECONDS,
 }
 
 # The paths the links open (routes in chat.http; pages documented in docs/http.md).
@@ -45,6 +48,7 @@ PATHS: dict[Purpose, str] = {
     Purpose.MAIL_ATTACHMENT: "/mail/attachment",
     Purpose.PASSWORD_RESET: "/account/reset",
     Purpose.INVITATION: "/account/invitation",
+    Purpose.MAIL_VIEW: "/mail/view",
 }
 
 
@@ -60,7 +64,12 @@ def mint(tokens: Tokens, purpose: Purpose, payload: dict[str, Any], *, single_us
 
 def url(public_url: str, purpose: Purpose, token: str) -> str:
     """The absolute link for a token: ``{PUBLIC_URL}{path}?t={token}``."""
-    return f"{public_url.rstrip('/')}{PATHS[purpose]}?t={quote(token, safe='')}"
+    return f"{public_url.rstrip('/')}{path(purpose, token)}"
+
+
+def path(purpose: Purpose, token: str) -> str:
+    """The link relative to our origin (for our own pages, e.g. the console's frames)."""
+    return f"{PATHS[purpose]}?t={quote(token, safe='')}"
 
 
 def link(tokens: Tokens, public_url: str, purpose: Purpose, payload: dict[str, Any], *, single_use: bool = False) -> str:

@@ -17,10 +17,11 @@ from sqlalchemy.orm import defer
 
 from chat.authz import Action, Principal, require
 from chat.errors import NotFound, ValidationFailed
-from chat.mail import outbox
+from chat.mail import links, outbox
 from chat.mail.kinds import KINDS, MailKind
 from chat.mail.models import MailStatus, MailSuppression, OutboxMail
 from chat.services import Services
+from chat.tokens import Purpose
 from chat.wire import View, iso
 
 # A page of the list: enough for a screen, small enough that the raw messages (not loaded
@@ -79,6 +80,9 @@ class OpenedMailView(View, frozen=True, kw_only=True):
     headers: list[HeaderView]
     text: str | None
     html: str | None
+    html_url: str | None
+    """The HTML part on its own page (``GET /mail/view``, valid 5 minutes) with a policy
+    that lets its inline styles apply and nothing run: what the console frames."""
     redacted: bool
     """The body is withheld: an account mail (password reset, invitation) really sent by
     SMTP, whose link belongs to its recipient alone."""
@@ -178,22 +182,45 @@ async def open_mail(svc: Services, actor: Principal, mail_id: int) -> OpenedMail
     if row is None:
         raise NotFound(f"no mail {mail_id}", code="mail_not_found")
     message = email.message_from_bytes(row.raw, policy=email.policy.default)
+    redacted = _redacted(row)
+    html = None if redacted else _part(message, "html")
     headers = [HeaderView(name=name, value=str(value)) for name, value in message.items()]
+    return OpenedMailView(
+        mail=OutboxMailView.of(row),
+        message_id=row.message_id,
+        headers=headers,
+        text=None if redacted else _part(message, "plain"),
+        html=html,
+        html_url=None if html is None else links.path(
+            Purpose.MAIL_VIEW, links.mint(svc.tokens, Purpose.MAIL_VIEW, {"m": row.id})),
+        redacted=redacted,
+    )
+
+
+def _redacted(row: OutboxMail) -> bool:
     try:
         essential = KINDS[MailKind(row.kind)].essential
     except ValueError:
         essential = False
     # In the development mailbox nothing was sent, so its links reach nobody else; a real
     # account mail's link is its recipient's key to the account.
-    redacted = essential and row.transport not in (None, "devbox")
-    return OpenedMailView(
-        mail=OutboxMailView.of(row),
-        message_id=row.message_id,
-        headers=headers,
-        text=None if redacted else _part(message, "plain"),
-        html=None if redacted else _part(message, "html"),
-        redacted=redacted,
-    )
+    return essential and row.transport not in (None, "devbox")
+
+
+async def mail_html(svc: Services, token: str) -> str:
+    """The HTML part of the mail a ``/mail/view`` link names (minted by :func:`open_mail`
+    for a support admin, 5 minutes); raises ``InvalidToken``/``ExpiredToken``, and
+    :class:`NotFound` for a mail gone, withheld or without HTML."""
+    payload = links.read(svc.tokens, Purpose.MAIL_VIEW, token)
+    mail_id = payload.get("m")
+    async with svc.reads() as db:
+        row = await db.get(OutboxMail, mail_id) if isinstance(mail_id, int) else None
+    if row is None or _redacted(row):
+        raise NotFound("no such mail", code="mail_not_found")
+    html = _part(email.message_from_bytes(row.raw, policy=email.policy.default), "html")
+    if html is None:
+        raise NotFound("this mail has no HTML part", code="mail_not_found")
+    return html
 
 
 async def list_suppressions(svc: Services, actor: Principal) -> list[SuppressionView]:

@@ -102,7 +102,9 @@ export class MailboxView {
     } else {
       // sandbox="" : no scripts, no forms, no navigation of the console, a unique origin.
       panes.HTML = mail.html === null ? h("p", { class: "muted" }, "No HTML part.")
-        : h("iframe", { sandbox: "", srcdoc: mail.html, title: `Mail ${id} as HTML`, width: "100%", height: "480",
+        // Its own page, so that the mail's inline styles apply as in a mail client (the
+        // console's own policy would block them in a srcdoc frame).
+        : h("iframe", { sandbox: "", src: mail.html_url, title: `Mail ${id} as HTML`, class: "mail-html",
           "data-testid": "mail-html" });
       panes.Text = h("pre", { class: "pre", "data-testid": "mail-text" }, mail.text === null ? "(no text part)" : mail.text);
     }

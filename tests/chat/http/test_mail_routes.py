@@ -155,6 +155,11 @@ async def test_sent_mail_api_for_support_admins_only(people: People) -> None:
     assert [m["id"] for m in (await people.call("admin", "GET", "/api/mail/outbox?status=failed"))["mails"]] == [second]
     opened = await people.call("admin", "GET", f"/api/mail/outbox/{first}")
     assert (opened["text"], opened["html"]) == ("Text 1\n", "<p>HTML <b>1</b></p>\n")
+    # The console frames the HTML from its own page: styles apply, nothing runs.
+    view = await people.http.get(opened["html_url"])
+    assert (view.status_code, view.text) == (200, "<p>HTML <b>1</b></p>\n")
+    assert view.headers["content-security-policy"].startswith("sandbox; default-src 'none'; style-src 'unsafe-inline'")
+    assert (await people.http.get(opened["html_url"] + "x")).status_code == 400
     assert {"name": "Subject", "value": "[#1] Hello"} in opened["headers"]
     sup = await people.call("admin", "GET", "/api/mail/suppressions")
     assert [(s["address"], s["mail_id"]) for s in sup["suppressions"]] == [("gone@example.org", second)]
