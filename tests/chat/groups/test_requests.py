@@ -3,6 +3,8 @@ ask and decide, bad input that changes nothing, and exactly what is published.""
 
 from __future__ import annotations
 
+import email
+import email.policy
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from chat.errors import AppError
 from chat.events import conversation_channel
 from chat.groups import requests, service
 from chat.groups.models import ChatGroupJoinRequest, ChatGroupMember, RequestStatus
+from chat.mail.models import OutboxMail
 from chat.models import Participant
 from chat.services import Services
 from tests.chat.groups.helpers import GroupWorld, drain, make_group_world
@@ -176,3 +179,20 @@ async def test_removal_ends_reading_posting_and_is_told(svc: Services, world: Gr
     assert [(g.name, g.membership) for g in await service.list_groups(svc, world.alice.principal)] == [
         ("Ops", "removed")
     ]
+
+
+async def test_the_requester_is_mailed_the_decision_once_and_refused_decisions_mail_nothing(
+    svc: Services, world: GroupWorld
+) -> None:
+    alice = world.alice.principal
+    first = await requests.request_join(svc, alice, group="Ops")
+    await _refused(svc, "forbidden", requests.decide(svc, world.agent.principal, first.id, approve=True))
+    await requests.decide(svc, world.r1admin.principal, first.id, approve=False, reason="not on the list")
+    await _refused(svc, "already_decided", requests.decide(svc, world.r1admin.principal, first.id, approve=True))
+    again = await requests.request_join(svc, alice, group="Ops")
+    await requests.decide(svc, world.r1admin.principal, again.id, approve=True)
+    async with svc.reads() as db:
+        mails = list(await db.scalars(select(OutboxMail).order_by(OutboxMail.id)))
+    assert [(m.kind, m.to_user_id) for m in mails] == [("join_decided", world.alice.id)] * 2
+    texts = [email.message_from_bytes(m.raw, policy=email.policy.default).get_body(("plain",)) for m in mails]
+    assert "not on the list" in str(texts[0].get_content() if texts[0] else "")
