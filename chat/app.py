@@ -37,7 +37,7 @@ from chat.hub.hub import Hub
 from chat.hub.presence import Presence
 from chat.services import Services
 from chat.settings import EX_CONFIG, Settings, SettingsError, load_settings
-from chat.wiring import build_services, build_sweeper
+from chat.wiring import build_services, build_sweepers
 from escalation.config import warm_up
 
 log = logging.getLogger("chat")
@@ -82,15 +82,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         await svc.broker.connect()
         await hub.start()
         stop = asyncio.Event()
-        sweeper = None
+        sweepers = []
         if settings.sweeper_in_process:
             # Embedded default: no separate worker process to run.
-            sweeper = asyncio.create_task(build_sweeper(svc).run_forever(stop), name="sweeper")
+            sweepers = [asyncio.create_task(s.run_forever(stop), name=f"sweeper-{i}")
+                        for i, s in enumerate(build_sweepers(svc))]
         try:
             yield
         finally:
             stop.set()
-            if sweeper is not None:
+            for sweeper in sweepers:
                 await sweeper
             await hub.stop()
             await svc.close()
@@ -122,9 +123,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         *group_routes.ROUTES,
         *desk_routes.ROUTES,
         *widget_routes.ROUTES,
-        *mail_routes.ROUTES,
-        *mail_pages.ROUTES,
         *account_mail.ROUTES,
+        *mail_pages.ROUTES,
+        *mail_routes.ROUTES,
         Mount("/static/shared", app=group_routes.PortalFiles(directory=SHARED_DIR, check_dir=False), name="shared"),
     ]
     if settings.demo_page:

@@ -37,16 +37,21 @@ def build_services(
     )
 
 
+def build_sweepers(svc: Services) -> list[Sweeper]:
+    """The loops this process runs side by side (the worker; on the embedded default the
+    web process): tickets and assignment, and mail. Mail has its own loop so that a relay
+    that hangs (each send may take ``SMTP_TIMEOUT_SECONDS``) never holds up an SLA
+    warning. Assignment needs to know who is online, so it acts only where a hub runs; in
+    a separate worker it is a no-op."""
+    return [
+        Sweeper(svc, [*ticket_jobs(), ("desk.assign", assign_job)]),
+        # Planning before sending, so that a held mail released now goes in the same pass.
+        Sweeper(svc, [("mail.plan", plan_job), ("mail.send", send_due)]),
+    ]
+
+
 def build_sweeper(svc: Services) -> Sweeper:
-    """The sweeper's jobs for this process (mail included: the worker, or on the
-    embedded default the web process, plans and sends it). Assignment needs to know who is online, so it
-    acts only where a hub runs (the embedded default's in-process sweeper); in a separate
-    worker it is a no-op."""
-    return Sweeper(svc, [
-        *ticket_jobs(),
-        ("desk.assign", assign_job),
-        # After the ticket jobs, so that a breach or an auto-close of this pass is mailed in
-        # it; planning before sending, so that a held mail released now goes now.
-        ("mail.plan", plan_job),
-        ("mail.send", send_due),
-    ])
+    """Every job of :func:`build_sweepers` in one pass, in order (tickets first, so that a
+    breach or an auto-close of the pass is mailed in it): for a caller that runs passes
+    itself (tests, ``run_once``)."""
+    return Sweeper(svc, [job for sweeper in build_sweepers(svc) for job in sweeper.jobs])

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from chat import migrate
 from chat.settings import EX_CONFIG, SettingsError, load_settings
-from chat.wiring import build_services, build_sweeper
+from chat.wiring import build_services, build_sweepers
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,10 +47,11 @@ async def _main() -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    sweeper = build_sweeper(svc)
-    logging.getLogger("escalation").info("sweeper started with jobs: %s", ", ".join(n for n, _ in sweeper.jobs))
+    sweepers = build_sweepers(svc)
+    logging.getLogger("escalation").info(
+        "sweeper started with jobs: %s", " | ".join(", ".join(n for n, _ in s.jobs) for s in sweepers))
     try:
-        await sweeper.run_forever(stop)
+        await asyncio.gather(*(s.run_forever(stop) for s in sweepers))
     finally:
         await svc.close()
     return 0
