@@ -193,20 +193,27 @@ class _Plan:
 
     # -- what --------------------------------------------------------------------------
 
-    def ticket_context(self, *, staff: bool) -> dict[str, Any]:
+    def ticket_context(self, user: User) -> dict[str, Any]:
+        """The ticket as a mail shows it, with a link where its reader can open it: staff
+        in the console, registered customers in the customer area; a widget visitor has no
+        login, so no link (they answer by replying to the mail)."""
         base = self.svc.settings.public_url.rstrip("/")
-        url = f"{base}/console/#{self.conv.id}" if staff else f"{base}/portal/"
-        return {"ticket": {"number": self.conv.id, "subject": self.conv.subject or "", "url": url}}
+        ticket: dict[str, Any] = {"number": self.conv.id, "subject": self.conv.subject or ""}
+        if user.role in STAFF_ROLES:
+            ticket["url"] = f"{base}/console/#{self.conv.id}"
+        elif user.role in (Role.CUSTOMER, Role.RESELLER_ADMIN):
+            ticket["url"] = f"{base}/portal/"
+        return {"ticket": ticket}
 
     def key(self, kind: MailKind, user: User) -> str:
         return f"ev:{self.event.id}:{kind.value}:u{user.id}"
 
-    async def mail(self, kind: MailKind, user: User, address: str | None = None, *, staff: bool,
+    async def mail(self, kind: MailKind, user: User, address: str | None = None, *,
                    extra: dict[str, Any] | None = None, held_until: datetime | None = None,
                    sender_name: str | None = None) -> int:
         row = await queue_mail(
             self.db, self.svc, key=self.key(kind, user), kind=kind, user=user, address=address,
-            context={**self.ticket_context(staff=staff), **(extra or {})}, now=self.now, ticket=self.conv.id,
+            context={**self.ticket_context(user), **(extra or {})}, now=self.now, ticket=self.conv.id,
             conversation_id=self.conv.id, sender_name=sender_name, due_at=held_until,
             held=held_until is not None,
         )
@@ -241,7 +248,7 @@ class _Plan:
                 done += 1
                 continue
             window = timedelta(seconds=self.svc.settings.mail_digest_seconds)
-            done += await self.mail(MailKind.SUPPORT_REPLY, user, address, staff=False,
+            done += await self.mail(MailKind.SUPPORT_REPLY, user, address,
                                     extra={"messages": [message]}, held_until=self.event.created_at + window,
                                     sender_name=author.name if author is not None else None)
         return done
@@ -270,7 +277,7 @@ class _Plan:
         author = await self.db.get(User, self.event.author_id)
         window = timedelta(seconds=self.svc.settings.mail_digest_seconds)
         return sum([
-            await self.mail(MailKind.CUSTOMER_REPLIED, user, staff=True, held_until=self.event.created_at + window,
+            await self.mail(MailKind.CUSTOMER_REPLIED, user, held_until=self.event.created_at + window,
                             extra={"messages": [self.quoted(self.event, author)], "after_seq": self.event.seq})
             for user in await self.staff([t.assignee_id])
         ])
@@ -288,12 +295,12 @@ class _Plan:
         self.actor_id = None if self.ticket.requester_id == self.actor_id else self.actor_id
         for user, address in await self.customers():
             extra = {"message": first or ""} if offline else {"first_message": first}
-            done += await self.mail(kind, user, address, staff=False, extra=extra)
+            done += await self.mail(kind, user, address, extra=extra)
         if self.ticket.assignee_id is None:
             customer = await self.db.get(User, self.ticket.requester_id) if self.ticket.requester_id else None
             name = (customer.name if customer is not None else "") or self.ticket.contact_name or ""
             for admin in await self.admins():
-                done += await self.mail(MailKind.UNASSIGNED_TICKET, admin, staff=True, extra={"customer": name},
+                done += await self.mail(MailKind.UNASSIGNED_TICKET, admin, extra={"customer": name},
                                         held_until=self.event.created_at + UNASSIGNED_GRACE)
         return done
 
@@ -312,7 +319,7 @@ class _Plan:
         return 0
 
     async def _to_customers(self, kind: MailKind, extra: dict[str, Any]) -> int:
-        return sum([await self.mail(kind, user, address, staff=False, extra=extra)
+        return sum([await self.mail(kind, user, address, extra=extra)
                     for user, address in await self.customers()])
 
     async def _closed(self) -> int:
@@ -328,14 +335,14 @@ class _Plan:
                     self.svc.tokens, self.svc.settings.public_url, Purpose.MAIL_RATING,
                     {"t": t.conversation_id, "r": t.resolution_round, "u": user.id, "c": choice}, single_use=True,
                 ) for choice in ("good", "none", "bad")}
-            done += await self.mail(MailKind.TICKET_CLOSED, user, address, staff=False, extra={"rating": rating})
+            done += await self.mail(MailKind.TICKET_CLOSED, user, address, extra={"rating": rating})
         return done
 
     async def assigned(self) -> int:
         assignee = (self.event.data.get("assignee") or {}).get("id")
         requester = await self.db.get(User, self.ticket.requester_id) if self.ticket.requester_id else None
         actor = (self.event.data.get("actor") or {}).get("name")
-        return sum([await self.mail(MailKind.TICKET_ASSIGNED, user, staff=True, extra={
+        return sum([await self.mail(MailKind.TICKET_ASSIGNED, user, extra={
             "customer": (requester.name if requester else "") or self.ticket.contact_name or "",
             "assigned_by": actor}) for user in await self.staff([assignee])])
 
@@ -345,7 +352,7 @@ class _Plan:
         if group is None:
             return 0
         # A group's members are not stored: its lead speaks for it (and assigns).
-        return sum([await self.mail(MailKind.GROUP_TRANSFER, user, staff=True, extra={
+        return sum([await self.mail(MailKind.GROUP_TRANSFER, user, extra={
             "group": group.name, "reason": self.event.data.get("note") or self.event.data.get("reason")})
             for user in await self.staff([group.lead_id])])
 
@@ -360,13 +367,13 @@ class _Plan:
             users = await self.staff([group.lead_id if group is not None else None])
         if not users:
             users = [u for u in await self.admins() if u.id != self.actor_id]
-        return sum([await self.mail(kind, user, staff=True, extra=extra) for user in users])
+        return sum([await self.mail(kind, user, extra=extra) for user in users])
 
     async def escalated(self) -> int:
         data = self.event.data
         extra = {"step": data.get("step"), "action": data.get("action"), "target": data.get("target"),
                  "breached_at": data.get("breached_at")}
-        return sum([await self.mail(MailKind.ESCALATION, user, staff=True, extra=extra)
+        return sum([await self.mail(MailKind.ESCALATION, user, extra=extra)
                     for user in await self.staff(list(data.get("notify") or []))])
 
 

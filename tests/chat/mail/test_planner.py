@@ -94,6 +94,7 @@ async def test_support_replies_within_the_window_are_one_mail_quoting_both(desk:
     assert message["Subject"].startswith(f"[#{conv}]")
     body = text_of(mail)
     assert "Unplug it first." in body and "Then <b>wait</b> a minute." in body
+    assert "/portal/" in body and "/console/" not in body
     html = parsed(mail).get_body(("html",))
     assert html is not None and "&lt;b&gt;wait&lt;/b&gt;" in str(html.get_content())
 
@@ -174,6 +175,8 @@ async def test_assignment_transfer_and_sla_mail_the_staff_who_must_act(desk: Des
     assigned = [m for m in await outbox(desk.svc) if m.kind == "ticket_assigned"]
     assert kinds(assigned) == [("ticket_assigned", "ann@support.example")]
     assert parsed(assigned[0])["Auto-Submitted"] == "auto-generated"
+    # Staff open it in the console, customers in the customer area.
+    assert f"/console/#{conv}" in text_of(assigned[0])
     # The first response is due in 4 h on the regular plan: the sweeper breaches it.
     clock.advance(timedelta(hours=5))
     await desk.sweeper.run_once()
