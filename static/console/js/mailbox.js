@@ -7,7 +7,7 @@ import { api } from "./api.js";
 import { KIND_LABELS } from "./profile.js";
 import { h, replace } from "/static/shared/dom.js";
 
-const STATUSES = ["pending", "sent", "failed", "cancelled"];
+const STATUSES = ["held", "pending", "sent", "failed", "cancelled"];
 const PAGE = 50;
 
 function when(iso) {
