@@ -1,76 +1,66 @@
 """Accounts by e-mail over HTTP (issue 15, item 6): "forgot password", the reset and
 invitation links' pages, and their JSON API (docs/http.md, "Accounts by e-mail").
 
-The pages are server-rendered (jinja2, autoescape) and post through the JSON API with one
-small script (``/console/js/password.js``). The token sits in the URL, so no page sends a
-Referer or is kept by a cache; a link that cannot be used is a human page with its 4xx
-status, never a JSON error or a 500.
+The pages come from the mail-link kit (:mod:`chat.http.pages`), speak the language of the
+user a link names (else the browser's), and post through the JSON API with one small
+script (``/console/js/password.js``). A link that cannot be used is a human page with its
+4xx status, never a JSON error or a 500.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from chat.http.common import JSON, SESSION_COOKIE, Strict, client_address, current, path_id, read_json, services
+from chat.http.pages import PageSet, pick_language
 from chat.http.views import UserView
 from chat.mail import accounts
 from chat.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from chat.tokens import Purpose
 
-_TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "account_pages"
-_env = Environment(
-    loader=FileSystemLoader(_TEMPLATES),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-    undefined=StrictUndefined,
-)
-
-PAGE_HEADERS = {
-    # The page's own script (same origin) and its calls to the API; nothing else.
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; "
-        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-    ),
-    "Referrer-Policy": "no-referrer",  # the token is in the URL
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-}
+# The page's own script (same origin) and its calls to the API; nothing else.
+ACCOUNT_PAGES = PageSet("account_pages", scripts=True)
 
 
-def _page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    html = _env.get_template(template).render(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH, **context)
-    return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
+def _page(template: str, language: str, status: int = 200, **context: Any) -> HTMLResponse:
+    return ACCOUNT_PAGES.render(
+        template, language, status, min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH, **context
+    )
 
 
-def _refused(exc: accounts.LinkInvalid | accounts.LinkExpired | accounts.LinkUsed, *, again: bool) -> HTMLResponse:
-    return _page("refused.html", exc.status, code=exc.code, message=exc.message, again=again)
+def _language(request: Request, preferred: str | None = None) -> str:
+    return pick_language(preferred, request.headers.get("accept-language"))
 
 
 # -- pages -------------------------------------------------------------------------------
 
 
 async def forgot_page(request: Request) -> Response:
+    """``GET /account/forgot[?email=…]``: the form, in the browser's language."""
+    language = _language(request)
     email = request.query_params.get("email", "")[:320]
-    return _page("forgot.html", title="Forgot your password?", action="forgot", submit="Send me a link", token="",
-                 email=email)
+    s = ACCOUNT_PAGES.strings[language]
+    return _page("forgot.html", language, title=s["forgot_title"], action="forgot", submit=s["forgot_submit"],
+                 token="", email=email)
 
 
 async def _link_page(request: Request, purpose: Purpose) -> Response:
+    """The form a reset or invitation link opens, in the language of the user it names
+    (else the browser's), or why the link cannot be used with the refusal's status."""
     token = request.query_params.get("t", "")
-    reset = purpose is Purpose.PASSWORD_RESET
+    action = "reset" if purpose is Purpose.PASSWORD_RESET else "invitation"
     try:
         target = await accounts.inspect_link(services(request), purpose, token)
-    except (accounts.LinkInvalid, accounts.LinkExpired, accounts.LinkUsed) as exc:
-        return _refused(exc, again=reset)
-    if reset:
-        return _page("reset.html", title="Set a new password", action="reset", submit="Set the password",
-                     token=token, email=target.email or "")
-    return _page("invitation.html", title="Welcome", action="invitation", submit="Set my password and sign in",
+    except accounts.LinkRefusal as exc:
+        return _page("refused.html", _language(request, exc.language), exc.status, code=exc.code, action=action,
+                     again=action == "reset")
+    language = _language(request, target.language)
+    s = ACCOUNT_PAGES.strings[language]
+    return _page(f"{action}.html", language, title=s[f"{action}_title"], action=action, submit=s[f"{action}_submit"],
                  token=token, email=target.email or "", name=target.name)
 
 

@@ -1,83 +1,40 @@
 """The pages that links in mails open (issue 15): the rating page behind the close mail's
 Good / No rating / Bad links, and attachment downloads.
 
-Server-rendered HTML (jinja2, autoescape) that needs no JavaScript and loads nothing: the
-CSS is inline and the CSP forbids everything else. The token sits in the URL, so no page
-sends a Referer (``Referrer-Policy: no-referrer``) or is kept by a cache (``no-store``).
-A refused link is a human page with a 4xx status, never a JSON error or a 500.
+Server-rendered pages of the mail-link kit (:mod:`chat.http.pages`: its base template,
+hashed stylesheet, languages and security headers) that need no JavaScript and load
+nothing else. A refused link is a human page with a 4xx status, never a JSON error or a 500.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qsl, quote
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route
 
 from chat.http.common import services
+from chat.http.pages import PageSet, pick_language
 from chat.mail import attachment_links, votes
 from escalation.ratings import MAX_COMMENT, MAX_REASON, RatingValue
 
-_TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "mail_pages"
-_env = Environment(
-    loader=FileSystemLoader(_TEMPLATES),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-    undefined=StrictUndefined,
-)
-# The product's languages (en, pt-BR, de, es, ru); anything else reads English.
-STRINGS: Mapping[str, Mapping[str, str]] = json.loads((_TEMPLATES / "strings.json").read_text(encoding="utf-8"))
-DEFAULT_LANGUAGE = "en"
-
-PAGE_HEADERS = {
-    # Nothing but the inline style and a form posted back here; no script, image or frame.
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-    ),
-    "Referrer-Policy": "no-referrer",  # the token is in the URL
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-}
+RATING_PAGES = PageSet("mail_pages")
 # A reason (200) and a comment (4000) of Cyrillic, percent-encoded: ~25 KB; well under this.
 MAX_FORM_BYTES = 64 * 1024
 _FORM_TYPE = "application/x-www-form-urlencoded"
 
 
-def pick_language(preferred: str | None, accept_language: str | None = None) -> str:
-    """The strings table's language for a user's ``language`` (``pt-BR``; ``pt`` matches it,
-    ``de-AT`` reads ``de``), else the browser's ``Accept-Language`` in its order, else English."""
-    candidates = [preferred] if preferred else []
-    for part in (accept_language or "").split(","):
-        tag = part.split(";")[0].strip()
-        if tag and tag != "*":
-            candidates.append(tag)
-    for tag in candidates:
-        for known in STRINGS:
-            if tag.lower() == known.lower():
-                return known
-        primary = tag.split("-")[0].lower()
-        for known in STRINGS:
-            if known.split("-")[0].lower() == primary:
-                return known
-    return DEFAULT_LANGUAGE
-
-
-def page(name: str, language: str, status: int = 200, **context: Any) -> HTMLResponse:
-    html = _env.get_template(name).render(lang=language, s=STRINGS[language], **context)
-    return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
+def _language(request: Request, preferred: str | None) -> str:
+    return pick_language(preferred, request.headers.get("accept-language"))
 
 
 def refused(request: Request, exc: votes.LinkRefused) -> HTMLResponse:
     """The page for a refused link: the refusal's status, and words for its code."""
-    language = pick_language(exc.language, request.headers.get("accept-language"))
-    known = STRINGS[language]
+    language = _language(request, exc.language)
+    known = RATING_PAGES.strings[language]
     code = exc.code if exc.code in known else ("not_found" if exc.status == 404 else "bad_request")
-    return page("refused.html", language, exc.status, code=code)
+    return RATING_PAGES.render("refused.html", language, exc.status, code=code)
 
 
 def _bad_form(request: Request) -> HTMLResponse:
@@ -92,10 +49,9 @@ async def rate_page(request: Request) -> Response:
         form = await votes.open_rating(services(request), token)
     except votes.LinkRefused as exc:
         return refused(request, exc)
-    language = pick_language(form.language, request.headers.get("accept-language"))
-    return page(
-        "rate.html", language, ticket_id=form.ticket_id, subject=form.subject, token=form.token,
-        choice=form.choice.value, choices=[v.value for v in RatingValue], max_reason=MAX_REASON,
+    return RATING_PAGES.render(
+        "rate.html", _language(request, form.language), ticket_id=form.ticket_id, subject=form.subject,
+        token=form.token, choice=form.choice.value, choices=[v.value for v in RatingValue], max_reason=MAX_REASON,
         max_comment=MAX_COMMENT,
     )
 
@@ -120,8 +76,7 @@ async def rate_submit(request: Request) -> Response:
         )
     except votes.LinkRefused as exc:
         return refused(request, exc)
-    language = pick_language(vote.language, request.headers.get("accept-language"))
-    return page("done.html", language, ticket_id=vote.ticket_id, value=vote.value.value)
+    return RATING_PAGES.render("done.html", _language(request, vote.language), ticket_id=vote.ticket_id, value=vote.value.value)
 
 
 async def _read_form(request: Request) -> dict[str, str] | None:

@@ -4,82 +4,32 @@ API (issue 15, items 1, 2 and 5).
 ``/mail/unsubscribe?t=…`` is what a mail's ``List-Unsubscribe`` header and footer link
 open. A GET only asks (mail scanners and link previews open every link); a POST with the
 body ``List-Unsubscribe=One-Click`` — what a mail provider sends for RFC 8058, and what
-the page's button sends — switches the kind off. The pages are server-rendered (jinja2,
-autoescape), need no script, and say what happened in the recipient's language; a
-forged or expired link is a 400 page and changes nothing.
+the page's button sends — switches the kind off. The pages come from the mail-link kit
+(:mod:`chat.http.pages`), need no script, and say what happened in the recipient's
+language; a forged or expired link is a 400 page and changes nothing.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qsl, quote
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from chat.errors import ValidationFailed
 from chat.http.common import JSON, current, path_id, services
+from chat.http.pages import PageSet, pick_language
 from chat.mail import mailbox, preferences
 from chat.mail.preferences import Subject, Unsubscription
 from chat.models import STAFF_ROLES, Role
 from chat.tokens import ExpiredToken, InvalidToken
 
-_TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "unsubscribe"
-_env = Environment(
-    loader=FileSystemLoader(_TEMPLATES),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-    undefined=StrictUndefined,
-)
 # en, pt-BR, de, es, ru: each with the page's sentences and a name for every switchable kind.
-STRINGS: Mapping[str, Mapping[str, Any]] = json.loads((_TEMPLATES / "strings.json").read_text(encoding="utf-8"))
-DEFAULT_LANGUAGE = "en"
-
-# The page's only style, allowed by its hash: no 'unsafe-inline' anywhere. (No quotes or
-# angle brackets in it, so autoescape leaves it byte for byte as hashed.)
-STYLE = (
-    "body{font-family:system-ui,sans-serif;background:#f6f7f9;color:#1d2330;margin:0}"
-    "main{max-width:32rem;margin:4rem auto;background:#fff;padding:2rem;border-radius:8px;"
-    "box-shadow:0 1px 3px rgba(0,0,0,.12)}h1{font-size:1.35rem;margin-top:0}"
-    "button{font:inherit;padding:.6rem 1.2rem;border:0;border-radius:6px;background:#2458d6;color:#fff;cursor:pointer}"
-    "a{color:#2458d6}"
-)
-_STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
-PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; form-action 'self'; base-uri 'none'; "
-        "frame-ancestors 'none'"
-    ),
-    "Referrer-Policy": "no-referrer",  # the token is in the URL; the profile link must not carry it off
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-}
+UNSUBSCRIBE_PAGES = PageSet("unsubscribe")
 # The one-click body is 26 bytes; a multipart version a few hundred.
 MAX_FORM_BYTES = 4096
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
-
-
-def pick_language(preferred: str | None, accept_language: str | None) -> str:
-    """The user's language when known (``pt`` reads ``pt-BR``, ``de-AT`` reads ``de``),
-    else the browser's ``Accept-Language`` in its order, else English."""
-    candidates = [preferred] if preferred else []
-    candidates += [part.split(";")[0].strip() for part in (accept_language or "").split(",")]
-    for tag in candidates:
-        if not tag or tag == "*":
-            continue
-        for known in STRINGS:
-            if tag.lower() == known.lower():
-                return known
-        for known in STRINGS:
-            if known.split("-")[0].lower() == tag.split("-")[0].lower():
-                return known
-    return DEFAULT_LANGUAGE
 
 
 def _profile_url(role: Role | None) -> str | None:
@@ -91,18 +41,16 @@ def _profile_url(role: Role | None) -> str | None:
 
 
 def _page(language: str, status: int, *, title: str, lines: list[str], form_action: str | None = None,
-          profile_url: str | None = None) -> HTMLResponse:
-    s = STRINGS[language]
-    html = _env.get_template("page.html").render(
-        lang=language, style=STYLE, title=title, lines=lines, form_action=form_action, button=s["button"],
-        profile_url=profile_url, profile=s["profile"],
+          profile_url: str | None = None, code: str | None = None) -> HTMLResponse:
+    return UNSUBSCRIBE_PAGES.render(
+        "page.html", language, status, title=title, lines=lines, form_action=form_action, profile_url=profile_url,
+        code=code,
     )
-    return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
 
 
 def _ask(request: Request, found: Unsubscription, token: str, status: int = 200) -> HTMLResponse:
     language = pick_language(found.language, request.headers.get("accept-language"))
-    s = STRINGS[language]
+    s = UNSUBSCRIBE_PAGES.strings[language]
     kind = s["kinds"][found.kind.value]
     line = s["ask_user"] if found.subject is Subject.USER else s["ask_address"]
     return _page(language, status, title=s["ask_title"].format(kind=kind),
@@ -112,7 +60,7 @@ def _ask(request: Request, found: Unsubscription, token: str, status: int = 200)
 
 def _done(request: Request, found: Unsubscription) -> HTMLResponse:
     language = pick_language(found.language, request.headers.get("accept-language"))
-    s = STRINGS[language]
+    s = UNSUBSCRIBE_PAGES.strings[language]
     if found.subject is Subject.USER:
         line = s["done_user"].format(kind=s["kinds"][found.kind.value])
     else:
@@ -122,9 +70,9 @@ def _done(request: Request, found: Unsubscription) -> HTMLResponse:
 
 def _refused(request: Request, exc: InvalidToken | ExpiredToken) -> HTMLResponse:
     language = pick_language(None, request.headers.get("accept-language"))
-    s = STRINGS[language]
+    s = UNSUBSCRIBE_PAGES.strings[language]
     which = "expired" if isinstance(exc, ExpiredToken) else "invalid"
-    return _page(language, 400, title=s[f"{which}_title"], lines=[s[which]])
+    return _page(language, 400, title=s[f"{which}_title"], lines=[s[which]], code=exc.code)
 
 
 async def _is_one_click(request: Request) -> bool:

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -53,16 +55,25 @@ RESET_REQUESTS_PER_ADDRESS = 20
 PASSWORD_ROLES = frozenset(Role) - {Role.VISITOR}
 
 
-class LinkInvalid(BadRequest):
+class LinkRefusal(AppError):
+    """Why a reset or invitation link cannot be used (one of the three below)."""
+
+    def __init__(self, message: str, *, language: str | None = None) -> None:
+        super().__init__(message)
+        self.language = language
+        """The language of the user the link names, when it was genuine (the page speaks it)."""
+
+
+class LinkInvalid(LinkRefusal, BadRequest):
     code = "invalid_token"
 
 
-class LinkExpired(AppError):
+class LinkExpired(LinkRefusal):
     status = 410
     code = "token_expired"
 
 
-class LinkUsed(AppError):
+class LinkUsed(LinkRefusal):
     status = 410
     code = "token_used"
 
@@ -116,6 +127,7 @@ class LinkTarget:
     email: str | None
     name: str
     role: Role
+    language: str
 
 
 async def _usable(db: AsyncSession, link: MailLink, *, lock: bool = True) -> User:
@@ -127,23 +139,49 @@ async def _usable(db: AsyncSession, link: MailLink, *, lock: bool = True) -> Use
         query = query.with_for_update().execution_options(populate_existing=True)
     user = await db.scalar(query)
     if user is None or user.disabled or user.role not in PASSWORD_ROLES:
-        raise LinkInvalid("this link is no longer valid")
+        raise LinkInvalid("this link is no longer valid", language=user.language if user is not None else None)
     if await db.get(SpentToken, link.jti) is not None:
-        raise LinkUsed("this link has already been used; ask for a new one")
+        raise LinkUsed("this link has already been used; ask for a new one", language=user.language)
     if link.purpose is Purpose.PASSWORD_RESET and password_fingerprint(user.password_hash) != link.fingerprint:
-        raise LinkUsed("the password was changed since this link was sent; ask for a new one")
+        raise LinkUsed("the password was changed since this link was sent; ask for a new one", language=user.language)
     if link.purpose is Purpose.INVITATION and user.password_hash is not None:
-        raise LinkUsed("this invitation has already been accepted; sign in with your password")
+        raise LinkUsed("this invitation has already been accepted; sign in with your password", language=user.language)
     return user
 
 
-async def _spend(db: AsyncSession, link: MailLink, now: datetime) -> None:
+async def _spend(db: AsyncSession, link: MailLink, user: User, now: datetime) -> None:
     db.add(SpentToken(jti=link.jti, purpose=link.purpose.value, spent_at=now))
     try:
         await db.flush()
     except IntegrityError:
         # The same link submitted twice at once: the other request won.
-        raise LinkUsed("this link has already been used; ask for a new one") from None
+        raise LinkUsed("this link has already been used; ask for a new one", language=user.language) from None
+
+
+@asynccontextmanager
+async def _password_by_link(svc: Services, purpose: Purpose, token: str, password: str) -> AsyncIterator[_Used]:
+    """Read the link, hash ``password``, then in one transaction check the link is still
+    usable, spend it and set the hash; the caller's block runs inside that transaction
+    (an error there undoes it all). Nothing changes when the link is refused or the
+    password breaks the policy (422, :func:`chat.passwords.check_policy`)."""
+    link = read_link(svc, purpose, token)
+    # Argon2 outside the transaction: on SQLite it would hold the one write lock ~50 ms.
+    new_hash = await hash_password(password)
+    now = svc.clock.now()
+    async with svc.sessions.begin() as db:
+        user = await _usable(db, link)
+        await _spend(db, link, user, now)
+        user.password_hash = new_hash
+        yield _Used(db, user, now)
+
+
+@dataclass(frozen=True)
+class _Used:
+    """Inside :func:`_password_by_link`'s transaction: the user whose password was set."""
+
+    db: AsyncSession
+    user: User
+    now: datetime
 
 
 async def inspect_link(svc: Services, purpose: Purpose, token: str) -> LinkTarget:
@@ -152,7 +190,7 @@ async def inspect_link(svc: Services, purpose: Purpose, token: str) -> LinkTarge
     link = read_link(svc, purpose, token)
     async with svc.reads() as db:
         user = await _usable(db, link, lock=False)
-        return LinkTarget(user.id, user.email, user.name, user.role)
+        return LinkTarget(user.id, user.email, user.name, user.role, user.language)
 
 
 def _mail_key(kind: MailKind, user_id: int, token: str) -> str:
@@ -220,17 +258,11 @@ async def reset_password(svc: Services, token: str, password: str) -> User:
     account is lifted (whoever reads its mail owns it). Nothing changes when the link is
     refused (``invalid_token``, ``token_expired``, ``token_used``) or the password breaks
     the policy (422, :func:`chat.passwords.check_policy`)."""
-    link = read_link(svc, Purpose.PASSWORD_RESET, token)
-    # Argon2 outside the transaction: on SQLite it would hold the one write lock ~50 ms.
-    new_hash = await hash_password(password)
-    now = svc.clock.now()
-    async with svc.sessions.begin() as db:
-        user = await _usable(db, link)
-        await _spend(db, link, now)
-        user.password_hash = new_hash
-        revoked = await _revoke_sessions(db, user.id, now)
+    async with _password_by_link(svc, Purpose.PASSWORD_RESET, token, password) as used:
+        user = used.user
+        revoked = await _revoke_sessions(used.db, user.id, used.now)
         if user.email:
-            await throttle.clear(db, throttle.account_key(user.email))
+            await throttle.clear(used.db, throttle.account_key(user.email))
     for session_id in revoked:
         await svc.publish(user_channel(user.id), {"type": "session.revoked", "user_id": user.id, "session_id": session_id})
     return user
@@ -322,23 +354,21 @@ async def accept_invitation(
 ) -> Login:
     """Set the invited user's first password (and name), spend the link and sign them in:
     the same session a password login opens."""
-    link = read_link(svc, Purpose.INVITATION, token)
+    # Checked first so that a bad name costs no Argon2 hash; a bad link is still reported
+    # before it (read_link needs no I/O, and the link is what the page is about).
+    read_link(svc, Purpose.INVITATION, token)
     clean_name = validation.text(name, "name", max_length=200, required=False) if name is not None else None
-    new_hash = await hash_password(password)
-    now = svc.clock.now()
-    async with svc.sessions.begin() as db:
-        user = await _usable(db, link)
-        await _spend(db, link, now)
-        user.password_hash = new_hash
+    async with _password_by_link(svc, Purpose.INVITATION, token, password) as used:
+        user = used.user
         if clean_name:
             user.name = clean_name
         session = AuthSession(
             id=secrets.token_urlsafe(24),
             user_id=user.id,
-            created_at=now,
-            expires_at=now + timedelta(seconds=svc.settings.session_ttl_seconds),
+            created_at=used.now,
+            expires_at=used.now + timedelta(seconds=svc.settings.session_ttl_seconds),
             ip=(address or "")[:64] or None,
             user_agent=(user_agent or "")[:400] or None,
         )
-        db.add(session)
+        used.db.add(session)
     return Login(token=session_token(svc.tokens.issue(Purpose.SESSION, {"sid": session.id})), user=user, session=session)

@@ -32,7 +32,7 @@ def _gone() -> LinkRefused:
 async def open_attachment(svc: Services, token: str) -> tuple[Attachment, Path]:
     """The attachment named by a genuine, unexpired link and where its bytes are.
 
-    Refusals (:class:`chat.mail.votes.LinkRefused`): ``invalid_link`` 400, ``link_expired``
+    Refusals (:class:`chat.mail.votes.LinkRefused`): ``invalid_token`` 400, ``token_expired``
     410, ``not_found`` 404 — also for a file on an internal note or not yet sent: the
     planner never mints such links, and if one were minted (a bug, or a message turned
     internal later) the file is still not served."""

@@ -59,12 +59,12 @@ class LinkRefused(AppError):
 
 
 def invalid_link() -> LinkRefused:
-    return LinkRefused("this link is not valid", code="invalid_link", status=400)
+    return LinkRefused("this link is not valid", code="invalid_token", status=400)
 
 
 def expired_link() -> LinkRefused:
     # 410 Gone: the link was genuine, and will never work again.
-    return LinkRefused("this link has expired", code="link_expired", status=410)
+    return LinkRefused("this link has expired", code="token_expired", status=410)
 
 
 @dataclass(frozen=True)
@@ -79,8 +79,8 @@ class RatingLink:
 
 
 def read_link(svc: Services, token: str) -> RatingLink:
-    """The genuine, unexpired rating link ``token``; :class:`LinkRefused` ``invalid_link``
-    (400) for a forged or malformed one, ``link_expired`` (410) after
+    """The genuine, unexpired rating link ``token``; :class:`LinkRefused` ``invalid_token``
+    (400) for a forged or malformed one, ``token_expired`` (410) after
     :data:`chat.mail.links.RATING_LINK_SECONDS`."""
     try:
         payload = links.read(svc.tokens, Purpose.MAIL_RATING, token)
@@ -126,8 +126,8 @@ class Vote:
 async def open_rating(svc: Services, token: str) -> RatingForm:
     """The page behind a rating link, if the vote could still be cast; records nothing.
 
-    Refusals (:class:`LinkRefused`): ``invalid_link`` 400, ``link_expired`` 410,
-    ``link_used`` 410 (its vote was cast), ``account_disabled`` 403, ``not_found`` 404 (the
+    Refusals (:class:`LinkRefused`): ``invalid_token`` 400, ``token_expired`` 410,
+    ``token_used`` 410 (its vote was cast), ``account_disabled`` 403, ``not_found`` 404 (the
     ticket is gone or no longer the user's), ``stale_link`` 409 (a later resolution round:
     the link rated an earlier one), ``rating_not_allowed`` 409 (reopened: nothing to rate
     now), ``already_rated`` 409 (once per close: rated already, e.g. in the widget)."""
@@ -204,7 +204,7 @@ async def cast_vote(
 
 
 def _used(language: str | None) -> LinkRefused:
-    return LinkRefused("this link has already been used", code="link_used", status=410, language=language)
+    return LinkRefused("this link has already been used", code="token_used", status=410, language=language)
 
 
 async def _enabled_user(db: AsyncSession, link: RatingLink) -> User:

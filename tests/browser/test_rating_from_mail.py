@@ -80,7 +80,7 @@ async def test_the_good_link_of_a_received_close_mail_rates_once(browser: Browse
         # The same link again, as a second click in the mail would: used, nothing more stored.
         await page.goto(good)
         refused = page.locator("#refused")
-        await expect(refused).to_have_attribute("data-code", "link_used")
+        await expect(refused).to_have_attribute("data-code", "token_used")
         async with httpx.AsyncClient(base_url=mailing_web.base_url, timeout=10) as http:
             again = await http.get(f"/api/tickets/{conv}", headers=headers)
         assert len(again.json()["ticket"]["ratings"]) == 1

@@ -67,6 +67,8 @@ async def test_a_rating_link_opens_the_form_and_counts_once(browser: Browser, we
     context.set_default_timeout(TIMEOUT_MS)
     try:
         page = await context.new_page()
+        console: list[str] = []
+        page.on("console", lambda message: console.append(message.text))
         rated = await rate_by_link(page, link, reason="slow", comment="It works now, but it took a week.")
         assert rated.preselected == "bad"
         assert rated.confirmation == f"Your rating of ticket #{conv} was recorded: Bad."
@@ -85,7 +87,11 @@ async def test_a_rating_link_opens_the_form_and_counts_once(browser: Browser, we
         # The same link again (a second click in the mail): used, nothing more stored.
         await page.goto(link)
         refused = page.locator("#refused")
-        await expect(refused).to_have_attribute("data-code", "link_used")
+        await expect(refused).to_have_attribute("data-code", "token_used")
         await expect(refused).to_have_text("This link has already been used: your rating was recorded.")
+
+        # The page's one stylesheet applies under a CSP that allows it by hash alone.
+        assert await page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(244, 246, 248)"
+        assert [text for text in console if "Content Security Policy" in text] == []
     finally:
         await context.close()

@@ -13,10 +13,16 @@ const form = document.getElementById("account-form");
 const error = document.getElementById("form-error");
 const done = document.getElementById("form-done");
 const field = (name) => form.elements.namedItem(name);
+// The page's words in its language (chat/templates/account_pages/form.html, data-msg-*).
+const say = form.dataset;
+const REFUSALS = { invalid_token: say.msgInvalidToken, token_expired: say.msgTokenExpired, token_used: say.msgTokenUsed };
 
 function passwords() {
   const password = field("password").value;
-  if (password !== field("confirm").value) throw new Error("The two passwords differ.");
+  if (password !== field("confirm").value) throw new Error(say.msgMismatch);
+  const { minLength, maxLength } = field("password");
+  // The server checks the same policy (in code points, so it has the last word on emoji).
+  if (password.length < minLength || password.length > maxLength) throw new Error(say.msgPasswordLength);
   return password;
 }
 
@@ -43,12 +49,11 @@ const ACTIONS = {
   async forgot() {
     await call("POST", "/api/auth/password/forgot", { email: field("email").value.trim() });
     // The API answers the same whether or not the address has an account: so does the page.
-    finish(paragraph("If this address has an account, a link to set a new password is on its way. ",
-      "It works for one hour, once."));
+    finish(paragraph(say.msgSent));
   },
   async reset() {
     const data = await call("POST", "/api/auth/password/reset", { token: field("token").value, password: passwords() });
-    finish(paragraph("Your password is set. ", link(data.sign_in_url, "Sign in")));
+    finish(paragraph(say.msgPasswordSet, " ", link(data.sign_in_url, say.msgSignIn)));
   },
   async invitation() {
     const name = field("name").value.trim();
@@ -56,7 +61,7 @@ const ACTIONS = {
       { token: field("token").value, password: passwords(), ...(name ? { name } : {}) });
     const key = TOKEN_KEYS[data.sign_in_url];
     if (key) sessionStorage.setItem(key, data.token);
-    finish(paragraph("Your password is set. ", link(data.sign_in_url, "Continue")));
+    finish(paragraph(say.msgPasswordSet, " ", link(data.sign_in_url, say.msgContinue)));
     location.assign(data.sign_in_url);
   },
 };
@@ -69,7 +74,8 @@ form.addEventListener("submit", async (ev) => {
   try {
     await ACTIONS[form.dataset.action]();
   } catch (err) {
-    error.textContent = err.status === 429 ? "Too many requests; try again later." : err.message;
+    // The API's messages are English; the answers a person can get here read in the page's language.
+    error.textContent = (err.status === 429 ? say.msgTooMany : REFUSALS[err.code]) || err.message;
     error.dataset.code = err.code || "";
   } finally {
     button.disabled = false;

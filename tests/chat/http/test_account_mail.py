@@ -139,3 +139,33 @@ async def test_only_who_may_create_a_user_may_invite_them(server: LiveServer, ht
     anonymous = await http.post(f"/api/users/{target.id}/invite")
     assert anonymous.status_code == 401
     assert await outbox(server) == []
+
+
+async def test_account_pages_speak_the_users_language_else_the_browsers(server: LiveServer, http: httpx.AsyncClient) -> None:
+    await make_user(server, "ana@example.com", Role.CUSTOMER, language="pt-BR", name="Ana")
+    await http.post("/api/auth/password/forgot", json={"email": "ana@example.com"})
+    path, token = link_of((await outbox(server))[0])
+
+    # The link names Ana: her language wins over the browser's.
+    page = await http.get(path, params={"t": token}, headers={"Accept-Language": "de"})
+    assert page.status_code == 200 and '<html lang="pt-BR">' in page.text
+    assert "<title>Defina uma nova senha</title>" in page.text
+    assert "Escolha uma nova senha para <strong>ana@example.com</strong>." in page.text
+    assert 'data-msg-mismatch="As duas senhas são diferentes."' in page.text
+    csp = page.headers["content-security-policy"]
+    assert csp.startswith("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'sha256-")
+    assert "unsafe-inline" not in csp
+
+    assert (await http.post("/api/auth/password/reset", json={"token": token, "password": NEW_PASSWORD})).status_code == 200
+    used = await http.get(path, params={"t": token}, headers={"Accept-Language": "de"})
+    assert used.status_code == 410 and 'data-code="token_used">Este link já foi usado' in used.text
+    assert '<a href="/account/forgot">Pedir um novo link de senha</a>' in used.text
+
+    # No user named: Accept-Language by its q-values (fr is not ours, es beats ru).
+    forged = await http.get("/account/invitation", params={"t": "x"}, headers={"Accept-Language": "fr, ru;q=0.5, es;q=0.8"})
+    assert forged.status_code == 400 and '<html lang="es">' in forged.text
+    assert 'data-code="invalid_token">Esta invitación no es válida.' in forged.text
+    assert "/account/forgot" not in forged.text  # no "new password link" under an invitation
+    forgot = await http.get("/account/forgot", params={"email": '"><b>x'}, headers={"Accept-Language": "ru-RU"})
+    assert forgot.status_code == 200 and "<title>Забыли пароль?</title>" in forgot.text
+    assert 'value="&#34;&gt;&lt;b&gt;x"' in forgot.text

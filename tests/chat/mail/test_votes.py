@@ -76,8 +76,8 @@ async def test_the_vote_is_recorded_once_with_the_choice_made_on_the_page(desk: 
     ticket = await tickets.get_ticket(desk.svc, desk.customer, conv)
     assert [(r["value"], r["round"]) for r in ticket["ratings"]] == [("good", 1)]
     # The same link again, on the page or submitted: already used, nothing more stored.
-    assert await refusal(votes.open_rating(desk.svc, token)) == (410, "link_used")
-    assert await refusal(votes.cast_vote(desk.svc, token, "bad")) == (410, "link_used")
+    assert await refusal(votes.open_rating(desk.svc, token)) == (410, "token_used")
+    assert await refusal(votes.cast_vote(desk.svc, token, "bad")) == (410, "token_used")
     assert (await recorded(desk))[1] == 1 and len((await recorded(desk))[0]) == 1
 
 
@@ -88,7 +88,7 @@ async def test_two_submits_of_one_link_at_once_count_once(desk: Desk) -> None:
                                    return_exceptions=True)
     refused = [(r.status, r.code) for r in results if isinstance(r, votes.LinkRefused)]
     cast = [r.value for r in results if isinstance(r, votes.Vote)]
-    assert len(cast) == 1 and refused == [(410, "link_used")]
+    assert len(cast) == 1 and refused == [(410, "token_used")]
     assert await recorded(desk) == ([(conv, 1, cast[0], None, None, desk.customer.user_id)], 1)
 
 
@@ -123,8 +123,8 @@ async def test_a_forged_or_foreign_token_is_refused(desk: Desk) -> None:
     bad_choice = rating_token(desk, conv, 1, desk.customer.user_id, "great")
     huge_id = rating_token(desk, 2**70, 1, desk.customer.user_id, "good")
     for bad in (forged, other_purpose, no_jti, bad_choice, huge_id, "", "not-a-token"):
-        assert await refusal(votes.open_rating(desk.svc, bad)) == (400, "invalid_link")
-        assert await refusal(votes.cast_vote(desk.svc, bad, "good")) == (400, "invalid_link")
+        assert await refusal(votes.open_rating(desk.svc, bad)) == (400, "invalid_token")
+        assert await refusal(votes.cast_vote(desk.svc, bad, "good")) == (400, "invalid_token")
     assert await refusal(votes.cast_vote(desk.svc, token, "great")) == (422, "invalid_rating")
     assert await refusal(votes.cast_vote(desk.svc, token, "good", comment="x" * 4001)) == (422, "invalid_rating")
     assert await recorded(desk) == ([], 0)
@@ -136,8 +136,8 @@ async def test_a_link_expires_after_fourteen_days(desk: Desk, clock: ManualClock
     clock.advance(timedelta(days=14) - timedelta(seconds=1))
     assert (await votes.open_rating(desk.svc, token)).choice == "good"
     clock.advance(timedelta(seconds=2))
-    assert await refusal(votes.open_rating(desk.svc, token)) == (410, "link_expired")
-    assert await refusal(votes.cast_vote(desk.svc, token, "good")) == (410, "link_expired")
+    assert await refusal(votes.open_rating(desk.svc, token)) == (410, "token_expired")
+    assert await refusal(votes.cast_vote(desk.svc, token, "good")) == (410, "token_expired")
     assert await recorded(desk) == ([], 0)
 
 
