@@ -49,6 +49,8 @@ BATCH = 500
 # A rule or the round-robin assigns a new ticket within a sweep or two; an admin is told
 # only about tickets still unassigned after this.
 UNASSIGNED_GRACE = timedelta(minutes=2)
+# A digest quotes the most recent replies; the rest are a click away in the ticket.
+MAX_QUOTED = 10
 
 _OPEN = {TicketStatus.NEW, TicketStatus.IN_PROGRESS, TicketStatus.WAITING_ON_CUSTOMER}
 _STAFF_EVENTS = {"ticket.assigned", "ticket.transferred", "ticket.sla_warning", "ticket.sla_breached",
@@ -85,16 +87,16 @@ async def plan_batch(svc: Services, now: datetime) -> tuple[int, bool]:
             .limit(BATCH)
         )).all()
     queued = 0
-    for event, ticket, role in rows:
-        if ticket is None or not _relevant(event, ticket):
-            continue
+    # One transaction per conversation: a burst of replies in it is one digest update,
+    # not one per message (the planner must keep up with the chat, not trail it).
+    for items in _by_conversation([(e, r) for e, t, r in rows if t is not None and _relevant(e, t, r)]):
         try:
             async with svc.sessions.begin() as db:
-                queued += await plan_event(db, svc, event, role, now)
+                queued += await plan_conversation(db, svc, items, now)
         except Exception:
-            # One bad event must not hold up mail for everyone after it; it is logged
-            # with its id for an operator, and the cursor passes it.
-            log.exception("planning mail for event %s failed", event.id)
+            # One bad conversation must not hold up mail for everyone after it; it is
+            # logged with its events for an operator, and the cursor passes them.
+            log.exception("planning mail for events %s failed", [e.id for e, _ in items])
     new_cursor = after
     for event, _, _ in rows:
         if event.created_at > now - SETTLE:
@@ -121,29 +123,52 @@ async def _start(svc: Services) -> int:
         return row.last_event_id
 
 
-def _relevant(event: Event, ticket: Ticket) -> bool:
+def _is_support(role: Role | None) -> bool:
+    return role in STAFF_ROLES or role is Role.RESELLER_ADMIN
+
+
+def _relevant(event: Event, ticket: Ticket, role: Role | None) -> bool:
     if event.type == "message":
-        return ticket.tracked and not event.internal
+        if event.internal or not ticket.tracked:
+            return False
+        # A customer's message mails only an assignee (a live chat's is read live).
+        return _is_support(role) or ticket.assignee_id is not None
     if event.type != "system":
         return False  # a note is internal: never mailed
     name = (event.data or {}).get("event")
     return name in _STAFF_EVENTS or (name in _CUSTOMER_EVENTS and not event.internal)
 
 
-async def plan_event(db: AsyncSession, svc: Services, event: Event, role: Role | None, now: datetime) -> int:
-    """Queue the mails one committed event means, in ``db``'s transaction."""
-    ticket = await db.get(Ticket, event.conversation_id)
-    conv = await db.get(Conversation, event.conversation_id)
+def _by_conversation(items: list[tuple[Event, Role | None]]) -> list[list[tuple[Event, Role | None]]]:
+    groups: dict[int, list[tuple[Event, Role | None]]] = {}
+    for event, role in items:
+        groups.setdefault(event.conversation_id, []).append((event, role))
+    return list(groups.values())
+
+
+async def plan_conversation(
+    db: AsyncSession, svc: Services, items: list[tuple[Event, Role | None]], now: datetime
+) -> int:
+    """Queue the mails that committed events of one conversation mean, in ``db``'s
+    transaction: each system event on its own, the support replies together, the
+    customer's messages together."""
+    first = items[0][0]
+    ticket = await db.get(Ticket, first.conversation_id)
+    conv = await db.get(Conversation, first.conversation_id)
     if ticket is None or conv is None:
         return 0
-    plan = _Plan(db, svc, event, ticket, conv, now)
-    if event.type == "message":
-        if role in STAFF_ROLES or role is Role.RESELLER_ADMIN:
-            return await plan.support_reply()
-        return await plan.customer_replied()
-    name = event.data.get("event")
-    handler = _HANDLERS.get(str(name))
-    return await handler(plan) if handler is not None else 0
+    done = 0
+    replies = [e for e, role in items if e.type == "message" and _is_support(role)]
+    written = [e for e, role in items if e.type == "message" and not _is_support(role)]
+    for event, _ in items:
+        handler = _HANDLERS.get(str(event.data.get("event"))) if event.type == "system" else None
+        if handler is not None:
+            done += await handler(_Plan(db, svc, event, ticket, conv, now))
+    if replies:
+        done += await _Plan(db, svc, replies[-1], ticket, conv, now).support_replies(replies)
+    if written:
+        done += await _Plan(db, svc, written[-1], ticket, conv, now).customer_replied(written)
+    return done
 
 
 class _Plan:
@@ -230,57 +255,63 @@ class _Plan:
 
     # -- decisions ---------------------------------------------------------------------
 
-    async def support_reply(self) -> int:
-        """A public reply by support: to each customer not in the chat right now; replies
-        within the digest window are one mail (the first reply opens it, later ones join)."""
-        author = await self.db.get(User, self.event.author_id) if self.event.author_id else None
-        message = self.quoted(self.event, author)
+    async def authors(self, events: list[Event]) -> dict[int, User]:
+        ids = {e.author_id for e in events if e.author_id is not None}
+        return {u.id: u for u in await self.db.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+
+    async def support_replies(self, events: list[Event]) -> int:
+        """Public replies by support: to each customer not in the chat right now; replies
+        within the digest window are one mail (the first opens it, later ones join)."""
+        authors = await self.authors(events)
         done = 0
         for user, address in await self.customers():
-            if await self.connected(user.id) or await self._covered(user):
+            if await self.connected(user.id):
                 continue
-            digest = await self.db.scalar(select(OutboxMail).where(
-                OutboxMail.conversation_id == self.conv.id, OutboxMail.to_user_id == user.id,
-                OutboxMail.kind == MailKind.SUPPORT_REPLY.value, OutboxMail.status == MailStatus.HELD,
-            ).order_by(OutboxMail.id.desc()).limit(1).with_for_update())
-            if digest is not None:
-                self._join(digest, user, message)
-                done += 1
-                continue
-            window = timedelta(seconds=self.svc.settings.mail_digest_seconds)
-            done += await self.mail(MailKind.SUPPORT_REPLY, user, address,
-                                    extra={"messages": [message]}, held_until=self.event.created_at + window,
-                                    sender_name=author.name if author is not None else None)
+            done += await self._digest(MailKind.SUPPORT_REPLY, user, address, events, authors)
         return done
 
-    async def _covered(self, user: User) -> bool:
-        """Whether a digest to ``user`` already quotes this event (a re-planned event)."""
-        rows = await self.db.scalars(select(OutboxMail.context).where(
-            OutboxMail.conversation_id == self.conv.id, OutboxMail.to_user_id == user.id,
-            OutboxMail.kind == MailKind.SUPPORT_REPLY.value).order_by(OutboxMail.id.desc()).limit(20))
-        return any(self.event.id in [m.get("event_id") for m in (c or {}).get("messages", [])] for c in rows)
-
-    def _join(self, digest: OutboxMail, user: User, message: dict[str, Any]) -> None:
-        context = {**digest.context, "messages": [*digest.context.get("messages", []), message]}
-        composed = render(self.svc, MailKind.SUPPORT_REPLY, user, digest.to_addr, context, now=self.now,
-                          ticket=self.conv.id, sender_name=digest.context.get("sender_name"))
-        # Still held, never sent: a new Message-ID is as good as the old one.
-        digest.context, digest.raw, digest.subject = context, composed.raw, composed.subject
-        digest.message_id, digest.updated_at = composed.message_id, self.now
-
-    async def customer_replied(self) -> int:
+    async def customer_replied(self, events: list[Event]) -> int:
         """The customer wrote on a ticket that has an assignee: told if nobody answers
         within the digest window (an agent in the console answers sooner than a mail)."""
         t = self.ticket
-        if self.event.author_id is None or t.assignee_id is None or t.assignee_id == self.event.author_id:
+        authors = await self.authors(events)
+        own = [e for e in events if e.author_id != t.assignee_id]
+        done = 0
+        for user in await self.staff([t.assignee_id]):
+            done += await self._digest(MailKind.CUSTOMER_REPLIED, user, None, own, authors)
+        return done
+
+    async def _digest(self, kind: MailKind, user: User, address: str | None, events: list[Event],
+                      authors: dict[int, User]) -> int:
+        """Messages into ``user``'s held digest of ``kind`` for this conversation: joined to
+        the one waiting, or a new one due a digest window after the first. A message
+        already in a digest (an event planned again) is not added twice."""
+        rows = list(await self.db.scalars(select(OutboxMail).where(
+            OutboxMail.conversation_id == self.conv.id, OutboxMail.to_user_id == user.id, OutboxMail.kind == kind.value,
+        ).order_by(OutboxMail.id.desc()).limit(20)))
+        # Events of one conversation are planned in id order, so a digest covers every
+        # event up to its "upto" (on PostgreSQL a message committed late with a lower id
+        # than one already quoted is left out of the digest: the mail still goes).
+        upto = max((int((row.context or {}).get("upto") or 0) for row in rows), default=0)
+        fresh = [e for e in events if e.id > upto]
+        if not fresh:
             return 0
-        author = await self.db.get(User, self.event.author_id)
+        quoted = [self.quoted(e, authors.get(e.author_id or 0)) for e in fresh[-MAX_QUOTED:]]
+        progress = {"after_seq": fresh[-1].seq, "upto": fresh[-1].id}
+        held = next((row for row in rows if row.status is MailStatus.HELD), None)
+        if held is not None:
+            # Rendered again only when released (release_held): a burst of fifty replies
+            # costs fifty small updates and one composition, not fifty.
+            held.context = {**held.context, **progress, "stale": True,
+                            "messages": [*held.context.get("messages", []), *quoted][-MAX_QUOTED:],
+                            "count": int(held.context.get("count") or 0) + len(fresh)}
+            held.updated_at = self.now
+            return 1
         window = timedelta(seconds=self.svc.settings.mail_digest_seconds)
-        return sum([
-            await self.mail(MailKind.CUSTOMER_REPLIED, user, held_until=self.event.created_at + window,
-                            extra={"messages": [self.quoted(self.event, author)], "after_seq": self.event.seq})
-            for user in await self.staff([t.assignee_id])
-        ])
+        author = authors.get(fresh[0].author_id or 0)
+        return await self.mail(kind, user, address, held_until=fresh[0].created_at + window,
+                               sender_name=author.name if author is not None and kind is MailKind.SUPPORT_REPLY else None,
+                               extra={"messages": quoted, "count": len(fresh), **progress})
 
     async def opened(self) -> int:
         data = self.event.data
@@ -395,10 +426,22 @@ async def release_held(svc: Services, now: datetime) -> int:
             OutboxMail.status == MailStatus.HELD, OutboxMail.due_at <= now).order_by(OutboxMail.id).limit(BATCH)))
         for mail in held:
             wanted = await _still_wanted(db, svc, mail)
+            if wanted and mail.context.get("stale"):
+                await _render_again(db, svc, mail, now)
             mail.status = MailStatus.PENDING if wanted else MailStatus.CANCELLED
             mail.last_error = None if wanted else "no longer needed when due"
             mail.updated_at = now
         return len(held)
+
+
+async def _render_again(db: AsyncSession, svc: Services, mail: OutboxMail, now: datetime) -> None:
+    """A digest that grew while held, composed once more with every message it quotes.
+    It was never sent, so its new Message-ID is as good as the old one."""
+    user = await db.get(User, mail.to_user_id) if mail.to_user_id is not None else None
+    context = {k: v for k, v in mail.context.items() if k != "stale"}
+    composed = render(svc, MailKind(mail.kind), user, mail.to_addr, context, now=now,
+                      ticket=context.get("ticket_number"), sender_name=context.get("sender_name"))
+    mail.context, mail.raw, mail.subject, mail.message_id = context, composed.raw, composed.subject, composed.message_id
 
 
 async def _still_wanted(db: AsyncSession, svc: Services, mail: OutboxMail) -> bool:

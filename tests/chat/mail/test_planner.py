@@ -77,7 +77,9 @@ async def test_support_replies_within_the_window_are_one_mail_quoting_both(desk:
     await plan(desk)
     before = {m.id for m in await outbox(desk.svc)}
     await say(desk, desk.agent, conv, "Unplug it first.")
+    await plan(desk)
     clock.advance(timedelta(seconds=60))
+    # The second reply joins the held digest of the first (a later pass).
     await say(desk, desk.agent, conv, "Then <b>wait</b> a minute.")
     await plan(desk)
     replies = [m for m in await outbox(desk.svc) if m.id not in before]
@@ -230,3 +232,36 @@ async def test_an_unassigned_new_ticket_tells_the_admins_only_if_still_unassigne
     await plan(desk)
     after = {m.conversation_id: m.status for m in await outbox(desk.svc) if m.kind == "unassigned_ticket"}
     assert after == {first: MailStatus.PENDING, second: MailStatus.CANCELLED}
+
+
+async def test_a_burst_of_customer_messages_is_one_notice_to_the_assignee_cancelled_by_an_answer(
+    desk: Desk, clock: ManualClock
+) -> None:
+    conv = await ticket_with_cc(desk)
+    await tickets.assign_ticket(desk.svc, desk.admin, conv, desk.agent.user_id)
+    await plan(desk)
+    for n in range(30):
+        await say(desk, desk.customer, conv, f"still broken {n}")
+    await plan(desk)
+    clock.advance(SETTLE + timedelta(seconds=1))
+    await say(desk, desk.customer, conv, "hello?")
+    await plan(desk)
+    notices = [m for m in await outbox(desk.svc) if m.kind == "customer_replied"]
+    assert [(m.to_addr, m.status) for m in notices] == [("ann@support.example", MailStatus.HELD)]
+    # The most recent ten are quoted; every unanswered message is counted as covered (the
+    # opening "It is on fire" too: nobody has answered it either).
+    assert [q["body"] for q in notices[0].context["messages"]] == [f"still broken {n}" for n in range(21, 30)] + ["hello?"]
+    assert notices[0].context["count"] == 32
+    clock.advance(timedelta(seconds=desk.svc.settings.mail_digest_seconds))
+    await plan(desk)
+    released = [m for m in await outbox(desk.svc) if m.kind == "customer_replied"]
+    assert released[0].status is MailStatus.PENDING
+    assert "hello?" in text_of(released[0]) and "still broken 21" in text_of(released[0])
+    # Next time the agent answers within the window: no notice goes.
+    await say(desk, desk.customer, conv, "and now the scanner")
+    await plan(desk)
+    await say(desk, desk.agent, conv, "Looking at the scanner.")
+    clock.advance(timedelta(seconds=desk.svc.settings.mail_digest_seconds + 1))
+    await plan(desk)
+    later = [m.status for m in await outbox(desk.svc) if m.kind == "customer_replied"]
+    assert later == [MailStatus.PENDING, MailStatus.CANCELLED]
