@@ -7,9 +7,10 @@ the event's id — so a planner that crashes, or two that race, queue each mail 
 chat's hot path pays nothing: no reaction runs after a message, the planner reads later.
 
 Commit order is not id order on PostgreSQL (a transaction may take an id, then commit
-after a later one). The cursor therefore only moves past events older than
-:data:`SETTLE`; newer ones are planned now and looked at again next pass, which the
-idempotency keys make harmless.
+after a later one). There the cursor only moves past events older than :data:`SETTLE`;
+newer ones are planned now and looked at again next pass, which the idempotency keys
+make harmless. SQLite has one writer, which holds its lock from its first insert to its
+commit, so an id is never seen before a lower one: the cursor passes whatever was read.
 
 Some mails are *held* and looked at again when due (:func:`release_held`): a digest of
 support replies (sent only if the customer has not read them in the chat meanwhile), a
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,7 +47,9 @@ log = logging.getLogger("chat.mail.planner")
 CURSOR = "events"
 # Longer than any write transaction we run takes from its first insert to its commit.
 SETTLE = timedelta(seconds=10)
-BATCH = 500
+# A scan reads ~15 µs of CPU per event; each conversation in a batch costs one short
+# transaction, so larger batches keep a burst of chat cheap to plan.
+BATCH = 2000
 # A rule or the round-robin assigns a new ticket within a sweep or two; an admin is told
 # only about tickets still unassigned after this.
 UNASSIGNED_GRACE = timedelta(minutes=2)
@@ -76,32 +80,36 @@ async def plan_batch(svc: Services, now: datetime) -> tuple[int, bool]:
         cursor = await db.get(MailCursor, CURSOR)
     after = cursor.last_event_id if cursor is not None else await _start(svc)
     async with svc.reads() as db:
-        # Events of conversations without a ticket (group chats) never mail; the outer
-        # join keeps them so that the cursor passes them too.
-        rows = (await db.execute(
-            select(Event, Ticket, User.role)
+        # Only what decides whether an event can mean mail: no bodies, no ticket rows
+        # (their JSON columns cost more to decode than the whole decision). Events of
+        # conversations without a ticket (group chats) never mail; the outer join keeps
+        # them so that the cursor passes them too.
+        rows = [_Seen(*row) for row in (await db.execute(
+            select(Event.id, Event.conversation_id, Event.seq, Event.type, Event.internal, Event.created_at,
+                   Event.author_id, Event.data["event"].as_string(), User.role, Ticket.tracked, Ticket.assignee_id)
             .outerjoin(Ticket, Ticket.conversation_id == Event.conversation_id)
             .outerjoin(User, User.id == Event.author_id)
             .where(Event.id > after)
             .order_by(Event.id)
             .limit(BATCH)
-        )).all()
+        )).all()]
     queued = 0
     # One transaction per conversation: a burst of replies in it is one digest update,
     # not one per message (the planner must keep up with the chat, not trail it).
-    for items in _by_conversation([(e, r) for e, t, r in rows if t is not None and _relevant(e, t, r)]):
+    for items in _by_conversation([seen for seen in rows if _relevant(seen)]):
         try:
             async with svc.sessions.begin() as db:
                 queued += await plan_conversation(db, svc, items, now)
         except Exception:
             # One bad conversation must not hold up mail for everyone after it; it is
             # logged with its events for an operator, and the cursor passes them.
-            log.exception("planning mail for events %s failed", [e.id for e, _ in items])
+            log.exception("planning mail for events %s failed", [seen.id for seen in items])
     new_cursor = after
-    for event, _, _ in rows:
-        if event.created_at > now - SETTLE:
+    settle = timedelta(0) if svc.settings.is_sqlite else SETTLE
+    for seen in rows:
+        if seen.created_at > now - settle:
             break  # not settled: an earlier id may still commit; look again next pass
-        new_cursor = event.id
+        new_cursor = seen.id
     if new_cursor != after:
         async with svc.sessions.begin() as db:
             row = await db.get(MailCursor, CURSOR)
@@ -123,51 +131,71 @@ async def _start(svc: Services) -> int:
         return row.last_event_id
 
 
-def _is_support(role: Role | None) -> bool:
-    return role in STAFF_ROLES or role is Role.RESELLER_ADMIN
+@dataclass(frozen=True)
+class _Seen:
+    """An event as the planner's scan reads it."""
+
+    id: int
+    conversation_id: int
+    seq: int
+    type: str
+    internal: bool
+    created_at: datetime
+    author_id: int | None
+    name: str | None  # a system event's data.event
+    role: Role | None  # its author's
+    tracked: bool | None  # None: the conversation has no ticket
+    assignee_id: int | None
+
+    @property
+    def by_support(self) -> bool:
+        return self.role in STAFF_ROLES or self.role is Role.RESELLER_ADMIN
 
 
-def _relevant(event: Event, ticket: Ticket, role: Role | None) -> bool:
-    if event.type == "message":
-        if event.internal or not ticket.tracked:
+def _relevant(seen: _Seen) -> bool:
+    if seen.tracked is None:
+        return False
+    if seen.type == "message":
+        if seen.internal or not seen.tracked:
             return False
         # A customer's message mails only an assignee (a live chat's is read live).
-        return _is_support(role) or ticket.assignee_id is not None
-    if event.type != "system":
+        return seen.by_support or seen.assignee_id is not None
+    if seen.type != "system":
         return False  # a note is internal: never mailed
-    name = (event.data or {}).get("event")
-    return name in _STAFF_EVENTS or (name in _CUSTOMER_EVENTS and not event.internal)
+    return seen.name in _STAFF_EVENTS or (seen.name in _CUSTOMER_EVENTS and not seen.internal)
 
 
-def _by_conversation(items: list[tuple[Event, Role | None]]) -> list[list[tuple[Event, Role | None]]]:
-    groups: dict[int, list[tuple[Event, Role | None]]] = {}
-    for event, role in items:
-        groups.setdefault(event.conversation_id, []).append((event, role))
+def _by_conversation(items: list[_Seen]) -> list[list[_Seen]]:
+    groups: dict[int, list[_Seen]] = {}
+    for seen in items:
+        groups.setdefault(seen.conversation_id, []).append(seen)
     return list(groups.values())
 
 
-async def plan_conversation(
-    db: AsyncSession, svc: Services, items: list[tuple[Event, Role | None]], now: datetime
-) -> int:
+async def plan_conversation(db: AsyncSession, svc: Services, items: list[_Seen], now: datetime) -> int:
     """Queue the mails that committed events of one conversation mean, in ``db``'s
     transaction: each system event on its own, the support replies together, the
     customer's messages together."""
-    first = items[0][0]
-    ticket = await db.get(Ticket, first.conversation_id)
-    conv = await db.get(Conversation, first.conversation_id)
+    ticket = await db.get(Ticket, items[0].conversation_id)
+    conv = await db.get(Conversation, items[0].conversation_id)
     if ticket is None or conv is None:
         return 0
+    replies = [e for e in items if e.type == "message" and e.by_support]
+    written = [e for e in items if e.type == "message" and not e.by_support]
+    # Whole rows only of what a decision reads: system events, and the messages a
+    # digest may quote (the last few of each side).
+    wanted = [e.id for e in items if e.type == "system"] + [e.id for e in replies[-MAX_QUOTED:] + written[-MAX_QUOTED:]]
+    rows = {e.id: e for e in await db.scalars(select(Event).where(Event.id.in_(wanted)))}
     done = 0
-    replies = [e for e, role in items if e.type == "message" and _is_support(role)]
-    written = [e for e, role in items if e.type == "message" and not _is_support(role)]
-    for event, _ in items:
-        handler = _HANDLERS.get(str(event.data.get("event"))) if event.type == "system" else None
-        if handler is not None:
+    for seen in items:
+        event = rows.get(seen.id) if seen.type == "system" else None
+        handler = _HANDLERS.get(str(seen.name)) if event is not None else None
+        if event is not None and handler is not None:
             done += await handler(_Plan(db, svc, event, ticket, conv, now))
     if replies:
-        done += await _Plan(db, svc, replies[-1], ticket, conv, now).support_replies(replies)
+        done += await _Plan(db, svc, rows[replies[-1].id], ticket, conv, now).support_replies(replies, rows)
     if written:
-        done += await _Plan(db, svc, written[-1], ticket, conv, now).customer_replied(written)
+        done += await _Plan(db, svc, rows[written[-1].id], ticket, conv, now).customer_replied(written, rows)
     return done
 
 
@@ -255,11 +283,11 @@ class _Plan:
 
     # -- decisions ---------------------------------------------------------------------
 
-    async def authors(self, events: list[Event]) -> dict[int, User]:
+    async def authors(self, events: Sequence[_Seen | Event]) -> dict[int, User]:
         ids = {e.author_id for e in events if e.author_id is not None}
         return {u.id: u for u in await self.db.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
 
-    async def support_replies(self, events: list[Event]) -> int:
+    async def support_replies(self, events: list[_Seen], rows: dict[int, Event]) -> int:
         """Public replies by support: to each customer not in the chat right now; replies
         within the digest window are one mail (the first opens it, later ones join)."""
         authors = await self.authors(events)
@@ -267,10 +295,10 @@ class _Plan:
         for user, address in await self.customers():
             if await self.connected(user.id):
                 continue
-            done += await self._digest(MailKind.SUPPORT_REPLY, user, address, events, authors)
+            done += await self._digest(MailKind.SUPPORT_REPLY, user, address, events, rows, authors)
         return done
 
-    async def customer_replied(self, events: list[Event]) -> int:
+    async def customer_replied(self, events: list[_Seen], rows: dict[int, Event]) -> int:
         """The customer wrote on a ticket that has an assignee: told if nobody answers
         within the digest window (an agent in the console answers sooner than a mail)."""
         t = self.ticket
@@ -278,27 +306,27 @@ class _Plan:
         own = [e for e in events if e.author_id != t.assignee_id]
         done = 0
         for user in await self.staff([t.assignee_id]):
-            done += await self._digest(MailKind.CUSTOMER_REPLIED, user, None, own, authors)
+            done += await self._digest(MailKind.CUSTOMER_REPLIED, user, None, own, rows, authors)
         return done
 
-    async def _digest(self, kind: MailKind, user: User, address: str | None, events: list[Event],
-                      authors: dict[int, User]) -> int:
+    async def _digest(self, kind: MailKind, user: User, address: str | None, events: list[_Seen],
+                      rows: dict[int, Event], authors: dict[int, User]) -> int:
         """Messages into ``user``'s held digest of ``kind`` for this conversation: joined to
         the one waiting, or a new one due a digest window after the first. A message
         already in a digest (an event planned again) is not added twice."""
-        rows = list(await self.db.scalars(select(OutboxMail).where(
+        digests = list(await self.db.scalars(select(OutboxMail).where(
             OutboxMail.conversation_id == self.conv.id, OutboxMail.to_user_id == user.id, OutboxMail.kind == kind.value,
         ).order_by(OutboxMail.id.desc()).limit(20)))
         # Events of one conversation are planned in id order, so a digest covers every
         # event up to its "upto" (on PostgreSQL a message committed late with a lower id
         # than one already quoted is left out of the digest: the mail still goes).
-        upto = max((int((row.context or {}).get("upto") or 0) for row in rows), default=0)
+        upto = max((int((row.context or {}).get("upto") or 0) for row in digests), default=0)
         fresh = [e for e in events if e.id > upto]
         if not fresh:
             return 0
-        quoted = [self.quoted(e, authors.get(e.author_id or 0)) for e in fresh[-MAX_QUOTED:]]
+        quoted = [self.quoted(rows[e.id], authors.get(e.author_id or 0)) for e in fresh[-MAX_QUOTED:]]
         progress = {"after_seq": fresh[-1].seq, "upto": fresh[-1].id}
-        held = next((row for row in rows if row.status is MailStatus.HELD), None)
+        held = next((row for row in digests if row.status is MailStatus.HELD), None)
         if held is not None:
             # Rendered again only when released (release_held): a burst of fifty replies
             # costs fifty small updates and one composition, not fifty.
