@@ -82,6 +82,29 @@ class Settings:
     smtp_ca_file: str | None = None
     """A PEM bundle of CAs to trust for the SMTP server's certificate (a private CA), in
     place of the system's."""
+    # E-mail in (chat/mail/inbound/): `supportchat mail-in` (SMTP or LMTP) and IMAP polling.
+    mail_in_host: str = "127.0.0.1"
+    mail_in_port: int = 2525
+    mail_in_lmtp: bool = False
+    """LMTP instead of SMTP on MAIL_IN_PORT (Postfix's ``lmtp:`` transport)."""
+    mail_in_max_bytes: int = 25 * 1024 * 1024
+    """Larger mails are refused (552) at the door."""
+    mail_in_keep_bytes: int = 256 * 1024
+    """How much of each received mail is kept for staff to open."""
+    mail_in_unknown_sender: str = "ticket"
+    """``ticket``: a sender we cannot place opens an unidentified ticket in New; ``refuse``."""
+    mail_in_company_sender: str = "create"
+    """A new address on a company's domain: ``create`` a customer user of that company,
+    or ``hold`` the mail for staff."""
+    mail_in_free_domains: tuple[str, ...] = ()
+    """Free-mail domains beyond the shipped list: they never identify a company."""
+    mail_in_tickets_per_hour: int = 10
+    """New tickets one sender may open per hour; mails beyond it are held."""
+    imap_url: str | None = None
+    """``imaps://user:pass@host:993/INBOX`` (or ``imap://`` with STARTTLS): poll this folder."""
+    imap_move_to: str | None = None
+    """Where a stored mail is moved on the IMAP server; unset: it is flagged ``\\Seen``."""
+    imap_ca_file: str | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -298,15 +321,64 @@ def _mail_settings(get: Callable[[str, str], str], *, public_url: str) -> dict[s
         # answered in 30 s is better retried later than waited for by the sweeper.
         "smtp_timeout_seconds": _int("SMTP_TIMEOUT_SECONDS", get("SMTP_TIMEOUT_SECONDS", "30"), low=1, high=600),
         "smtp_ca_file": _smtp_ca_file(get("SMTP_CA_FILE", "")),
+        **_mail_in_settings(get),
+    }
+
+
+def _choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
+    value = raw.strip().lower()
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}; got {raw!r}")
+    return value
+
+
+def _imap_url(raw: str) -> str:
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in {"imap", "imaps"} or not parts.hostname or not parts.username:
+        raise SettingsError("IMAP_URL must look like imaps://user:pass@host:993/INBOX (or imap:// with STARTTLS)")
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise SettingsError("IMAP_URL has a port that is not a number") from None
+    return raw.strip()
+
+
+def _mail_in_settings(get: Callable[[str, str], str]) -> dict[str, Any]:
+    imap_raw = get("IMAP_URL", "")
+    move_to = get("IMAP_MOVE_TO", "").strip()
+    ca_raw = get("IMAP_CA_FILE", "")
+    return {
+        "mail_in_host": get("MAIL_IN_HOST", "127.0.0.1").strip(),
+        "mail_in_port": _int("MAIL_IN_PORT", get("MAIL_IN_PORT", "2525"), low=1, high=65535),
+        "mail_in_lmtp": _bool("MAIL_IN_LMTP", get("MAIL_IN_LMTP", "false")),
+        # 25 MB: what the big mail providers accept; anything larger is refused at the door.
+        "mail_in_max_bytes": _int("MAIL_IN_MAX_BYTES", get("MAIL_IN_MAX_BYTES", str(25 * 1024 * 1024)),
+                                  low=10_000, high=200 * 1024 * 1024),
+        "mail_in_keep_bytes": _int("MAIL_IN_KEEP_BYTES", get("MAIL_IN_KEEP_BYTES", str(256 * 1024)),
+                                   low=1024, high=50 * 1024 * 1024),
+        "mail_in_unknown_sender": _choice("MAIL_IN_UNKNOWN_SENDER", get("MAIL_IN_UNKNOWN_SENDER", "ticket"),
+                                          ("ticket", "refuse")),
+        "mail_in_company_sender": _choice("MAIL_IN_COMPANY_SENDER", get("MAIL_IN_COMPANY_SENDER", "create"),
+                                          ("create", "hold")),
+        "mail_in_free_domains": tuple(d.strip().lower() for d in get("MAIL_IN_FREE_DOMAINS", "").split(",") if d.strip()),
+        "mail_in_tickets_per_hour": _int("MAIL_IN_TICKETS_PER_HOUR", get("MAIL_IN_TICKETS_PER_HOUR", "10"),
+                                         low=1, high=100_000),
+        "imap_url": _imap_url(imap_raw) if imap_raw else None,
+        "imap_move_to": move_to or None,
+        "imap_ca_file": _ca_file("IMAP_CA_FILE", ca_raw),
     }
 
 
 def _smtp_ca_file(raw: str) -> str | None:
+    return _ca_file("SMTP_CA_FILE", raw)
+
+
+def _ca_file(name: str, raw: str) -> str | None:
     if not raw.strip():
         return None
     path = Path(raw.strip()).expanduser()
     if not path.is_file():
-        raise SettingsError(f"SMTP_CA_FILE must name a PEM file of CA certificates; {raw!r} is not a file")
+        raise SettingsError(f"{name} must name a PEM file of CA certificates; {raw!r} is not a file")
     return str(path.resolve())
 
 

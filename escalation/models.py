@@ -183,6 +183,9 @@ class Ticket(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     close_reason: Mapped[str | None] = mapped_column(String(16))
+    # Marked as spam by an agent (or opened by a blocked sender): out of the queues, in
+    # the Spam view; "not spam" clears it (issue 16).
+    spam_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class CustomerPresence(Base):

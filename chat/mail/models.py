@@ -7,7 +7,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chat.db import UTCDateTime
@@ -95,3 +95,67 @@ class SpentToken(Base):
     jti: Mapped[str] = mapped_column(String(64), primary_key=True)
     purpose: Mapped[str] = mapped_column(String(32))
     spent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class InboundStatus(enum.StrEnum):
+    """What became of a mail that came in (issue 16); every mail gets exactly one."""
+
+    TICKET = "ticket"  # opened a new ticket
+    REPLY = "reply"  # continued a ticket
+    HELD = "held"  # kept for staff to decide (unknown company user, over the per-sender rate)
+    SPAM = "spam"  # flagged by the upstream filter, or from a blocked sender: the Spam view
+    LOOP = "loop"  # an auto-reply, bulk or list mail, a mailer-daemon: recorded, opens nothing
+    BOUNCE = "bounce"  # a delivery report: matched to the mail it bounces
+    OURS = "ours"  # one of our own mails come back
+    REFUSED = "refused"  # could not be used (malformed, unknown sender refused by setting)
+
+
+class InboundMail(Base):
+    """One mail received (SMTP/LMTP or IMAP), kept for staff to open. The unique key is
+    what makes a restart or a redelivery store nothing twice."""
+
+    __tablename__ = "mail_inbound"
+    __table_args__ = (UniqueConstraint("mailbox", "message_key"), Index("ix_mail_inbound_status_id", "status", "id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(200))  # "smtp" or "imap:<user>@<host>/<folder>"
+    # SHA-256 of the Message-ID (or of the raw bytes when there is none): fixed width,
+    # and a forged, endless Message-ID cannot break the index.
+    message_key: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str | None] = mapped_column(String(998))
+    sender: Mapped[str] = mapped_column(String(320), index=True)
+    subject: Mapped[str] = mapped_column(String(400))
+    status: Mapped[InboundStatus] = mapped_column(_enum(InboundStatus, "inbound_status"))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    # The original, cut to MAIL_IN_KEEP_BYTES: enough for staff to see what came, bounded
+    # so a 50 MB mail does not live twice in the database.
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MailBlock(Base):
+    """A sender address ("ann@x.com") or a whole domain ("@x.com") whose mail is spam:
+    it opens nothing and is mailed nothing. Support admins edit the list."""
+
+    __tablename__ = "mail_blocklist"
+
+    pattern: Mapped[str] = mapped_column(String(320), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ImapState(Base):
+    """How far the IMAP poller has read one folder: UIDs only mean something within one
+    UIDVALIDITY, so both are kept."""
+
+    __tablename__ = "mail_imap_state"
+
+    mailbox: Mapped[str] = mapped_column(String(200), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
