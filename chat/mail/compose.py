@@ -124,6 +124,16 @@ class MailIdentity:
         """``MAIL_FROM``'s domain: it names our Message-IDs."""
         return self.address.rpartition("@")[2].lower()
 
+    @cached_property
+    def reply_address(self) -> tuple[str, str, str]:
+        """``(display name, local part, domain)`` of where replies go: ``MAIL_REPLY_TO``'s
+        address, else ``MAIL_FROM``'s. A ticket's mails add ``+token`` to the local part."""
+        name, address = parseaddr(self.reply_to or "")
+        if "@" not in address:
+            name, address = "", self.address
+        local, _, domain = address.rpartition("@")
+        return one_line(name), local, domain.lower()
+
 
 @dataclass(frozen=True)
 class Recipient:
@@ -180,6 +190,29 @@ def ticket_of_message_id(secret: bytes, message_id: str) -> int | None:
     digits, sig = match.groups()
     number = int(digits)
     if number > _MAX_TICKET or not hmac.compare_digest(sig, _signature(secret, digits)):
+        return None
+    return number
+
+
+def ticket_of_address(identity: MailIdentity, address: str) -> int | None:
+    """The ticket a reply's recipient address names: ``<local>+<thread token>@<domain>``
+    of our reply address (:attr:`MailIdentity.reply_address`); ``None`` for any other
+    address, a forged token or garbage. Local part and domain compare case-insensitively
+    (some relays lower-case them; the token is lower-case already)."""
+    _, local, domain = identity.reply_address
+    value = address.strip()
+    if value.startswith("<") and value.endswith(">"):
+        value = value[1:-1]
+    user, at, host = value.rpartition("@")
+    base, plus, tag = user.partition("+")
+    if not at or not plus or host.lower() != domain or base.lower() != local.lower():
+        return None
+    match = _TOKEN.fullmatch(tag.lower())
+    if match is None:
+        return None
+    digits, sig = match.groups()
+    number = int(digits)
+    if number > _MAX_TICKET or not hmac.compare_digest(sig, _signature(identity.secret, digits)):
         return None
     return number
 
@@ -304,7 +337,14 @@ def compose(
     display = f"{agent} ({from_name})" if agent and from_name else agent or from_name
     msg["From"] = Address(display_name=display, username=username, domain=domain)
     msg["To"] = _recipient_address(to)
-    msg["Reply-To"] = one_line(identity.reply_to or "") or Address(username=username, domain=domain)
+    if ticket is not None:
+        # A plus-address names the ticket: the intake threads a reply by its recipient
+        # even when the client dropped In-Reply-To and the subject (issue 16, item 2).
+        reply_name, reply_local, reply_domain = identity.reply_address
+        msg["Reply-To"] = Address(display_name=reply_name, username=f"{reply_local}+{thread_token(identity.secret, ticket)}",
+                                  domain=reply_domain)
+    else:
+        msg["Reply-To"] = one_line(identity.reply_to or "") or Address(username=username, domain=domain)
     msg["Subject"] = subject
     msg["Date"] = now
     message_id = _new_message_id(identity, ticket)

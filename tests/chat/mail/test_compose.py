@@ -26,6 +26,7 @@ from chat.mail.compose import (
     compose,
     thread_root,
     thread_token,
+    ticket_of_address,
     ticket_of_message_id,
 )
 from chat.mail.kinds import KINDS, MailKind
@@ -244,7 +245,7 @@ def test_a_naive_now_is_refused() -> None:
 def test_from_reply_to_date_and_subject() -> None:
     msg = parse(make(MailKind.SUPPORT_REPLY))
     assert str(msg["From"]) == "Support <support@acme.test>"
-    assert str(msg["Reply-To"]) == "support@acme.test"
+    assert str(msg["Reply-To"]) == f"support+{thread_token(SECRET, 123)}@acme.test"
     assert str(msg["To"]) == "Anna <anna@example.com>"
     assert msg["Date"].datetime == NOW
     assert msg["Subject"] == "[#123] Printer is broken"
@@ -256,8 +257,26 @@ def test_agent_name_goes_before_ours_and_reply_to_follows_the_setting() -> None:
     msg = parse(composed)
     assert msg["From"].addresses[0].display_name == "Анна (Acme Support)"
     assert msg["From"].addresses[0].addr_spec == "help@acme.test"
-    assert str(msg["Reply-To"]) == "Acme Intake <in@mail.acme.test>"
+    assert str(msg["Reply-To"]) == f"Acme Intake <in+{thread_token(SECRET, 123)}@mail.acme.test>"
     assert composed.raw.isascii()  # non-ASCII names travel as encoded words
+    without_ticket = parse(compose(identity, MailKind.PASSWORD_RESET, ANNA, CONTEXTS[MailKind.PASSWORD_RESET], now=NOW))
+    assert str(without_ticket["Reply-To"]) == "Acme Intake <in@mail.acme.test>"
+
+
+def test_reply_to_plus_address_names_the_ticket() -> None:
+    msg = parse(make(MailKind.SUPPORT_REPLY))
+    address = msg["Reply-To"].addresses[0].addr_spec
+    assert ticket_of_address(IDENTITY, address) == 123
+    assert ticket_of_address(IDENTITY, f"<{address.upper()}>") == 123  # a relay that shouts
+    token = thread_token(SECRET, 123)
+    for other in (
+        f"support+{token}@other.test", f"sales+{token}@acme.test", "support@acme.test", f"support+{token}",
+        f"support+{token.replace('t123', 't124')}@acme.test", "support+t123.0123456789abcdef@acme.test", "", "@",
+    ):
+        assert ticket_of_address(IDENTITY, other) is None, other
+    intake = MailIdentity("Acme <help@acme.test>", "Intake <in@mail.acme.test>", "https://acme.test", SECRET)
+    assert ticket_of_address(intake, f"in+{token}@mail.acme.test") == 123
+    assert ticket_of_address(intake, f"help+{token}@acme.test") is None
 
 
 def test_staff_subjects_say_what_happened() -> None:
