@@ -119,6 +119,10 @@ class Action(enum.StrEnum):
     # E-mail out (chat.mail): the outbox as sent, and the suppression list.
     VIEW_SENT_MAIL = "view_sent_mail"
     MANAGE_MAIL_SUPPRESSIONS = "manage_mail_suppressions"
+    # E-mail in (chat.mail.inbound): the received-mail log, spam, the sender block list.
+    VIEW_RECEIVED_MAIL = "view_received_mail"
+    DECIDE_SPAM = "decide_spam"  # mark a ticket as spam, "not spam", release a spam mail
+    MANAGE_MAIL_BLOCKLIST = "manage_mail_blocklist"
 
 
 Target = OrgRef | UserRef | ConversationRef | GroupRef | TicketRef | None
@@ -346,6 +350,20 @@ def _manage_mail_suppressions(p: Principal, t: Target) -> bool:
     return p.role is Role.SUPPORT_ADMIN
 
 
+def _view_received_mail(p: Principal, t: Target) -> bool:
+    # Unlike sent mail, a received mail carries no link of ours that acts as anybody:
+    # read-only staff may look (they see the tickets these mails opened anyway).
+    return p.is_staff
+
+
+def _decide_spam(p: Principal, t: Target) -> bool:
+    return p.role in {Role.AGENT, Role.SUPPORT_ADMIN}
+
+
+def _manage_mail_blocklist(p: Principal, t: Target) -> bool:
+    return p.role is Role.SUPPORT_ADMIN
+
+
 _RULES: dict[Action, tuple[type | None, Callable[[Principal, Target], bool]]] = {
     Action.READ_PROFILE: (None, _any),
     Action.UPDATE_PROFILE: (None, _update_profile),
@@ -381,6 +399,9 @@ _RULES: dict[Action, tuple[type | None, Callable[[Principal, Target], bool]]] = 
     Action.MANAGE_SLA: (None, _manage_sla),
     Action.VIEW_SENT_MAIL: (None, _view_sent_mail),
     Action.MANAGE_MAIL_SUPPRESSIONS: (None, _manage_mail_suppressions),
+    Action.VIEW_RECEIVED_MAIL: (None, _view_received_mail),
+    Action.DECIDE_SPAM: (None, _decide_spam),
+    Action.MANAGE_MAIL_BLOCKLIST: (None, _manage_mail_blocklist),
 }
 
 

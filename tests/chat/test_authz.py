@@ -127,6 +127,9 @@ MATRIX: list[tuple[str, Action, Target, str]] = [
     ("manage SLA: categories, calendars, policies, groups", Action.MANAGE_SLA, None, "---S--"),
     ("read sent mail (it carries live account links)", Action.VIEW_SENT_MAIL, None, "---S--"),
     ("clear suppressed mail addresses", Action.MANAGE_MAIL_SUPPRESSIONS, None, "---S--"),
+    ("read received mail and the spam view", Action.VIEW_RECEIVED_MAIL, None, "--AS-O"),
+    ("mark spam, not spam, release a spam mail", Action.DECIDE_SPAM, None, "--AS--"),
+    ("edit the sender block list", Action.MANAGE_MAIL_BLOCKLIST, None, "---S--"),
 ]
 
 
