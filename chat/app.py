@@ -26,6 +26,7 @@ from chat.http import (
     desk_routes,
     group_routes,
     health,
+    mail_in_routes,
     mail_pages,
     mail_routes,
     ticket_routes,
@@ -126,6 +127,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         *account_mail.ROUTES,
         *mail_pages.ROUTES,
         *mail_routes.ROUTES,
+        *mail_in_routes.ROUTES,
         Mount("/static/shared", app=group_routes.PortalFiles(directory=SHARED_DIR, check_dir=False), name="shared"),
     ]
     if settings.demo_page:

@@ -20,7 +20,7 @@ from escalation.lifecycle import NextAction, TicketStatus
 from escalation.models import Ticket, TicketRating, TicketTask
 
 CUSTOMER_HIDDEN = frozenset({"tasks", "escalation_step", "deadlines", "level", "group", "assignee", "contact_email",
-                             "handled_by", "customer_left_at"})
+                             "handled_by", "customer_left_at", "spam_at"})
 
 
 def desk_view(actor: Principal | None, ticket: Ticket) -> bool:
@@ -133,6 +133,8 @@ def ticket_fields(ticket: Ticket, conv: Conversation, users: dict[int, User]) ->
         "created_at": iso(ticket.created_at),
         "updated_at": iso(ticket.updated_at),
         "closed_at": iso(ticket.closed_at),
+        # Marked as spam (issue 16): in no queue until "not spam"; staff only.
+        "spam_at": iso(ticket.spam_at),
     }
 
 

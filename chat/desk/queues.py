@@ -9,6 +9,8 @@ on the customer**, shown after the working queues. Tickets a partner's own first
 holds (``handled_by_org_id``) are the partner's until handed over: in no platform queue
 but in that partner's (``partner:<id>``), which its admins work in their console and
 support admins oversee (:mod:`chat.desk.scope`).
+Tickets marked as spam (``spam_at``, issue 16) are in no queue at all, whatever their
+status: they are listed by :func:`spam_tickets` for the Spam view until "not spam".
 
 ``queue_of`` is the whole rule, pure; the rest loads the facts it needs.
 """
@@ -168,7 +170,7 @@ def _ticket_query() -> Any:
 def _item(row: Any, last: LastMessage | None, group_names: dict[str, str]) -> dict[str, Any]:
     ticket, conv, requester, creator, own_org, assignee, site_org, partner = row
     org = own_org or site_org
-    queue = queue_of(ticket.status, ticket.level, ticket.group_key)
+    queue = None if ticket.spam_at is not None else queue_of(ticket.status, ticket.level, ticket.group_key)
     if queue is not None and ticket.handled_by_org_id is not None:
         # A partner's own first line holds it: its queue, not the platform's, until handed over.
         queue = partner_queue_key(ticket.handled_by_org_id)
@@ -205,6 +207,7 @@ def _item(row: Any, last: LastMessage | None, group_names: dict[str, str]) -> di
         "customer_left_at": None if ticket.customer_left_at is None else ticket.customer_left_at.isoformat(),
         "last_activity_at": conv.updated_at.isoformat(),
         "sla": current_sla(ticket.deadlines),
+        "spam_at": None if ticket.spam_at is None else ticket.spam_at.isoformat(),
     }
 
 
@@ -250,7 +253,8 @@ PLATFORM_SCOPE = DeskScope(platform=True, partners=False)
 async def board(db: AsyncSession, scope: DeskScope = PLATFORM_SCOPE) -> list[dict[str, Any]]:
     """Every queue in scope with its count and its items, oldest waiting first."""
     groups, names = await _group_names(db)
-    items = await _items(db, _ticket_query().where(Ticket.status.not_in(_OUT_OF_QUEUES), scope.where()), names)
+    items = await _items(db, _ticket_query().where(Ticket.status.not_in(_OUT_OF_QUEUES), Ticket.spam_at.is_(None),
+                                                   scope.where()), names)
     listed = await _listed(db, scope, groups, (i["queue"] for i in items if i["queue"]))
     by_queue: dict[str, list[dict[str, Any]]] = {q.key: [] for q in listed}
     for item in items:
@@ -268,7 +272,7 @@ async def counts(db: AsyncSession, scope: DeskScope = PLATFORM_SCOPE) -> dict[st
     groups, _ = await _group_names(db)
     rows = await db.execute(
         select(Ticket.status, Ticket.level, Ticket.group_key, Ticket.handled_by_org_id, func.count())
-        .where(Ticket.status.not_in(_OUT_OF_QUEUES), scope.where())
+        .where(Ticket.status.not_in(_OUT_OF_QUEUES), Ticket.spam_at.is_(None), scope.where())
         .group_by(Ticket.status, Ticket.level, Ticket.group_key, Ticket.handled_by_org_id)
     )
     found: dict[str, int] = {}
@@ -279,6 +283,14 @@ async def counts(db: AsyncSession, scope: DeskScope = PLATFORM_SCOPE) -> dict[st
         if key is not None:
             found[key] = found.get(key, 0) + int(n)
     return {q.key: found.get(q.key, 0) for q in await _listed(db, scope, groups, found)}
+
+
+async def spam_tickets(db: AsyncSession, scope: DeskScope, limit: int = ITEMS_PER_QUEUE) -> list[dict[str, Any]]:
+    """Tickets marked as spam in ``scope``, most recently marked first (the Spam view)."""
+    _, names = await _group_names(db)
+    query = (_ticket_query().where(Ticket.spam_at.is_not(None), scope.where())
+             .order_by(Ticket.spam_at.desc(), Ticket.conversation_id.desc()).limit(limit))
+    return await _items(db, query, names)
 
 
 async def item(db: AsyncSession, conversation_id: int) -> dict[str, Any] | None:
