@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import secrets
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import NoReturn, TypeVar
@@ -17,6 +19,7 @@ from typing import NoReturn, TypeVar
 from chat import directory, migrate
 from chat.demo import seed_demo
 from chat.errors import AppError
+from chat.mail.inbound.smtp_in import serve_mail_in
 from chat.models import OrgKind, Role
 from chat.services import Services
 from chat.settings import EX_CONFIG, Settings, SettingsError, load_settings
@@ -60,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("migrate", help="apply pending database migrations")
 
+    sub.add_parser(
+        "mail-in",
+        help="receive mail: SMTP (or LMTP) on MAIL_IN_HOST:MAIL_IN_PORT, and the IMAP_URL folder when set; until SIGTERM",
+    )
+
     user = sub.add_parser("create-user", help="create a login")
     user.add_argument("--email", required=True)
     user.add_argument("--role", required=True, choices=[r.value for r in Role if r is not Role.VISITOR])
@@ -93,6 +101,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("demo", help="seed demo organizations, site and users; print their logins and URLs")
     return parser
+
+
+async def _mail_in(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    svc = build_services(settings)
+    await svc.broker.connect()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await serve_mail_in(svc, stop)
+    finally:
+        await svc.close()
 
 
 def _generated_password() -> str:
@@ -200,6 +222,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif migrate.pending(settings.database_url):
         print("supportchat: error: the database schema is out of date: run `supportchat migrate` first", file=sys.stderr)
         return EX_USAGE
+    if args.command == "mail-in":
+        try:
+            asyncio.run(_mail_in(settings))
+        except OSError as exc:  # the port is taken, or the address is not ours
+            print(f"supportchat: error: mail-in cannot listen on {settings.mail_in_host}:{settings.mail_in_port}: {exc}",
+                  file=sys.stderr)
+            return EX_USAGE
+        return 0
     commands: dict[str, Callable[[Services], Awaitable[None]]] = {
         "create-user": lambda svc: _create_user(svc, args),
         "create-org": lambda svc: _create_org(svc, args),

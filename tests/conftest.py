@@ -27,7 +27,7 @@ from tests.support.processes import PostgresServer, RedisServer, start_postgres,
 
 # Fixtures that tests in more than one folder use, registered here once so that no test
 # imports a fixture by name (an import that pytest needs and the linters see as unused).
-pytest_plugins = ["tests.escalation.people", "tests.support.desk", "tests.support.smtp_server"]
+pytest_plugins = ["tests.escalation.people", "tests.support.desk", "tests.support.smtp_server", "tests.support.dovecot"]
 
 TEMPLATE_DB = "supportchat_template"
 TEST_SECRET = "test-secret-key-" + "x" * 32
