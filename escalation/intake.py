@@ -7,7 +7,7 @@ tracked from the start (every SLA clock runs), in one transaction with its row.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,6 +22,7 @@ from chat.errors import Forbidden, ValidationFailed
 from chat.events import EventKind, append_event, author_json, event_json, load_visible
 from chat.models import (
     STAFF_ROLES,
+    Attachment,
     Conversation,
     ConversationKind,
     ConversationStatus,
@@ -143,45 +144,102 @@ async def open_ticket(svc: Services, actor: Principal, draft: TicketDraft) -> di
         source = None
         if draft.linked_from is not None:
             source, _ = await load_visible(db, actor, draft.linked_from)
-        conv = Conversation(
-            kind=ConversationKind.CHAT, status=ConversationStatus.OPEN, subject=subject,
-            site_id=requester.site_id, organization_id=requester.organization_id, created_by_id=requester.id,
-            last_seq=0, created_at=now, updated_at=now,
-        )
-        db.add(conv)
-        await db.flush()
-        for user_id in (requester.id, *cc):
-            db.add(Participant(conversation_id=conv.id, user_id=user_id, joined_at=now, last_read_seq=0))
-        events = [event_json(await append_event(
-            db, conv.id, kind=EventKind.SYSTEM, now=now,
-            data={"event": "conversation.created", "user": author_json(requester), "subject": subject},
-        ), None)]
         author = await db.get(User, actor.user_id)
-        entered_by = {"entered_by": author_json(author)} if requester.id != actor.user_id else {}
-        first = await append_event(db, conv.id, kind=EventKind.MESSAGE, now=now, author_id=requester.id,
-                                   body=description, data=entered_by)
-        events.append(event_json(first, requester))
-        ticket = new_chat_ticket(conv, now, channel=draft.channel)
-        ticket.handled_by_org_id = await first_line_partner(db, conv.organization_id)
-        opened = open_state(now, Actor.customer(str(requester.id)))
-        ticket.sla_facts = []
-        record_facts(ticket, sla_facts(opened.events))
-        ticket.tracked, ticket.tracked_at, ticket.tracked_reason = True, now, "opened"
-        ticket.category, ticket.severity, ticket.cc, ticket.assets = category, severity, cc, assets
-        ticket.happened_at, ticket.contact_email, ticket.contact_name = happened_at, contact_email, contact_name
-        ticket.linked_from_id = source.id if source is not None else None
-        db.add(ticket)
-        await db.flush()
-        work = await begin_work(svc, db, conv, ticket, created=True)
-        work.events, work.inbox = events, ["created"]
-        await work.append("ticket.opened", author, internal=False, channel=draft.channel.value,
-                          category=category, severity=severity, level=1, group=None)
-        if source is not None:
-            await _link_source(work, source, author, draft.linked_seq)
-        await finish_work(work)
+        work = await _create(
+            svc, db, requester, author, subject=subject, description=description, channel=draft.channel, now=now,
+            cc=cc, source=source, linked_seq=draft.linked_seq, category=category, severity=severity, assets=assets,
+            happened_at=happened_at, contact_email=contact_email, contact_name=contact_name,
+        )
+        conv, ticket = work.conv, work.ticket
         body = await ticket_json(db, ticket, conv, staff=desk_view(actor, ticket))
     await publish_work(svc, work)
     return body
+
+
+async def open_ticket_in(
+    svc: Services,
+    db: AsyncSession,
+    requester: User,
+    *,
+    subject: str,
+    description: str,
+    channel: TicketChannel,
+    cc: Sequence[int] = (),
+    linked_from: Conversation | None = None,
+    files: Sequence[Attachment] = (),
+    message_data: Mapping[str, Any] | None = None,
+) -> Work:
+    """Open a tracked ticket for ``requester`` (who also writes its first message) inside
+    the caller's transaction, for intakes that store more with it (e-mail: the received
+    mail's row, its files). The caller checked ``subject`` / ``description`` / ``cc``
+    (:func:`escalation.fields.cc_users`), commits, then calls :func:`publish_work` on the
+    returned unit. ``linked_from``: the closed ticket this one follows up (FFC).
+    ``files``: unsaved attachment rows whose bytes are already in the upload store;
+    they are added to the conversation and carried by the first message.
+    ``message_data``: extra data of the first message (e.g. the received mail's id)."""
+    now = svc.clock.now()
+    return await _create(
+        svc, db, requester, requester, subject=subject, description=description, channel=channel, now=now,
+        cc=list(cc), source=linked_from, linked_seq=None, files=files, message_data=message_data,
+    )
+
+
+async def _create(
+    svc: Services, db: AsyncSession, requester: User, author: User | None, *, subject: str, description: str,
+    channel: TicketChannel, now: datetime, cc: list[int], source: Conversation | None, linked_seq: int | None,
+    category: str | None = None, severity: int | None = None, assets: list[str] | None = None,
+    happened_at: datetime | None = None, contact_email: str | None = None, contact_name: str | None = None,
+    files: Sequence[Attachment] = (), message_data: Mapping[str, Any] | None = None,
+) -> Work:
+    """The conversation, its first message, the ticket row and ``ticket.opened``, in the
+    caller's transaction; the unit is finished (deadlines computed), not yet published."""
+    conv = Conversation(
+        kind=ConversationKind.CHAT, status=ConversationStatus.OPEN, subject=subject,
+        site_id=requester.site_id, organization_id=requester.organization_id, created_by_id=requester.id,
+        last_seq=0, created_at=now, updated_at=now,
+    )
+    db.add(conv)
+    await db.flush()
+    for user_id in (requester.id, *cc):
+        db.add(Participant(conversation_id=conv.id, user_id=user_id, joined_at=now, last_read_seq=0))
+    events = [event_json(await append_event(
+        db, conv.id, kind=EventKind.SYSTEM, now=now,
+        data={"event": "conversation.created", "user": author_json(requester), "subject": subject},
+    ), None)]
+    data: dict[str, Any] = {"entered_by": author_json(author)} if author is None or requester.id != author.id else {}
+    data.update(message_data or {})
+    for row in files:
+        row.conversation_id, row.uploader_id, row.event_id, row.created_at = conv.id, requester.id, None, now
+        db.add(row)
+    if files:
+        await db.flush()
+        data["attachments"] = [{"id": a.id, "conversation_id": conv.id, "filename": a.filename,
+                                "content_type": a.content_type, "size": a.size, "url": f"/api/attachments/{a.id}"}
+                               for a in files]
+    first = await append_event(db, conv.id, kind=EventKind.MESSAGE, now=now, author_id=requester.id,
+                               body=description, data=data)
+    for row in files:
+        row.event_id = first.id
+    events.append(event_json(first, requester))
+    ticket = new_chat_ticket(conv, now, channel=channel)
+    ticket.handled_by_org_id = await first_line_partner(db, conv.organization_id)
+    opened = open_state(now, Actor.customer(str(requester.id)))
+    ticket.sla_facts = []
+    record_facts(ticket, sla_facts(opened.events))
+    ticket.tracked, ticket.tracked_at, ticket.tracked_reason = True, now, "opened"
+    ticket.category, ticket.severity, ticket.cc, ticket.assets = category, severity, cc, assets or []
+    ticket.happened_at, ticket.contact_email, ticket.contact_name = happened_at, contact_email, contact_name
+    ticket.linked_from_id = source.id if source is not None else None
+    db.add(ticket)
+    await db.flush()
+    work = await begin_work(svc, db, conv, ticket, created=True)
+    work.events, work.inbox = events, ["created"]
+    await work.append("ticket.opened", author, internal=False, channel=channel.value,
+                      category=category, severity=severity, level=1, group=None)
+    if source is not None:
+        await _link_source(work, source, author, linked_seq)
+    await finish_work(work)
+    return work
 
 
 async def _link_source(work: Work, source: Conversation, user: User | None, seq: int | None) -> None:

@@ -1,7 +1,8 @@
 """Putting a mail in the outbox, inside the caller's transaction.
 
-The one gate every mail passes: no address, a disabled user, a switched-off kind or a
-suppressed address queue nothing (and raise nothing: "a user with no e-mail" is normal).
+The one gate every mail passes: no address, a disabled user, a switched-off kind, a
+suppressed address or a blocked one (spam, issue 16) queue nothing (and raise nothing:
+"a user with no e-mail" is normal).
 The mail is composed here, once, with its Message-ID fixed, so what the sender delivers —
 and delivers again after a crash — is byte for byte what was decided.
 """
@@ -19,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.mail import links
 from chat.mail.compose import Composed, MailIdentity, Recipient, compose
+from chat.mail.inbound.senders import block_patterns
 from chat.mail.kinds import MailKind, wants
-from chat.mail.models import MailStatus, OutboxMail
+from chat.mail.models import MailBlock, MailStatus, OutboxMail
 from chat.mail.outbox import is_suppressed
 from chat.models import User
 from chat.services import Services
@@ -55,6 +57,13 @@ def render(
     )
 
 
+async def is_blocked(db: AsyncSession, address: str) -> bool:
+    """Whether ``address`` or its whole domain is on the spam block list (``mail_blocklist``):
+    its mail opens nothing, and nothing is mailed to it."""
+    found = await db.scalar(select(MailBlock.pattern).where(MailBlock.pattern.in_(block_patterns(address))).limit(1))
+    return found is not None
+
+
 async def queue_mail(
     db: AsyncSession,
     svc: Services,
@@ -80,7 +89,7 @@ async def queue_mail(
         return None
     if user is not None and (user.disabled or not wants(user.notification_prefs or {}, kind)):
         return None
-    if await is_suppressed(db, target):
+    if await is_suppressed(db, target) or await is_blocked(db, target):
         return None
     if await db.scalar(select(OutboxMail.id).where(OutboxMail.key == key)) is not None:
         return None
