@@ -12,6 +12,7 @@ import { Inbox } from "./inbox.js";
 import { ConversationView } from "./conversation.js";
 import { AdminView } from "./admin.js";
 import { MailboxView } from "./mailbox.js";
+import { SpamView } from "./spam.js";
 import { ProfileView } from "./profile.js";
 
 const STAFF = new Set(["agent", "support_admin", "read_only"]);
@@ -96,10 +97,12 @@ class Console {
     // The outbox carries live account links: support admins only (the server says so too).
     this.tabMail = partner || me.user.role !== "support_admin" ? null
       : h("button", { onclick: () => this.showPage("mail") }, "Sent mail");
+    // Received mail, spam and the block list: platform staff (read-only may look).
+    this.tabSpam = partner ? null : h("button", { onclick: () => this.showPage("spam") }, "Spam");
     this.tabProfile = h("button", { onclick: () => this.showPage("profile") }, "My profile");
     const top = h("header", { class: "topbar" },
       h("span", { class: "brand" }, partner ? `Partner console — ${me.partner.name}` : "Support console"), this.tabInbox,
-      partner ? null : this.tabAdmin, this.tabMail, this.tabProfile,
+      partner ? null : this.tabAdmin, this.tabMail, this.tabSpam, this.tabProfile,
       h("span", { class: "spacer" }),
       h("span", { "data-testid": "me" }, `${me.user.name} (${me.user.role.replace("_", " ")})`),
       partner ? null : this.status, this.conn,
@@ -110,7 +113,9 @@ class Console {
     this.adminEl = h("div", { class: "admin hidden" });
     this.mailEl = h("div", { class: "admin hidden", "data-testid": "mailbox" });
     this.profileEl = h("div", { class: "admin hidden", "data-testid": "profile-page" });
-    this.body = h("div", { class: "body" }, this.sidebar, this.main, this.aside, this.adminEl, this.mailEl, this.profileEl);
+    this.spamEl = h("div", { class: "admin hidden", "data-testid": "spam-page" });
+    this.body = h("div", { class: "body" }, this.sidebar, this.main, this.aside, this.adminEl, this.mailEl, this.spamEl,
+      this.profileEl);
     replace(root, h("div", { class: "shell" }, top, this.body));
 
     this.inbox = new Inbox(this.sidebar, this);
@@ -118,6 +123,7 @@ class Console {
     this.admin = new AdminView(this.adminEl, this);
     this.mailbox = new MailboxView(this.mailEl, this);
     this.profile = new ProfileView(this.profileEl, this);
+    this.spam = new SpamView(this.spamEl, this);
     this._wireSocket();
     document.addEventListener("keydown", (ev) => this.onKey(ev));
     this.socket.start();
@@ -233,6 +239,7 @@ class Console {
       inbox: [this.tabInbox, null, null],
       admin: [this.tabAdmin, this.adminEl, this.admin],
       mail: [this.tabMail, this.mailEl, this.mailbox],
+      spam: [this.tabSpam, this.spamEl, this.spam],
       profile: [this.tabProfile, this.profileEl, this.profile],
     };
     for (const [key, [tab, el]] of Object.entries(pages)) {

@@ -12,6 +12,7 @@ import { CannedPicker } from "./canned.js";
 import { renderAside } from "./aside.js";
 import { openDialog, transferDialog, resolveDialog, fieldsDialog, taskDialog, toPlatformDialog } from "./dialogs.js";
 import { leftText } from "./inbox.js";
+import { spamDialog } from "./spam.js";
 
 // Repeat "typing start" this often while typing; the protocol expires a start after 6 s.
 const TYPING_REPEAT_MS = 3000;
@@ -304,6 +305,15 @@ export class ConversationView {
     if (task) this._ticketCall("POST", `/api/tickets/${this.id}/tasks`, task, "Task added.");
   }
 
+  async _spam() {
+    const choice = await spamDialog(this.detail.ticket);
+    if (choice) this._ticketCall("POST", `/api/tickets/${this.id}/spam`, choice, "Marked as spam: out of the queues.");
+  }
+
+  async _notSpam() {
+    this._ticketCall("DELETE", `/api/tickets/${this.id}/spam`, undefined, "Not spam: back in its queue.");
+  }
+
   async _status(action) {
     this._ticketCall("POST", `/api/tickets/${this.id}/status`, { action });
   }
@@ -335,6 +345,7 @@ export class ConversationView {
     const me = this.ctx.me.user.id;
     const assignee = ticket && ticket.assignee;
     const facts = [];
+    if (ticket && ticket.spam_at) facts.push(h("span", { class: "badge", "data-testid": "spam-badge" }, "Spam"));
     if (ticket && ticket.handled_by) {
       const name = (ticket.partner && ticket.partner.name) || `partner #${ticket.handled_by}`;
       facts.push(h("span", { class: "badge partner", "data-testid": "partner-badge" }, `Partner's queue: ${name}`));
@@ -384,6 +395,12 @@ export class ConversationView {
     }
     if (ticket && ticket.status !== "closed") {
       actions.push(h("button", { disabled: !canWork, onclick: () => this._status("close") }, "Close"));
+    }
+    if (ticket && !this.ctx.partnerMode) {
+      // Issue 16: out of the queues, the sender optionally blocked; "Not spam" undoes both.
+      actions.push(ticket.spam_at
+        ? h("button", { "data-action": "not-spam", disabled: !canWork, onclick: () => this._notSpam() }, "Not spam")
+        : h("button", { "data-action": "spam", disabled: !canWork, onclick: () => this._spam() }, "Spam…"));
     }
 
     replace(this.head,
