@@ -9,7 +9,7 @@ or ``"implicit"`` (imaps://). Mails are put into a folder with IMAP APPEND
 
 A missing dovecot is an error, never a skip: the suite must not pass by testing less.
 
-Usage: the ``dovecot`` fixture (plain imap://), or ``with dovecot_server(tls=...) as imap:``;
+Usage: the ``dovecot`` fixture (imap:// with STARTTLS), or ``with dovecot_server(tls=...) as imap:``;
 a product configured for it: ``IMAP_URL=imap.url()`` and ``IMAP_CA_FILE=imap.write_ca(path)``.
 """
 
@@ -218,6 +218,22 @@ service stats {{
         finally:
             await client.logout()
 
+    async def create(self, folder: str) -> None:
+        client = await self._client()
+        try:
+            response = await client.create(folder)
+            assert response.result == "OK", response
+        finally:
+            await client.logout()
+
+    async def delete(self, folder: str) -> None:
+        client = await self._client()
+        try:
+            response = await client.delete(folder)
+            assert response.result == "OK", response
+        finally:
+            await client.logout()
+
     async def uids(self, folder: str = "INBOX", criteria: str = "ALL") -> list[int]:
         """The UIDs in ``folder`` matching a SEARCH criteria (``"ALL"``, ``"UNSEEN"``, ``"SEEN"``)."""
         client = await self._client()
@@ -255,6 +271,7 @@ def dovecot_server(*, tls: Tls = "none") -> Iterator[DovecotServer]:
 
 @pytest.fixture
 def dovecot() -> Iterator[DovecotServer]:
-    """A dovecot on loopback for this test, plain imap:// (no TLS)."""
-    with dovecot_server() as server:
+    """A dovecot on loopback for this test: imap:// with STARTTLS (the product never sends
+    a password in clear text), its throwaway CA in :meth:`DovecotServer.write_ca`."""
+    with dovecot_server(tls="starttls") as server:
         yield server

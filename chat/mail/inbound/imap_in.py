@@ -114,11 +114,16 @@ def uidvalidity_of(lines: Sequence[Any]) -> int:
 
 
 def uids_of(lines: Sequence[Any]) -> list[int]:
-    """The UIDs of a ``UID SEARCH`` answer (``* SEARCH 4 5 9``)."""
+    """The UIDs of a ``UID SEARCH`` answer (``* SEARCH 4 5 9``; aioimaplib hands over the
+    text after ``SEARCH``, then the completion line, which is left out)."""
     found: list[int] = []
-    for line in lines:
-        if isinstance(line, bytes | bytearray) and line.startswith(b"SEARCH"):
-            found.extend(int(n) for n in line.split()[1:] if n.isdigit())
+    for line in lines[:-1]:
+        if isinstance(line, bytes | bytearray):
+            words = line.split()
+            if words and words[0].upper() == b"SEARCH":
+                words = words[1:]
+            if all(word.isdigit() for word in words):
+                found.extend(int(word) for word in words)
     return found
 
 
@@ -183,12 +188,12 @@ class ImapPoller:
                     await self._logout(client)
             except (ImapError, MailStoreUnavailable, SQLAlchemyError, OSError, TimeoutError,
                     aioimaplib.AioImapException) as exc:
-                log.warning("IMAP %s: %s: %s; trying again in %.0f s",
+                log.warning("IMAP %s: %s: %s; trying again in %.1f s",
                             self.mailbox, type(exc).__name__, exc, delay)
             except Exception:
                 # Not the server and not the database: a bug. Keep polling (the mail waits
                 # on the server meanwhile), but with the traceback it needs.
-                log.exception("IMAP %s: failed; trying again in %.0f s", self.mailbox, delay)
+                log.exception("IMAP %s: failed; trying again in %.1f s", self.mailbox, delay)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
             delay = min(delay * 2, self.backoff_max)
