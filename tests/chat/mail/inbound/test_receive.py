@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from chat.clock import ManualClock
 from chat.mail.compose import thread_root, thread_token
-from chat.mail.inbound.receive import Receipt, receive_mail
+from chat.mail.inbound.receive import MailStoreUnavailable, Receipt, receive_mail
 from chat.mail.kinds import MailKind
 from chat.mail.models import InboundMail, InboundStatus, MailBlock, MailSuppression, OutboxMail
 from chat.mail.planner import plan_job
@@ -411,3 +411,27 @@ async def test_files_become_attachments_and_refused_ones_are_noted(desk: Desk) -
     stored = desk.svc.settings.var_dir / "uploads" / rows[0].storage_key
     assert stored.read_bytes() == PNG
     assert len(list((desk.svc.settings.var_dir / "uploads").iterdir())) == 2
+
+
+async def test_a_storage_failure_midway_stores_nothing_and_says_unavailable(desk: Desk) -> None:
+    svc = desk.svc
+    uploads = svc.settings.var_dir / "uploads"
+    uploads.parent.mkdir(parents=True, exist_ok=True)
+    uploads.write_bytes(b"")  # a file where the upload store's folder should be: every write fails
+    before = (await count(svc, User), await count(svc, Conversation), await count(svc, InboundMail))
+    with pytest.raises(MailStoreUnavailable):
+        # An unknown company sender: the user row is made before the file is written.
+        await receive(svc, mail("newbie@acme.example", files=[("screen.png", "image/png", PNG)]))
+    assert (await count(svc, User), await count(svc, Conversation), await count(svc, InboundMail)) == before
+    uploads.unlink()
+    assert (await receive(svc, mail("newbie@acme.example", files=[("s.png", "image/png", PNG)]))).status is InboundStatus.TICKET
+
+
+async def test_an_unreachable_database_raises_store_unavailable(tmp_path: Path, clock: ManualClock) -> None:
+    settings = make_settings(f"sqlite+aiosqlite:///{tmp_path}/no/such/dir/x.db", tmp_path / "var")
+    svc = build_services(settings, clock=clock)
+    try:
+        with pytest.raises(MailStoreUnavailable):
+            await receive_mail(svc, mail(), mailbox="smtp")
+    finally:
+        await svc.close()
