@@ -24,6 +24,7 @@ Decisions:
 from __future__ import annotations
 
 import email
+import functools
 import hashlib
 import re
 import unicodedata
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
 from email.errors import MessageError
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import TypeVar
@@ -76,9 +78,30 @@ HEADER_MAX = 16_000
 BODY_BYTES_MAX = 4_000_000
 FULL_TEXT_MAX = 1_000_000
 
+
+
+class _MemoHeaders(HeaderRegistry):
+    """The stdlib's header registry, remembering what it parsed. The parser asks for a
+    part's Content-Type about five times while building the tree, and each time parses
+    it again: a mail of 5 000 tiny parts took 1 s with the stock registry (measured), a
+    fifth of that with this one. Long values are not kept (a bounded memory)."""
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - one module-level instance
+    def _parsed(self, name: str, value: str) -> BaseHeader:
+        return super().__call__(name, value)
+
+    def __call__(self, name: str, value: str) -> BaseHeader:
+        if len(value) > 500:
+            return super().__call__(name, value)
+        return self._parsed(name, value)
+
+
+_POLICY = policy.default.clone(header_factory=_MemoHeaders())
+
 # Any of these from the stdlib's email package means "this piece is broken": the piece is
 # skipped or kept raw, never the whole mail failed.
-_BROKEN = (ValueError, LookupError, TypeError, IndexError, AttributeError, KeyError, UnicodeError, MessageError)
+# RecursionError: the stdlib's address parser recurses once per "(" of a comment.
+_BROKEN = (ValueError, LookupError, TypeError, IndexError, AttributeError, KeyError, UnicodeError, MessageError, RecursionError)
 
 # Forward prefixes at the start of a subject: en, de (WG), fr (TR), es (RV), pt (ENC), ru.
 _FORWARD = re.compile(r"^\s*(?:fwd?|wg|tr|rv|enc|пересл\.?)\s*:", re.IGNORECASE)
@@ -109,8 +132,8 @@ def parse(raw: bytes, *, reply_marker: str = REPLY_MARKER, max_file_bytes: int =
     if not raw.strip():
         raise MalformedMail("empty message")
     try:
-        message = email.message_from_bytes(raw, policy=policy.default)
-    except (*_BROKEN, RecursionError) as error:
+        message = email.message_from_bytes(raw, policy=_POLICY)
+    except _BROKEN as error:
         raise MalformedMail(f"not a message ({type(error).__name__})") from None
     headers = _Headers(message)
 
@@ -158,7 +181,7 @@ def parse(raw: bytes, *, reply_marker: str = REPLY_MARKER, max_file_bytes: int =
 def _safe(read: Callable[[], _T], default: _D) -> _T | _D:
     try:
         return read()
-    except (*_BROKEN, RecursionError):
+    except _BROKEN:
         return default
 
 
@@ -202,11 +225,16 @@ def _clean_address(value: str) -> str | None:
 
 
 def _pairs(values: list[str]) -> list[tuple[str, str]]:
-    unfolded = [unescape_surrogates(v.replace("\r", "").replace("\n", "")) for v in values]
-    try:
-        return getaddresses(unfolded)[: MAX_ADDRESSES * 2]
-    except _BROKEN:
-        return []
+    pairs: list[tuple[str, str]] = []
+    # One header at a time: a broken one (a comment nested 5 000 deep) costs only itself.
+    for value in values:
+        try:
+            pairs += getaddresses([unescape_surrogates(value.replace("\r", "").replace("\n", ""))])
+        except _BROKEN:
+            continue
+        if len(pairs) >= MAX_ADDRESSES * 2:
+            break
+    return pairs[: MAX_ADDRESSES * 2]
 
 
 def _first_address(values: list[str]) -> tuple[str, str | None]:
