@@ -62,6 +62,7 @@ async def plan(svc: Services, now_online: Collection[int] = (), exclude: Collect
             .join(Conversation, Conversation.id == Ticket.conversation_id)
             .where(
                 Ticket.assignee_id.is_(None),
+                Ticket.spam_at.is_(None),  # marked as spam: nobody's work
                 Ticket.status == TicketStatus.NEW,
                 Ticket.channel == TicketChannel.CHAT,
                 # A chat that began while nobody was online is a ticket already: triaged

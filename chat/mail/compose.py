@@ -38,13 +38,12 @@ from markupsafe import Markup, escape
 
 from chat.mail import catalog
 from chat.mail.bodies import BODIES, Context, Link, one_line, safe_url, subject_line
+from chat.mail.inbound.parse import REPLY_MARKER
 from chat.mail.kinds import KINDS, MailKind
 from chat.settings import Settings
 
-REPLY_MARKER = "##- Please type your reply above this line -##"
-"""The line the e-mail intake cuts a reply at. Fixed ASCII in every language: the
-translated lead-in follows it on the next line."""
-
+# REPLY_MARKER (the line the e-mail intake cuts a reply at) is defined by the parser
+# that cuts on it; the mails put it where a reply starts.
 
 
 class _Headers(HeaderRegistry):
