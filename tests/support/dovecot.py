@@ -21,9 +21,11 @@ import os
 import pwd
 import re
 import shutil
+import signal
 import ssl
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,16 +120,34 @@ class DovecotServer:
             raise RuntimeError(f"dovecot did not start; its log:\n{self.log}") from None
 
     def stop(self) -> None:
-        if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-            if self._process.stderr is not None:
-                self._process.stderr.close()
-            self._process = None
+        """Stop dovecot and wait until its master process is gone (then its port is free
+        and a :meth:`start` on the same port works: an outage)."""
+        if self._process is None:
+            return
+        master = self._master_pid()
+        self._process.terminate()
+        try:
+            self._process.wait(10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        if self._process.stderr is not None:
+            self._process.stderr.close()
+        self._process = None
+        # runuser passes SIGTERM on and returns at once; the master is still closing down
+        # its children and would refuse the next start ("already running").
+        if master is not None:
+            deadline = time.monotonic() + 10
+            while _alive(master) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            if _alive(master):
+                os.kill(master, signal.SIGKILL)
+
+    def _master_pid(self) -> int | None:
+        try:
+            return int((self.root / "run" / "master.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
 
     def cleanup(self) -> None:
         self.stop()
@@ -257,6 +277,14 @@ service stats {{
             raise AssertionError(f"no UIDVALIDITY in {response}")
         finally:
             await client.logout()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 @contextlib.contextmanager
