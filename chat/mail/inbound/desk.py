@@ -31,6 +31,7 @@ from chat.desk.queues import spam_tickets
 from chat.desk.scope import search_scope
 from chat.errors import Conflict, NotFound, ValidationFailed
 from chat.events import EventKind
+from chat.mail.inbound.receive import release_mail as release
 from chat.mail.inbound.senders import is_free_mail
 from chat.mail.models import InboundMail, InboundStatus, MailBlock
 from chat.models import Event, User
@@ -361,19 +362,16 @@ async def _run(svc: Services, ticket_id: int, change: Callable[[Work], Awaitable
 
 
 async def release_mail(svc: Services, actor: Principal, mail_id: int) -> InboundMailView:
-    """"Not spam" for a mail the intake held as spam: recorded as decided (who, when), so
-    it leaves the Spam view. 404 ``mail_not_found``; 409 ``not_spam`` when it is not an
-    undecided spam mail."""
+    """"Not spam" for a mail the intake held as spam (or held for staff): the intake runs
+    again on it without the spam checks (:func:`chat.mail.inbound.receive.release_mail`),
+    and the row shows what it became and who decided. 404 ``mail_not_found``; 409
+    ``already_decided``."""
     require(actor, Action.DECIDE_SPAM)
     _bounded_id(mail_id, "mail_id")
-    async with svc.sessions.begin() as db:
-        row = await db.get(InboundMail, mail_id, with_for_update=True)
-        if row is None:
-            raise NotFound(f"no received mail {mail_id}", code="mail_not_found")
-        if row.status is not InboundStatus.SPAM or row.decided_at is not None:
-            raise Conflict("this mail is not waiting in the Spam view", code="not_spam")
-        row.decided_by_id, row.decided_at = actor.user_id, svc.clock.now()
-        await db.flush()
+    await release(svc, mail_id, decided_by=actor.user_id)
+    async with svc.reads() as db:
+        row = await db.get(InboundMail, mail_id)
+        assert row is not None
         return InboundMailView.of(row)
 
 

@@ -38,11 +38,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.attachments import MAGIC_BYTES, MAX_PER_MESSAGE, check_upload, upload_dir
-from chat.errors import AppError
+from chat.errors import AppError, Conflict, NotFound
 from chat.events import EventKind, append_event, event_json
-from chat.mail.compose import REPLY_MARKER, MailIdentity, ticket_of_address, ticket_of_message_id
+from chat.mail.compose import MailIdentity, ticket_of_address, ticket_of_message_id
 from chat.mail.inbound.message import InboundFile, MalformedMail, ParsedMail
-from chat.mail.inbound.parse import message_key, parse
+from chat.mail.inbound.parse import REPLY_MARKER, message_key, parse
 from chat.mail.inbound.senders import block_patterns, domain_of, is_free_mail, normalize
 from chat.mail.inbound.threads import Readers, TicketPeople, candidates, may_continue
 from chat.mail.models import InboundMail, InboundStatus, MailBlock, OutboxMail
@@ -153,8 +153,10 @@ async def receive_parsed(
         raise MailStoreUnavailable(f"the mail could not be stored: {type(exc).__name__}") from exc
     except DBAPIError as exc:
         await files.discard()
-        if exc.connection_invalidated:
-            raise MailStoreUnavailable("the database connection was lost") from exc
+        # No statement: the error came from opening a connection (a database refusing
+        # connections, a server restarting) — the store is away, not the mail at fault.
+        if exc.connection_invalidated or exc.statement is None:
+            raise MailStoreUnavailable("the database connection was lost or refused") from exc
         raise
     except BaseException:
         await files.discard()
@@ -164,6 +166,52 @@ async def receive_parsed(
         # its conversation); like a ticket opened over HTTP, assignment is the sweeper's
         # next pass. Running them here doubled the cost of a mail (measured: 32 -> 64 ms).
         await publish_work(svc, outcome.work)
+    return receipt
+
+
+async def release_mail(svc: Services, inbound_id: int, *, decided_by: int) -> Receipt:
+    """Staff say a held or spam mail is a real one: the intake runs again on its stored
+    original, past the spam flag, the block list, the company hold and the hourly limit,
+    and the same row records what it became (who decided, when). Only the kept part of
+    the original is used (``MAIL_IN_KEEP_BYTES``). 404 ``mail_not_found``; 409
+    ``already_decided`` for a mail that is neither held nor spam, or decided before."""
+    async with svc.reads() as db:
+        found = await db.get(InboundMail, inbound_id)
+        raw = found.raw if found is not None else b""
+    if found is None:
+        raise NotFound(f"no received mail {inbound_id}", code="mail_not_found")
+    try:
+        parsed: ParsedMail | MalformedMail = parse(raw, max_file_bytes=svc.settings.max_upload_bytes)
+    except MalformedMail as exc:
+        parsed = exc
+    files = _Files()
+    now = svc.clock.now()
+    try:
+        async with svc.sessions.begin() as db:
+            row = await db.get(InboundMail, inbound_id, with_for_update=True)
+            if row is None:
+                raise NotFound(f"no received mail {inbound_id}", code="mail_not_found")
+            if row.status not in (InboundStatus.HELD, InboundStatus.SPAM) or row.decided_at is not None:
+                raise Conflict(f"this mail was already decided ({row.status.value})", code="already_decided")
+            if isinstance(parsed, MalformedMail):
+                outcome = _Outcome(InboundStatus.REFUSED, parsed.reason)
+            else:
+                outcome = await _decide(svc, db, parsed, row, (), files, released=True)
+            row.status = outcome.status
+            row.reason = _cut("; ".join(["released by staff", outcome.reason, *outcome.notes]), 500)
+            row.conversation_id = outcome.work.conv.id if outcome.work is not None else None
+            row.decided_by_id, row.decided_at = decided_by, now
+            await db.flush()
+            receipt = _receipt(row, duplicate=False)
+    except (OperationalError, InterfaceError, OSError) as exc:
+        await files.discard()
+        raise MailStoreUnavailable(f"the mail could not be stored: {type(exc).__name__}") from exc
+    except BaseException:
+        await files.discard()
+        raise
+    if outcome.work is not None:
+        await publish_work(svc, outcome.work)
+    log.info("mail %s released by user %s: %s (%s)", inbound_id, decided_by, receipt.status.value, receipt.reason)
     return receipt
 
 
@@ -236,7 +284,10 @@ def _is_ours(identity: MailIdentity, mail: ParsedMail) -> bool:
 
 async def _decide(
     svc: Services, db: AsyncSession, mail: ParsedMail, row: InboundMail, recipients: Sequence[str], files: _Files,
+    *, released: bool = False,
 ) -> _Outcome:
+    """What the mail becomes. ``released``: staff said a held or spam mail is a real one,
+    so the spam flag, the block list, the company hold and the hourly limit are passed."""
     identity = identity_of(svc.settings)
     if _is_ours(identity, mail):
         return _Outcome(InboundStatus.OURS, "one of our own mails came back")
@@ -244,18 +295,18 @@ async def _decide(
         return await _bounce(db, mail, row)
     if mail.auto is not None:
         return _Outcome(InboundStatus.LOOP, f"automatic mail ({mail.auto}): opens nothing, answered by nothing")
-    if mail.spam:
+    if mail.spam and not released:
         return _Outcome(InboundStatus.SPAM, "flagged as spam upstream (X-Spam-Flag: YES)")
     if mail.sender is None:
         return _Outcome(InboundStatus.REFUSED, "no usable sender address")
     sender = normalize(mail.sender)
     blocked = await db.scalar(select(MailBlock.pattern).where(MailBlock.pattern.in_(block_patterns(sender))).limit(1))
-    if blocked is not None:
+    if blocked is not None and not released:
         return _Outcome(InboundStatus.SPAM, f"the sender is on the block list ({blocked})")
-    who = await _who(svc, db, mail, sender)
+    who = await _who(svc, db, mail, sender, released=released)
     if isinstance(who, _Outcome):
         return who
-    return await _thread(svc, db, mail, row, recipients, who, identity, files)
+    return await _thread(svc, db, mail, row, recipients, who, identity, files, released=released)
 
 
 async def _bounce(db: AsyncSession, mail: ParsedMail, row: InboundMail) -> _Outcome:
@@ -290,7 +341,9 @@ class _Writer:
     how: str
 
 
-async def _who(svc: Services, db: AsyncSession, mail: ParsedMail, sender: str) -> _Writer | _Outcome:
+async def _who(
+    svc: Services, db: AsyncSession, mail: ParsedMail, sender: str, *, released: bool = False
+) -> _Writer | _Outcome:
     user = await db.scalar(select(User).where(User.email == sender))
     if user is not None:
         if user.disabled:
@@ -303,7 +356,7 @@ async def _who(svc: Services, db: AsyncSession, mail: ParsedMail, sender: str) -
     if domain and not is_free_mail(domain, svc.settings.mail_in_free_domains):
         org_id = await db.scalar(select(OrganizationDomain.organization_id).where(OrganizationDomain.domain == domain))
         if org_id is not None:
-            if svc.settings.mail_in_company_sender != "create":
+            if svc.settings.mail_in_company_sender != "create" and not released:
                 return _Outcome(InboundStatus.HELD, f"unknown sender of the company with domain {domain}: held for staff")
             return _Writer(None, sender, name, org_id, f"new user of the company with domain {domain}")
     if svc.settings.mail_in_unknown_sender != "ticket":
@@ -313,7 +366,7 @@ async def _who(svc: Services, db: AsyncSession, mail: ParsedMail, sender: str) -
 
 async def _thread(
     svc: Services, db: AsyncSession, mail: ParsedMail, row: InboundMail, recipients: Sequence[str], who: _Writer,
-    identity: MailIdentity, files: _Files,
+    identity: MailIdentity, files: _Files, *, released: bool = False,
 ) -> _Outcome:
     readers = Readers(
         of_message_id=lambda value: ticket_of_message_id(identity.secret, value),
@@ -335,10 +388,12 @@ async def _thread(
             continue
         if ticket.status is TicketStatus.CLOSED or conv.status is ConversationStatus.CLOSED:
             return await _new_ticket(svc, db, mail, row, who, files, linked_from=conv,
-                                     how=f"follows up closed #{conv.id} ({candidate.via})", notes=refused)
+                                     how=f"follows up closed #{conv.id} ({candidate.via})", notes=refused,
+                                     released=released)
         return await _reply(svc, db, mail, row, who, files, conv.id, how=f"reply to #{conv.id} ({candidate.via})",
                             notes=refused)
-    return await _new_ticket(svc, db, mail, row, who, files, linked_from=None, how="new ticket", notes=refused)
+    return await _new_ticket(svc, db, mail, row, who, files, linked_from=None, how="new ticket", notes=refused,
+                             released=released)
 
 
 async def _writer_user(db: AsyncSession, who: _Writer, now: datetime) -> User:
@@ -353,7 +408,7 @@ async def _writer_user(db: AsyncSession, who: _Writer, now: datetime) -> User:
 
 async def _new_ticket(
     svc: Services, db: AsyncSession, mail: ParsedMail, row: InboundMail, who: _Writer, files: _Files, *,
-    linked_from: Conversation | None, how: str, notes: list[str],
+    linked_from: Conversation | None, how: str, notes: list[str], released: bool = False,
 ) -> _Outcome:
     limit = svc.settings.mail_in_tickets_per_hour
     recent = await db.scalar(
@@ -361,7 +416,7 @@ async def _new_ticket(
             InboundMail.sender == row.sender, InboundMail.status == InboundStatus.TICKET,
             InboundMail.received_at > row.received_at - RATE_WINDOW)
     )
-    if int(recent or 0) >= limit:
+    if int(recent or 0) >= limit and not released:
         return _Outcome(InboundStatus.HELD, f"more than {limit} new tickets from this sender in an hour: held",
                         notes=notes)
     user = await _writer_user(db, who, row.received_at)

@@ -56,6 +56,17 @@ class Receiver(Protocol):
     ) -> Awaitable[Receipt]: ...
 
 
+def with_return_path(raw: bytes, mail_from: str | None) -> bytes:
+    """The mail as final delivery leaves it (RFC 5321 4.4): ``Return-Path`` names the
+    envelope sender, ``<>`` for a bounce or an auto-reply — which is how the intake tells
+    those from a person's mail. A mail that already carries one keeps it."""
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    if any(line.lower().startswith(b"return-path:") for line in head.splitlines()):
+        return raw
+    sender = "".join(c for c in (mail_from or "") if c.isprintable() and c not in "<>\r\n")[:320]
+    return f"Return-Path: <{sender}>\r\n".encode("ascii", "replace") + raw
+
+
 class MailInHandler:
     """The aiosmtpd handler: accepts any recipient (the mail server decides what reaches
     us), stores each mail through the receiver, and answers only after it returned."""
@@ -74,7 +85,8 @@ class MailInHandler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content if envelope.original_content is not None else envelope.content
         raw = content if isinstance(content, bytes) else (content or "").encode("utf-8", "surrogateescape")
-        reply = await self.store(raw, list(envelope.rcpt_tos), peer=str(session.peer))
+        reply = await self.store(with_return_path(raw, envelope.mail_from), list(envelope.rcpt_tos),
+                                 peer=str(session.peer))
         if self.lmtp:
             # RFC 2033 4.2: one reply per accepted recipient, in RCPT order.
             return "\r\n".join(reply for _ in envelope.rcpt_tos)

@@ -87,8 +87,10 @@ async def test_a_spam_mail_is_released(people: People) -> None:
     await people.error("readonly", "POST", f"/api/mail/inbound/{mail_id}/not-spam", None, 403, "forbidden")
     released = await people.call("agent", "POST", f"/api/mail/inbound/{mail_id}/not-spam")
     assert released["decided_by_id"] == people.ids["agent"]
+    # ann@acme.example is no user and no company's: an unidentified requester's ticket (the default).
+    assert (released["status"], released["conversation_id"] is not None) == ("ticket", True)
     assert (await people.call("agent", "GET", "/api/mail/spam"))["mails"] == []
-    await people.error("agent", "POST", f"/api/mail/inbound/{mail_id}/not-spam", None, 409, "not_spam")
+    await people.error("agent", "POST", f"/api/mail/inbound/{mail_id}/not-spam", None, 409, "already_decided")
     await people.error("agent", "POST", f"/api/mail/inbound/{mail_id + 9}/not-spam", None, 404, "mail_not_found")
 
 

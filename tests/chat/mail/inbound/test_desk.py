@@ -21,6 +21,7 @@ from chat.mail.inbound.desk import BlockChoice, block_pattern, pattern_for
 from chat.mail.models import InboundMail, InboundStatus, MailBlock
 from chat.models import Event, OrgKind, Role
 from chat.services import Services
+from escalation import tickets
 from escalation.intake import TicketDraft, open_ticket
 
 
@@ -253,9 +254,10 @@ async def test_who_may_mark_spam_and_what_is_refused(svc: Services) -> None:
 # -- spam mails --------------------------------------------------------------------------------
 
 
-async def test_a_spam_mail_is_released_once(svc: Services) -> None:
+async def test_a_spam_mail_is_released_once_and_becomes_a_ticket(svc: Services) -> None:
     agent = await person(svc, Role.AGENT, "agent@example.com")
     readonly = await person(svc, Role.READ_ONLY, "ro@example.com")
+    customer = await person(svc, Role.CUSTOMER, "ann@acme.example", await company(svc))
     spam = await add_inbound(svc, 1, status=InboundStatus.SPAM)
     other = await add_inbound(svc, 2, status=InboundStatus.SPAM)
     normal = await add_inbound(svc, 3)
@@ -266,11 +268,16 @@ async def test_a_spam_mail_is_released_once(svc: Services) -> None:
     released = await desk.release_mail(svc, agent, spam)
     assert (released.id, released.decided_by_id, released.decided_at) == (spam, agent.user_id,
                                                                            svc.clock.now().isoformat())
+    # The intake ran again on the stored original: a ticket of its sender, out of the view.
+    assert released.status == "ticket" and released.conversation_id is not None
+    assert released.reason.startswith("released by staff")
+    ticket = await tickets.get_ticket(svc, agent, released.conversation_id)
+    assert (ticket["requester"]["id"], ticket["channel"], ticket["subject"]) == (customer.user_id, "email", "Mail 1")
     assert [m.id for m in (await desk.spam_view(svc, agent)).mails] == [other]
     for mail_id in (spam, normal):
         with pytest.raises(Conflict) as refused:
             await desk.release_mail(svc, agent, mail_id)
-        assert refused.value.code == "not_spam"
+        assert refused.value.code == "already_decided"
     with pytest.raises(NotFound):
         await desk.release_mail(svc, agent, normal + 100)
 

@@ -71,6 +71,19 @@ async def test_a_stored_mail_gets_250_and_one_row(svc: Services, door: MailInSer
     assert len(await rows(svc)) == 1
 
 
+async def test_a_null_envelope_sender_is_an_automatic_mail_that_opens_nothing(svc: Services, door: MailInServer) -> None:
+    # MAIL FROM:<> is what bounces and auto-replies use; the door writes it down as
+    # Return-Path (RFC 5321 4.4), which is how the intake tells them from a person.
+    msg = mail()
+    await aiosmtplib.send(msg, sender="", recipients=["support@ours.example"], hostname="127.0.0.1", port=door.port)
+    await aiosmtplib.send(mail(2), sender="ann@customer.example", recipients=["support@ours.example"],
+                          hostname="127.0.0.1", port=door.port)
+    first, second = await rows(svc)
+    assert (first.status, second.status) == (InboundStatus.LOOP, InboundStatus.TICKET)
+    assert "Return-Path" in first.reason
+    assert first.raw.startswith(b"Return-Path: <>\r\n") and second.raw.startswith(b"Return-Path: <ann@customer.example>")
+
+
 async def test_garbage_is_refused_for_good_with_250_and_no_traceback(
     svc: Services, door: MailInServer, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -143,10 +156,6 @@ def _restore_database(how: tuple[str, str], request: pytest.FixtureRequest) -> N
     postgres.psql(f"ALTER DATABASE {where} ALLOW_CONNECTIONS true")
 
 
-# SQLite only for now: on PostgreSQL, a database refusing connections (ALLOW_CONNECTIONS
-# false) reaches the receiver as a plain DBAPIError, which it does not yet count as the
-# store being unavailable (the door then answers 451 too, but as a failure, with a traceback).
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_database_down_is_451_nothing_stored_and_the_retry_stores_once(
     settings: Settings, svc: Services, door: MailInServer, request: pytest.FixtureRequest,
     caplog: pytest.LogCaptureFixture,
