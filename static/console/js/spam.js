@@ -112,8 +112,13 @@ export class SpamView {
         ? h("a", { href: `#${m.conversation_id}`, onclick: (ev) => { ev.preventDefault(); this.ctx.open(m.conversation_id); } },
           `#${m.conversation_id}`)
         : "";
+      // A held mail (an unknown sender of a company, over the hourly limit) waits for staff.
+      const release = m.status === "held" && !m.decided_at && this.canDecide
+        ? h("button", { type: "button", onclick: () => this._release(m.id, "Released: the mail went through.") },
+          "Release")
+        : "";
       this.list.append(h("tr", { dataset: { mailId: String(m.id) } },
-        h("td", {}, when(m.received_at)), h("td", {}, m.sender || "(none)"), h("td", {}, open), h("td", {}, m.status),
+        h("td", {}, when(m.received_at)), h("td", {}, m.sender || "(none)"), h("td", {}, open), h("td", {}, m.status, " ", release),
         h("td", {}, m.reason), h("td", {}, ticket), h("td", {}, size(m.size))));
     }
   }
@@ -207,8 +212,8 @@ export class SpamView {
     return this._call("DELETE", `/api/tickets/${id}/spam`, `#${id} is back in its queue.`);
   }
 
-  _release(id) {
-    return this._call("POST", `/api/mail/inbound/${id}/not-spam`, "Marked as not spam.");
+  _release(id, done = "Marked as not spam: the mail went through.") {
+    return this._call("POST", `/api/mail/inbound/${id}/not-spam`, done);
   }
 
   _unblock(pattern) {
