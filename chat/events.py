@@ -10,6 +10,7 @@ group chats, the hub's catch-up) builds on this module; it knows nothing of them
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,7 @@ from chat.authz import Action, ConversationRef, Principal, can
 from chat.errors import AppError, NotFound
 from chat.groups.models import ChatGroup, ChatGroupMember, HistoryVisibility
 from chat.models import (
+    Attachment,
     Conversation,
     ConversationKind,
     ConversationStatus,
@@ -91,6 +93,29 @@ def event_json(event: Event, author: User | None) -> dict[str, Any]:
         author=author_json(author), body=event.body, data=event.data, client_msg_id=event.client_msg_id,
         created_at=event.created_at, internal=event.internal, prev_public_seq=event.prev_public_seq,
     )
+
+def attachment_json(
+    attachment_id: int, conversation_id: int, filename: str, content_type: str, size: int
+) -> dict[str, Any]:
+    """An attachment as a message's ``data.attachments`` carries it (docs/protocol.md)."""
+    return {"id": attachment_id, "conversation_id": conversation_id, "filename": filename,
+            "content_type": content_type, "size": size, "url": f"/api/attachments/{attachment_id}"}
+
+
+async def place_attachments(
+    db: AsyncSession, rows: Sequence[Attachment], conversation_id: int, uploader_id: int, now: datetime
+) -> list[dict[str, Any]]:
+    """New attachment rows (files that came with a ticket or a mail, not uploads) into a
+    conversation, ids assigned: their ``data.attachments`` for the message that carries
+    them. The caller sets each row's ``event_id`` once that message is appended."""
+    for row in rows:
+        row.conversation_id, row.uploader_id, row.event_id, row.created_at = conversation_id, uploader_id, None, now
+        db.add(row)
+    if not rows:
+        return []
+    await db.flush()
+    return [attachment_json(a.id, conversation_id, a.filename, a.content_type, a.size) for a in rows]
+
 
 def render_event(event: dict[str, Any], *, staff: bool) -> dict[str, Any]:
     """The wire frame of a stored event for one class of recipient.

@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection
 
 from chat.authz import Action, ConversationRef, Principal, can
 from chat.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
-from chat.events import Ack, ConversationClosed, EventKind, stored_event_json
+from chat.events import Ack, ConversationClosed, EventKind, attachment_json, stored_event_json
 from chat.models import ConversationStatus, Role
 from chat.numbering import number_run
 
@@ -272,11 +272,7 @@ def _unsent_attachments(tx: Tx, actor: Principal, conversation_id: int, ids: Seq
     found = tx.rows(
         f"SELECT id, filename, content_type, size FROM attachments WHERE id IN ({listed}) "
         f"AND conversation_id = :conversation_id AND uploader_id = :user_id AND event_id IS NULL", params)
-    return {
-        i: {"id": i, "conversation_id": conversation_id, "filename": f, "content_type": ct, "size": sz,
-            "url": f"/api/attachments/{i}"}
-        for i, f, ct, sz in found
-    }
+    return {i: attachment_json(i, conversation_id, f, ct, sz) for i, f, ct, sz in found}
 
 
 def write_batch(tx: Tx, items: Sequence[SendItem], now: datetime) -> list[Outcome]:

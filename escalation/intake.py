@@ -19,7 +19,7 @@ from chat import validation
 from chat.authz import Action, Principal, require
 from chat.conversations import conversation_json
 from chat.errors import Forbidden, ValidationFailed
-from chat.events import EventKind, append_event, author_json, event_json, load_visible
+from chat.events import EventKind, append_event, author_json, event_json, load_visible, place_attachments
 from chat.models import (
     STAFF_ROLES,
     Attachment,
@@ -208,14 +208,8 @@ async def _create(
     ), None)]
     data: dict[str, Any] = {"entered_by": author_json(author)} if author is None or requester.id != author.id else {}
     data.update(message_data or {})
-    for row in files:
-        row.conversation_id, row.uploader_id, row.event_id, row.created_at = conv.id, requester.id, None, now
-        db.add(row)
     if files:
-        await db.flush()
-        data["attachments"] = [{"id": a.id, "conversation_id": conv.id, "filename": a.filename,
-                                "content_type": a.content_type, "size": a.size, "url": f"/api/attachments/{a.id}"}
-                               for a in files]
+        data["attachments"] = await place_attachments(db, files, conv.id, requester.id, now)
     first = await append_event(db, conv.id, kind=EventKind.MESSAGE, now=now, author_id=requester.id,
                                body=description, data=data)
     for row in files:

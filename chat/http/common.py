@@ -40,6 +40,16 @@ def services(request: Request) -> Services:
     return svc
 
 
+def int_query(request: Request, name: str, low: int, high: int) -> int | None:
+    """An optional integer query parameter within ``low..high``; 422 otherwise."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ValidationFailed(f"{name} must be an integer from {low} to {high}")
+    return int(raw)
+
+
 def error_response(code: str, message: str, status: int, headers: Mapping[str, str] | None = None) -> JSON:
     return JSON({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 

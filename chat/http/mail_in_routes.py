@@ -9,9 +9,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from chat.errors import ValidationFailed
-from chat.http.common import JSON, Strict, current, path_id, read_json, services
+from chat.http.common import JSON, Strict, current, int_query, path_id, read_json, services
 from chat.mail.inbound import desk
+from chat.mail.mailbox import MAX_ID
 
 
 class SpamBody(Strict):
@@ -23,23 +23,14 @@ class BlockBody(Strict):
     reason: str = ""
 
 
-def _int_param(request: Request, name: str, low: int, high: int) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return None
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ValidationFailed(f"{name} must be an integer from {low} to {high}")
-    return int(raw)
-
-
 async def list_received(request: Request) -> Response:
     """``GET /api/mail/inbound?status=&sender=&before_id=&limit=``, newest first."""
     principal, _ = await current(request)
     q = request.query_params
     page = await desk.list_received(
         services(request), principal, status=q.get("status"), sender=q.get("sender"),
-        before_id=_int_param(request, "before_id", 1, desk.MAX_ID),
-        limit=_int_param(request, "limit", 1, desk.PAGE_MAX) or desk.PAGE_DEFAULT,
+        before_id=int_query(request, "before_id", 1, MAX_ID),
+        limit=int_query(request, "limit", 1, desk.PAGE_MAX) or desk.PAGE_DEFAULT,
     )
     return JSON(page)
 

@@ -17,8 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from chat.errors import ValidationFailed
-from chat.http.common import JSON, current, path_id, services
+from chat.http.common import JSON, current, int_query, path_id, services
 from chat.http.pages import PageSet, pick_language
 from chat.mail import mailbox, preferences
 from chat.mail.preferences import Subject, Unsubscription
@@ -132,23 +131,14 @@ async def my_mail(request: Request) -> Response:
 # -- Sent mail and suppressions (support admins) ------------------------------------------
 
 
-def _int_param(request: Request, name: str, low: int, high: int) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return None
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ValidationFailed(f"{name} must be an integer from {low} to {high}")
-    return int(raw)
-
-
 async def list_outbox(request: Request) -> Response:
     """``GET /api/mail/outbox?status=&to=&kind=&before_id=&limit=``, newest first."""
     principal, _ = await current(request)
     q = request.query_params
     page = await mailbox.list_outbox(
         services(request), principal, status=q.get("status"), to=q.get("to"), kind=q.get("kind"),
-        before_id=_int_param(request, "before_id", 1, mailbox.MAX_ID),
-        limit=_int_param(request, "limit", 1, mailbox.PAGE_MAX) or mailbox.PAGE_DEFAULT,
+        before_id=int_query(request, "before_id", 1, mailbox.MAX_ID),
+        limit=int_query(request, "limit", 1, mailbox.PAGE_MAX) or mailbox.PAGE_DEFAULT,
     )
     return JSON(page)
 

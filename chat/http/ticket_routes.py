@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from chat.errors import ValidationFailed
 from chat.http import sla_routes
-from chat.http.common import JSON, Strict, current, path_id, read_json, services
+from chat.http.common import JSON, Strict, current, int_query, path_id, read_json, services
 from escalation import admin, intake, partner, queries, tickets
 from escalation.closing import rating_of
 from escalation.models import TicketChannel
@@ -55,15 +55,6 @@ def _bool_param(request: Request, name: str) -> bool | None:
     return raw == "true"
 
 
-def _int_param(request: Request, name: str, low: int, high: int) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return None
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ValidationFailed(f"{name} must be an integer from {low} to {high}")
-    return int(raw)
-
-
 async def list_tickets(request: Request) -> Response:
     """``GET /api/tickets?status=&level=&group=&assignee=&q=&tracked=&category=&handled_by=&cursor=&limit=``"""
     principal, _ = await current(request)
@@ -73,13 +64,13 @@ async def list_tickets(request: Request) -> Response:
     if assignee is not None and assignee not in ("me", "none") and not assignee.isdigit():
         raise ValidationFailed("assignee must be a user id, 'me' or 'none'")
     filters = queries.TicketFilter(
-        statuses=statuses, open_only=open_only, level=_int_param(request, "level", 1, 3), group=params.get("group"),
+        statuses=statuses, open_only=open_only, level=int_query(request, "level", 1, 3), group=params.get("group"),
         assignee=assignee, tracked=_bool_param(request, "tracked"), category=params.get("category"),
         q=params.get("q") or None, handled_by=queries.parse_handled_by(params.get("handled_by")),
     )
     items, cursor = await queries.list_tickets(
         services(request), principal, filters, cursor=params.get("cursor"),
-        limit=_int_param(request, "limit", 1, queries.MAX_PAGE) or 50,
+        limit=int_query(request, "limit", 1, queries.MAX_PAGE) or 50,
     )
     return JSON({"tickets": items, "next_cursor": cursor})
 

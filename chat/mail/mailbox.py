@@ -117,7 +117,8 @@ def _kind(raw: str | None) -> str | None:
         raise ValidationFailed(f"kind: {raw!r} is not a kind of mail") from None
 
 
-def _bounded_id(value: int | None, name: str) -> int | None:
+def bounded_id(value: int | None, name: str) -> int | None:
+    """An id from a client, checked against the storage's range before it reaches SQL."""
     if value is not None and not 1 <= value <= MAX_ID:
         raise ValidationFailed(f"{name} must be between 1 and {MAX_ID}")
     return value
@@ -138,7 +139,7 @@ async def list_outbox(
     a limit outside 1..200 or an id out of range."""
     require(actor, Action.VIEW_SENT_MAIL)
     wanted_status, wanted_kind = _status(status), _kind(kind)
-    _bounded_id(before_id, "before_id")
+    bounded_id(before_id, "before_id")
     if not 1 <= limit <= PAGE_MAX:
         raise ValidationFailed(f"limit must be between 1 and {PAGE_MAX}")
     # The raw message is not needed for the list; it can be tens of kilobytes a row.
@@ -162,13 +163,16 @@ async def list_outbox(
     )
 
 
-def _part(message: Message, subtype: str) -> str | None:
+def body_part(message: Message, subtype: str) -> str | None:
+    """The ``text/<subtype>`` body of a parsed mail as text; None when it has none or it
+    cannot be decoded (a mail from outside may be anything)."""
     if not isinstance(message, EmailMessage):
         return None
-    part = message.get_body(preferencelist=(subtype,))
-    if part is None or not isinstance(part, EmailMessage):
+    try:
+        part = message.get_body(preferencelist=(subtype,))
+        content = part.get_content() if isinstance(part, EmailMessage) else None
+    except Exception:  # noqa: BLE001 - a part that cannot be decoded is left out, not an error
         return None
-    content = part.get_content()
     return content if isinstance(content, str) else None
 
 
@@ -176,20 +180,20 @@ async def open_mail(svc: Services, actor: Principal, mail_id: int) -> OpenedMail
     """One outbox mail parsed as its recipient's mail client would (``policy.default``):
     headers in order, the text part, the HTML part. 404 for an unknown id."""
     require(actor, Action.VIEW_SENT_MAIL)
-    _bounded_id(mail_id, "mail_id")
+    bounded_id(mail_id, "mail_id")
     async with svc.reads() as db:
         row = await db.get(OutboxMail, mail_id)
     if row is None:
         raise NotFound(f"no mail {mail_id}", code="mail_not_found")
     message = email.message_from_bytes(row.raw, policy=email.policy.default)
     redacted = _redacted(row)
-    html = None if redacted else _part(message, "html")
+    html = None if redacted else body_part(message, "html")
     headers = [HeaderView(name=name, value=str(value)) for name, value in message.items()]
     return OpenedMailView(
         mail=OutboxMailView.of(row),
         message_id=row.message_id,
         headers=headers,
-        text=None if redacted else _part(message, "plain"),
+        text=None if redacted else body_part(message, "plain"),
         html=html,
         html_url=None if html is None else links.path(
             Purpose.MAIL_VIEW, links.mint(svc.tokens, Purpose.MAIL_VIEW, {"m": row.id})),
@@ -217,7 +221,7 @@ async def mail_html(svc: Services, token: str) -> str:
         row = await db.get(OutboxMail, mail_id) if isinstance(mail_id, int) else None
     if row is None or _redacted(row):
         raise NotFound("no such mail", code="mail_not_found")
-    html = _part(email.message_from_bytes(row.raw, policy=email.policy.default), "html")
+    html = body_part(email.message_from_bytes(row.raw, policy=email.policy.default), "html")
     if html is None:
         raise NotFound("this mail has no HTML part", code="mail_not_found")
     return html

@@ -18,7 +18,7 @@ import email.policy
 import enum
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
-from email.message import EmailMessage, Message
+from email.message import Message
 
 import nh3
 from sqlalchemy import delete, select
@@ -33,6 +33,7 @@ from chat.errors import Conflict, NotFound, ValidationFailed
 from chat.events import EventKind
 from chat.mail.inbound.receive import release_mail as release
 from chat.mail.inbound.senders import is_free_mail
+from chat.mail.mailbox import body_part, bounded_id
 from chat.mail.models import InboundMail, InboundStatus, MailBlock
 from chat.models import Event, User
 from chat.services import Services
@@ -45,7 +46,6 @@ from escalation.unit_of_work import Work
 PAGE_DEFAULT = 50
 PAGE_MAX = 200
 # Ids are BIGINT on PostgreSQL; a larger one from a client would fail in the driver.
-MAX_ID = 2**63 - 1
 # Spam piles up; the view is for deciding the recent ones, older ones are in the log.
 SPAM_SHOWN = 200
 # A screen's worth; a longer list is better solved by blocking domains.
@@ -99,12 +99,6 @@ def pattern_for(address: str | None, choice: BlockChoice, free_domains: Iterable
         raise ValidationFailed(f"{domain} is a free-mail domain: block the sender, not the domain",
                                code="free_mail_domain")
     return "@" + domain
-
-
-def _bounded_id(value: int | None, name: str) -> int | None:
-    if value is not None and not 1 <= value <= MAX_ID:
-        raise ValidationFailed(f"{name} must be between 1 and {MAX_ID}")
-    return value
 
 
 def _status(raw: str | None) -> InboundStatus | None:
@@ -205,7 +199,7 @@ async def list_received(
     outside 1..200 or an id out of range."""
     require(actor, Action.VIEW_RECEIVED_MAIL)
     wanted = _status(status)
-    _bounded_id(before_id, "before_id")
+    bounded_id(before_id, "before_id")
     if not 1 <= limit <= PAGE_MAX:
         raise ValidationFailed(f"limit must be between 1 and {PAGE_MAX}")
     query = select(InboundMail).options(defer(InboundMail.raw)).order_by(InboundMail.id.desc()).limit(limit + 1)
@@ -221,17 +215,6 @@ async def list_received(
     rows = rows[:limit]
     return InboundPageView(mails=[InboundMailView.of(r) for r in rows],
                            next_before_id=rows[-1].id if more and rows else None)
-
-
-def _part(message: Message, subtype: str) -> str | None:
-    if not isinstance(message, EmailMessage):
-        return None
-    try:
-        part = message.get_body(preferencelist=(subtype,))
-        content = part.get_content() if isinstance(part, EmailMessage) else None
-    except Exception:  # noqa: BLE001 - as for headers: a part that cannot be decoded is left out
-        return None
-    return content if isinstance(content, str) else None
 
 
 def _headers(message: Message) -> list[HeaderView]:
@@ -251,15 +234,15 @@ def parse_original(raw: bytes) -> tuple[list[HeaderView], str | None, str | None
     """Headers, text part and sanitized HTML part of a stored original; never raises for
     a malformed mail (what cannot be decoded is left out)."""
     message = email.message_from_bytes(raw, policy=email.policy.default)
-    html = _part(message, "html")
-    return _headers(message), _part(message, "plain"), None if html is None else nh3.clean(html)
+    html = body_part(message, "html")
+    return _headers(message), body_part(message, "plain"), None if html is None else nh3.clean(html)
 
 
 async def open_received(svc: Services, actor: Principal, mail_id: int) -> OpenedInboundView:
     """One received mail with its original parsed (``policy.default``): headers in order,
     the text part, the sanitized HTML part. 404 ``mail_not_found`` for an unknown id."""
     require(actor, Action.VIEW_RECEIVED_MAIL)
-    _bounded_id(mail_id, "mail_id")
+    bounded_id(mail_id, "mail_id")
     async with svc.reads() as db:
         row = await db.get(InboundMail, mail_id)
     if row is None:
@@ -295,7 +278,7 @@ async def mark_spam(svc: Services, actor: Principal, ticket_id: int, block: str)
     it changes) and, per ``block``, the requester's address or ``@domain`` goes on the
     block list (already there: left as it is). Returns the ticket as the actor sees it.
     409 ``already_spam``; 422 for an unknown choice, ``no_address``, ``free_mail_domain``."""
-    _bounded_id(ticket_id, "ticket_id")
+    bounded_id(ticket_id, "ticket_id")
     try:
         choice = BlockChoice(block)
     except ValueError:
@@ -334,7 +317,7 @@ async def _last_mark(work: Work) -> dict[str, object]:
 async def unmark_spam(svc: Services, actor: Principal, ticket_id: int) -> dict[str, object]:
     """"Not spam": clear ``spam_at`` (the ticket is back in its queue) and take off the
     block list the entry its mark added, if that is still there. 409 ``not_spam``."""
-    _bounded_id(ticket_id, "ticket_id")
+    bounded_id(ticket_id, "ticket_id")
     require(actor, Action.DECIDE_SPAM)
 
     async def change(work: Work) -> None:
@@ -367,7 +350,7 @@ async def release_mail(svc: Services, actor: Principal, mail_id: int) -> Inbound
     and the row shows what it became and who decided. 404 ``mail_not_found``; 409
     ``already_decided``."""
     require(actor, Action.DECIDE_SPAM)
-    _bounded_id(mail_id, "mail_id")
+    bounded_id(mail_id, "mail_id")
     await release(svc, mail_id, decided_by=actor.user_id)
     async with svc.reads() as db:
         row = await db.get(InboundMail, mail_id)

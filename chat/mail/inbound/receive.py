@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.attachments import MAGIC_BYTES, MAX_PER_MESSAGE, check_upload, upload_dir
 from chat.errors import AppError, Conflict, NotFound
-from chat.events import EventKind, append_event, event_json
+from chat.events import EventKind, append_event, event_json, place_attachments
 from chat.mail.compose import MailIdentity, ticket_of_address, ticket_of_message_id
 from chat.mail.inbound.message import InboundFile, MalformedMail, ParsedMail
 from chat.mail.inbound.parse import REPLY_MARKER, message_key, parse
@@ -451,14 +451,8 @@ async def _reply(
         # the ticket anyway, as one of its company's).
         db.add(Participant(conversation_id=conv.id, user_id=user.id, joined_at=now, last_read_seq=0))
     data: dict[str, Any] = {"mail": row.id}
-    for file in rows:
-        file.conversation_id, file.uploader_id, file.event_id, file.created_at = conv.id, user.id, None, now
-        db.add(file)
     if rows:
-        await db.flush()
-        data["attachments"] = [{"id": a.id, "conversation_id": conv.id, "filename": a.filename,
-                                "content_type": a.content_type, "size": a.size, "url": f"/api/attachments/{a.id}"}
-                               for a in rows]
+        data["attachments"] = await place_attachments(db, rows, conv.id, user.id, now)
     message = await append_event(db, conv.id, kind=EventKind.MESSAGE, now=now, author_id=user.id, body=body, data=data)
     for file in rows:
         file.event_id = message.id
