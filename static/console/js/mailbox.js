@@ -5,14 +5,11 @@
 
 import { api } from "./api.js";
 import { KIND_LABELS } from "./profile.js";
+import { headersTable, statusFilter, tabbed, when } from "./mailparts.js";
 import { h, replace } from "/static/shared/dom.js";
 
 const STATUSES = ["held", "pending", "sent", "failed", "cancelled"];
 const PAGE = 50;
-
-function when(iso) {
-  return iso ? new Date(iso).toLocaleString() : "";
-}
 
 export class MailboxView {
   constructor(el, ctx) {
@@ -33,11 +30,8 @@ export class MailboxView {
     this.list = h("tbody", {});
     this.more = h("button", { type: "button", onclick: () => this._older() }, "Older mails");
     this.opened = h("section", { "data-testid": "mail-opened", class: "hidden" });
-    const filter = h("select", { "aria-label": "Status", "data-testid": "mail-status-filter" },
-      h("option", { value: "" }, "every status"), STATUSES.map((s) => h("option", { value: s }, s)));
-    filter.value = this.status;
-    filter.addEventListener("change", () => {
-      this.status = filter.value;
+    const filter = statusFilter(STATUSES, this.status, "mail-status-filter", (status) => {
+      this.status = status;
       this.show();
     });
     replace(this.el,
@@ -108,17 +102,8 @@ export class MailboxView {
           "data-testid": "mail-html" });
       panes.Text = h("pre", { class: "pre", "data-testid": "mail-text" }, mail.text === null ? "(no text part)" : mail.text);
     }
-    panes.Headers = h("table", { "data-testid": "mail-headers" },
-      mail.headers.map((hd) => h("tr", {}, h("th", {}, hd.name), h("td", {}, hd.value))));
-    const tabs = h("div", { class: "tabs", role: "tablist" });
-    const body = h("div", {});
-    const pick = (name) => {
-      for (const b of tabs.children) b.classList.toggle("active", b.dataset.pane === name);
-      replace(body, panes[name]);
-    };
-    for (const name of Object.keys(panes)) {
-      tabs.append(h("button", { type: "button", role: "tab", dataset: { pane: name }, onclick: () => pick(name) }, name));
-    }
+    panes.Headers = headersTable(mail.headers, "mail-headers");
+    const { tabs, body, pick } = tabbed(panes);
     const m = mail.mail;
     replace(this.opened,
       h("h2", {}, m.subject || "(no subject)"),

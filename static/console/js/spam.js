@@ -6,14 +6,11 @@
 // spamDialog is the conversation view's "Spam…" button: what to block along with it.
 
 import { api } from "./api.js";
+import { headersTable, statusFilter, tabbed, when } from "./mailparts.js";
 import { h, replace } from "/static/shared/dom.js";
 
 const STATUSES = ["ticket", "reply", "held", "spam", "loop", "bounce", "ours", "refused"];
 const PAGE = 50;
-
-function when(iso) {
-  return iso ? new Date(iso).toLocaleString() : "";
-}
 
 function size(bytes) {
   return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${Math.ceil(bytes / 1024)} KB`;
@@ -47,11 +44,8 @@ export class SpamView {
     this.list = h("tbody", {});
     this.more = h("button", { type: "button", onclick: () => this._older() }, "Older mails");
     this.opened = h("section", { "data-testid": "received-opened", class: "hidden" });
-    const filter = h("select", { "aria-label": "Status", "data-testid": "received-status-filter" },
-      h("option", { value: "" }, "every status"), STATUSES.map((s) => h("option", { value: s }, s)));
-    filter.value = this.status;
-    filter.addEventListener("change", () => {
-      this.status = filter.value;
+    const filter = statusFilter(STATUSES, this.status, "received-status-filter", (status) => {
+      this.status = status;
       this.show();
     });
     replace(this.el,
@@ -143,18 +137,9 @@ export class SpamView {
     const panes = {
       Text: h("pre", { class: "pre", "data-testid": "received-text" }, mail.text === null ? "(no text part)" : mail.text),
       HTML: h("pre", { class: "pre", "data-testid": "received-html" }, mail.html === null ? "(no HTML part)" : mail.html),
-      Headers: h("table", { "data-testid": "received-headers" },
-        mail.headers.map((hd) => h("tr", {}, h("th", {}, hd.name), h("td", {}, hd.value)))),
+      Headers: headersTable(mail.headers, "received-headers"),
     };
-    const tabs = h("div", { class: "tabs", role: "tablist" });
-    const body = h("div", {});
-    const pick = (name) => {
-      for (const b of tabs.children) b.classList.toggle("active", b.dataset.pane === name);
-      replace(body, panes[name]);
-    };
-    for (const name of Object.keys(panes)) {
-      tabs.append(h("button", { type: "button", role: "tab", dataset: { pane: name }, onclick: () => pick(name) }, name));
-    }
+    const { tabs, body, pick } = tabbed(panes);
     const m = mail.mail;
     replace(this.opened,
       h("h2", {}, m.subject || "(no subject)"),
