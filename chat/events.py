@@ -31,6 +31,7 @@ from chat.models import (
     Participant,
     User,
 )
+from chat.numbering import number_run
 from chat.services import Services
 
 HISTORY_PAGE_MAX = 500
@@ -220,6 +221,33 @@ async def append_event(
     )
     db.add(event)
     await db.flush()
+    return event
+
+
+def stage_event(
+    db: AsyncSession,
+    conv: Conversation,
+    *,
+    kind: EventKind,
+    now: datetime,
+    author_id: int | None = None,
+    body: str | None = None,
+    data: dict[str, Any] | None = None,
+    internal: bool = False,
+) -> Event:
+    """:func:`append_event` on a conversation row this transaction holds — created in it,
+    or read with its lock and ``populate_existing`` — so its counters are current and
+    nobody else can number an event until the commit. Numbered on the row; the event and
+    the counters are written by the next flush (several events, one statement each for
+    the rows and the counters, instead of three per event). The unique (conversation,
+    seq) remains the backstop. The event's ``id`` is known after that flush."""
+    [(seq, prev_public)], conv.last_public_seq = number_run(conv.last_seq, conv.last_public_seq, [internal])
+    event = Event(
+        conversation_id=conv.id, seq=seq, prev_public_seq=prev_public, type=kind.value, author_id=author_id,
+        client_msg_id=None, body=body, data=data or {}, internal=internal, created_at=now,
+    )
+    conv.last_seq, conv.updated_at = seq, now
+    db.add(event)
     return event
 
 

@@ -1,8 +1,10 @@
 """The configured desk: dictionaries from the database plus timings from the settings.
 
-Loaded once per use case or sweep pass (a handful of small rows) and turned into the pure
-core's objects. Nothing is cached across transactions except the building of calendars,
-a pure function of their stored definition.
+Read once per use case or sweep pass and turned into the pure core's objects. What was
+built is kept per process until the desk's version counter moves
+(:class:`escalation.models.DeskVersion`, moved by every write to the four tables in the
+writing transaction): a use case reads one row instead of four tables, and an admin's
+change takes effect on every process at its next unit of work.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from escalation.autoclose import AutoCloseSettings, Delay
 from escalation.calendars import BusinessCalendar, always_open
 from escalation.labels import parse_labels
 from escalation.ladder import Ladder
-from escalation.models import BusinessCalendarRow, SlaPolicyRow, SupportGroup, TicketCategory
+from escalation.models import DESK_WRITTEN, BusinessCalendarRow, DeskVersion, SlaPolicyRow, SupportGroup, TicketCategory
 from escalation.policies import Category, calendar_from_json, effective_policy, severity_of, spec_from_json
 from escalation.policy_table import PlanTier, PolicyRule, PolicyTable, Severity
 from escalation.sla_targets import SlaPolicy
@@ -128,7 +130,45 @@ async def warm_up(svc: Services) -> None:
         await load_desk(db, svc.settings)
 
 
+_Key = tuple[str, str, str, str, str, int, int, int]
+
+
+def _key(settings: Settings) -> _Key:
+    """The database and what of the settings goes into a desk (the rest comes from the
+    tables)."""
+    return (settings.database_url, settings.ticket_status_labels, settings.escalation_ladder,
+            settings.auto_close_waiting_after, settings.auto_close_proposed_after, settings.chat_idle_ticket_minutes,
+            settings.chat_unanswered_ticket_minutes, settings.chat_left_ticket_minutes)
+
+
+# The desk each process built last, by its database and settings (a process has one; the
+# test suite many, hence the bound), with the version counter it was read at.
+_kept: dict[_Key, tuple[int, Desk]] = {}
+_KEEP_AT_MOST = 16
+
+
 async def load_desk(db: AsyncSession, settings: Settings) -> Desk:
+    """The desk as ``db``'s transaction sees it: the one built before if the version
+    counter has not moved since, else read and built (and kept when nothing in this
+    transaction wrote the configuration: an uncommitted change is not everyone's)."""
+    if db.info.get(DESK_WRITTEN):
+        return await _read_desk(db, settings)
+    version = await db.scalar(select(DeskVersion.version).where(DeskVersion.id == 1))
+    key = _key(settings)
+    kept = _kept.get(key)
+    if kept is not None and kept[0] == version:
+        return kept[1]
+    desk = await _read_desk(db, settings)
+    # Not if the reads wrote (an autoflush of pending configuration rows moved the counter
+    # in this transaction) or the counter is missing (a schema without migration 0009).
+    if version is not None and not db.info.get(DESK_WRITTEN):
+        if len(_kept) >= _KEEP_AT_MOST and key not in _kept:
+            _kept.clear()
+        _kept[key] = (version, desk)
+    return desk
+
+
+async def _read_desk(db: AsyncSession, settings: Settings) -> Desk:
     calendars = {
         row.key: build_calendar(row.key, row.definition) for row in await db.scalars(select(BusinessCalendarRow))
     }

@@ -19,7 +19,7 @@ from chat import validation
 from chat.authz import Action, Principal, require
 from chat.conversations import conversation_json
 from chat.errors import Forbidden, ValidationFailed
-from chat.events import EventKind, append_event, author_json, event_json, load_visible, place_attachments
+from chat.events import EventKind, append_event, author_json, event_json, load_visible, place_attachments, stage_event
 from chat.models import (
     STAFF_ROLES,
     Attachment,
@@ -192,31 +192,34 @@ async def _create(
     files: Sequence[Attachment] = (), message_data: Mapping[str, Any] | None = None,
 ) -> Work:
     """The conversation, its first message, the ticket row and ``ticket.opened``, in the
-    caller's transaction; the unit is finished (deadlines computed), not yet published."""
+    caller's transaction; the unit is finished (deadlines computed), not yet published.
+
+    The conversation is new, so this transaction holds it: its events are numbered on the
+    row and written with the participants, the ticket and the counters by one flush
+    (:func:`chat.events.stage_event`), after the reads (an autoflush in between would
+    split it)."""
     conv = Conversation(
         kind=ConversationKind.CHAT, status=ConversationStatus.OPEN, subject=subject,
         site_id=requester.site_id, organization_id=requester.organization_id, created_by_id=requester.id,
-        last_seq=0, created_at=now, updated_at=now,
+        last_seq=0, last_public_seq=0, created_at=now, updated_at=now,
     )
     db.add(conv)
     await db.flush()
+    ticket = new_chat_ticket(conv, now, channel=channel)
+    ticket.handled_by_org_id = await first_line_partner(db, conv.organization_id)
+    work = await begin_work(svc, db, conv, ticket, created=True, deferred=True)
     for user_id in (requester.id, *cc):
         db.add(Participant(conversation_id=conv.id, user_id=user_id, joined_at=now, last_read_seq=0))
-    events = [event_json(await append_event(
-        db, conv.id, kind=EventKind.SYSTEM, now=now,
+    work.staged(stage_event(
+        db, conv, kind=EventKind.SYSTEM, now=now,
         data={"event": "conversation.created", "user": author_json(requester), "subject": subject},
-    ), None)]
+    ), None)
     data: dict[str, Any] = {"entered_by": author_json(author)} if author is None or requester.id != author.id else {}
     data.update(message_data or {})
     if files:
         data["attachments"] = await place_attachments(db, files, conv.id, requester.id, now)
-    first = await append_event(db, conv.id, kind=EventKind.MESSAGE, now=now, author_id=requester.id,
-                               body=description, data=data)
-    for row in files:
-        row.event_id = first.id
-    events.append(event_json(first, requester))
-    ticket = new_chat_ticket(conv, now, channel=channel)
-    ticket.handled_by_org_id = await first_line_partner(db, conv.organization_id)
+    first = stage_event(db, conv, kind=EventKind.MESSAGE, now=now, author_id=requester.id, body=description, data=data)
+    work.staged(first, requester)
     opened = open_state(now, Actor.customer(str(requester.id)))
     ticket.sla_facts = []
     record_facts(ticket, sla_facts(opened.events))
@@ -225,14 +228,16 @@ async def _create(
     ticket.happened_at, ticket.contact_email, ticket.contact_name = happened_at, contact_email, contact_name
     ticket.linked_from_id = source.id if source is not None else None
     db.add(ticket)
-    await db.flush()
-    work = await begin_work(svc, db, conv, ticket, created=True)
-    work.events, work.inbox = events, ["created"]
+    work.inbox = ["created"]
     await work.append("ticket.opened", author, internal=False, channel=channel.value,
                       category=category, severity=severity, level=1, group=None)
     if source is not None:
         await _link_source(work, source, author, linked_seq)
     await finish_work(work)
+    if files:
+        for row in files:  # the message's id is known after the flush
+            row.event_id = first.id
+        await db.flush()
     return work
 
 

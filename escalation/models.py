@@ -25,8 +25,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    update,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import event as orm_event
+from sqlalchemy.orm import Mapped, Session, UOWTransaction, mapped_column
 
 from chat.db import UTCDateTime
 from chat.models import Base, BigId, _enum
@@ -117,6 +119,44 @@ class SupportGroup(Base):
     # Who the escalation ladder's notify_group_lead step notifies.
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DeskVersion(Base):
+    """One counter (row ``id`` 1) that moves with every write to the desk configuration
+    (calendars, categories, SLA policies, support groups), in the writing transaction:
+    :func:`escalation.config.load_desk` keeps the configuration it built until it moves."""
+
+    __tablename__ = "desk_version"
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+
+
+DESK_TABLES = (BusinessCalendarRow, TicketCategory, SlaPolicyRow, SupportGroup)
+DESK_WRITTEN = "desk_written"
+"""``Session.info`` key: this transaction wrote the desk configuration (not yet committed,
+so what it reads must not be kept for others)."""
+
+
+@orm_event.listens_for(Session, "before_flush")
+def _move_desk_version(session: Session, flush_context: UOWTransaction, instances: object) -> None:
+    # Registered on the model's own module, so that every process that can write these
+    # rows through the ORM moves the counter: no admin path can forget to. (Nothing
+    # writes them with bulk UPDATE/DELETE statements; a migration that seeds them runs
+    # before any process keeps a configuration.)
+    if session.info.get(DESK_WRITTEN):
+        return  # moved once in this transaction already: the readers see a new value
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, DESK_TABLES):
+            session.info[DESK_WRITTEN] = True
+            session.execute(update(DeskVersion).where(DeskVersion.id == 1).values(version=DeskVersion.version + 1))
+            return
+
+
+@orm_event.listens_for(Session, "after_commit")
+@orm_event.listens_for(Session, "after_rollback")
+def _desk_transaction_over(session: Session) -> None:
+    session.info.pop(DESK_WRITTEN, None)
 
 
 class Ticket(Base):

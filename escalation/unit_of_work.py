@@ -22,10 +22,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.errors import AppError, NotFound
-from chat.events import EventKind, append_event, author_json, event_json, publish_events, ring_inbox
+from chat.events import EventKind, append_event, author_json, event_json, publish_events, ring_inbox, stage_event
 from chat.groups.queries import partner_first_line
 from chat.models import Conversation, ConversationKind, ConversationStatus, Event, Role, User
-from chat.numbering import number_run
 from chat.services import Services
 from escalation.autoclose import auto_close_due_at
 from escalation.calendars import BusinessCalendar, as_utc
@@ -146,7 +145,7 @@ class Work:
     # Reads every ticket of a batch would repeat (the support admins to notify...), kept
     # for the transaction: escalation.batch hands its units one shared dict.
     shared: dict[str, Any] = field(default_factory=dict)
-    _unflushed: list[tuple[int, Event]] = field(default_factory=list)
+    _unflushed: list[tuple[int, Event, User | None]] = field(default_factory=list)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -233,26 +232,22 @@ class Work:
         self.events.append(event_json(stored, None))
 
     def _defer(self, payload: dict[str, Any], body: str | None, internal: bool) -> None:
-        """What :func:`chat.conversations.append_event` does, on the loaded row: the unit
-        holds the conversation's lock (read with it, ``populate_existing``), so its
-        ``last_seq`` is current and nobody else can number an event until the commit. The
-        flush writes the conversation's counters and the event rows, the batch's all at
-        once; the unique (conversation, seq) remains the backstop."""
-        conv = self.conv
-        [(seq, prev_public)], conv.last_public_seq = number_run(conv.last_seq, conv.last_public_seq, [internal])
-        event = Event(
-            conversation_id=conv.id, seq=seq, prev_public_seq=prev_public, type=EventKind.SYSTEM.value,
-            author_id=None, client_msg_id=None, body=body, data=payload, internal=internal, created_at=self.now,
-        )
-        conv.last_seq, conv.updated_at = seq, self.now
-        self.db.add(event)
-        self._unflushed.append((len(self.events), event))
-        self.events.append({})  # its JSON needs the row's id: see settle()
+        """Stage the event on the loaded row (:func:`chat.events.stage_event`): the unit
+        holds the conversation's lock, and the flush writes the batch's all at once."""
+        event = stage_event(self.db, self.conv, kind=EventKind.SYSTEM, now=self.now, body=body, data=payload,
+                            internal=internal)
+        self.staged(event, None)
+
+    def staged(self, event: Event, author: User | None) -> None:
+        """An event staged on this unit's conversation, published in this place of the
+        unit's events; its JSON needs the row's id: see :meth:`settle`."""
+        self._unflushed.append((len(self.events), event, author))
+        self.events.append({})
 
     def settle(self) -> None:
         """After the flush: the deferred events as they are published."""
-        for index, event in self._unflushed:
-            self.events[index] = event_json(event, None)
+        for index, event, author in self._unflushed:
+            self.events[index] = event_json(event, author)
         self._unflushed.clear()
 
     def ring(self, reason: str) -> None:
@@ -416,13 +411,29 @@ async def first_line_partner(db: AsyncSession, organization_id: int | None) -> i
     return await partner_first_line(db, organization_id)
 
 
-async def begin_work(svc: Services, db: AsyncSession, conv: Conversation, ticket: Ticket, *, created: bool) -> Work:
+async def begin_work(
+    svc: Services, db: AsyncSession, conv: Conversation, ticket: Ticket, *, created: bool, deferred: bool = False
+) -> Work:
+    """The unit on a ticket whose conversation this transaction holds. ``deferred``: its
+    history events are staged on the loaded row (:meth:`Work.append`) and written by
+    :func:`finish_work`'s flush — for a conversation created in this transaction or
+    read with its lock and ``populate_existing``. A ticket ``created`` here has no SLA
+    marks yet (nothing is read for them)."""
     desk = await load_desk(db, svc.settings)
-    return Work(svc, db, desk, as_utc(svc.clock.now()), conv, ticket, await plan_tier(db, conv.organization_id), created)
+    tier = await plan_tier(db, conv.organization_id)
+    return Work(svc, db, desk, as_utc(svc.clock.now()), conv, ticket, tier, created, deferred=deferred,
+                _marks=set() if created else None)
 
 
 async def finish_work(work: Work) -> None:
     await recompute(work)
+    if work.deferred:
+        # The unit numbered every event of its conversation on the loaded row, under its
+        # lock: the row's last_seq is the stored one after the flush.
+        work.ticket.processed_seq = work.conv.last_seq
+        await work.db.flush()
+        work.settle()
+        return
     last = await work.db.scalar(select(Conversation.last_seq).where(Conversation.id == work.conv.id))
     # Safe: the conversation's lock is held, so nothing was appended that is not ours or
     # already caught up.

@@ -141,8 +141,8 @@ async def receive_parsed(
         try:
             receipt, outcome = await _store(svc, raw, parsed, key, mailbox, recipients, files)
         except IntegrityError:
-            # Two deliveries of one mail raced (PostgreSQL: both looked before either
-            # committed); the unique key let one in. Its receipt is ours.
+            # The same mail (mailbox and message key) was stored before, or two
+            # deliveries of it raced: the unique key let one in. Its receipt is ours.
             await files.discard()
             found = await _find(svc, mailbox, key)
             if found is None:
@@ -222,6 +222,15 @@ async def _find(svc: Services, mailbox: str, key: str) -> InboundMail | None:
         return found
 
 
+async def _mail_id(db: AsyncSession, row: InboundMail) -> int:
+    """The received mail's id, for the message it becomes: the row is inserted now if it
+    was not (the unique key answers here for a mail stored before)."""
+    if row.id is None:
+        db.add(row)
+        await db.flush()
+    return row.id
+
+
 def _receipt(row: InboundMail, *, duplicate: bool) -> Receipt:
     return Receipt(status=row.status, reason=row.reason, conversation_id=row.conversation_id, inbound_id=row.id,
                    duplicate=duplicate)
@@ -238,10 +247,11 @@ async def _store(
     now = svc.clock.now()
     mail = parsed if isinstance(parsed, ParsedMail) else None
     async with svc.sessions.begin() as db:
-        existing = await db.scalar(
-            select(InboundMail).where(InboundMail.mailbox == mailbox, InboundMail.message_key == key))
-        if existing is not None:
-            return _receipt(existing, duplicate=True), None
+        # A mail stored before is found by the unique key: the row's INSERT raises
+        # IntegrityError, and receive_parsed answers with the stored row's receipt
+        # (duplicates are rare: one statement fewer per mail than looking first). The
+        # row is inserted once, with what the mail became, unless a ticket or reply
+        # needs its id for the message first (_mail_id).
         row = InboundMail(
             mailbox=_cut(mailbox, 200), message_key=key,
             message_id=_cut(mail.message_id, 998) if mail is not None and mail.message_id else None,
@@ -250,8 +260,6 @@ async def _store(
             conversation_id=None, size=mail.size if mail is not None else len(raw),
             raw=raw[: svc.settings.mail_in_keep_bytes], received_at=now,
         )
-        db.add(row)
-        await db.flush()  # the unique key answers here; the row's id goes into the message
         if mail is None:
             assert isinstance(parsed, MalformedMail)
             outcome = _Outcome(InboundStatus.REFUSED, parsed.reason)
@@ -260,6 +268,7 @@ async def _store(
         row.status = outcome.status
         row.reason = _cut("; ".join([outcome.reason, *outcome.notes]), 500)
         row.conversation_id = outcome.work.conv.id if outcome.work is not None else None
+        db.add(row)
         await db.flush()
         receipt = _receipt(row, duplicate=False)
     log.info("mail %s from %r: %s (%s)", row.id, row.sender, receipt.status.value, receipt.reason)
@@ -425,7 +434,7 @@ async def _new_ticket(
     rows, skipped = await _attachments(svc, mail.files, files)
     body = _body(svc, mail.text, rows) or subject
     work = await open_ticket_in(svc, db, user, subject=subject, description=body, channel=TicketChannel.EMAIL,
-                                cc=cc, linked_from=linked_from, files=rows, message_data={"mail": row.id})
+                                cc=cc, linked_from=linked_from, files=rows, message_data={"mail": await _mail_id(db, row)})
     extra = [f"cc: {len(cc)}"] if cc else []
     return _Outcome(InboundStatus.TICKET, f"{how} ({who.how})", work=work,
                     notes=[*extra, *notes, *skipped])
@@ -450,7 +459,7 @@ async def _reply(
         # A colleague of the company writing in: they take part from now on (they may read
         # the ticket anyway, as one of its company's).
         db.add(Participant(conversation_id=conv.id, user_id=user.id, joined_at=now, last_read_seq=0))
-    data: dict[str, Any] = {"mail": row.id}
+    data: dict[str, Any] = {"mail": await _mail_id(db, row)}
     if rows:
         data["attachments"] = await place_attachments(db, rows, conv.id, user.id, now)
     message = await append_event(db, conv.id, kind=EventKind.MESSAGE, now=now, author_id=user.id, body=body, data=data)
