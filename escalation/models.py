@@ -219,13 +219,39 @@ class Ticket(Base):
     handled_by_org_id: Mapped[int | None] = mapped_column(
         ForeignKey("organizations.id", ondelete="SET NULL"), index=True
     )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Indexed for the reports, which select tickets created / closed / resolved in a range.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     close_reason: Mapped[str | None] = mapped_column(String(16))
     # Marked as spam by an agent (or opened by a blocked sender): out of the queues, in
     # the Spam view; "not spam" clears it (issue 16).
     spam_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # Report facts (issue 17): written with the ticket by every unit of work
+    # (escalation.report_facts, from recompute), so a report reads columns instead of
+    # replaying histories. See docs/architecture.md "Report facts".
+    # When the ticket last entered PROPOSED_TO_CLOSE or CLOSED; null while open again.
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    first_response_wall_s: Mapped[int | None] = mapped_column(Integer)
+    first_response_business_s: Mapped[int | None] = mapped_column(Integer)
+    resolution_wall_s: Mapped[int | None] = mapped_column(Integer)
+    resolution_business_s: Mapped[int | None] = mapped_column(Integer)
+    # "met" / "breached" (sticky) / null: per SLA target.
+    sla_first_response: Mapped[str | None] = mapped_column(String(16))
+    sla_next_response: Mapped[str | None] = mapped_column(String(16))
+    sla_resolution: Mapped[str | None] = mapped_column(String(16))
+    # The calendar the business figures were measured on.
+    calendar_key: Mapped[str | None] = mapped_column(String(64))
+    reopened_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The latest rating's value (escalation.ratings.RatingValue).
+    rating: Mapped[str | None] = mapped_column(String(16))
+    # Kept by the reports rollup (chat.reports.rollup) from the event log.
+    messages_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    first_agent_join_s: Mapped[int | None] = mapped_column(Integer)
+    # The version of the facts on the row: REPORT_FACTS_VERSION once a unit of work wrote
+    # them; 0 = still to be backfilled (the reports.backfill job).
+    report_facts: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
 
 
 class CustomerPresence(Base):
@@ -284,3 +310,35 @@ class TicketSlaMark(Base):
     conversation_id: Mapped[int] = mapped_column(ForeignKey("tickets.conversation_id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReportHour(Base):
+    """Public messages of one ticket's conversation in one UTC hour (the reports rollup,
+    chat.reports.rollup): what the per-day and heatmap reports sum."""
+
+    __tablename__ = "report_hours"
+
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("tickets.conversation_id", ondelete="CASCADE"), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True, index=True)
+    messages: Mapped[int] = mapped_column(Integer, default=0)
+    customer_messages: Mapped[int] = mapped_column(Integer, default=0)
+    staff_messages: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReportReopen(Base):
+    """A ticket going from PROPOSED_TO_CLOSE back to an open status, when it did."""
+
+    __tablename__ = "report_reopens"
+
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("tickets.conversation_id", ondelete="CASCADE"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True, index=True)
+
+
+class ReportCursor(Base):
+    """How far a reports job has read the event log (the id of the last event it counted),
+    written in the same transaction as what it counted."""
+
+    __tablename__ = "report_cursor"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(BigInteger)
