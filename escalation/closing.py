@@ -58,6 +58,7 @@ async def rate_in_unit(work: Work, user: User | None, rating: Rating) -> None:
         # Another request rated this round a moment earlier.
         raise app_error(AlreadyRated("this ticket is already rated", command="rate",
                                      from_status=state.status.value, to_status=state.status.value)) from None
+    t.rating = rating.value.value  # the report fact: the latest rating
     await work.append("ticket.rated", user, internal=False, value=rating.value.value, reason=rating.reason,
                       comment=rating.comment)
 

@@ -35,6 +35,7 @@ from chat.models import Base, BigId, _enum
 from escalation.lifecycle import TicketStatus
 from escalation.policies import Availability
 from escalation.policy_table import PlanTier
+from escalation.report_facts import REPORT_FACTS_VERSION
 
 
 class TicketChannel(enum.StrEnum):
@@ -249,9 +250,11 @@ class Ticket(Base):
     # Kept by the reports rollup (chat.reports.rollup) from the event log.
     messages_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     first_agent_join_s: Mapped[int | None] = mapped_column(Integer)
-    # The version of the facts on the row: REPORT_FACTS_VERSION once a unit of work wrote
-    # them; 0 = still to be backfilled (the reports.backfill job).
-    report_facts: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    # The version of the facts on the row (escalation.report_facts.REPORT_FACTS_VERSION).
+    # A row the ORM creates has them all from its first unit on; rows from before the
+    # migration (the server default, 0) lack what only their history tells (earlier
+    # ratings): the reports.backfill job completes them and sets the version.
+    report_facts: Mapped[int] = mapped_column(SmallInteger, default=REPORT_FACTS_VERSION, server_default="0")
 
 
 class CustomerPresence(Base):

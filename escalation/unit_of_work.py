@@ -19,6 +19,8 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.errors import AppError, NotFound
@@ -50,8 +52,9 @@ from escalation.lifecycle import (
     customer_reply,
     open_chat,
 )
-from escalation.models import Ticket, TicketChannel, TicketSlaMark
+from escalation.models import ReportReopen, Ticket, TicketChannel, TicketSlaMark
 from escalation.policy_table import PlanTier
+from escalation.report_facts import ReportFacts, ticket_facts
 from escalation.sla import FactKind, SlaClock, SlaFact
 from escalation.sla_targets import SlaPolicy, SlaTarget
 
@@ -325,18 +328,22 @@ async def _customer_replied(work: Work, at: datetime, user: User) -> None:
 
 
 async def recompute(work: Work) -> None:
-    """Derive every stored deadline column from the facts and the status, at ``now``."""
+    """Derive every stored deadline column, and the report facts, from the facts and the
+    status, at ``now``."""
     policy, calendar = work.policy()
-    sla = await _sla_columns(work, _sla_clock(work.ticket, policy, calendar))
+    facts = facts_of(work.ticket)
+    clock = _sla_clock(facts, policy, calendar)
+    sla = await _sla_columns(work, clock)
     await _store_sla_columns(work, policy, sla)
     _schedule_auto_close(work, calendar)
     _schedule_conversion(work)
     _watch_replies(work, policy, sla.next_response_waits)
+    # The marks were read for the clock (none matter without one): no statement here.
+    await _store_report_facts(work, facts, calendar, await work.marks() if clock is not None else set())
 
 
-def _sla_clock(ticket: Ticket, policy: SlaPolicy | None, calendar: BusinessCalendar) -> SlaClock | None:
+def _sla_clock(facts: list[SlaFact], policy: SlaPolicy | None, calendar: BusinessCalendar) -> SlaClock | None:
     """The ticket's clock, or ``None`` when no policy applies or nothing started it."""
-    facts = facts_of(ticket)
     if policy is None or not facts:
         return None
     return SlaClock(policy, calendar, tuple(facts))
@@ -363,6 +370,47 @@ async def _store_sla_columns(work: Work, policy: SlaPolicy | None, sla: SlaColum
     # deadlines are (pause, resume, re-categorization...).
     if moved and t.tracked and not work.created:
         await work.append("ticket.deadlines", None, internal=True, deadlines=sla.deadlines)
+
+
+def stored_report_facts(t: Ticket) -> ReportFacts:
+    """The report facts the row holds (what the previous unit stored)."""
+    return ReportFacts(
+        resolved_at=t.resolved_at,
+        first_response_wall_s=t.first_response_wall_s,
+        first_response_business_s=t.first_response_business_s,
+        resolution_wall_s=t.resolution_wall_s,
+        resolution_business_s=t.resolution_business_s,
+        sla_first_response=t.sla_first_response,
+        sla_next_response=t.sla_next_response,
+        sla_resolution=t.sla_resolution,
+        calendar_key=t.calendar_key,
+        reopened_count=t.reopened_count or 0,
+    )
+
+
+async def _store_report_facts(work: Work, facts: list[SlaFact], calendar: BusinessCalendar, marks: set[str]) -> None:
+    """The report columns on the loaded row (escalation.report_facts): written with the
+    ticket's own UPDATE, so a unit costs no statement more — except the unit that reopens
+    a ticket, which also logs the reopen in ``report_reopens``."""
+    t = work.ticket
+    computed = ticket_facts(
+        status=t.status, created_at=t.created_at, status_changed_at=t.status_changed_at,
+        first_replied_at=t.first_replied_at, facts=facts, calendar=calendar, deadlines=t.deadlines or {},
+        marks=marks, previous=stored_report_facts(t),
+    )
+    if computed.reopened_count > (t.reopened_count or 0):
+        await _log_reopens(work, computed.reopens)
+    for name, value in computed.columns().items():
+        if getattr(t, name) != value:
+            setattr(t, name, value)
+
+
+async def _log_reopens(work: Work, instants: tuple[datetime, ...]) -> None:
+    """Every reopen instant of the ticket in ``report_reopens``; those already there stay
+    (a ticket's first unit after the upgrade logs its earlier reopens too)."""
+    insert = pg_insert if work.svc.engine.dialect.name == "postgresql" else sqlite_insert
+    rows = [{"conversation_id": work.ticket.conversation_id, "at": at} for at in instants]
+    await work.db.execute(insert(ReportReopen).values(rows).on_conflict_do_nothing())
 
 
 def _schedule_auto_close(work: Work, calendar: BusinessCalendar) -> None:
