@@ -10,12 +10,14 @@ from chat.desk.autoassign import on_events as assign_new_chats
 from chat.mail.planner import plan_job
 from chat.mail.sender import send_due
 from chat.mail.smtp import open_transport
+from chat.reports.backfill import ReportsBackfill
+from chat.reports.rollup import roll_job
 from chat.services import AgentPresence, Services, open_services
 from chat.settings import Settings
 from escalation.departure import Departures
 from escalation.jobs import ticket_jobs
 from escalation.reactions import react_to_events
-from escalation.worker import Sweeper
+from escalation.worker import Job, Sweeper
 
 
 def build_services(
@@ -44,10 +46,16 @@ def build_sweepers(svc: Services) -> list[Sweeper]:
     warning. Assignment needs to know who is online, so it acts only where a hub runs; in
     a separate worker it is a no-op."""
     return [
-        Sweeper(svc, [*ticket_jobs(), ("desk.assign", assign_job)]),
+        Sweeper(svc, [*ticket_jobs(), ("desk.assign", assign_job), *report_jobs()]),
         # Planning before sending, so that a held mail released now goes in the same pass.
         Sweeper(svc, [("mail.plan", plan_job), ("mail.send", send_due)]),
     ]
+
+
+def report_jobs() -> list[tuple[str, Job]]:
+    """The reports' jobs (chat.reports): the message rollup, and the facts of tickets from
+    before the reports (it keeps its progress in the sweeper that runs it)."""
+    return [("reports.roll", roll_job), ("reports.backfill", ReportsBackfill().job)]
 
 
 def build_sweeper(svc: Services) -> Sweeper:
