@@ -52,8 +52,10 @@ DASHES = ("", "6 3", "2 3", "8 3 2 3")
 # The heatmap's ramp: one hue (blue), light to dark, so order reads without colour vision.
 HEAT = ("#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b")
 
-MAX_X_LABELS = 12  # more would overlap on the 640-unit axis: the others are skipped
-MAX_LABEL_CHARS = 18
+MAX_X_LABELS = 12  # at most this many labels along the x axis: the others are skipped
+MAX_LABEL_CHARS = 18  # on an axis; the full label is in the mark's tooltip
+MAX_LEGEND_CHARS = 40
+CHAR_WIDTH = 6.5  # about, for 11-unit system-ui text: labels may not overlap
 NO_DATA = "No data"
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -78,8 +80,8 @@ def text(value: object) -> str:
     return escape(_NOT_XML.sub("", str(value)), {'"': "&quot;", "'": "&#39;"})
 
 
-def _short(label: str) -> str:
-    return label if len(label) <= MAX_LABEL_CHARS else label[: MAX_LABEL_CHARS - 1] + "…"
+def _short(label: str, most: int = MAX_LABEL_CHARS) -> str:
+    return label if len(label) <= most else label[: most - 1] + "…"
 
 
 def _clean(value: float | None) -> float | None:
@@ -193,7 +195,7 @@ def _open(title: str, height: int, kind: str) -> list[str]:
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" role="img" '
         f'class="chart chart-{kind}" {FONT}>',
-        f"<title>{text(title.strip() or 'Chart')}</title>",  # never nameless
+        f"<title>{text(_NOT_XML.sub('', title).strip() or 'Chart')}</title>",  # never nameless
     ]
 
 
@@ -204,8 +206,8 @@ def _legend(series: Sequence[Series], line: bool = False) -> tuple[list[str], fl
     out = ['<g class="legend">']
     x, y = float(LEFT), 12.0
     for index, s in enumerate(series):
-        label = _short(s.label)
-        width = 22 + 6.5 * len(label)
+        label = _short(s.label, MAX_LEGEND_CHARS)
+        width = 22 + CHAR_WIDTH * len(label)
         if x + width > WIDTH - RIGHT and x > LEFT:
             x, y = float(LEFT), y + LEGEND_LINE
         colour = PALETTE[index % len(PALETTE)]
@@ -234,7 +236,7 @@ def _axes(frame: _Frame, labels: Sequence[str], unit: Unit, tick_values: list[fl
         out.append(f'<text x="{_f(frame.left - 6)}" y="{_f(y + 4)}" text-anchor="end" fill="currentColor">'
                    f"{text(tick_label(value, unit, decimals))}</text>")
     out.append('</g><g class="axis x">')
-    every = max(1, math.ceil(len(labels) / MAX_X_LABELS))
+    every = _every(labels, frame.right - frame.left, MAX_X_LABELS)
     for index, label in enumerate(labels):
         if index % every:
             continue
@@ -243,6 +245,16 @@ def _axes(frame: _Frame, labels: Sequence[str], unit: Unit, tick_values: list[fl
                    f'fill="currentColor">{text(_short(label))}</text>')
     out.append("</g>")
     return out
+
+
+def _every(labels: Sequence[str], width: float, most: int) -> int:
+    """Label every n-th x value so that neither more than ``most`` labels nor overlapping
+    ones are drawn."""
+    if not labels:
+        return 1
+    widest = max(len(_short(label)) for label in labels) * CHAR_WIDTH + 10
+    fits = max(1, min(most, math.floor(width / widest)))
+    return max(1, math.ceil(len(labels) / fits))
 
 
 def _frame(top: float, height: int, peak: float) -> _Frame:
@@ -420,7 +432,9 @@ def heatmap(title: str, x_labels: Sequence[str], y_labels: Sequence[str], values
     cleaned = [[_clean(v) for v in line] for line in values]
     peak = max((v for line in cleaned for v in line if v is not None), default=0.0)
     out = _open(title, HEATMAP_HEIGHT, "heatmap")
-    top, bottom, left, right = 8.0, HEATMAP_HEIGHT - 28.0, float(LEFT), float(WIDTH - RIGHT)
+    # The row labels (weekday names, in any language) get the room they need on the left.
+    widest = max((len(_short(label)) for label in y_labels), default=0) * CHAR_WIDTH + 12
+    top, bottom, left, right = 8.0, HEATMAP_HEIGHT - 28.0, max(float(LEFT), widest), float(WIDTH - RIGHT)
     cell_w = (right - left) / max(len(x_labels), 1)
     cell_h = (bottom - top) / max(len(y_labels), 1)
     out.append('<g class="axis y">')
@@ -428,7 +442,7 @@ def heatmap(title: str, x_labels: Sequence[str], y_labels: Sequence[str], values
         out.append(f'<text x="{_f(left - 6)}" y="{_f(top + (row + 0.5) * cell_h + 4)}" text-anchor="end" '
                    f'fill="currentColor">{text(_short(label))}</text>')
     out.append('</g><g class="axis x">')
-    every = max(1, math.ceil(len(x_labels) / 24))
+    every = _every(x_labels, right - left, 24)
     for column, label in enumerate(x_labels):
         if column % every == 0:
             out.append(f'<text x="{_f(left + (column + 0.5) * cell_w)}" y="{_f(bottom + 16)}" text-anchor="middle" '
