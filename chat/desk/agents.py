@@ -144,7 +144,9 @@ async def me(svc: Services, actor: Principal) -> dict[str, Any]:
         profile = await db.get(AgentProfile, actor.user_id)
         partner = await db.get(Organization, scope.partner_id) if scope.partner_id is not None else None
     return {
-        "user": {"id": user.id, "name": user.name, "role": user.role.value, "email": user.email},
+        # The language formats the console's numbers and dates (the reports page).
+        "user": {"id": user.id, "name": user.name, "role": user.role.value, "email": user.email,
+                 "language": user.language},
         "profile": None if partner is not None else {"away": bool(profile and profile.away),
                                                      "max_chats": limit_of(user, profile)},
         "partner": None if partner is None else {"id": partner.id, "name": partner.name},

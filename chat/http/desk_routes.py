@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
@@ -54,6 +54,12 @@ class _ConsoleFiles:
 
 async def console_redirect(request: Request) -> Response:
     return RedirectResponse("/console/", status_code=308)
+
+
+async def console_page(request: Request) -> Response:
+    """A console page with an address of its own (``/console/reports``): the same
+    single-page console, which opens the page its path names."""
+    return FileResponse(CONSOLE_DIR / "index.html", headers=CONSOLE_HEADERS)
 
 
 def _no_content() -> Response:
@@ -388,5 +394,6 @@ ROUTES: list[BaseRoute] = [
     Route("/api/desk/groups/{key}", update_group, methods=["PATCH"]),
     Route("/api/desk/groups/{key}", delete_group, methods=["DELETE"]),
     Route("/console", console_redirect, methods=["GET"]),
+    Route("/console/reports", console_page, methods=["GET"]),
     Mount("/console", app=_ConsoleFiles(CONSOLE_DIR), name="console"),
 ]

@@ -6,6 +6,8 @@
 
 import { Client, apiClient } from "/static/shared/protocol.js";
 import { h } from "/static/shared/dom.js";
+// The console's reports page, mounted here for reseller admins with the portal's session.
+import { ReportsView } from "/console/js/reports.js";
 
 const $ = (id) => document.getElementById(id);
 const STAFF = new Set(["agent", "support_admin", "read_only"]);
@@ -81,11 +83,20 @@ async function start() {
   show("decide-section", DECIDERS.has(me.user.role));
   show("manage-section", MANAGERS.has(me.user.role));
   show("alert-form", ALERTERS.has(me.user.role));
+  // Reports of their customers' tickets (issue 17); staff read theirs in the console.
+  show("reports-section", me.user.role === "reseller_admin");
   connect();
   await Promise.all([loadGroups(), loadMyRequests(), loadToDecide(), loadAlerts(), loadCompanies(), loadProfile()]);
   // /portal/#profile: where an unsubscribe page sends customers to change their switches.
   if (location.hash === "#profile") $("profile").scrollIntoView();
 }
+
+// -- reports (a reseller admin: its customers' tickets; the server scopes them) --------
+
+$("reports-open").addEventListener("click", () => {
+  $("reports-open").hidden = true;
+  new ReportsView($("reports"), { me: { user: state.me }, api }).show();
+});
 
 // -- my e-mail notifications (issue 15: one switch per kind of mail) -----------------
 

@@ -4,6 +4,8 @@
 // page, no presence; the queue is re-read on its actions and every 30 s, since staff
 // doorbells do not reach it). Keyboard: Alt+↓/Alt+↑ next/previous
 // conversation, Alt+N the first item waiting in New, "/" search, Esc back to the composer.
+// Pages have addresses: /console/ the inbox (#42 opens conversation 42), /console/reports
+// the reports (its filters in the query string, so a report can be bookmarked and shared).
 
 import { api, login, logout, token, setToken } from "./api.js";
 import { h, replace } from "/static/shared/dom.js";
@@ -14,11 +16,13 @@ import { AdminView } from "./admin.js";
 import { MailboxView } from "./mailbox.js";
 import { SpamView } from "./spam.js";
 import { ProfileView } from "./profile.js";
+import { ReportsView } from "./reports.js";
 
 const STAFF = new Set(["agent", "support_admin", "read_only"]);
 // Consoles of a partner's own first line hear no staff doorbells: they poll their queue.
 const PARTNER_POLL_MS = 30000;
 const root = document.getElementById("app");
+const REPORTS_PATH = "/console/reports";
 
 function toast(message, isError = false) {
   const el = h("div", { class: `toast${isError ? " error" : ""}`, role: isError ? "alert" : "status" }, message);
@@ -100,9 +104,12 @@ class Console {
     // Received mail, spam and the block list: platform staff (read-only may look).
     this.tabSpam = partner ? null : h("button", { onclick: () => this.showPage("spam") }, "Spam");
     this.tabProfile = h("button", { onclick: () => this.showPage("profile") }, "My profile");
+    // Reports (issue 17): staff; a partner's admin reads its reports in the portal.
+    this.tabReports = partner || !STAFF.has(me.user.role) ? null
+      : h("button", { onclick: () => this.showPage("reports") }, "Reports");
     const top = h("header", { class: "topbar" },
       h("span", { class: "brand" }, partner ? `Partner console — ${me.partner.name}` : "Support console"), this.tabInbox,
-      partner ? null : this.tabAdmin, this.tabMail, this.tabSpam, this.tabProfile,
+      partner ? null : this.tabAdmin, this.tabReports, this.tabMail, this.tabSpam, this.tabProfile,
       h("span", { class: "spacer" }),
       h("span", { "data-testid": "me" }, `${me.user.name} (${me.user.role.replace("_", " ")})`),
       partner ? null : this.status, this.conn,
@@ -114,8 +121,9 @@ class Console {
     this.mailEl = h("div", { class: "admin hidden", "data-testid": "mailbox" });
     this.profileEl = h("div", { class: "admin hidden", "data-testid": "profile-page" });
     this.spamEl = h("div", { class: "admin hidden", "data-testid": "spam-page" });
+    this.reportsEl = h("div", { class: "admin hidden", "data-testid": "reports-page" });
     this.body = h("div", { class: "body" }, this.sidebar, this.main, this.aside, this.adminEl, this.mailEl, this.spamEl,
-      this.profileEl);
+      this.profileEl, this.reportsEl);
     replace(root, h("div", { class: "shell" }, top, this.body));
 
     this.inbox = new Inbox(this.sidebar, this);
@@ -124,8 +132,14 @@ class Console {
     this.mailbox = new MailboxView(this.mailEl, this);
     this.profile = new ProfileView(this.profileEl, this);
     this.spam = new SpamView(this.spamEl, this);
+    this.reports = this.tabReports ? new ReportsView(this.reportsEl, {
+      me, api, open: (id) => this.open(id),
+      params: location.pathname === REPORTS_PATH ? new URLSearchParams(location.search) : null,
+      onParams: (q) => { if (location.pathname === REPORTS_PATH) history.replaceState(null, "", `${REPORTS_PATH}?${q}`); },
+    }) : null;
     this._wireSocket();
     document.addEventListener("keydown", (ev) => this.onKey(ev));
+    addEventListener("popstate", () => this.showPage(location.pathname === REPORTS_PATH && this.reports ? "reports" : "inbox"));
     this.socket.start();
     if (this.partnerMode) setInterval(() => this.inbox.load(), PARTNER_POLL_MS);
   }
@@ -177,6 +191,7 @@ class Console {
     this.linked = true;
     // /console/#profile: where an unsubscribe page sends staff to change their switches.
     if (location.hash === "#profile") return this.showPage("profile");
+    if (location.pathname === REPORTS_PATH && this.reports) return this.showPage("reports");
     const id = Number(location.hash.slice(1));
     if (Number.isInteger(id) && id > 0) this.open(id);
   }
@@ -194,7 +209,7 @@ class Console {
     this.showInbox();
     this.inbox.select(id);
     this.view.open(id);
-    history.replaceState(null, "", `#${id}`);
+    history.replaceState(null, "", `/console/#${id}`);
   }
 
   itemChanged(items) {
@@ -241,12 +256,16 @@ class Console {
       mail: [this.tabMail, this.mailEl, this.mailbox],
       spam: [this.tabSpam, this.spamEl, this.spam],
       profile: [this.tabProfile, this.profileEl, this.profile],
+      reports: [this.tabReports, this.reportsEl, this.reports],
     };
     for (const [key, [tab, el]] of Object.entries(pages)) {
       if (tab) tab.classList.toggle("active", key === name);
       if (el) el.classList.toggle("hidden", key !== name);
     }
     for (const el of [this.sidebar, this.main, this.aside]) el.classList.toggle("hidden", name !== "inbox");
+    // The reports page has its own address; leaving it goes back to the console's.
+    if (name === "reports" && location.pathname !== REPORTS_PATH) history.pushState(null, "", REPORTS_PATH);
+    else if (name !== "reports" && location.pathname === REPORTS_PATH) history.pushState(null, "", "/console/");
     const view = pages[name][2];
     if (view) view.show();
   }
