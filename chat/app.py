@@ -29,6 +29,7 @@ from chat.http import (
     mail_in_routes,
     mail_pages,
     mail_routes,
+    report_routes,
     ticket_routes,
     widget_routes,
 )
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         *mail_pages.ROUTES,
         *mail_routes.ROUTES,
         *mail_in_routes.ROUTES,
+        *report_routes.ROUTES,
         Mount("/static/shared", app=group_routes.PortalFiles(directory=SHARED_DIR, check_dir=False), name="shared"),
     ]
     if settings.demo_page:

@@ -123,6 +123,8 @@ class Action(enum.StrEnum):
     VIEW_RECEIVED_MAIL = "view_received_mail"
     DECIDE_SPAM = "decide_spam"  # mark a ticket as spam, "not spam", release a spam mail
     MANAGE_MAIL_BLOCKLIST = "manage_mail_blocklist"
+    # Reports (chat.reports): the figures; which tickets they count is chat.reports.scope.
+    VIEW_REPORTS = "view_reports"
 
 
 Target = OrgRef | UserRef | ConversationRef | GroupRef | TicketRef | None
@@ -364,6 +366,12 @@ def _manage_mail_blocklist(p: Principal, t: Target) -> bool:
     return p.role is Role.SUPPORT_ADMIN
 
 
+def _view_reports(p: Principal, t: Target) -> bool:
+    # Staff see the desk's figures (agents: scoped to their own and their groups'); a
+    # reseller admin its customers'; customers and visitors none (they are the figures).
+    return p.is_staff or p.role is Role.RESELLER_ADMIN
+
+
 _RULES: dict[Action, tuple[type | None, Callable[[Principal, Target], bool]]] = {
     Action.READ_PROFILE: (None, _any),
     Action.UPDATE_PROFILE: (None, _update_profile),
@@ -402,6 +410,7 @@ _RULES: dict[Action, tuple[type | None, Callable[[Principal, Target], bool]]] = 
     Action.VIEW_RECEIVED_MAIL: (None, _view_received_mail),
     Action.DECIDE_SPAM: (None, _decide_spam),
     Action.MANAGE_MAIL_BLOCKLIST: (None, _manage_mail_blocklist),
+    Action.VIEW_REPORTS: (None, _view_reports),
 }
 
 

@@ -130,6 +130,9 @@ MATRIX: list[tuple[str, Action, Target, str]] = [
     ("read received mail and the spam view", Action.VIEW_RECEIVED_MAIL, None, "--AS-O"),
     ("mark spam, not spam, release a spam mail", Action.DECIDE_SPAM, None, "--AS--"),
     ("edit the sender block list", Action.MANAGE_MAIL_BLOCKLIST, None, "---S--"),
+    # Reports: which tickets they count is chat.reports.scope (agents: own and led groups';
+    # a reseller admin: its customers'); customers and visitors see none.
+    ("see reports", Action.VIEW_REPORTS, None, "--ASRO"),
 ]
 
 
