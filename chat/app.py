@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.routing import Mount, Route, WebSocketRoute
 
-from chat import migrate
+from chat import metrics, migrate
 from chat.clock import Clock
 from chat.errors import AppError
 from chat.http import (
@@ -29,6 +29,7 @@ from chat.http import (
     mail_in_routes,
     mail_pages,
     mail_routes,
+    metrics_routes,
     report_routes,
     ticket_routes,
     widget_routes,
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        metrics.process_started()
         await _ensure_schema(settings)
         await warm_up(svc)
         await svc.broker.connect()
@@ -97,10 +99,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 await sweeper
             await hub.stop()
             await svc.close()
+            metrics.process_stopped()
 
     routes = [
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
+        *metrics_routes.ROUTES,
         Route("/api/auth/login", account.login, methods=["POST"]),
         Route("/api/auth/logout", account.logout, methods=["POST"]),
         Route("/api/me", account.me, methods=["GET"]),

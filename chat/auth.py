@@ -15,10 +15,10 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from chat import throttle, validation
+from chat import metrics, throttle, validation
 from chat.authz import Principal
 from chat.directory import user_channel
-from chat.errors import Conflict, Forbidden, NotFound, Unauthenticated
+from chat.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unauthenticated
 from chat.models import AuthSession, Role, Site, User
 from chat.passwords import hash_password, needs_rehash, verify_password
 from chat.services import Services
@@ -59,7 +59,11 @@ async def login(svc: Services, email: str, password: str, *, address: str | None
     settings = svc.settings
     acct, addr = throttle.account_key(email), throttle.address_key(address)
     async with svc.reads() as db:
-        await throttle.check_not_locked(db, [acct, addr], now)
+        try:
+            await throttle.check_not_locked(db, [acct, addr], now)
+        except TooManyRequests:
+            metrics.AUTH_FAILURES["login_locked"].inc()
+            raise
         user = await db.scalar(select(User).where(User.email == email.strip().lower()))
     # Argon2 runs outside any transaction: on SQLite a write transaction holds the one
     # write lock, and every chat message would wait behind each login's ~50 ms hash.
@@ -92,6 +96,7 @@ async def login(svc: Services, email: str, password: str, *, address: str | None
             )
             db.add(session)
     if not ok or user is None:
+        metrics.AUTH_FAILURES["login"].inc()
         # Raised after the commit so the failure counts.
         raise Unauthenticated(WRONG_CREDENTIALS, code="invalid_credentials")
     token = session_token(svc.tokens.issue(Purpose.SESSION, {"sid": session.id}))
@@ -196,6 +201,7 @@ async def visitor_session(
         user: User | None = None
         if external_id is not None:
             if not external_hash or not hmac.compare_digest(identity_hash(site.identity_secret, external_id), external_hash):
+                metrics.AUTH_FAILURES["identity"].inc()
                 raise Unauthenticated("the identity hash does not match this user id", code="identity_rejected")
             user = await db.scalar(select(User).where(User.site_id == site.id, User.external_id == external_id))
             if user is None:

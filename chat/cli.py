@@ -11,12 +11,15 @@ import asyncio
 import logging
 import os
 import secrets
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import NoReturn, TypeVar
 
-from chat import directory, migrate
+from chat import directory, metrics, migrate
 from chat.demo import seed_demo
 from chat.errors import AppError
 from chat.mail.inbound.smtp_in import serve_mail_in
@@ -129,6 +132,22 @@ async def _with_services(settings: Settings, work: Callable[[Services], Awaitabl
         await svc.close()
 
 
+def _metrics_dir(workers: int) -> Path | None:
+    """Multi-process metrics (chat/metrics.py): a ``PROMETHEUS_MULTIPROC_DIR`` given in the
+    environment is cleaned of the files of processes no longer running; without one,
+    ``workers`` > 1 get a fresh temporary directory, returned for removal at the end. Set
+    before uvicorn starts the workers (they inherit the environment at their start)."""
+    given = os.environ.get(metrics.MULTIPROC_ENV, "").strip()
+    if given:
+        metrics.clean_multiprocess_dir(Path(given))
+        return None
+    if workers == 1:
+        return None
+    made = Path(tempfile.mkdtemp(prefix="supportchat-metrics-"))
+    os.environ[metrics.MULTIPROC_ENV] = str(made)
+    return made
+
+
 def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
     import uvicorn
 
@@ -137,20 +156,25 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
         return EX_USAGE
     if settings.auto_migrate:
         migrate.upgrade(settings.database_url)
-    uvicorn.run(
-        "chat.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level,
-        # Compression on websockets multiplies memory per socket and opens the door to
-        # decompression bombs; the widget's frames are small anyway.
-        ws="websockets-sansio",
-        ws_per_message_deflate=False,
-        ws_max_size=settings.max_frame_bytes,
-        proxy_headers=True,
-    )
+    made = _metrics_dir(workers)
+    try:
+        uvicorn.run(
+            "chat.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=settings.log_level,
+            # Compression on websockets multiplies memory per socket and opens the door to
+            # decompression bombs; the widget's frames are small anyway.
+            ws="websockets-sansio",
+            ws_per_message_deflate=False,
+            ws_max_size=settings.max_frame_bytes,
+            proxy_headers=True,
+        )
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
     return 0
 
 

@@ -105,6 +105,9 @@ class Settings:
     imap_move_to: str | None = None
     """Where a stored mail is moved on the IMAP server; unset: it is flagged ``\\Seen``."""
     imap_ca_file: str | None = None
+    # Operations.
+    metrics_token: str | None = None
+    """The bearer token ``GET /metrics`` asks for; unset: ``/metrics`` answers 404."""
 
     @property
     def is_sqlite(self) -> bool:
@@ -271,9 +274,25 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
             "MAX_UPLOAD_BYTES", get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)), low=1024, high=1024 * 1024 * 1024
         ),
         log_level=log_level,
+        metrics_token=_metrics_token(env.get("METRICS_TOKEN", "")),
         **_ticket_settings(get),
         **_mail_settings(get, public_url=get("PUBLIC_URL", f"http://127.0.0.1:{port}")),
     )
+
+
+# A scraper's secret, compared in constant time; 16 characters of token_urlsafe are 96 bits.
+METRICS_TOKEN_MIN_CHARS = 16
+
+
+def _metrics_token(raw: str) -> str | None:
+    value = raw.strip()
+    if not value:
+        return None
+    if len(value) < METRICS_TOKEN_MIN_CHARS or any(c.isspace() or not c.isprintable() for c in value):
+        raise SettingsError(
+            f"METRICS_TOKEN must be at least {METRICS_TOKEN_MIN_CHARS} printable characters without spaces "
+            "(try: python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+    return value
 
 
 def _mail_address(name: str, raw: str) -> str:

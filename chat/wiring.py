@@ -7,15 +7,15 @@ from __future__ import annotations
 from chat.clock import Clock
 from chat.desk.autoassign import assign_job
 from chat.desk.autoassign import on_events as assign_new_chats
-from chat.mail.planner import plan_job
-from chat.mail.sender import send_due
+from chat.mail.planner import plan_backlog, plan_job
+from chat.mail.sender import send_backlog, send_due
 from chat.mail.smtp import open_transport
 from chat.reports.backfill import ReportsBackfill
 from chat.reports.rollup import roll_job
 from chat.services import AgentPresence, Services, open_services
 from chat.settings import Settings
 from escalation.departure import Departures
-from escalation.jobs import ticket_jobs
+from escalation.jobs import ticket_backlogs, ticket_jobs
 from escalation.reactions import react_to_events
 from escalation.worker import Job, Sweeper
 
@@ -46,9 +46,10 @@ def build_sweepers(svc: Services) -> list[Sweeper]:
     warning. Assignment needs to know who is online, so it acts only where a hub runs; in
     a separate worker it is a no-op."""
     return [
-        Sweeper(svc, [*ticket_jobs(), ("desk.assign", assign_job), *report_jobs()]),
+        Sweeper(svc, [*ticket_jobs(), ("desk.assign", assign_job), *report_jobs()], name="tickets", backlogs=ticket_backlogs()),
         # Planning before sending, so that a held mail released now goes in the same pass.
-        Sweeper(svc, [("mail.plan", plan_job), ("mail.send", send_due)]),
+        Sweeper(svc, [("mail.plan", plan_job), ("mail.send", send_due)], name="mail",
+                backlogs={"mail.plan": plan_backlog, "mail.send": send_backlog}),
     ]
 
 
@@ -62,4 +63,4 @@ def build_sweeper(svc: Services) -> Sweeper:
     """Every job of :func:`build_sweepers` in one pass, in order (tickets first, so that a
     breach or an auto-close of the pass is mailed in it): for a caller that runs passes
     itself (tests, ``run_once``)."""
-    return Sweeper(svc, [job for sweeper in build_sweepers(svc) for job in sweeper.jobs])
+    return Sweeper(svc, [job for sweeper in build_sweepers(svc) for job in sweeper.jobs], name="all")

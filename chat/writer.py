@@ -37,6 +37,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from chat import metrics
 from chat.authz import Principal
 from chat.db import SQLITE_BUSY_TIMEOUT_MS, PerEngine
 from chat.events import publish_events
@@ -278,6 +279,8 @@ class MessageWriter:
                     pending = self._queue.popleft()
                     if not pending.future.done():  # a sender that gave up (cancelled) wants nothing
                         batch.append(pending)
+                # What waits behind this batch: once per transaction, not per send.
+                metrics.WRITER_QUEUE_DEPTH.set(len(self._queue))
                 if batch:
                     await self._write(batch)
         finally:
@@ -308,16 +311,22 @@ class MessageWriter:
             return
         self.batches += 1
         self.sends += len(batch)
+        metrics.WRITER_BATCH_SIZE.observe(len(batch))
         published: list[tuple[Principal, list[dict[str, Any]]]] = []
+        stored = 0
         for p, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, Exception):
                 if not p.future.done():
                     p.future.set_exception(outcome)
                 continue
+            if not outcome.ack.duplicate:
+                stored += 1
             if not p.future.done():
                 p.future.set_result(outcome)
             if p.publish and outcome.events:
                 published.append((p.item.actor, outcome.events))
+        if stored:
+            metrics.MESSAGES_STORED.inc(stored)
         if published:
             await self._publish(published)
 

@@ -9,7 +9,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from chat import migrate
+from chat import metrics, migrate
 from chat.settings import EX_CONFIG, SettingsError, load_settings
 from chat.wiring import build_services, build_sweepers
 
@@ -50,10 +50,14 @@ async def _main() -> int:
     sweepers = build_sweepers(svc)
     logging.getLogger("escalation").info(
         "sweeper started with jobs: %s", " | ".join(", ".join(n for n, _ in s.jobs) for s in sweepers))
+    # Its metrics reach a scrape only through a PROMETHEUS_MULTIPROC_DIR shared with a web
+    # process on the same host (docs/operations.md, "Metrics"); it serves no HTTP itself.
+    metrics.process_started()
     try:
         await asyncio.gather(*(s.run_forever(stop) for s in sweepers))
     finally:
         await svc.close()
+        metrics.process_stopped()
     return 0
 
 

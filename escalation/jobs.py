@@ -315,6 +315,22 @@ def behind_query(quiet: datetime, low: int, high: int) -> Select[int]:
     )
 
 
+def _backlog(column: InstrumentedAttribute[datetime | None]) -> Callable[[Services, datetime], Awaitable[datetime | None]]:
+    async def oldest_due(svc: Services, now: datetime) -> datetime | None:
+        # The first entry of the column's index at or before now.
+        async with svc.reads() as db:
+            due: datetime | None = await db.scalar(select(func.min(column)).where(column <= now))
+            return due
+
+    return oldest_due
+
+
+def ticket_backlogs() -> dict[str, Callable[[Services, datetime], Awaitable[datetime | None]]]:
+    """Per ticket job with a due column, its oldest unhandled due time (an
+    ``escalation.worker.Backlog``): what the sweeper's lag metric reports."""
+    return {name: _backlog(column) for name, column in DUE_COLUMNS.items()}
+
+
 def ticket_jobs() -> list[tuple[str, Callable[[Services, datetime], Awaitable[int]]]]:
     """The tickets' sweep jobs, for one sweeper (the backfill keeps its progress in it)."""
     return [

@@ -11,9 +11,18 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from chat import metrics
 from chat.auth import authenticate
 from chat.authz import Principal
-from chat.errors import AppError, BadRequest, PayloadTooLarge, Unauthenticated, UnsupportedMediaType, ValidationFailed
+from chat.errors import (
+    AppError,
+    BadRequest,
+    Forbidden,
+    PayloadTooLarge,
+    Unauthenticated,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 from chat.models import User
 from chat.services import Services
 
@@ -117,11 +126,17 @@ def bearer_token(request: Request) -> str | None:
 
 
 async def current(request: Request) -> tuple[Principal, User]:
-    """The caller, or 401. Checked against the database on every request."""
-    token = bearer_token(request)
-    if not token:
-        raise Unauthenticated("sign in first", code="unauthenticated")
-    return await authenticate(services(request), token)
+    """The caller, or 401. Checked against the database on every request. A token that
+    is refused counts as an authentication failure (``token``); no token at all does not
+    (a signed-out page asking who it is)."""
+    try:
+        token = bearer_token(request)
+        if token:
+            return await authenticate(services(request), token)
+    except (Unauthenticated, Forbidden):  # Forbidden: a disabled account's token
+        metrics.AUTH_FAILURES["token"].inc()
+        raise
+    raise Unauthenticated("sign in first", code="unauthenticated")
 
 
 def client_address(request: Request) -> str | None:

@@ -18,6 +18,7 @@ from typing import Any
 
 import msgspec
 
+from chat import metrics
 from chat.authz import Action, Principal, can
 from chat.events import read_events, render_event
 from chat.services import Services
@@ -84,10 +85,11 @@ class Connection:
     # -- outbound ---------------------------------------------------------------------
 
     def send(self, frame: dict[str, Any]) -> None:
-        self.send_encoded(_encode(frame).decode())
+        self.send_encoded(_encode(frame).decode(), frame["type"])
 
-    def send_encoded(self, text: str) -> None:
-        """Send a frame, in order after every earlier one.
+    def send_encoded(self, text: str, kind: str) -> None:
+        """Send a frame (``kind``: its ``type``, for the frame counter), in order after
+        every earlier one.
 
         Straight into the transport when nothing waits ahead of it and the transport
         takes it (the common case: one call, no task switch); otherwise through the
@@ -98,6 +100,7 @@ class Connection:
         if self._direct is not None and not self._writing and (queue is None or queue.empty()):
             try:
                 if self._direct(text):
+                    metrics.FRAMES_SENT[kind].inc()
                     return
             # Whatever it is, the socket went away under us (the reader side ends the rest);
             # it must not stop a fan-out from reaching the other sockets.
@@ -111,6 +114,8 @@ class Connection:
             queue.put_nowait(text)
         except asyncio.QueueFull:
             self.close_soon(CLOSE_SLOW_CONSUMER, "too slow: reconnect and resume")
+            return
+        metrics.FRAMES_SENT[kind].inc()
 
     def _start_writer(self) -> asyncio.Queue[str | None]:
         self._queue = asyncio.Queue(OUTBOUND_QUEUE_FRAMES)
@@ -130,6 +135,10 @@ class Connection:
     def idle(self) -> bool:
         """Nothing waits to be written."""
         return not self._writing and (self._queue is None or self._queue.empty())
+
+    def queued(self) -> int:
+        """Frames waiting in the outbound queue (a client reading slower than it is written to)."""
+        return 0 if self._queue is None else self._queue.qsize()
 
     def close_soon(self, code: int, reason: str) -> None:
         if self.closed:
@@ -188,7 +197,7 @@ class Connection:
     def _deliver(self, room: Room, event: dict[str, Any], rendered: str | None) -> None:
         room.last_seq = event["seq"]
         if rendered is not None:
-            self.send_encoded(rendered)
+            self.send_encoded(rendered, "event")
         else:
             self.send(render_event(event, staff=self.staff))
 

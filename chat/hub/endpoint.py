@@ -11,12 +11,14 @@ import asyncio
 import contextlib
 import logging
 import time
+from typing import get_args
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.exceptions import InvalidState
 
+from chat import metrics
 from chat.auth import authenticate
 from chat.authz import Principal
 from chat.errors import AppError
@@ -55,6 +57,10 @@ CLOSE_TRY_AGAIN = 1013  # RFC 6455 "try again later": the database did not answe
 # waits 10 s for its answer (chat/client.py) still gets it, with time to spare for a resume.
 ADMISSION_LAG_SECONDS = 1.0
 ADMISSION_TICK_SECONDS = 0.1
+
+# The frame counter's child per frame class, looked up once per frame.
+_RECEIVED = {cls: metrics.FRAMES_RECEIVED[str(cls.__struct_config__.tag)] for cls in get_args(frames.ClientFrame)}
+_RECEIVED_OTHER = metrics.FRAMES_RECEIVED[metrics.OTHER]
 
 
 def _own_origin(svc: Services) -> str:
@@ -212,19 +218,23 @@ async def _authenticate(websocket: WebSocket, svc: Services) -> tuple[Principal 
         return None, None
     text = message.get("text")
     if text is None:
+        _RECEIVED_OTHER.inc()
         await _close(websocket, CLOSE_PROTOCOL, "text frames only")
         return None, None
     try:
         frame = frames.decode(text)
     except frames.FrameError as exc:
+        _RECEIVED_OTHER.inc()
         await _close(websocket, CLOSE_PROTOCOL, f"{exc.code}: {exc.message}"[:120])
         return None, None
+    _RECEIVED[type(frame)].inc()
     if not isinstance(frame, frames.Auth):
         await _close(websocket, CLOSE_PROTOCOL, "the first frame must be auth")
         return None, None
     try:
         return await authenticate(svc, frame.token)
     except AppError as exc:
+        metrics.AUTH_FAILURES["websocket"].inc()
         await _close(websocket, CLOSE_AUTH, exc.code)
         return None, None
     except SQLAlchemyError as exc:
@@ -250,14 +260,17 @@ async def _read_loop(websocket: WebSocket, svc: Services, hub: Hub, conn: Connec
             return
         text = message.get("text")
         if text is None:
+            _RECEIVED_OTHER.inc()
             conn.close_soon(CLOSE_PROTOCOL, "text frames only")
             return
         if len(text) > svc.settings.max_frame_bytes:
+            _RECEIVED_OTHER.inc()
             conn.close_soon(1009, "frame too large")
             return
         now = time.monotonic()
         wait = max(bucket.take(now), shared.take(now))
         if wait > 0:
+            metrics.FRAMES_RECEIVED[metrics.RATE_LIMITED].inc()
             refusals += 1
             if refusals >= FLOOD_REFUSALS:
                 conn.close_soon(CLOSE_FLOOD, "flood")
@@ -269,9 +282,11 @@ async def _read_loop(websocket: WebSocket, svc: Services, hub: Hub, conn: Connec
         try:
             frame = frames.decode(text)
         except frames.FrameError as exc:
+            _RECEIVED_OTHER.inc()
             await sends.settled()
             conn.send(error_frame(exc.code, exc.message, exc.ref))
             continue
+        _RECEIVED[type(frame)].inc()
         if not isinstance(frame, frames.Send):
             await sends.settled()  # answers go out in the order the frames came
         elif len(sends.waiting) >= MAX_SENDS_IN_FLIGHT:

@@ -205,7 +205,7 @@ class Presence:
         if self._aggregate(uid)[0] != before:
             frame = msgspec.json.encode(self._status_frame(uid)).decode()
             for conn in list(self.host.staff):
-                conn.send_encoded(frame)
+                conn.send_encoded(frame, "presence")
             self.host.presence_changed()
 
     def heard_viewer(self, message: dict[str, Any]) -> None:
@@ -226,7 +226,7 @@ class Presence:
         text = msgspec.json.encode(after).decode()
         for conn in list(self.host.rooms.get(conv_id, ())):
             if conn.staff:
-                conn.send_encoded(text)
+                conn.send_encoded(text, "viewers")
 
     # -- frames ------------------------------------------------------------------------
 

@@ -89,4 +89,4 @@ class SupportSignal:
         text = msgspec.json.encode(support_frame(online)).decode()
         for conn in list(self._connections()):
             if not conn.staff:
-                conn.send_encoded(text)
+                conn.send_encoded(text, "support")

@@ -18,9 +18,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from chat.mail.models import MailStatus, MailSuppression, OutboxMail
 
@@ -52,6 +53,33 @@ def backoff(attempts: int) -> timedelta:
     return BACKOFF[attempts - 1] if 1 <= attempts <= len(BACKOFF) else BACKOFF_AFTER
 
 
+def _claimable(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """Pending, due, and no live lease: what a sender may take at ``now``."""
+    return (OutboxMail.status == MailStatus.PENDING, OutboxMail.due_at <= now,
+            or_(OutboxMail.claimed_until.is_(None), OutboxMail.claimed_until < now))
+
+
+async def oldest_claimable(db: AsyncSession, now: datetime) -> datetime | None:
+    """The due time of the oldest mail a sender could take at ``now`` (one step of the
+    status-and-due index), or None."""
+    due: datetime | None = await db.scalar(select(func.min(OutboxMail.due_at)).where(*_claimable(now)))
+    return due
+
+
+async def count_waiting(db: AsyncSession, now: datetime) -> tuple[int, int, int]:
+    """(held, pending, pending and due at ``now``): the outbox's depth, counted on the
+    status-and-due index (sent and failed rows, however many, are not read)."""
+    rows = (await db.execute(
+        select(OutboxMail.status, func.count(), func.sum(case((OutboxMail.due_at <= now, 1), else_=0)))
+        .where(OutboxMail.status.in_((MailStatus.HELD, MailStatus.PENDING)))
+        .group_by(OutboxMail.status)
+    )).all()
+    found = {status: (int(count), int(due or 0)) for status, count, due in rows}
+    held = found.get(MailStatus.HELD, (0, 0))[0]
+    pending, due = found.get(MailStatus.PENDING, (0, 0))
+    return held, pending, due
+
+
 async def claim_due(db: AsyncSession, now: datetime, *, limit: int, lease: timedelta) -> list[OutboxMail]:
     """Lease up to ``limit`` due mails (pending, ``due_at <= now``, no live lease), the
     oldest due first, until ``now + lease``; returns them in that order.
@@ -64,9 +92,7 @@ async def claim_due(db: AsyncSession, now: datetime, *, limit: int, lease: timed
     transaction (``BEGIN IMMEDIATE``) lets one sender in at a time, and the next one sees
     the leases.
     """
-    due = (OutboxMail.status == MailStatus.PENDING, OutboxMail.due_at <= now,
-           or_(OutboxMail.claimed_until.is_(None), OutboxMail.claimed_until < now))
-    pick = select(OutboxMail.id).where(*due).order_by(OutboxMail.due_at, OutboxMail.id).limit(limit)
+    pick = select(OutboxMail.id).where(*_claimable(now)).order_by(OutboxMail.due_at, OutboxMail.id).limit(limit)
     if _dialect(db) == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
     ids = list((await db.scalars(pick)).all())

@@ -120,6 +120,17 @@ async def plan_batch(svc: Services, now: datetime) -> tuple[int, bool]:
     return queued, len(rows) == BATCH and new_cursor != after
 
 
+async def plan_backlog(svc: Services, now: datetime) -> datetime | None:
+    """When the oldest event the planner has not read yet was stored, or None (``mail.plan``'s
+    lag; an ``escalation.worker.Backlog``). One step of the events' primary key."""
+    async with svc.reads() as db:
+        cursor = await db.get(MailCursor, CURSOR)
+        after = cursor.last_event_id if cursor is not None else 0
+        created: datetime | None = await db.scalar(
+            select(Event.created_at).where(Event.id > after).order_by(Event.id).limit(1))
+    return created
+
+
 async def _start(svc: Services) -> int:
     """A cursor row is made by the migration (at the end of the log then); one that is
     missing (deleted by hand) starts from the beginning rather than skip anything."""

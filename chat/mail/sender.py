@@ -24,8 +24,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parseaddr
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat import metrics
 from chat.mail import outbox
 from chat.mail.models import MailStatus, OutboxMail
 from chat.mail.transport import Envelope, Outcome, Result
@@ -149,6 +151,7 @@ async def _record(run: _Run, mail: OutboxMail, outcome: Outcome | None) -> None:
                     m.done.set_result(status)
     status = await done
     run.marked += 1
+    metrics.MAIL_SENT[_outcome_name(outcome, status)].inc()
     # One line per failure, no traceback: a refusal is the server's answer, not our bug.
     if outcome is None:
         log.info("mail %d (%s) to %s not sent: address suppressed", mail.id, mail.kind, mail.to_addr)
@@ -159,6 +162,34 @@ async def _record(run: _Run, mail: OutboxMail, outcome: Outcome | None) -> None:
         gave_up = status is MailStatus.FAILED
         log.warning("mail %d (%s) to %s %s after attempt %d: %s", mail.id, mail.kind, mail.to_addr,
                     "failed, out of retries," if gave_up else "will be retried", mail.attempts + 1, outcome.detail)
+
+
+def _outcome_name(outcome: Outcome | None, status: MailStatus) -> str:
+    """The metric's outcome of one marked mail (chat.metrics.MAIL_OUTCOMES)."""
+    if outcome is None:
+        return "suppressed"
+    if outcome.result is Result.DELIVERED:
+        return "sent"
+    return "failed" if status is MailStatus.FAILED else "deferred"
+
+
+async def send_backlog(svc: Services, now: datetime) -> datetime | None:
+    """The due time of the oldest mail the sender could take now (``mail.send``'s lag;
+    an ``escalation.worker.Backlog``)."""
+    async with svc.reads() as db:
+        return await outbox.oldest_claimable(db, now)
+
+
+async def outbox_depth(svc: Services) -> metrics.OutboxDepth | None:
+    """The outbox's waiting rows now, for the metrics scrape; None when the database does
+    not answer (the scrape still reports everything else)."""
+    try:
+        async with svc.reads() as db:
+            held, pending, due = await outbox.count_waiting(db, svc.clock.now())
+    except (SQLAlchemyError, OSError) as exc:
+        log.warning("outbox depth not read for the metrics: %s", type(exc).__name__)
+        return None
+    return metrics.OutboxDepth(held=held, pending=pending, due=due)
 
 
 async def _apply(run: _Run, db: AsyncSession, mark: _Mark) -> MailStatus:

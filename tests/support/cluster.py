@@ -31,6 +31,9 @@ SETTINGS_ENV = (
     "DEMO_PAGE", "SWEEPER_IN_PROCESS", "SESSION_TTL_SECONDS", "VISITOR_TOKEN_TTL_SECONDS",
     "LOGIN_MAX_FAILURES_PER_ACCOUNT", "LOGIN_MAX_FAILURES_PER_ADDRESS", "LOGIN_FAILURE_WINDOW_SECONDS",
     "LOGIN_LOCKOUT_SECONDS", "MAX_MESSAGE_CHARS", "MAX_FRAME_BYTES", "MAX_UPLOAD_BYTES", "LOG_LEVEL",
+    "METRICS_TOKEN",
+    # Not a setting, but read at start all the same (chat/metrics.py: multi-process mode).
+    "PROMETHEUS_MULTIPROC_DIR",
 )
 # A cold Python start with SQLAlchemy, Starlette and uvicorn takes a few seconds on a busy
 # 2-core machine; a minute means something is wrong, not slow.

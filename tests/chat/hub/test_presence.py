@@ -37,7 +37,7 @@ class FakeSocket:
     def send(self, frame: dict[str, Any]) -> None:
         self.frames.append(frame)
 
-    def send_encoded(self, text: str) -> None:
+    def send_encoded(self, text: str, kind: str) -> None:
         self.frames.append(msgspec.json.decode(text))
 
 
