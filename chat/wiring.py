@@ -11,7 +11,7 @@ from chat.mail.planner import plan_backlog, plan_job
 from chat.mail.sender import send_backlog, send_due
 from chat.mail.smtp import open_transport
 from chat.reports.backfill import ReportsBackfill
-from chat.reports.rollup import roll_job
+from chat.reports.rollup import roll_backlog, roll_job
 from chat.services import AgentPresence, Services, open_services
 from chat.settings import Settings
 from escalation.departure import Departures
@@ -46,7 +46,8 @@ def build_sweepers(svc: Services) -> list[Sweeper]:
     warning. Assignment needs to know who is online, so it acts only where a hub runs; in
     a separate worker it is a no-op."""
     return [
-        Sweeper(svc, [*ticket_jobs(), ("desk.assign", assign_job), *report_jobs()], name="tickets", backlogs=ticket_backlogs()),
+        Sweeper(svc, [*ticket_jobs(), ("desk.assign", assign_job), *report_jobs()], name="tickets",
+                backlogs={**ticket_backlogs(), "reports.roll": roll_backlog}),
         # Planning before sending, so that a held mail released now goes in the same pass.
         Sweeper(svc, [("mail.plan", plan_job), ("mail.send", send_due)], name="mail",
                 backlogs={"mail.plan": plan_backlog, "mail.send": send_backlog}),

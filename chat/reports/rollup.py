@@ -167,14 +167,15 @@ def settled_prefix(rows: Sequence[Seen], before: datetime) -> Sequence[Seen]:
 
 
 async def roll_backlog(svc: Services, now: datetime) -> datetime | None:
-    """When the oldest event the rollup has not counted yet was stored, or None (its lag,
-    for the operations metrics). One step of the events' primary key."""
+    """When the oldest event the rollup has not counted yet became countable (stored, plus
+    :data:`SETTLE`), or None: ``reports.roll``'s lag (an ``escalation.worker.Backlog``).
+    One step of the events' primary key."""
     async with svc.reads() as db:
         cursor = await db.get(ReportCursor, CURSOR)
         after = cursor.last_event_id if cursor is not None else 0
         created: datetime | None = await db.scalar(
             select(Event.created_at).where(Event.id > after).order_by(Event.id).limit(1))
-    return created
+    return None if created is None else created + SETTLE
 
 
 async def _lock_cursor(db: AsyncSession, svc: Services) -> ReportCursor:

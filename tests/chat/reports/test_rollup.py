@@ -147,3 +147,11 @@ async def test_the_sweeper_runs_it(desk: Desk, clock: ManualClock) -> None:
     done = await desk.sweeper.run_once()
     assert done["reports.roll"] == 6
     assert (await counts(desk.svc, conv))[0][0] == 4
+
+
+async def test_its_lag_is_the_oldest_uncounted_event_once_settled(desk: Desk, clock: ManualClock) -> None:
+    await chat(desk)
+    assert await rollup.roll_backlog(desk.svc, clock.now()) == T0 + rollup.SETTLE
+    clock.advance(rollup.SETTLE)
+    await roll(desk.svc, clock)
+    assert await rollup.roll_backlog(desk.svc, clock.now()) is None
