@@ -48,14 +48,14 @@ async def breakdown_report(svc: Services, actor: Principal, query: ReportQuery) 
     open_at_end = sel.MEASURES["backlog"](query.start, query.end)
     closed = sel.MEASURES["closed"](query.start, query.end)
     tables = []
-    async with svc.reads() as db:
+    async with sel.reading(svc) as db:
         for dimension in sel.DIMENSIONS:
             key = sel.dimension_column(dimension)
             # Grouped outside: PostgreSQL would not match a key with parameters (rating's
             # CASE) in GROUP BY to the same expression in the select list.
             inner = (
-                sel.tickets_from(key.label("k"), created.label("c"), open_at_end.label("o"), closed.label("x"))
-                .where(*where, or_(created, open_at_end, closed))
+                sel.tickets_from(key.label("k"), created.label("c"), open_at_end.label("o"), closed.label("x"),
+                                 where=[*where, or_(created, open_at_end, closed)])
                 .subquery()
             )
             statement = select(inner.c.k, func.count().filter(inner.c.c), func.count().filter(inner.c.o),

@@ -16,18 +16,23 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_FIRST = frozenset(FORMULA_STARTS)
 
 
 def cell(value: Any) -> str | int | float:
-    """One cell's value: numbers as they are, ``None`` as empty, text neutralised."""
+    """One cell's value: numbers as they are, ``None`` as empty, text neutralised. (The
+    common types first, by exact type: a year's ticket list is 2.5 million cells.)"""
+    kind = type(value)
+    if kind is str:
+        return "'" + value if value[:1] in _FORMULA_FIRST else value  # type: ignore[no-any-return]
     if value is None:
         return ""
-    if isinstance(value, bool):
+    if kind is bool:
         return "true" if value else "false"
-    if isinstance(value, int | float):
-        return value
+    if kind is int or kind is float:
+        return value  # type: ignore[no-any-return]
     text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return "'" + text if text[:1] in _FORMULA_FIRST else text
 
 
 def lines(rows: Iterable[Sequence[Any]]) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, select
 
 from chat.authz import Principal
 from chat.reports import selection as sel
@@ -19,7 +19,7 @@ from chat.reports.filters import ReportQuery
 from chat.reports.scope import report_scope
 from chat.reports.tables import Chart, Column, Row, Table, document, drill
 from chat.services import Services
-from escalation.models import ReportHour, Ticket
+from escalation.models import ReportHour
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 HOURS = tuple(f"h{h:02d}" for h in range(24))
@@ -35,13 +35,13 @@ COLUMNS = (
 async def heatmap_report(svc: Services, actor: Principal, query: ReportQuery) -> dict[str, Any]:
     """The weekday × hour heatmap of ``query`` as ``actor`` may see it."""
     statement = (
-        sel.tickets_from(ReportHour.hour, func.sum(ReportHour.messages))
-        .join(ReportHour, ReportHour.conversation_id == Ticket.conversation_id)
-        .where(*sel.base(query, report_scope(actor)), sel.in_window(ReportHour.hour, query.start, query.end))
+        select(ReportHour.hour, func.sum(ReportHour.messages))
+        .where(sel.in_window(ReportHour.hour, query.start, query.end),
+               sel.counted(ReportHour.conversation_id, query, report_scope(actor)))
         .group_by(ReportHour.hour)
     )
     grid = [[0] * 24 for _ in range(7)]
-    async with svc.reads() as db:
+    async with sel.reading(svc) as db:
         for hour, messages in (await db.execute(statement)).all():
             local = hour.astimezone(query.tz)
             grid[local.weekday()][local.hour] += int(messages or 0)

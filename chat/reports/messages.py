@@ -34,9 +34,9 @@ SUMMARY_COLUMNS = (
 async def messages_report(svc: Services, actor: Principal, query: ReportQuery) -> dict[str, Any]:
     """The messages-per-resolution report of ``query`` as ``actor`` may see it."""
     where = [*sel.base(query, report_scope(actor)), sel.MEASURES["resolved"](query.start, query.end)]
-    inner = sel.tickets_from(sel.bucket_key().label("b"), Ticket.messages_count.label("m")).where(*where).subquery()
+    inner = sel.tickets_from(sel.bucket_key().label("b"), Ticket.messages_count.label("m"), where=where).subquery()
     statement = select(inner.c.b, func.count(), func.sum(inner.c.m)).group_by(inner.c.b)
-    async with svc.reads() as db:
+    async with sel.reading(svc) as db:
         found = {b: (int(n), int(m or 0)) for b, n, m in (await db.execute(statement)).all()}
     tickets = sum(n for n, _ in found.values())
     messages = sum(m for _, m in found.values())

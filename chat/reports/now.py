@@ -17,6 +17,7 @@ from chat.reports.filters import ReportQuery
 from chat.reports.scope import report_scope, sees_all_agents
 from chat.reports.tables import Chart, Column, Row, Table, document, drill
 from chat.services import Services
+from escalation.lifecycle import TicketStatus
 from escalation.models import Ticket
 
 SUMMARY_COLUMNS = (
@@ -40,15 +41,18 @@ async def now_report(svc: Services, actor: Principal, query: ReportQuery) -> dic
     where = sel.base(query, report_scope(actor))
     now = svc.clock.now()
     statuses = svc.presence.agent_statuses()
+    # Only what is open: the closed history (most rows) is not read; closing is final.
+    live = [*where, Ticket.status != TicketStatus.CLOSED]
     summary = sel.tickets_from(
         func.count().filter(sel.open_chats()), func.count().filter(sel.waiting()),
         func.min(Ticket.created_at).filter(sel.waiting()), func.count().filter(sel.open_tickets()),
-    ).where(*where)
-    inner = sel.tickets_from(Ticket.assignee_id.label("a"), sel.open_chats().label("c"),
-                             sel.open_tickets().label("t")).where(*where, Ticket.assignee_id.is_not(None)).subquery()
+        where=live,
+    )
+    inner = sel.tickets_from(Ticket.assignee_id.label("a"), sel.open_chats().label("c"), sel.open_tickets().label("t"),
+                             where=[*live, Ticket.assignee_id.is_not(None)]).subquery()
     load = select(inner.c.a, func.count().filter(inner.c.c), func.count().filter(inner.c.t)).where(
         inner.c.c | inner.c.t).group_by(inner.c.a)
-    async with svc.reads() as db:
+    async with sel.reading(svc) as db:
         chats, waiting, oldest, tickets = (await db.execute(summary)).one()
         loads = {a: (int(c), int(t)) for a, c, t in (await db.execute(load)).all()}
         if sees_all_agents(actor):

@@ -42,16 +42,16 @@ COMMENT_COLUMNS = (
 async def ratings_report(svc: Services, actor: Principal, query: ReportQuery) -> dict[str, Any]:
     """The ratings report of ``query`` as ``actor`` may see it."""
     where = [*sel.base(query, report_scope(actor)), sel.MEASURES["resolved"](query.start, query.end)]
-    inner = sel.tickets_from(Ticket.assignee_id.label("a"), sel.rating_key().label("r")).where(*where).subquery()
+    inner = sel.tickets_from(Ticket.assignee_id.label("a"), sel.rating_key().label("r"), where=where).subquery()
     by_agent = select(inner.c.a, *(func.count().filter(inner.c.r == v) for v, _ in VALUES)).group_by(inner.c.a)
     comments = (
         sel.tickets_from(Ticket.conversation_id, Conversation.subject, Ticket.assignee_id, TicketRating.value,
-                         TicketRating.reason, TicketRating.comment, TicketRating.created_at)
-        .join(TicketRating, TicketRating.conversation_id == Ticket.conversation_id)
-        .where(*where, or_(TicketRating.reason.is_not(None), TicketRating.comment.is_not(None)))
+                         TicketRating.reason, TicketRating.comment, TicketRating.created_at,
+                         where=[*where, Ticket.conversation_id == TicketRating.conversation_id,
+                                or_(TicketRating.reason.is_not(None), TicketRating.comment.is_not(None))])
         .order_by(TicketRating.created_at.desc(), TicketRating.id.desc()).limit(MAX_LISTED)
     )
-    async with svc.reads() as db:
+    async with sel.reading(svc) as db:
         counted = (await db.execute(by_agent)).all()
         comment_rows = (await db.execute(comments)).all()
         known = await sel.names(db, "agent", {r[0] for r in counted} | {r[2] for r in comment_rows})

@@ -79,20 +79,19 @@ async def sla_report(svc: Services, actor: Principal, query: ReportQuery) -> dic
     counts: list[Any] = [func.count()]
     for column in sel.SLA_COLUMNS.values():
         counts += [func.count().filter(column == "met"), func.count().filter(column == "breached")]
-    per_policy = (sel.tickets_from(Ticket.sla_policy, *counts)
-                  .where(*where, created, Ticket.sla_policy.is_not(None)).group_by(Ticket.sla_policy))
+    per_policy = sel.tickets_from(Ticket.sla_policy, *counts, where=[*where, created, Ticket.sla_policy.is_not(None)]
+                                  ).group_by(Ticket.sla_policy)
     any_breach = or_(*(c == "breached" for c in sel.SLA_COLUMNS.values()))
     breached = (
         sel.tickets_from(Ticket.conversation_id, Conversation.subject, Ticket.sla_policy, Ticket.assignee_id,
-                         *sel.SLA_COLUMNS.values())
-        .where(*where, created, any_breach)
+                         *sel.SLA_COLUMNS.values(), where=[*where, created, any_breach])
         .order_by(Ticket.conversation_id.desc()).limit(MAX_LISTED)
     )
-    breached_count = sel.tickets_from(func.count()).where(*where, created, any_breach)
-    open_deadlines = sel.tickets_from(Ticket.conversation_id, Ticket.deadlines).where(
-        *where, Ticket.status != TicketStatus.CLOSED, Ticket.sla_policy.is_not(None))
+    breached_count = sel.tickets_from(func.count(), where=[*where, created, any_breach])
+    open_deadlines = sel.tickets_from(Ticket.conversation_id, Ticket.deadlines, where=[
+        *where, Ticket.status != TicketStatus.CLOSED, Ticket.sla_policy.is_not(None)])
     now = svc.clock.now()
-    async with svc.reads() as db:
+    async with sel.reading(svc) as db:
         policy_rows = (await db.execute(per_policy)).all()
         breach_rows = (await db.execute(breached)).all()
         breaches_total = int(await db.scalar(breached_count) or 0)
@@ -109,8 +108,7 @@ async def sla_report(svc: Services, actor: Principal, query: ReportQuery) -> dic
         if urgent:
             details = {r[0]: r for r in (await db.execute(
                 sel.tickets_from(Ticket.conversation_id, Conversation.subject, Ticket.status, Ticket.sla_policy,
-                                 Ticket.assignee_id)
-                .where(Ticket.conversation_id.in_([u[1] for u in urgent])))).all()}
+                                 Ticket.assignee_id, where=[Ticket.conversation_id.in_([u[1] for u in urgent])]))).all()}
         agents = {r[3] for r in breach_rows} | {r[4] for r in details.values()}
         known = await sel.names(db, "agent", agents)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select
 
 from chat.authz import Principal
 from chat.reports import selection as sel
@@ -38,7 +38,8 @@ COUNTED = ("created", "closed", "reopened", "chats", "answered_live", "converted
 
 async def volume_report(svc: Services, actor: Principal, query: ReportQuery) -> dict[str, Any]:
     """The volume report of ``query`` as ``actor`` may see it."""
-    where = sel.base(query, report_scope(actor))
+    scope = report_scope(actor)
+    where = sel.base(query, scope)
     days = query.days()
     counts: dict[str, list[int]] = {key: [0] * len(days) for key in COUNTED}
 
@@ -52,34 +53,32 @@ async def volume_report(svc: Services, actor: Principal, query: ReportQuery) -> 
             (Ticket.channel == TicketChannel.CHAT).label("chat"),
             sel.MEASURES["answered_live"](query.start, query.end).label("live"),
             and_(Ticket.channel == TicketChannel.CHAT, Ticket.tracked.is_(True)).label("converted"),
-        ).where(*where, sel.in_window(Ticket.created_at, query.start, query.end)),
+            where=[*where, sel.in_window(Ticket.created_at, query.start, query.end)],
+        ),
         lambda s: func.count(),
         lambda s: func.count().filter(s.c.chat),
         lambda s: func.count().filter(s.c.live),
         lambda s: func.count().filter(s.c.converted),
     )
     closed = grouped(
-        sel.tickets_from(sel.day_index(Ticket.closed_at, days).label("d"))
-        .where(*where, sel.in_window(Ticket.closed_at, query.start, query.end)),
+        sel.tickets_from(sel.day_index(Ticket.closed_at, days).label("d"),
+                         where=[*where, sel.in_window(Ticket.closed_at, query.start, query.end)]),
         lambda s: func.count(),
     )
     reopened = grouped(
-        sel.tickets_from(sel.day_index(ReportReopen.at, days).label("d"))
-        .join(ReportReopen, ReportReopen.conversation_id == Ticket.conversation_id)
-        .where(*where, sel.in_window(ReportReopen.at, query.start, query.end)),
+        select(sel.day_index(ReportReopen.at, days).label("d"))
+        .where(sel.in_window(ReportReopen.at, query.start, query.end),
+               sel.counted(ReportReopen.conversation_id, query, scope)),
         lambda s: func.count(),
     )
     messages = grouped(
-        sel.tickets_from(sel.day_index(ReportHour.hour, days).label("d"), ReportHour.messages.label("m"))
-        .join(ReportHour, ReportHour.conversation_id == Ticket.conversation_id)
-        .where(*where, sel.in_window(ReportHour.hour, query.start, query.end)),
+        select(sel.day_index(ReportHour.hour, days).label("d"), ReportHour.messages.label("m"))
+        .where(sel.in_window(ReportHour.hour, query.start, query.end),
+               sel.counted(ReportHour.conversation_id, query, scope)),
         lambda s: func.sum(s.c.m),
     )
-    open_at_start = sel.tickets_from(func.count()).where(
-        *where, Ticket.created_at < query.start,
-        or_(Ticket.closed_at.is_(None), Ticket.closed_at >= query.start),
-    )
-    async with svc.reads() as db:
+    open_at_start = sel.tickets_from(func.count(), where=[*where, sel.MEASURES["backlog"](query.start, query.start)])
+    async with sel.reading(svc) as db:
         for d, n, chats, live, converted in (await db.execute(created)).all():
             counts["created"][d], counts["chats"][d] = int(n), int(chats)
             counts["answered_live"][d], counts["converted"][d] = int(live), int(converted)

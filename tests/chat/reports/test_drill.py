@@ -8,6 +8,7 @@ import csv
 import io
 from typing import Any
 
+import msgspec
 import pytest
 
 from chat.clock import ManualClock
@@ -125,3 +126,14 @@ async def test_the_ticket_csv_streams_in_batches(world: World, monkeypatch: pyte
     monkeypatch.setattr(drill, "CSV_BATCH", 2)
     chunks = [c async for c in await drill.tickets_csv(world.svc, world.desk.admin, query, parse_cell({}))]
     assert len(chunks) == 1 + 3 and "".join(chunks) == whole  # the header, then 2 + 2 + 2 rows
+
+
+async def test_the_csv_rows_are_the_views(world: World) -> None:
+    """tickets.csv writes rows without building views; the columns must stay the views'."""
+    assert [k for k, _ in drill.CSV_HEADER] == list(drill.ReportTicketView.__struct_fields__)
+    query = query_of(world.svc, [("from", "2026-03-02"), ("to", "2026-03-04")])
+    async with world.svc.reads() as db:
+        found = (await db.execute(drill._statement(world.desk.admin, query, parse_cell({})))).all()
+    assert len(found) == 6
+    for row in found:
+        assert drill._csv_row(tuple(row)) == list(msgspec.structs.astuple(drill.ReportTicketView.of(row)))
