@@ -186,6 +186,15 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         await _close(websocket, code, reason)
 
     conn = Connection(svc, principal, user.name, send_text, close, direct=_direct_writer(websocket))
+    # Counted before `ready` goes out: a client that has its `ready` is in the gauge.
+    metrics.WEBSOCKET_CONNECTIONS.inc()
+    try:
+        await _serve_socket(websocket, svc, hub, conn, user)
+    finally:
+        metrics.WEBSOCKET_CONNECTIONS.dec()
+
+
+async def _serve_socket(websocket: WebSocket, svc: Services, hub: Hub, conn: Connection, user: User) -> None:
     conn.send({
         "type": "ready",
         "user": {"id": user.id, "name": user.name, "role": user.role.value},

@@ -207,7 +207,6 @@ class Hub:
         uid = conn.principal.user_id
         first = not self.by_user.get(uid)
         self.by_user[uid].add(conn)
-        metrics.WEBSOCKET_CONNECTIONS.inc()
         if first:
             await self._add_channels(user_channel(uid))
         if conn.staff:
@@ -220,9 +219,8 @@ class Hub:
             await self.leave(conn, conv_id)
         self.staff.discard(conn)
         conns = self.by_user.get(uid)
-        if conns is not None and conn in conns:
+        if conns is not None:
             conns.discard(conn)
-            metrics.WEBSOCKET_CONNECTIONS.dec()
             if not conns:
                 del self.by_user[uid]
                 self.buckets.pop(uid, None)

@@ -128,7 +128,8 @@ async def test_the_wired_backlogs_find_the_oldest_unhandled_item(svc: Services, 
     with rows to find find the oldest due one."""
     now = clock.now()
     probes = {name: probe for sweeper in build_sweepers(svc) for name, probe in sweeper.backlogs.items()}
-    assert set(probes) == {"tickets.sla", "tickets.auto_close", "tickets.convert", "mail.plan", "mail.send"}
+    assert set(probes) == {"tickets.sla", "tickets.auto_close", "tickets.convert", "reports.roll", "mail.plan",
+                           "mail.send"}
     for name, probe in probes.items():
         assert await probe(svc, now) is None or name == "mail.plan", name
 
