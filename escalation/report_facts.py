@@ -1,7 +1,8 @@
 """The facts a report reads off a ticket row (issue 17), derived at the end of every unit of
 work (:func:`escalation.unit_of_work.recompute`) from what the row already holds: its
-status, its SLA facts, the deadlines just recomputed, the SLA marks the sweeper acted on
-and the facts stored by the previous unit. Pure: no I/O, the calendar passed in.
+status, its SLA facts and clock, the deadlines just recomputed, the SLA marks the sweeper
+acted on and the facts stored by the previous unit. Pure: no I/O, the calendar and the
+clock passed in.
 
 What each figure means (the columns of ``tickets``, docs/architecture.md "Report facts"):
 
@@ -19,7 +20,11 @@ What each figure means (the columns of ``tickets``, docs/architecture.md "Report
   sweeper acted on a breach of it (a mark), whatever happens later (sticky); else
   ``"met"`` when its current deadline is met; else ``None`` (no such target, not started,
   still running, paused, or stopped by a close). Next response has a cycle per customer
-  follow-up: while a new cycle runs, the earlier cycles' ``"met"`` stands.
+  follow-up, every one judged from the SLA facts (not from what an earlier unit stored:
+  a unit may catch up an answer and the next follow-up together, and the backfill starts
+  from nothing): ``"breached"`` if any cycle was (or the sticky rules above), ``"met"``
+  if at least one cycle was answered and every answered one in time (a later cycle
+  running, paused or stopped by a close leaves it so), else ``None``.
 * ``reopened_count`` / :attr:`ReportFacts.reopens` — the distinct instants the ticket went
   from proposed to close back to an open status (the SLA fact ``reopened``, which that
   transition and no other records).
@@ -34,7 +39,7 @@ from typing import Any
 
 from escalation.calendars import BusinessCalendar, as_utc
 from escalation.lifecycle import TicketStatus
-from escalation.sla import DeadlineState, FactKind, SlaFact
+from escalation.sla import DeadlineState, FactKind, SlaClock, SlaFact
 from escalation.sla_targets import SlaTarget
 
 # The version of the facts a row holds (``tickets.report_facts``). A row below it is
@@ -99,6 +104,7 @@ def ticket_facts(
     first_replied_at: datetime | None,
     facts: Sequence[SlaFact],
     calendar: BusinessCalendar,
+    clock: SlaClock | None,
     deadlines: Mapping[str, Mapping[str, Any]],
     marks: Set[str],
     previous: ReportFacts,
@@ -106,8 +112,10 @@ def ticket_facts(
     """The report facts of a ticket as a unit of work leaves it.
 
     ``facts``: its SLA facts (time order); ``calendar``: the one its SLA policy is measured
-    on (the fallback when none applies); ``deadlines``: ``tickets.deadlines`` as just
-    recomputed; ``marks``: the keys of the warnings, breaches and ladder steps acted on;
+    on (the fallback when none applies); ``clock``: the SLA clock of those facts under its
+    policy (``None`` when no policy applies), whose earlier next-response cycles are
+    judged; ``deadlines``: ``tickets.deadlines`` as just recomputed from that clock;
+    ``marks``: the keys of the warnings, breaches and ladder steps acted on;
     ``previous``: the facts stored by the previous unit (the sticky breaches; business
     times already measured on the same calendar between the same instants are kept rather
     than measured again).
@@ -128,16 +136,16 @@ def ticket_facts(
             resolution_business = previous.resolution_business_s
         else:
             resolution_business = business_seconds(calendar, created_at, resolved_at)
-    outcomes = {target: sla_outcome(target, deadlines, marks, previous.outcome(target)) for target in OUTCOME_TARGETS}
     return ReportFacts(
         resolved_at=resolved_at,
         first_response_wall_s=first_wall,
         first_response_business_s=first_business,
         resolution_wall_s=_seconds(created_at, resolved_at),
         resolution_business_s=resolution_business,
-        sla_first_response=outcomes[SlaTarget.FIRST_RESPONSE],
-        sla_next_response=outcomes[SlaTarget.NEXT_RESPONSE],
-        sla_resolution=outcomes[SlaTarget.RESOLUTION],
+        sla_first_response=sla_outcome(
+            SlaTarget.FIRST_RESPONSE, deadlines, marks, previous.sla_first_response),
+        sla_next_response=next_response_outcome(clock, deadlines, marks, previous.sla_next_response),
+        sla_resolution=sla_outcome(SlaTarget.RESOLUTION, deadlines, marks, previous.sla_resolution),
         calendar_key=calendar.key,
         reopened_count=len(reopens),
         reopens=reopens,
@@ -167,16 +175,37 @@ def resolved_instant(status: TicketStatus, status_changed_at: datetime, facts: S
 def sla_outcome(
     target: SlaTarget, deadlines: Mapping[str, Mapping[str, Any]], marks: Set[str], previous: str | None
 ) -> str | None:
-    """``"breached"`` (sticky), ``"met"`` or ``None`` for one target; see the module docstring."""
-    stored = deadlines.get(target.value)
-    state = stored.get("state") if stored is not None else None
+    """``"breached"`` (sticky), ``"met"`` or ``None`` for a target of one cycle (first
+    response, resolution), from its current deadline; see the module docstring."""
+    state = _state(target, deadlines)
     if previous == BREACHED or state == DeadlineState.BREACHED or breach_marked(target, marks):
         return BREACHED
     if state == DeadlineState.MET:
         return MET
-    if target is SlaTarget.NEXT_RESPONSE and state is not None:
-        return previous  # a later cycle runs (or stopped): the earlier ones' outcome stands
     return None
+
+
+def next_response_outcome(
+    clock: SlaClock | None, deadlines: Mapping[str, Mapping[str, Any]], marks: Set[str], previous: str | None
+) -> str | None:
+    """The next-response outcome over every cycle: the current one from ``deadlines``, the
+    earlier (answered) ones judged on ``clock``; see the module docstring. The earlier
+    cycles are measured only when no breach is known already, each up to its answer."""
+    target = SlaTarget.NEXT_RESPONSE
+    state = _state(target, deadlines)
+    if previous == BREACHED or state == DeadlineState.BREACHED or breach_marked(target, marks):
+        return BREACHED
+    earlier = clock.earlier_cycles_met(target) if clock is not None else ()
+    if not all(earlier):
+        return BREACHED
+    if state == DeadlineState.MET or earlier:
+        return MET
+    return None
+
+
+def _state(target: SlaTarget, deadlines: Mapping[str, Mapping[str, Any]]) -> Any:
+    stored = deadlines.get(target.value)
+    return stored.get("state") if stored is not None else None
 
 
 def breach_marked(target: SlaTarget, marks: Set[str]) -> bool:

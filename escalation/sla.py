@@ -108,6 +108,7 @@ class _Replay:
 
     segments: list[tuple[datetime, datetime | None]] = field(default_factory=list)
     cycles: dict[SlaTarget, _Cycle] = field(default_factory=dict)
+    earlier: dict[SlaTarget, list[_Cycle]] = field(default_factory=dict)  # cycles a later one replaced
     opened: bool = False
     tracked: bool = False
     waiting: bool = False
@@ -156,6 +157,7 @@ class SlaClock:
     facts: tuple[SlaFact, ...] = ()
     _segments: tuple[tuple[datetime, datetime | None], ...] = field(init=False, repr=False, compare=False)
     _cycles: Mapping[SlaTarget, _Cycle] = field(init=False, repr=False, compare=False)
+    _earlier: Mapping[SlaTarget, tuple[_Cycle, ...]] = field(init=False, repr=False, compare=False)
     _closed: bool = field(init=False, repr=False, compare=False)
     _running: bool = field(init=False, repr=False, compare=False)
 
@@ -170,6 +172,7 @@ class SlaClock:
         replay = self._replay(facts)
         object.__setattr__(self, "_segments", tuple(replay.segments))
         object.__setattr__(self, "_cycles", dict(replay.cycles))
+        object.__setattr__(self, "_earlier", {target: tuple(cs) for target, cs in replay.earlier.items()})
         object.__setattr__(self, "_closed", replay.closed)
         object.__setattr__(self, "_running", replay.running)
 
@@ -185,6 +188,8 @@ class SlaClock:
     def _start(self, replay: _Replay, target: SlaTarget, at: datetime) -> None:
         spec = self.policy.spec(target)
         if spec is not None:
+            if target in replay.cycles:
+                replay.earlier.setdefault(target, []).append(replay.cycles[target])
             replay.cycles[target] = _Cycle(at, spec.budget_from(self.calendar, at))
 
     def _track(self, replay: _Replay, at: datetime) -> None:
@@ -314,6 +319,19 @@ class SlaClock:
             cycle = self._cycles.get(target)
             result[target] = None if cycle is None else self._deadline(target, cycle, now)
         return result
+
+    def earlier_cycles_met(self, target: SlaTarget) -> tuple[bool, ...]:
+        """Whether each cycle of ``target`` that a later cycle replaced was met in time,
+        oldest first: next response has one per answered customer follow-up before the
+        current cycle (:meth:`deadlines` gives that one); the other targets have none. A
+        cycle is replaced only once met, so each was either met or breached, by the rule of
+        :meth:`deadlines` (met at ``due_at`` is late): its running business time from its
+        start to its answer is under its budget — measured up to the answer only."""
+        return tuple(
+            self._consumed(cycle.started_at, cycle.met_at) < cycle.budget
+            for cycle in self._earlier.get(target, ())
+            if cycle.met_at is not None
+        )
 
     def due_events(self, now: datetime) -> list[SlaEvent]:
         """Warnings and breaches due by ``now`` that still call for action, oldest first.

@@ -339,7 +339,7 @@ async def recompute(work: Work) -> None:
     _schedule_conversion(work)
     _watch_replies(work, policy, sla.next_response_waits)
     # The marks were read for the clock (none matter without one): no statement here.
-    await _store_report_facts(work, facts, calendar, await work.marks() if clock is not None else set())
+    await _store_report_facts(work, facts, calendar, clock, await work.marks() if clock is not None else set())
 
 
 def _sla_clock(facts: list[SlaFact], policy: SlaPolicy | None, calendar: BusinessCalendar) -> SlaClock | None:
@@ -388,15 +388,18 @@ def stored_report_facts(t: Ticket) -> ReportFacts:
     )
 
 
-async def _store_report_facts(work: Work, facts: list[SlaFact], calendar: BusinessCalendar, marks: set[str]) -> None:
+async def _store_report_facts(
+    work: Work, facts: list[SlaFact], calendar: BusinessCalendar, clock: SlaClock | None, marks: set[str]
+) -> None:
     """The report columns on the loaded row (escalation.report_facts): written with the
     ticket's own UPDATE, so a unit costs no statement more — except the unit that reopens
-    a ticket, which also logs the reopen in ``report_reopens``."""
+    a ticket, which also logs the reopen in ``report_reopens``. ``clock``: the one the
+    deadlines were just derived from; every next-response cycle is judged on it."""
     t = work.ticket
     computed = ticket_facts(
         status=t.status, created_at=t.created_at, status_changed_at=t.status_changed_at,
-        first_replied_at=t.first_replied_at, facts=facts, calendar=calendar, deadlines=t.deadlines or {},
-        marks=marks, previous=stored_report_facts(t),
+        first_replied_at=t.first_replied_at, facts=facts, calendar=calendar, clock=clock,
+        deadlines=t.deadlines or {}, marks=marks, previous=stored_report_facts(t),
     )
     if computed.reopened_count > (t.reopened_count or 0):
         await _log_reopens(work, computed.reopens)

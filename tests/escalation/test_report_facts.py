@@ -1,5 +1,6 @@
 """The report facts of a ticket (escalation.report_facts): times in both clocks across
-weekends, holidays and DST changes, pauses, reopens, and the SLA outcomes' stickiness."""
+weekends, holidays and DST changes, pauses, reopens, the SLA outcomes' stickiness, and
+next response judged over every cycle."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from escalation.report_facts import (
     MET,
     ReportFacts,
     business_seconds,
+    next_response_outcome,
     reopen_instants,
     resolved_instant,
     sla_outcome,
@@ -53,10 +55,18 @@ def compute(
     stored: dict[str, dict[str, str | None]] | None = None,
     marks: set[str] | None = None,
     previous: ReportFacts | None = None,
+    policy: SlaPolicy | None = None,
+    now: datetime | None = None,
 ) -> ReportFacts:
+    """The facts as recompute derives them; with a ``policy``, its clock over ``fs`` and
+    the deadlines stored from it at ``now`` (default: the last fact)."""
+    clock = None
+    if policy is not None:
+        clock = SlaClock(policy, calendar, tuple(fs))
+        stored = stored or deadlines(policy, calendar, fs, now or fs[-1].at)
     return ticket_facts(
         status=status, created_at=created_at, status_changed_at=status_changed_at or created_at,
-        first_replied_at=first_replied_at, facts=fs, calendar=calendar, deadlines=stored or {},
+        first_replied_at=first_replied_at, facts=fs, calendar=calendar, clock=clock, deadlines=stored or {},
         marks=marks or set(), previous=previous or ReportFacts(),
     )
 
@@ -186,13 +196,95 @@ def test_a_breach_is_sticky() -> None:
     assert sla_outcome(FR, met, {"next_response:breach:x", "resolution:warning:x"}, None) == MET
 
 
-def test_a_reopen_reruns_resolution_but_a_new_response_cycle_keeps_the_earlier_met() -> None:
-    running = {"resolution": {"state": "running"}, "next_response": {"state": "running"}}
+def test_a_reopen_reruns_resolution() -> None:
+    running = {"resolution": {"state": "running"}}
     assert sla_outcome(RES, running, set(), MET) is None
-    assert sla_outcome(NR, running, set(), MET) == MET
-    assert sla_outcome(NR, {"next_response": {"state": "paused"}}, set(), None) is None
     assert sla_outcome(FR, {"first_response": {"state": "stopped"}}, set(), None) is None
     assert sla_outcome(RES, {}, set(), None) is None  # no policy, no target
+
+
+# -- next response: every cycle judged -------------------------------------------------------------
+
+NEXT = SlaPolicy("p", "24x7", first_response=TargetSpec.hours(1), next_response=TargetSpec.hours(1))
+
+
+def cycles(*answers: timedelta | None, gap: timedelta = 2 * H) -> list[SlaFact]:
+    """A ticket answered at once, then a customer follow-up every ``gap`` answered after
+    each of ``answers`` (``None``: still waiting)."""
+    fs = facts((FactKind.OPENED, T0), (FactKind.AGENT_REPLY, T0 + H / 6))
+    for i, answer in enumerate(answers):
+        asked = T0 + (i + 1) * gap
+        fs.append(SlaFact(FactKind.CUSTOMER_REPLY, asked))
+        if answer is not None:
+            fs.append(SlaFact(FactKind.AGENT_REPLY, asked + answer))
+    return fs
+
+
+def next_response(fs: list[SlaFact], *, status: TicketStatus = TicketStatus.IN_PROGRESS,
+                  previous: str | None = None, now: datetime | None = None, marks: set[str] | None = None) -> str | None:
+    return compute(fs, status=status, first_replied_at=T0 + H / 6, policy=NEXT, now=now, marks=marks,
+                   previous=ReportFacts(sla_next_response=previous)).sla_next_response
+
+
+def test_next_response_is_met_over_several_cycles_whatever_the_previous_unit_stored() -> None:
+    answered = cycles(H / 2, H / 3, H / 2)
+    assert SlaClock(NEXT, ALWAYS, tuple(answered)).earlier_cycles_met(NR) == (True, True)
+    assert next_response(answered) == MET
+    # A unit (or the backfill) that finds a new cycle running stored nothing before: the
+    # answered ones stand — running, overdue-to-be or paused.
+    waiting = cycles(H / 2, H / 3, None)
+    assert next_response(waiting, previous=None) == MET
+    assert next_response([*waiting, SlaFact(FactKind.PAUSED, waiting[-1].at + H / 2)], previous=None) == MET
+    # No cycle answered yet: nothing to say; none started: neither.
+    assert next_response(cycles(None)) is None
+    assert next_response(cycles()) is None
+    # The other targets have a single cycle: none earlier.
+    assert SlaClock(NEXT, ALWAYS, tuple(answered)).earlier_cycles_met(FR) == ()
+
+
+def test_one_breached_cycle_among_met_ones_breaches_next_response() -> None:
+    late_in_the_middle = cycles(H / 2, 2 * H, H / 2, gap=3 * H)
+    assert SlaClock(NEXT, ALWAYS, tuple(late_in_the_middle)).earlier_cycles_met(NR) == (True, False)
+    assert next_response(late_in_the_middle, previous=MET) == BREACHED
+    assert next_response(late_in_the_middle, previous=None) == BREACHED
+    # Answered exactly when due is late ("< 1 h" is strict), like the current cycle's deadline.
+    on_the_dot = cycles(H, H / 2)
+    assert SlaClock(NEXT, ALWAYS, tuple(on_the_dot)).earlier_cycles_met(NR) == (False,)
+    assert next_response(on_the_dot) == BREACHED
+    assert next_response(cycles(H)) == BREACHED  # the current cycle's own deadline
+    # The last cycle overdue while the earlier ones were met.
+    overdue = cycles(H / 2, None)
+    assert next_response(overdue, now=overdue[-1].at + 2 * H) == BREACHED
+    # Sticky: a mark or a stored breach stays, though every cycle reads met.
+    met = cycles(H / 2, H / 2)
+    assert next_response(met, previous=BREACHED) == BREACHED
+    assert next_response(met, marks={f"next_response:breach:{met[2].at.isoformat()}"}) == BREACHED
+    assert next_response_outcome(None, {}, set(), None) is None  # no policy, no target
+
+
+def test_next_response_met_when_one_unit_catches_up_the_answer_and_the_next_follow_up() -> None:
+    """The oracle's minimal history (tests/chat/reports/test_oracle.py): Berlin office
+    hours, next response within 4 business hours. The customer follows up, support
+    answers 10 minutes later but that answer's reaction is lost; the customer's next
+    follow-up's unit records both, the agent closes. The unit before stored no outcome
+    (its cycle was running), the close stops the second cycle: the first one's "met" is
+    what the ticket holds — and the backfill, from nothing stored, finds it too."""
+    week = {day: [hours("09:00", "18:00")] for day in range(5)}
+    berlin = business_calendar("berlin", "Europe/Berlin", week, holidays="DE")
+    policy = SlaPolicy("Regular", "berlin", first_response=TargetSpec.hours(8), next_response=TargetSpec.hours(4))
+    start = datetime(2026, 3, 2, 10, 0, tzinfo=BERLIN)  # a Monday
+    m = timedelta(minutes=10)
+    fs = facts(
+        (FactKind.OPENED, start), (FactKind.AGENT_REPLY, start + m), (FactKind.CUSTOMER_REPLY, start + 2 * m),
+        (FactKind.AGENT_REPLY, start + 3 * m), (FactKind.CUSTOMER_REPLY, start + 4 * m),
+        (FactKind.CLOSED, start + 5 * m),
+    )
+    stored = deadlines(policy, berlin, fs, start + 5 * m)
+    assert stored["next_response"]["state"] == "stopped"
+    for previous in (ReportFacts(calendar_key="berlin"), ReportFacts()):
+        got = compute(fs, status=TicketStatus.CLOSED, created_at=start, first_replied_at=start + m,
+                      status_changed_at=start + 5 * m, calendar=berlin, policy=policy, previous=previous)
+        assert (got.sla_first_response, got.sla_next_response) == (MET, MET)
 
 
 def test_business_times_measured_once_per_calendar_and_instants() -> None:

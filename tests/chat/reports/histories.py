@@ -272,15 +272,14 @@ class Simulation:
 
     async def say(self, who: Principal, story: Story, *, internal: bool = False) -> None:
         """As the websocket endpoint sends: store, publish, react — but now and then the
-        process dies after a customer's message commits, before its reaction: the ticket
-        learns of it later (the sweeper's recovery, or the ticket's next unit), and its
-        facts must still be dated by the message. (Not after a staff answer, yet: a unit
-        that catches up an answer and the customer's next message together loses the
-        earlier next-response cycle's "met" — test_oracle.py's strict xfail.)"""
+        process dies after a message commits (a customer's or support's), before its
+        reaction: the ticket learns of it later (the sweeper's recovery, or the ticket's
+        next unit, which may catch up an answer and the customer's next message together),
+        and its facts must still be dated by the message."""
         _, events = await post_message(self.svc, who, story.id, client_msg_id=uuid.uuid4().hex,
                                        body="Internal note" if internal else "Some words", internal=internal)
         await publish_events(self.svc, events)
-        if who.is_staff or self.rng.random() < 0.8:
+        if self.rng.random() < 0.8:
             await self.svc.react(who, events)
         else:
             story.lost = True

@@ -289,11 +289,6 @@ async def explain(svc: Services, found: dict[int, oracle.History]) -> list[str]:
 # -- disagreements found by the oracle -------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "escalation/report_facts.py: the next-response outcome is the current cycle's state or the previous "
-    "unit's stored outcome; a unit that catches up support's answer and the customer's next message together "
-    "(the answer's reaction lost in a crash, or run late behind the message writer under load) never stores "
-    "the first cycle's 'met' (and the reports.backfill job, which starts from no stored outcome, loses it too)"))
 async def test_a_next_response_met_stays_met_when_one_unit_catches_up_the_answer(
     svc: Services, clock: ManualClock
 ) -> None:
