@@ -15,18 +15,20 @@ import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
 from chat import directory, metrics, migrate
-from chat.demo import seed_demo
+from chat.clock import ManualClock
+from chat.demo import Sweep, seed_demo
 from chat.errors import AppError
 from chat.mail.inbound.smtp_in import serve_mail_in
 from chat.models import OrgKind, Role
 from chat.services import Services
 from chat.settings import EX_CONFIG, Settings, SettingsError, load_settings
-from chat.wiring import build_services
+from chat.wiring import build_services, build_sweeper
 from escalation.policy_table import PlanTier
 
 T = TypeVar("T")
@@ -208,7 +210,15 @@ async def _create_site(svc: Services, args: argparse.Namespace) -> None:
 
 
 async def _demo(svc: Services) -> None:
-    print(await seed_demo(svc))
+    @asynccontextmanager
+    async def history(clock: ManualClock) -> AsyncIterator[tuple[Services, Sweep]]:
+        past = build_services(svc.settings, clock=clock)
+        try:
+            yield past, build_sweeper(past).run_once
+        finally:
+            await past.close()
+
+    print(await seed_demo(svc, history))
 
 
 async def _set_password(svc: Services, args: argparse.Namespace) -> None:

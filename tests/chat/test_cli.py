@@ -5,11 +5,23 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
-from tests.conftest import TEST_SECRET
+from chat import directory
+from chat.auth import principal_of
+from chat.demo import ADMIN, history_count
+from chat.reports.filters import parse_query
+from chat.reports.selection import CHANNELS
+from chat.reports.volume import volume_report
+from chat.wiring import build_services
+from escalation.models import Ticket
+from tests.conftest import TEST_SECRET, make_settings
 
 
 def run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -108,12 +120,69 @@ def test_serve_port_is_the_one_public_url_defaults_to(tmp_path: Path, monkeypatc
     assert served == [("http://127.0.0.1:8123", 8123), ("http://127.0.0.1:8124", 8124)]
 
 
-def test_demo_is_repeatable_and_prints_working_logins(tmp_path: Path) -> None:
+async def test_demo_is_repeatable_and_prints_working_logins(tmp_path: Path) -> None:
+    started = time.monotonic()
     first = run(tmp_path, "demo")
     assert first.returncode == 0, first.stderr
+    seeding = time.monotonic() - started
+    history = await _demo_history(tmp_path)
     second = run(tmp_path, "demo")
     assert second.returncode == 0, second.stderr
     for role in ("support_admin", "agent", "read_only", "reseller_admin", "customer"):
         assert role in second.stdout
     # Fresh passwords each run: nothing reusable is kept anywhere.
     assert first.stdout != second.stdout
+
+    # A month of support history for the Reports page, played once: the second run finds
+    # it and adds nothing (the same tickets, messages and ratings), and says so in one line.
+    assert 60 <= history.tickets <= 120, history
+    assert await _demo_history(tmp_path) == history
+    line = f"/console/reports — {history.tickets} tickets and chats of the last 30 days"
+    assert line in first.stdout and line in second.stdout
+    assert len(first.stdout.splitlines()) == len(second.stdout.splitlines()) <= 17
+    assert seeding < 60, f"demo took {seeding:.1f} s"  # ~15 s on an idle 2-core machine
+    # The volume report's default range (the last 30 days) shows it, counted by the rollup.
+    assert history.created >= 50 and history.closed >= 40, history
+    assert history.messages >= 5 * history.created, history
+    assert history.days_with_tickets >= 15, history
+    # Support as it happens: some first responses missed, most met, ratings good and bad.
+    assert history.breached > 0 and history.met > history.breached, history
+    assert history.ratings["good"] > history.ratings["bad"] > 0, history
+    assert history.channels >= {"chat", "web", "phone", "email"}, history
+
+
+@dataclass(frozen=True)
+class _History:
+    tickets: int
+    created: int
+    closed: int
+    messages: int
+    days_with_tickets: int
+    breached: int
+    met: int
+    ratings: Counter[str]
+    channels: frozenset[str]
+
+
+async def _demo_history(tmp_path: Path) -> _History:
+    svc = build_services(make_settings(f"sqlite:///{tmp_path / 'var' / 'supportchat.db'}", tmp_path / "var"))
+    try:
+        async with svc.sessions() as db:
+            admin = principal_of(await directory.find_user(db, ADMIN))
+            rows = (await db.execute(select(Ticket.sla_first_response, Ticket.rating, Ticket.channel))).all()
+        query, _ = parse_query([], now=svc.clock.now(), channels=CHANNELS)
+        volume = await volume_report(svc, admin, query)
+        per_day = next(t for t in volume["tables"] if t["id"] == "per_day")
+        return _History(
+            tickets=await history_count(svc),
+            created=sum(row["created"] for row in per_day["rows"]),
+            closed=sum(row["closed"] for row in per_day["rows"]),
+            messages=sum(row["messages"] for row in per_day["rows"]),
+            days_with_tickets=sum(1 for row in per_day["rows"] if row["created"]),
+            breached=sum(1 for r in rows if r.sla_first_response == "breached"),
+            met=sum(1 for r in rows if r.sla_first_response == "met"),
+            ratings=Counter(r.rating for r in rows if r.rating),
+            channels=frozenset(r.channel.value for r in rows),
+        )
+    finally:
+        await svc.close()
