@@ -185,7 +185,7 @@ Sweep = Callable[[], Awaitable[Mapping[str, int]]]
 HistoryServices = Callable[[ManualClock], AbstractAsyncContextManager[tuple[Services, Sweep]]]
 
 HISTORY_SEED = 17  # the same month every time
-HISTORY_TICKETS = 70  # tickets and live chats over the month
+HISTORY_TICKETS = 60  # tickets and live chats over the month (~15 s of the demo command)
 HISTORY_DAYS = 30
 HISTORY_MARGIN = timedelta(minutes=5)  # the walk ends this long before the real now
 OPEN_HOUR, CLOSE_HOUR = 8, 17  # the desk's working hours, Monday to Friday (UTC)
@@ -372,8 +372,8 @@ class _Walk:
             steps = rng.choice((0, 1, 1, 1, 2, 2, 3, 5))
             self._at(self._start_time(), _Story(kind, requester, _FIRST_RESPONSE[tier], steps))
         when = self.clock.now()
-        while when < self.end:  # the sweeper's passes: every three to six hours
-            when += timedelta(seconds=rng.randint(3 * 3600, 6 * 3600))
+        while when < self.end:  # the sweeper's passes: every four to seven hours
+            when += timedelta(seconds=rng.randint(4 * 3600, 7 * 3600))
             self._at(min(when, self.end), None)
         while self._queue:
             when, _, story = heapq.heappop(self._queue)
@@ -508,11 +508,11 @@ class _Walk:
             self.later(story, self._seconds(30, 5 * 60) if live else self._seconds(20 * 60, 6 * 3600), staff=False)
             return
         if story.winding_up or story.steps <= 0:
-            if live and rng.random() < 0.75:  # the customer is done and leaves, perhaps rating the chat
+            if live and rng.random() < 0.65:  # the customer is done and leaves, perhaps rating the chat
                 rating = rating_of(*self._rating()) if rng.random() < 0.45 else None
                 await close_conversation(svc, customer, sid, rating=rating)
                 return
-            if live and rng.random() < 0.5:
+            if live and rng.random() < 0.5:  # support makes it a ticket, to answer later
                 await tickets.escalate_conversation(svc, agent, sid, category=rng.choice(
                     (None, "technical_question", "service_request", "data_accuracy")))
                 story.steps = 1

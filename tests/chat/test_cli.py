@@ -135,14 +135,14 @@ async def test_demo_is_repeatable_and_prints_working_logins(tmp_path: Path) -> N
 
     # A month of support history for the Reports page, played once: the second run finds
     # it and adds nothing (the same tickets, messages and ratings), and says so in one line.
-    assert 60 <= history.tickets <= 120, history
+    assert 50 <= history.tickets <= 120, history
     assert await _demo_history(tmp_path) == history
     line = f"/console/reports — {history.tickets} tickets and chats of the last 30 days"
     assert line in first.stdout and line in second.stdout
     assert len(first.stdout.splitlines()) == len(second.stdout.splitlines()) <= 17
     assert seeding < 60, f"demo took {seeding:.1f} s"  # ~15 s on an idle 2-core machine
     # The volume report's default range (the last 30 days) shows it, counted by the rollup.
-    assert history.created >= 50 and history.closed >= 40, history
+    assert history.created >= 40 and history.closed >= 30, history
     assert history.messages >= 5 * history.created, history
     assert history.days_with_tickets >= 15, history
     # Support as it happens: some first responses missed, most met, ratings good and bad.
