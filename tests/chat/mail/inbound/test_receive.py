@@ -29,6 +29,7 @@ from escalation.models import Ticket, TicketChannel
 from escalation.tickets import change_status
 from tests.conftest import make_settings
 from tests.escalation.world import Desk, make_desk
+from tests.support.threads import join_aiosqlite_threads
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 40
 MakeSvc = Callable[..., Awaitable[Services]]
@@ -435,3 +436,4 @@ async def test_an_unreachable_database_raises_store_unavailable(tmp_path: Path, 
             await receive_mail(svc, mail(), mailbox="smtp")
     finally:
         await svc.close()
+        await join_aiosqlite_threads()
