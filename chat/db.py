@@ -79,17 +79,23 @@ def _configure_sqlite(engine: AsyncEngine, *, immediate: bool, busy_timeout_ms: 
         conn.exec_driver_sql(begin)
 
 
-def create_engine(database_url: str, *, echo: bool = False, read_only: bool = False) -> AsyncEngine:
+def create_engine(
+    database_url: str, *, echo: bool = False, read_only: bool = False, inline: bool = True
+) -> AsyncEngine:
     """An engine for ``database_url`` (already normalized by settings).
 
     On SQLite, ``read_only=True`` gives an engine whose transactions do not take the
     write lock, for queries that never write; the default engine's transactions do.
+    Its reads run inline on the event loop (chat/sqlite_inloop.py) unless ``inline`` is
+    false: then on aiosqlite's threads, for long reads (reports, exports) that must not
+    hold every socket of the process while they run.
     """
     if database_url.startswith("sqlite"):
         busy_ms = SQLITE_READ_BUSY_TIMEOUT_MS if read_only else SQLITE_BUSY_TIMEOUT_MS
         engine = create_async_engine(
-            # Reads run inline on the loop (chat/sqlite_inloop.py); writes on aiosqlite.
-            database_url.replace("sqlite+aiosqlite:", "sqlite+inloop:", 1) if read_only else database_url,
+            # Short reads run inline on the loop (chat/sqlite_inloop.py); writes and long
+            # reads on aiosqlite.
+            database_url.replace("sqlite+aiosqlite:", "sqlite+inloop:", 1) if read_only and inline else database_url,
             echo=echo,
             connect_args={"timeout": busy_ms / 1000},
             # Writers queue here (cheaply) rather than in SQLite's sleeping busy handler.

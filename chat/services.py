@@ -57,6 +57,11 @@ class Services:
     broker: Broker
     clock: Clock
     tokens: Tokens
+    long_reads: async_sessionmaker[AsyncSession] | None = None
+    """For reads that may take long (reports, exports) and never write: on SQLite off the
+    event loop (aiosqlite's threads), so they hold up no socket; elsewhere :attr:`reads`.
+    Use :meth:`long_read`."""
+    long_read_engine: AsyncEngine | None = None
     presence: AgentPresence = field(default_factory=NoPresence)
     """Who of the staff is online: the web process's hub presence, given by the wiring
     (a worker without a hub knows of no one)."""
@@ -67,6 +72,10 @@ class Services:
     and able to catch up later (the sweeper replays what a crash left unprocessed)."""
     room_watchers: list[RoomWatcher] = field(default_factory=list)
     """Run by the hub in the background; each must log rather than raise."""
+
+    def long_read(self) -> AsyncSession:
+        """A session for a long read (:attr:`long_reads`, else :attr:`reads`)."""
+        return (self.long_reads or self.reads)()
 
     async def publish(self, channel: str, payload: object) -> None:
         """Ring the doorbell after a commit. A broker outage is logged, not raised: the
@@ -93,6 +102,8 @@ class Services:
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
+        if self.long_read_engine is not None:
+            await self.long_read_engine.dispose()
 
 
 def open_services(
@@ -109,12 +120,15 @@ def open_services(
     clock = clock or SystemClock()
     engine = create_engine(settings.database_url)
     read_engine = create_engine(settings.database_url, read_only=True) if settings.is_sqlite else engine
+    long_engine = create_engine(settings.database_url, read_only=True, inline=False) if settings.is_sqlite else None
     return Services(
         settings=settings,
         engine=engine,
         sessions=create_sessionmaker(engine),
         reads=create_sessionmaker(read_engine),
         read_engine=read_engine,
+        long_reads=create_sessionmaker(long_engine) if long_engine is not None else None,
+        long_read_engine=long_engine,
         broker=create_broker(settings.redis_url),
         clock=clock,
         tokens=Tokens(settings.secret_keys, clock),
