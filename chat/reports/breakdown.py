@@ -70,6 +70,8 @@ async def breakdown_report(svc: Services, actor: Principal, query: ReportQuery) 
             totals = {dimension: None, "name": "Total", **{f: sum(r[f] for r in rows)
                                                           for f in ("created", "open", "closed")}}
             tables.append(Table(dimension, TITLES[dimension], columns(dimension), rows, totals=totals))
-    charts_ = [Chart(d, "bars", d, ("created", "open", "closed"), f"Tickets {TITLES[d].lower()}", label="name")
+    # Lying down: names (categories, companies) are long and may be many.
+    charts_ = [Chart(d, "bars", d, ("created", "open", "closed"), f"Tickets {TITLES[d].lower()}", label="name",
+                     roles={"closed": "good"}, horizontal=True)
                for d in CHARTED]
     return document("breakdown", query, tables, charts_)

@@ -11,14 +11,24 @@ must be safe to show whatever the labels say and stand on its own:
   console's Content-Security-Policy would refuse them anyway, and a chart that needs the
   network is a chart an archived page loses;
 - a fixed ``viewBox`` (the page scales it), ``role="img"`` and a ``<title>`` (the chart's
-  accessible name; the table under it is the accessible view of the numbers);
+  accessible name; the table under it is the accessible view of the numbers), and the
+  same title drawn across the top (``class="chart-title"``): a chart says what it shows;
 - every mark (a bar, a segment, a point, a cell) carries ``data-x`` (the x value, as
   the report's table has it), ``data-series`` (the column it shows) and ``data-value``,
   and a ``<title>`` of its own (the tooltip): the page opens the tickets behind a mark
   from the first two, with the table's ``drill`` of that column;
 - colours from Okabe and Ito's palette, distinguishable with the common colour-vision
   deficiencies, with white gaps between stacked segments and a dash pattern per line, so
-  no series is told apart by hue alone; the heatmap is one hue from light to dark.
+  no series is told apart by hue alone; the heatmap is one hue from light to dark. A
+  series may carry a ``role``: ``good`` is always bluish green, ``bad`` always vermillion,
+  ``neutral`` grey; the others take the rest of the palette in order (never green or
+  vermillion, so those two keep their meaning on every chart);
+- x labels that do not fit their slot wrap onto two lines (then are shortened, the whole
+  label in the mark's tooltip); a dense axis (days of a month) labels every n-th value;
+  a chart of many long names (policies, categories) is better drawn as horizontal bars
+  (``bars(horizontal=True)``): the names on the left, each bar's value at its end, a
+  0 drawn as a stub labelled 0 and a missing value (a target that does not apply) as
+  nothing at all, labelled "n/a".
 
 Values are numbers >= 0 (counts, seconds, shares); ``None`` (and NaN, infinities) is
 "no value": no mark is drawn. A negative value is drawn as 0 (no report has one).
@@ -36,24 +46,36 @@ from typing import Literal
 from xml.sax.saxutils import escape
 
 Unit = Literal["number", "percent", "duration"]
+Role = Literal["good", "bad", "neutral"]
 
 # The page scales the chart to its column (CSS width: 100%); these are its proportions.
 WIDTH = 640
 HEIGHT = 300
-HEATMAP_HEIGHT = 260
+HEATMAP_HEIGHT = 280
 LEFT, RIGHT, BOTTOM = 60, 12, 36
 LEGEND_LINE = 18
+TITLE_HEIGHT = 22  # the visible title's line at the top of every chart
 FONT = 'font-family="system-ui, sans-serif" font-size="11"'
 
-# Okabe & Ito (2008), "Color Universal Design": blue, orange, bluish green, reddish purple,
-# sky blue, vermillion, yellow, black. Yellow is last: it is faint on white.
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+# Okabe & Ito (2008), "Color Universal Design". Two of its colours carry a meaning: bluish
+# green is good, vermillion bad (and told apart with deuteranopia and protanopia: one reads
+# bluish grey, the other brownish yellow); a neutral series ("No rating") is grey. Series
+# without a role take the rest in order: blue, orange, reddish purple, sky blue, black,
+# yellow (last: it is faint on white).
+GOOD = "#009E73"
+BAD = "#D55E00"
+NEUTRAL = "#8C8C8C"  # 3.4:1 on white, like a mark must be
+ROLE_COLOURS: dict[Role, str] = {"good": GOOD, "bad": BAD, "neutral": NEUTRAL}
+PALETTE = ("#0072B2", "#E69F00", "#CC79A7", "#56B4E9", "#000000", "#F0E442")
 DASHES = ("", "6 3", "2 3", "8 3 2 3")
 # The heatmap's ramp: one hue (blue), light to dark, so order reads without colour vision.
 HEAT = ("#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b")
 
 MAX_X_LABELS = 12  # at most this many labels along the x axis: the others are skipped
 MAX_LABEL_CHARS = 18  # on an axis; the full label is in the mark's tooltip
+MIN_WRAP_CHARS = 6  # an x slot narrower than this many characters is thinned, not wrapped
+NAME_CHARS = 24  # a line of a horizontal chart's names, at most two lines
+BAR = 10  # a horizontal bar's thickness (with its gap): one line of its 9-unit value text
 MAX_LEGEND_CHARS = 40
 CHAR_WIDTH = 6.5  # about, for 11-unit system-ui text: labels may not overlap
 NO_DATA = "No data"
@@ -69,6 +91,20 @@ class Series:
     key: str
     label: str
     values: Sequence[float | None]
+    role: Role | None = None  # good (green), bad (vermillion), neutral (grey); None: by position
+
+
+def colours(series: Sequence[Series]) -> list[str]:
+    """Each series' colour: its role's, or the next of the palette (counting only the
+    series without a role)."""
+    out, next_ = [], 0
+    for s in series:
+        if s.role is not None:
+            out.append(ROLE_COLOURS[s.role])
+        else:
+            out.append(PALETTE[next_ % len(PALETTE)])
+            next_ += 1
+    return out
 
 
 # -- text and numbers -------------------------------------------------------------------
@@ -81,13 +117,32 @@ def text(value: object) -> str:
 
 
 def _short(label: str, most: int = MAX_LABEL_CHARS) -> str:
-    return label if len(label) <= most else label[: most - 1] + "…"
+    return label if len(label) <= most else label[: max(most - 1, 1)] + "…"
+
+
+def wrap(label: str, most: int, lines: int = 2) -> list[str]:
+    """``label`` in at most ``lines`` lines of at most ``most`` characters, broken between
+    words; a word longer than a line, and the last line when the label does not fit, end
+    in "…" (the whole label is in the mark's tooltip)."""
+    most = max(most, 2)
+    groups: list[list[str]] = []
+    for word in label.split():
+        if groups and len(" ".join([*groups[-1], word])) <= most:
+            groups[-1].append(word)
+        else:
+            groups.append([word])
+    if len(groups) > lines:
+        groups = [*groups[: lines - 1], [" ".join(w for g in groups[lines - 1:] for w in g) + " …"]]
+    return [_short(" ".join(g), most) for g in groups] or [""]
+
+
+LARGEST = 1e100  # beyond any count or duration; keeps the axis' arithmetic finite
 
 
 def _clean(value: float | None) -> float | None:
     if value is None or isinstance(value, bool) or not math.isfinite(value):
         return None
-    return max(float(value), 0.0)
+    return min(max(float(value), 0.0), LARGEST)
 
 
 def _number(value: float, decimals: int = 0) -> str:
@@ -192,25 +247,28 @@ def _f(value: float) -> str:
 
 
 def _open(title: str, height: int, kind: str) -> list[str]:
+    name = _NOT_XML.sub("", title).strip() or "Chart"  # never nameless
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" role="img" '
         f'class="chart chart-{kind}" {FONT}>',
-        f"<title>{text(_NOT_XML.sub('', title).strip() or 'Chart')}</title>",  # never nameless
+        f"<title>{text(name)}</title>",
+        f'<text class="chart-title" x="4" y="15" font-size="13" font-weight="600" fill="currentColor">'
+        f"{text(_short(name, 90))}</text>",
     ]
 
 
 def _legend(series: Sequence[Series], line: bool = False) -> tuple[list[str], float]:
-    """Swatches and labels across the top, wrapping; the markup and the height taken."""
+    """Swatches and labels across the top, under the title, wrapping; the markup and the
+    y where the plot may start."""
     if len(series) < 2:
-        return [], 8.0
+        return [], TITLE_HEIGHT + 4.0
     out = ['<g class="legend">']
-    x, y = float(LEFT), 12.0
-    for index, s in enumerate(series):
+    x, y = float(LEFT), TITLE_HEIGHT + 14.0
+    for index, (s, colour) in enumerate(zip(series, colours(series), strict=True)):
         label = _short(s.label, MAX_LEGEND_CHARS)
         width = 22 + CHAR_WIDTH * len(label)
         if x + width > WIDTH - RIGHT and x > LEFT:
             x, y = float(LEFT), y + LEGEND_LINE
-        colour = PALETTE[index % len(PALETTE)]
         if line:
             dash = DASHES[index % len(DASHES)]
             out.append(f'<line x1="{_f(x)}" y1="{_f(y - 4)}" x2="{_f(x + 14)}" y2="{_f(y - 4)}" stroke="{colour}" '
@@ -236,15 +294,31 @@ def _axes(frame: _Frame, labels: Sequence[str], unit: Unit, tick_values: list[fl
         out.append(f'<text x="{_f(frame.left - 6)}" y="{_f(y + 4)}" text-anchor="end" fill="currentColor">'
                    f"{text(tick_label(value, unit, decimals))}</text>")
     out.append('</g><g class="axis x">')
-    every = _every(labels, frame.right - frame.left, MAX_X_LABELS)
-    for index, label in enumerate(labels):
-        if index % every:
-            continue
+    for index, lines_ in _x_labels(labels, frame.right - frame.left):
         x, width = frame.slot(index, len(labels))
-        out.append(f'<text x="{_f(x + width / 2)}" y="{_f(frame.bottom + 16)}" text-anchor="middle" '
-                   f'fill="currentColor">{text(_short(label))}</text>')
+        out.append(_text_lines(x + width / 2, frame.bottom + 16, lines_, 'text-anchor="middle"'))
     out.append("</g>")
     return out
+
+
+def _x_labels(labels: Sequence[str], width: float) -> list[tuple[int, list[str]]]:
+    """Which x labels are drawn and their lines: all of them, on one line or wrapped onto
+    two, when each fits its slot so; else (a dense axis) every n-th, on one line."""
+    if not labels:
+        return []
+    fits = math.floor((width / len(labels) - 8) / CHAR_WIDTH)  # characters a slot holds
+    if fits >= MIN_WRAP_CHARS:
+        return [(i, [label] if len(label) <= fits else wrap(label, fits)) for i, label in enumerate(labels)]
+    every = _every(labels, width, MAX_X_LABELS)
+    return [(i, [_short(label)]) for i, label in enumerate(labels) if i % every == 0]
+
+
+def _text_lines(x: float, y: float, lines_: Sequence[str], attrs: str, step: float = 13) -> str:
+    """One ``<text>`` of one or more lines (``<tspan>`` each), the first on ``y``."""
+    if len(lines_) == 1:
+        return f'<text x="{_f(x)}" y="{_f(y)}" {attrs} fill="currentColor">{text(lines_[0])}</text>'
+    spans = "".join(f'<tspan x="{_f(x)}" y="{_f(y + i * step)}">{text(line)}</tspan>' for i, line in enumerate(lines_))
+    return f'<text x="{_f(x)}" y="{_f(y)}" {attrs} fill="currentColor">{spans}</text>'
 
 
 def _every(labels: Sequence[str], width: float, most: int) -> int:
@@ -289,9 +363,12 @@ def _tooltip(label: str, series: Series, many: bool, value: float, unit: Unit) -
 
 
 def bars(title: str, labels: Sequence[str], series: Sequence[Series], *, keys: Sequence[str] | None = None,
-         unit: Unit = "number") -> str:
+         unit: Unit = "number", horizontal: bool = False) -> str:
     """Grouped bars: one group per label, one bar per series in it. ``keys`` are the
-    marks' ``data-x`` (default: the labels themselves)."""
+    marks' ``data-x`` (default: the labels themselves). ``horizontal``: the labels down
+    the left side (for many or long names), see :func:`horizontal_bars`."""
+    if horizontal:
+        return horizontal_bars(title, labels, series, keys=keys, unit=unit)
     return _bars(title, labels, series, keys, unit, gap=0.2, kind="bars")
 
 
@@ -314,6 +391,7 @@ def _bars(title: str, labels: Sequence[str], series: Sequence[Series], keys: Seq
     frame = _frame(top + 8, HEIGHT, tick_values[-1])
     out += _axes(frame, labels, unit, tick_values, decimals)
     many = len(series) > 1
+    fills = colours(series)
     out.append('<g class="marks">')
     for index, label in enumerate(labels):
         x, width = frame.slot(index, len(labels))
@@ -326,12 +404,84 @@ def _bars(title: str, labels: Sequence[str], series: Sequence[Series], keys: Seq
             y = frame.y(value)
             out.append(
                 f'<rect class="mark" x="{_f(x + width * gap / 2 + number * bar)}" y="{_f(y)}" width="{_f(bar)}" '
-                f'height="{_f(frame.bottom - y)}" fill="{PALETTE[number % len(PALETTE)]}" '
+                f'height="{_f(frame.bottom - y)}" fill="{fills[number]}" '
                 f"{_mark_data(keys[index], s.key, value)}>{_tooltip(label, s, many, value, unit)}</rect>"
             )
     out.append("</g>")
     if not any(v is not None for values in cleaned for v in values):
         out.append(_no_data(frame))
+    out.append("</svg>")
+    return "".join(out)
+
+
+def horizontal_bars(title: str, labels: Sequence[str], series: Sequence[Series], *,
+                    keys: Sequence[str] | None = None, unit: Unit = "number") -> str:
+    """Grouped bars lying down: one group per label (top to bottom, in order), its name on
+    the left on up to two lines, one bar per series, each with its value written at its
+    end. A 0 is a thin stub with its "0" (a target met never is not a target nobody had);
+    a missing value draws no bar and says "n/a". The chart is as tall as its groups need
+    (the width stays :data:`WIDTH`)."""
+    keys = _checked(labels, keys, series)
+    cleaned = [[_clean(v) for v in s.values] for s in series]
+    peak = max((v for values in cleaned for v in values if v is not None), default=0.0)
+    names = [wrap(label, NAME_CHARS) for label in labels]
+    widest = max((len(line) for lines_ in names for line in lines_), default=0)
+    count = max(len(series), 1)
+    group = max(count * BAR, 28 if any(len(n) > 1 for n in names) else 16) + 10
+    legend, top = _legend(series)
+    top += 6
+    plot = group * max(len(labels), 1)
+    height = math.ceil(top + plot + 26)
+    left = max(float(LEFT), widest * CHAR_WIDTH + 14)
+    right = WIDTH - RIGHT - 48.0  # room for the longest value written after its bar
+    tick_values, decimals = ticks(peak, unit)
+    scale = tick_values[-1] or 1.0
+
+    def x_of(value: float) -> float:
+        return left + (right - left) * value / scale
+
+    out = _open(title, height, "hbars")
+    out += legend
+    bottom = top + plot
+    out.append('<g class="axis x">')
+    for tick in tick_values:
+        x = x_of(tick)
+        out.append(f'<line x1="{_f(x)}" y1="{_f(top)}" x2="{_f(x)}" y2="{_f(bottom)}" stroke="currentColor" '
+                   f'stroke-opacity="{0.6 if tick == 0 else 0.15}"/>')
+        out.append(f'<text x="{_f(x)}" y="{_f(bottom + 16)}" text-anchor="middle" fill="currentColor">'
+                   f"{text(tick_label(tick, unit, decimals))}</text>")
+    out.append('</g><g class="axis y">')
+    for index, lines_ in enumerate(names):
+        middle = top + index * group + group / 2
+        first = middle + 4 - (len(lines_) - 1) * 6.5
+        out.append(_text_lines(left - 6, first, lines_, 'text-anchor="end"'))
+    out.append('</g><g class="marks">')
+    many = len(series) > 1
+    fills = colours(series)
+    for index, label in enumerate(labels):
+        start = top + index * group + (group - count * BAR) / 2
+        for number, (s, values) in enumerate(zip(series, cleaned, strict=True)):
+            value = values[index]
+            y = start + number * BAR
+            if value is None:
+                out.append(f'<text class="value absent" x="{_f(left + 4)}" y="{_f(y + BAR - 2)}" font-size="9" '
+                           f'fill="currentColor" fill-opacity="0.6">n/a</text>')
+                continue
+            end = x_of(value)
+            tip = _tooltip(label, s, many, value, unit)
+            if value:
+                out.append(f'<rect class="mark" x="{_f(left)}" y="{_f(y)}" width="{_f(max(end - left, 1))}" '
+                           f'height="{BAR - 2}" fill="{fills[number]}" {_mark_data(keys[index], s.key, value)}>'
+                           f"{tip}</rect>")
+            else:  # no area to click, but there: 0 is an outcome, unlike n/a
+                end = left + 2
+                out.append(f'<rect class="stub" x="{_f(left)}" y="{_f(y)}" width="2" height="{BAR - 2}" '
+                           f'fill="{fills[number]}">{tip}</rect>')
+            out.append(f'<text class="value" x="{_f(end + 3)}" y="{_f(y + BAR - 2)}" font-size="9" '
+                       f'fill="currentColor">{text(value_text(value, unit))}</text>')
+    out.append("</g>")
+    if not any(v is not None for values in cleaned for v in values):
+        out.append(_no_data(_Frame(top=top, bottom=bottom, left=left, right=right, peak=0)))
     out.append("</svg>")
     return "".join(out)
 
@@ -350,6 +500,7 @@ def stacked_bars(title: str, labels: Sequence[str], series: Sequence[Series], *,
     frame = _frame(top + 8, HEIGHT, tick_values[-1])
     out += _axes(frame, labels, unit, tick_values, decimals)
     many = len(series) > 1
+    fills = colours(series)
     out.append('<g class="marks">')
     for index, label in enumerate(labels):
         x, width = frame.slot(index, len(labels))
@@ -361,7 +512,7 @@ def stacked_bars(title: str, labels: Sequence[str], series: Sequence[Series], *,
             y_top, y_base = frame.y(base + value), frame.y(base)
             out.append(
                 f'<rect class="mark" x="{_f(x + width * 0.1)}" y="{_f(y_top)}" width="{_f(width * 0.8)}" '
-                f'height="{_f(y_base - y_top)}" fill="{PALETTE[number % len(PALETTE)]}" stroke="#fff" '
+                f'height="{_f(y_base - y_top)}" fill="{fills[number]}" stroke="#fff" '
                 f'stroke-width="0.75" {_mark_data(keys[index], s.key, value)}>'
                 f"{_tooltip(label, s, many, value, unit)}</rect>"
             )
@@ -388,8 +539,8 @@ def lines(title: str, labels: Sequence[str], series: Sequence[Series], *, keys: 
     out += _axes(frame, labels, unit, tick_values, decimals)
     many = len(series) > 1
     out.append('<g class="marks">')
-    for number, (s, values) in enumerate(zip(series, cleaned, strict=True)):
-        colour, dash = PALETTE[number % len(PALETTE)], DASHES[number % len(DASHES)]
+    for number, (s, values, colour) in enumerate(zip(series, cleaned, colours(series), strict=True)):
+        dash = DASHES[number % len(DASHES)]
         runs: list[list[str]] = [[]]
         points = []
         for index, value in enumerate(values):
@@ -434,7 +585,8 @@ def heatmap(title: str, x_labels: Sequence[str], y_labels: Sequence[str], values
     out = _open(title, HEATMAP_HEIGHT, "heatmap")
     # The row labels (weekday names, in any language) get the room they need on the left.
     widest = max((len(_short(label)) for label in y_labels), default=0) * CHAR_WIDTH + 12
-    top, bottom, left, right = 8.0, HEATMAP_HEIGHT - 28.0, max(float(LEFT), widest), float(WIDTH - RIGHT)
+    top, bottom = TITLE_HEIGHT + 6.0, HEATMAP_HEIGHT - 28.0
+    left, right = max(float(LEFT), widest), float(WIDTH - RIGHT)
     cell_w = (right - left) / max(len(x_labels), 1)
     cell_h = (bottom - top) / max(len(y_labels), 1)
     out.append('<g class="axis y">')

@@ -79,5 +79,5 @@ async def ratings_report(svc: Services, actor: Principal, query: ReportQuery) ->
               note=f"The newest {MAX_LISTED} at most." if len(listed) == MAX_LISTED else None),
     ], [
         Chart("by_agent", "stacked", "agent", tuple(f"{v}_share" for v, _ in VALUES), "Ratings by agent",
-              label="name", unit="percent"),
+              label="name", unit="percent", roles={"good_share": "good", "none_share": "neutral", "bad_share": "bad"}),
     ])

@@ -152,5 +152,5 @@ async def sla_report(svc: Services, actor: Principal, query: ReportQuery) -> dic
     ]
     return document("sla", query, tables, [
         Chart("per_policy", "bars", "policy", tuple(f"{t}_share" for t in TARGET_LABELS), "Met share per policy",
-              unit="percent"),
+              unit="percent", horizontal=True),
     ], breached_tickets=breaches_total)

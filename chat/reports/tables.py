@@ -68,7 +68,10 @@ class Table:
 class Chart:
     """A chart of a table's columns: ``x`` the column along the axis (its values are the
     marks' ``data-x``), ``series`` the columns drawn; ``label`` the column that names the
-    x values on screen when it is not ``x`` itself (e.g. an agent's name for its id)."""
+    x values on screen when it is not ``x`` itself (e.g. an agent's name for its id).
+    ``roles``: a series column's meaning (``good``, ``bad``, ``neutral``: its colour on
+    every chart); ``horizontal``: bars lying down, for long names; ``only``: the rows
+    drawn, by their ``x`` value (figures of different scales go to different charts)."""
 
     table: str
     kind: ChartKind
@@ -78,6 +81,9 @@ class Chart:
     label: str | None = None
     unit: charts.Unit = "number"
     extra: Mapping[str, Any] = field(default_factory=dict)
+    roles: Mapping[str, charts.Role] = field(default_factory=dict)
+    horizontal: bool = False
+    only: Sequence[str] | None = None
 
 
 def drill(metric: str, by: str | None = None, **fixed: str | int) -> dict[str, str | int]:
@@ -97,12 +103,13 @@ def _number(value: Any) -> float | None:
 
 
 def _svg(chart: Chart, table: Table) -> str:
-    keys = [str(r.get(chart.x, "")) for r in table.rows]
-    labels = [str(r.get(chart.label or chart.x, "")) for r in table.rows]
-    series = [charts.Series(key, table.column(key).label, [_number(r.get(key)) for r in table.rows])
+    rows = [r for r in table.rows if chart.only is None or str(r.get(chart.x, "")) in chart.only]
+    keys = [str(r.get(chart.x, "")) for r in rows]
+    labels = [str(r.get(chart.label or chart.x, "")) for r in rows]
+    series = [charts.Series(key, table.column(key).label, [_number(r.get(key)) for r in rows], chart.roles.get(key))
               for key in chart.series]
     if chart.kind == "bars":
-        return charts.bars(chart.title, labels, series, keys=keys, unit=chart.unit)
+        return charts.bars(chart.title, labels, series, keys=keys, unit=chart.unit, horizontal=chart.horizontal)
     if chart.kind == "stacked":
         return charts.stacked_bars(chart.title, labels, series, keys=keys, unit=chart.unit)
     if chart.kind == "lines":
@@ -111,7 +118,7 @@ def _svg(chart: Chart, table: Table) -> str:
         only = series[0]
         return charts.histogram(chart.title, labels, only.values, key=only.key, label=only.label, keys=keys)
     # A heatmap: rows are the y axis, the series columns the x axis.
-    values = [[_number(r.get(key)) for key in chart.series] for r in table.rows]
+    values = [[_number(r.get(key)) for key in chart.series] for r in rows]
     x_labels = [table.column(key).label for key in chart.series]
     return charts.heatmap(chart.title, x_labels, labels, values, key=str(chart.extra.get("key", "count")),
                           x_keys=list(chart.series), y_keys=keys, unit=chart.unit)

@@ -96,7 +96,8 @@ async def volume_report(svc: Services, actor: Principal, query: ReportQuery) -> 
                   totals={c.key: totals[c.key] for c in COLUMNS},
                   note="Days are local days in the report's time zone; the totals' backlog is the last day's.")
     return document("volume", query, [table], [
-        Chart("per_day", "bars", "day", ("created", "closed", "reopened"), "Tickets per day"),
+        Chart("per_day", "bars", "day", ("created", "closed", "reopened"), "Tickets per day",
+              roles={"closed": "good", "reopened": "bad"}),
         Chart("per_day", "lines", "day", ("backlog",), "Open tickets at the end of each day"),
         Chart("per_day", "bars", "day", ("chats", "answered_live", "converted"), "Support chats per day"),
         Chart("per_day", "bars", "day", ("messages",), "Messages per day"),

@@ -179,6 +179,13 @@ async def test_a_support_admin_reads_the_figures_and_opens_the_tickets_behind_on
         await expect(cell(page, "per_policy", seeded.policy, "first_response_breached")).to_have_text("1")
         await expect(cell(page, "per_policy", seeded.policy, "first_response_share")).to_have_text("66.7%")
         await expect(page.locator("table[data-table='breaches'] tbody tr")).to_contain_text(["Scanner jammed"])
+        # Its chart says what it shows, with the policies down the left; the live list's
+        # instant is shown in the viewer's language and zone, not as ISO text.
+        sla_chart = page.locator("#report-sla figure.chart svg.chart-hbars")
+        await expect(sla_chart.locator("text.chart-title")).to_have_text("Met share per policy")
+        note = page.locator("#report-sla section[data-table='open_by_time_left'] p.note")
+        await expect(note).to_contain_text("Live, at ")
+        assert not re.search(r"\d{4}-\d\d-\d\dT", await note.inner_text())
         await cell(page, "per_policy", seeded.policy, "first_response_breached").get_by_role("button").click()
         await expect(drill.locator("tbody tr")).to_have_count(1)
         await drill.get_by_role("link", name=f"#{seeded.ignored}").click()

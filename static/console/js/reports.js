@@ -38,6 +38,8 @@ const RANGE_DAYS = 30; // the server's default too
 const NUMERIC = new Set(["int", "number", "percent", "duration"]);
 // Text that is an instant (a due time, a rating's time) is shown as one, in the report's zone.
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
+// An instant inside a sentence (a note's "Live, at 2026-12-05T21:56:21.240490+00:00; …").
+const INSTANT_IN_TEXT = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?/g;
 
 const isoDay = (date) => date.toISOString().slice(0, 10);
 
@@ -93,6 +95,10 @@ export function formatter(lang, tz) {
 
   return {
     duration,
+    // A server's sentence with the instants in it shown like the table's (language, zone).
+    text(value) {
+      return String(value ?? "").replace(INSTANT_IN_TEXT, (found) => stampOf(found));
+    },
     cell(type, value) {
       if (value === null || value === undefined || value === "") return "—";
       switch (type) {
@@ -340,7 +346,7 @@ export class ReportsView {
         class: NUMERIC.has(c.type) ? "num" : null }, c.label || c.key)))),
       h("tbody", {}, body),
       table.totals ? h("tfoot", {}, row(table.totals, true)) : null),
-    table.note ? h("p", { class: "muted note" }, table.note) : null);
+    table.note ? h("p", { class: "muted note" }, fmt.text(table.note)) : null);
   }
 
   // -- drill-down -----------------------------------------------------------------------

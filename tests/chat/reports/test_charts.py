@@ -4,6 +4,7 @@ that stays text, and for the edges: no data, one point, zeros, huge numbers."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from itertools import pairwise
 
@@ -22,9 +23,16 @@ def parse(svg: str) -> ET.Element:
     root = ET.fromstring(svg)
     assert root.tag == NS + "svg"
     assert root.get("role") == "img"
-    assert root.get("viewBox") in {f"0 0 {charts.WIDTH} {charts.HEIGHT}", f"0 0 {charts.WIDTH} {charts.HEATMAP_HEIGHT}"}
+    if "chart-hbars" in (root.get("class") or ""):  # as tall as its groups need
+        assert re.fullmatch(rf"0 0 {charts.WIDTH} \d+", root.get("viewBox") or "")
+    else:
+        assert root.get("viewBox") in {f"0 0 {charts.WIDTH} {charts.HEIGHT}",
+                                       f"0 0 {charts.WIDTH} {charts.HEATMAP_HEIGHT}"}
     first = root[0]
     assert first.tag == NS + "title" and first.text
+    # The same title is drawn, visibly, across the top.
+    shown = root.find(f"{NS}text[@class='chart-title']")
+    assert shown is not None and shown.text and first.text.startswith(shown.text.rstrip("…"))
     return root
 
 
@@ -33,7 +41,14 @@ def marks(root: ET.Element) -> list[ET.Element]:
 
 
 def visible_text(root: ET.Element) -> list[str]:
-    return [e.text or "" for e in root.iter(NS + "text")]
+    """Each ``<text>``'s words, its lines (``<tspan>``) joined by a space."""
+    return [" ".join(t for t in e.itertext() if t) for e in root.iter(NS + "text")]
+
+
+def x_label_lines(root: ET.Element) -> list[list[str]]:
+    """The x axis's labels, each as its lines."""
+    axis = next(g for g in root.iter(NS + "g") if g.get("class") == "axis x")
+    return [[t.text or "" for t in e.iter(NS + "tspan")] or [e.text or ""] for e in axis.iter(NS + "text")]
 
 
 def assert_self_contained(svg: str) -> None:
@@ -49,6 +64,7 @@ def assert_self_contained(svg: str) -> None:
 
 ALL_KINDS = {
     "bars": lambda labels, series: charts.bars("T", labels, series),
+    "hbars": lambda labels, series: charts.bars("T", labels, series, horizontal=True),
     "lines": lambda labels, series: charts.lines("T", labels, series),
     "stacked": lambda labels, series: charts.stacked_bars("T", labels, series),
 }
@@ -128,6 +144,9 @@ def test_zeros_are_data_on_a_round_axis(kind: str) -> None:
     assert {"0", "1"} <= set(visible_text(root))
     # A zero bar or segment has no area to click; a line still has its points.
     assert len(marks(root)) == (3 if kind == "lines" else 0)
+    if kind == "hbars":  # lying bars show their 0 as a stub and a label
+        assert len(list(root.iter(NS + "rect"))) == 3
+        assert visible_text(root).count("0") >= 3
 
 
 def test_large_numbers_get_round_short_ticks() -> None:
@@ -219,6 +238,101 @@ def test_colours_are_the_colour_blind_safe_palette() -> None:
     assert [m.get("fill") for m in marks(root)] == list(charts.PALETTE[:3])
 
 
+@pytest.mark.parametrize("kind", sorted(ALL_KINDS))
+def test_a_role_gives_the_same_colour_on_every_chart(kind: str) -> None:
+    """Good is green and bad vermillion wherever they stand; neutral is grey; the series
+    without a role take the palette in order, which has neither green nor vermillion."""
+    series = [Series("bad", "Bad share", [1, 2], role="bad"), Series("created", "Created", [1, 2]),
+              Series("good", "Good share", [2, 1], role="good"), Series("none", "No rating", [1, 1], role="neutral"),
+              Series("open", "Open", [3, 1])]
+    root = parse(ALL_KINDS[kind](["a", "b"], series))
+    fills = {m.get("data-series"): m.get("fill") for m in marks(root)}
+    assert fills == {"bad": charts.BAD, "created": charts.PALETTE[0], "good": charts.GOOD, "none": charts.NEUTRAL,
+                     "open": charts.PALETTE[1]}
+    # The legend's swatches agree with the marks (a line's swatch is a line).
+    legend = next(g for g in root.iter(NS + "g") if g.get("class") == "legend")
+    swatches = [e.get("fill") or e.get("stroke") for e in legend if e.tag in {NS + "rect", NS + "line"}]
+    assert swatches == [charts.BAD, charts.PALETTE[0], charts.GOOD, charts.NEUTRAL, charts.PALETTE[1]]
+    assert not {charts.GOOD, charts.BAD, charts.NEUTRAL} & set(charts.PALETTE)
+
+
+def test_the_ratings_order_is_green_grey_vermillion() -> None:
+    assert charts.colours([Series("g", "Good", [], "good"), Series("n", "No rating", [], "neutral"),
+                           Series("b", "Bad", [], "bad")]) == [charts.GOOD, charts.NEUTRAL, charts.BAD]
+
+
+def test_a_single_series_has_no_legend_but_a_visible_title() -> None:
+    root = parse(charts.lines("Open tickets at the end of each day", ["1", "2"], [Series("backlog", "Open", [3, 4])]))
+    assert not [g for g in root.iter(NS + "g") if g.get("class") == "legend"]
+    assert "Open tickets at the end of each day" in visible_text(root)
+
+
+def test_long_x_labels_wrap_onto_two_lines_within_their_slots() -> None:
+    labels = ["First response, wall clock", "First response, business time", "First agent answer in live chats",
+              "Resolution, business time"]
+    root = parse(charts.bars("Times", labels, [Series("median", "Median", [60, 120, 30, 900])], unit="duration"))
+    drawn = x_label_lines(root)
+    assert len(drawn) == 4  # none skipped
+    slot = (charts.WIDTH - charts.LEFT - charts.RIGHT) / 4
+    for lines in drawn:
+        assert len(lines) == 2
+        assert all(len(line) * charts.CHAR_WIDTH <= slot - 8 for line in lines)  # no overlap with the neighbours
+    assert drawn[0] == ["First response, wall", "clock"]
+    # A label too long for two lines ends in "…"; the whole of it is in the mark's tooltip.
+    root = parse(charts.bars("x", ["a", "b", "c", "d", "Configuration request of a very long name indeed"],
+                             [Series("n", "N", [1, 1, 1, 1, 1])]))
+    last = x_label_lines(root)[-1]
+    assert len(last) == 2 and last[-1].endswith("…")
+    assert [m.findtext(NS + "title") for m in marks(root)][-1] == "Configuration request of a very long name indeed: 1"
+
+
+def test_wrap() -> None:
+    assert charts.wrap("Reopened", 12) == ["Reopened"]
+    assert charts.wrap("premium plan / configuration_request", 24) == ["premium plan /", "configuration_request"]
+    assert charts.wrap("Configuration request", 12) == ["Configurati…", "request"]
+    assert charts.wrap("one two three four five", 8) == ["one two", "three f…"]
+    assert charts.wrap("", 8) == [""]
+    for label in ("a b c d e f g", "x" * 40, "Northwind Logistics and Partners GmbH & Co. KG"):
+        lines = charts.wrap(label, 10)
+        assert len(lines) <= 2 and all(len(line) <= 10 for line in lines)
+
+
+def test_horizontal_bars_name_each_group_and_tell_zero_from_not_applicable() -> None:
+    policies = ["premium plan / configuration_request", "basic plan", "regular plan / technical_question"]
+    series = [Series("first_response_share", "First response: met share", [0.5, 0.0, 1.0]),
+              Series("next_response_share", "Next response: met share", [None, None, 0.25])]
+    svg = charts.bars("Met share per policy", policies, series, unit="percent", horizontal=True)
+    root = parse(svg)
+    assert_self_contained(svg)
+    shown = visible_text(root)
+    assert "premium plan / configuration_request" in shown  # on two lines, whole
+    assert {"50%", "0%", "100%", "25%"} <= set(shown)
+    assert shown.count("n/a") == 2  # the target nobody had: no bar, said so
+    found = {(m.get("data-x"), m.get("data-series")): float(m.get("data-value") or 0) for m in marks(root)}
+    assert set(found) == {(policies[0], "first_response_share"), (policies[2], "first_response_share"),
+                          (policies[2], "next_response_share")}
+    stubs = [e for e in root.iter(NS + "rect") if e.get("class") == "stub"]
+    assert len(stubs) == 1 and stubs[0].findtext(NS + "title") == "basic plan · First response: met share: 0%"
+    # Longer bar for the bigger share, all from the same left edge; taller with more groups.
+    by = {(m.get("data-x"), m.get("data-series")): m for m in marks(root)}
+    full, half = by[(policies[2], "first_response_share")], by[(policies[0], "first_response_share")]
+    assert float(full.get("width", 0)) == pytest.approx(2 * float(half.get("width", 0)))
+    assert full.get("x") == half.get("x")
+    more = parse(charts.bars("x", [str(i) for i in range(20)], [Series("n", "N", list(range(20)))], horizontal=True))
+    assert int((more.get("viewBox") or "").split()[-1]) > charts.HEIGHT
+
+
+def test_a_chart_may_draw_some_rows_of_its_table_with_roles() -> None:
+    from chat.reports.tables import Chart, Column, Table, _svg
+    table = Table("overall", "Overall", (Column("measure", "Measure", "text"), Column("median", "Median", "duration")),
+                  [{"measure": "first", "median": 60}, {"measure": "resolution", "median": 86400 * 3}])
+    root = parse(_svg(Chart("overall", "bars", "measure", ("median",), "First", unit="duration", only=("first",),
+                            roles={"median": "good"}), table))
+    (mark,) = marks(root)
+    assert (mark.get("data-x"), mark.get("fill")) == ("first", charts.GOOD)
+    assert "1m" in visible_text(root)  # the axis is the first response's, not the resolution's
+
+
 def test_many_labels_are_thinned_on_the_axis() -> None:
     days = [f"2026-01-{d:02d}" for d in range(1, 32)] + [f"2026-02-{d:02d}" for d in range(1, 29)]
     root = parse(charts.bars("Year", days, [Series("n", "N", list(range(len(days))))]))
@@ -237,7 +351,7 @@ def test_many_labels_are_thinned_on_the_axis() -> None:
 def test_any_input_parses_and_keeps_its_text(labels: list[str], data: st.DataObject, unit: charts.Unit) -> None:
     numbers = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True), st.integers(0, 10**15))
     values = data.draw(st.lists(numbers, min_size=len(labels), max_size=len(labels)))
-    for make in (charts.bars, charts.lines, charts.stacked_bars):
+    for make in (charts.bars, charts.lines, charts.stacked_bars, charts.horizontal_bars):
         svg = make(labels[0] if labels else "", labels, [Series("k", "K", values)], unit=unit)
         root = parse(svg)
         assert_self_contained(svg)
