@@ -92,11 +92,12 @@ SLA_COLUMNS = {
 
 @asynccontextmanager
 async def reading(svc: Services) -> AsyncIterator[AsyncSession]:
-    """A report's one read transaction. On PostgreSQL without JIT: a report's statement
-    (a CASE of 365 days, a few windows) looks costly enough to the planner that it compiles
-    it — half a second of compiling for a query that runs in a tenth of that (measured on
-    100 000 tickets)."""
-    async with svc.reads() as db:
+    """A report's one read transaction, a long read (:meth:`Services.long_read`: off the
+    event loop on SQLite, so a year's report holds up no socket of the process). On
+    PostgreSQL without JIT: a report's statement (a CASE of 365 days, a few windows) looks
+    costly enough to the planner that it compiles it — half a second of compiling for a
+    query that runs in a tenth of that (measured on 100 000 tickets)."""
+    async with svc.long_read() as db:
         if svc.read_engine.dialect.name == "postgresql":
             await db.execute(text("SET LOCAL jit = off"))
         yield db
