@@ -33,7 +33,7 @@ What each figure means (the columns of ``tickets``, docs/architecture.md "Report
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -75,18 +75,15 @@ class ReportFacts:
 
     def columns(self) -> dict[str, Any]:
         """The values to store on the ticket row, by column name."""
-        return {
-            "resolved_at": self.resolved_at,
-            "first_response_wall_s": self.first_response_wall_s,
-            "first_response_business_s": self.first_response_business_s,
-            "resolution_wall_s": self.resolution_wall_s,
-            "resolution_business_s": self.resolution_business_s,
-            "sla_first_response": self.sla_first_response,
-            "sla_next_response": self.sla_next_response,
-            "sla_resolution": self.sla_resolution,
-            "calendar_key": self.calendar_key,
-            "reopened_count": self.reopened_count,
-        }
+        return {name: getattr(self, name) for name in COLUMNS}
+
+    @classmethod
+    def stored(cls, row: Any) -> ReportFacts:
+        """The facts a ticket row holds (what the previous unit stored): the columns of
+        the same names; a row from before the facts has ``reopened_count`` unset."""
+        values = {name: getattr(row, name) for name in COLUMNS}
+        values["reopened_count"] = values["reopened_count"] or 0
+        return cls(**values)
 
     def outcome(self, target: SlaTarget) -> str | None:
         return {
@@ -94,6 +91,10 @@ class ReportFacts:
             SlaTarget.NEXT_RESPONSE: self.sla_next_response,
             SlaTarget.RESOLUTION: self.sla_resolution,
         }.get(target)
+
+
+COLUMNS = tuple(f.name for f in fields(ReportFacts) if f.name != "reopens")
+"""The facts that are columns of ``tickets`` (same names); ``reopens`` is not one."""
 
 
 def ticket_facts(

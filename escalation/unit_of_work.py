@@ -372,22 +372,6 @@ async def _store_sla_columns(work: Work, policy: SlaPolicy | None, sla: SlaColum
         await work.append("ticket.deadlines", None, internal=True, deadlines=sla.deadlines)
 
 
-def stored_report_facts(t: Ticket) -> ReportFacts:
-    """The report facts the row holds (what the previous unit stored)."""
-    return ReportFacts(
-        resolved_at=t.resolved_at,
-        first_response_wall_s=t.first_response_wall_s,
-        first_response_business_s=t.first_response_business_s,
-        resolution_wall_s=t.resolution_wall_s,
-        resolution_business_s=t.resolution_business_s,
-        sla_first_response=t.sla_first_response,
-        sla_next_response=t.sla_next_response,
-        sla_resolution=t.sla_resolution,
-        calendar_key=t.calendar_key,
-        reopened_count=t.reopened_count or 0,
-    )
-
-
 async def _store_report_facts(
     work: Work, facts: list[SlaFact], calendar: BusinessCalendar, clock: SlaClock | None, marks: set[str]
 ) -> None:
@@ -399,7 +383,7 @@ async def _store_report_facts(
     computed = ticket_facts(
         status=t.status, created_at=t.created_at, status_changed_at=t.status_changed_at,
         first_replied_at=t.first_replied_at, facts=facts, calendar=calendar, clock=clock,
-        deadlines=t.deadlines or {}, marks=marks, previous=stored_report_facts(t),
+        deadlines=t.deadlines or {}, marks=marks, previous=ReportFacts.stored(t),
     )
     if computed.reopened_count > (t.reopened_count or 0):
         await _log_reopens(work, computed.reopens)
