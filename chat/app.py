@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             print(f"supportchat: configuration error: {exc}", file=sys.stderr)
             raise SystemExit(EX_CONFIG) from None
     # Who of the staff is online: the hub keeps it, use cases read it through the services.
-    presence = Presence()
+    presence = Presence(grace_seconds=settings.presence_grace_seconds)
     svc = build_services(settings, clock=clock, presence=presence)
     hub = Hub(svc, presence)
 

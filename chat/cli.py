@@ -17,10 +17,12 @@ import sys
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
 from chat import directory, metrics, migrate
+from chat.broker import BrokerUnavailable
 from chat.clock import ManualClock
 from chat.demo import Sweep, seed_demo
 from chat.errors import AppError
@@ -127,11 +129,28 @@ def _generated_password() -> str:
 
 
 async def _with_services(settings: Settings, work: Callable[[Services], Awaitable[T]]) -> T:
-    svc = build_services(settings)
+    svc = await _connected_services(settings)
     try:
         return await work(svc)
     finally:
         await svc.close()
+
+
+async def _connected_services(settings: Settings) -> Services:
+    """Services whose publishes reach the running servers' sockets through the broker.
+    When that broker cannot be reached, one line says so and the command goes on without
+    it: the database is the truth, and every client catches up by ``seq`` (a warning per
+    event would read like a fault)."""
+    svc = build_services(settings)
+    try:
+        await svc.broker.connect()
+        await svc.broker.ping()
+    except BrokerUnavailable as exc:
+        await svc.close()
+        print(f"supportchat: note: {exc}; open consoles and widgets catch up when they next sync",
+              file=sys.stderr)
+        return build_services(replace(settings, redis_url=None))
+    return svc
 
 
 def _metrics_dir(workers: int) -> Path | None:
@@ -212,7 +231,8 @@ async def _create_site(svc: Services, args: argparse.Namespace) -> None:
 async def _demo(svc: Services) -> None:
     @asynccontextmanager
     async def history(clock: ManualClock) -> AsyncIterator[tuple[Services, Sweep]]:
-        past = build_services(svc.settings, clock=clock)
+        # Last month's history: live sockets have nothing to hear of it (no broker).
+        past = build_services(replace(svc.settings, redis_url=None), clock=clock)
         try:
             yield past, build_sweeper(past).run_once
         finally:

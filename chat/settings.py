@@ -56,6 +56,8 @@ class Settings:
     max_frame_bytes: int
     max_upload_bytes: int
     log_level: str
+    presence_grace_seconds: int = 30
+    """How long staff whose last socket closed stay "online" (a reload is not "offline")."""
     # Tickets (escalation/). Delays are escalation.autoclose.Delay texts ("48h", "2bd").
     auto_close_waiting_after: str = "48h"
     auto_close_proposed_after: str = "7d"
@@ -274,6 +276,9 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
             "MAX_UPLOAD_BYTES", get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)), low=1024, high=1024 * 1024 * 1024
         ),
         log_level=log_level,
+        presence_grace_seconds=_int(
+            "PRESENCE_GRACE_SECONDS", get("PRESENCE_GRACE_SECONDS", "30"), low=1, high=3600
+        ),
         metrics_token=_metrics_token(env.get("METRICS_TOKEN", "")),
         **_ticket_settings(get),
         **_mail_settings(get, public_url=get("PUBLIC_URL", f"http://127.0.0.1:{port}")),

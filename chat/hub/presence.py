@@ -1,6 +1,15 @@
 """Ephemeral staff state shared by every process: who is online or away (presence), and
 who is viewing or answering which conversation (viewers).
 
+A person's status is one value across the cluster. *Connected somewhere* comes from the
+processes that hold a socket of theirs (within the grace period); *which* status is the
+latest explicit choice ("online"/"away" frame), wherever it was made. Choices are ordered
+by a stamp every process agrees on: a hybrid logical clock (milliseconds of wall time,
+never behind any stamp this process has seen) and the choosing process's id to break ties.
+A process holding the person adopts a later choice heard from elsewhere, so the choice
+outlives the socket it was made on. A new socket does not choose: it joins the current
+choice, and only someone connected nowhere starts "online".
+
 Nothing here is stored. Each process re-announces its own share over the broker every
 :data:`ANNOUNCE_SECONDS`; every process (the announcer included) forgets what it has not
 heard for :data:`EXPIRY_SECONDS`, so a process that stops announcing (a ``kill -9``
@@ -17,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Collection, Coroutine, Mapping
+from collections.abc import Callable, Collection, Coroutine, Mapping
 from typing import Any, Protocol
 
 import msgspec
@@ -34,7 +43,28 @@ ANNOUNCE_SECONDS = 10.0
 EXPIRY_SECONDS = 3 * ANNOUNCE_SECONDS
 
 _MODE_RANK = {"viewing": 1, "answering": 2}
-_STATUS_RANK = {"away": 1, "online": 2}
+
+
+class Choice(msgspec.Struct, frozen=True, order=True):
+    """When a status was chosen: compared as (stamp, origin), the same on every process."""
+
+    stamp: int
+    """Hybrid logical clock: ms of wall time, or one past the highest stamp seen if later."""
+    origin: str
+    """The process the choice was made on (ties between processes)."""
+
+
+# What an announcement from a process that predates stamps counts as: before any choice.
+_UNSTAMPED = Choice(0, "")
+
+
+class _Entry(msgspec.Struct, frozen=True):
+    """A person's status as one process holds it."""
+
+    status: str
+    name: str
+    heard: float
+    chosen: Choice
 
 
 class Host(Protocol):
@@ -69,16 +99,18 @@ class Presence:
     Until :meth:`bind` it knows of no one (:meth:`agent_statuses` is empty) and must not
     be told of sockets."""
 
-    def __init__(self, *, grace_seconds: float = PRESENCE_GRACE_SECONDS) -> None:
+    def __init__(self, *, grace_seconds: float = PRESENCE_GRACE_SECONDS,
+                 wall: Callable[[], float] = time.time) -> None:
         self.grace_seconds = grace_seconds
+        self._wall = wall
+        self._hlc = 0
         self._host: Host | None = None
-        # Heard from every process (this one included):
-        # statuses[user_id][process_id] = (status, name, heard_at)
-        self.statuses: dict[int, dict[str, tuple[str, str, float]]] = defaultdict(dict)
+        # Heard from every process (this one included): statuses[user_id][process_id]
+        self.statuses: dict[int, dict[str, _Entry]] = defaultdict(dict)
         # viewers[conversation_id][(process_id, user_id)] = (mode, name, heard_at)
         self.viewers: dict[int, dict[tuple[str, int], tuple[str, str, float]]] = defaultdict(dict)
         # This process's own share, re-announced on every beat.
-        self.local_statuses: dict[int, tuple[str, str]] = {}
+        self.local_statuses: dict[int, tuple[str, str, Choice]] = {}
         self.local_viewing: dict[tuple[int, int], tuple[str, str]] = {}
         self._grace: dict[int, asyncio.TimerHandle] = {}
 
@@ -109,7 +141,12 @@ class Presence:
         timer = self._grace.pop(uid, None)
         if timer is not None:
             timer.cancel()
-        self.set_status(uid, conn.name, "online")
+        if uid not in self.local_statuses:
+            current = self._latest(uid)
+            if current is None:
+                self.set_status(uid, conn.name, "online")
+            else:  # connected elsewhere: this socket joins their current choice
+                self._hold(uid, conn.name, current.status, current.chosen)
         for user_id in list(self.statuses):
             conn.send(self._status_frame(user_id))
 
@@ -141,12 +178,21 @@ class Presence:
     # -- this process's own share ------------------------------------------------------
 
     def set_status(self, uid: int, name: str, status: str | None) -> None:
-        """Staff member ``uid`` is ``status`` here ("online", "away"), or gone (None)."""
+        """Staff member ``uid`` chose ``status`` here ("online", "away"), or is gone from
+        this process (None)."""
         if status is None:
             self.local_statuses.pop(uid, None)
+            self._announce_status(uid, name, None, _UNSTAMPED)
         else:
-            self.local_statuses[uid] = (status, name)
-        self._announce_status(uid, name, status)
+            self._hold(uid, name, status, Choice(self._tick(), self.host.process_id))
+
+    def _hold(self, uid: int, name: str, status: str, chosen: Choice) -> None:
+        self.local_statuses[uid] = (status, name, chosen)
+        self._announce_status(uid, name, status, chosen)
+
+    def _tick(self) -> int:
+        self._hlc = max(self._hlc + 1, int(self._wall() * 1000))
+        return self._hlc
 
     def set_viewing(self, conv_id: int, uid: int, name: str, mode: str) -> None:
         """Staff member ``uid`` is ``mode`` ("viewing", "answering", "none") ``conv_id`` here."""
@@ -156,10 +202,11 @@ class Presence:
             self.local_viewing[(conv_id, uid)] = (mode, name)
         self._announce_viewer(conv_id, uid, name, mode)
 
-    def _announce_status(self, uid: int, name: str, status: str | None) -> None:
+    def _announce_status(self, uid: int, name: str, status: str | None, chosen: Choice) -> None:
         host = self.host
-        message = {"type": "presence", "user_id": uid, "name": name, "status": status, "process": host.process_id}
-        self.heard_status(message)  # this process applies its own change at once
+        message = {"type": "presence", "user_id": uid, "name": name, "status": status, "process": host.process_id,
+                   "chosen": [chosen.stamp, chosen.origin]}
+        self._apply_status(message)  # this process applies its own change at once
         host.spawn(host.publish(STAFF_CHANNEL, message))
 
     def _announce_viewer(self, conv_id: int, uid: int, name: str, mode: str) -> None:
@@ -172,17 +219,17 @@ class Presence:
     def beat(self, now: float) -> None:
         """Every :data:`ANNOUNCE_SECONDS`: re-announce this process's share, and forget
         what nobody re-announced for :data:`EXPIRY_SECONDS` (``now`` is monotonic)."""
-        for uid, (status, name) in list(self.local_statuses.items()):
-            self._announce_status(uid, name, status)
+        for uid, (status, name, chosen) in list(self.local_statuses.items()):
+            self._announce_status(uid, name, status, chosen)
         for (conv_id, uid), (mode, name) in list(self.local_viewing.items()):
             self._announce_viewer(conv_id, uid, name, mode)
         self._expire(now)
 
     def _expire(self, now: float) -> None:
         for uid, entries in list(self.statuses.items()):
-            for process, (_, name, heard) in list(entries.items()):
-                if now - heard > EXPIRY_SECONDS:
-                    self.heard_status({"user_id": uid, "process": process, "status": None, "name": name})
+            for process, entry in list(entries.items()):
+                if now - entry.heard > EXPIRY_SECONDS:
+                    self._apply_status({"user_id": uid, "process": process, "status": None, "name": entry.name})
         for conv_id, watching in list(self.viewers.items()):
             for (process, uid), (_, name, heard) in list(watching.items()):
                 if now - heard > EXPIRY_SECONDS:
@@ -192,14 +239,32 @@ class Presence:
     # -- heard from any process --------------------------------------------------------
 
     def heard_status(self, message: dict[str, Any]) -> None:
-        """A ``presence`` announcement: every staff socket here learns of a change of the
-        user's aggregate status."""
+        """A ``presence`` announcement from the broker. This process's own come back too and
+        are skipped: it applied them when it made them, and an echo may be older than a
+        choice it has adopted since."""
+        if message.get("process") != self.host.process_id:
+            self._apply_status(message)
+
+    def _apply_status(self, message: dict[str, Any]) -> None:
+        """Record one process's share of a user; a later choice than the one this process
+        holds them with is adopted; every staff socket here learns of a change of the
+        user's status."""
         uid = int(message["user_id"])
         before = self._aggregate(uid)[0]
-        if message.get("status") is None:
+        status = message.get("status")
+        if status is None:
             self.statuses.get(uid, {}).pop(message["process"], None)
         else:
-            self.statuses[uid][message["process"]] = (message["status"], message.get("name", ""), time.monotonic())
+            chosen = _choice_of(message)
+            self._hlc = max(self._hlc, chosen.stamp)
+            name = str(message.get("name", ""))
+            self.statuses[uid][message["process"]] = _Entry(str(status), name, time.monotonic(), chosen)
+            held = self.local_statuses.get(uid)
+            if held is not None and chosen > held[2]:
+                self.local_statuses[uid] = (str(status), held[1], chosen)
+                own = self.statuses[uid].get(self.host.process_id)
+                if own is not None:
+                    self.statuses[uid][self.host.process_id] = _Entry(str(status), own.name, own.heard, chosen)
         if not self.statuses.get(uid):
             self.statuses.pop(uid, None)
         if self._aggregate(uid)[0] != before:
@@ -230,13 +295,17 @@ class Presence:
 
     # -- frames ------------------------------------------------------------------------
 
-    def _aggregate(self, uid: int) -> tuple[str, str]:
-        """The user's best status over every process, and their name."""
-        entries = self.statuses.get(uid, {})
+    def _latest(self, uid: int) -> _Entry | None:
+        """The share holding the user's latest choice, or None: connected nowhere."""
+        entries = self.statuses.get(uid)
         if not entries:
-            return "offline", ""
-        status, name, _ = max(entries.values(), key=lambda e: _STATUS_RANK.get(e[0], 0))
-        return status, name
+            return None
+        return max(entries.values(), key=lambda e: e.chosen)
+
+    def _aggregate(self, uid: int) -> tuple[str, str]:
+        """The user's status across the cluster, and their name."""
+        latest = self._latest(uid)
+        return ("offline", "") if latest is None else (latest.status, latest.name)
 
     def _status_frame(self, uid: int) -> dict[str, Any]:
         status, name = self._aggregate(uid)
@@ -249,3 +318,12 @@ class Presence:
                 best[uid] = (mode, name)
         viewers = [{"user_id": uid, "name": name, "mode": mode} for uid, (mode, name) in sorted(best.items())]
         return {"type": "viewers", "conversation_id": conv_id, "viewers": viewers}
+
+
+def _choice_of(message: dict[str, Any]) -> Choice:
+    """The stamp an announcement carries (``[stamp, origin]``); a missing or malformed one
+    orders before every stamped choice rather than failing the listener."""
+    raw = message.get("chosen")
+    if isinstance(raw, list) and len(raw) == 2 and isinstance(raw[0], int) and isinstance(raw[1], str):
+        return Choice(raw[0], raw[1])
+    return _UNSTAMPED

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import redis.asyncio as aioredis
 from sqlalchemy import select
 
 from chat import directory
@@ -22,6 +24,7 @@ from chat.reports.volume import volume_report
 from chat.wiring import build_services
 from escalation.models import Ticket
 from tests.conftest import TEST_SECRET, make_settings
+from tests.support.processes import RedisServer, free_port
 
 
 def run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -186,3 +189,34 @@ async def _demo_history(tmp_path: Path) -> _History:
         )
     finally:
         await svc.close()
+
+
+async def test_under_redis_commands_publish_through_it_and_print_no_line_per_event(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    listener = aioredis.Redis.from_url(redis_server.url)
+    heard = listener.pubsub()
+    await heard.psubscribe("*")
+    try:
+        result = await asyncio.to_thread(run, tmp_path, "demo", REDIS_URL=redis_server.url)
+        assert result.returncode == 0, result.stderr
+        assert "skipped" not in result.stderr and "not connected" not in result.stderr, result.stderr
+        assert len(result.stdout.splitlines()) <= 17, result.stdout
+        channels = set()
+        while (message := await heard.get_message(ignore_subscribe_messages=True, timeout=0.5)) is not None:
+            channels.add(message["channel"].decode())
+        # The live seeding's doorbells went out (a running console would have heard them).
+        assert any(c.startswith("conv:") for c in channels), channels
+    finally:
+        await heard.aclose()
+        await listener.aclose()
+
+
+def test_an_unreachable_redis_is_one_note_and_the_command_still_works(tmp_path: Path) -> None:
+    result = run(tmp_path, "create-org", "--name", "Acme", "--kind", "customer",
+                 REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    assert result.returncode == 0, result.stderr
+    assert "created organization" in result.stdout, result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("supportchat: note:"), result.stderr
+    assert "Traceback" not in result.stderr

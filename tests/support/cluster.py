@@ -31,7 +31,7 @@ SETTINGS_ENV = (
     "DEMO_PAGE", "SWEEPER_IN_PROCESS", "SESSION_TTL_SECONDS", "VISITOR_TOKEN_TTL_SECONDS",
     "LOGIN_MAX_FAILURES_PER_ACCOUNT", "LOGIN_MAX_FAILURES_PER_ADDRESS", "LOGIN_FAILURE_WINDOW_SECONDS",
     "LOGIN_LOCKOUT_SECONDS", "MAX_MESSAGE_CHARS", "MAX_FRAME_BYTES", "MAX_UPLOAD_BYTES", "LOG_LEVEL",
-    "METRICS_TOKEN",
+    "METRICS_TOKEN", "PRESENCE_GRACE_SECONDS",
     # Not a setting, but read at start all the same (chat/metrics.py: multi-process mode).
     "PROMETHEUS_MULTIPROC_DIR",
 )
@@ -151,3 +151,16 @@ async def server_processes(
         if failed:
             for server in servers:
                 print(f"----- log of server {server.name} (exit {server.process.returncode}) -----\n{server.log_tail()}")
+
+
+def spawn_worker(name: str, settings_env: Mapping[str, str], root: Path) -> ServerProcess:
+    """Start ``python -m escalation`` (the Procfile's worker: the sweeper on its own). It
+    serves no HTTP: ``port`` is 0 and only :meth:`ServerProcess.alive`, ``stop`` and the
+    log apply."""
+    workdir = root / name
+    workdir.mkdir(parents=True, exist_ok=True)
+    env = server_env({"VAR_DIR": str(workdir / "var"), **settings_env})
+    with (workdir / "server.log").open("wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "escalation"], cwd=workdir, env=env, stdout=log,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    return ServerProcess(name, 0, process, workdir)

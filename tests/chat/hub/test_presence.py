@@ -69,8 +69,21 @@ def connect(hub: FakeHub, presence: Presence, sock: FakeSocket) -> Connection:
     return conn
 
 
-def heard(uid: int, process: str, status: str | None, name: str = "Bo") -> dict[str, Any]:
-    return {"type": "presence", "user_id": uid, "name": name, "status": status, "process": process}
+def heard(uid: int, process: str, status: str | None, name: str = "Bo", stamp: int | None = None) -> dict[str, Any]:
+    message = {"type": "presence", "user_id": uid, "name": name, "status": status, "process": process}
+    if stamp is not None:
+        message["chosen"] = [stamp, process]
+    return message
+
+
+class Wall:
+    """Wall-clock seconds for the hybrid logical clock, moved by hand."""
+
+    def __init__(self, now: float = 1_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
 
 
 def test_presence_is_built_before_any_hub_and_knows_no_one_until_bound() -> None:
@@ -89,21 +102,88 @@ def test_a_presence_serves_one_hub() -> None:
         presence.bind(FakeHub())
 
 
-async def test_the_best_status_over_processes_is_told_to_staff_once_per_change() -> None:
-    presence, hub = Presence(), FakeHub()
+async def test_the_latest_choice_over_processes_is_told_to_staff_once_per_change() -> None:
+    wall = Wall()
+    presence, hub = Presence(wall=wall), FakeHub()
     presence.bind(hub)
     ann = FakeSocket(1, "Ann")
     connect(hub, presence, ann)
     assert presence.agent_statuses() == {1: "online"}
-    presence.heard_status(heard(2, "there", "online"))
-    presence.heard_status(heard(2, "elsewhere", "away"))  # online there: still online
-    presence.heard_status(heard(2, "there", None))  # away is the best left
+    presence.heard_status(heard(2, "there", "online", stamp=5_000))
+    presence.heard_status(heard(2, "elsewhere", "away", stamp=6_000))  # the later choice: away
+    presence.heard_status(heard(2, "there", "online", stamp=5_000))  # re-announced, still older
+    presence.heard_status(heard(2, "elsewhere", None))  # gone there: online is what is left
     told = [(f["user_id"], f["status"]) for f in ann.frames if f["type"] == "presence"]
-    assert told == [(1, "online"), (1, "online"), (2, "online"), (2, "away")]
-    assert presence.agent_statuses() == {1: "online", 2: "away"}
-    assert hub.changes == 3
+    assert told == [(1, "online"), (1, "online"), (2, "online"), (2, "away"), (2, "online")]
+    assert presence.agent_statuses() == {1: "online", 2: "online"}
+    assert hub.changes == 4
     await asyncio.sleep(0)
-    assert [(channel, m["user_id"], m["status"]) for channel, m in hub.published] == [("staff", 1, "online")]
+    assert [(channel, m["user_id"], m["status"], m["chosen"]) for channel, m in hub.published] == [
+        ("staff", 1, "online", [1_000_000, "here"])]
+
+
+async def test_a_choice_made_elsewhere_later_is_adopted_and_outlives_that_process() -> None:
+    wall = Wall()
+    presence, hub = Presence(wall=wall), FakeHub()
+    presence.bind(hub)
+    tab = FakeSocket(1, "Ann")
+    connect(hub, presence, tab)  # online here, stamped 1 000 000
+    presence.heard_status(heard(1, "there", "online", stamp=999_000))  # her other tab, older
+    presence.heard_status(heard(1, "there", "away", stamp=1_000_500))  # she chose away there
+    assert presence.agent_statuses() == {1: "away"}
+    presence.heard_status(heard(1, "there", None))  # and closed that tab: the choice stays
+    assert presence.agent_statuses() == {1: "away"}
+    presence.beat(0.0)  # re-announced from here with the adopted choice
+    await asyncio.sleep(0)
+    assert hub.published[-1][1]["status"] == "away" and hub.published[-1][1]["chosen"] == [1_000_500, "there"]
+
+
+async def test_the_latest_choice_wins_even_against_a_clock_that_runs_behind() -> None:
+    wall = Wall(500.0)  # this process's wall clock is behind the stamps it hears
+    presence, hub = Presence(wall=wall), FakeHub()
+    presence.bind(hub)
+    tab = FakeSocket(1, "Ann")
+    connect(hub, presence, tab)
+    presence.heard_status(heard(1, "there", "away", stamp=2_000_000))
+    assert presence.agent_statuses() == {1: "away"}
+    presence.set_status(1, "Ann", "online")  # chosen after hearing away: ordered after it
+    assert presence.agent_statuses() == {1: "online"}
+    await asyncio.sleep(0)
+    assert hub.published[-1][1]["chosen"] == [2_000_001, "here"]
+
+
+async def test_ties_are_broken_by_the_process_the_same_way_everywhere() -> None:
+    outcomes = set()
+    for order in (("a", "b"), ("b", "a")):
+        presence, hub = Presence(wall=Wall(0.0)), FakeHub(process_id="c")
+        presence.bind(hub)
+        for process in order:
+            presence.heard_status(heard(3, process, "away" if process == "a" else "online", stamp=7))
+        outcomes.add(presence.agent_statuses()[3])
+    assert outcomes == {"online"}  # ("b" > "a") whichever was heard first
+
+
+async def test_a_new_socket_joins_the_current_choice_and_only_someone_connected_nowhere_starts_online() -> None:
+    wall = Wall()
+    presence, hub = Presence(wall=wall), FakeHub()
+    presence.bind(hub)
+    presence.heard_status(heard(1, "there", "away", stamp=900_000))  # away in a tab on another process
+    connect(hub, presence, FakeSocket(1, "Ann"))  # a new tab here
+    assert presence.agent_statuses() == {1: "away"}
+    connect(hub, presence, FakeSocket(2, "Bo"))  # connected nowhere before
+    assert presence.agent_statuses() == {1: "away", 2: "online"}
+
+
+async def test_an_unstamped_announcement_orders_before_every_choice_and_own_echoes_are_skipped() -> None:
+    presence, hub = Presence(wall=Wall()), FakeHub()
+    presence.bind(hub)
+    connect(hub, presence, FakeSocket(1, "Ann"))
+    presence.set_status(1, "Ann", "away")
+    presence.heard_status(heard(1, "old-process", "online"))  # no stamp: before any choice
+    assert presence.agent_statuses() == {1: "away"}
+    presence.heard_status({**heard(1, "here", "online"), "chosen": ["x", 1]})  # our own (stale) echo
+    assert presence.agent_statuses() == {1: "away"}
+    assert presence.local_statuses[1][0] == "away"
 
 
 class FakeTime:

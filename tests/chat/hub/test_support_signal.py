@@ -94,10 +94,14 @@ async def test_agents_heard_from_another_process_count_too(world: World) -> None
                      "process": "another-process"}
         await svc.publish(STAFF_CHANNEL, elsewhere)  # the same agent, also connected there
         await no_support(visitor)
-        await agent.presence("away")  # away here, online there: still online
-        await no_support(visitor)
-        await svc.publish(STAFF_CHANNEL, {**elsewhere, "status": None})  # that process lets go
+        await agent.presence("away")  # the latest choice, wherever the other socket is
         assert await next_support(visitor) is False
+        # A later choice made there ("online", stamped after ours) wins here too.
+        later = {**elsewhere, "chosen": [2**52, "another-process"]}
+        await svc.publish(STAFF_CHANNEL, later)
+        assert await next_support(visitor) is True
+        await svc.publish(STAFF_CHANNEL, {**elsewhere, "status": None})  # that process lets go:
+        await no_support(visitor)  # the choice it made is held here now
 
 
 def _drain(client: ChatClient) -> list[Frame]:

@@ -1,0 +1,30 @@
+"""``topology``: every test in this folder runs once on the embedded default and once on
+the scale-out recipe (tests/support/topology.py)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import fresh_postgres_db
+from tests.support.processes import PostgresServer, start_redis
+from tests.support.topology import TOPOLOGIES, Topology, cluster, embedded
+
+
+@pytest.fixture(params=TOPOLOGIES)
+async def topology(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Topology]:
+    if request.param == "embedded":
+        async with embedded(request.getfixturevalue("sqlite_url"), tmp_path) as stage:
+            yield stage
+        return
+    postgres: PostgresServer = request.getfixturevalue("postgres")
+    # A redis of its own: conversation ids restart at 1 in every test database, and two
+    # tests' "conv:1" on one redis would be one channel.
+    redis = start_redis()
+    try:
+        async with cluster(fresh_postgres_db(postgres), redis.url, tmp_path / "cluster") as stage:
+            yield stage
+    finally:
+        redis.stop()
