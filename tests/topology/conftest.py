@@ -14,12 +14,15 @@ from tests.support.topology import TOPOLOGIES, Topology, cluster, embedded
 
 
 @pytest.fixture(params=TOPOLOGIES)
-async def topology(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Topology]:
+async def topology(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_url: str, postgres: PostgresServer
+) -> AsyncIterator[Topology]:
+    # Both databases are asked for up front: the session fixtures behind them migrate with
+    # their own event loop, which cannot start inside this one.
     if request.param == "embedded":
-        async with embedded(request.getfixturevalue("sqlite_url"), tmp_path) as stage:
+        async with embedded(sqlite_url, tmp_path) as stage:
             yield stage
         return
-    postgres: PostgresServer = request.getfixturevalue("postgres")
     # A redis of its own: conversation ids restart at 1 in every test database, and two
     # tests' "conv:1" on one redis would be one channel.
     redis = start_redis()
