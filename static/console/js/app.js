@@ -147,6 +147,7 @@ class Console {
   _wireSocket() {
     const s = this.socket;
     s.on("ready", (frame) => {
+      this.myId = frame.user && frame.user.id;
       this.setServerTime(frame.server_time);
       this.conn.textContent = "live";
       this.conn.classList.remove("down");
@@ -178,6 +179,10 @@ class Console {
     s.on("typing", (frame) => this.view.onTyping(frame));
     s.on("inbox", (frame) => this.inbox.ring(frame.conversation_id));
     s.on("presence", (frame) => {
+      // My own choice, made in another tab or on another device, shows here too.
+      if (frame.user_id === this.myId && (frame.status === "online" || frame.status === "away")) {
+        this.status.value = frame.status;
+      }
       if (frame.status === "offline") this.presence.delete(frame.user_id);
       else this.presence.set(frame.user_id, frame);
       this.inbox.renderAgents(this.presence);
