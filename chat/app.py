@@ -40,7 +40,7 @@ from chat.hub.hub import Hub
 from chat.hub.presence import Presence
 from chat.services import Services
 from chat.settings import EX_CONFIG, Settings, SettingsError, load_settings
-from chat.wiring import build_services, build_sweepers
+from chat.wiring import build_services, build_sweepers, build_web_sweepers
 from escalation.config import warm_up
 
 log = logging.getLogger("chat")
@@ -86,11 +86,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         await svc.broker.connect()
         await hub.start()
         stop = asyncio.Event()
-        sweepers = []
-        if settings.sweeper_in_process:
-            # Embedded default: no separate worker process to run.
-            sweepers = [asyncio.create_task(s.run_forever(stop), name=f"sweeper-{i}")
-                        for i, s in enumerate(build_sweepers(svc))]
+        # Embedded default: no separate worker process to run, so all of it here; beside a
+        # worker, only what needs this process's hub.
+        loops = build_sweepers(svc) if settings.sweeper_in_process else build_web_sweepers(svc)
+        sweepers = [asyncio.create_task(s.run_forever(stop), name=f"sweeper-{i}") for i, s in enumerate(loops)]
         try:
             yield
         finally:

@@ -54,6 +54,14 @@ def build_sweepers(svc: Services) -> list[Sweeper]:
     ]
 
 
+def build_web_sweepers(svc: Services) -> list[Sweeper]:
+    """What a web process runs when a separate worker runs :func:`build_sweepers`: the
+    jobs that must know who is online, which only a process with a hub does — assignment
+    (a chat freed by a close through the ticket API goes to the agent within a pass). Every
+    web process runs it; a chat is assigned by a conditional update, so never twice."""
+    return [Sweeper(svc, [("desk.assign", assign_job)], name="desk")]
+
+
 def report_jobs() -> list[tuple[str, Job]]:
     """The reports' jobs (chat.reports): the message rollup, and the facts of tickets from
     before the reports (it keeps its progress in the sweeper that runs it)."""

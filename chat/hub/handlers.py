@@ -196,7 +196,7 @@ async def _viewing(frame: frames.Viewing, s: Socket) -> None:
         raise AppError("viewing is for staff", code="forbidden")
     if _require_joined(s.conn, frame.conversation_id, frame.ref) is None:
         return
-    s.hub.presence.set_viewing(frame.conversation_id, s.conn.principal.user_id, s.conn.name, frame.mode)
+    s.hub.presence.set_viewing(s.conn, frame.conversation_id, frame.mode)
 
 
 # A handler takes the frame type it is listed under; a dict cannot say so to mypy, so

@@ -112,6 +112,8 @@ class Presence:
         # This process's own share, re-announced on every beat.
         self.local_statuses: dict[int, tuple[str, str, Choice]] = {}
         self.local_viewing: dict[tuple[int, int], tuple[str, str]] = {}
+        # What each staff socket here is doing in a room: _socket_modes[(conv, user)][socket]
+        self._socket_modes: dict[tuple[int, int], dict[Connection, str]] = {}
         self._grace: dict[int, asyncio.TimerHandle] = {}
 
     def bind(self, host: Host) -> None:
@@ -166,14 +168,10 @@ class Presence:
         conn.send(self._viewers_frame(conv_id))
 
     def staff_leaving(self, conn: Connection, conv_id: int) -> None:
-        """A staff socket is leaving a room (still listed in it): its user stops viewing
-        the conversation unless another of their sockets here stays in."""
-        uid = conn.principal.user_id
-        if (conv_id, uid) not in self.local_viewing:
-            return
-        if any(c.principal.user_id == uid for c in self.host.rooms.get(conv_id, ()) if c is not conn):
-            return
-        self.set_viewing(conv_id, uid, conn.name, "none")
+        """A staff socket is leaving a room: what it was doing there ends; its user's
+        entry follows the sockets of theirs still in."""
+        if conn in self._socket_modes.get((conv_id, conn.principal.user_id), {}):
+            self.set_viewing(conn, conv_id, "none")
 
     # -- this process's own share ------------------------------------------------------
 
@@ -194,13 +192,28 @@ class Presence:
         self._hlc = max(self._hlc + 1, int(self._wall() * 1000))
         return self._hlc
 
-    def set_viewing(self, conv_id: int, uid: int, name: str, mode: str) -> None:
-        """Staff member ``uid`` is ``mode`` ("viewing", "answering", "none") ``conv_id`` here."""
+    def set_viewing(self, conn: Connection, conv_id: int, mode: str) -> None:
+        """Staff socket ``conn`` is ``mode`` ("viewing", "answering", "none") ``conv_id``.
+        Each socket keeps its own mode; the person's entry here is the strongest of their
+        sockets' (answering over viewing), announced when it changes."""
+        uid = conn.principal.user_id
+        key = (conv_id, uid)
+        modes = self._socket_modes.setdefault(key, {})
         if mode == "none":
-            self.local_viewing.pop((conv_id, uid), None)
+            modes.pop(conn, None)
         else:
-            self.local_viewing[(conv_id, uid)] = (mode, name)
-        self._announce_viewer(conv_id, uid, name, mode)
+            modes[conn] = mode
+        if not modes:
+            del self._socket_modes[key]
+        best = max(modes.values(), key=_MODE_RANK.__getitem__, default="none")
+        held = self.local_viewing.get(key)
+        if best == (held[0] if held else "none"):
+            return
+        if best == "none":
+            del self.local_viewing[key]
+        else:
+            self.local_viewing[key] = (best, conn.name)
+        self._announce_viewer(conv_id, uid, conn.name, best)
 
     def _announce_status(self, uid: int, name: str, status: str | None, chosen: Choice) -> None:
         host = self.host
@@ -213,7 +226,7 @@ class Presence:
         host = self.host
         message = {"type": "viewer", "conversation_id": conv_id, "user_id": uid, "name": name, "mode": mode,
                    "process": host.process_id}
-        self.heard_viewer(message)
+        self._apply_viewer(message)  # at once here; the broker's echo is skipped
         host.spawn(host.publish(conversation_channel(conv_id), message))
 
     def beat(self, now: float) -> None:
@@ -233,8 +246,8 @@ class Presence:
         for conv_id, watching in list(self.viewers.items()):
             for (process, uid), (_, name, heard) in list(watching.items()):
                 if now - heard > EXPIRY_SECONDS:
-                    self.heard_viewer({"conversation_id": conv_id, "user_id": uid, "process": process,
-                                       "mode": "none", "name": name})
+                    self._apply_viewer({"conversation_id": conv_id, "user_id": uid, "process": process,
+                                        "mode": "none", "name": name})
 
     # -- heard from any process --------------------------------------------------------
 
@@ -274,8 +287,14 @@ class Presence:
             self.host.presence_changed()
 
     def heard_viewer(self, message: dict[str, Any]) -> None:
-        """A ``viewer`` announcement: the staff sockets in the room learn of a change of
-        the conversation's viewers."""
+        """A ``viewer`` announcement from the broker; this process's own echoes are skipped
+        (applied when made: an echo of "viewing" arriving after the "none" that followed
+        it would show the viewer again)."""
+        if message.get("process") != self.host.process_id:
+            self._apply_viewer(message)
+
+    def _apply_viewer(self, message: dict[str, Any]) -> None:
+        """The staff sockets in the room learn of a change of the conversation's viewers."""
         conv_id = int(message["conversation_id"])
         key = (message["process"], int(message["user_id"]))
         before = self._viewers_frame(conv_id)

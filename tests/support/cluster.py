@@ -24,17 +24,10 @@ import httpx
 
 from tests.support.processes import free_port
 
-# Every variable chat.settings reads: the servers get exactly the ones a test gives them,
-# nothing inherited from the developer's shell (and no .env: they run in their own dir).
-SETTINGS_ENV = (
-    "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "SECRET_KEYS_PREVIOUS", "PUBLIC_URL", "VAR_DIR", "AUTO_MIGRATE",
-    "DEMO_PAGE", "SWEEPER_IN_PROCESS", "SESSION_TTL_SECONDS", "VISITOR_TOKEN_TTL_SECONDS",
-    "LOGIN_MAX_FAILURES_PER_ACCOUNT", "LOGIN_MAX_FAILURES_PER_ADDRESS", "LOGIN_FAILURE_WINDOW_SECONDS",
-    "LOGIN_LOCKOUT_SECONDS", "MAX_MESSAGE_CHARS", "MAX_FRAME_BYTES", "MAX_UPLOAD_BYTES", "LOG_LEVEL",
-    "METRICS_TOKEN", "PRESENCE_GRACE_SECONDS",
-    # Not a setting, but read at start all the same (chat/metrics.py: multi-process mode).
-    "PROMETHEUS_MULTIPROC_DIR",
-)
+# What a server process inherits from the test's environment: only what running Python
+# needs. Every setting (chat/settings.py reads dozens) comes from the test, nothing from
+# the developer's shell (and no .env: they run in their own dir).
+INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "PYTHONPATH", "VIRTUAL_ENV")
 # A cold Python start with SQLAlchemy, Starlette and uvicorn takes a few seconds on a busy
 # 2-core machine; a minute means something is wrong, not slow.
 READY_TIMEOUT_SECONDS = 60.0
@@ -91,7 +84,7 @@ class ServerProcess:
 
 
 def server_env(settings_env: Mapping[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in SETTINGS_ENV}
+    env = {k: v for k, v in os.environ.items() if k in INHERITED_ENV}
     env.update(settings_env)
     env.setdefault("LOG_LEVEL", "warning")
     env["PYTHONUNBUFFERED"] = "1"

@@ -17,14 +17,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from chat.client import ChatClient
-from chat.services import Services
+from chat.services import NoPresence, Services
 from chat.wiring import build_services
 from tests.conftest import TEST_SECRET, make_settings
 from tests.support.cluster import server_processes, spawn_worker
@@ -76,7 +76,11 @@ async def embedded(sqlite_url: str, root: Path) -> AsyncIterator[Topology]:
     settings = make_settings(sqlite_url, root / "var", PRESENCE_GRACE_SECONDS=str(PRESENCE_GRACE_SECONDS))
     async with live_server(settings) as live:
         node = Node("embedded", live.base_url, live.ws_url + "/ws")
-        yield Topology("embedded", live.services, (node, node))
+        # The server's own ports, without its hub's presence: a seeder knows of no one
+        # online on either topology (on the cluster it is a process without a hub), so a
+        # use case that asks (a new chat with no agent online) decides the same on both.
+        seeder = replace(live.services, presence=NoPresence())
+        yield Topology("embedded", seeder, (node, node))
 
 
 @asynccontextmanager

@@ -203,7 +203,7 @@ async def test_what_is_not_re_announced_expires_and_our_own_share_is_re_announce
     ann = FakeSocket(1, "Ann")
     conn = connect(hub, presence, ann)
     hub.rooms[7] = {conn}
-    presence.set_viewing(7, 1, "Ann", "answering")
+    presence.set_viewing(conn, 7, "answering")
     presence.heard_status(heard(2, "there", "online"))
     presence.heard_viewer({"conversation_id": 7, "user_id": 2, "name": "Bo", "mode": "viewing", "process": "there"})
     clock.now += EXPIRY_SECONDS + 1
@@ -228,3 +228,29 @@ async def test_a_staff_member_is_offline_after_the_grace_unless_back() -> None:
     await asyncio.sleep(0.1)
     assert presence.agent_statuses() == {9: "online"}
     assert watcher.frames[-1] == {"type": "presence", "user_id": 1, "name": "", "status": "offline"}
+
+
+async def test_viewing_is_kept_per_socket_and_the_persons_entry_is_their_strongest() -> None:
+    presence, hub = Presence(), FakeHub()
+    presence.bind(hub)
+    watcher = connect(hub, presence, FakeSocket(9, "Wes"))
+    tab1 = connect(hub, presence, FakeSocket(1, "Ann"))
+    tab2 = connect(hub, presence, FakeSocket(1, "Ann"))
+    hub.rooms[7] = {watcher, tab1, tab2}
+
+    def shown() -> list[tuple[int, str]]:
+        return [(v["user_id"], v["mode"]) for v in presence._viewers_frame(7)["viewers"]]
+
+    presence.set_viewing(tab1, 7, "viewing")
+    presence.set_viewing(tab2, 7, "answering")
+    assert shown() == [(1, "answering")]
+    presence.set_viewing(tab1, 7, "viewing")  # the other tab again: answering still wins
+    assert shown() == [(1, "answering")]
+    presence.staff_leaving(tab2, 7)  # the answering tab leaves: the one still in is viewing
+    assert shown() == [(1, "viewing")]
+    presence.staff_leaving(tab1, 7)
+    assert shown() == []
+    # The broker's echo of our own earlier "viewing" changes nothing any more.
+    presence.heard_viewer({"conversation_id": 7, "user_id": 1, "name": "Ann", "mode": "viewing",
+                           "process": hub.process_id})
+    assert shown() == []
