@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack
 
-import pytest
-
 from tests.support.chatlog import Person, eventually
 from tests.support.topology import Topology
 from tests.topology.desk_world import (
@@ -155,19 +153,12 @@ async def test_auto_assignment_round_robin_within_limits_to_online_agents_and_th
 
 
 async def test_a_chat_closed_through_the_ticket_api_frees_its_agents_room_without_another_trigger(
-    topology: Topology, request: pytest.FixtureRequest,
+    topology: Topology,
 ) -> None:
     """docs/http.md, "Automatic assignment": the sweep pass (``desk.assign``) catches what
     no trigger covered — a chat closed through the ticket API — "where presence is known".
-    On the embedded default the web process runs the sweeper, so the waiting chat is the
-    agent's within a pass; on the cluster the web processes run no sweeper and the
-    separate one knows nobody online, so it waits for the next trigger (a new chat, a
-    limit raised, …) — on a quiet desk, indefinitely."""
-    if topology.name == "cluster":
-        # A known disagreement between the topologies (issue 22, reported by the desk
-        # tests' helper): expected to fail on the cluster until the web processes run the
-        # assignment pass themselves. Strict, so the fix shows up as this marker to remove.
-        request.applymarker(pytest.mark.xfail(strict=True, reason="the cluster runs no desk.assign sweep pass"))
+    Every web process runs that pass (beside a separate worker too, which knows nobody
+    online), so on both topologies the waiting chat is the agent's within a pass."""
     world = await seed_desk(topology, agents=1)
     (agent,) = world.agents
     await set_limit(world, agent, 1, node=0)
