@@ -270,6 +270,11 @@ class Presence:
         else:
             chosen = _choice_of(message)
             self._hlc = max(self._hlc, chosen.stamp)
+            earlier = self.statuses.get(uid, {}).get(message["process"])
+            if earlier is not None and chosen < earlier.chosen:
+                # A process's choices only move forward: this one was overtaken on the way
+                # (two publishes reordered), and the later one is already applied.
+                return
             name = str(message.get("name", ""))
             self.statuses[uid][message["process"]] = _Entry(str(status), name, time.monotonic(), chosen)
             held = self.local_statuses.get(uid)

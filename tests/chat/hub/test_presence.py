@@ -254,3 +254,11 @@ async def test_viewing_is_kept_per_socket_and_the_persons_entry_is_their_stronge
     presence.heard_viewer({"conversation_id": 7, "user_id": 1, "name": "Ann", "mode": "viewing",
                            "process": hub.process_id})
     assert shown() == []
+
+
+async def test_an_announcement_overtaken_on_the_way_is_ignored() -> None:
+    presence, hub = Presence(wall=Wall()), FakeHub()
+    presence.bind(hub)
+    presence.heard_status(heard(2, "there", "away", stamp=6_000))
+    presence.heard_status(heard(2, "there", "online", stamp=5_000))  # published before, arrived after
+    assert presence.agent_statuses() == {2: "away"}
