@@ -5,8 +5,8 @@ everything a test checks goes through a node's HTTP API or a socket on a chosen 
 are started by visitors over HTTP, never seeded: starting one runs the tickets' and the
 assignment's reactions in the process that took the request, with that process's view of
 who is online, and that is what these tests compare between the topologies. (A chat
-seeded through ``topology.services`` would be decided by the seeder: the live server's
-hub on the embedded default, a process that knows nobody online on the cluster.)
+seeded through ``topology.services`` would be decided by the seeder, which knows nobody
+online on either topology.)
 """
 
 from __future__ import annotations
