@@ -11,9 +11,10 @@ as on screen.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from functools import reduce
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, String, case, cast, func, literal, select, type_coerce
 
 from chat.authz import Principal
 from chat.models import Conversation, Organization, User
@@ -138,19 +139,75 @@ def ticket_csv_name(query: ReportQuery, cell: sel.Cell) -> str:
 
 async def tickets_csv(svc: Services, actor: Principal, query: ReportQuery, cell: sel.Cell) -> AsyncIterator[str]:
     """Every ticket behind ``cell`` as CSV text, in chunks: the header first, then batches
-    of :data:`CSV_BATCH` rows of one statement streamed in one read transaction (a
-    server-side cursor on PostgreSQL). Authorization and the statement are settled before
-    the first chunk, so a refusal is an error response, not a broken download."""
-    statement = _statement(actor, query, cell).execution_options(yield_per=CSV_BATCH)
+    of :data:`CSV_BATCH` lines of one statement streamed in one read transaction (a
+    server-side cursor on PostgreSQL). The database writes each line (:func:`_lines`):
+    formatting 2.5 million cells in Python was most of a year's export (SQLite 3.7 s,
+    PostgreSQL 2.9 s for 100 000 tickets). Authorization and the statement are settled
+    before the first chunk, so a refusal is an error response, not a broken download."""
+    statement = _lines(actor, query, cell, svc.read_engine.dialect.name).execution_options(yield_per=CSV_BATCH)
 
     async def chunks() -> AsyncIterator[str]:
         yield csvfile.lines([[label for _, label in CSV_HEADER]])
         async with sel.reading(svc) as db:
-            result = await db.stream(statement)
-            async for rows in result.partitions():
-                yield csvfile.lines(_csv_row(tuple(row)) for row in rows)
+            result = await db.stream_scalars(statement)
+            async for lines in result.partitions():
+                yield "".join(lines)
 
     return chunks()
+
+
+# How each column of _statement is written: "int" as its digits, "text" neutralised and
+# quoted where needed, "time" as iso() writes it (isoformat of UTC).
+_KINDS = ("int", "text", "int", "text", "text", "text", "text", "int", "int", "text", "time", "time", "time",
+          "int", "int", "int", "int", "text", "text", "text", "text", "text", "int", "int", "text")
+
+
+def _lines(actor: Principal, query: ReportQuery, cell: sel.Cell, dialect: str) -> Select[Any]:
+    """:func:`_statement` with each row as its CSV line, as :func:`csvfile.lines` writes
+    :func:`_csv_row` (the tests compare them): a text cell that starts like a formula
+    gets a leading ``'``, a cell with a comma, a quote, CR or LF is quoted (quotes
+    doubled), NULL is empty, lines end in CRLF."""
+    plain = _statement(actor, query, cell)
+    cells = [_cell(column, kind, dialect) for column, kind in zip(plain.selected_columns, _KINDS, strict=True)]
+    comma = literal(",", String)
+    line = reduce(lambda a, b: a.op("||")(comma).op("||")(b), cells).op("||")(literal("\r\n", String))
+    return plain.with_only_columns(type_coerce(line, String))
+
+
+def _has(value: ColumnElement[str], char: str, dialect: str) -> ColumnElement[bool]:
+    found = func.instr(value, char) if dialect == "sqlite" else func.strpos(value, char)
+    return found > 0
+
+
+def _cell(column: Any, kind: str, dialect: str) -> ColumnElement[str]:
+    if kind == "int":
+        return func.coalesce(cast(column, String), "")
+    if kind == "time":
+        return func.coalesce(_iso(column, dialect), "")
+    value = type_coerce(column, String)  # enums as their stored values
+    neutral = case((func.substr(value, 1, 1).in_(csvfile.FORMULA_STARTS), literal("'", String).op("||")(value)),
+                   else_=value)
+    quoted = case(
+        (_has(neutral, ",", dialect) | _has(neutral, '"', dialect) | _has(neutral, "\r", dialect)
+         | _has(neutral, "\n", dialect),
+         literal('"', String).op("||")(func.replace(neutral, '"', '""')).op("||")(literal('"', String))),
+        else_=neutral)
+    return func.coalesce(quoted, "")
+
+
+def _iso(column: Any, dialect: str) -> ColumnElement[str]:
+    """``datetime.isoformat()`` of a UTC instant: ``2026-03-02T10:00:00+00:00``, with
+    ``.ffffff`` only when there are microseconds. SQLite keeps ``2026-03-02 10:00:00.000000``."""
+    if dialect == "sqlite":
+        stored = type_coerce(column, String)
+        fraction = func.substr(stored, 21, 6)
+        whole = func.replace(func.substr(stored, 1, 19), " ", "T")
+    else:
+        utc = func.timezone("UTC", column)
+        fraction = func.to_char(utc, "US")
+        whole = func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS')
+    return (whole.op("||")(case((fraction.in_(("", "000000")), ""), else_=literal(".", String).op("||")(fraction)))
+            .op("||")(literal("+00:00", String)))
 
 
 # The columns of _statement that are not written as they come: enums by value, times ISO.
