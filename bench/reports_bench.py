@@ -145,10 +145,16 @@ class Result:
 
 
 class StatementTimer:
-    """Time spent inside the driver's execute, per statement, on an engine."""
+    """Time spent inside the driver's execute, per statement, on the engines given (the
+    read engine and the long reads' one: on SQLite the reports read off the event loop
+    through their own engine, which a timer on the read engine alone does not see)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, *engines: AsyncEngine | None) -> None:
         self.samples: list[tuple[float, str, Any]] = []
+        for engine in {id(e): e for e in engines if e is not None}.values():
+            self._listen(engine)
+
+    def _listen(self, engine: AsyncEngine) -> None:
         sync = engine.sync_engine
 
         @event.listens_for(sync, "before_cursor_execute")
@@ -343,7 +349,7 @@ async def serve_and_measure(settings: Settings, result: Result, runs: int, only:
     port = free_port()
     async with serve(app, port):
         svc = services_of(app)
-        timer = StatementTimer(svc.read_engine)
+        timer = StatementTimer(svc.read_engine, svc.long_read_engine)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=300) as client:
             tokens = {}
             for viewer, email in (("admin", ADMIN_EMAIL), ("agent", AGENT_EMAIL)):

@@ -40,6 +40,7 @@ async def scrape(request: Request) -> Response:
         metrics.AUTH_FAILURES["metrics"].inc()
         raise Unauthenticated("send Authorization: Bearer <METRICS_TOKEN>", code="invalid_token")
     depth = await outbox_depth(svc)
+    metrics.FRAMES_SENT_TALLY.flush()  # here, on the loop's thread that counts them
     # In multi-process mode the scrape reads every process's files: off the event loop.
     body, content_type = await asyncio.to_thread(metrics.exposition, request.headers.get("accept"), outbox=depth)
     return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})

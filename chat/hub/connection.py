@@ -100,7 +100,7 @@ class Connection:
         if self._direct is not None and not self._writing and (queue is None or queue.empty()):
             try:
                 if self._direct(text):
-                    metrics.FRAMES_SENT[kind].inc()
+                    metrics.FRAMES_SENT_TALLY.add(kind)
                     return
             # Whatever it is, the socket went away under us (the reader side ends the rest);
             # it must not stop a fan-out from reaching the other sockets.
@@ -115,7 +115,7 @@ class Connection:
         except asyncio.QueueFull:
             self.close_soon(CLOSE_SLOW_CONSUMER, "too slow: reconnect and resume")
             return
-        metrics.FRAMES_SENT[kind].inc()
+        metrics.FRAMES_SENT_TALLY.add(kind)
 
     def _start_writer(self) -> asyncio.Queue[str | None]:
         self._queue = asyncio.Queue(OUTBOUND_QUEUE_FRAMES)

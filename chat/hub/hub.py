@@ -109,6 +109,7 @@ class Hub:
                 self.presence.beat(time.monotonic())
                 # Every socket's queue, every ANNOUNCE_SECONDS: ~1 ms for 10 000 sockets.
                 metrics.OUTBOUND_QUEUED_FRAMES.set(sum(c.queued() for c in self.all_connections()))
+                metrics.FRAMES_SENT_TALLY.flush()
                 await self.revalidate()
             except Exception:
                 log.exception("hub heartbeat failed")

@@ -2,15 +2,20 @@
 assignee), status, category, severity, channel, rating, site, company and support group.
 
 "Created" and "closed": in the range; "open": still open at the range's end (the
-volume report's last backlog). Status and rating are the ticket's current ones. One
-aggregate statement per dimension, all in one read transaction.
+volume report's last backlog). Status and rating are the ticket's current ones.
+
+One statement: the range's tickets are selected once (a ``MATERIALIZED`` CTE of the nine
+keys and the three measures) and the nine groupings ``UNION ALL`` over that set. Nine
+statements each evaluating the range again let SQLite, which has no statistics, walk
+every ticket by the index giving the ``GROUP BY`` order (a year of 100 000 tickets: 1.3 s
+against ~0.5 s; 30 days 0.6 s against ~50 ms). Then one name lookup per dimension.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import cast, func, literal, null, or_, select, union_all
 
 from chat.authz import Principal
 from chat.reports import selection as sel
@@ -47,20 +52,34 @@ async def breakdown_report(svc: Services, actor: Principal, query: ReportQuery) 
     created = sel.MEASURES["created"](query.start, query.end)
     open_at_end = sel.MEASURES["backlog"](query.start, query.end)
     closed = sel.MEASURES["closed"](query.start, query.end)
+    keys = {d: sel.dimension_column(d) for d in sel.DIMENSIONS}
+    chosen = (
+        sel.tickets_from(*(key.label(f"k_{d}") for d, key in keys.items()),
+                         created.label("c"), open_at_end.label("o"), closed.label("x"),
+                         where=[*where, or_(created, open_at_end, closed)])
+        .cte("chosen")
+        .prefix_with("MATERIALIZED")
+    )
+    # One branch per dimension: its key in its own column (the others a NULL cast to
+    # their type: PostgreSQL matches UNION types branch by branch), grouped by its label.
+    branches = []
+    for index, dimension in enumerate(sel.DIMENSIONS):
+        own = chosen.c[f"k_{dimension}"]
+        branches.append(
+            select(literal(index).label("d"),
+                   *(own if other == dimension else cast(null(), chosen.c[f"k_{other}"].type)
+                     .label(f"k_{other}") for other in sel.DIMENSIONS),
+                   func.count().filter(chosen.c.c).label("c"), func.count().filter(chosen.c.o).label("o"),
+                   func.count().filter(chosen.c.x).label("x"))
+            .group_by(own))
+    grouped: dict[str, list[tuple[Any, int, int, int]]] = {d: [] for d in sel.DIMENSIONS}
     tables = []
     async with sel.reading(svc) as db:
+        for row in (await db.execute(union_all(*branches))).all():
+            dimension = sel.DIMENSIONS[row[0]]
+            grouped[dimension].append((row[1 + row[0]], *row[-3:]))
         for dimension in sel.DIMENSIONS:
-            key = sel.dimension_column(dimension)
-            # Grouped outside: PostgreSQL would not match a key with parameters (rating's
-            # CASE) in GROUP BY to the same expression in the select list.
-            inner = (
-                sel.tickets_from(key.label("k"), created.label("c"), open_at_end.label("o"), closed.label("x"),
-                                 where=[*where, or_(created, open_at_end, closed)])
-                .subquery()
-            )
-            statement = select(inner.c.k, func.count().filter(inner.c.c), func.count().filter(inner.c.o),
-                               func.count().filter(inner.c.x)).group_by(inner.c.k)
-            counted = (await db.execute(statement)).all()
+            counted = grouped[dimension]
             known = await sel.names(db, dimension, [k for k, *_ in counted])
             rows: list[Row] = sorted(
                 ({dimension: sel.key_text(k), "name": sel.label_of(dimension, k, known),

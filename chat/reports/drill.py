@@ -10,10 +10,15 @@ as on screen.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import struct
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing, suppress
+from enum import Enum
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Integer, Select, String, case, func, literal, select, type_coerce
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.authz import Principal
 from chat.models import Conversation, Organization, User
@@ -138,19 +143,197 @@ def ticket_csv_name(query: ReportQuery, cell: sel.Cell) -> str:
 
 async def tickets_csv(svc: Services, actor: Principal, query: ReportQuery, cell: sel.Cell) -> AsyncIterator[str]:
     """Every ticket behind ``cell`` as CSV text, in chunks: the header first, then batches
-    of :data:`CSV_BATCH` rows of one statement streamed in one read transaction (a
-    server-side cursor on PostgreSQL). Authorization and the statement are settled before
-    the first chunk, so a refusal is an error response, not a broken download."""
-    statement = _statement(actor, query, cell).execution_options(yield_per=CSV_BATCH)
+    of :data:`CSV_BATCH` lines of one statement read in one read transaction (by COPY on
+    PostgreSQL, :func:`_copied`; through the cursor on SQLite, :func:`_streamed`). The
+    database writes each line (:func:`_lines`): formatting 2.5 million cells in Python
+    was most of a year's export (SQLite 3.7 s, PostgreSQL 2.9 s for 100 000 tickets).
+    Authorization and the statement are settled before the first chunk, so a refusal is
+    an error response, not a broken download."""
+    dialect = svc.read_engine.dialect.name
+    statement = _lines(actor, query, cell, dialect)
 
     async def chunks() -> AsyncIterator[str]:
         yield csvfile.lines([[label for _, label in CSV_HEADER]])
         async with sel.reading(svc) as db:
-            result = await db.stream(statement)
-            async for rows in result.partitions():
-                yield csvfile.lines(_csv_row(tuple(row)) for row in rows)
+            # Closed before the read transaction ends, also when the download is dropped.
+            read = _copied if dialect == "postgresql" else _streamed
+            async with aclosing(read(db, statement)) as batches:
+                async for batch in batches:
+                    yield batch
 
     return chunks()
+
+
+async def _streamed(db: AsyncSession, statement: Select[Any]) -> AsyncGenerator[str, None]:
+    """The lines through the driver's cursor, :data:`CSV_BATCH` at a time (SQLite). On
+    the connection, not the ORM session: the ORM's row handling cost ~0.15 s a year."""
+    connection = await db.connection()
+    result = await connection.stream(statement.execution_options(yield_per=CSV_BATCH))
+    async for lines in result.scalars().partitions():
+        yield "".join(lines)
+
+
+# A tuple of binary COPY: its number of fields (1, or -1 for the end) and the line's length.
+_TUPLE = struct.Struct(">hi")
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+
+
+async def _copied(db: AsyncSession, statement: Select[Any]) -> AsyncGenerator[str, None]:
+    """The lines by ``COPY (statement) TO STDOUT (FORMAT binary)`` (PostgreSQL), in the
+    read transaction, :data:`CSV_BATCH` to a chunk.
+
+    Why not a cursor: a cursor's portal runs without parallel workers and returns no row
+    before the whole year's lines are built and sorted (~0.6 s on one core), and only
+    then do the rows travel; COPY may use the workers, and sends its rows as they come
+    (100 000 tickets, to the last byte over HTTP: 0.85–1.0 s by the cursor, 0.6–0.65 s
+    by COPY, 2 shared cores). Binary, because the text and CSV formats would escape or
+    quote the lines themselves: a field is its bytes, after a 2-byte field count and a
+    4-byte length. asyncpg hands the data to ``sink`` as it comes and reads no more
+    while the queue is full."""
+    connection = await db.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None  # an asyncpg connection, checked out for this transaction
+    compiled = statement.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    # COPY takes no parameters: asyncpg quotes them into the text (quote_literal, by the
+    # server). Enum members as their values, as SQLAlchemy binds them.
+    arguments = [_bound(compiled.params[name]) for name in compiled.positiontup or ()]
+    received: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=8)
+
+    async def sink(data: bytes) -> None:
+        await received.put(data)
+
+    async def copy() -> None:
+        try:
+            await driver.copy_from_query(str(compiled), *arguments, output=sink, format="binary")
+        finally:
+            await received.put(None)
+
+    copying = asyncio.create_task(copy())
+    try:
+        buffer, at = b"", None
+        lines: list[bytes] = []
+        while (more := await received.get()) is not None:
+            buffer += more
+            if at is None:  # the header: signature, flags, the extension's length, the extension
+                if len(buffer) < 19:
+                    continue
+                if not buffer.startswith(_COPY_SIGNATURE):
+                    raise RuntimeError("COPY did not answer in PostgreSQL's binary format")
+                at = 19 + int(struct.unpack_from(">i", buffer, 15)[0])
+            if at > len(buffer):
+                continue
+            at = _split(buffer, at, lines)
+            buffer, at = buffer[at:], 0
+            while len(lines) >= CSV_BATCH:
+                yield b"".join(lines[:CSV_BATCH]).decode()
+                del lines[:CSV_BATCH]
+        await copying  # its error, if it failed
+        if lines:
+            yield b"".join(lines).decode()
+    finally:
+        if not copying.done():
+            # The download was dropped half-way. asyncpg cannot end a COPY early and go on
+            # (a cancelled COPY leaves its connection mid-protocol: the transaction's
+            # rollback fails), so the connection goes: closed, which ends the COPY on the
+            # server, and replaced in the pool.
+            await connection.invalidate()
+            while await received.get() is not None:  # until the COPY has ended, in error
+                pass
+            with suppress(Exception):
+                await copying
+
+
+def _split(data: bytes, at: int, lines: list[bytes]) -> int:
+    """The whole tuples of ``data`` from ``at`` onto ``lines``; where the next one starts."""
+    end = len(data)
+    while at + 6 <= end:
+        fields, size = _TUPLE.unpack_from(data, at)
+        if fields != 1:  # -1: the end of the data
+            return end
+        stop = at + 6 + size
+        if stop > end:
+            break
+        lines.append(data[at + 6:stop])
+        at = stop
+    return at
+
+
+def _bound(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
+
+
+# How each column of _statement is written: "int" as its digits, "text" neutralised and
+# quoted where needed, "enum" as stored when no value of its type needs either (the
+# column's CHECK constraint allows only those), "time" as iso() writes it (isoformat of UTC).
+_KINDS = ("int", "text", "int", "text", "enum", "enum", "text", "int", "int", "text", "time", "time", "time",
+          "int", "int", "int", "int", "text", "text", "text", "text", "text", "int", "int", "text")
+# The line of a row: one call writes it (printf on SQLite, format on PostgreSQL; both
+# write NULL as nothing). A chain of || copies the line so far at each of its 49 steps.
+_LINE = ",".join(["%s"] * len(_KINDS)) + "\r\n"
+
+
+def _lines(actor: Principal, query: ReportQuery, cell: sel.Cell, dialect: str) -> Select[Any]:
+    """:func:`_statement` with each row as its CSV line, as :func:`csvfile.lines` writes
+    :func:`_csv_row` (the tests compare them): a text cell that starts like a formula
+    gets a leading ``'``, a cell with a comma, a quote, CR or LF is quoted (quotes
+    doubled), NULL is empty, lines end in CRLF."""
+    plain = _statement(actor, query, cell)
+    cells = [_cell(column, kind, dialect) for column, kind in zip(plain.selected_columns, _KINDS, strict=True)]
+    write = func.printf if dialect == "sqlite" else func.format
+    return plain.with_only_columns(write(_text(_LINE), *cells, type_=String))
+
+
+def _text(value: str) -> ColumnElement[str]:
+    """A constant of the line written into the SQL, not bound: bound, the line's ~190
+    constants would be as many parameters, each quoted into the COPY's text by a query
+    to the server (:func:`_copied`); only the filters' values are parameters."""
+    return literal(value, String, literal_execute=True)
+
+
+def _has(value: ColumnElement[str], char: str, dialect: str) -> ColumnElement[bool]:
+    found = func.instr(value, _text(char)) if dialect == "sqlite" else func.strpos(value, _text(char))
+    return found > 0
+
+
+def _as_is(value: str) -> bool:
+    """Whether the CSV writes ``value`` as it is: no formula start, nothing to quote."""
+    return value[:1] not in csvfile.FORMULA_STARTS and not any(c in value for c in ',"\r\n')
+
+
+def _cell(column: Any, kind: str, dialect: str) -> ColumnElement[Any]:
+    """A column's cell, NULL for an empty one (the line's printf/format writes nothing)."""
+    if kind == "int":
+        return column  # type: ignore[no-any-return]
+    if kind == "time":
+        return _iso(column, dialect)
+    value = type_coerce(column, String)  # enums as their stored values
+    if kind == "enum" and all(_as_is(v) for v in column.type.enums):
+        return value
+    # The tests are on the value itself (the prefix adds no character that needs quotes),
+    # the plain value — nearly every one — costs no concatenation, and the quoted branch
+    # tests for the prefix again: it is rare. (A CASE over the neutralised value repeated
+    # it in every test: PostgreSQL spent ~2 s of CPU on a year's lines.) The first
+    # character is tested by its code point: no substring is made.
+    first = func.unicode(value) if dialect == "sqlite" else func.ascii(value)
+    formula = first.in_([literal(ord(c), Integer, literal_execute=True) for c in csvfile.FORMULA_STARTS])
+    special = _has(value, ",", dialect) | _has(value, '"', dialect) | _has(value, "\r", dialect) \
+        | _has(value, "\n", dialect)
+    prefix = case((formula, _text("'")), else_=_text(""))
+    quoted = _text('"').op("||")(prefix).op("||")(func.replace(value, _text('"'), _text('""'))).op("||")(_text('"'))
+    return case((special, quoted), (formula, _text("'").op("||")(value)), else_=value)
+
+
+def _iso(column: Any, dialect: str) -> ColumnElement[str]:
+    """``datetime.isoformat()`` of a UTC instant: ``2026-03-02T10:00:00+00:00``, with
+    ``.ffffff`` only when there are microseconds; NULL for NULL. Written with all six
+    digits, then ``.000000+`` cut to ``+`` (one ``to_char`` on PostgreSQL, not two).
+    SQLite keeps the instant as ``2026-03-02 10:00:00.000000`` (SQLAlchemy writes the
+    six digits always)."""
+    if dialect == "sqlite":
+        written = func.replace(type_coerce(column, String), _text(" "), _text("T"))
+    else:
+        written = func.to_char(func.timezone(_text("UTC"), column), _text('YYYY-MM-DD"T"HH24:MI:SS.US'))
+    return func.replace(written.op("||")(_text("+00:00")), _text(".000000+"), _text("+"))
 
 
 # The columns of _statement that are not written as they come: enums by value, times ISO.

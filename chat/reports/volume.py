@@ -2,14 +2,18 @@
 reopened, the backlog open at the end of the day; support chats started, answered live
 and converted to tickets; public messages.
 
-Five aggregate statements in one read transaction, each grouped by day in the database
-(:func:`chat.reports.selection.day_index`). The backlog is not counted per day: it is
+Five aggregate statements in one read transaction. Tickets and reopens are grouped by
+day in the database (:func:`chat.reports.selection.day_index`); messages are summed per
+UTC hour there (at most 8 784 rows for a year, as the heatmap does) and each hour goes to
+the local day its start falls in here — the day ``CASE`` on each of a year's ~800 000
+``report_hours`` rows took SQLite 0.7–0.9 s. The backlog is not counted per day: it is
 the backlog when the range starts plus the days' created minus closed (closing is final,
 so the sum is exact).
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import Any
 
 from sqlalchemy import and_, func, select
@@ -71,20 +75,25 @@ async def volume_report(svc: Services, actor: Principal, query: ReportQuery) -> 
                sel.counted(ReportReopen.conversation_id, query, scope)),
         lambda s: func.count(),
     )
-    messages = grouped(
-        select(sel.day_index(ReportHour.hour, days).label("d"), ReportHour.messages.label("m"))
+    messages = (
+        select(ReportHour.hour, func.sum(ReportHour.messages))
         .where(sel.in_window(ReportHour.hour, query.start, query.end),
-               sel.counted(ReportHour.conversation_id, query, scope)),
-        lambda s: func.sum(s.c.m),
+               sel.counted(ReportHour.conversation_id, query, scope))
+        .group_by(ReportHour.hour)
     )
+    starts = [day.start for day in days]
     open_at_start = sel.tickets_from(func.count(), where=[*where, sel.MEASURES["backlog"](query.start, query.start)])
     async with sel.reading(svc) as db:
         for d, n, chats, live, converted in (await db.execute(created)).all():
             counts["created"][d], counts["chats"][d] = int(n), int(chats)
             counts["answered_live"][d], counts["converted"][d] = int(live), int(converted)
-        for key, statement in (("closed", closed), ("reopened", reopened), ("messages", messages)):
+        for key, statement in (("closed", closed), ("reopened", reopened)):
             for d, n in (await db.execute(statement)).all():
                 counts[key][d] = int(n or 0)
+        per_day = counts["messages"]
+        for hour, n in (await db.execute(messages)).all():
+            # The day whose start is the last one not after the hour's (as day_index).
+            per_day[bisect_right(starts, hour) - 1] += int(n or 0)
         backlog = int(await db.scalar(open_at_start) or 0)
 
     rows = []

@@ -406,3 +406,16 @@ def test_parse_reads_the_exposition() -> None:
     parsed = parse(text)
     assert "# HELP supportchat_websocket_connections" in parsed.text
     assert (SOCKETS, frozenset()) in parsed.samples
+
+
+def test_frames_sent_are_tallied_and_reach_the_counter_in_bulk() -> None:
+    tally = metrics.Tally(metrics.FRAMES_SENT, flush_every=3)
+    before = sample("supportchat_websocket_frames_sent_total", type="typing")
+    tally.add("typing")
+    tally.add("typing")
+    assert sample("supportchat_websocket_frames_sent_total", type="typing") == before  # not yet
+    tally.add("no-such-frame")  # the third: flushed, an unknown kind as "other"
+    assert sample("supportchat_websocket_frames_sent_total", type="typing") == before + 2
+    tally.add("typing")
+    tally.flush()
+    assert sample("supportchat_websocket_frames_sent_total", type="typing") == before + 3

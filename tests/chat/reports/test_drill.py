@@ -6,18 +6,22 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 import pytest
+from sqlalchemy import update
 
 from chat.clock import ManualClock
 from chat.errors import AppError
-from chat.reports import breakdown, drill, heatmap, messages, now, ratings, sla, times, volume
+from chat.models import Conversation
+from chat.reports import breakdown, csvfile, drill, heatmap, messages, now, ratings, sla, times, volume
 from chat.reports.filters import parse_query
 from chat.reports.selection import CHANNELS, COORDINATES, parse_cell
 from chat.services import Services
 from escalation.intake import TicketDraft, open_ticket
+from escalation.models import Ticket
 from tests.chat.reports.world import EVIL, World, build, query_of, rows
 
 REPORTS = (volume.volume_report, breakdown.breakdown_report, times.times_report, sla.sla_report,
@@ -137,3 +141,38 @@ async def test_the_csv_rows_are_the_views(world: World) -> None:
     assert len(found) == 6
     for row in found:
         assert drill._csv_row(tuple(row)) == list(msgspec.structs.astuple(drill.ReportTicketView.of(row)))
+
+
+TRICKY = ["", "plain", 'a "quoted", comma', "line\nbreak", "cr\rhere", "-3 degrees", "+1", "@me", "\ttab",
+          "\rstart", "'already", "ünïcødé ✓ , \"x\"", "=1+2", " lead space", "semi;colon"]
+
+
+async def test_the_ticket_csv_lines_are_the_python_writers(world: World) -> None:
+    """tickets.csv's lines are written by the database; byte for byte they must be what
+    csvfile.lines writes of _csv_row (quoting, neutralising, NULLs, ISO times with and
+    without microseconds)."""
+    ids = sorted(world.ids.values())
+    async with world.svc.sessions() as db, db.begin():
+        for i, conversation_id in enumerate(ids):
+            await db.execute(update(Conversation).where(Conversation.id == conversation_id)
+                             .values(subject=TRICKY[i % len(TRICKY)]))
+        await db.execute(update(Ticket).where(Ticket.conversation_id == ids[0])
+                         .values(resolved_at=datetime(2026, 3, 2, 10, 11, 12, 345, tzinfo=UTC)))
+    seen = ""
+    for offset in range(0, len(TRICKY), len(ids)):
+        if offset:
+            async with world.svc.sessions() as db, db.begin():
+                for i, conversation_id in enumerate(ids):
+                    await db.execute(update(Conversation).where(Conversation.id == conversation_id)
+                                     .values(subject=TRICKY[(offset + i) % len(TRICKY)]))
+        query = query_of(world.svc, [("from", "2026-03-02"), ("to", "2026-03-04")])
+        written = "".join([c async for c in await drill.tickets_csv(world.svc, world.desk.admin, query,
+                                                                     parse_cell({}))])
+        async with world.svc.reads() as db:
+            found = (await db.execute(drill._statement(world.desk.admin, query, parse_cell({})))).all()
+        assert len(found) == 6
+        expected = csvfile.lines([[label for _, label in drill.CSV_HEADER], *(drill._csv_row(tuple(r)) for r in found)])
+        assert written == expected
+        seen += written
+    assert "10:11:12.000345+00:00" in seen and '"line\nbreak"' in seen and ",'-3 degrees," in seen
+    assert '"\'=HYPERLINK(""http' in seen or "'=1+2" in seen
