@@ -33,8 +33,10 @@ def user_channel(user_id: int) -> str:
 
 async def find_organization(db: AsyncSession, ref: int | str) -> Organization:
     """An organization by id or slug."""
-    if isinstance(ref, int) or ref.isdigit():
-        org = await db.get(Organization, int(ref))
+    number = ref if isinstance(ref, int) else validation.ascii_int(ref)
+    if number is not None:
+        # Out of the storage's range: no such row (the driver would raise, not answer None).
+        org = await db.get(Organization, number) if 1 <= number <= validation.MAX_ID else None
     else:
         org = await db.scalar(select(Organization).where(Organization.slug == ref.strip().lower()))
     if org is None:
@@ -181,8 +183,9 @@ async def user_ref(db: AsyncSession, user: User) -> UserRef:
 
 async def find_user(db: AsyncSession, ref: int | str) -> User:
     """A user by id or e-mail."""
-    if isinstance(ref, int) or ref.isdigit():
-        user = await db.get(User, int(ref))
+    number = ref if isinstance(ref, int) else validation.ascii_int(ref)
+    if number is not None:
+        user = await db.get(User, number) if 1 <= number <= validation.MAX_ID else None
     else:
         user = await db.scalar(select(User).where(User.email == ref.strip().lower()))
     if user is None:

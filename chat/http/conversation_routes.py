@@ -8,11 +8,12 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from chat import conversations
+from chat import conversations, validation
 from chat.errors import ValidationFailed
 from chat.events import HISTORY_PAGE_MAX, render_event
 from chat.http.common import JSON, Strict, current, path_id, read_json, services
 from chat.models import ConversationStatus
+from chat.validation import Id, SmallInt
 from escalation.closing import start_follow_up
 from escalation.prechat import check_prechat
 
@@ -21,19 +22,17 @@ def _int_param(request: Request, name: str, default: int | None, *, low: int = 0
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or int(raw) < low:
-        raise ValidationFailed(f"{name} must be an integer ≥ {low}")
-    return int(raw)
+    return validation.id_text(raw, name, low=low)
 
 
 class StartBody(Strict):
     subject: str = ""
     body: str | None = None
     client_msg_id: str | None = None
-    linked_to: int | None = None  # a closed conversation of yours this one follows up
+    linked_to: Id | None = None  # a closed conversation of yours this one follows up
     # The pre-chat answers: fields of the chat's ticket (escalation.prechat).
     category: str | None = None
-    severity: int | None = None
+    severity: SmallInt | None = None
     assets: list[str] = msgspec.field(default_factory=list)
     happened_at: datetime | None = None
     email: str | None = None
