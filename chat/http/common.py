@@ -103,6 +103,10 @@ async def read_json(request: Request, schema: type[T]) -> T:
         raise ValidationFailed(str(exc)) from None
     except msgspec.DecodeError as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}", code="malformed_json") from None
+    except RecursionError:
+        # A schema with a free-form part (dict[str, Any]) decodes whatever nesting comes;
+        # msgspec stops at the interpreter's depth limit, which is ours to answer.
+        raise BadRequest("the body is nested too deeply", code="malformed_json") from None
 
 
 def path_id(request: Request, name: str) -> int:
