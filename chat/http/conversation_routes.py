@@ -56,7 +56,9 @@ async def start(request: Request) -> Response:
         created = await conversations.start_conversation(
             svc, principal, subject=body.subject, body=body.body, client_msg_id=body.client_msg_id, prechat=answers
         )
-    return JSON({"conversation": conversations.conversation_json(created.conversation, 0)}, status_code=201)
+    # A retry with the same client_msg_id answers the chat its first send opened: 200, not 201.
+    return JSON({"conversation": conversations.conversation_json(created.conversation, 0), "duplicate": created.duplicate},
+                status_code=200 if created.duplicate else 201)
 
 
 async def list_mine(request: Request) -> Response:
