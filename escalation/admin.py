@@ -119,7 +119,7 @@ class SupportGroupView(View, frozen=True, kw_only=True):
 
 
 async def list_support_groups(svc: Services, actor: Principal) -> dict[str, Any]:
-    require(actor, Action.LIST_TICKETS)
+    require(actor, Action.VIEW_DESK)  # the platform's own lines: staff only (docs/http.md)
     async with svc.reads() as db:
         rows = list(await db.scalars(select(SupportGroup).order_by(SupportGroup.position, SupportGroup.key)))
     return {"levels": list(LEVELS), "groups": [SupportGroupView.of(row) for row in rows]}
@@ -162,7 +162,7 @@ class CalendarView(View, frozen=True, kw_only=True):
 
 
 async def list_calendars(svc: Services, actor: Principal) -> list[CalendarView]:
-    require(actor, Action.LIST_TICKETS)
+    require(actor, Action.VIEW_SLA)
     async with svc.reads() as db:
         return [CalendarView.of(r) for r in await db.scalars(select(BusinessCalendarRow).order_by(BusinessCalendarRow.key))]
 
@@ -212,7 +212,7 @@ class SlaPolicyView(View, frozen=True, kw_only=True):
 
 
 async def list_policies(svc: Services, actor: Principal) -> list[SlaPolicyView]:
-    require(actor, Action.LIST_TICKETS)
+    require(actor, Action.VIEW_SLA)
     async with svc.reads() as db:
         return [SlaPolicyView.of(r) for r in await db.scalars(select(SlaPolicyRow).order_by(SlaPolicyRow.id))]
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from chat import directory
-from chat.models import Conversation, Event, Role
+from chat.models import Conversation, Event, OrgKind, Role
 from tests.chat.http.test_account import PASSWORD, sign_in
 from tests.chat.hub.helpers import World, make_world
 from tests.support.live import LiveServer
@@ -116,3 +116,22 @@ async def test_a_policy_update_is_validated_as_a_create(
                                   "name": "Renamed", "warning_share": 0.5}, headers=headers)
     assert r.status_code == 200 and r.json()["policy"]["name"] == "Renamed", r.text
     assert_clean(caplog)
+
+
+async def test_reseller_admins_read_sla_policies_and_calendars_not_support_groups(
+    server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    """docs/http.md: SLA policies and calendars are read by staff and reseller admins (who
+    sell SLA to their customers); the platform's support groups by staff only."""
+    svc = server.services
+    await directory.create_organization(svc, None, name="Reseller", kind=OrgKind.RESELLER, slug="res")
+    await directory.create_organization(svc, None, name="Co", kind=OrgKind.CUSTOMER, slug="co", parent="res")
+    for email, role, org in (("r@res.example", Role.RESELLER_ADMIN, "res"), ("c@co.example", Role.CUSTOMER, "co"),
+                             ("ro@x.example", Role.READ_ONLY, None)):
+        await directory.create_user(svc, None, email=email, role=role, organization=org, password=PASSWORD)
+    expected = {"r@res.example": (200, 200, 403), "c@co.example": (403, 403, 403), "ro@x.example": (200, 200, 200)}
+    for email, statuses in expected.items():
+        headers = auth(await sign_in(http, email))
+        got = tuple([(await http.get(path, headers=headers)).status_code
+                     for path in ("/api/sla/policies", "/api/sla/calendars", "/api/groups/support")])
+        assert got == statuses, (email, got)
