@@ -135,3 +135,16 @@ async def test_reseller_admins_read_sla_policies_and_calendars_not_support_group
         got = tuple([(await http.get(path, headers=headers)).status_code
                      for path in ("/api/sla/policies", "/api/sla/calendars", "/api/groups/support")])
         assert got == statuses, (email, got)
+
+
+@pytest.mark.parametrize("day", ["²", "١", "9" * 30])
+async def test_a_calendar_weekday_in_odd_digits_is_422(
+    server: LiveServer, http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture, day: str
+) -> None:
+    """``str.isdigit`` let ``²`` through to ``int()`` in the calendar parser (a 500)."""
+    await directory.create_user(server.services, None, email="admin@x.example", role=Role.SUPPORT_ADMIN, password=PASSWORD)
+    headers = auth(await sign_in(http, "admin@x.example"))
+    r = await http.put("/api/sla/calendars/odd", headers=headers, json={
+        "name": "Odd", "definition": {"timezone": "UTC", "weekly": {day: [["09:00", "17:00"]]}}})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_calendar", r.text
+    assert_clean(caplog)
