@@ -116,6 +116,7 @@ class Action(enum.StrEnum):
     END_CONVERSATION = "end_conversation"  # the customer closes their own chat
     RATE_TICKET = "rate_ticket"
     MANAGE_SLA = "manage_sla"  # categories, calendars, policies, support groups
+    VIEW_SLA = "view_sla"  # read the SLA policies and business calendars
     # E-mail out (chat.mail): the outbox as sent, and the suppression list.
     VIEW_SENT_MAIL = "view_sent_mail"
     MANAGE_MAIL_SUPPRESSIONS = "manage_mail_suppressions"
@@ -342,6 +343,13 @@ def _manage_sla(p: Principal, t: Target) -> bool:
     return p.role is Role.SUPPORT_ADMIN
 
 
+def _view_sla(p: Principal, t: Target) -> bool:
+    # Reseller admins sell SLA to their customers and work their partner queue against
+    # these targets: they read the policies and calendars (not the platform's support
+    # groups, which are the desk's: Action.VIEW_DESK).
+    return p.is_staff or p.role is Role.RESELLER_ADMIN
+
+
 def _view_sent_mail(p: Principal, t: Target) -> bool:
     # Support admins only, not read-only staff: sent mails carry live links (password
     # reset, invitation, rating) that act as their recipient.
@@ -405,6 +413,7 @@ _RULES: dict[Action, tuple[type | None, Callable[[Principal, Target], bool]]] = 
     Action.END_CONVERSATION: (TicketRef, _end_conversation),
     Action.RATE_TICKET: (TicketRef, _end_conversation),  # the requester, as for ending it
     Action.MANAGE_SLA: (None, _manage_sla),
+    Action.VIEW_SLA: (None, _view_sla),
     Action.VIEW_SENT_MAIL: (None, _view_sent_mail),
     Action.MANAGE_MAIL_SUPPRESSIONS: (None, _manage_mail_suppressions),
     Action.VIEW_RECEIVED_MAIL: (None, _view_received_mail),

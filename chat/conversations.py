@@ -11,13 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat import validation
 from chat.attachments import MAX_PER_MESSAGE
 from chat.authz import Action, Principal, can
-from chat.errors import Forbidden, ValidationFailed
+from chat.errors import Conflict, Forbidden, ValidationFailed
 from chat.events import (
     HISTORY_PAGE_MAX,
     Ack,
@@ -37,6 +38,7 @@ from chat.models import (
     Conversation,
     ConversationKind,
     ConversationStatus,
+    Event,
     Organization,
     Participant,
     Role,
@@ -60,6 +62,9 @@ def created_data(user: dict[str, Any] | None, subject: str, prechat: Prechat | N
 class NewConversation:
     conversation: Conversation
     events: list[dict[str, Any]]
+    # True when the first message's client_msg_id was already stored: the chat it opened
+    # is answered and nothing new is stored (the socket's ``duplicate`` ack).
+    duplicate: bool = False
 
 
 async def start_conversation(
@@ -81,6 +86,42 @@ async def start_conversation(
         _check_body(svc, body)
     if actor.role not in {Role.VISITOR, Role.CUSTOMER, Role.RESELLER_ADMIN}:
         raise Forbidden("staff open conversations on behalf of a customer through tickets")
+    retry_key = _client_id(client_msg_id) if body is not None else None
+    if retry_key is not None and (again := await _started_with(svc, actor, retry_key)) is not None:
+        return again
+    try:
+        return await _start(svc, actor, clean_subject, body, retry_key, prechat)
+    except IntegrityError:
+        # Two retries raced past the lookup: the unique (author, client_msg_id) refused the
+        # second; it answers the first one's chat.
+        if retry_key is None or (again := await _started_with(svc, actor, retry_key)) is None:
+            raise
+        return again
+
+
+async def _started_with(svc: Services, actor: Principal, client_msg_id: str) -> NewConversation | None:
+    """The chat whose first message the author sent with ``client_msg_id``, or None; 409
+    when that id was used for a message in a chat it did not open (as a ``send`` would)."""
+    async with svc.reads() as db:
+        found = (await db.execute(
+            select(Event.conversation_id, Event.seq)
+            .where(Event.author_id == actor.user_id, Event.client_msg_id == client_msg_id)
+        )).first()
+        if found is None:
+            return None
+        conv = await db.get(Conversation, found.conversation_id)
+        first = await db.scalar(
+            select(func.min(Event.seq)).where(Event.conversation_id == found.conversation_id, Event.type == EventKind.MESSAGE)
+        )
+    if conv is None or conv.created_by_id != actor.user_id or first != found.seq:
+        raise Conflict("client_msg_id was already used for a message in another conversation", code="duplicate_client_msg_id")
+    return NewConversation(conv, [], duplicate=True)
+
+
+async def _start(
+    svc: Services, actor: Principal, clean_subject: str, body: str | None, client_msg_id: str | None,
+    prechat: Prechat | None,
+) -> NewConversation:
     now = svc.clock.now()
     async with svc.sessions.begin() as db:
         user = await db.get(User, actor.user_id)
@@ -107,7 +148,7 @@ async def start_conversation(
         if body is not None:
             first = await append_event(
                 db, conv.id, kind=EventKind.MESSAGE, now=now, author_id=user.id, body=body,
-                client_msg_id=_client_id(client_msg_id),
+                client_msg_id=client_msg_id,
             )
             events.append(event_json(first, user))
     await publish_events(svc, events)

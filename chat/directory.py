@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat import validation
 from chat.authz import Action, OrgRef, Principal, UserRef, can, require
-from chat.errors import Conflict, NotFound, ValidationFailed
+from chat.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from chat.mail import preferences
 from chat.models import STAFF_ROLES, AuthSession, Organization, OrganizationDomain, OrgKind, Role, Site, User
 from chat.passwords import hash_password
@@ -33,10 +33,12 @@ def user_channel(user_id: int) -> str:
 
 async def find_organization(db: AsyncSession, ref: int | str) -> Organization:
     """An organization by id or slug."""
-    if isinstance(ref, int) or ref.isdigit():
-        org = await db.get(Organization, int(ref))
+    number = ref if isinstance(ref, int) else validation.ascii_int(ref)
+    if number is not None:
+        # Out of the storage's range: no such row (the driver would raise, not answer None).
+        org = await db.get(Organization, number) if 1 <= number <= validation.MAX_ID else None
     else:
-        org = await db.scalar(select(Organization).where(Organization.slug == ref.strip().lower()))
+        org = await db.scalar(select(Organization).where(Organization.slug == str(ref).strip().lower()))
     if org is None:
         raise NotFound(f"no organization {ref!r}", code="organization_not_found")
     return org
@@ -91,7 +93,7 @@ async def create_organization(
     name = validation.text(name, "name", max_length=200)
     clean_domains = sorted({validation.domain(d, "domains") for d in domains})
     async with svc.sessions.begin() as db:
-        parent_org = await find_organization(db, parent) if parent is not None else None
+        parent_org = await visible_organization(db, actor, parent) if parent is not None else None
         if kind is OrgKind.RESELLER and parent_org is not None:
             raise ValidationFailed("a reseller has no parent organization")
         if parent_org is not None and parent_org.kind is not OrgKind.RESELLER:
@@ -181,21 +183,57 @@ async def user_ref(db: AsyncSession, user: User) -> UserRef:
 
 async def find_user(db: AsyncSession, ref: int | str) -> User:
     """A user by id or e-mail."""
-    if isinstance(ref, int) or ref.isdigit():
-        user = await db.get(User, int(ref))
+    number = ref if isinstance(ref, int) else validation.ascii_int(ref)
+    if number is not None:
+        user = await db.get(User, number) if 1 <= number <= validation.MAX_ID else None
     else:
-        user = await db.scalar(select(User).where(User.email == ref.strip().lower()))
+        user = await db.scalar(select(User).where(User.email == str(ref).strip().lower()))
     if user is None:
         raise NotFound(f"no user {ref!r}", code="user_not_found")
     return user
 
 
-async def get_user(svc: Services, actor: Principal, user_id: int) -> User:
-    """One user, if ``actor`` may see them."""
-    async with svc.sessions() as db:
-        user = await find_user(db, user_id)
-        require(actor, Action.VIEW_USER, await user_ref(db, user))
+# Who may administer people at all (create, disable, invite): checked before any lookup,
+# so that the refusal of everyone else says nothing about the id they asked for.
+USER_ADMINS = frozenset({Role.SUPPORT_ADMIN, Role.RESELLER_ADMIN})
+
+
+def require_user_admin(actor: Principal | None) -> None:
+    """403 before any lookup for a caller who may administer nobody (Action.CREATE_USER /
+    DISABLE_USER allow only support and reseller admins)."""
+    if actor is not None and actor.role not in USER_ADMINS:
+        raise Forbidden("only support admins and reseller admins administer users")
+
+
+async def visible_user(db: AsyncSession, actor: Principal | None, ref: int | str) -> User:
+    """A user by id or e-mail as ``actor`` may know of them: one that does not exist and
+    one ``actor`` may not see (Action.VIEW_USER) get the same 404 ``user_not_found`` — a
+    403 for the second would tell a stranger which ids and addresses exist."""
+    try:
+        user = await find_user(db, ref)
+    except NotFound:
+        user = None
+    if user is None or (actor is not None and not can(actor, Action.VIEW_USER, await user_ref(db, user))):
+        raise NotFound(f"no user {ref!r}", code="user_not_found")
     return user
+
+
+async def visible_organization(db: AsyncSession, actor: Principal | None, ref: int | str) -> Organization:
+    """An organization by id or slug as ``actor`` may know of it (Action.VIEW_ORGANIZATION);
+    otherwise the same 404 ``organization_not_found`` as for one that does not exist."""
+    try:
+        org = await find_organization(db, ref)
+    except NotFound:
+        org = None
+    if org is None or (actor is not None and not can(actor, Action.VIEW_ORGANIZATION, OrgRef(org.id, org.kind, org.parent_id))):
+        raise NotFound(f"no organization {ref!r}", code="organization_not_found")
+    return org
+
+
+async def get_user(svc: Services, actor: Principal, user_id: int) -> User:
+    """One user, if ``actor`` may see them (404 alike when not, and when there is none)."""
+    async with svc.sessions() as db:
+        return await visible_user(db, actor, user_id)
 
 
 @dataclass(frozen=True)
@@ -238,7 +276,8 @@ async def add_user(
     the user and what follows from it commit together or not at all. The password, if any,
     comes hashed: hashing inside the transaction would hold SQLite's write lock ~50 ms."""
     clean = check_new_user(email=email, role=role, name=name, language=language)
-    org = await find_organization(db, organization) if organization is not None else None
+    require_user_admin(actor)
+    org = await visible_organization(db, actor, organization) if organization is not None else None
     if role in STAFF_ROLES and org is not None:
         raise ValidationFailed(f"{role.value} is platform staff and belongs to no organization")
     if role is Role.RESELLER_ADMIN and (org is None or org.kind is not OrgKind.RESELLER):
@@ -301,8 +340,9 @@ async def set_user_disabled(svc: Services, actor: Principal | None, user: int | 
     """Disable (or re-enable) a user. Disabling revokes every session at once and tells
     every process, so open sockets are closed too."""
     now = svc.clock.now()
+    require_user_admin(actor)
     async with svc.sessions.begin() as db:
-        target = await find_user(db, user)
+        target = await visible_user(db, actor, user)
         if actor is not None:
             require(actor, Action.DISABLE_USER, await user_ref(db, target))
         target.disabled = disabled

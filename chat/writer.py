@@ -34,12 +34,13 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chat import metrics
 from chat.authz import Principal
 from chat.db import SQLITE_BUSY_TIMEOUT_MS, PerEngine
+from chat.errors import ValidationFailed
 from chat.events import publish_events
 from chat.message_batch import BatchConflict, Outcome, SendItem, SendResult, SqlAlchemyTx, SqliteTx, write_batch
 from chat.services import Services
@@ -79,6 +80,25 @@ def _as_sqlalchemy_error(exc: Exception) -> Exception:
     if isinstance(exc, BatchConflict):
         return DBAPIError(None, None, exc)
     return exc
+
+
+def _refused(exc: BaseException) -> Exception:
+    """The outcome of a send that failed alone, in a transaction of its own, for a reason
+    that is neither a race (IntegrityError, BatchConflict: those are retried or answered
+    ``unavailable``) nor the database being unavailable (OperationalError): something in
+    this send (a value the edge let through, a row a trigger refuses) that a retry would
+    only repeat. Its sender is refused; every other send of the batch went on."""
+    log.warning("a send was refused by the database alone (%s: %s)", type(exc).__name__, exc)
+    return ValidationFailed("the database refused this message; it was not stored", code="invalid_frame")
+
+
+def _transient(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database as a whole is unavailable (locked past its
+    timeout, disconnected, out of disk): every send would fail alike, so the batch fails as
+    one, ``unavailable``, instead of being tried send by send."""
+    if isinstance(exc, sqlite3.OperationalError | OperationalError | InterfaceError | sqlite3.InterfaceError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 class _Busy(Exception):
@@ -135,25 +155,35 @@ class _SqliteFile:
     def _write(self, db: sqlite3.Connection, items: Sequence[SendItem], now: datetime) -> list[Outcome]:
         try:
             return self._transaction(db, items, now)
-        except (BatchConflict, sqlite3.IntegrityError) as exc:
+        except _Busy:
+            raise
+        except Exception as exc:  # classified below: one send's trouble must stay its own
             # The write lock makes races with other connections impossible here, so this
-            # is a constraint no rule foresaw (a trigger, a damaged row): find whose.
-            if len(items) == 1:
+            # is a constraint no rule foresaw (a trigger, a damaged row) or a value the
+            # driver cannot bind (an integer past 2**63-1): find whose. Only an error of
+            # the database as a whole fails the batch.
+            if _transient(exc):
                 raise _as_sqlalchemy_error(exc) from exc
+            if len(items) == 1:
+                return [self._single_failure(exc)]
             if db is self._quick:
                 # Nothing was written; one by one is for the thread, which can wait for
                 # the lock between them (the quick connection cannot, halfway through).
                 raise _Busy() from exc
             log.warning("batch of %d refused (%s); writing its sends one by one", len(items), exc)
-        except sqlite3.Error as exc:
-            raise _as_sqlalchemy_error(exc) from exc
         outcomes: list[Outcome] = []
         for item in items:
             try:
                 outcomes.extend(self._transaction(db, [item], now))
-            except (sqlite3.Error, BatchConflict) as exc:
-                outcomes.append(_as_sqlalchemy_error(exc))
+            except Exception as exc:  # noqa: BLE001 - the outcome of this send alone
+                outcomes.append(_as_sqlalchemy_error(exc) if _transient(exc) else self._single_failure(exc))
         return outcomes
+
+    @staticmethod
+    def _single_failure(exc: Exception) -> Exception:
+        if isinstance(exc, sqlite3.IntegrityError | BatchConflict):
+            return _as_sqlalchemy_error(exc)  # as before: a constraint, answered unavailable
+        return _refused(exc)
 
     def _write_patiently(self, items: Sequence[SendItem], now: datetime) -> list[Outcome]:
         if self._patient is None:
@@ -216,6 +246,12 @@ class _EngineBackend:
             # id, the same participant row, the same attachment): each send alone, so that
             # the loser's trouble is its own, and again, as the reads now see the winner.
             log.info("batch of %d refused (%s); writing its sends one by one", len(items), exc)
+        except Exception as exc:  # classified: one send's bad value must not fail the others
+            if _transient(exc):
+                raise
+            # A value the driver or the database refuses (DataError: an integer past
+            # BIGINT) or a bug: find whose, send by send.
+            log.warning("batch of %d refused (%s: %s); writing its sends one by one", len(items), type(exc).__name__, exc)
         return [await self._single(item, now) for item in items]
 
     async def _single(self, item: SendItem, now: datetime) -> Outcome:
@@ -225,8 +261,8 @@ class _EngineBackend:
                 return (await self._transaction([item], now))[0]
             except (BatchConflict, IntegrityError) as exc:
                 failure = exc
-            except DBAPIError as exc:
-                return exc
+            except Exception as exc:  # noqa: BLE001 - the outcome of this send alone
+                return exc if _transient(exc) and isinstance(exc, DBAPIError) else _refused(exc)
         return failure if isinstance(failure, DBAPIError) else DBAPIError(None, None, failure)
 
     def close(self) -> None:

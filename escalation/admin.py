@@ -119,7 +119,7 @@ class SupportGroupView(View, frozen=True, kw_only=True):
 
 
 async def list_support_groups(svc: Services, actor: Principal) -> dict[str, Any]:
-    require(actor, Action.LIST_TICKETS)
+    require(actor, Action.VIEW_DESK)  # the platform's own lines: staff only (docs/http.md)
     async with svc.reads() as db:
         rows = list(await db.scalars(select(SupportGroup).order_by(SupportGroup.position, SupportGroup.key)))
     return {"levels": list(LEVELS), "groups": [SupportGroupView.of(row) for row in rows]}
@@ -162,7 +162,7 @@ class CalendarView(View, frozen=True, kw_only=True):
 
 
 async def list_calendars(svc: Services, actor: Principal) -> list[CalendarView]:
-    require(actor, Action.LIST_TICKETS)
+    require(actor, Action.VIEW_SLA)
     async with svc.reads() as db:
         return [CalendarView.of(r) for r in await db.scalars(select(BusinessCalendarRow).order_by(BusinessCalendarRow.key))]
 
@@ -212,15 +212,25 @@ class SlaPolicyView(View, frozen=True, kw_only=True):
 
 
 async def list_policies(svc: Services, actor: Principal) -> list[SlaPolicyView]:
-    require(actor, Action.LIST_TICKETS)
+    require(actor, Action.VIEW_SLA)
     async with svc.reads() as db:
         return [SlaPolicyView.of(r) for r in await db.scalars(select(SlaPolicyRow).order_by(SlaPolicyRow.id))]
 
 
-async def _apply_policy(db: AsyncSession, row: SlaPolicyRow, body: Mapping[str, Any]) -> None:
+_POLICY_COLUMNS = ("name", "tier", "category", "severity", "calendar_key", "first_response", "next_response",
+                   "stage_one", "resolution", "warning_share")
+
+
+async def _checked_policy(db: AsyncSession, body: Mapping[str, Any], policy_id: int | None) -> SlaPolicyRow:
+    """The policy ``body`` describes, validated, as a row outside the session; ``POST`` and
+    ``PUT`` share it. Nothing is set on a row the session holds before every check passed:
+    a lookup autoflushes, and a half-checked row (an unknown calendar, a share of 2**31) would
+    reach the database's constraints first — an IntegrityError, a 500, instead of the 422
+    naming the field."""
     unknown = set(body) - set(POLICY_FIELDS)
     if unknown:
         raise ValidationFailed(f"unknown fields: {', '.join(sorted(unknown))}")
+    row = SlaPolicyRow(id=policy_id)
     row.name = validation.text(body.get("name", ""), "name", max_length=200)
     tier = body.get("tier")
     if tier is not None and tier not in {t.value for t in PlanTier}:
@@ -231,22 +241,22 @@ async def _apply_policy(db: AsyncSession, row: SlaPolicyRow, body: Mapping[str, 
     for target in ("first_response", "next_response", "stage_one", "resolution"):
         setattr(row, target, body.get(target))
     row.warning_share = body.get("warning_share", 0.8)
+    rule = _checked(lambda: policy_rule_of(row))
     if row.category is not None and await db.get(TicketCategory, row.category) is None:
         raise ValidationFailed(f"category: no such category {row.category!r}", code="unknown_category")
     if await db.get(BusinessCalendarRow, row.calendar_key) is None:
         raise ValidationFailed(f"calendar: no such calendar {row.calendar_key!r}", code="invalid_calendar")
-    rule = _checked(lambda: policy_rule_of(row))
     for target in ("first_response", "next_response", "stage_one", "resolution"):
         setattr(row, target, spec_to_json(getattr(rule.policy, target)))
-    others = [r for r in await db.scalars(select(SlaPolicyRow)) if r.id != row.id]
+    others = [r for r in await db.scalars(select(SlaPolicyRow)) if r.id != policy_id]
     _checked(lambda: PolicyTable((*(policy_rule_of(r) for r in others), rule)))
+    return row
 
 
 async def create_policy(svc: Services, actor: Principal, body: Mapping[str, Any]) -> SlaPolicyView:
     require(actor, Action.MANAGE_SLA)
     async with svc.sessions.begin() as db:
-        row = SlaPolicyRow()
-        await _apply_policy(db, row, body)
+        row = await _checked_policy(db, body, None)
         db.add(row)
         await db.flush()
         return SlaPolicyView.of(row)
@@ -258,7 +268,9 @@ async def update_policy(svc: Services, actor: Principal, policy_id: int, body: M
         row = await db.get(SlaPolicyRow, policy_id)
         if row is None:
             raise NotFound("no such policy", code="not_found")
-        await _apply_policy(db, row, body)
+        checked = await _checked_policy(db, body, policy_id)
+        for column in _POLICY_COLUMNS:
+            setattr(row, column, getattr(checked, column))
         await db.flush()
         return SlaPolicyView.of(row)
 

@@ -129,6 +129,8 @@ async def start_follow_up(
     created = await start_conversation(
         svc, actor, subject=subject, body=body, client_msg_id=client_msg_id, prechat=prechat
     )
+    if created.duplicate:  # a retry: the chat and its links are already there
+        return created
     new_id = created.conversation.id
 
     async def link(work: Work) -> None:

@@ -29,6 +29,11 @@ MAX_STEPS = 10
 MAX_AFTER = timedelta(days=30)
 
 
+def _ascii_digits(text: str) -> bool:
+    # str.isdigit accepts '²' and '١', which int() refuses or misreads.
+    return text.strip().isascii() and text.strip().isdigit()
+
+
 class LadderAction(StrEnum):
     RAISE_LEVEL = "raise_level"  # transfer to a higher support line (never lower)
     NOTIFY_ASSIGNEE = "notify_assignee"
@@ -103,7 +108,7 @@ class Ladder:
                 continue
             action_part, at, minutes = raw.partition("@")
             action, _, level = action_part.strip().partition(":")
-            if not at or not minutes.strip().isdigit() or (level and not level.strip().isdigit()):
+            if not at or not _ascii_digits(minutes) or (level and not _ascii_digits(level)):
                 raise InvalidPolicy(f"an escalation step looks like notify_admins@240 or raise_level:2@0; got {raw!r}")
             steps.append(
                 LadderStep(

@@ -165,7 +165,8 @@ def calendar_from_json(key: str, data: Mapping[str, Any]) -> BusinessCalendar:
         raise InvalidCalendar("weekly must map weekday numbers (0 = Monday) to periods")
     weekly: dict[int, list[OpeningPeriod]] = {}
     for day, periods in weekly_raw.items():
-        if not str(day).isdigit():
+        # ASCII only: str.isdigit accepts '²' (int() then raises) and '١' (read as 1).
+        if not (str(day).isascii() and str(day).isdigit()):
             raise InvalidCalendar(f"weekday must be 0 (Monday) .. 6 (Sunday), got {day!r}")
         weekly[int(day)] = _periods(periods, f"weekday {day}")
     holidays = data.get("holidays")

@@ -14,6 +14,7 @@ from chat.authz import Action, Principal, require
 from chat.errors import Forbidden, ValidationFailed
 from chat.models import Conversation, Role, User
 from chat.services import Services
+from chat.validation import ascii_int
 from chat.wire import iso
 from escalation.lifecycle import TicketStatus
 from escalation.models import Ticket
@@ -57,7 +58,10 @@ def _decode(cursor: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         at, _, ticket_id = raw.partition("|")
-        return datetime.fromisoformat(at), int(ticket_id)
+        number = ascii_int(ticket_id)
+        if number is None:
+            raise ValueError(ticket_id)
+        return datetime.fromisoformat(at), number
     except (ValueError, UnicodeDecodeError):
         raise ValidationFailed("cursor is not one this server gave out") from None
 
@@ -67,8 +71,9 @@ def parse_handled_by(raw: str | None) -> str | int | None:
         return None
     if raw in ("platform", "partner", "any"):
         return raw
-    if raw.isdigit():
-        return int(raw)
+    number = ascii_int(raw)
+    if number is not None and number >= 1:
+        return number
     raise ValidationFailed("handled_by must be 'platform', 'partner', 'any' or a reseller's organization id")
 
 
@@ -114,7 +119,7 @@ async def list_tickets(
         if filters.assignee == "none":
             query = query.where(Ticket.assignee_id.is_(None))
         else:
-            who = actor.user_id if filters.assignee == "me" else int(filters.assignee)
+            who = actor.user_id if filters.assignee == "me" else ascii_int(str(filters.assignee))
             query = query.where(Ticket.assignee_id == who)
     if filters.tracked is not None:
         query = query.where(Ticket.tracked.is_(filters.tracked))
@@ -124,7 +129,8 @@ async def list_tickets(
         text = filters.q.strip().lower()
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         match = func.lower(Conversation.subject).like(pattern, escape="\\")
-        query = query.where(or_(match, Ticket.conversation_id == int(text)) if text.isdigit() else match)
+        number = ascii_int(text)
+        query = query.where(or_(match, Ticket.conversation_id == number) if number is not None else match)
     if cursor is not None:
         at, last_id = _decode(cursor)
         query = query.where(or_(Conversation.updated_at < at,

@@ -31,6 +31,7 @@ from chat.desk.scope import PARTNER_PREFIX, DeskScope, desk_scope, partner_queue
 from chat.errors import NotFound, ValidationFailed
 from chat.models import STAFF_ROLES, Conversation, Event, Organization, Role, Site, User
 from chat.services import Services
+from chat.validation import ascii_int
 from escalation.lifecycle import TicketStatus
 from escalation.models import SupportGroup, Ticket
 
@@ -318,8 +319,9 @@ async def search(db: AsyncSession, q: str, *, status: TicketStatus | None = None
             func.lower(func.coalesce(Ticket.contact_email, "")).like(needle),
             func.lower(func.coalesce(Organization.name, SiteOrg.name, "")).like(needle),
         ]
-        if text.isdigit() and len(text) <= 18:
-            matches.append(Ticket.conversation_id == int(text))
+        number = ascii_int(text)
+        if number is not None:
+            matches.append(Ticket.conversation_id == number)
         query = query.where(or_(*matches))
     if status is not None:
         query = query.where(Ticket.status == status)

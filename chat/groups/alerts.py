@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chat import validation
 from chat.attachments import check_upload, store_upload, stored_file
 from chat.authz import Action, OrgRef, Principal, can, require
-from chat.directory import find_organization, user_channel
+from chat.directory import user_channel, visible_organization
 from chat.errors import NotFound, ValidationFailed
 from chat.events import author_json
 from chat.groups.models import AlertFile, AlertType, SystemAlert
@@ -132,7 +132,7 @@ async def open_alert(
         raise ValidationFailed(f"files: at most {MAX_FILES} per alert")
     now = svc.clock.now()
     async with svc.sessions.begin() as db:
-        org = await find_organization(db, organization)
+        org = await visible_organization(db, actor, organization)
         if org.kind is not OrgKind.CUSTOMER and _may_open_some_alert(actor):
             raise ValidationFailed("organization: alerts go to customer companies, not resellers")
         require(actor, Action.OPEN_ALERT, OrgRef(org.id, org.kind, org.parent_id))
@@ -191,7 +191,7 @@ async def list_alerts(
             .limit(limit)
         )
         if organization is not None:
-            org = await find_organization(db, organization)
+            org = await visible_organization(db, actor, organization)
             require(actor, Action.VIEW_ALERTS, OrgRef(org.id, org.kind, org.parent_id))
             query = query.where(SystemAlert.organization_id == org.id)
         if not actor.is_staff:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.authz import Action, OrgRef, Principal, require
-from chat.directory import find_organization
+from chat.directory import visible_organization
 from chat.errors import ValidationFailed
 from chat.groups.models import ResellerSettings
 from chat.groups.queries import partner_first_line
@@ -36,8 +36,8 @@ class ResellerSettingsView(View, frozen=True, kw_only=True):
         )
 
 
-async def _reseller(db: AsyncSession, ref: int | str) -> Organization:
-    org = await find_organization(db, ref)
+async def _reseller(db: AsyncSession, actor: Principal, ref: int | str) -> Organization:
+    org = await visible_organization(db, actor, ref)
     if org.kind is not OrgKind.RESELLER:
         raise ValidationFailed(f"organization {org.slug!r} is not a reseller; only resellers have partner settings")
     return org
@@ -45,7 +45,7 @@ async def _reseller(db: AsyncSession, ref: int | str) -> Organization:
 
 async def get_reseller_settings(svc: Services, actor: Principal, organization: int | str) -> ResellerSettingsView:
     async with svc.reads() as db:
-        org = await _reseller(db, organization)
+        org = await _reseller(db, actor, organization)
         require(actor, Action.VIEW_ORGANIZATION, OrgRef(org.id, org.kind, org.parent_id))
         return ResellerSettingsView.of(org, await db.get(ResellerSettings, org.id))
 
@@ -54,8 +54,11 @@ async def set_reseller_settings(
     svc: Services, actor: Principal, organization: int | str, *, own_first_line: bool
 ) -> ResellerSettingsView:
     """Turn the partner's own first line on or off (a platform decision: support admins)."""
+    # Who may set it on any reseller at all, checked before the lookup: everyone else gets
+    # the same 403 whichever id they name.
+    require(actor, Action.MANAGE_ORGANIZATION, OrgRef(None, OrgKind.RESELLER, None))
     async with svc.sessions.begin() as db:
-        org = await _reseller(db, organization)
+        org = await _reseller(db, actor, organization)
         require(actor, Action.MANAGE_ORGANIZATION, OrgRef(org.id, org.kind, org.parent_id))
         row = await db.get(ResellerSettings, org.id)
         if row is None:
@@ -71,7 +74,6 @@ async def set_reseller_settings(
 async def first_line_of(svc: Services, actor: Principal, organization: int | str) -> dict[str, Any]:
     """Who answers a customer company's tickets first: a partner reseller or the platform."""
     async with svc.reads() as db:
-        org = await find_organization(db, organization)
-        require(actor, Action.VIEW_ORGANIZATION, OrgRef(org.id, org.kind, org.parent_id))
+        org = await visible_organization(db, actor, organization)  # 404 alike: missing or not the actor's
         partner = await partner_first_line(db, org.id)
     return {"organization_id": org.id, "partner_id": partner, "first_line": "partner" if partner else "platform"}

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat import validation
 from chat.authz import Action, GroupRef, Principal, can, require
-from chat.directory import find_organization, user_channel
+from chat.directory import user_channel, visible_organization
 from chat.errors import Conflict, NotFound, ValidationFailed
 from chat.events import EventKind, append_event, author_json, event_json, publish_events
 from chat.groups.models import (
@@ -212,7 +212,7 @@ async def create_group(
     clean = _clean_name(name)
     now = svc.clock.now()
     async with svc.sessions.begin() as db:
-        org = await find_organization(db, organization)
+        org = await visible_organization(db, actor, organization)
         require(actor, Action.MANAGE_GROUP, GroupRef(None, org.id, org.parent_id, False))
         if org.kind is not OrgKind.CUSTOMER:
             raise ValidationFailed("organization: support chat groups belong to customer companies, not resellers")
@@ -277,7 +277,7 @@ async def list_groups(svc: Services, actor: Principal, *, organization: int | st
     async with svc.reads() as db:
         query = select(ChatGroup, Organization.parent_id).join(Organization, Organization.id == ChatGroup.organization_id)
         if organization is not None:
-            org = await find_organization(db, organization)
+            org = await visible_organization(db, actor, organization)
             query = query.where(ChatGroup.organization_id == org.id)
         if not actor.is_staff:
             own = ChatGroup.organization_id == actor.organization_id

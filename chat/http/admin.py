@@ -15,6 +15,7 @@ from chat.http.common import JSON, Strict, current, path_id, read_json, services
 from chat.http.views import OrganizationView, SiteView, UserView
 from chat.mail import accounts
 from chat.models import OrgKind, Role
+from chat.validation import Id
 from escalation.policy_table import PlanTier
 
 
@@ -23,7 +24,7 @@ class OrganizationBody(Strict):
     kind: OrgKind
     plan_tier: PlanTier = PlanTier.BASIC
     domains: list[str] = msgspec.field(default_factory=list)
-    parent: int | str | None = None
+    parent: Id | str | None = None
     slug: str | None = None
 
 
@@ -52,7 +53,7 @@ async def list_organizations(request: Request) -> Response:
 class UserBody(Strict):
     email: str
     role: Role
-    organization: int | str | None = None
+    organization: Id | str | None = None
     password: str | None = None
     name: str = ""
     language: str = "en"
@@ -112,7 +113,7 @@ async def enable_user(request: Request) -> Response:
 class SiteBody(Strict):
     name: str
     allowed_origins: list[str]
-    organization: int | str | None = None
+    organization: Id | str | None = None
     default_language: str = "en"
 
 

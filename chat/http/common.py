@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from chat import metrics
+from chat import metrics, validation
 from chat.auth import authenticate
 from chat.authz import Principal
 from chat.errors import (
@@ -54,9 +54,7 @@ def int_query(request: Request, name: str, low: int, high: int) -> int | None:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ValidationFailed(f"{name} must be an integer from {low} to {high}")
-    return int(raw)
+    return validation.id_text(raw, name, low=low, high=high)
 
 
 def error_response(code: str, message: str, status: int, headers: Mapping[str, str] | None = None) -> JSON:
@@ -92,7 +90,7 @@ async def read_json(request: Request, schema: type[T]) -> T:
         # Also our CSRF guard: a cross-site form cannot send application/json.
         raise UnsupportedMediaType("send the body as Content-Type: application/json")
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_JSON_BODY_BYTES:
+    if declared is not None and (validation.ascii_int(declared) or 0) > MAX_JSON_BODY_BYTES:
         raise PayloadTooLarge(f"the body is larger than {MAX_JSON_BODY_BYTES} bytes")
     body = b""
     async for chunk in request.stream():
@@ -105,14 +103,18 @@ async def read_json(request: Request, schema: type[T]) -> T:
         raise ValidationFailed(str(exc)) from None
     except msgspec.DecodeError as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}", code="malformed_json") from None
+    except RecursionError:
+        # A schema with a free-form part (dict[str, Any]) decodes whatever nesting comes;
+        # msgspec stops at the interpreter's depth limit, which is ours to answer.
+        raise BadRequest("the body is nested too deeply", code="malformed_json") from None
 
 
 def path_id(request: Request, name: str) -> int:
     """A positive integer path parameter, or 422 naming it."""
-    raw = request.path_params[name]
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValidationFailed(f"{name} must be a positive integer")
-    return int(raw)
+    value = validation.ascii_int(request.path_params[name])
+    if value is None or value < 1:
+        raise ValidationFailed(f"{name} must be a positive integer (at most {validation.MAX_ID})")
+    return value
 
 
 def bearer_token(request: Request) -> str | None:

@@ -8,11 +8,12 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from chat import conversations
+from chat import conversations, validation
 from chat.errors import ValidationFailed
 from chat.events import HISTORY_PAGE_MAX, render_event
 from chat.http.common import JSON, Strict, current, path_id, read_json, services
 from chat.models import ConversationStatus
+from chat.validation import Id, SmallInt
 from escalation.closing import start_follow_up
 from escalation.prechat import check_prechat
 
@@ -21,19 +22,17 @@ def _int_param(request: Request, name: str, default: int | None, *, low: int = 0
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or int(raw) < low:
-        raise ValidationFailed(f"{name} must be an integer ≥ {low}")
-    return int(raw)
+    return validation.id_text(raw, name, low=low)
 
 
 class StartBody(Strict):
     subject: str = ""
     body: str | None = None
     client_msg_id: str | None = None
-    linked_to: int | None = None  # a closed conversation of yours this one follows up
+    linked_to: Id | None = None  # a closed conversation of yours this one follows up
     # The pre-chat answers: fields of the chat's ticket (escalation.prechat).
     category: str | None = None
-    severity: int | None = None
+    severity: SmallInt | None = None
     assets: list[str] = msgspec.field(default_factory=list)
     happened_at: datetime | None = None
     email: str | None = None
@@ -57,7 +56,9 @@ async def start(request: Request) -> Response:
         created = await conversations.start_conversation(
             svc, principal, subject=body.subject, body=body.body, client_msg_id=body.client_msg_id, prechat=answers
         )
-    return JSON({"conversation": conversations.conversation_json(created.conversation, 0)}, status_code=201)
+    # A retry with the same client_msg_id answers the chat its first send opened: 200, not 201.
+    return JSON({"conversation": conversations.conversation_json(created.conversation, 0), "duplicate": created.duplicate},
+                status_code=200 if created.duplicate else 201)
 
 
 async def list_mine(request: Request) -> Response:

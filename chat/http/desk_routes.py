@@ -18,6 +18,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from chat.desk import agents, autoassign, canned, claims, detail, notes, queues, resolve, rules, support_groups
 from chat.http.common import JSON, Strict, current, path_id, read_json, services
+from chat.validation import Id, SmallInt
 
 CONSOLE_DIR = Path(__file__).resolve().parents[2] / "static" / "console"
 
@@ -74,7 +75,7 @@ class MeBody(Strict):
 
 
 class AgentPatch(Strict):
-    max_chats: int | None = None
+    max_chats: SmallInt | None = None
     away: bool | None = None
 
 
@@ -190,7 +191,7 @@ class CannedPatch(Strict):
 
 
 class RenderBody(Strict):
-    conversation_id: int
+    conversation_id: Id
 
 
 async def list_canned(request: Request) -> Response:
@@ -264,26 +265,26 @@ async def delete_note(request: Request) -> Response:
 
 class RuleBody(Strict):
     name: str
-    assignee_id: int
+    assignee_id: Id
     category: str | None = None
-    severity: int | None = None
+    severity: SmallInt | None = None
     source: str | None = None
     enabled: bool = True
-    position: int | None = None
+    position: SmallInt | None = None
 
 
 class RulePatch(Strict):
     name: str | None = None
-    assignee_id: int | None = None
+    assignee_id: Id | None = None
     category: str | msgspec.UnsetType | None = msgspec.UNSET
-    severity: int | msgspec.UnsetType | None = msgspec.UNSET
+    severity: SmallInt | msgspec.UnsetType | None = msgspec.UNSET
     source: str | msgspec.UnsetType | None = msgspec.UNSET
     enabled: bool | None = None
-    position: int | None = None
+    position: SmallInt | None = None
 
 
 class DefaultAssigneeBody(Strict):
-    user_id: int | None
+    user_id: Id | None
 
 
 async def list_rules(request: Request) -> Response:
@@ -332,14 +333,14 @@ async def set_default_assignee(request: Request) -> Response:
 class GroupBody(Strict):
     key: str
     name: str
-    level: int
-    position: int | None = None
+    level: SmallInt
+    position: SmallInt | None = None
 
 
 class GroupPatch(Strict):
     name: str | None = None
-    level: int | None = None
-    position: int | None = None
+    level: SmallInt | None = None
+    position: SmallInt | None = None
 
 
 async def create_group(request: Request) -> Response:

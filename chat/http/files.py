@@ -11,6 +11,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import FileResponse
 
+from chat import validation
 from chat.attachments import INLINE_TYPES
 from chat.errors import ValidationFailed
 
@@ -32,7 +33,7 @@ def upload_of(request: Request) -> Upload:
     return Upload(
         filename=filename,
         content_type=request.headers.get("content-type", ""),
-        declared_size=int(declared) if declared and declared.isdigit() else None,
+        declared_size=validation.ascii_int(declared) if declared else None,
         chunks=request.stream(),
     )
 

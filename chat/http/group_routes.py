@@ -14,11 +14,13 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from chat import validation
 from chat.errors import ValidationFailed
 from chat.groups import alerts, partners, requests, service, ticketing
 from chat.groups.models import AlertType, HistoryVisibility, RequestStatus
 from chat.http.common import JSON, Strict, current, path_id, read_json, services
 from chat.http.files import file_response, upload_of
+from chat.validation import Count, Id, SmallInt
 
 PORTAL_DIR = Path(__file__).resolve().parents[2] / "static" / "portal"
 
@@ -27,16 +29,14 @@ def _int_param(request: Request, name: str, default: int | None, *, low: int = 1
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or int(raw) < low:
-        raise ValidationFailed(f"{name} must be an integer ≥ {low}")
-    return int(raw)
+    return validation.id_text(raw, name, low=low)
 
 
 # -- groups ----------------------------------------------------------------------------
 
 
 class GroupBody(Strict):
-    organization: int | str
+    organization: Id | str
     name: str
     history: HistoryVisibility = HistoryVisibility.FULL
 
@@ -90,10 +90,10 @@ async def remove_member(request: Request) -> Response:
 
 
 class EscalateBody(Strict):
-    seq: int
+    seq: Count
     subject: str | None = None
     category: str | None = None
-    severity: int | None = None
+    severity: SmallInt | None = None
 
 
 async def escalate_message(request: Request) -> Response:
@@ -110,7 +110,7 @@ async def escalate_message(request: Request) -> Response:
 
 
 class JoinBody(Strict):
-    group: int | str
+    group: Id | str
     note: str = ""
 
 
@@ -191,11 +191,11 @@ async def first_line(request: Request) -> Response:
 
 
 class AlertBody(Strict):
-    organization: int | str
+    organization: Id | str
     type: AlertType
     title: str
     body: str
-    files: list[int] = msgspec.field(default_factory=list)
+    files: list[Id] = msgspec.field(default_factory=list)
 
 
 async def open_alert(request: Request) -> Response:

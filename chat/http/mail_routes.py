@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from chat import validation
 from chat.http.common import JSON, current, int_query, path_id, services
 from chat.http.pages import PageSet, pick_language
 from chat.mail import mailbox, preferences
@@ -78,7 +79,7 @@ async def _is_one_click(request: Request) -> bool:
     """Whether the body says ``List-Unsubscribe=One-Click`` (RFC 8058, §3.1), form-encoded
     (what providers and our page send) or as a multipart field."""
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_FORM_BYTES):
+    if declared is not None and (validation.ascii_int(declared) is None or int(declared) > MAX_FORM_BYTES):
         return False
     body = b""
     async for chunk in request.stream():

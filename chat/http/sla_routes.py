@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from chat.http.common import JSON, Strict, current, path_id, read_json, services
+from chat.validation import Id, SmallInt
 from escalation import admin
 
 
@@ -20,8 +21,8 @@ class CategoryBody(Strict):
     availability: str = "customer"
     resolution: dict[str, float] | None = None
     stage_one: dict[str, float] | None = None
-    default_severity: int | None = None
-    position: int = 0
+    default_severity: SmallInt | None = None
+    position: SmallInt = 0
     active: bool = True
 
 
@@ -38,9 +39,9 @@ async def put_category(request: Request) -> Response:
 
 class GroupBody(Strict):
     name: str
-    level: int
-    lead_id: int | None = None
-    position: int = 0
+    level: SmallInt
+    lead_id: Id | None = None
+    position: SmallInt = 0
 
 
 async def put_group(request: Request) -> Response:
@@ -73,7 +74,7 @@ class PolicyBody(Strict):
     calendar: str = "24x7"
     tier: str | None = None
     category: str | None = None
-    severity: int | None = None
+    severity: SmallInt | None = None
     first_response: dict[str, float] | None = None
     next_response: dict[str, float] | None = None
     stage_one: dict[str, float] | None = None

@@ -14,9 +14,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from chat import validation
 from chat.errors import ValidationFailed
 from chat.http import sla_routes
 from chat.http.common import JSON, Strict, current, int_query, path_id, read_json, services
+from chat.validation import Id, SmallInt
 from escalation import admin, intake, partner, queries, tickets
 from escalation.closing import rating_of
 from escalation.models import TicketChannel
@@ -26,16 +28,16 @@ class TicketBody(Strict):
     subject: str
     description: str
     category: str | None = None
-    severity: int | None = None
+    severity: SmallInt | None = None
     channel: TicketChannel = TicketChannel.WEB
-    requester_id: int | None = None
+    requester_id: Id | None = None
     requester_email: str | None = None
     email: str | None = None
     name: str | None = None
     assets: list[str] = msgspec.field(default_factory=list)
     happened_at: datetime | None = None
-    cc: list[int] = msgspec.field(default_factory=list)
-    linked_from: int | None = None
+    cc: list[Id] = msgspec.field(default_factory=list)
+    linked_from: Id | None = None
 
 
 async def open_ticket(request: Request) -> Response:
@@ -61,7 +63,7 @@ async def list_tickets(request: Request) -> Response:
     params = request.query_params
     statuses, open_only = queries.parse_statuses(params["status"]) if "status" in params else ((), False)
     assignee = params.get("assignee")
-    if assignee is not None and assignee not in ("me", "none") and not assignee.isdigit():
+    if assignee is not None and assignee not in ("me", "none") and not (validation.ascii_int(assignee) or 0) >= 1:
         raise ValidationFailed("assignee must be a user id, 'me' or 'none'")
     filters = queries.TicketFilter(
         statuses=statuses, open_only=open_only, level=int_query(request, "level", 1, 3), group=params.get("group"),
@@ -83,9 +85,9 @@ async def get_ticket(request: Request) -> Response:
 class PatchBody(Strict):
     subject: str | UnsetType = UNSET
     category: str | UnsetType | None = UNSET
-    severity: int | UnsetType | None = UNSET
+    severity: SmallInt | UnsetType | None = UNSET
     assets: list[str] | UnsetType = UNSET
-    cc: list[int] | UnsetType = UNSET
+    cc: list[Id] | UnsetType = UNSET
     happened_at: datetime | UnsetType | None = UNSET
     label: str | UnsetType | None = UNSET
 
@@ -115,7 +117,7 @@ async def change_status(request: Request) -> Response:
 
 
 class AssignBody(Strict):
-    assignee_id: int | None
+    assignee_id: Id | None
 
 
 async def assign(request: Request) -> Response:
@@ -126,7 +128,7 @@ async def assign(request: Request) -> Response:
 
 
 class TransferBody(Strict):
-    level: int | None = None
+    level: SmallInt | None = None
     group: str | None = None
     note: str | None = None
     to_platform: bool = False  # a partner hands its own first line's ticket to platform staff
@@ -169,10 +171,10 @@ async def update_task(request: Request) -> Response:
 
 
 class EscalateBody(Strict):
-    level: int | None = None
+    level: SmallInt | None = None
     group: str | None = None
     category: str | None = None
-    severity: int | None = None
+    severity: SmallInt | None = None
     note: str | None = None
 
 

@@ -12,8 +12,12 @@ from typing import Annotated, Literal
 import msgspec
 
 RefStr = Annotated[str, msgspec.Meta(max_length=64)]
+# Every number is bounded here, at the edge, within the storage's BIGINT range (the same
+# bound as chat.validation.Id; the pure cores do not import each other): an unbounded
+# ``attachments: [2**63]`` reached SQLite, which raised inside the writer's batch.
 ConvId = Annotated[int, msgspec.Meta(ge=1, le=2**62)]
 Seq = Annotated[int, msgspec.Meta(ge=0, le=2**62)]
+AttachmentId = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
 
 
 class Frame(msgspec.Struct, tag_field="type", forbid_unknown_fields=True, frozen=True):
@@ -38,7 +42,7 @@ class Send(Frame, tag="send", frozen=True):
     client_msg_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = ""
     body: str = ""
     internal: bool = False
-    attachments: Annotated[list[Annotated[int, msgspec.Meta(ge=1)]], msgspec.Meta(max_length=10)] = []
+    attachments: Annotated[list[AttachmentId], msgspec.Meta(max_length=10)] = []
 
 
 class Typing(Frame, tag="typing", frozen=True):

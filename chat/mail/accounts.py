@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chat import throttle, validation
 from chat.auth import Login, session_token
 from chat.authz import Action, Principal, require
-from chat.directory import add_user, find_user, user_channel, user_ref
+from chat.directory import add_user, require_user_admin, user_channel, user_ref, visible_user
 from chat.errors import AppError, BadRequest, Conflict, TooManyRequests
 from chat.mail import links
 from chat.mail.kinds import MailKind
@@ -298,8 +298,9 @@ async def send_invitation(svc: Services, actor: Principal | None, user_id: int) 
     Refused (409): ``password_already_set`` (they sign in, or use "forgot password"),
     ``account_disabled``."""
     now = svc.clock.now()
+    require_user_admin(actor)
     async with svc.sessions.begin() as db:
-        target = await find_user(db, user_id)
+        target = await visible_user(db, actor, user_id)
         if actor is not None:
             require(actor, Action.CREATE_USER, await user_ref(db, target))
         if target.password_hash is not None:

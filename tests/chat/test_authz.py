@@ -125,6 +125,8 @@ MATRIX: list[tuple[str, Action, Target, str]] = [
     ("rate one's own ticket", Action.RATE_TICKET, TICKET_OWN, "VC--R-"),
     ("rate a ticket one is CC'd on", Action.RATE_TICKET, TICKET_CC, "------"),
     ("manage SLA: categories, calendars, policies, groups", Action.MANAGE_SLA, None, "---S--"),
+    # Reseller admins sell SLA: they read policies and calendars; support groups are the desk's.
+    ("read SLA policies and calendars", Action.VIEW_SLA, None, "--ASRO"),
     ("read sent mail (it carries live account links)", Action.VIEW_SENT_MAIL, None, "---S--"),
     ("clear suppressed mail addresses", Action.MANAGE_MAIL_SUPPRESSIONS, None, "---S--"),
     ("read received mail and the spam view", Action.VIEW_RECEIVED_MAIL, None, "--AS-O"),

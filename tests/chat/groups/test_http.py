@@ -40,7 +40,8 @@ async def test_groups_are_created_listed_and_changed(world: GroupWorld, http: ht
     billing = r.json()["group"]
     assert billing["name"] == "Billing" and billing["history"] == "since_join" and billing["membership"] is None
     refusals = [
-        (world.r2admin, {"organization": world.acme, "name": "X"}, (403, "forbidden")),
+        # Not its customer: the same 404 as a company that does not exist (issue 20).
+        (world.r2admin, {"organization": world.acme, "name": "X"}, (404, "organization_not_found")),
         (world.alice, {"organization": world.acme, "name": "X"}, (403, "forbidden")),
         (world.readonly, {"organization": world.acme, "name": "X"}, (403, "forbidden")),
         (world.agent, {"organization": world.reseller1, "name": "X"}, (422, "validation_failed")),
@@ -188,7 +189,7 @@ async def test_reseller_settings_and_first_line_over_http(world: GroupWorld, htt
     direct = (await http.get(f"/api/organizations/{world.direct}/first-line", headers=auth(world.agent))).json()
     assert direct == {"organization_id": world.direct, "partner_id": None, "first_line": "platform"}
     assert error(await http.get(f"/api/organizations/{world.acme}/first-line", headers=auth(world.r2admin))) == (
-        403, "forbidden")
+        404, "organization_not_found")
 
 
 async def test_alerts_with_files_over_http(world: GroupWorld, http: httpx.AsyncClient) -> None:
@@ -233,7 +234,7 @@ async def test_alerts_with_files_over_http(world: GroupWorld, http: httpx.AsyncC
     assert (await http.get(f"/api/alerts/{alert['id']}", headers=auth(world.alice))).json()["alert"] == alert
     assert error(await http.get(f"/api/alerts/{alert['id']}", headers=auth(world.carol))) == (404, "alert_not_found")
     assert error(await http.get(f"/api/alerts?organization={world.acme}", headers=auth(world.carol))) == (
-        403, "forbidden")
+        404, "organization_not_found")
     got = await http.get(upload["url"], headers=auth(world.alice))
     assert got.status_code == 200 and got.content == PNG and got.headers["x-content-type-options"] == "nosniff"
     assert (await http.get(upload["url"], headers=auth(world.carol))).status_code == 404

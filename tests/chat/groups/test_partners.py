@@ -42,10 +42,11 @@ async def test_only_support_admins_set_the_flag_and_only_on_resellers(svc: Servi
     with pytest.raises(AppError) as caught:
         await set_reseller_settings(svc, world.admin.principal, world.acme, own_first_line=True)
     assert caught.value.code == "validation_failed"
-    # The reseller's own admin reads it; another reseller's admin may not.
+    # The reseller's own admin reads it; another reseller's admin may not, and is told
+    # nothing it may not know: the same 404 as for no such organization (issue 20).
     assert (await get_reseller_settings(svc, world.r1admin.principal, world.reseller1)).own_first_line is False
     with pytest.raises(AppError) as caught:
         await get_reseller_settings(svc, world.r2admin.principal, world.reseller1)
-    assert caught.value.code == "forbidden"
+    assert caught.value.code == "organization_not_found"
     async with svc.reads() as db:
         assert await partner_first_line(db, world.acme) is None

@@ -61,21 +61,22 @@ async def test_reseller_admin_is_scoped_to_its_customers(server: LiveServer, htt
     assert ok.status_code == 201
     other = await http.post("/api/users", json={"email": "new@eleven.example", "role": "customer",
                                                  "organization": "c11", "password": PASSWORD})
-    assert other.status_code == 403
+    # Not its customer: the same 404 as a company that does not exist (no existence leak).
+    assert other.status_code == 404 and other.json()["error"]["code"] == "organization_not_found"
     staff = await http.post("/api/users", json={"email": "evil@x.example", "role": "support_admin", "password": PASSWORD})
     assert staff.status_code == 403
     own_org = await http.post("/api/organizations", json={"name": "Sub", "kind": "customer", "parent": "r20"})
     assert own_org.status_code == 201
     foreign_org = await http.post("/api/organizations", json={"name": "Sub2", "kind": "customer", "parent": "r21"})
-    assert foreign_org.status_code == 403
+    assert foreign_org.status_code == 404
     listed = {o["slug"] for o in (await http.get("/api/organizations")).json()["organizations"]}
     assert listed == {"r20", "c10", "sub"}
     async with server.services.sessions() as db:
         eleven = await db.scalar(select(User).where(User.email == "cust@eleven.example"))
         ten = await db.scalar(select(User).where(User.email == "cust@ten.example"))
     assert eleven is not None and ten is not None
-    assert (await http.post(f"/api/users/{eleven.id}/disable")).status_code == 403
-    assert (await http.get(f"/api/users/{eleven.id}")).status_code == 403
+    assert (await http.post(f"/api/users/{eleven.id}/disable")).status_code == 404
+    assert (await http.get(f"/api/users/{eleven.id}")).status_code == 404
     disabled = await http.post(f"/api/users/{ten.id}/disable")
     assert disabled.status_code == 200 and disabled.json()["user"]["disabled"] is True
     assert ids["c10"]

@@ -61,7 +61,8 @@ async def test_reseller_admin_invites_a_customer_of_its_own(server: LiveServer, 
     assert r.json()["user"]["organization_id"] == orgs["c10"]
     refused = await http.post("/api/users", json={"email": "buyer@eleven.example", "role": "customer",
                                                    "organization": "c11", "invite": True})
-    assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+    # Another reseller's customer: the same 404 as a company that does not exist (issue 20).
+    assert refused.status_code == 404 and refused.json()["error"]["code"] == "organization_not_found"
     assert await outbox(server) == [("invitation", "buyer@ten.example", r.json()["user"]["id"])]
     assert await user_by_email(server, "buyer@eleven.example") is None
 
