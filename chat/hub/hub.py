@@ -22,6 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from chat import metrics
+from chat.access_changes import ACCESS_MESSAGE, lost_ref
+from chat.authz import Action, can
 from chat.broker import BrokerUnavailable, Subscription
 from chat.directory import user_channel
 from chat.events import STAFF_CHANNEL, conversation_channel, render_event
@@ -74,6 +76,7 @@ class Hub:
             "read": self._fan_out_ephemeral,
             "viewer": self._heard_viewer,
             "presence": self._heard_presence,
+            ACCESS_MESSAGE: self._access_changed,
             "user.disabled": self._cut,
             "session.revoked": self._cut,
             **dict.fromkeys(NOTICE_TYPES, self._notice),
@@ -344,6 +347,24 @@ class Hub:
         user = event["data"].get("user") or {}
         for conn in list(self.by_user.get(int(user.get("id", 0)), ())):
             self._drop_from_room(conn, int(event["conversation_id"]))
+
+    def _access_changed(self, _channel: str, message: dict[str, Any]) -> None:
+        """People lost a conversation (chat.access_changes): their sockets in its room that
+        may no longer read it leave it now, before anything heard after this message on the
+        channel reaches them, and are told with a ``left`` frame (``reason:
+        "access_revoked"``). Whoever may still read it (staff; a reseller admin over the
+        customer's company) keeps it — the rule a new ``join`` meets."""
+        conv_id = int(message["conversation_id"])
+        users = {int(u) for u in message.get("user_ids") or ()}
+        conns = [c for c in self.rooms.get(conv_id, ()) if c.principal.user_id in users]
+        if not conns:
+            return
+        ref = lost_ref(message)
+        for conn in conns:
+            if can(conn.principal, Action.VIEW_CONVERSATION, ref):
+                continue
+            self._drop_from_room(conn, conv_id)
+            conn.send({"type": "left", "conversation_id": conv_id, "reason": "access_revoked"})
 
     def _drop_from_room(self, conn: Connection, conv_id: int) -> None:
         """Stop delivery to ``conn`` in ``conv_id`` now; the channel bookkeeping follows."""

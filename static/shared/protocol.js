@@ -189,6 +189,14 @@ export class Client {
         for (const i of id ? [id] : this.convs.keys()) this.sendJoin(i);
         return;
       case "pong": return clearTimeout(this.t.pong);
+      case "left":
+        // The server took this socket out (access_revoked): a join would be refused, so the
+        // conversation and what waits to be sent there end as a refused join does.
+        if (f.reason && c) {
+          this.convs.delete(id);
+          this.outbox.filter((i) => i.conversation_id === id).forEach((i) => this.fail(i, { code: f.reason, message: "you may no longer see this conversation" }));
+        }
+        break;
     }
     this.emit(f.type, f);
   }
