@@ -57,7 +57,7 @@ async def start(request: Request) -> Response:
         created = await conversations.start_conversation(
             svc, principal, subject=body.subject, body=body.body, client_msg_id=body.client_msg_id, prechat=answers
         )
-    return JSON({"conversation": conversations.conversation_json(created.conversation, 0)}, status_code=201)
+    return JSON({"conversation": conversations.conversation_json(created.conversation, 0, staff=principal.is_staff)}, status_code=201)
 
 
 async def list_mine(request: Request) -> Response:
