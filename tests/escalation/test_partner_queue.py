@@ -12,11 +12,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from chat.clock import ManualClock
 from chat.conversations import post_message
 from chat.errors import Forbidden
 from chat.groups.partners import set_reseller_settings
+from chat.models import Attachment
 from chat.wiring import build_sweeper
 from tests.chat.groups.helpers import GroupWorld, Person, make_group_world
 from tests.conftest import make_settings
@@ -161,3 +163,25 @@ async def test_the_escalation_ladder_stays_inside_the_partner(
     # Not raised to the platform's second line; the partner's admins are told, not ours.
     assert steps[0]["held_by_partner"] == world.reseller1 and steps[0]["level"] == 1
     assert steps[1]["notify"] == [world.r1admin.id]
+
+
+async def test_an_upload_is_authorized_as_a_message(world: GroupWorld, http: httpx.AsyncClient, live: LiveServer) -> None:
+    """A platform agent may not post in a chat the partner holds, so may not upload into it
+    either (nothing stored); the customer and support admins may; once the partner hands
+    it over, the agent may too."""
+    call = Caller(http)
+    chat = (await call(world.bob, "POST", "/api/conversations", {"subject": "Hi", "body": "Anyone?"},
+                       expect=201))["conversation"]["id"]
+
+    async def upload(who: Person) -> httpx.Response:
+        return await http.post(f"/api/conversations/{chat}/attachments?filename=log.txt", content=b"a log line\n",
+                               headers={"Authorization": f"Bearer {who.token}", "Content-Type": "text/plain"})
+
+    refused = await upload(world.agent)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "forbidden")
+    async with live.services.sessions() as db:
+        assert not await db.scalar(select(func.count()).select_from(Attachment).where(Attachment.uploader_id == world.agent.id))
+    for who in (world.bob, world.admin):
+        assert (await upload(who)).status_code == 201, who.name
+    await call(world.r1admin, "POST", f"/api/tickets/{chat}/transfer", {"to_platform": True})
+    assert (await upload(world.agent)).status_code == 201
