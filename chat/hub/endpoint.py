@@ -13,6 +13,8 @@ import logging
 import time
 from typing import get_args
 
+import msgspec
+
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -119,6 +121,29 @@ def _direct_writer(websocket: WebSocket) -> DirectWrite | None:
         return True
 
     return write
+
+
+# What uvicorn's websockets-sansio protocol logs, with a traceback, for each text frame that
+# is not UTF-8, after it closed the socket with 1007 (RFC 6455: right). Anyone can send
+# such frames, so a traceback each would let a client flood the log: one info line instead.
+_UVICORN_BAD_UTF8 = "Invalid UTF-8 sequence received from client."
+
+
+class _BadUtf8Line(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == _UVICORN_BAD_UTF8:
+            record.msg, record.args = "websocket closed with 1007: a text frame was not valid UTF-8", ()
+            record.exc_info = record.exc_text = record.stack_info = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+def quiet_invalid_utf8() -> None:
+    """Turn uvicorn's traceback for a non-UTF-8 text frame into one info line (idempotent;
+    called at startup, after uvicorn configured its loggers)."""
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _BadUtf8Line) for f in logger.filters):
+        logger.addFilter(_BadUtf8Line())
 
 
 class Admission:
@@ -285,7 +310,7 @@ async def _read_loop(websocket: WebSocket, svc: Services, hub: Hub, conn: Connec
                 conn.close_soon(CLOSE_FLOOD, "flood")
                 return
             await sends.settled()
-            conn.send(error_frame("rate_limited", "slow down", retry_after_ms=int(wait * 1000) + 1))
+            conn.send(error_frame("rate_limited", "slow down", _ref_of(text), retry_after_ms=int(wait * 1000) + 1))
             continue
         refusals = 0
         try:
@@ -311,6 +336,25 @@ async def _read_loop(websocket: WebSocket, svc: Services, hub: Hub, conn: Connec
             log.warning("database unavailable while handling %s: %s", type(frame).__name__, type(exc).__name__)
             await sends.settled()
             conn.send(error_frame("unavailable", "the database did not answer; retry", frame.ref))
+
+
+class _RefOnly(msgspec.Struct):
+    """A frame's ``ref`` alone: the decoder skips every other field without building it."""
+
+    ref: frames.RefStr | None = None
+
+
+_ref_decoder = msgspec.json.Decoder(_RefOnly)
+
+
+def _ref_of(text: str) -> str | None:
+    """The ``ref`` of a frame refused before it was parsed (rate limit), to echo as every
+    other error does; none when the frame is no JSON object or its ``ref`` is not a valid
+    one (the full parse would refuse it)."""
+    try:
+        return _ref_decoder.decode(text).ref
+    except (msgspec.DecodeError, RecursionError):  # ValidationError is a DecodeError
+        return None
 
 
 async def _handle(frame: frames.ClientFrame, socket: Socket) -> None:
