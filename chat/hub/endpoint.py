@@ -54,6 +54,7 @@ CLOSE_PROTOCOL = 4400
 CLOSE_AUTH = 4401
 CLOSE_ORIGIN = 4403
 CLOSE_FLOOD = 4429
+CLOSE_TOO_MANY_SOCKETS = 4430
 CLOSE_TRY_AGAIN = 1013  # RFC 6455 "try again later": the database did not answer, or the process is overloaded
 # A new socket is refused (1013) while the event loop runs this far behind: a client that
 # waits 10 s for its answer (chat/client.py) still gets it, with time to spare for a resume.
@@ -219,7 +220,18 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         metrics.WEBSOCKET_CONNECTIONS.dec()
 
 
+def _socket_cap(svc: Services, conn: Connection) -> int:
+    """How many sockets ``conn``'s principal may hold on this process (chat.settings)."""
+    return svc.settings.max_sockets_per_staff if conn.principal.is_staff else svc.settings.max_sockets_per_visitor
+
+
 async def _serve_socket(websocket: WebSocket, svc: Services, hub: Hub, conn: Connection, user: User) -> None:
+    # Counted and registered with no await in between, so sockets authenticating at once
+    # cannot all slip under the cap. Per process: the hub knows only its own sockets.
+    if len(hub.by_user.get(conn.principal.user_id, ())) >= _socket_cap(svc, conn):
+        conn.close_soon(CLOSE_TOO_MANY_SOCKETS, "too many sockets for this account")
+        await conn.shutdown()
+        return
     conn.send({
         "type": "ready",
         "user": {"id": user.id, "name": user.name, "role": user.role.value},

@@ -3,8 +3,8 @@
 
 // docs/protocol.md, "Close codes": reconnect? Codes not listed (1006: lost) are "backoff".
 export const CLOSE = {
-  1000: "backoff", 1001: "backoff", 1009: "backoff", 1011: "backoff", 1012: "backoff", 1013: "backoff",
-  4400: "no", 4401: "new token", 4403: "no", 4408: "backoff", 4409: "no", 4429: "pause",
+  1000: "backoff", 1001: "backoff", 1007: "no", 1009: "backoff", 1011: "backoff", 1012: "backoff", 1013: "backoff",
+  4400: "no", 4401: "new token", 4403: "no", 4408: "backoff", 4409: "no", 4429: "pause", 4430: "pause",
 };
 
 export class Client {

@@ -220,3 +220,31 @@ async def test_a_text_frame_that_is_not_utf8_closes_with_1007_and_one_quiet_line
     server_records = [r for r in caplog.records if not r.name.startswith(("websockets", "aiosqlite", "sqlalchemy"))]
     assert not [r for r in server_records if r.exc_info or r.levelno >= logging.WARNING], server_records
     assert len([r for r in server_records if "UTF-8" in r.getMessage()]) == 1
+
+
+async def test_sockets_per_principal_are_capped_on_a_process(world: World) -> None:
+    """``MAX_SOCKETS_PER_VISITOR`` sockets of one visitor are served; the next is closed with
+    4430 before ``ready``; one closed makes room again. Others are not affected."""
+    svc = world.server.services
+    cap = svc.settings.max_sockets_per_visitor
+    assert (cap, svc.settings.max_sockets_per_staff) == (20, 50)
+    held = [world.client(world.customer_token) for _ in range(cap)]
+    try:
+        for client in held:
+            await client.connect()
+        refused = world.client(world.customer_token)
+        with pytest.raises(ConnectionClosed):
+            await refused.connect()
+        assert refused.close_code == 4430
+        async with world.client(world.other_customer_token) as other:
+            assert (await other.ping())["type"] == "pong"
+        await held.pop().close()
+        for _ in range(50):  # the server unregisters the closed socket on its side
+            if len(world.server.hub.by_user.get(world.customer.user_id, ())) < cap:
+                break
+            await asyncio.sleep(0.05)
+        async with world.client(world.customer_token) as again:
+            assert (await again.ping())["type"] == "pong"
+    finally:
+        for client in held:
+            await client.close()
