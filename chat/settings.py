@@ -292,7 +292,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
     )
 
 
-def _socket_settings(get: Callable[[str, str], str]) -> dict[str, int]:
+def _socket_settings(get: Callable[[str, str], str]) -> dict[str, Any]:
     return {
         "max_sockets_per_visitor": _int("MAX_SOCKETS_PER_VISITOR", get("MAX_SOCKETS_PER_VISITOR", "20"), low=1,
                                         high=10_000),

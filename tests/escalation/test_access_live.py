@@ -11,7 +11,7 @@ import pytest
 from chat.access_changes import access_lost, publish_access
 from chat.client import ProtocolError
 from chat.models import Conversation
-from tests.escalation.people import People, people  # noqa: F401  (the fixture)
+from tests.escalation.people import People
 
 # Long enough for a publish to cross the in-process broker and the socket many times over.
 SETTLE_SECONDS = 0.3
