@@ -56,8 +56,10 @@ def lost_ref(message: dict[str, Any]) -> ConversationRef:
 
 
 async def publish_access(svc: Services, messages: Iterable[dict[str, Any]]) -> None:
-    """After the commit: on each conversation's channel (an outage is logged; the hubs'
-    periodic revalidation is no substitute, so the message is best effort like events)."""
+    """After the commit: on each conversation's channel. Like every publish, best effort:
+    one lost while the broker is away is not replayed, and a socket that was in the room
+    then keeps it until it joins again (which is refused) — a join checks, the catch-up
+    after an outage does not."""
     for message in messages:
         await svc.publish(conversation_channel(int(message["conversation_id"])), message)
 
