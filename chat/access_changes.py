@@ -17,7 +17,7 @@ listener, before it hands the socket anything heard after this message on the ch
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.authz import ConversationRef
 from chat.events import conversation_channel
-from chat.models import Conversation, ConversationStatus, Organization
+from chat.models import Conversation, ConversationStatus, Organization, Participant
 from chat.services import Services
 
 ACCESS_MESSAGE = "access"
@@ -47,6 +47,35 @@ async def access_lost(db: AsyncSession, conv: Conversation, user_ids: Iterable[i
     }
 
 
+async def lost_since(db: AsyncSession, rooms: Mapping[int, set[int]]) -> list[dict[str, Any]]:
+    """The access messages a process may have missed (a broker outage): for each
+    conversation of ``rooms`` (id → the users with a non-staff socket in its room), the
+    users who are no longer participants, as :func:`access_lost` would have named them.
+    Two statements, whatever the number of rooms."""
+    rooms = {c: users for c, users in rooms.items() if users}
+    if not rooms:
+        return []
+    everyone = set().union(*rooms.values())
+    current = {(int(c), int(u)) for c, u in await db.execute(
+        select(Participant.conversation_id, Participant.user_id).where(
+            Participant.conversation_id.in_(rooms), Participant.user_id.in_(everyone), Participant.left_at.is_(None))
+    )}
+    facts = await db.execute(
+        select(Conversation.id, Conversation.organization_id, Organization.parent_id, Conversation.status)
+        .outerjoin(Organization, Organization.id == Conversation.organization_id)
+        .where(Conversation.id.in_(rooms))
+    )
+    messages = []
+    for conv_id, org_id, parent_id, status in facts:
+        gone = sorted(u for u in rooms[conv_id] if (conv_id, u) not in current)
+        if gone:
+            messages.append({
+                "type": ACCESS_MESSAGE, "conversation_id": conv_id, "user_ids": gone, "organization_id": org_id,
+                "org_parent_id": parent_id, "is_open": status is ConversationStatus.OPEN,
+            })
+    return messages
+
+
 def lost_ref(message: dict[str, Any]) -> ConversationRef:
     """The conversation as the named users now stand to it: not participants."""
     return ConversationRef(
@@ -57,11 +86,10 @@ def lost_ref(message: dict[str, Any]) -> ConversationRef:
 
 async def publish_access(svc: Services, messages: Iterable[dict[str, Any]]) -> None:
     """After the commit: on each conversation's channel. Like every publish, best effort:
-    one lost while the broker is away is not replayed, and a socket that was in the room
-    then keeps it until it joins again (which is refused) — a join checks, the catch-up
-    after an outage does not."""
+    one lost while the broker is away is made up for by the hubs when it is back
+    (:func:`lost_since`, before they catch their sockets up)."""
     for message in messages:
         await svc.publish(conversation_channel(int(message["conversation_id"])), message)
 
 
-__all__ = ["ACCESS_MESSAGE", "access_lost", "lost_ref", "publish_access"]
+__all__ = ["ACCESS_MESSAGE", "access_lost", "lost_ref", "lost_since", "publish_access"]

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from chat import metrics
-from chat.access_changes import ACCESS_MESSAGE, lost_ref
+from chat.access_changes import ACCESS_MESSAGE, lost_ref, lost_since
 from chat.authz import Action, can
 from chat.broker import BrokerUnavailable, Subscription
 from chat.directory import user_channel
@@ -182,13 +182,33 @@ class Hub:
 
     def _recover(self) -> None:
         """After a broker outage: every socket is caught up from the database (publishes
-        made meanwhile were lost), and accounts disabled meanwhile are cut."""
+        made meanwhile were lost), and accounts disabled meanwhile are cut. Whoever lost a
+        conversation meanwhile leaves its room first: the catch-up would hand them what
+        they may no longer read."""
         log.info("broker back; catching up %d conversations", len(self.rooms))
         self._set_live(True)
-        for conv_id, conns in self.rooms.items():
-            for conn in conns:
-                conn.start_catch_up(conv_id)
+        self.spawn(self._recover_rooms())
         self.spawn(self.revalidate())
+
+    async def _recover_rooms(self) -> None:
+        await self.recheck_rooms()
+        for conv_id, conns in list(self.rooms.items()):
+            for conn in list(conns):
+                conn.start_catch_up(conv_id)
+
+    async def recheck_rooms(self) -> None:
+        """Apply the access changes this process may have missed (chat.access_changes):
+        non-staff sockets whose user is no longer a participant of a room's conversation
+        are dropped from it unless they may read it another way (staff read everything)."""
+        rooms = {conv_id: {c.principal.user_id for c in conns if not c.staff} for conv_id, conns in self.rooms.items()}
+        try:
+            async with self.svc.reads() as db:
+                messages = await lost_since(db, rooms)
+        except (SQLAlchemyError, OSError):
+            log.warning("room recheck skipped: database unavailable")
+            return
+        for message in messages:
+            self._access_changed("", message)
 
     # -- registry ---------------------------------------------------------------------
 

@@ -5,12 +5,17 @@ version: tests/topology/test_access.py."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
 from chat.access_changes import access_lost, publish_access
+from chat.authz import Principal
 from chat.client import ProtocolError
-from chat.models import Conversation
+from chat.models import Conversation, Role
+from chat.wiring import build_services
+from escalation import tickets
+from tests.conftest import make_settings
 from tests.escalation.people import People
 
 # Long enough for a publish to cross the in-process broker and the socket many times over.
@@ -72,3 +77,29 @@ async def test_who_still_may_read_keeps_the_socket(people: People) -> None:
         ack = await agent.send(conv, "still here")
         assert (await agent.wait_for_seq(conv, ack["seq"]))[-1]["body"] == "still here"
         assert any(c.principal.user_id == people.ids["agent"] for c in people.server.hub.rooms[conv])
+
+
+async def test_an_access_change_lost_with_the_broker_is_applied_when_it_is_back(
+    people: People, sqlite_url: str, tmp_path: Path
+) -> None:
+    """The CC removal committed by a process whose publish never reaches this one (as in a
+    broker outage): when the hub recovers, it rechecks its rooms before catching up."""
+    conv = await _ticket_with_cc(people)
+    elsewhere = build_services(make_settings(sqlite_url, tmp_path / "elsewhere"))
+    await elsewhere.broker.connect()  # its own in-memory broker: nobody here hears it
+    hub = people.server.hub
+    try:
+        async with people.client("colleague") as colleague, people.client("customer") as customer:
+            await colleague.join(conv)
+            await customer.join(conv)
+            agent = Principal(people.ids["agent"], Role.AGENT, None)
+            await tickets.update_ticket(elsewhere, agent, conv, {"cc": []})
+            await asyncio.sleep(SETTLE_SECONDS)
+            assert any(c.principal.user_id == people.ids["colleague"] for c in hub.rooms[conv])  # not heard
+            await hub.recheck_rooms()
+            assert (await colleague.next_frame("left"))["reason"] == "access_revoked"
+            assert [c.principal.user_id for c in hub.rooms[conv]] == [people.ids["customer"]]
+            ack = await customer.send(conv, "still mine")
+            assert (await customer.wait_for_seq(conv, ack["seq"]))[-1]["body"] == "still mine"
+    finally:
+        await elsewhere.close()
