@@ -14,6 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from chat.client import ChatClient
 from chat.clock import ManualClock
 from chat.conversations import post_message
 from chat.errors import Forbidden
@@ -185,3 +186,23 @@ async def test_an_upload_is_authorized_as_a_message(world: GroupWorld, http: htt
         assert (await upload(who)).status_code == 201, who.name
     await call(world.r1admin, "POST", f"/api/tickets/{chat}/transfer", {"to_platform": True})
     assert (await upload(world.agent)).status_code == 201
+
+
+async def test_the_partners_admin_keeps_the_room_after_handing_the_ticket_over(
+    world: GroupWorld, http: httpx.AsyncClient, live: LiveServer
+) -> None:
+    """Unassigned by the transfer to the platform, the partner's admin is no participant any
+    more — but still reads their customer's conversation (reseller scope), as a new join
+    would: their socket stays in the room (chat.access_changes decides as the join does)."""
+    call = Caller(http)
+    chat = (await call(world.alice, "POST", "/api/conversations", {"subject": "Hi", "body": "Anyone?"},
+                       expect=201))["conversation"]["id"]
+    await call(world.r1admin, "POST", f"/api/tickets/{chat}/assign", {"assignee_id": world.r1admin.id})
+    async with ChatClient(live.ws_url + "/ws", world.r1admin.token, timeout=10) as partner, \
+            ChatClient(live.ws_url + "/ws", world.agent.token, timeout=10) as agent:
+        await partner.join(chat)
+        await agent.join(chat)
+        await call(world.r1admin, "POST", f"/api/tickets/{chat}/transfer", {"to_platform": True})
+        ack = await agent.send(chat, "platform here")
+        assert (await partner.wait_for_seq(chat, ack["seq"]))[-1]["body"] == "platform here"
+        assert any(c.principal.user_id == world.r1admin.id for c in live.hub.rooms[chat])
