@@ -18,7 +18,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from chat import metrics
@@ -31,7 +31,7 @@ from chat.hub.connection import Connection
 from chat.hub.presence import ANNOUNCE_SECONDS, Presence
 from chat.hub.ratelimit import TokenBucket
 from chat.hub.support_signal import SupportSignal
-from chat.models import AuthSession, User
+from chat.models import AuthSession, Role, User
 from chat.services import Services
 
 log = logging.getLogger(__name__)
@@ -395,15 +395,22 @@ class Hub:
 
     async def revalidate(self) -> None:
         """Close sockets whose user was disabled or whose session was revoked — the safety
-        net for a disable announced while the broker was away."""
+        net for a disable announced while the broker was away — and those whose user's
+        role is no longer the one the socket was opened with (a socket acts with the role
+        it authenticated as: staff-only frames, internal notes; no use case changes a role
+        today, so this is the net for an operator's change in the database)."""
         conns = self.all_connections()
         if not conns:
             return
         user_ids = {c.principal.user_id for c in conns}
         session_ids = {c.principal.session_id for c in conns if c.principal.session_id}
+        by_role: dict[Role, set[int]] = defaultdict(set)
+        for conn in conns:
+            by_role[conn.principal.role].add(conn.principal.user_id)
+        changed = or_(User.disabled.is_(True), *(and_(User.id.in_(ids), User.role != role) for role, ids in by_role.items()))
         try:
             async with self.svc.sessions() as db:
-                disabled = set(await db.scalars(select(User.id).where(User.id.in_(user_ids), User.disabled.is_(True))))
+                disabled = set(await db.scalars(select(User.id).where(User.id.in_(user_ids), changed)))
                 revoked = set(
                     await db.scalars(
                         select(AuthSession.id).where(AuthSession.id.in_(session_ids), AuthSession.revoked_at.is_not(None))
@@ -414,5 +421,5 @@ class Hub:
             return
         for conn in conns:
             if conn.principal.user_id in disabled or conn.principal.session_id in revoked:
-                conn.close_soon(CLOSE_ACCOUNT_GONE, "account disabled or signed out")
+                conn.close_soon(CLOSE_ACCOUNT_GONE, "account disabled, signed out or its role changed")
 

@@ -8,11 +8,12 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from chat.access_changes import access_lost, publish_access
 from chat.authz import Principal
 from chat.client import ProtocolError
-from chat.models import Conversation, Role
+from chat.models import Conversation, Role, User
 from chat.wiring import build_services
 from escalation import tickets
 from tests.conftest import make_settings
@@ -103,3 +104,16 @@ async def test_an_access_change_lost_with_the_broker_is_applied_when_it_is_back(
             assert (await customer.wait_for_seq(conv, ack["seq"]))[-1]["body"] == "still mine"
     finally:
         await elsewhere.close()
+
+
+async def test_a_changed_role_closes_the_users_sockets_on_revalidation(people: People) -> None:
+    """A socket acts with the role it authenticated as; no use case changes a role, but an
+    operator may in the database: the hub's periodic revalidation closes such sockets
+    (4409, sign in again), others stay."""
+    svc, hub = people.server.services, people.server.hub
+    async with people.client("agent") as agent, people.client("agent2") as other:
+        async with svc.sessions.begin() as db:
+            await db.execute(update(User).where(User.id == people.ids["agent"]).values(role=Role.READ_ONLY))
+        await hub.revalidate()
+        assert await agent.wait_closed(5) == 4409
+        assert (await other.ping())["type"] == "pong"
