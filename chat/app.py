@@ -35,7 +35,7 @@ from chat.http import (
     widget_routes,
 )
 from chat.http.common import app_error_handler, http_error_handler, internal_error_handler
-from chat.hub.endpoint import websocket_endpoint
+from chat.hub.endpoint import quiet_invalid_utf8, websocket_endpoint
 from chat.hub.hub import Hub
 from chat.hub.presence import Presence
 from chat.services import Services
@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         await _ensure_schema(settings)
         await warm_up(svc)
         await svc.broker.connect()
+        quiet_invalid_utf8()
         await hub.start()
         stop = asyncio.Event()
         # Embedded default: no separate worker process to run, so all of it here; beside a

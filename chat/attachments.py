@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from chat.authz import Action, Principal, can, require
 from chat.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
-from chat.events import history_floor, load_visible
+from chat.events import ConversationClosed, history_floor, load_visible
 from chat.models import Attachment, ConversationKind, Event
 from chat.services import Services
 from chat.wire import View
@@ -103,6 +103,9 @@ async def upload(
     name, ctype = check_upload(svc, filename, content_type, declared_size)
     async with svc.reads() as db:
         _, ref = await load_visible(db, actor, conversation_id)
+        if not ref.is_open:
+            raise ConversationClosed("this conversation is closed; start a new one")
+        # Authorized as the message it is for: who may not post there may not upload there.
         require(actor, Action.POST_MESSAGE, ref)
     return await store_upload(svc, "", ctype, chunks, lambda key, size: Attachment(
         conversation_id=conversation_id, uploader_id=actor.user_id, event_id=None, filename=name,

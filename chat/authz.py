@@ -211,17 +211,20 @@ def _view_conversation(p: Principal, t: Target) -> bool:
 
 def _post_message(p: Principal, t: Target) -> bool:
     assert isinstance(t, ConversationRef)
+    if not t.is_open:
+        return False  # closed is final, for everyone (sends answer conversation_closed)
     if p.role is Role.SUPPORT_ADMIN:
         return True
     if p.role is Role.AGENT:
         return t.handled_by_org_id is None
     if p.role is Role.READ_ONLY:
         return False
-    return t.is_participant and t.is_open
+    return t.is_participant
 
 
 def _post_internal_note(p: Principal, t: Target) -> bool:
-    return p.role in {Role.AGENT, Role.SUPPORT_ADMIN}
+    assert isinstance(t, ConversationRef)
+    return t.is_open and p.role in {Role.AGENT, Role.SUPPORT_ADMIN}
 
 
 def _view_internal_notes(p: Principal, t: Target) -> bool:

@@ -275,10 +275,13 @@ async def mark_read(svc: Services, actor: Principal, conversation_id: int, seq: 
 
 
 def conversation_json(
-    conv: Conversation, read_seq: int | None = None, *, ticket: dict[str, Any] | bool | None = False
+    conv: Conversation, read_seq: int | None = None, *, staff: bool, ticket: dict[str, Any] | bool | None = False
 ) -> dict[str, Any]:
-    """The conversation; with ``ticket`` (a summary from ``escalation.views.ticket_summary``,
-    or ``None`` for a conversation without one) also its ticket's place in the queues."""
+    """The conversation as staff (``staff``) or anyone else sees it: ``last_seq`` is the
+    latest seq the reader can see — for everyone but staff the last *public* one (internal
+    notes and staff-only events are not theirs to count). With ``ticket`` (a summary from
+    ``escalation.views.ticket_summary``, or ``None`` for a conversation without one) also
+    its ticket's place in the queues."""
     body: dict[str, Any] = {
         "id": conv.id,
         "kind": conv.kind.value,
@@ -287,7 +290,7 @@ def conversation_json(
         "site_id": conv.site_id,
         "organization_id": conv.organization_id,
         "created_by_id": conv.created_by_id,
-        "last_seq": conv.last_seq,
+        "last_seq": conv.last_seq if staff else conv.last_public_seq,
         "read_seq": read_seq,
         "created_at": conv.created_at.isoformat(),
         "updated_at": conv.updated_at.isoformat(),
@@ -329,7 +332,8 @@ async def list_conversations(
             query = query.where(Conversation.id < before_id)
         rows = (await db.execute(query)).all()
         return [
-            conversation_json(c, r, ticket=ticket_summary(t, staff=actor.is_staff) if t is not None else None)
+            conversation_json(c, r, staff=actor.is_staff,
+                              ticket=ticket_summary(t, staff=actor.is_staff) if t is not None else None)
             for c, r, t in rows
         ]
 
@@ -342,7 +346,4 @@ async def conversation_detail(svc: Services, actor: Principal, conversation_id: 
         read_seq = await read_position(db, actor.user_id, conv.id)
         ticket = await db.get(Ticket, conv.id)
     summary = ticket_summary(ticket, staff=actor.is_staff) if ticket is not None else None
-    body = conversation_json(conv, read_seq, ticket=summary)
-    if not actor.is_staff:
-        body["last_seq"] = conv.last_public_seq
-    return body
+    return conversation_json(conv, read_seq, staff=actor.is_staff, ticket=summary)

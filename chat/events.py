@@ -33,6 +33,7 @@ from chat.models import (
 )
 from chat.numbering import number_run
 from chat.services import Services
+from escalation.models import Ticket
 
 HISTORY_PAGE_MAX = 500
 class EventKind(enum.StrEnum):
@@ -140,12 +141,14 @@ def render_event(event: dict[str, Any], *, staff: bool) -> dict[str, Any]:
 
 
 async def conversation_ref(db: AsyncSession, principal: Principal, conversation_id: int) -> tuple[Conversation, ConversationRef]:
-    # One statement: the conversation, its organization's reseller, and whether the
-    # principal takes part (chat/message_batch.py loads the same facts for sends).
+    # One statement: the conversation, its organization's reseller, whether the principal
+    # takes part, and the partner whose own first line holds its ticket (who may post
+    # there depends on it) — chat/message_batch.py loads the same facts for sends.
     row = (
         await db.execute(
-            select(Conversation, Organization.parent_id, Participant.id)
+            select(Conversation, Organization.parent_id, Participant.id, Ticket.handled_by_org_id)
             .outerjoin(Organization, Organization.id == Conversation.organization_id)
+            .outerjoin(Ticket, Ticket.conversation_id == Conversation.id)
             .outerjoin(
                 Participant,
                 and_(
@@ -159,13 +162,14 @@ async def conversation_ref(db: AsyncSession, principal: Principal, conversation_
     ).first()
     if row is None:
         raise NotFound("no such conversation", code="not_found")
-    conv, parent_id, participant = row
+    conv, parent_id, participant, handled_by = row
     ref = ConversationRef(
         id=conv.id,
         organization_id=conv.organization_id,
         org_parent_id=parent_id,
         is_participant=participant is not None,
         is_open=conv.status is ConversationStatus.OPEN,
+        handled_by_org_id=handled_by,
     )
     return conv, ref
 

@@ -243,15 +243,17 @@ def _facts(tx: Tx, actor: Principal, conversation_id: int) -> _Facts | None:
 
 
 def _authorize(actor: Principal, item: SendItem, ref: ConversationRef) -> None:
-    """The rules of chat.conversations.post_message, in its order."""
+    """The rules of chat.conversations.post_message, in its order: who may not see it learns
+    nothing; a closed conversation takes nothing more from anyone, staff included (closed is
+    final: the customer starts a new one, linked); then the rule of the action."""
     if not can(actor, Action.VIEW_CONVERSATION, ref):
         raise NotFound("no such conversation", code="not_found")
+    if not ref.is_open:
+        raise ConversationClosed("this conversation is closed; start a new one")
     if item.internal:
         if not can(actor, Action.POST_INTERNAL_NOTE, ref):
             raise Forbidden(f"you may not {Action.POST_INTERNAL_NOTE.value.replace('_', ' ')}")
     elif not can(actor, Action.POST_MESSAGE, ref):
-        if ref.is_participant and not ref.is_open:
-            raise ConversationClosed("this conversation is closed; start a new one")
         raise Forbidden(f"you may not {Action.POST_MESSAGE.value.replace('_', ' ')}")
 
 

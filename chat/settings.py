@@ -58,6 +58,12 @@ class Settings:
     log_level: str
     presence_grace_seconds: int = 30
     """How long staff whose last socket closed stay "online" (a reload is not "offline")."""
+    # Open websockets per principal on one server process (chat.hub.endpoint): past it a new
+    # socket is closed with 4430. A tab is a socket; nobody needs hundreds.
+    max_sockets_per_visitor: int = 20
+    """Visitors, customers and reseller admins (``MAX_SOCKETS_PER_VISITOR``)."""
+    max_sockets_per_staff: int = 50
+    """Agents, support admins, read-only staff: many console tabs (``MAX_SOCKETS_PER_STAFF``)."""
     # Tickets (escalation/). Delays are escalation.autoclose.Delay texts ("48h", "2bd").
     auto_close_waiting_after: str = "48h"
     auto_close_proposed_after: str = "7d"
@@ -280,9 +286,19 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
             "PRESENCE_GRACE_SECONDS", get("PRESENCE_GRACE_SECONDS", "30"), low=1, high=3600
         ),
         metrics_token=_metrics_token(env.get("METRICS_TOKEN", "")),
+        **_socket_settings(get),
         **_ticket_settings(get),
         **_mail_settings(get, public_url=get("PUBLIC_URL", f"http://127.0.0.1:{port}")),
     )
+
+
+def _socket_settings(get: Callable[[str, str], str]) -> dict[str, Any]:
+    return {
+        "max_sockets_per_visitor": _int("MAX_SOCKETS_PER_VISITOR", get("MAX_SOCKETS_PER_VISITOR", "20"), low=1,
+                                        high=10_000),
+        "max_sockets_per_staff": _int("MAX_SOCKETS_PER_STAFF", get("MAX_SOCKETS_PER_STAFF", "50"), low=1,
+                                      high=10_000),
+    }
 
 
 # A scraper's secret, compared in constant time; 16 characters of token_urlsafe are 96 bits.

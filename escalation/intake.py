@@ -266,7 +266,4 @@ async def open_ticket_with_conversation(svc: Services, actor: Principal, draft: 
     async with svc.reads() as db:
         conv = await db.get(Conversation, ticket["id"])
     assert conv is not None
-    conversation = conversation_json(conv, 0)
-    if not actor.is_staff:
-        conversation["last_seq"] = conv.last_public_seq
-    return OpenedTicket(ticket, conversation)
+    return OpenedTicket(ticket, conversation_json(conv, 0, staff=actor.is_staff))

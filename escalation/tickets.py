@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat import validation
+from chat.access_changes import access_lost
 from chat.authz import Action, Principal
 from chat.errors import Conflict, ValidationFailed
 from chat.events import EventKind, author_json
@@ -212,7 +213,9 @@ def _iso(at: datetime | None) -> str | None:
 
 async def sync_participants(work: Work, *, added: set[int], removed: set[int]) -> None:
     """People copied on a ticket, and a partner's admin it is assigned to, follow its
-    conversation (they read it; they may write); taken off, they leave it."""
+    conversation (they read it; they may write); taken off, they leave it — and their open
+    sockets leave its room after the commit, unless they may still read it another way
+    (:mod:`chat.access_changes`)."""
     rows = {p.user_id: p for p in await work.db.scalars(
         select(Participant).where(Participant.conversation_id == work.conv.id,
                                   Participant.user_id.in_(added | removed))
@@ -222,8 +225,12 @@ async def sync_participants(work: Work, *, added: set[int], removed: set[int]) -
             rows[user_id].left_at = None
         else:
             work.db.add(Participant(conversation_id=work.conv.id, user_id=user_id, joined_at=work.now, last_read_seq=0))
-    for user_id in removed & set(rows):
+    gone = (removed & set(rows)) - added
+    for user_id in gone:
         rows[user_id].left_at = work.now
+    message = await access_lost(work.db, work.conv, gone)
+    if message is not None:
+        work.access.append(message)
 
 
 async def change_status(

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat.access_changes import publish_access
 from chat.errors import AppError, NotFound
 from chat.events import EventKind, append_event, author_json, event_json, publish_events, ring_inbox, stage_event
 from chat.groups.queries import partner_first_line
@@ -140,6 +141,9 @@ class Work:
     created: bool = False
     events: list[dict[str, Any]] = field(default_factory=list)
     inbox: list[str] = field(default_factory=list)
+    # People who lost the conversation in this unit (chat.access_changes), told to the hubs
+    # after the commit so their open sockets leave the room.
+    access: list[dict[str, Any]] = field(default_factory=list)
     rendered: Any = None
     _marks: set[str] | None = None
     # Set by escalation.batch: history events are numbered here and written with the
@@ -478,6 +482,7 @@ async def finish_work(work: Work) -> None:
 
 async def publish_work(svc: Services, work: Work) -> None:
     await publish_events(svc, work.events)
+    await publish_access(svc, work.access)
     reasons = work.inbox + [e["data"]["event"] for e in work.events if e["kind"] == "system"]
     if reasons:
         await ring_inbox(svc, work.conv.id, reasons[0])

@@ -106,7 +106,7 @@ async def conversation_detail(svc: Services, actor: Principal, conversation_id: 
             )
             notes = [CustomerNoteView.of(n, u) for n, u in rows]
     return {
-        "conversation": conversation_json(conv, read_seq),
+        "conversation": conversation_json(conv, read_seq, staff=actor.is_staff),
         "ticket": ticket,
         "item": item,
         "customer": None if customer is None else {

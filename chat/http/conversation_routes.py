@@ -57,8 +57,8 @@ async def start(request: Request) -> Response:
             svc, principal, subject=body.subject, body=body.body, client_msg_id=body.client_msg_id, prechat=answers
         )
     # A retry with the same client_msg_id answers the chat its first send opened: 200, not 201.
-    return JSON({"conversation": conversations.conversation_json(created.conversation, 0), "duplicate": created.duplicate},
-                status_code=200 if created.duplicate else 201)
+    conversation = conversations.conversation_json(created.conversation, 0, staff=principal.is_staff)
+    return JSON({"conversation": conversation, "duplicate": created.duplicate}, status_code=200 if created.duplicate else 201)
 
 
 async def list_mine(request: Request) -> Response:

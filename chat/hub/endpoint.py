@@ -13,6 +13,7 @@ import logging
 import time
 from typing import get_args
 
+import msgspec
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -52,6 +53,7 @@ CLOSE_PROTOCOL = 4400
 CLOSE_AUTH = 4401
 CLOSE_ORIGIN = 4403
 CLOSE_FLOOD = 4429
+CLOSE_TOO_MANY_SOCKETS = 4430
 CLOSE_TRY_AGAIN = 1013  # RFC 6455 "try again later": the database did not answer, or the process is overloaded
 # A new socket is refused (1013) while the event loop runs this far behind: a client that
 # waits 10 s for its answer (chat/client.py) still gets it, with time to spare for a resume.
@@ -119,6 +121,29 @@ def _direct_writer(websocket: WebSocket) -> DirectWrite | None:
         return True
 
     return write
+
+
+# What uvicorn's websockets-sansio protocol logs, with a traceback, for each text frame that
+# is not UTF-8, after it closed the socket with 1007 (RFC 6455: right). Anyone can send
+# such frames, so a traceback each would let a client flood the log: one info line instead.
+_UVICORN_BAD_UTF8 = "Invalid UTF-8 sequence received from client."
+
+
+class _BadUtf8Line(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == _UVICORN_BAD_UTF8:
+            record.msg, record.args = "websocket closed with 1007: a text frame was not valid UTF-8", ()
+            record.exc_info = record.exc_text = record.stack_info = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+def quiet_invalid_utf8() -> None:
+    """Turn uvicorn's traceback for a non-UTF-8 text frame into one info line (idempotent;
+    called at startup, after uvicorn configured its loggers)."""
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _BadUtf8Line) for f in logger.filters):
+        logger.addFilter(_BadUtf8Line())
 
 
 class Admission:
@@ -194,7 +219,18 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         metrics.WEBSOCKET_CONNECTIONS.dec()
 
 
+def _socket_cap(svc: Services, conn: Connection) -> int:
+    """How many sockets ``conn``'s principal may hold on this process (chat.settings)."""
+    return svc.settings.max_sockets_per_staff if conn.principal.is_staff else svc.settings.max_sockets_per_visitor
+
+
 async def _serve_socket(websocket: WebSocket, svc: Services, hub: Hub, conn: Connection, user: User) -> None:
+    # Counted and registered with no await in between, so sockets authenticating at once
+    # cannot all slip under the cap. Per process: the hub knows only its own sockets.
+    if len(hub.by_user.get(conn.principal.user_id, ())) >= _socket_cap(svc, conn):
+        conn.close_soon(CLOSE_TOO_MANY_SOCKETS, "too many sockets for this account")
+        await conn.shutdown()
+        return
     conn.send({
         "type": "ready",
         "user": {"id": user.id, "name": user.name, "role": user.role.value},
@@ -285,7 +321,7 @@ async def _read_loop(websocket: WebSocket, svc: Services, hub: Hub, conn: Connec
                 conn.close_soon(CLOSE_FLOOD, "flood")
                 return
             await sends.settled()
-            conn.send(error_frame("rate_limited", "slow down", retry_after_ms=int(wait * 1000) + 1))
+            conn.send(error_frame("rate_limited", "slow down", _ref_of(text), retry_after_ms=int(wait * 1000) + 1))
             continue
         refusals = 0
         try:
@@ -311,6 +347,25 @@ async def _read_loop(websocket: WebSocket, svc: Services, hub: Hub, conn: Connec
             log.warning("database unavailable while handling %s: %s", type(frame).__name__, type(exc).__name__)
             await sends.settled()
             conn.send(error_frame("unavailable", "the database did not answer; retry", frame.ref))
+
+
+class _RefOnly(msgspec.Struct):
+    """A frame's ``ref`` alone: the decoder skips every other field without building it."""
+
+    ref: frames.RefStr | None = None
+
+
+_ref_decoder = msgspec.json.Decoder(_RefOnly)
+
+
+def _ref_of(text: str) -> str | None:
+    """The ``ref`` of a frame refused before it was parsed (rate limit), to echo as every
+    other error does; none when the frame is no JSON object or its ``ref`` is not a valid
+    one (the full parse would refuse it)."""
+    try:
+        return _ref_decoder.decode(text).ref
+    except (msgspec.DecodeError, RecursionError):  # ValidationError is a DecodeError
+        return None
 
 
 async def _handle(frame: frames.ClientFrame, socket: Socket) -> None:

@@ -18,10 +18,12 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from chat import metrics
+from chat.access_changes import ACCESS_MESSAGE, lost_ref, lost_since
+from chat.authz import Action, can
 from chat.broker import BrokerUnavailable, Subscription
 from chat.directory import user_channel
 from chat.events import STAFF_CHANNEL, conversation_channel, render_event
@@ -29,7 +31,7 @@ from chat.hub.connection import Connection
 from chat.hub.presence import ANNOUNCE_SECONDS, Presence
 from chat.hub.ratelimit import TokenBucket
 from chat.hub.support_signal import SupportSignal
-from chat.models import AuthSession, User
+from chat.models import AuthSession, Role, User
 from chat.services import Services
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,7 @@ class Hub:
             "read": self._fan_out_ephemeral,
             "viewer": self._heard_viewer,
             "presence": self._heard_presence,
+            ACCESS_MESSAGE: self._access_changed,
             "user.disabled": self._cut,
             "session.revoked": self._cut,
             **dict.fromkeys(NOTICE_TYPES, self._notice),
@@ -179,13 +182,33 @@ class Hub:
 
     def _recover(self) -> None:
         """After a broker outage: every socket is caught up from the database (publishes
-        made meanwhile were lost), and accounts disabled meanwhile are cut."""
+        made meanwhile were lost), and accounts disabled meanwhile are cut. Whoever lost a
+        conversation meanwhile leaves its room first: the catch-up would hand them what
+        they may no longer read."""
         log.info("broker back; catching up %d conversations", len(self.rooms))
         self._set_live(True)
-        for conv_id, conns in self.rooms.items():
-            for conn in conns:
-                conn.start_catch_up(conv_id)
+        self.spawn(self._recover_rooms())
         self.spawn(self.revalidate())
+
+    async def _recover_rooms(self) -> None:
+        await self.recheck_rooms()
+        for conv_id, conns in list(self.rooms.items()):
+            for conn in list(conns):
+                conn.start_catch_up(conv_id)
+
+    async def recheck_rooms(self) -> None:
+        """Apply the access changes this process may have missed (chat.access_changes):
+        non-staff sockets whose user is no longer a participant of a room's conversation
+        are dropped from it unless they may read it another way (staff read everything)."""
+        rooms = {conv_id: {c.principal.user_id for c in conns if not c.staff} for conv_id, conns in self.rooms.items()}
+        try:
+            async with self.svc.reads() as db:
+                messages = await lost_since(db, rooms)
+        except (SQLAlchemyError, OSError):
+            log.warning("room recheck skipped: database unavailable")
+            return
+        for message in messages:
+            self._access_changed("", message)
 
     # -- registry ---------------------------------------------------------------------
 
@@ -345,6 +368,24 @@ class Hub:
         for conn in list(self.by_user.get(int(user.get("id", 0)), ())):
             self._drop_from_room(conn, int(event["conversation_id"]))
 
+    def _access_changed(self, _channel: str, message: dict[str, Any]) -> None:
+        """People lost a conversation (chat.access_changes): their sockets in its room that
+        may no longer read it leave it now, before anything heard after this message on the
+        channel reaches them, and are told with a ``left`` frame (``reason:
+        "access_revoked"``). Whoever may still read it (staff; a reseller admin over the
+        customer's company) keeps it — the rule a new ``join`` meets."""
+        conv_id = int(message["conversation_id"])
+        users = {int(u) for u in message.get("user_ids") or ()}
+        conns = [c for c in self.rooms.get(conv_id, ()) if c.principal.user_id in users]
+        if not conns:
+            return
+        ref = lost_ref(message)
+        for conn in conns:
+            if can(conn.principal, Action.VIEW_CONVERSATION, ref):
+                continue
+            self._drop_from_room(conn, conv_id)
+            conn.send({"type": "left", "conversation_id": conv_id, "reason": "access_revoked"})
+
     def _drop_from_room(self, conn: Connection, conv_id: int) -> None:
         """Stop delivery to ``conn`` in ``conv_id`` now; the channel bookkeeping follows."""
         if conn.rooms.pop(conv_id, None) is None:
@@ -354,15 +395,22 @@ class Hub:
 
     async def revalidate(self) -> None:
         """Close sockets whose user was disabled or whose session was revoked — the safety
-        net for a disable announced while the broker was away."""
+        net for a disable announced while the broker was away — and those whose user's
+        role is no longer the one the socket was opened with (a socket acts with the role
+        it authenticated as: staff-only frames, internal notes; no use case changes a role
+        today, so this is the net for an operator's change in the database)."""
         conns = self.all_connections()
         if not conns:
             return
         user_ids = {c.principal.user_id for c in conns}
         session_ids = {c.principal.session_id for c in conns if c.principal.session_id}
+        by_role: dict[Role, set[int]] = defaultdict(set)
+        for conn in conns:
+            by_role[conn.principal.role].add(conn.principal.user_id)
+        changed = or_(User.disabled.is_(True), *(and_(User.id.in_(ids), User.role != role) for role, ids in by_role.items()))
         try:
             async with self.svc.sessions() as db:
-                disabled = set(await db.scalars(select(User.id).where(User.id.in_(user_ids), User.disabled.is_(True))))
+                disabled = set(await db.scalars(select(User.id).where(User.id.in_(user_ids), changed)))
                 revoked = set(
                     await db.scalars(
                         select(AuthSession.id).where(AuthSession.id.in_(session_ids), AuthSession.revoked_at.is_not(None))
@@ -373,5 +421,5 @@ class Hub:
             return
         for conn in conns:
             if conn.principal.user_id in disabled or conn.principal.session_id in revoked:
-                conn.close_soon(CLOSE_ACCOUNT_GONE, "account disabled or signed out")
+                conn.close_soon(CLOSE_ACCOUNT_GONE, "account disabled, signed out or its role changed")
 

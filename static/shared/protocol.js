@@ -3,8 +3,8 @@
 
 // docs/protocol.md, "Close codes": reconnect? Codes not listed (1006: lost) are "backoff".
 export const CLOSE = {
-  1000: "backoff", 1001: "backoff", 1009: "backoff", 1011: "backoff", 1012: "backoff", 1013: "backoff",
-  4400: "no", 4401: "new token", 4403: "no", 4408: "backoff", 4409: "no", 4429: "pause",
+  1000: "backoff", 1001: "backoff", 1007: "no", 1009: "backoff", 1011: "backoff", 1012: "backoff", 1013: "backoff",
+  4400: "no", 4401: "new token", 4403: "no", 4408: "backoff", 4409: "no", 4429: "pause", 4430: "pause",
 };
 
 export class Client {
@@ -189,6 +189,14 @@ export class Client {
         for (const i of id ? [id] : this.convs.keys()) this.sendJoin(i);
         return;
       case "pong": return clearTimeout(this.t.pong);
+      case "left":
+        // The server took this socket out (access_revoked): a join would be refused, so the
+        // conversation and what waits to be sent there end as a refused join does.
+        if (f.reason && c) {
+          this.convs.delete(id);
+          this.outbox.filter((i) => i.conversation_id === id).forEach((i) => this.fail(i, { code: f.reason, message: "you may no longer see this conversation" }));
+        }
+        break;
     }
     this.emit(f.type, f);
   }

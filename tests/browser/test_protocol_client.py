@@ -283,3 +283,50 @@ async def test_a_send_whose_ack_was_lost_is_sent_again_and_the_duplicate_ack_set
         assert [m["body"] for m in await _stored(web, agent.token, conv)] == ["Said once", "And the next one"]
     finally:
         await context.close()
+
+
+async def test_an_unasked_left_ends_the_conversation_and_its_outbox(browser: Browser, web: LiveServer) -> None:
+    """``left`` with ``reason: "access_revoked"`` (docs/protocol.md, "Who may see a
+    conversation"): the client forgets the conversation and fails what waited to be sent
+    there, as for a refused join — it does not join again."""
+    joins: list[int] = []
+
+    def route(ws: WebSocketRoute) -> None:
+        def answer(message: str | bytes) -> None:
+            frame = json.loads(message)
+            if frame["type"] == "auth":
+                ws.send(json.dumps({"type": "ready", "user": {"id": 1, "name": "T", "role": "customer"}}))
+            elif frame["type"] == "join":
+                joins.append(frame["conversation_id"])
+                ws.send(json.dumps({"type": "joined", "conversation_id": frame["conversation_id"], "last_seq": 0,
+                                    "read_seq": 0, "ref": frame.get("ref")}))
+            elif frame["type"] == "send":  # taken off the ticket before this one was stored
+                ws.send(json.dumps({"type": "left", "conversation_id": frame["conversation_id"],
+                                    "reason": "access_revoked"}))
+
+        ws.on_message(answer)
+
+    context = await browser.new_context()
+    try:
+        page = await context.new_page()
+        await page.route_web_socket(SOCKET, route)
+        await page.goto(web.base_url + "/portal/")
+        seen = await page.evaluate("""async () => {
+            const { Client } = await import("/static/shared/protocol.js");
+            const c = new Client(`ws://${location.host}/ws`, () => "s:test");
+            const failed = [], left = [];
+            c.on("sendFailed", (item, f) => failed.push([item.body, f.code])).on("left", (f) => left.push(f.reason));
+            c.join(42, 0);
+            c.send(42, "one");
+            c.send(42, "two");
+            c.start();
+            await new Promise((r) => setTimeout(r, 1500));
+            const out = { failed, left, outbox: c.outbox.length, known: c.convs.has(42), state: c.state };
+            c.stop();
+            return out;
+        }""")
+    finally:
+        await context.close()
+    assert seen == {"failed": [["one", "access_revoked"], ["two", "access_revoked"]], "left": ["access_revoked"],
+                    "outbox": 0, "known": False, "state": "online"}
+    assert joins == [42]

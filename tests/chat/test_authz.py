@@ -64,7 +64,8 @@ MATRIX: list[tuple[str, Action, Target, str]] = [
     ("view a foreign conversation of reseller 20", Action.VIEW_CONVERSATION, ConversationRef(2, 10, 20, False, True), "--ASRO"),
     ("view a foreign conversation of reseller 21", Action.VIEW_CONVERSATION, ConversationRef(3, 11, 21, False, True), "--AS-O"),
     ("post in an open conversation one takes part in", Action.POST_MESSAGE, ConversationRef(1, 10, 20, True, True), "VCASR-"),
-    ("post in a closed conversation one takes part in", Action.POST_MESSAGE, ConversationRef(1, 10, 20, True, False), "--AS--"),
+    # Closed is final, for everyone: staff neither reply nor add notes (conversation_closed).
+    ("post in a closed conversation one takes part in", Action.POST_MESSAGE, ConversationRef(1, 10, 20, True, False), "------"),
     ("post in a foreign conversation", Action.POST_MESSAGE, ConversationRef(3, 11, 21, False, True), "--AS--"),
     # Held by reseller 20's own first line: platform agents only after the partner transfers it.
     ("post in a partner-held conversation one takes part in", Action.POST_MESSAGE,
@@ -72,6 +73,7 @@ MATRIX: list[tuple[str, Action, Target, str]] = [
     ("post in a partner-held foreign conversation", Action.POST_MESSAGE,
      ConversationRef(4, 10, 20, False, True, handled_by_org_id=20), "---S--"),
     ("post an internal note", Action.POST_INTERNAL_NOTE, ConversationRef(1, 10, 20, True, True), "--AS--"),
+    ("post an internal note in a closed conversation", Action.POST_INTERNAL_NOTE, ConversationRef(1, 10, 20, True, False), "------"),
     ("see internal notes", Action.VIEW_INTERNAL_NOTES, None, "--AS-O"),
     ("see the desk: queues, canned replies, customer notes", Action.VIEW_DESK, None, "--AS-O"),
     ("work the desk: claim, resolve, write customer notes", Action.WORK_DESK, None, "--AS--"),

@@ -267,11 +267,10 @@ async def _by_the_rules(svc: Services, p: Principal, conv: int, internal: bool) 
             _, ref = await load_visible(db, p, conv)
         except NotFound:
             return "not_found"
-    if internal:
-        return "ok" if can(p, Action.POST_INTERNAL_NOTE, ref) else "forbidden"
-    if can(p, Action.POST_MESSAGE, ref):
-        return "ok"
-    return "conversation_closed" if ref.is_participant and not ref.is_open else "forbidden"
+    if not ref.is_open:
+        return "conversation_closed"  # for everyone who sees it, staff included
+    action = Action.POST_INTERNAL_NOTE if internal else Action.POST_MESSAGE
+    return "ok" if can(p, action, ref) else "forbidden"
 
 
 async def test_bad_input_is_refused_before_anything_is_queued(svc: Services, chat: SupportChat) -> None:

@@ -12,11 +12,14 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
+from chat.client import ChatClient
 from chat.clock import ManualClock
 from chat.conversations import post_message
 from chat.errors import Forbidden
 from chat.groups.partners import set_reseller_settings
+from chat.models import Attachment
 from chat.wiring import build_sweeper
 from tests.chat.groups.helpers import GroupWorld, Person, make_group_world
 from tests.conftest import make_settings
@@ -161,3 +164,45 @@ async def test_the_escalation_ladder_stays_inside_the_partner(
     # Not raised to the platform's second line; the partner's admins are told, not ours.
     assert steps[0]["held_by_partner"] == world.reseller1 and steps[0]["level"] == 1
     assert steps[1]["notify"] == [world.r1admin.id]
+
+
+async def test_an_upload_is_authorized_as_a_message(world: GroupWorld, http: httpx.AsyncClient, live: LiveServer) -> None:
+    """A platform agent may not post in a chat the partner holds, so may not upload into it
+    either (nothing stored); the customer and support admins may; once the partner hands
+    it over, the agent may too."""
+    call = Caller(http)
+    chat = (await call(world.bob, "POST", "/api/conversations", {"subject": "Hi", "body": "Anyone?"},
+                       expect=201))["conversation"]["id"]
+
+    async def upload(who: Person) -> httpx.Response:
+        return await http.post(f"/api/conversations/{chat}/attachments?filename=log.txt", content=b"a log line\n",
+                               headers={"Authorization": f"Bearer {who.token}", "Content-Type": "text/plain"})
+
+    refused = await upload(world.agent)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "forbidden")
+    async with live.services.sessions() as db:
+        assert not await db.scalar(select(func.count()).select_from(Attachment).where(Attachment.uploader_id == world.agent.id))
+    for who in (world.bob, world.admin):
+        assert (await upload(who)).status_code == 201, who.name
+    await call(world.r1admin, "POST", f"/api/tickets/{chat}/transfer", {"to_platform": True})
+    assert (await upload(world.agent)).status_code == 201
+
+
+async def test_the_partners_admin_keeps_the_room_after_handing_the_ticket_over(
+    world: GroupWorld, http: httpx.AsyncClient, live: LiveServer
+) -> None:
+    """Unassigned by the transfer to the platform, the partner's admin is no participant any
+    more — but still reads their customer's conversation (reseller scope), as a new join
+    would: their socket stays in the room (chat.access_changes decides as the join does)."""
+    call = Caller(http)
+    chat = (await call(world.alice, "POST", "/api/conversations", {"subject": "Hi", "body": "Anyone?"},
+                       expect=201))["conversation"]["id"]
+    await call(world.r1admin, "POST", f"/api/tickets/{chat}/assign", {"assignee_id": world.r1admin.id})
+    async with ChatClient(live.ws_url + "/ws", world.r1admin.token, timeout=10) as partner, \
+            ChatClient(live.ws_url + "/ws", world.agent.token, timeout=10) as agent:
+        await partner.join(chat)
+        await agent.join(chat)
+        await call(world.r1admin, "POST", f"/api/tickets/{chat}/transfer", {"to_platform": True})
+        ack = await agent.send(chat, "platform here")
+        assert (await partner.wait_for_seq(chat, ack["seq"]))[-1]["body"] == "platform here"
+        assert any(c.principal.user_id == world.r1admin.id for c in live.hub.rooms[chat])

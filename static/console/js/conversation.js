@@ -143,7 +143,11 @@ export class ConversationView {
     if (!this.textarea) return;
     const can = this.can;
     this.textarea.disabled = !can.reply;
+    // Closed is final (docs/protocol.md): no reply, no note; the customer continues in a
+    // new conversation linked to this one. There is no reopen of a closed ticket.
+    const closed = this.detail && this.detail.conversation && this.detail.conversation.status === "closed";
     this.textarea.placeholder = can.reply ? "Reply… (Enter sends, Shift+Enter for a new line)"
+      : closed ? "Closed: nothing more can be sent here (the customer starts a new conversation to continue)"
       : this.ctx.partnerMode && can.work ? "Take the ticket to reply"
         : this.detail && this.detail.ticket && this.detail.ticket.handled_by && !can.work
           ? "A partner's own first line handles this ticket: read only"

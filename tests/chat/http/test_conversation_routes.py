@@ -129,3 +129,22 @@ async def test_upload_needs_access_to_the_conversation(world: World, http: httpx
                         headers={**auth(world.readonly_token), "Content-Type": "text/plain"})
     assert r.status_code == 403
     assert await _count_attachments(world) == 0
+
+
+async def test_the_list_counts_for_a_customer_only_what_they_can_see(world: World, http: httpx.AsyncClient) -> None:
+    """An internal note moves staff's ``last_seq``, not the customer's — in the list as in
+    the detail view (which the list must agree with)."""
+    conv = world.conversation_id
+    async with world.client(world.agent_token) as agent:
+        await agent.join(conv)
+        public = await agent.send(conv, "a reply")
+        await agent.send(conv, "between us", internal=True)
+
+    def listed(token: str) -> int:
+        return next(c["last_seq"] for c in lists[token] if c["id"] == conv)
+
+    lists = {token: (await http.get("/api/conversations", headers=auth(token))).json()["conversations"]
+             for token in (world.customer_token, world.agent_token)}
+    detail = (await http.get(f"/api/conversations/{conv}", headers=auth(world.customer_token))).json()["conversation"]
+    assert listed(world.customer_token) == detail["last_seq"] == public["seq"]
+    assert listed(world.agent_token) == public["seq"] + 1

@@ -7,6 +7,9 @@ server's own sweeper is off so nothing moves behind the tests' backs.
 
 from __future__ import annotations
 
+import pytest
+
+from chat.client import ProtocolError
 from tests.escalation.people import People
 
 
@@ -197,3 +200,29 @@ async def test_admins_edit_the_dictionaries_and_bad_ones_are_refused(people: Peo
     await people.call("admin", "DELETE", f"/api/sla/policies/{policy['id']}", expect=204)
     await people.error("admin", "DELETE", f"/api/sla/policies/{policy['id']}", None, 404, "not_found")
     assert len((await people.call("readonly", "GET", "/api/sla/policies"))["policies"]) == 3
+
+
+async def test_a_closed_conversation_takes_nothing_more_from_anyone(people: People) -> None:
+    """Closed by the customer, a chat refuses staff's replies and notes too, over the socket
+    (``conversation_closed``, nothing stored) and for uploads; the console is told so (no
+    reply, no note) — and there is no reopen of a closed ticket."""
+    conv = (await people.call("customer", "POST", "/api/conversations", {"subject": "Help", "body": "Hi"},
+                              expect=201))["conversation"]["id"]
+    async with people.client("agent") as agent:
+        await agent.join(conv)
+        await agent.send(conv, "how can I help?")
+        await people.call("customer", "POST", f"/api/conversations/{conv}/close", {})
+        last = (await people.call("agent", "GET", f"/api/conversations/{conv}"))["conversation"]["last_seq"]
+        for internal in (False, True):
+            with pytest.raises(ProtocolError) as refused:
+                await agent.send(conv, "one more thing", internal=internal)
+            assert refused.value.code == "conversation_closed"
+        assert (await people.call("agent", "GET", f"/api/conversations/{conv}"))["conversation"]["last_seq"] == last
+    abilities = (await people.call("agent", "GET", f"/api/desk/conversations/{conv}"))["can"]
+    assert (abilities["reply"], abilities["internal"]) == (False, False)
+    r = await people.http.post(f"/api/conversations/{conv}/attachments?filename=a.txt", content=b"late",
+                               headers={"Authorization": f"Bearer {people.tokens['agent']}",
+                                        "Content-Type": "text/plain"})
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "conversation_closed")
+    await people.error("agent", "POST", f"/api/tickets/{conv}/status", {"action": "reopen"}, 409,
+                       "illegal_transition")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 
 import pytest
@@ -14,7 +15,7 @@ from chat.auth import principal_of
 from chat.client import ChatClient, ProtocolError
 from chat.conversations import post_message
 from chat.events import publish_events
-from chat.hub.endpoint import ADMISSION_LAG_SECONDS, CLOSE_TRY_AGAIN, Admission
+from chat.hub.endpoint import ADMISSION_LAG_SECONDS, CLOSE_TRY_AGAIN, FLOOD_REFUSALS, Admission
 from chat.models import User
 from tests.chat.hub.helpers import SITE_ORIGIN, World, make_world, stored_log
 from tests.support.live import LiveServer
@@ -89,6 +90,36 @@ async def test_a_burst_is_refused_politely_and_the_connection_survives(world: Wo
         assert limited["code"] == "rate_limited" and limited["retry_after_ms"] > 0
         await asyncio.sleep(2.5)
         assert (await client.ping())["type"] == "pong"
+
+
+async def test_a_rate_limited_frame_is_answered_with_its_ref(world: World) -> None:
+    """Refused before it is parsed, a frame's ``ref`` is still echoed, as every error does."""
+    async with world.client(world.customer_token) as client:
+        for i in range(60):
+            await client.raw(json.dumps({"type": "ping", "ref": f"p{i}"}))
+        limited = await client.next_frame("error")
+        assert limited["code"] == "rate_limited" and limited["ref"].startswith("p")
+        assert int(limited["ref"][1:]) >= 40  # the burst went through first
+
+
+async def test_the_flood_close_is_the_200th_refusal_in_a_row(world: World) -> None:
+    """docs/protocol.md: 4429 comes instead of the 200th ``rate_limited`` answer in a row
+    (any frame let through in between starts the count again: its ``pong`` marks it)."""
+    client = world.client(world.customer_token)
+    await client.connect()
+    for _ in range(400):
+        try:
+            await client.raw('{"type": "ping"}')
+        except ConnectionClosed:
+            break
+    assert await client.wait_closed(5) == 4429
+    answers = []
+    while not client.frames.empty():
+        answers.append(client.frames.get_nowait())
+    last_pong = max(i for i, f in enumerate(answers) if f["type"] == "pong")
+    after = answers[last_pong + 1:]
+    assert len(after) == FLOOD_REFUSALS - 1 == 199
+    assert all(f["type"] == "error" and f["code"] == "rate_limited" for f in after)
 
 
 async def test_a_flood_is_cut(world: World) -> None:
@@ -168,3 +199,52 @@ async def test_the_admission_lag_is_how_late_the_event_loop_runs() -> None:
     assert admission.lag >= 0.3 and not admission.admit()
     await asyncio.sleep(0.25)  # on time again
     assert admission.lag < 0.2 and admission.admit()
+
+
+async def test_a_text_frame_that_is_not_utf8_closes_with_1007_and_one_quiet_line(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """RFC 6455: 1007. No traceback in the log (anyone can send these), one info line at most;
+    other sockets live on."""
+    caplog.set_level(logging.INFO)
+    async with world.client(world.agent_token) as bystander:
+        async with connect(world.server.ws_url + "/ws", compression=None) as ws:
+            await ws.send(json.dumps({"type": "auth", "token": world.customer_token}))
+            assert json.loads(await ws.recv())["type"] == "ready"
+            await ws.send(b'{"type": "ping", "ref": "\xff"}', text=True)
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    await asyncio.wait_for(ws.recv(), 5)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1007
+        assert (await bystander.ping())["type"] == "pong"
+    server_records = [r for r in caplog.records if not r.name.startswith(("websockets", "aiosqlite", "sqlalchemy"))]
+    assert not [r for r in server_records if r.exc_info or r.levelno >= logging.WARNING], server_records
+    assert len([r for r in server_records if "UTF-8" in r.getMessage()]) == 1
+
+
+async def test_sockets_per_principal_are_capped_on_a_process(world: World) -> None:
+    """``MAX_SOCKETS_PER_VISITOR`` sockets of one visitor are served; the next is closed with
+    4430 before ``ready``; one closed makes room again. Others are not affected."""
+    svc = world.server.services
+    cap = svc.settings.max_sockets_per_visitor
+    assert (cap, svc.settings.max_sockets_per_staff) == (20, 50)
+    held = [world.client(world.customer_token) for _ in range(cap)]
+    try:
+        for client in held:
+            await client.connect()
+        refused = world.client(world.customer_token)
+        with pytest.raises(ConnectionClosed):
+            await refused.connect()
+        assert refused.close_code == 4430
+        async with world.client(world.other_customer_token) as other:
+            assert (await other.ping())["type"] == "pong"
+        await held.pop().close()
+        for _ in range(50):  # the server unregisters the closed socket on its side
+            if len(world.server.hub.by_user.get(world.customer.user_id, ())) < cap:
+                break
+            await asyncio.sleep(0.05)
+        async with world.client(world.customer_token) as again:
+            assert (await again.ping())["type"] == "pong"
+    finally:
+        for client in held:
+            await client.close()
