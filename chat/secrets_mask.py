@@ -207,7 +207,9 @@ def _jwt_end(text: str, end: int) -> int:
 def _private_keys(text: str) -> Iterator[_Hit]:
     for pattern in _PRIVATE_KEY_TRIGGERS:
         for match in pattern.finditer(text):
-            start = text.rfind("\n", 0, match.start()) + 1  # the BEGIN line whole
+            start = match.start()
+            if text.startswith("-----", start - 5):  # the BEGIN line's dashes go too
+                start -= 5
             end_match = _PRIVATE_KEY_BLOCK_END.search(text, match.end())
             end = end_match.end() if end_match else len(text)
             yield _Hit(start, end, "private_key", PRIVATE_KEY_SHOWN)
