@@ -81,7 +81,7 @@ export class ChatView {
     } });
     this.tray = h("ul", { class: "tray" });
     this.notice = h("p", { class: "error", role: "alert", hidden: true });
-    this.secretNote = h("p", { class: "hint warn", "data-testid": "secret-warning", "aria-live": "polite", hidden: true },
+    this.secretNote = h("p", { class: "secret-warn", "data-testid": "secret-warning", "aria-live": "polite", hidden: true },
       t("secret"));
     const limits = t("limits", { max: fileSize(this.ctx.cfg.uploads.max_bytes) });
     this.attachBtn = h("button", { type: "button", class: "icon-btn", title: t("attach") + ". " + limits,
