@@ -21,8 +21,10 @@ A masked value keeps a few first and last characters (``sk_live_…a1B2``; a car
 6 and last 4 digits) so staff can tell which key was meant; a private-key block is
 replaced whole. Masking is idempotent: masked text has nothing left to mask.
 
-Pure: no I/O. Cost, measured: a typical 200-character message without a secret is checked
-in ~15 µs (a cheap pre-filter decides that most texts need no plugin at all).
+Pure: no I/O. Cost, measured on 200-character messages (a shared 2-core machine, load 1-5):
+English prose 11-17 µs, Russian prose with the word "пароль" 29-44 µs, with a URL ~65 µs,
+with a Stripe key ~85 µs: the pre-filters let a text skip every family of patterns it cannot
+match — small beside the send's commit.
 """
 
 from __future__ import annotations
@@ -127,6 +129,10 @@ class _Plugin:
     patterns: tuple[Pattern[str], ...]
     valid: Callable[[str], bool] | None = None
     extend: bool = True
+    # Literals one of which every match contains (looked for in the lowered text): a plugin
+    # without any in the text is skipped. Most of the plugins' patterns have no literal
+    # prefix for the regex engine to seek, so each would scan every position.
+    hints: tuple[str, ...] = ()
 
 
 def _patterns(detector: type) -> tuple[Pattern[str], ...]:
@@ -134,31 +140,33 @@ def _patterns(detector: type) -> tuple[Pattern[str], ...]:
 
 
 _PLUGINS = (
-    _Plugin("aws_key", _patterns(AWSKeyDetector)),
-    _Plugin("stripe_key", _patterns(StripeDetector)),
-    _Plugin("github_token", _patterns(GitHubTokenDetector)),
-    _Plugin("gitlab_token", _patterns(GitLabTokenDetector)),
-    _Plugin("slack_token", _patterns(SlackDetector)),
-    _Plugin("jwt", _patterns(JwtTokenDetector), valid=JwtTokenDetector.is_formally_valid),
-    _Plugin("basic_auth", _patterns(BasicAuthDetector), extend=False),
-    _Plugin("openai_key", _patterns(OpenAIDetector)),
-    _Plugin("pypi_token", _patterns(PypiTokenDetector)),
-    _Plugin("sendgrid_key", _patterns(SendGridDetector)),
-    _Plugin("twilio_key", _patterns(TwilioKeyDetector)),
-    _Plugin("telegram_token", _patterns(TelegramBotTokenDetector)),
-    _Plugin("discord_token", _patterns(DiscordBotTokenDetector)),
-    _Plugin("mailchimp_key", _patterns(MailchimpDetector)),
-    _Plugin("square_token", _patterns(SquareOAuthDetector)),
-    _Plugin("azure_key", _patterns(AzureStorageKeyDetector), extend=False),
-    _Plugin("artifactory_token", _patterns(ArtifactoryDetector), extend=False),
+    _Plugin("aws_key", _patterns(AWSKeyDetector), hints=("a3t", "abia", "acca", "akia", "asia", "aws")),
+    _Plugin("stripe_key", _patterns(StripeDetector), hints=("k_live_",)),
+    _Plugin("github_token", _patterns(GitHubTokenDetector), hints=("ghp_", "gho_", "ghu_", "ghs_", "ghr_")),
+    _Plugin("gitlab_token", _patterns(GitLabTokenDetector), hints=("gl", "gr1348941")),
+    _Plugin("slack_token", _patterns(SlackDetector), hints=("xox", "hooks.slack.com")),
+    _Plugin("jwt", _patterns(JwtTokenDetector), valid=JwtTokenDetector.is_formally_valid, hints=("eyj",)),
+    _Plugin("basic_auth", _patterns(BasicAuthDetector), extend=False, hints=("://",)),
+    _Plugin("openai_key", _patterns(OpenAIDetector), hints=("t3blbkfj",)),
+    _Plugin("pypi_token", _patterns(PypiTokenDetector), hints=("pypi-",)),
+    _Plugin("sendgrid_key", _patterns(SendGridDetector), hints=("sg.",)),
+    _Plugin("twilio_key", _patterns(TwilioKeyDetector), hints=("ac", "sk")),
+    _Plugin("telegram_token", _patterns(TelegramBotTokenDetector), hints=(":",)),
+    _Plugin("discord_token", _patterns(DiscordBotTokenDetector), hints=(".",)),
+    _Plugin("mailchimp_key", _patterns(MailchimpDetector), hints=("-us",)),
+    _Plugin("square_token", _patterns(SquareOAuthDetector), hints=("sq0csp-",)),
+    _Plugin("azure_key", _patterns(AzureStorageKeyDetector), extend=False, hints=("accountkey=",)),
+    _Plugin("artifactory_token", _patterns(ArtifactoryDetector), extend=False, hints=("akc", "ap")),
 )
 
 # Our own, where detect-secrets has none.
 _OWN = (
-    _Plugin("stripe_key", (re.compile(r"(?<![A-Za-z0-9])[rs]k_test_[0-9a-zA-Z]{24,}"),)),
-    _Plugin("github_token", (re.compile(r"(?<![A-Za-z0-9])github_pat_[A-Za-z0-9_]{40,}"),)),
-    _Plugin("bearer_token", (re.compile(r"(?i)\bbearer\s+([A-Za-z0-9\-._~+/]{16,}=*)"),), extend=False),
-    _Plugin("basic_auth", (re.compile(r"(?i)\bauthorization:\s*basic\s+([A-Za-z0-9+/]{8,}={0,2})"),), extend=False),
+    _Plugin("stripe_key", (re.compile(r"(?<![A-Za-z0-9])[rs]k_test_[0-9a-zA-Z]{24,}"),), hints=("k_test_",)),
+    _Plugin("github_token", (re.compile(r"(?<![A-Za-z0-9])github_pat_[A-Za-z0-9_]{40,}"),), hints=("github_pat_",)),
+    _Plugin("bearer_token", (re.compile(r"(?i)\bbearer\s+([A-Za-z0-9\-._~+/]{16,}=*)"),), extend=False,
+            hints=("bearer",)),
+    _Plugin("basic_auth", (re.compile(r"(?i)\bauthorization:\s*basic\s+([A-Za-z0-9+/]{8,}={0,2})"),), extend=False,
+            hints=("basic",)),
 )
 
 _PRIVATE_KEY_TRIGGERS = _patterns(PrivateKeyDetector)
@@ -307,7 +315,6 @@ _TOKEN_RUN = re.compile(r"[A-Za-z0-9_\-+/=.]{11,}")
 _DIGIT_RUN = re.compile(r"\d[\d \-]{12,}")
 _PASSWORD_HINTS = ("pass", "pw", "парол", "пасс")
 _SECRET_HINTS = ("key", "secret", "token", "ключ", "токен")
-_HEADER_HINTS = ("bearer", "basic")
 
 
 def _hits(text: str) -> Iterable[_Hit]:
@@ -316,11 +323,9 @@ def _hits(text: str) -> Iterable[_Hit]:
         yield from _private_keys(text)
     tokens = any(not (run.isalpha() and run[1:].islower()) for run in _TOKEN_RUN.findall(text))
     if tokens or "://" in text:
-        for plugin in _PLUGINS:
-            yield from _plugin_hits(text, plugin)
-    if tokens or any(h in lowered for h in _HEADER_HINTS):
-        for plugin in _OWN:
-            yield from _plugin_hits(text, plugin)
+        for plugin in (*_PLUGINS, *_OWN):
+            if any(h in lowered for h in plugin.hints):
+                yield from _plugin_hits(text, plugin)
     if any(h in lowered for h in _PASSWORD_HINTS):
         yield from _passwords(text)
     if tokens and any(h in lowered for h in _SECRET_HINTS):
