@@ -216,11 +216,12 @@ def _private_keys(text: str) -> Iterator[_Hit]:
     for pattern in _PRIVATE_KEY_TRIGGERS:
         for match in pattern.finditer(text):
             start = match.start()
-            if text.startswith("-----", start - 5):  # the BEGIN line's dashes go too
+            if start >= 5 and text.startswith("-----", start - 5):  # the BEGIN line's dashes go too
                 start -= 5
             end_match = _PRIVATE_KEY_BLOCK_END.search(text, match.end())
             end = end_match.end() if end_match else len(text)
-            yield _Hit(start, end, "private_key", PRIVATE_KEY_SHOWN)
+            # Never longer than what it replaces: a subject at its column's limit stays within it.
+            yield _Hit(start, end, "private_key", PRIVATE_KEY_SHOWN if end - start >= len(PRIVATE_KEY_SHOWN) else ELLIPSIS)
 
 
 # -- passwords, keys by name ----------------------------------------------------------------
@@ -335,20 +336,36 @@ def _hits(text: str) -> Iterable[_Hit]:
 
 
 def mask_secrets(text: str) -> Masked:
-    """``text`` with every secret masked, and the kinds found. Overlapping finds keep the
-    first found (a private-key block first, then detect-secrets' plugins, then ours)."""
+    """``text`` with every secret masked, and the kinds found (of overlapping finds too)."""
+    masked = _mask_once(text)
+    # What a pass shows can join what is left into a new find (a key's kept last digits
+    # run into a card number right after it): mask again until nothing changes, so the
+    # result is idempotent. A text without a secret takes one pass.
+    for _ in range(3):
+        if not masked.found:
+            return masked
+        again = _mask_once(masked.text)
+        if not again.found:
+            return masked
+        found = set(masked.kinds) | set(again.kinds)
+        masked = Masked(again.text, tuple(k for k in KINDS if k in found))
+    return Masked(ELLIPSIS if text else text, masked.kinds)  # still changing: show nothing of it
+
+
+def _mask_once(text: str) -> Masked:
     if not text:
         return Masked(text)
-    chosen: list[_Hit] = []
-    for hit in _hits(text):
-        if hit.end <= hit.start:
-            continue
-        if any(hit.start < c.end and c.start < hit.end for c in chosen):
-            continue
-        chosen.append(hit)
-    if not chosen:
+    # Overlapping finds (a key after "password:", two tokens run together) become one
+    # span over all of them: dropping one would leave part of a secret in the text.
+    groups: list[list[_Hit]] = []
+    for hit in sorted((h for h in _hits(text) if h.end > h.start), key=lambda h: (h.start, -h.end)):
+        if groups and hit.start < max(h.end for h in groups[-1]):
+            groups[-1].append(hit)
+        else:
+            groups.append([hit])
+    if not groups:
         return Masked(text)
-    chosen.sort(key=lambda h: h.start)
+    chosen = [_merged(text, group) for group in groups]
     parts: list[str] = []
     at = 0
     for hit in chosen:
@@ -356,5 +373,14 @@ def mask_secrets(text: str) -> Masked:
         parts.append(hit.shown)
         at = hit.end
     parts.append(text[at:])
-    found = {h.kind for h in chosen}
+    found = {k for group in groups for k in (h.kind for h in group)}
     return Masked("".join(parts), tuple(k for k in KINDS if k in found))
+
+
+def _merged(text: str, group: list[_Hit]) -> _Hit:
+    first = group[0]  # the earliest and, of those, the longest
+    end = max(h.end for h in group)
+    if end == first.end:
+        return first  # it holds the others: shown as its own kind shows
+    shown = PRIVATE_KEY_SHOWN if any(h.kind == "private_key" for h in group) else _shorten(text[first.start:end])
+    return _Hit(first.start, end, first.kind, shown if len(shown) <= end - first.start else ELLIPSIS)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chat.secrets_mask import ELLIPSIS, KINDS, PRIVATE_KEY_SHOWN, luhn_ok, mask_secrets
 
@@ -144,3 +146,21 @@ def test_a_typical_message_is_cheap() -> None:
             mask_secrets(text)
         per_message = (time.perf_counter() - started) / 200
         assert per_message < 0.001, per_message
+
+
+PIECES = st.sampled_from([
+    STRIPE, AWS, GITHUB, JWT, PRIVATE_KEY, CARD, SLACK, "password: ", "пароль: ", "Bearer ", "https://u:p4ss@h/",
+    "-----BEGIN PRIVATE KEY-----", "BEGIN PRIVATE KEY", "eyJ", "sk_live_", "4111", " ", "\n", "…", "=", ":", "-",
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(PIECES, st.text(max_size=12)), max_size=12))
+def test_masking_never_grows_a_text_and_is_idempotent(parts: list[str]) -> None:
+    text = "".join(parts)
+    masked = mask_secrets(text)
+    # Never longer: a field at its length limit (a 300-character subject) stays within it.
+    assert len(masked.text) <= len(text)
+    assert mask_secrets(masked.text).text == masked.text
+    assert set(masked.kinds) <= set(KINDS)
+    assert (masked.text == text) == (not masked.kinds)
