@@ -203,6 +203,9 @@ async def _create(
     # secrets in its subject and description are masked before anything is stored.
     subject_masked, description_masked = mask_secrets(subject), mask_secrets(description)
     subject, description = subject_masked.text, description_masked.text
+    # The offline form's answers too, as a chat's pre-chat answers are (escalation.prechat).
+    assets = [mask_secrets(a).text for a in assets] if assets else assets
+    contact_name = mask_secrets(contact_name).text if contact_name else contact_name
     conv = Conversation(
         kind=ConversationKind.CHAT, status=ConversationStatus.OPEN, subject=subject,
         site_id=requester.site_id, organization_id=requester.organization_id, created_by_id=requester.id,

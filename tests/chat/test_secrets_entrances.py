@@ -115,3 +115,11 @@ async def test_a_staff_note_on_a_customer_is_masked(people: People) -> None:
     assert note["body"] == "gave us their key sk_live_…A1B2"
     stored = await _row(people, CustomerNote, note["id"])
     assert stored.body == note["body"]
+
+
+async def test_the_offline_forms_answers_are_masked(people: People) -> None:
+    created = await people.call("visitor", "POST", "/api/tickets", {
+        "channel": "widget_offline", "subject": "Help", "description": "cannot sign in", "email": "vera@x.example",
+        "name": f"Vera {AWS}", "assets": [f"card {CARD}"]}, expect=201)
+    ticket = await _row(people, Ticket, created["ticket"]["id"])
+    assert (ticket.contact_name, ticket.assets) == ("Vera AKIA…MPLE", ["card 411111…1111"])
