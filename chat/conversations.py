@@ -44,6 +44,7 @@ from chat.models import (
     Role,
     User,
 )
+from chat.secrets_mask import Masked, mask_secrets
 from chat.services import Services
 from chat.writer import writer_of
 from escalation.models import Ticket
@@ -51,8 +52,12 @@ from escalation.prechat import Prechat
 from escalation.views import ticket_summary
 
 MAX_CLIENT_MSG_ID = 64
-def created_data(user: dict[str, Any] | None, subject: str, prechat: Prechat | None) -> dict[str, Any]:
+def created_data(
+    user: dict[str, Any] | None, subject: str, prechat: Prechat | None, masked: tuple[str, ...] = ()
+) -> dict[str, Any]:
     data: dict[str, Any] = {"event": "conversation.created", "user": user, "subject": subject}
+    if masked:
+        data["masked"] = list(masked)
     if prechat is not None and not prechat.empty:
         data["prechat"] = prechat.as_data()
     return data
@@ -84,13 +89,16 @@ async def start_conversation(
     clean_subject = validation.text(subject, "subject", max_length=300, required=False)
     if body is not None:
         _check_body(svc, body)
+    # Secrets in the subject or the first message are masked before they are stored.
+    subject_masked = mask_secrets(clean_subject)
+    first_masked = mask_secrets(body) if body is not None else None
     if actor.role not in {Role.VISITOR, Role.CUSTOMER, Role.RESELLER_ADMIN}:
         raise Forbidden("staff open conversations on behalf of a customer through tickets")
     retry_key = _client_id(client_msg_id) if body is not None else None
     if retry_key is not None and (again := await _started_with(svc, actor, retry_key)) is not None:
         return again
     try:
-        return await _start(svc, actor, clean_subject, body, retry_key, prechat)
+        return await _start(svc, actor, subject_masked, first_masked, retry_key, prechat)
     except IntegrityError:
         # Two retries raced past the lookup: the unique (author, client_msg_id) refused the
         # second; it answers the first one's chat.
@@ -119,9 +127,10 @@ async def _started_with(svc: Services, actor: Principal, client_msg_id: str) -> 
 
 
 async def _start(
-    svc: Services, actor: Principal, clean_subject: str, body: str | None, client_msg_id: str | None,
+    svc: Services, actor: Principal, subject_masked: Masked, first_masked: Masked | None, client_msg_id: str | None,
     prechat: Prechat | None,
 ) -> NewConversation:
+    clean_subject = subject_masked.text
     now = svc.clock.now()
     async with svc.sessions.begin() as db:
         user = await db.get(User, actor.user_id)
@@ -142,13 +151,14 @@ async def _start(
         db.add(Participant(conversation_id=conv.id, user_id=user.id, joined_at=now, last_read_seq=0))
         created = await append_event(
             db, conv.id, kind=EventKind.SYSTEM, now=now,
-            data=created_data(author_json(user), clean_subject, prechat),
+            data=created_data(author_json(user), clean_subject, prechat, subject_masked.kinds),
         )
         events = [event_json(created, None)]
-        if body is not None:
+        if first_masked is not None:
             first = await append_event(
-                db, conv.id, kind=EventKind.MESSAGE, now=now, author_id=user.id, body=body,
+                db, conv.id, kind=EventKind.MESSAGE, now=now, author_id=user.id, body=first_masked.text,
                 client_msg_id=client_msg_id,
+                data={"masked": list(first_masked.kinds)} if first_masked.found else None,
             )
             events.append(event_json(first, user))
     await publish_events(svc, events)
@@ -221,7 +231,10 @@ def submit_message(
     _check_body(svc, body)
     if len(attachments) > MAX_PER_MESSAGE:
         raise ValidationFailed(f"at most {MAX_PER_MESSAGE} attachments per message", code="invalid_frame")
-    item = SendItem(actor, conversation_id, client_msg_id, body, internal, tuple(attachments))
+    # Secrets are masked here, the one entrance of every send (socket and HTTP), before
+    # the writer stores, publishes or mails anything; the kinds travel in the event's data.
+    masked = mask_secrets(body)
+    item = SendItem(actor, conversation_id, client_msg_id, masked.text, internal, tuple(attachments), masked.kinds)
     return writer_of(svc).submit(item, publish=publish)
 
 

@@ -44,6 +44,7 @@ class SendItem(NamedTuple):
     body: str
     internal: bool
     attachments: tuple[int, ...]
+    masked: tuple[str, ...] = ()  # kinds of secrets masked in ``body`` (chat.secrets_mask)
 
 
 class SendResult(NamedTuple):
@@ -304,7 +305,7 @@ def write_batch(tx: Tx, items: Sequence[SendItem], now: datetime) -> list[Outcom
             if fact is None:
                 raise NotFound("no such conversation", code="not_found")
             _authorize(item.actor, item, fact.ref)
-            data: dict[str, Any] = {}
+            data: dict[str, Any] = {"masked": list(item.masked)} if item.masked else {}
             if item.attachments:
                 found = _unsent_attachments(tx, item.actor, item.conversation_id, item.attachments)
                 if set(found) != set(item.attachments) or claimed & set(found):

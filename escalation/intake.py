@@ -31,6 +31,7 @@ from chat.models import (
     Role,
     User,
 )
+from chat.secrets_mask import mask_secrets
 from chat.services import Services
 from escalation import fields
 from escalation.config import load_desk
@@ -198,6 +199,13 @@ async def _create(
     row and written with the participants, the ticket and the counters by one flush
     (:func:`chat.events.stage_event`), after the reads (an autoflush in between would
     split it)."""
+    # Every way a ticket opens comes here (web form, API, offline form, phone, e-mail):
+    # secrets in its subject and description are masked before anything is stored.
+    subject_masked, description_masked = mask_secrets(subject), mask_secrets(description)
+    subject, description = subject_masked.text, description_masked.text
+    # The offline form's answers too, as a chat's pre-chat answers are (escalation.prechat).
+    assets = [mask_secrets(a).text for a in assets] if assets else assets
+    contact_name = mask_secrets(contact_name).text if contact_name else contact_name
     conv = Conversation(
         kind=ConversationKind.CHAT, status=ConversationStatus.OPEN, subject=subject,
         site_id=requester.site_id, organization_id=requester.organization_id, created_by_id=requester.id,
@@ -212,10 +220,13 @@ async def _create(
         db.add(Participant(conversation_id=conv.id, user_id=user_id, joined_at=now, last_read_seq=0))
     work.staged(stage_event(
         db, conv, kind=EventKind.SYSTEM, now=now,
-        data={"event": "conversation.created", "user": author_json(requester), "subject": subject},
+        data={"event": "conversation.created", "user": author_json(requester), "subject": subject,
+              **({"masked": list(subject_masked.kinds)} if subject_masked.found else {})},
     ), None)
     data: dict[str, Any] = {"entered_by": author_json(author)} if author is None or requester.id != author.id else {}
     data.update(message_data or {})
+    if description_masked.found:
+        data["masked"] = list(description_masked.kinds)
     if files:
         data["attachments"] = await place_attachments(db, files, conv.id, requester.id, now)
     first = stage_event(db, conv, kind=EventKind.MESSAGE, now=now, author_id=requester.id, body=description, data=data)

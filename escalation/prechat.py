@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from chat import validation
 from chat.models import Event, Role, User
+from chat.secrets_mask import KINDS, mask_secrets
 from chat.services import Services
 from escalation import fields
 from escalation.config import load_desk
@@ -38,6 +39,7 @@ class Prechat:
     happened_at: datetime | None = None
     email: str | None = None
     name: str | None = None
+    masked: tuple[str, ...] = ()  # kinds of secrets masked in the answers (chat.secrets_mask)
 
     @property
     def empty(self) -> bool:
@@ -48,7 +50,7 @@ class Prechat:
         data: dict[str, Any] = {
             "category": self.category, "severity": self.severity, "assets": list(self.assets) or None,
             "happened_at": self.happened_at.isoformat() if self.happened_at is not None else None,
-            "email": self.email, "name": self.name,
+            "email": self.email, "name": self.name, "masked": list(self.masked) or None,
         }
         return {k: v for k, v in data.items() if v is not None}
 
@@ -81,13 +83,20 @@ async def check_prechat(
     when = when.astimezone(UTC) if when is not None else None  # as the row will hold it
     clean_email = validation.email(email) if email is not None else None
     clean_name = validation.text(name or "", "name", max_length=200, required=False) or None
+    # The free-text answers are masked before they are stored with the chat's start.
+    masked_assets = [mask_secrets(a) for a in clean_assets]
+    masked_name = mask_secrets(clean_name) if clean_name is not None else None
+    clean_assets = tuple(m.text for m in masked_assets)
+    clean_name = masked_name.text if masked_name is not None else None
+    found = {k for m in [*masked_assets, masked_name] if m is not None for k in m.kinds}
+    masked = tuple(k for k in KINDS if k in found)
     clean_category = None
     if category is not None:
         async with svc.reads() as db:
             desk = await load_desk(db, svc.settings)
         clean_category = fields.category(desk, category, staff=False)
         clean_severity = fields.default_severity(desk, clean_category, clean_severity)
-    return Prechat(clean_category, clean_severity, clean_assets, when, clean_email, clean_name)
+    return Prechat(clean_category, clean_severity, clean_assets, when, clean_email, clean_name, masked)
 
 
 async def apply_committed(work: Work) -> None:

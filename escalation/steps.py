@@ -11,6 +11,7 @@ from chat.authz import Principal
 from chat.errors import Conflict
 from chat.events import EventKind, append_event, event_json
 from chat.models import User
+from chat.secrets_mask import mask_secrets
 from chat.services import Services
 from escalation.errors import InvalidTransfer
 from escalation.lifecycle import (
@@ -46,9 +47,11 @@ async def add_note(work: Work, user: User | None, note: str | None) -> None:
     """A staff note that travels with an action: an internal note in the stream."""
     if note is None:
         return
-    text = validation.text(note, "note", max_length=MAX_NOTE)
+    # Masked like every note sent in the chat (chat.conversations.submit_message).
+    masked = mask_secrets(validation.text(note, "note", max_length=MAX_NOTE))
     stored = await append_event(work.db, work.conv.id, kind=EventKind.NOTE, now=work.now,
-                                author_id=user.id if user else None, body=text, internal=True)
+                                author_id=user.id if user else None, body=masked.text, internal=True,
+                                data={"masked": list(masked.kinds)} if masked.found else None)
     work.events.append(event_json(stored, user))
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from chat import validation
 from chat.authz import Action, Principal
 from chat.errors import NotFound, ValidationFailed
+from chat.secrets_mask import mask_secrets
 from chat.services import Services
 from chat.wire import as_data
 from escalation.access import require_on_ticket
@@ -29,7 +30,8 @@ def _clean(changes: Mapping[str, Any]) -> dict[str, Any]:
         raise ValidationFailed(f"unknown fields: {', '.join(sorted(unknown))}")
     clean: dict[str, Any] = {}
     if "text" in changes:
-        clean["text"] = validation.text(changes["text"], "text", max_length=MAX_TASK_CHARS)
+        # Masked before it is stored: a task's text is copied into its ticket's events.
+        clean["text"] = mask_secrets(validation.text(changes["text"], "text", max_length=MAX_TASK_CHARS)).text
     if "hours" in changes:
         hours = changes["hours"]
         if hours is not None and (isinstance(hours, bool) or not isinstance(hours, int | float) or not 0 <= hours <= MAX_HOURS):

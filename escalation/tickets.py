@@ -21,6 +21,7 @@ from chat.authz import Action, Principal
 from chat.errors import Conflict, ValidationFailed
 from chat.events import EventKind, author_json
 from chat.models import STAFF_ROLES, Conversation, Event, Participant, Role, User
+from chat.secrets_mask import mask_secrets
 from chat.services import Services
 from escalation import fields
 from escalation.access import require_on_ticket
@@ -168,9 +169,13 @@ async def update_ticket(svc: Services, actor: Principal, ticket_id: int, changes
         t = work.ticket
         diff: dict[str, Any] = {}
         if "subject" in changes:
-            subject = validation.text(changes["subject"], "subject", max_length=300)
+            # A secret typed into the subject is masked before it is stored (chat.secrets_mask).
+            subject_masked = mask_secrets(validation.text(changes["subject"], "subject", max_length=300))
+            subject = subject_masked.text
             if subject != work.conv.subject:
                 diff["subject"] = {"from": work.conv.subject, "to": subject}
+                if subject_masked.found:
+                    diff["subject"]["masked"] = list(subject_masked.kinds)
                 work.conv.subject = subject
         if "severity" in changes and changes["severity"] != t.severity:
             diff["severity"] = {"from": t.severity, "to": changes["severity"]}

@@ -17,6 +17,7 @@ from chat.desk.models import CustomerNote
 from chat.errors import NotFound
 from chat.events import author_json
 from chat.models import STAFF_ROLES, User
+from chat.secrets_mask import mask_secrets
 from chat.services import Services
 from chat.wire import View, iso
 
@@ -62,7 +63,9 @@ async def list_notes(svc: Services, actor: Principal, customer_id: int) -> list[
 
 async def add_note(svc: Services, actor: Principal, customer_id: int, body: str) -> CustomerNoteView:
     require(actor, Action.WORK_DESK)
-    clean = validation.text(body, "body", max_length=MAX_NOTE)
+    # Staff notes are masked too: a key pasted into a handover note would outlive the chat
+    # it came from, and staff need to know *that* a key was given, not the key.
+    clean = mask_secrets(validation.text(body, "body", max_length=MAX_NOTE)).text
     async with svc.sessions.begin() as db:
         await _customer(db, customer_id)
         note = CustomerNote(customer_id=customer_id, author_id=actor.user_id, body=clean, created_at=svc.clock.now())

@@ -8,6 +8,13 @@ const STAFF = new Set(["agent", "support_admin"]);
 const TYPING_TTL_MS = 6000; // docs/protocol.md: a "start" expires after 6 s without another
 const TYPING_REPEAT_MS = 3000;
 // Ticket bookkeeping a customer has nothing to do with; the agent console shows it.
+// Warn: the server masks keys, passwords, cards (docs/protocol.md)
+const SECRET = /PRIVATE KEY|\bAKIA\w{16}|\b[rs]k_(live|test)_\w{16}|\bgh[pousr]_\w{30}|\beyJ\S{8,}\.eyJ|bearer \S{16}|\/\/\S+:\S+@|(pass(word)?|pwd|пароль|token|secret|api_?key)\s*[:=]\s*\S{3}/i;
+export const looksSecret = (t) => SECRET.test(t) || (t.match(/\b[2-6](\d[ -]?){12,18}\b/g) || []).some((m) => {
+  let s = 0;
+  [...m.replace(/\D/g, "")].reverse().forEach((c, i) => { c *= i % 2 + 1; s += c > 9 ? c - 9 : c; });
+  return s % 10 == 0;
+});
 const QUIET = new Set(["ticket.deadlines", "ticket.sla_warning", "ticket.sla_breached", "ticket.escalated",
   "ticket.task_added", "ticket.task_updated", "ticket.updated", "ticket.recategorized"]);
 
@@ -74,6 +81,8 @@ export class ChatView {
     } });
     this.tray = h("ul", { class: "tray" });
     this.notice = h("p", { class: "error", role: "alert", hidden: true });
+    this.secretNote = h("p", { class: "secret-warn", "data-testid": "secret-warning", "aria-live": "polite", hidden: true },
+      t("secret"));
     const limits = t("limits", { max: fileSize(this.ctx.cfg.uploads.max_bytes) });
     this.attachBtn = h("button", { type: "button", class: "icon-btn", title: t("attach") + ". " + limits,
       "aria-label": t("attach"), hidden: !this.conv, onclick: () => this.picker.click() }, icon("attach"));
@@ -81,7 +90,7 @@ export class ChatView {
       icon("send"));
     this.composer = h("form", { class: "composer", onsubmit: (e) => { e.preventDefault(); this.submit(); } },
       this.tray, this.notice, h("div", { class: "row" }, this.attachBtn, this.ta, this.sendBtn),
-      h("p", { class: "hint" }, limits), this.picker);
+      this.secretNote, h("p", { class: "hint" }, limits), this.picker);
     this.closedBox = h("div", { class: "closed", hidden: true });
     this.el = h("section", { class: "chat" }, this.scroller, this.prompt, this.composer, this.closedBox);
     for (const item of this.conn.outbox) {
@@ -236,6 +245,7 @@ export class ChatView {
   typed() {
     this.ta.style.height = "auto";
     this.ta.style.height = Math.min(this.ta.scrollHeight, 120) + "px";
+    this.secretNote.hidden = !looksSecret(this.ta.value);
     if (!this.conv) return;
     const now = Date.now();
     if (this.ta.value.trim() && now - this.sentTyping > TYPING_REPEAT_MS) {

@@ -58,6 +58,7 @@ from chat.models import (
     Role,
     User,
 )
+from chat.secrets_mask import mask_secrets
 from chat.services import Services
 from escalation.chat_reads import lock_conversation
 from escalation.intake import open_ticket_in
@@ -256,7 +257,8 @@ async def _store(
             mailbox=_cut(mailbox, 200), message_key=key,
             message_id=_cut(mail.message_id, 998) if mail is not None and mail.message_id else None,
             sender=_cut(normalize(mail.sender or ""), 320) if mail is not None else "",
-            subject=_cut(mail.subject, 400) if mail is not None else "", status=InboundStatus.REFUSED, reason="",
+            subject=_cut(mask_secrets(mail.subject).text, 400) if mail is not None else "", status=InboundStatus.REFUSED,
+            reason="",
             conversation_id=None, size=mail.size if mail is not None else len(raw),
             raw=raw[: svc.settings.mail_in_keep_bytes], received_at=now,
         )
@@ -460,6 +462,11 @@ async def _reply(
         # the ticket anyway, as one of its company's).
         db.add(Participant(conversation_id=conv.id, user_id=user.id, joined_at=now, last_read_seq=0))
     data: dict[str, Any] = {"mail": await _mail_id(db, row)}
+    # A reply's text is masked like a chat message (a new ticket's, in escalation.intake).
+    masked = mask_secrets(body)
+    body = masked.text
+    if masked.found:
+        data["masked"] = list(masked.kinds)
     if rows:
         data["attachments"] = await place_attachments(db, rows, conv.id, user.id, now)
     message = await append_event(db, conv.id, kind=EventKind.MESSAGE, now=now, author_id=user.id, body=body, data=data)

@@ -13,6 +13,7 @@ import { renderAside } from "./aside.js";
 import { openDialog, transferDialog, resolveDialog, fieldsDialog, taskDialog, toPlatformDialog } from "./dialogs.js";
 import { leftText } from "./inbox.js";
 import { spamDialog } from "./spam.js";
+import { maskedMarker } from "./masking.js";
 
 // Repeat "typing start" this often while typing; the protocol expires a start after 6 s.
 const TYPING_REPEAT_MS = 3000;
@@ -498,6 +499,6 @@ export class ConversationView {
       h("div", {}, h("a", { href: a.url, target: "_blank", rel: "noopener" }, `📎 ${a.filename}`)));
     return h("div", { class: cls, ...attrs },
       h("div", { class: "who" }, `${label} · ${time(event.created_at)}`),
-      h("div", { class: "body" }, event.body), files);
+      h("div", { class: "body" }, event.body), maskedMarker(event.data), files);
   }
 }

@@ -38,7 +38,9 @@ from tests.support.live import LiveServer, live_server
 PASSWORD = "correct horse battery"
 SHOP = "https://shop.example"
 LOADER_BUDGET = 3 * 1024
-TOTAL_BUDGET = 30 * 1024
+# 31 KB: 30 until the composer's secret warning (issue 20: a handful of regexes, Luhn and
+# its sentence in five languages, ~0.5 KB gzipped).
+TOTAL_BUDGET = 31 * 1024
 
 
 async def make_site(server: LiveServer, **settings: Any) -> Site:
@@ -72,7 +74,7 @@ def csp(response: httpx.Response) -> dict[str, str]:
 
 
 def test_the_widget_fits_its_size_budgets() -> None:
-    """Loader ≤ 3 KB gzipped; loader, page, scripts and styles together ≤ 30 KB gzipped."""
+    """Loader ≤ 3 KB gzipped; loader, page, scripts and styles together ≤ 31 KB gzipped."""
     files = sorted(p for p in WIDGET_DIR.iterdir() if p.suffix in {".js", ".css", ".html"})
     sizes = {p.name: len(gzip.compress(p.read_bytes(), 9)) for p in files}
     assert {"loader.js", "frame.html", "app.js", "widget.css"} <= set(sizes)
