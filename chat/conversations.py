@@ -23,6 +23,7 @@ from chat.events import (
     Ack,
     EventKind,
     append_event,
+    attribution,
     author_json,
     event_json,
     history_floor,
@@ -101,13 +102,13 @@ async def start_conversation(
         db.add(Participant(conversation_id=conv.id, user_id=user.id, joined_at=now, last_read_seq=0))
         created = await append_event(
             db, conv.id, kind=EventKind.SYSTEM, now=now,
-            data=created_data(author_json(user), clean_subject, prechat),
+            data={**created_data(author_json(user), clean_subject, prechat), **attribution(actor)},
         )
         events = [event_json(created, None)]
         if body is not None:
             first = await append_event(
                 db, conv.id, kind=EventKind.MESSAGE, now=now, author_id=user.id, body=body,
-                client_msg_id=_client_id(client_msg_id),
+                client_msg_id=_client_id(client_msg_id), data=attribution(actor),
             )
             events.append(event_json(first, user))
     await publish_events(svc, events)

@@ -110,6 +110,9 @@ class Settings:
     # Operations.
     metrics_token: str | None = None
     """The bearer token ``GET /metrics`` asks for; unset: ``/metrics`` answers 404."""
+    # Trust and safety (issue 20): impersonation (chat.impersonation).
+    impersonation_by_agents: bool = False
+    """Whether agents, not only support admins, may sign in as a customer."""
 
     @property
     def is_sqlite(self) -> bool:
@@ -280,6 +283,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
             "PRESENCE_GRACE_SECONDS", get("PRESENCE_GRACE_SECONDS", "30"), low=1, high=3600
         ),
         metrics_token=_metrics_token(env.get("METRICS_TOKEN", "")),
+        impersonation_by_agents=_bool("IMPERSONATION_BY_AGENTS", get("IMPERSONATION_BY_AGENTS", "false")),
         **_ticket_settings(get),
         **_mail_settings(get, public_url=get("PUBLIC_URL", f"http://127.0.0.1:{port}")),
     )
