@@ -17,7 +17,7 @@ from starlette.routing import Route
 from chat import audit, impersonation
 from chat.auth import authenticate
 from chat.errors import AppError, ValidationFailed
-from chat.http.common import JSON, SESSION_COOKIE, Strict, client_address, current, path_id, read_json, services
+from chat.http.common import JSON, SESSION_COOKIE, Strict, client_address, current, read_json, services
 from chat.http.views import UserView
 
 # The admin's own session while their browser is signed in as a customer: HttpOnly like
@@ -38,7 +38,7 @@ def _set_cookie(request: Request, response: Response, name: str, value: str, max
 
 async def start(request: Request) -> Response:
     principal, _ = await current(request)
-    user_id = path_id(request, "user_id")
+    user_id = _bounded_id(request.path_params["user_id"], "user_id")
     body = await read_json(request, ImpersonateBody)
     started = await impersonation.start(
         services(request), principal, user_id, body.reason, address=client_address(request),
@@ -95,13 +95,18 @@ async def access_log(request: Request) -> Response:
     return JSON({"sessions": await impersonation.access_log(services(request), principal)})
 
 
+def _bounded_id(raw: str, name: str) -> int:
+    # ASCII digits only (str.isdigit accepts "²", which int() refuses) and within BIGINT.
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= _ID_MAX:
+        raise ValidationFailed(f"{name} must be a positive integer")
+    return int(raw)
+
+
 def _id_query(request: Request, name: str) -> int | None:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return None
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= _ID_MAX:
-        raise ValidationFailed(f"{name} must be a positive integer")
-    return int(raw)
+    return _bounded_id(raw, name)
 
 
 def _time_query(request: Request, name: str) -> datetime | None:
