@@ -104,8 +104,16 @@ async def login(svc: Services, email: str, password: str, *, address: str | None
     return Login(token=token, user=user, session=session)
 
 
+class ImpersonationActive(Conflict):
+    code = "impersonation_active"
+
+
 async def logout(svc: Services, principal: Principal) -> None:
-    """End the principal's session; its open sockets are closed too."""
+    """End the principal's session; its open sockets are closed too. An impersonated
+    session is ended by ``POST /api/impersonation/end`` instead (409
+    ``impersonation_active``), which audits the end and tells the customer."""
+    if principal.impersonated:
+        raise ImpersonationActive("this session is an impersonation: end it with POST /api/impersonation/end")
     async with svc.sessions.begin() as db:
         await db.execute(
             update(AuthSession)

@@ -72,6 +72,11 @@ def _action(svc: Services) -> Action:
     return Action.IMPERSONATE_AS_AGENT if svc.settings.impersonation_by_agents else Action.IMPERSONATE
 
 
+def may_impersonate(svc: Services, principal: Principal) -> bool:
+    """Whether ``principal`` may sign in as customers at all (the console's button)."""
+    return principal.session_id is not None and can(principal, _action(svc), UserRef(None, Role.CUSTOMER, None, None))
+
+
 def session_ref(session_id: str) -> str:
     """How the audit log and the access log name an impersonated session: a digest, never
     the id itself (which, signed, is the bearer token's whole content)."""
@@ -92,7 +97,7 @@ async def start(
     if principal.impersonated:
         raise ImpersonationNested("end this impersonation first; impersonations do not nest")
     action = _action(svc)
-    if not can(principal, action, UserRef(None, Role.CUSTOMER, None, None)) or principal.session_id is None:
+    if not may_impersonate(svc, principal):
         raise Forbidden("you may not sign in as another user")
     now = svc.clock.now()
     async with svc.sessions.begin() as db:

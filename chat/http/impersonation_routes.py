@@ -55,9 +55,10 @@ async def start(request: Request) -> Response:
         status_code=201,
     )
     own = request.cookies.get(SESSION_COOKIE)
-    if own:
-        # Only a console signed in by cookie switches its cookie; an API client keeps its
-        # own bearer token and uses the answered one where it wants to act as the customer.
+    if own and "authorization" not in request.headers:
+        # Only a client signed in by the cookie alone switches its cookie (and gets its own
+        # back at the end). A bearer client — the console keeps its token per tab — keeps its
+        # session as it is and uses the answered token where it acts as the customer.
         ttl = impersonation.IMPERSONATION_MINUTES * 60
         _set_cookie(request, response, IMPERSONATOR_COOKIE, own, services(request).settings.session_ttl_seconds)
         _set_cookie(request, response, SESSION_COOKIE, started.token, ttl)
@@ -87,7 +88,10 @@ async def end(request: Request) -> Response:
 
 async def status(request: Request) -> Response:
     principal, _ = await current(request)
-    return JSON({"impersonation": await impersonation.current(services(request), principal)})
+    return JSON({
+        "impersonation": await impersonation.current(services(request), principal),
+        "may_impersonate": impersonation.may_impersonate(services(request), principal),
+    })
 
 
 async def access_log(request: Request) -> Response:

@@ -93,7 +93,7 @@ async def test_admin_signs_in_as_a_customer_and_back(server: LiveServer, http: h
     ended = await http.post("/api/impersonation/end")
     assert ended.status_code == 200 and ended.json() == {"ended": True, "restored": True}
     assert (await http.get("/api/me")).json()["user"]["id"] == ids["admin"]
-    assert (await http.get("/api/impersonation")).json() == {"impersonation": None}
+    assert (await http.get("/api/impersonation")).json() == {"impersonation": None, "may_impersonate": True}
     gone = await http.get("/api/me", headers=bearer(body["token"]))
     assert gone.status_code == 401 and gone.json()["error"]["code"] == "session_revoked"
 
@@ -153,6 +153,11 @@ async def test_no_nesting(server: LiveServer, http: httpx.AsyncClient) -> None:
     token = (await impersonate(http, ids["customer"], headers=bearer(admin))).json()["token"]
     nested = await impersonate(http, ids["customer"], headers=bearer(token))
     assert nested.status_code == 409 and nested.json()["error"]["code"] == "impersonation_nested"
+    assert (await http.get("/api/impersonation", headers=bearer(token))).json()["may_impersonate"] is False
+    # Signing out is not a way around the audited end.
+    out = await http.post("/api/auth/logout", headers=bearer(token))
+    assert out.status_code == 409 and out.json()["error"]["code"] == "impersonation_active"
+    assert (await http.get("/api/me", headers=bearer(token))).status_code == 200
     # Ending is for impersonated sessions only.
     own = await http.post("/api/impersonation/end", headers=bearer(admin))
     assert own.status_code == 409 and own.json()["error"]["code"] == "not_impersonating"
