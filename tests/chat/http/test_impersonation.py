@@ -14,8 +14,8 @@ import httpx
 from sqlalchemy import func, select
 
 from chat import directory
-from chat.clock import ManualClock
 from chat.client import ChatClient
+from chat.clock import ManualClock
 from chat.impersonation import IMPERSONATION_MINUTES, expire_job
 from chat.mail.models import OutboxMail
 from chat.models import AuditLog, AuthSession, OrgKind, Role, User
