@@ -254,6 +254,16 @@ async def test_everything_done_in_the_session_names_both_people(server: LiveServ
     status = [e for e in events if e["data"].get("event") == "ticket.status_changed"]
     assert status and all(names_both(e, ids["customer"], ids["admin"]) for e in status)
 
+    # A ticket opened through the web form: its first message and ticket.opened.
+    ticket = await http.post("/api/tickets", json={"subject": "Exports", "description": "Exports are empty"},
+                             headers=bearer(token))
+    assert ticket.status_code == 201, ticket.text
+    ticket_events = (await http.get(f"/api/conversations/{ticket.json()['conversation']['id']}/events",
+                                    headers=bearer(admin))).json()["events"]
+    first = next(e for e in ticket_events if e["kind"] == "message")
+    opened_event = next(e for e in ticket_events if e["data"].get("event") == "ticket.opened")
+    assert names_both(first, ids["customer"], ids["admin"]) and names_both(opened_event, ids["customer"], ids["admin"])
+
     # The customer's own session names nobody else.
     http.cookies.clear()
     own = await sign_in(http, "anna@acme.example")
