@@ -29,7 +29,7 @@ from sqlalchemy.orm import aliased
 
 from chat import audit, validation
 from chat.auth import session_token
-from chat.authz import Action, Principal, UserRef, can, require
+from chat.authz import Action, Principal, UserRef, can
 from chat.directory import user_channel, user_ref
 from chat.errors import Conflict, Forbidden, NotFound
 from chat.mail.kinds import MailKind
@@ -104,9 +104,9 @@ async def start(
         target = await db.get(User, user_id)
         if target is None:
             raise NotFound("no such user", code="not_found")
+        # The caller may impersonate (checked above), so a refusal here is about the target.
         if not can(principal, action, await user_ref(db, target)):
             raise NotImpersonable("only a customer's account can be entered; never staff, a partner or a visitor")
-        require(principal, action, await user_ref(db, target))
         if target.disabled:
             raise Conflict("this account is disabled", code="account_disabled")
         impersonator = await db.get(User, principal.user_id)
@@ -213,9 +213,12 @@ async def expire_job(svc: Services, now: datetime) -> int:
     return len(ended)
 
 
-def ends_at(session: AuthSession) -> datetime:
-    return session.revoked_at if session.revoked_at is not None and session.revoked_at < session.expires_at \
-        else session.expires_at
+def ended_at(session: AuthSession, now: datetime) -> datetime | None:
+    """When an impersonated session ended — revoked, or run out (whether or not the expiry
+    job has come by yet) — or ``None`` while it lasts."""
+    if session.revoked_at is not None:
+        return min(session.revoked_at, session.expires_at)
+    return session.expires_at if session.expires_at <= now else None
 
 
 async def current(svc: Services, principal: Principal) -> dict[str, Any] | None:
@@ -260,15 +263,15 @@ async def access_log(svc: Services, principal: Principal) -> list[dict[str, Any]
                 .limit(ACCESS_LOG_MAX)
             )
         ).all()
-    return [
-        {
+    entries = []
+    for session, name in rows:
+        ended = ended_at(session, now)
+        entries.append({
             "id": session_ref(session.id),
             "by": {"id": session.impersonator_id, "name": name},
             "reason": session.impersonation_reason,
             "started_at": session.created_at.isoformat(),
-            "ended_at": ends_at(session).isoformat()
-            if session.revoked_at is not None or session.expires_at <= now else None,
+            "ended_at": ended.isoformat() if ended is not None else None,
             "ends_at": session.expires_at.isoformat(),
-        }
-        for session, name in rows
-    ]
+        })
+    return entries

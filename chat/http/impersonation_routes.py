@@ -68,20 +68,23 @@ async def start(request: Request) -> Response:
 async def end(request: Request) -> Response:
     principal, _ = await current(request)
     ended = await impersonation.end(services(request), principal)
-    restored = False
-    response = JSON({"ended": True, "restored": False})
+    if "authorization" in request.headers:
+        # A bearer client (the portal tab): the browser's cookies are the admin's own
+        # business (the console's sign-in set one) and stay as they are.
+        return JSON({"ended": True, "restored": False})
     own = request.cookies.get(IMPERSONATOR_COOKIE)
+    restored = False
     if own:
         try:
             mine, _ = await authenticate(services(request), own)
             restored = mine.user_id == ended.impersonator_id and not mine.impersonated
         except AppError:
             restored = False  # the admin's own session ended meanwhile: they sign in again
-        response = JSON({"ended": True, "restored": restored})
-        response.delete_cookie(IMPERSONATOR_COOKIE, path="/")
-        if restored:
-            _set_cookie(request, response, SESSION_COOKIE, own, services(request).settings.session_ttl_seconds)
-    if not restored and request.cookies.get(SESSION_COOKIE):
+    response = JSON({"ended": True, "restored": restored})
+    response.delete_cookie(IMPERSONATOR_COOKIE, path="/")
+    if restored and own:
+        _set_cookie(request, response, SESSION_COOKIE, own, services(request).settings.session_ttl_seconds)
+    else:
         response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 

@@ -338,3 +338,15 @@ async def test_a_customer_sees_support_sessions_on_their_account(server: LiveSer
     async with server.services.sessions() as db:
         user = await db.get(User, ids["customer"])
         assert user is not None and user.disabled is False
+
+
+async def test_a_bearer_client_keeps_its_cookies(server: LiveServer, http: httpx.AsyncClient) -> None:
+    """The console and the portal send Bearer tokens; the browser's own cookie (set by the
+    console's sign-in) is the admin's and neither start nor end touches it."""
+    ids = await seed(server)
+    admin = await sign_in(http, "admin@x.example")  # the cookie stays in the client
+    started = await impersonate(http, ids["customer"], headers=bearer(admin))
+    assert started.status_code == 201 and "set-cookie" not in started.headers
+    ended = await http.post("/api/impersonation/end", headers=bearer(started.json()["token"]))
+    assert ended.json() == {"ended": True, "restored": False} and "set-cookie" not in ended.headers
+    assert (await http.get("/api/me")).json()["user"]["id"] == ids["admin"]
