@@ -1,9 +1,10 @@
 """Impersonation and the audit log over HTTP (issue 20, item 2).
 
-``POST /api/users/{id}/impersonate`` answers the customer's session token (and, for the
-console, sets it as the session cookie while keeping the admin's own session in a second
-HttpOnly cookie); ``POST /api/impersonation/end`` ends it and puts the admin's own session
-back. The use cases (:mod:`chat.impersonation`, :mod:`chat.audit`) authorize.
+``POST /api/users/{id}/impersonate`` answers the customer's session token. The console
+(a bearer client) hands it to the portal tab; a client signed in by the cookie alone gets
+it as its session cookie, its own kept in a second HttpOnly cookie that
+``POST /api/impersonation/end`` puts back. The use cases (:mod:`chat.impersonation`,
+:mod:`chat.audit`) authorize.
 """
 
 from __future__ import annotations
