@@ -26,6 +26,7 @@ from chat.http import (
     desk_routes,
     group_routes,
     health,
+    impersonation_routes,
     mail_in_routes,
     mail_pages,
     mail_routes,
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         *mail_routes.ROUTES,
         *mail_in_routes.ROUTES,
         *report_routes.ROUTES,
+        *impersonation_routes.ROUTES,
         Mount("/static/shared", app=group_routes.PortalFiles(directory=SHARED_DIR, check_dir=False), name="shared"),
     ]
     if settings.demo_page:

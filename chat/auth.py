@@ -38,13 +38,14 @@ class Login:
     session: AuthSession
 
 
-def principal_of(user: User, session_id: str | None = None) -> Principal:
+def principal_of(user: User, session_id: str | None = None, impersonator_id: int | None = None) -> Principal:
     return Principal(
         user_id=user.id,
         role=user.role,
         organization_id=user.organization_id,
         site_id=user.site_id,
         session_id=session_id,
+        impersonator_id=impersonator_id,
     )
 
 
@@ -103,8 +104,16 @@ async def login(svc: Services, email: str, password: str, *, address: str | None
     return Login(token=token, user=user, session=session)
 
 
+class ImpersonationActive(Conflict):
+    code = "impersonation_active"
+
+
 async def logout(svc: Services, principal: Principal) -> None:
-    """End the principal's session; its open sockets are closed too."""
+    """End the principal's session; its open sockets are closed too. An impersonated
+    session is ended by ``POST /api/impersonation/end`` instead (409
+    ``impersonation_active``), which audits the end and tells the customer."""
+    if principal.impersonated:
+        raise ImpersonationActive("this session is an impersonation: end it with POST /api/impersonation/end")
     async with svc.sessions.begin() as db:
         await db.execute(
             update(AuthSession)
@@ -137,7 +146,13 @@ async def authenticate(svc: Services, token: str) -> tuple[Principal, User]:
                 raise Unauthenticated("this session has ended; sign in again", code="session_revoked")
             if session.expires_at <= now:
                 raise Unauthenticated("this session has expired; sign in again", code="token_expired")
-            principal = principal_of(user, session.id)
+            if session.impersonator_id is not None:
+                # An impersonation (chat.impersonation) ends at its expires_at like any
+                # session; it also ends the moment its impersonator may no longer act.
+                impersonator = await db.get(User, session.impersonator_id)
+                if impersonator is None or impersonator.disabled:
+                    raise Unauthenticated("this session has ended; sign in again", code="session_revoked")
+            principal = principal_of(user, session.id, session.impersonator_id)
         elif kind == "v":
             payload = svc.tokens.verify(Purpose.VISITOR, raw, max_age=svc.settings.visitor_token_ttl_seconds)
             uid = payload.get("uid")

@@ -26,10 +26,18 @@ class Principal:
     organization_id: int | None
     site_id: int | None = None
     session_id: str | None = None
+    # Impersonation (chat.impersonation): the staff member acting as this user in this
+    # session. The rules judge the user (the session has "the user's rights"); the events
+    # and the audit log name both.
+    impersonator_id: int | None = None
 
     @property
     def is_staff(self) -> bool:
         return self.role in STAFF_ROLES
+
+    @property
+    def impersonated(self) -> bool:
+        return self.impersonator_id is not None
 
 
 @dataclass(frozen=True)
@@ -126,6 +134,10 @@ class Action(enum.StrEnum):
     MANAGE_MAIL_BLOCKLIST = "manage_mail_blocklist"
     # Reports (chat.reports): the figures; which tickets they count is chat.reports.scope.
     VIEW_REPORTS = "view_reports"
+    # Trust and safety (issue 20): signing in as a customer, and the audit log.
+    IMPERSONATE = "impersonate"  # support admins
+    IMPERSONATE_AS_AGENT = "impersonate_as_agent"  # also agents (IMPERSONATION_BY_AGENTS=true)
+    VIEW_AUDIT = "view_audit"
 
 
 Target = OrgRef | UserRef | ConversationRef | GroupRef | TicketRef | None
@@ -383,6 +395,23 @@ def _view_reports(p: Principal, t: Target) -> bool:
     return p.is_staff or p.role is Role.RESELLER_ADMIN
 
 
+def _impersonate(p: Principal, t: Target) -> bool:
+    assert isinstance(t, UserRef)
+    # Staff only, acting as themselves (no nesting), and only as a customer: never as
+    # staff (whose rights are wider than the customer's they diagnose) nor as a partner.
+    return p.role is Role.SUPPORT_ADMIN and not p.impersonated and t.role is Role.CUSTOMER
+
+
+def _impersonate_as_agent(p: Principal, t: Target) -> bool:
+    assert isinstance(t, UserRef)
+    return (p.role is Role.AGENT and not p.impersonated and t.role is Role.CUSTOMER) or _impersonate(p, t)
+
+
+def _view_audit(p: Principal, t: Target) -> bool:
+    # Support admins, and read-only staff (auditors): they see everything and change nothing.
+    return p.role in {Role.SUPPORT_ADMIN, Role.READ_ONLY} and not p.impersonated
+
+
 _RULES: dict[Action, tuple[type | None, Callable[[Principal, Target], bool]]] = {
     Action.READ_PROFILE: (None, _any),
     Action.UPDATE_PROFILE: (None, _update_profile),
@@ -423,6 +452,9 @@ _RULES: dict[Action, tuple[type | None, Callable[[Principal, Target], bool]]] = 
     Action.DECIDE_SPAM: (None, _decide_spam),
     Action.MANAGE_MAIL_BLOCKLIST: (None, _manage_mail_blocklist),
     Action.VIEW_REPORTS: (None, _view_reports),
+    Action.IMPERSONATE: (UserRef, _impersonate),
+    Action.IMPERSONATE_AS_AGENT: (UserRef, _impersonate_as_agent),
+    Action.VIEW_AUDIT: (None, _view_audit),
 }
 
 

@@ -24,6 +24,7 @@ from chat.events import (
     Ack,
     EventKind,
     append_event,
+    attribution,
     author_json,
     event_json,
     history_floor,
@@ -151,14 +152,14 @@ async def _start(
         db.add(Participant(conversation_id=conv.id, user_id=user.id, joined_at=now, last_read_seq=0))
         created = await append_event(
             db, conv.id, kind=EventKind.SYSTEM, now=now,
-            data=created_data(author_json(user), clean_subject, prechat, subject_masked.kinds),
+            data={**created_data(author_json(user), clean_subject, prechat, subject_masked.kinds), **attribution(actor)},
         )
         events = [event_json(created, None)]
         if first_masked is not None:
             first = await append_event(
                 db, conv.id, kind=EventKind.MESSAGE, now=now, author_id=user.id, body=first_masked.text,
                 client_msg_id=client_msg_id,
-                data={"masked": list(first_masked.kinds)} if first_masked.found else None,
+                data={**({"masked": list(first_masked.kinds)} if first_masked.found else {}), **attribution(actor)} or None,
             )
             events.append(event_json(first, user))
     await publish_events(svc, events)

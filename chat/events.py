@@ -51,6 +51,17 @@ def conversation_channel(conversation_id: int) -> str:
     return f"conv:{conversation_id}"
 
 
+def attribution(principal: Principal) -> dict[str, int]:
+    """What an event written by ``principal`` adds to its ``data`` to name both people when
+    the session is an impersonation (chat.impersonation): the user it acts as
+    (``on_behalf_of``, also its author) and the staff member acting (``impersonator``).
+    Empty for everybody's own sessions. The one definition of the field; the writers of
+    events take it from the principal (docs/protocol.md, "Impersonation")."""
+    if principal.impersonator_id is None:
+        return {}
+    return {"on_behalf_of": principal.user_id, "impersonator": principal.impersonator_id}
+
+
 def author_json(user: User | None) -> dict[str, Any] | None:
     if user is None:
         return None

@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection
 
 from chat.authz import Action, ConversationRef, Principal, can
 from chat.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
-from chat.events import Ack, ConversationClosed, EventKind, attachment_json, stored_event_json
+from chat.events import Ack, ConversationClosed, EventKind, attachment_json, attribution, stored_event_json
 from chat.models import ConversationStatus, Role
 from chat.numbering import number_run
 
@@ -305,7 +305,9 @@ def write_batch(tx: Tx, items: Sequence[SendItem], now: datetime) -> list[Outcom
             if fact is None:
                 raise NotFound("no such conversation", code="not_found")
             _authorize(item.actor, item, fact.ref)
-            data: dict[str, Any] = {"masked": list(item.masked)} if item.masked else {}
+            data: dict[str, Any] = attribution(item.actor)
+            if item.masked:
+                data["masked"] = list(item.masked)
             if item.attachments:
                 found = _unsent_attachments(tx, item.actor, item.conversation_id, item.attachments)
                 if set(found) != set(item.attachments) or claimed & set(found):

@@ -156,6 +156,10 @@ class AuthSession(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(400))
+    # Impersonation (chat.impersonation): the staff member acting as ``user_id`` in this
+    # session, and why. NULL for a person's own sign-in.
+    impersonator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    impersonation_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class LoginFailure(Base):
@@ -249,3 +253,33 @@ class Attachment(Base):
     # Where the bytes are, relative to the upload store; never derived from the filename.
     storage_key: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditLog(Base):
+    """Who changed what, when, and for whom: one row per audited action (chat.audit).
+
+    General on purpose: impersonation writes its start and end here, configuration
+    changes (issue 19) their before and after. Rows are written inside the transaction of
+    the change they record, so an undone change leaves no row, and are never updated."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_actor_at", "actor_id", "at"),
+        Index("ix_audit_log_target", "target_kind", "target_id", "at"),
+        Index("ix_audit_log_action_at", "action", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # SET NULL, not CASCADE: the record outlives the account (the name stays in ``after``
+    # only if the action put it there). NULL: the system itself (a sweeper).
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The user the actor acted as (impersonation), if any.
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    target_kind: Mapped[str | None] = mapped_column(String(40))
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)

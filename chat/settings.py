@@ -116,6 +116,9 @@ class Settings:
     # Operations.
     metrics_token: str | None = None
     """The bearer token ``GET /metrics`` asks for; unset: ``/metrics`` answers 404."""
+    # Trust and safety (issue 20): impersonation (chat.impersonation).
+    impersonation_by_agents: bool = False
+    """Whether agents, not only support admins, may sign in as a customer."""
 
     @property
     def is_sqlite(self) -> bool:
@@ -287,6 +290,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         ),
         metrics_token=_metrics_token(env.get("METRICS_TOKEN", "")),
         **_socket_settings(get),
+        impersonation_by_agents=_bool("IMPERSONATION_BY_AGENTS", get("IMPERSONATION_BY_AGENTS", "false")),
         **_ticket_settings(get),
         **_mail_settings(get, public_url=get("PUBLIC_URL", f"http://127.0.0.1:{port}")),
     )

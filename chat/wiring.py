@@ -7,6 +7,7 @@ from __future__ import annotations
 from chat.clock import Clock
 from chat.desk.autoassign import assign_job
 from chat.desk.autoassign import on_events as assign_new_chats
+from chat.impersonation import expire_job as expire_impersonations
 from chat.mail.planner import plan_backlog, plan_job
 from chat.mail.sender import send_backlog, send_due
 from chat.mail.smtp import open_transport
@@ -48,8 +49,10 @@ def build_sweepers(svc: Services) -> list[Sweeper]:
     return [
         Sweeper(svc, [*ticket_jobs(), ("desk.assign", assign_job), *report_jobs()], name="tickets",
                 backlogs={**ticket_backlogs(), "reports.roll": roll_backlog}),
-        # Planning before sending, so that a held mail released now goes in the same pass.
-        Sweeper(svc, [("mail.plan", plan_job), ("mail.send", send_due)], name="mail",
+        # Planning before sending, so that a held mail released now goes in the same pass;
+        # an impersonation that expired is ended first, so its customer's mail goes too.
+        Sweeper(svc, [("impersonation.expire", expire_impersonations), ("mail.plan", plan_job),
+                      ("mail.send", send_due)], name="mail",
                 backlogs={"mail.plan": plan_backlog, "mail.send": send_backlog}),
     ]
 

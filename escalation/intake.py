@@ -19,7 +19,16 @@ from chat import validation
 from chat.authz import Action, Principal, require
 from chat.conversations import conversation_json
 from chat.errors import Forbidden, ValidationFailed
-from chat.events import EventKind, append_event, author_json, event_json, load_visible, place_attachments, stage_event
+from chat.events import (
+    EventKind,
+    append_event,
+    attribution,
+    author_json,
+    event_json,
+    load_visible,
+    place_attachments,
+    stage_event,
+)
 from chat.models import (
     STAFF_ROLES,
     Attachment,
@@ -150,6 +159,7 @@ async def open_ticket(svc: Services, actor: Principal, draft: TicketDraft) -> di
             svc, db, requester, author, subject=subject, description=description, channel=draft.channel, now=now,
             cc=cc, source=source, linked_seq=draft.linked_seq, category=category, severity=severity, assets=assets,
             happened_at=happened_at, contact_email=contact_email, contact_name=contact_name,
+            acting=attribution(actor),
         )
         conv, ticket = work.conv, work.ticket
         body = await ticket_json(db, ticket, conv, staff=desk_view(actor, ticket))
@@ -191,9 +201,12 @@ async def _create(
     category: str | None = None, severity: int | None = None, assets: list[str] | None = None,
     happened_at: datetime | None = None, contact_email: str | None = None, contact_name: str | None = None,
     files: Sequence[Attachment] = (), message_data: Mapping[str, Any] | None = None,
+    acting: Mapping[str, int] | None = None,
 ) -> Work:
     """The conversation, its first message, the ticket row and ``ticket.opened``, in the
     caller's transaction; the unit is finished (deadlines computed), not yet published.
+    ``acting``: the caller's :func:`chat.events.attribution` (an impersonation names both
+    people on what the requester writes here).
 
     The conversation is new, so this transaction holds it: its events are numbered on the
     row and written with the participants, the ticket and the counters by one flush
@@ -216,15 +229,19 @@ async def _create(
     ticket = new_chat_ticket(conv, now, channel=channel)
     ticket.handled_by_org_id = await first_line_partner(db, conv.organization_id)
     work = await begin_work(svc, db, conv, ticket, created=True, deferred=True)
+    work.acting = dict(acting or {})
+    # Only what the requester writes names both (staff entering a ticket are not impersonating).
+    by_requester = work.acting if work.acting.get("on_behalf_of") == requester.id else {}
     for user_id in (requester.id, *cc):
         db.add(Participant(conversation_id=conv.id, user_id=user_id, joined_at=now, last_read_seq=0))
     work.staged(stage_event(
         db, conv, kind=EventKind.SYSTEM, now=now,
         data={"event": "conversation.created", "user": author_json(requester), "subject": subject,
-              **({"masked": list(subject_masked.kinds)} if subject_masked.found else {})},
+              **({"masked": list(subject_masked.kinds)} if subject_masked.found else {}), **by_requester},
     ), None)
     data: dict[str, Any] = {"entered_by": author_json(author)} if author is None or requester.id != author.id else {}
     data.update(message_data or {})
+    data.update(by_requester)
     if description_masked.found:
         data["masked"] = list(description_masked.kinds)
     if files:

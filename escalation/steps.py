@@ -9,7 +9,7 @@ from typing import Any
 from chat import validation
 from chat.authz import Principal
 from chat.errors import Conflict
-from chat.events import EventKind, append_event, event_json
+from chat.events import EventKind, append_event, attribution, event_json
 from chat.models import User
 from chat.secrets_mask import mask_secrets
 from chat.services import Services
@@ -129,7 +129,8 @@ async def run_and_render(
     svc: Services, ticket_id: int, change: Callable[[Work], Awaitable[None]], actor: Principal | None
 ) -> dict[str, Any]:
     """Run a use case's change in a unit and return the ticket as ``actor`` sees it after it."""
-    result = await run_unit(svc, ticket_id, change, render=lambda work: as_json(work, actor))
+    result = await run_unit(svc, ticket_id, change, render=lambda work: as_json(work, actor),
+                            acting=attribution(actor) if actor is not None else None)
     assert result is not None
     rendered: dict[str, Any] = result[1].rendered
     return rendered

@@ -153,6 +153,9 @@ class Work:
     # for the transaction: escalation.batch hands its units one shared dict.
     shared: dict[str, Any] = field(default_factory=dict)
     _unflushed: list[tuple[int, Event, User | None]] = field(default_factory=list)
+    # The acting session's chat.events.attribution (an impersonation names both people):
+    # added to the history events the acting user writes in this unit.
+    acting: dict[str, int] = field(default_factory=dict)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -229,6 +232,8 @@ class Work:
         """A history event in the conversation's seq stream, published after the commit:
         ``data = {"event": name, "actor": ..., **data, **fields}``."""
         payload = {"event": name, "actor": author_json(actor), **(data or {}), **fields}
+        if actor is not None and self.acting.get("on_behalf_of") == actor.id:
+            payload.update(self.acting)
         self.ticket.updated_at = self.now
         if self.deferred:
             self._defer(payload, body, internal)
@@ -501,13 +506,15 @@ async def run_unit(
     create: bool = True,
     skip_locked: bool = False,
     render: Callable[[Work], Awaitable[Any]] | None = None,
+    acting: dict[str, int] | None = None,
 ) -> tuple[T, Work] | None:
     """Run ``change`` on the ticket of ``conversation_id`` in one transaction; publish after
     the commit. A missing row of a support chat is created first (a crash between a chat's
     commit and its reaction must not lose the ticket). ``skip_locked``: return ``None``
     when another worker holds the conversation (PostgreSQL), instead of waiting.
     ``render``: called after the deadlines are recomputed, still in the transaction; its
-    result is stored in ``work.rendered`` (the ticket as the caller should see it)."""
+    result is stored in ``work.rendered`` (the ticket as the caller should see it).
+    ``acting``: the caller's :func:`chat.events.attribution` (see :attr:`Work.acting`)."""
     async with svc.sessions.begin() as db:
         conv = await lock_conversation(db, conversation_id, skip_locked=skip_locked)
         if conv is None:
@@ -526,6 +533,7 @@ async def run_unit(
             created = True
         work = await begin_work(svc, db, conv, ticket, created=created)
         await catch_up(work)
+        work.acting = dict(acting or {})
         try:
             result = await change(work)
         except EscalationError as exc:

@@ -295,6 +295,18 @@ def _invitation(c: Context) -> Body:
     return body
 
 
+def _account_accessed(c: Context) -> Body:
+    body = Body(c.t("account_accessed.subject"), [c.t("account_accessed.body", name=one_line(c.string("staff_name")) or "—")],
+                closing=[c.t("account_accessed.closing")])
+    facts = (
+        (c.t("label.reason"), one_line(c.string("reason"), 500)),
+        (c.t("account_accessed.from"), c.time(c.data.get("started_at"))),
+        (c.t("account_accessed.until"), c.time(c.data.get("ended_at"))),
+    )
+    body.facts = [(label, value) for label, value in facts if value]
+    return body
+
+
 BODIES: Mapping[MailKind, Callable[[Context], Body]] = {
     MailKind.TICKET_OPENED: _ticket_opened,
     MailKind.SUPPORT_REPLY: _support_reply,
@@ -313,6 +325,7 @@ BODIES: Mapping[MailKind, Callable[[Context], Body]] = {
     MailKind.ESCALATION: _escalation,
     MailKind.PASSWORD_RESET: _password_reset,
     MailKind.INVITATION: _invitation,
+    MailKind.ACCOUNT_ACCESSED: _account_accessed,
 }
 
 

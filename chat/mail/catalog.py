@@ -106,6 +106,11 @@ _EN: Mapping[str, str] = {
     "invitation.by": "{name} has invited you.",
     "invitation.body": "Choose your password to sign in. The link below works once, for {duration}.",
     "invitation.button": "Accept the invitation",
+    "account_accessed.subject": "Support accessed your account",
+    "account_accessed.body": "{name} from our support team signed in to your account as you, to look into a problem.",
+    "account_accessed.from": "From",
+    "account_accessed.until": "Until",
+    "account_accessed.closing": "Everything done in that session is recorded under both names. If you did not expect this, contact us.",
 }
 
 _PT_BR: Mapping[str, str] = {
@@ -187,6 +192,11 @@ _PT_BR: Mapping[str, str] = {
     "invitation.by": "{name} convidou você.",
     "invitation.body": "Escolha a sua senha para entrar. O link abaixo funciona uma única vez, por {duration}.",
     "invitation.button": "Aceitar o convite",
+    "account_accessed.subject": "O suporte acessou a sua conta",
+    "account_accessed.body": "{name}, da nossa equipe de suporte, entrou na sua conta como você para investigar um problema.",
+    "account_accessed.from": "De",
+    "account_accessed.until": "Até",
+    "account_accessed.closing": "Tudo o que foi feito nessa sessão fica registrado com os dois nomes. Se você não esperava isso, fale conosco.",
 }
 
 _DE: Mapping[str, str] = {
@@ -268,6 +278,11 @@ _DE: Mapping[str, str] = {
     "invitation.by": "{name} hat Sie eingeladen.",
     "invitation.body": "Wählen Sie Ihr Passwort, um sich anzumelden. Der Link unten gilt {duration} und nur einmal.",
     "invitation.button": "Einladung annehmen",
+    "account_accessed.subject": "Der Support hat auf Ihr Konto zugegriffen",
+    "account_accessed.body": "{name} aus unserem Support-Team hat sich als Sie in Ihrem Konto angemeldet, um ein Problem zu untersuchen.",
+    "account_accessed.from": "Von",
+    "account_accessed.until": "Bis",
+    "account_accessed.closing": "Alles, was in dieser Sitzung geschah, ist unter beiden Namen protokolliert. Wenn Sie das nicht erwartet haben, kontaktieren Sie uns.",
 }
 
 _ES: Mapping[str, str] = {
@@ -349,6 +364,11 @@ _ES: Mapping[str, str] = {
     "invitation.by": "{name} le ha invitado.",
     "invitation.body": "Elija su contraseña para entrar. El enlace de abajo sirve una sola vez durante {duration}.",
     "invitation.button": "Aceptar la invitación",
+    "account_accessed.subject": "El soporte accedió a su cuenta",
+    "account_accessed.body": "{name}, de nuestro equipo de soporte, entró en su cuenta como usted para investigar un problema.",
+    "account_accessed.from": "Desde",
+    "account_accessed.until": "Hasta",
+    "account_accessed.closing": "Todo lo hecho en esa sesión queda registrado con ambos nombres. Si no lo esperaba, contáctenos.",
 }
 
 _RU: Mapping[str, str] = {
@@ -430,6 +450,11 @@ _RU: Mapping[str, str] = {
     "invitation.by": "Вас пригласил(а) {name}.",
     "invitation.body": "Задайте пароль, чтобы войти. Ссылка ниже одноразовая и действует {duration}.",
     "invitation.button": "Принять приглашение",
+    "account_accessed.subject": "Поддержка входила в вашу учётную запись",
+    "account_accessed.body": "{name} из нашей службы поддержки входил(а) в вашу учётную запись от вашего имени, чтобы разобраться с проблемой.",
+    "account_accessed.from": "С",
+    "account_accessed.until": "До",
+    "account_accessed.closing": "Всё, что делалось в этом сеансе, записано под обоими именами. Если вы этого не ожидали, свяжитесь с нами.",
 }
 
 MESSAGES: Mapping[str, Mapping[str, str]] = {"en": _EN, "pt-BR": _PT_BR, "de": _DE, "es": _ES, "ru": _RU}

@@ -40,6 +40,8 @@ class MailKind(enum.StrEnum):
     # accounts: cannot be switched off
     PASSWORD_RESET = "password_reset"
     INVITATION = "invitation"
+    # Support signed in as the customer (chat.impersonation): a security notice.
+    ACCOUNT_ACCESSED = "account_accessed"
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ KINDS: Mapping[MailKind, KindInfo] = {
     MailKind.ESCALATION: KindInfo(Audience.STAFF),
     MailKind.PASSWORD_RESET: KindInfo(Audience.ANYONE, essential=True),
     MailKind.INVITATION: KindInfo(Audience.ANYONE, essential=True),
+    # Essential: who entered one's account is not a notification one may switch off.
+    MailKind.ACCOUNT_ACCESSED: KindInfo(Audience.CUSTOMER, essential=True),
 }
 
 SWITCHABLE = frozenset(kind for kind, info in KINDS.items() if not info.essential)

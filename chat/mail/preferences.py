@@ -143,7 +143,9 @@ class MailPreferencesView(View, frozen=True, kw_only=True):
         return cls(
             audience=audience_of(user.role).value,
             switches=[MailSwitchView(kind=k.value, on=user_wants(user, k)) for k in kinds_for(user.role)],
-            essential=[k.value for k, info in KINDS.items() if info.essential],
+            # Of the user's audience: staff are never told that support entered their account.
+            essential=[k.value for k, info in KINDS.items()
+                       if info.essential and info.audience in (Audience.ANYONE, audience_of(user.role))],
             language=user.language, languages=list(validation.LANGUAGES), time_zone=user.time_zone,
         )
 

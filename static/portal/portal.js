@@ -6,6 +6,7 @@
 
 import { Client, apiClient } from "/static/shared/protocol.js";
 import { h } from "/static/shared/dom.js";
+import { PORTAL_TOKEN_KEY, showImpersonationBanner } from "/static/shared/impersonation.js";
 // The console's reports page, mounted here for reseller admins with the portal's session.
 import { ReportsView } from "/console/js/reports.js";
 
@@ -17,10 +18,11 @@ const ALERTERS = new Set(["agent", "support_admin"]);
 const ALERT_TYPES = { information: "Information", complaint: "Complaint", suspicious_activity: "Suspicious activity" };
 
 const state = {
-  token: sessionStorage.getItem("portal.token"),
+  token: sessionStorage.getItem(PORTAL_TOKEN_KEY),
   me: null,
   client: null, // the websocket (/static/shared/protocol.js)
   chat: null, // {groupId, convId, name, canPost}
+  impersonation: null, // support signed in as this customer (static/shared/impersonation.js)
 };
 
 const call = apiClient(() => state.token);
@@ -56,9 +58,24 @@ $("login-form").addEventListener("submit", async (e) => {
 });
 
 $("logout").addEventListener("click", async () => {
+  // Support signed in as this customer: signing out ends the impersonation (audited).
+  if (state.impersonation) {
+    try { await call("POST", "/api/impersonation/end"); } catch (_) { /* over either way */ }
+    backToConsole();
+    return;
+  }
   try { await api("POST", "/api/auth/logout"); } catch (_) { /* signed out either way */ }
   signedOut();
 });
+
+// The end of an impersonation: the tab goes back to the console, whose own session (its own
+// sessionStorage key in this tab) was never touched.
+function backToConsole() {
+  sessionStorage.removeItem(PORTAL_TOKEN_KEY);
+  state.token = null;
+  if (state.client) state.client.stop();
+  location.assign("/console/");
+}
 
 function signedOut() {
   state.token = null;
@@ -75,6 +92,8 @@ function signedOut() {
 async function start() {
   const me = await api("GET", "/api/me");
   state.me = me.user;
+  // An impersonated session shows who, by whom, why and until when, with "End now".
+  state.impersonation = await showImpersonationBanner(api, backToConsole);
   $("who-name").textContent = me.user.name || me.user.email;
   $("who-org").textContent = me.organization ? me.organization.name : "Support";
   show("login-view", false);
@@ -86,7 +105,8 @@ async function start() {
   // Reports of their customers' tickets (issue 17); staff read theirs in the console.
   show("reports-section", me.user.role === "reseller_admin");
   connect();
-  await Promise.all([loadGroups(), loadMyRequests(), loadToDecide(), loadAlerts(), loadCompanies(), loadProfile()]);
+  await Promise.all([loadGroups(), loadMyRequests(), loadToDecide(), loadAlerts(), loadCompanies(), loadProfile(),
+    loadAccessLog()]);
   // /portal/#profile: where an unsubscribe page sends customers to change their switches.
   if (location.hash === "#profile") $("profile").scrollIntoView();
 }
@@ -97,6 +117,16 @@ $("reports-open").addEventListener("click", () => {
   $("reports-open").hidden = true;
   new ReportsView($("reports"), { me: { user: state.me }, api }).show();
 });
+
+// -- support's sessions in my account (impersonation, docs/http.md) ------------------
+
+async function loadAccessLog() {
+  const { sessions } = await api("GET", "/api/account/access-log");
+  const when = (iso) => new Date(iso).toLocaleString();
+  fill("access-log", "access-log-empty", sessions.map((s) => h("li", { "data-testid": "access-log-entry" },
+    h("strong", {}, s.by.name || `#${s.by.id}`), ` — ${s.reason} — ${when(s.started_at)} to `,
+    s.ended_at ? when(s.ended_at) : `now (ends by ${when(s.ends_at)})`)));
+}
 
 // -- my e-mail notifications (issue 15: one switch per kind of mail) -----------------
 
@@ -111,6 +141,7 @@ const KIND_LABELS = {
   offline_received: "My offline message was received",
   password_reset: "Password reset",
   invitation: "Invitation",
+  account_accessed: "Support signed in to my account",
 };
 const LANGUAGE_NAMES = { en: "English", "pt-BR": "Português (Brasil)", de: "Deutsch", es: "Español", ru: "Русский" };
 

@@ -137,6 +137,17 @@ MATRIX: list[tuple[str, Action, Target, str]] = [
     # Reports: which tickets they count is chat.reports.scope (agents: own and led groups';
     # a reseller admin: its customers'); customers and visitors see none.
     ("see reports", Action.VIEW_REPORTS, None, "--ASRO"),
+    # Impersonation (issue 20): support admins (agents too when IMPERSONATION_BY_AGENTS is
+    # on), only as a customer; the audit log: support admins and read-only staff.
+    ("sign in as a customer", Action.IMPERSONATE, UserRef(99, Role.CUSTOMER, 10, 20), "---S--"),
+    ("sign in as a customer (agents allowed)", Action.IMPERSONATE_AS_AGENT, UserRef(99, Role.CUSTOMER, 10, 20),
+     "--AS--"),
+    ("sign in as an agent", Action.IMPERSONATE, UserRef(97, Role.AGENT, None, None), "------"),
+    ("sign in as an agent (agents allowed)", Action.IMPERSONATE_AS_AGENT, UserRef(97, Role.AGENT, None, None),
+     "------"),
+    ("sign in as a reseller admin", Action.IMPERSONATE, UserRef(96, Role.RESELLER_ADMIN, 20, None), "------"),
+    ("sign in as a visitor", Action.IMPERSONATE, UserRef(95, Role.VISITOR, None, None), "------"),
+    ("read the audit log", Action.VIEW_AUDIT, None, "---S-O"),
 ]
 
 
@@ -169,3 +180,12 @@ def test_everyone_sees_themselves_and_nobody_disables_themselves(letter: str) ->
 def test_wrong_target_kind_is_a_programming_error() -> None:
     with pytest.raises(TypeError):
         can(PRINCIPALS["A"], Action.VIEW_CONVERSATION, OrgRef(1, OrgKind.CUSTOMER, None))
+
+
+def test_an_impersonated_session_impersonates_nobody_and_reads_no_audit() -> None:
+    # The principal of an impersonated session is the customer; even were it staff, no
+    # nesting: an impersonating principal may not start another impersonation.
+    nested = Principal(4, Role.SUPPORT_ADMIN, None, impersonator_id=7)
+    assert not can(nested, Action.IMPERSONATE, UserRef(99, Role.CUSTOMER, 10, 20))
+    assert not can(nested, Action.IMPERSONATE_AS_AGENT, UserRef(99, Role.CUSTOMER, 10, 20))
+    assert not can(nested, Action.VIEW_AUDIT)

@@ -17,6 +17,7 @@ import { MailboxView } from "./mailbox.js";
 import { SpamView } from "./spam.js";
 import { ProfileView } from "./profile.js";
 import { ReportsView } from "./reports.js";
+import { AuditView } from "./audit.js";
 
 const STAFF = new Set(["agent", "support_admin", "read_only"]);
 // Consoles of a partner's own first line hear no staff doorbells: they poll their queue.
@@ -104,12 +105,15 @@ class Console {
     // Received mail, spam and the block list: platform staff (read-only may look).
     this.tabSpam = partner ? null : h("button", { onclick: () => this.showPage("spam") }, "Spam");
     this.tabProfile = h("button", { onclick: () => this.showPage("profile") }, "My profile");
+    // The audit log (issue 20): support admins and read-only staff (auditors).
+    this.tabAudit = partner || !["support_admin", "read_only"].includes(me.user.role) ? null
+      : h("button", { onclick: () => this.showPage("audit"), "data-testid": "tab-audit" }, "Audit log");
     // Reports (issue 17): staff; a partner's admin reads its reports in the portal.
     this.tabReports = partner || !STAFF.has(me.user.role) ? null
       : h("button", { onclick: () => this.showPage("reports") }, "Reports");
     const top = h("header", { class: "topbar" },
       h("span", { class: "brand" }, partner ? `Partner console — ${me.partner.name}` : "Support console"), this.tabInbox,
-      partner ? null : this.tabAdmin, this.tabReports, this.tabMail, this.tabSpam, this.tabProfile,
+      partner ? null : this.tabAdmin, this.tabReports, this.tabMail, this.tabSpam, this.tabAudit, this.tabProfile,
       h("span", { class: "spacer" }),
       h("span", { "data-testid": "me" }, `${me.user.name} (${me.user.role.replace("_", " ")})`),
       partner ? null : this.status, this.conn,
@@ -122,8 +126,9 @@ class Console {
     this.profileEl = h("div", { class: "admin hidden", "data-testid": "profile-page" });
     this.spamEl = h("div", { class: "admin hidden", "data-testid": "spam-page" });
     this.reportsEl = h("div", { class: "admin hidden", "data-testid": "reports-page" });
+    this.auditEl = h("div", { class: "admin hidden", "data-testid": "audit-page" });
     this.body = h("div", { class: "body" }, this.sidebar, this.main, this.aside, this.adminEl, this.mailEl, this.spamEl,
-      this.profileEl, this.reportsEl);
+      this.profileEl, this.reportsEl, this.auditEl);
     replace(root, h("div", { class: "shell" }, top, this.body));
 
     this.inbox = new Inbox(this.sidebar, this);
@@ -132,6 +137,7 @@ class Console {
     this.mailbox = new MailboxView(this.mailEl, this);
     this.profile = new ProfileView(this.profileEl, this);
     this.spam = new SpamView(this.spamEl, this);
+    this.audit = this.tabAudit ? new AuditView(this.auditEl, this) : null;
     this.reports = this.tabReports ? new ReportsView(this.reportsEl, {
       me, api, open: (id) => this.open(id),
       params: location.pathname === REPORTS_PATH ? new URLSearchParams(location.search) : null,
@@ -262,6 +268,7 @@ class Console {
       spam: [this.tabSpam, this.spamEl, this.spam],
       profile: [this.tabProfile, this.profileEl, this.profile],
       reports: [this.tabReports, this.reportsEl, this.reports],
+      audit: [this.tabAudit, this.auditEl, this.audit],
     };
     for (const [key, [tab, el]] of Object.entries(pages)) {
       if (tab) tab.classList.toggle("active", key === name);

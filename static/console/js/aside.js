@@ -5,6 +5,7 @@ import { api } from "./api.js";
 import { h, replace } from "/static/shared/dom.js";
 import { dateTime, duration } from "./format.js";
 import { statusLabel } from "./events.js";
+import { impersonateButton } from "./impersonate.js";
 
 function facts(pairs) {
   return h("dl", {}, pairs.filter(Boolean).map(([k, v]) => [h("dt", {}, k), h("dd", {}, v ?? "—")]));
@@ -39,6 +40,7 @@ export function renderAside(el, ctx, detail, reload) {
       ["Opened", dateTime(detail.opened_at)],
       ["Last interaction", dateTime(detail.last_interaction_at)],
     ]),
+    impersonateButton(ctx, customer),
   ];
   if (ticket) {
     const deadlines = Object.entries(ticket.deadlines || {});

@@ -23,6 +23,7 @@ export const KIND_LABELS = {
   escalation: "Escalation steps",
   password_reset: "Password reset",
   invitation: "Invitation",
+  account_accessed: "Support signed in to my account",
 };
 
 const LANGUAGE_NAMES = { en: "English", "pt-BR": "Português (Brasil)", de: "Deutsch", es: "Español", ru: "Русский" };

@@ -62,6 +62,8 @@ CONTEXTS: dict[MailKind, dict[str, Any]] = {
     MailKind.ESCALATION: {"ticket": TICKET, "step": 2, "action": "notify_group_lead", "target": "first_response", "breached_at": "2026-12-05T10:00:00Z"},
     MailKind.PASSWORD_RESET: {"url": "https://acme.test/account/reset?t=r", "expires_minutes": 60},
     MailKind.INVITATION: {"url": "https://acme.test/account/invitation?t=i", "invited_by": "Carol", "organization": "Globex", "expires_days": 7},
+    MailKind.ACCOUNT_ACCESSED: {"staff_name": "Sam Support", "reason": "Ticket #123: the invoice page fails",
+                                "started_at": "2026-12-06T10:00:00+00:00", "ended_at": "2026-12-06T10:12:00+00:00"},
 }
 TICKET_KINDS = {kind for kind, ctx in CONTEXTS.items() if "ticket" in ctx}
 CUSTOMER_TICKET_KINDS = {

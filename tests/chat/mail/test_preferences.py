@@ -107,13 +107,19 @@ async def test_profile_sets_switches_and_time_zone(svc: Services) -> None:
     view = await preferences.mail_preferences(svc, actor)
     assert view.audience == "customer"
     assert {s.kind: s.on for s in view.switches} == {k: k not in {"support_reply", "ticket_closed"} for k in CUSTOMER_KINDS}
-    assert view.essential == ["password_reset", "invitation"]
+    assert view.essential == ["password_reset", "invitation", "account_accessed"]
     assert view.time_zone == "Europe/Berlin"
     # None clears the time zone; an absent one leaves it.
     await directory.update_profile(svc, actor, name="Cu")
     assert (await _stored(svc, user.id)).time_zone == "Europe/Berlin"
     await directory.update_profile(svc, actor, time_zone=None)
     assert (await _stored(svc, user.id)).time_zone is None
+
+
+async def test_staff_are_not_listed_the_customers_security_notice(svc: Services) -> None:
+    agent = await _user(svc, Role.AGENT, "ag2@example.com")
+    view = await preferences.mail_preferences(svc, principal_of(agent))
+    assert view.essential == ["password_reset", "invitation"]
 
 
 @pytest.mark.parametrize(("changes", "code"), [
