@@ -108,6 +108,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         Route("/api/auth/logout", account.logout, methods=["POST"]),
         Route("/api/me", account.me, methods=["GET"]),
         Route("/api/me", account.update_me, methods=["PATCH"]),
+        Route("/api/me/password", account.change_password, methods=["POST"]),
         Route("/api/widget/session", account.widget_session, methods=["POST"]),
         Route("/api/organizations", admin.list_organizations, methods=["GET"]),
         Route("/api/organizations", admin.create_organization, methods=["POST"]),

@@ -76,6 +76,18 @@ async def update_me(request: Request) -> Response:
     return JSON({"user": UserView.of(user)})
 
 
+class PasswordBody(Strict):
+    current_password: str
+    new_password: str
+
+
+async def change_password(request: Request) -> Response:
+    principal, _ = await current(request)
+    body = await read_json(request, PasswordBody)
+    await directory.change_password(services(request), principal, body.current_password, body.new_password)
+    return Response(status_code=204)
+
+
 class WidgetSessionBody(Strict):
     site: str
     visitor_token: str | None = None
