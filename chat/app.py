@@ -11,6 +11,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from chat import metrics, migrate
@@ -35,6 +36,7 @@ from chat.http import (
     widget_routes,
 )
 from chat.http.common import app_error_handler, http_error_handler, internal_error_handler
+from chat.http.csrf import CsrfMiddleware
 from chat.hub.endpoint import websocket_endpoint
 from chat.hub.hub import Hub
 from chat.hub.presence import Presence
@@ -142,6 +144,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
+        # Issue 20: a cookie-authenticated unsafe request needs X-Requested-With (chat/http/csrf.py).
+        middleware=[Middleware(CsrfMiddleware, public_url=settings.public_url)],
         exception_handlers={
             AppError: app_error_handler,
             HTTPException: http_error_handler,

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat import validation
 from chat.authz import Action, OrgRef, Principal, UserRef, can, require
-from chat.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from chat.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
 from chat.mail import preferences
 from chat.models import STAFF_ROLES, AuthSession, Organization, OrganizationDomain, OrgKind, Role, Site, User
 from chat.passwords import hash_new_password, verify_password
@@ -344,7 +344,7 @@ async def change_password(svc: Services, actor: Principal, current_password: str
     session of the caller ends and its sockets close; the session making the change stays."""
     require(actor, Action.UPDATE_PROFILE)
     if actor.session_id is None:
-        raise ValidationFailed("only a signed-in session has a password to change", code="not_a_session")
+        raise Unauthenticated("only a signed-in session has a password to change", code="not_a_session")
     async with svc.reads() as db:
         found = await find_user(db, actor.user_id)
     if not await verify_password(found.password_hash, current_password):

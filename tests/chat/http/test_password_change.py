@@ -64,7 +64,7 @@ async def test_a_visitor_has_no_password_to_change(server: LiveServer, http: htt
     visitor = (await http.post("/api/widget/session", json={"site": site.site.public_key})).json()["token"]
     refused = await http.post("/api/me/password", headers=bearer(visitor),
                               json={"current_password": "", "new_password": NEW_PASSWORD})
-    assert refused.status_code == 422 and refused.json()["error"]["code"] == "not_a_session"
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "not_a_session"
 
 
 async def test_set_password_by_the_operator_ends_every_session(server: LiveServer, http: httpx.AsyncClient) -> None:
