@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat import validation
+from chat import validation, visitor_limits
 from chat.attachments import MAX_PER_MESSAGE
 from chat.authz import Action, Principal, can
 from chat.errors import Forbidden, ValidationFailed
@@ -83,6 +83,7 @@ async def start_conversation(
         raise Forbidden("staff open conversations on behalf of a customer through tickets")
     now = svc.clock.now()
     async with svc.sessions.begin() as db:
+        await visitor_limits.check_new_conversation(db, svc, actor, now)  # 429 past a visitor's limits
         user = await db.get(User, actor.user_id)
         assert user is not None
         conv = Conversation(
