@@ -11,6 +11,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from chat import metrics, migrate
@@ -36,6 +37,7 @@ from chat.http import (
     widget_routes,
 )
 from chat.http.common import app_error_handler, http_error_handler, internal_error_handler
+from chat.http.csrf import CsrfMiddleware
 from chat.hub.endpoint import quiet_invalid_utf8, websocket_endpoint
 from chat.hub.hub import Hub
 from chat.hub.presence import Presence
@@ -110,6 +112,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         Route("/api/auth/logout", account.logout, methods=["POST"]),
         Route("/api/me", account.me, methods=["GET"]),
         Route("/api/me", account.update_me, methods=["PATCH"]),
+        Route("/api/me/password", account.change_password, methods=["POST"]),
         Route("/api/widget/session", account.widget_session, methods=["POST"]),
         Route("/api/organizations", admin.list_organizations, methods=["GET"]),
         Route("/api/organizations", admin.create_organization, methods=["POST"]),
@@ -144,6 +147,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
+        # Issue 20: a cookie-authenticated unsafe request needs X-Requested-With (chat/http/csrf.py).
+        middleware=[Middleware(CsrfMiddleware, public_url=settings.public_url)],
         exception_handlers={
             AppError: app_error_handler,
             HTTPException: http_error_handler,

@@ -13,11 +13,13 @@ import os
 import secrets
 import unicodedata
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
+from chat import visitor_limits
 from chat.authz import Action, Principal, can, require
 from chat.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from chat.events import ConversationClosed, history_floor, load_visible
@@ -107,6 +109,7 @@ async def upload(
             raise ConversationClosed("this conversation is closed; start a new one")
         # Authorized as the message it is for: who may not post there may not upload there.
         require(actor, Action.POST_MESSAGE, ref)
+    await visitor_limits.check_unsent_uploads(svc, actor, declared_size)  # 429 past a visitor's unsent files
     return await store_upload(svc, "", ctype, chunks, lambda key, size: Attachment(
         conversation_id=conversation_id, uploader_id=actor.user_id, event_id=None, filename=name,
         content_type=ctype, size=size, storage_key=key, created_at=svc.clock.now(),
@@ -196,3 +199,37 @@ async def open_for_download(svc: Services, actor: Principal, attachment_id: int)
     if path is None:
         raise NotFound("the attachment's file is missing", code="not_found")
     return row, path
+
+
+# Unsent uploads deleted per pass; a backlog drains over the next passes.
+SWEEP_BATCH = 200
+
+
+async def sweep_unsent_uploads(svc: Services, now: datetime) -> int:
+    """The sweeper's job ``attachments.sweep``: uploads never attached to a message within
+    ``UNSENT_UPLOAD_HOURS`` (a widget closed mid-draft, or someone filling the disk) are
+    deleted, row and file. The row goes first, in a conditional delete (a message that
+    took the file meanwhile keeps it); a file whose row is gone is removed after the
+    commit. Returns how many were deleted."""
+    cutoff = now - timedelta(hours=svc.settings.unsent_upload_hours)
+    async with svc.sessions.begin() as db:
+        stale: list[tuple[int, str]] = [(row_id, key) for row_id, key in await db.execute(
+            select(Attachment.id, Attachment.storage_key)
+            .where(Attachment.event_id.is_(None), Attachment.created_at < cutoff)
+            .order_by(Attachment.id).limit(SWEEP_BATCH)
+        )]
+        if not stale:
+            return 0
+        gone = set((await db.execute(
+            delete(Attachment)
+            .where(Attachment.id.in_([row_id for row_id, _ in stale]), Attachment.event_id.is_(None))
+            .returning(Attachment.id)
+        )).scalars())
+
+    def unlink(keys: list[str]) -> None:
+        folder = upload_dir(svc)
+        for key in keys:
+            (folder / key).unlink(missing_ok=True)
+
+    await asyncio.to_thread(unlink, [key for row_id, key in stale if row_id in gone])
+    return len(gone)

@@ -192,6 +192,11 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
             ws_per_message_deflate=False,
             ws_max_size=settings.max_frame_bytes,
             proxy_headers=True,
+            # No header timeout exists in uvicorn (timeout_keep_alive starts after a response):
+            # a client trickling its request head is held open. That is the reverse proxy's job
+            # (nginx client_header_timeout; docs/operations.md, "Slow clients"). Said here so
+            # nobody reads the keep-alive below as one.
+            timeout_keep_alive=5,
         )
     finally:
         if made is not None:

@@ -15,7 +15,7 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat import validation
+from chat import validation, visitor_limits
 from chat.attachments import MAX_PER_MESSAGE
 from chat.authz import Action, Principal, can
 from chat.errors import Conflict, Forbidden, ValidationFailed
@@ -134,6 +134,7 @@ async def _start(
     clean_subject = subject_masked.text
     now = svc.clock.now()
     async with svc.sessions.begin() as db:
+        await visitor_limits.check_new_conversation(db, svc, actor, now)  # 429 past a visitor's limits
         user = await db.get(User, actor.user_id)
         assert user is not None
         conv = Conversation(

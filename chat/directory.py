@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from msgspec import UNSET, UnsetType
 from sqlalchemy import ColumnElement, Select, false, or_, select, update
@@ -18,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat import validation
 from chat.authz import Action, OrgRef, Principal, UserRef, can, require
-from chat.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from chat.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
 from chat.mail import preferences
 from chat.models import STAFF_ROLES, AuthSession, Organization, OrganizationDomain, OrgKind, Role, Site, User
-from chat.passwords import hash_password
+from chat.passwords import hash_new_password, verify_password
 from chat.services import Services
 from escalation.policy_table import PlanTier
 
@@ -328,7 +329,9 @@ async def create_user(
     until a password is set)."""
     # Checked before the hash, so a bad address costs no Argon2 round.
     clean = check_new_user(email=email, role=role, name=name, language=language)
-    password_hash = await hash_password(password) if password is not None else None
+    password_hash = (
+        await hash_new_password(password, [clean.email, clean.name]) if password is not None else None
+    )
     async with svc.sessions.begin() as db:
         return await add_user(
             db, svc, actor, email=clean.email, role=role, organization=organization, password_hash=password_hash,
@@ -359,13 +362,60 @@ async def set_user_disabled(svc: Services, actor: Principal | None, user: int | 
 
 
 async def set_password(svc: Services, user: int | str, password: str) -> None:
-    """Operator use case (CLI): set or reset a password."""
-    password_hash = await hash_password(password)
+    """Operator use case (CLI): set or reset a password. Every session of the user ends
+    (their open sockets close): whoever knew the old password is signed out."""
+    async with svc.reads() as db:
+        found = await find_user(db, user)
+    if found.role is Role.VISITOR:
+        raise ValidationFailed("visitors have no password")
+    # Argon2 outside the transaction: on SQLite it would hold the one write lock ~50 ms.
+    password_hash = await hash_new_password(password, [found.email, found.name])
+    now = svc.clock.now()
     async with svc.sessions.begin() as db:
-        target = await find_user(db, user)
-        if target.role is Role.VISITOR:
-            raise ValidationFailed("visitors have no password")
+        target = await find_user(db, found.id)
         target.password_hash = password_hash
+        revoked = await _revoke_sessions(db, target.id, now, keep=None)
+    await _publish_revoked(svc, target.id, revoked)
+
+
+async def change_password(svc: Services, actor: Principal, current_password: str, new_password: str) -> None:
+    """The caller changes its own password (``POST /api/me/password``): the current one
+    must match (403 ``wrong_password``), the new one meet the policy (422). Every other
+    session of the caller ends and its sockets close; the session making the change stays."""
+    require(actor, Action.UPDATE_PROFILE)
+    if actor.session_id is None:
+        raise Unauthenticated("only a signed-in session has a password to change", code="not_a_session")
+    async with svc.reads() as db:
+        found = await find_user(db, actor.user_id)
+    if not await verify_password(found.password_hash, current_password):
+        raise Forbidden("the current password is wrong", code="wrong_password")
+    password_hash = await hash_new_password(new_password, [found.email, found.name])
+    now = svc.clock.now()
+    async with svc.sessions.begin() as db:
+        target = await find_user(db, actor.user_id)
+        if target.password_hash != found.password_hash:
+            # Changed meanwhile by another session: the password checked is no longer the one.
+            raise Conflict("the password was changed meanwhile; sign in again", code="password_changed")
+        target.password_hash = password_hash
+        revoked = await _revoke_sessions(db, target.id, now, keep=actor.session_id)
+    await _publish_revoked(svc, target.id, revoked)
+
+
+async def _revoke_sessions(db: AsyncSession, user_id: int, now: datetime, *, keep: str | None) -> list[str]:
+    """End the user's live sessions but ``keep``; the ids ended."""
+    query = select(AuthSession.id).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+    if keep is not None:
+        query = query.where(AuthSession.id != keep)
+    ids = list(await db.scalars(query))
+    if ids:
+        await db.execute(update(AuthSession).where(AuthSession.id.in_(ids)).values(revoked_at=now))
+    return ids
+
+
+async def _publish_revoked(svc: Services, user_id: int, session_ids: Sequence[str]) -> None:
+    # After the commit: every process's hub closes that session's sockets (Hub._cut).
+    for session_id in session_ids:
+        await svc.publish(user_channel(user_id), {"type": "session.revoked", "user_id": user_id, "session_id": session_id})
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,21 @@ class Settings:
     imap_move_to: str | None = None
     """Where a stored mail is moved on the IMAP server; unset: it is flagged ``\\Seen``."""
     imap_ca_file: str | None = None
+    # Limits on anonymous use (issue 20; chat/visitor_limits.py). A probe made 300 visitor
+    # sessions in 1.4 s and opened 200 chats as one visitor in 6 s; these bound both, and
+    # the uploads a visitor keeps without sending them (a disk-filling path).
+    visitor_sessions_per_address: int = 30
+    """New anonymous visitors one client address may create per window."""
+    visitor_session_window_seconds: int = 600
+    visitor_open_conversations: int = 5
+    """Conversations one visitor may have open at a time."""
+    visitor_conversations_per_hour: int = 20
+    visitor_unsent_uploads: int = 10
+    """Files one visitor may hold uploaded but not yet sent in a message..."""
+    visitor_unsent_upload_bytes: int = 50 * 1024 * 1024
+    """...and their bytes together."""
+    unsent_upload_hours: int = 24
+    """Uploads never sent in a message are deleted (file and row) after this long (anyone's)."""
     # Operations.
     metrics_token: str | None = None
     """The bearer token ``GET /metrics`` asks for; unset: ``/metrics`` answers 404."""
@@ -292,6 +307,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         **_socket_settings(get),
         impersonation_by_agents=_bool("IMPERSONATION_BY_AGENTS", get("IMPERSONATION_BY_AGENTS", "false")),
         **_ticket_settings(get),
+        **_visitor_limit_settings(get),
         **_mail_settings(get, public_url=get("PUBLIC_URL", f"http://127.0.0.1:{port}")),
     )
 
@@ -424,6 +440,23 @@ def _ca_file(name: str, raw: str) -> str | None:
     if not path.is_file():
         raise SettingsError(f"{name} must name a PEM file of CA certificates; {raw!r} is not a file")
     return str(path.resolve())
+
+
+def _visitor_limit_settings(get: Callable[[str, str], str]) -> dict[str, Any]:
+    """Limits on anonymous use (docs/operations.md, "Limits on anonymous use")."""
+    day = 86_400
+    return {
+        field: _int(name, get(name, str(default)), low=low, high=high)
+        for name, field, default, low, high in (
+            ("VISITOR_SESSIONS_PER_ADDRESS", "visitor_sessions_per_address", 30, 1, 1_000_000),
+            ("VISITOR_SESSION_WINDOW_SECONDS", "visitor_session_window_seconds", 600, 1, day),
+            ("VISITOR_OPEN_CONVERSATIONS", "visitor_open_conversations", 5, 1, 10_000),
+            ("VISITOR_CONVERSATIONS_PER_HOUR", "visitor_conversations_per_hour", 20, 1, 100_000),
+            ("VISITOR_UNSENT_UPLOADS", "visitor_unsent_uploads", 10, 1, 10_000),
+            ("VISITOR_UNSENT_UPLOAD_BYTES", "visitor_unsent_upload_bytes", 50 * 1024 * 1024, 1024, 1024**4),
+            ("UNSENT_UPLOAD_HOURS", "unsent_upload_hours", 24, 1, 24 * 365),
+        )
+    }
 
 
 def _ticket_settings(get: Callable[[str, str], str]) -> dict[str, Any]:

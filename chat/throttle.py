@@ -64,5 +64,31 @@ async def record_failure(db: AsyncSession, settings: Settings, keys: dict[str, i
             row.locked_until = now + timedelta(seconds=settings.login_lockout_seconds)
 
 
+async def take(db: AsyncSession, key: str, *, limit: int, window_seconds: int, now: datetime, message: str,
+               code: str) -> None:
+    """Count one use under ``key`` in a fixed window of ``window_seconds``; the use past
+    ``limit`` is refused (:class:`TooManyRequests`, ``Retry-After`` until the window ends)
+    and not counted. The row is the login failures' (``failures`` counts uses here), so
+    every process shares the count with no schema of its own."""
+    assert db.bind is not None
+    insert = pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
+    await db.execute(
+        insert(LoginFailure)
+        .values(key=key, failures=0, window_started_at=now, locked_until=None)
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    row = await db.scalar(
+        select(LoginFailure).where(LoginFailure.key == key).with_for_update().execution_options(populate_existing=True)
+    )
+    assert row is not None
+    window = timedelta(seconds=window_seconds)
+    if now - row.window_started_at >= window:
+        row.failures, row.window_started_at = 0, now
+    if row.failures >= limit:
+        raise TooManyRequests(message, retry_after=int((row.window_started_at + window - now).total_seconds()) + 1,
+                              code=code)
+    row.failures += 1
+
+
 async def clear(db: AsyncSession, key: str) -> None:
     await db.execute(delete(LoginFailure).where(LoginFailure.key == key))

@@ -4,6 +4,7 @@ worker call it, and nothing below imports it (docs/architecture.md)."""
 
 from __future__ import annotations
 
+from chat.attachments import sweep_unsent_uploads
 from chat.clock import Clock
 from chat.desk.autoassign import assign_job
 from chat.desk.autoassign import on_events as assign_new_chats
@@ -47,7 +48,8 @@ def build_sweepers(svc: Services) -> list[Sweeper]:
     warning. Assignment needs to know who is online, so it acts only where a hub runs; in
     a separate worker it is a no-op."""
     return [
-        Sweeper(svc, [*ticket_jobs(), ("desk.assign", assign_job), *report_jobs()], name="tickets",
+        Sweeper(svc, [*ticket_jobs(), ("desk.assign", assign_job), *report_jobs(),
+                      ("attachments.sweep", sweep_unsent_uploads)], name="tickets",
                 backlogs={**ticket_backlogs(), "reports.roll": roll_backlog}),
         # Planning before sending, so that a held mail released now goes in the same pass;
         # an impersonation that expired is ended first, so its customer's mail goes too.

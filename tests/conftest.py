@@ -122,5 +122,8 @@ async def server(settings: Settings, clock: ManualClock) -> AsyncIterator[LiveSe
 
 @pytest.fixture
 async def http(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as client:
+    # Sends what the browser's shared client sends (static/shared/protocol.js), so the
+    # session cookie a test signs in with works as it does in the console (chat/http/csrf.py).
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=10,
+                                 headers={"X-Requested-With": "supportchat"}) as client:
         yield client

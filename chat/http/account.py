@@ -6,7 +6,7 @@ from msgspec import UNSET, UnsetType
 from starlette.requests import Request
 from starlette.responses import Response
 
-from chat import auth, directory
+from chat import auth, directory, visitor_limits
 from chat.errors import Unauthenticated
 from chat.http.common import JSON, SESSION_COOKIE, Strict, client_address, current, read_json, services
 from chat.http.views import OrganizationView, UserView
@@ -76,6 +76,18 @@ async def update_me(request: Request) -> Response:
     return JSON({"user": UserView.of(user)})
 
 
+class PasswordBody(Strict):
+    current_password: str
+    new_password: str
+
+
+async def change_password(request: Request) -> Response:
+    principal, _ = await current(request)
+    body = await read_json(request, PasswordBody)
+    await directory.change_password(services(request), principal, body.current_password, body.new_password)
+    return Response(status_code=204)
+
+
 class WidgetSessionBody(Strict):
     site: str
     visitor_token: str | None = None
@@ -86,6 +98,10 @@ class WidgetSessionBody(Strict):
 
 async def widget_session(request: Request) -> Response:
     body = await read_json(request, WidgetSessionBody)
+    await visitor_limits.admit_visitor_session(
+        services(request), site_key=body.site, visitor_token=body.visitor_token, identified=body.user_id is not None,
+        address=client_address(request),
+    )
     result = await auth.visitor_session(
         services(request),
         site_key=body.site,

@@ -40,7 +40,7 @@ from chat.mail.kinds import MailKind
 from chat.mail.models import SpentToken
 from chat.mail.queue import queue_mail
 from chat.models import STAFF_ROLES, AuthSession, Organization, Role, User
-from chat.passwords import hash_password
+from chat.passwords import hash_new_password
 from chat.services import Services
 from chat.tokens import ExpiredToken, InvalidToken, Purpose
 
@@ -159,14 +159,20 @@ async def _spend(db: AsyncSession, link: MailLink, user: User, now: datetime) ->
 
 
 @asynccontextmanager
-async def _password_by_link(svc: Services, purpose: Purpose, token: str, password: str) -> AsyncIterator[_Used]:
+async def _password_by_link(
+    svc: Services, purpose: Purpose, token: str, password: str, *, name: str | None = None
+) -> AsyncIterator[_Used]:
     """Read the link, hash ``password``, then in one transaction check the link is still
     usable, spend it and set the hash; the caller's block runs inside that transaction
     (an error there undoes it all). Nothing changes when the link is refused or the
     password breaks the policy (422, :func:`chat.passwords.check_policy`)."""
     link = read_link(svc, purpose, token)
+    async with svc.reads() as db:
+        # The account's own words make a guessable password (chat.passwords.check_policy).
+        owner = await db.get(User, link.user_id)
+    context = [owner.email, owner.name, name] if owner is not None else [name]
     # Argon2 outside the transaction: on SQLite it would hold the one write lock ~50 ms.
-    new_hash = await hash_password(password)
+    new_hash = await hash_new_password(password, context)
     now = svc.clock.now()
     async with svc.sessions.begin() as db:
         user = await _usable(db, link)
@@ -359,7 +365,7 @@ async def accept_invitation(
     # before it (read_link needs no I/O, and the link is what the page is about).
     read_link(svc, Purpose.INVITATION, token)
     clean_name = validation.text(name, "name", max_length=200, required=False) if name is not None else None
-    async with _password_by_link(svc, Purpose.INVITATION, token, password) as used:
+    async with _password_by_link(svc, Purpose.INVITATION, token, password, name=clean_name) as used:
         user = used.user
         if clean_name:
             user.name = clean_name

@@ -4,7 +4,7 @@
 // websocket protocol (docs/protocol.md), through the client the console and the widget
 // use too (/static/shared/). Text from the server only ever becomes text, never HTML.
 
-import { Client, apiClient } from "/static/shared/protocol.js";
+import { CSRF_HEADERS, Client, apiClient } from "/static/shared/protocol.js";
 import { h } from "/static/shared/dom.js";
 import { PORTAL_TOKEN_KEY, showImpersonationBanner } from "/static/shared/impersonation.js";
 // The console's reports page, mounted here for reseller admins with the portal's session.
@@ -286,7 +286,7 @@ managed("group-form", async () => {
 async function uploadAlertFile(file) {
   const response = await fetch("/api/alert-files?filename=" + encodeURIComponent(file.name), {
     method: "POST",
-    headers: { Authorization: "Bearer " + state.token, "Content-Type": file.type || "application/octet-stream" },
+    headers: { ...CSRF_HEADERS, Authorization: "Bearer " + state.token, "Content-Type": file.type || "application/octet-stream" },
     body: file,
   });
   const data = await response.json();

@@ -255,8 +255,10 @@ export function uuid() {
 
 // HTTP. Errors carry status (0: unreachable), code and message. The widget sends no
 // cookies ("omit"): it is its token, a staff cookie must not count.
+// CSRF_HEADERS: a cookie-signed change without them is refused (403 csrf_failed).
+export const CSRF_HEADERS = Object.freeze({ "X-Requested-With": "supportchat" });
 export const apiClient = (token, credentials = "same-origin") => async (method, path, body) => {
-  const headers = { Accept: "application/json" };
+  const headers = { Accept: "application/json", ...CSRF_HEADERS };
   if (token()) headers.Authorization = "Bearer " + token();
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const r = await fetch(path, { method, headers, credentials, cache: "no-store", body: body && JSON.stringify(body) })
