@@ -385,6 +385,9 @@ async def change_password(svc: Services, actor: Principal, current_password: str
     require(actor, Action.UPDATE_PROFILE)
     if actor.session_id is None:
         raise Unauthenticated("only a signed-in session has a password to change", code="not_a_session")
+    if actor.impersonated:
+        # Support diagnoses with the user's rights; it never takes over their credentials.
+        raise Conflict("a support session cannot change the user's password", code="impersonation_active")
     async with svc.reads() as db:
         found = await find_user(db, actor.user_id)
     if not await verify_password(found.password_hash, current_password):

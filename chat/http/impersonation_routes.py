@@ -15,17 +15,26 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from chat import audit, impersonation
+from chat import audit, impersonation, validation
 from chat.auth import authenticate
 from chat.errors import AppError, ValidationFailed
-from chat.http.common import JSON, SESSION_COOKIE, Strict, client_address, current, read_json, services
+from chat.http.common import (
+    JSON,
+    SESSION_COOKIE,
+    Strict,
+    client_address,
+    current,
+    int_query,
+    path_id,
+    read_json,
+    services,
+)
 from chat.http.views import UserView
 
 # The admin's own session while their browser is signed in as a customer: HttpOnly like
 # the session cookie, and only ever read by ``end`` to put it back.
 IMPERSONATOR_COOKIE = "sc_impersonator"
 # Ids in queries are checked against the storage's range before they reach SQL.
-_ID_MAX = 2**63 - 1
 
 
 class ImpersonateBody(Strict):
@@ -39,7 +48,7 @@ def _set_cookie(request: Request, response: Response, name: str, value: str, max
 
 async def start(request: Request) -> Response:
     principal, _ = await current(request)
-    user_id = _bounded_id(request.path_params["user_id"], "user_id")
+    user_id = path_id(request, "user_id")
     body = await read_json(request, ImpersonateBody)
     started = await impersonation.start(
         services(request), principal, user_id, body.reason, address=client_address(request),
@@ -103,18 +112,8 @@ async def access_log(request: Request) -> Response:
     return JSON({"sessions": await impersonation.access_log(services(request), principal)})
 
 
-def _bounded_id(raw: str, name: str) -> int:
-    # ASCII digits only (str.isdigit accepts "²", which int() refuses) and within BIGINT.
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= _ID_MAX:
-        raise ValidationFailed(f"{name} must be a positive integer")
-    return int(raw)
-
-
 def _id_query(request: Request, name: str) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return None
-    return _bounded_id(raw, name)
+    return int_query(request, name, 1, validation.MAX_ID)
 
 
 def _time_query(request: Request, name: str) -> datetime | None:

@@ -164,6 +164,21 @@ async def test_no_nesting(server: LiveServer, http: httpx.AsyncClient) -> None:
     assert [r.action for r in await audit_rows(server)] == ["impersonation.start"]
 
 
+
+async def test_a_support_session_cannot_change_the_users_password(server: LiveServer, http: httpx.AsyncClient) -> None:
+    ids = await seed(server)
+    admin = await sign_in(http, "admin@x.example")
+    http.cookies.clear()
+    token = (await impersonate(http, ids["customer"], headers=bearer(admin))).json()["token"]
+    async with server.services.sessions() as db:
+        before = (await db.get(User, ids["customer"])).password_hash  # type: ignore[union-attr]
+    changed = await http.post("/api/me/password", headers=bearer(token),
+                              json={"current_password": PASSWORD, "new_password": "Violet-Harbour-Tram-1877"})
+    assert changed.status_code == 409 and changed.json()["error"]["code"] == "impersonation_active"
+    async with server.services.sessions() as db:
+        assert (await db.get(User, ids["customer"])).password_hash == before  # type: ignore[union-attr]
+    assert (await http.get("/api/me", headers=bearer(token))).status_code == 200
+
 async def test_it_ends_by_itself_after_30_minutes(server: LiveServer, http: httpx.AsyncClient, clock: ManualClock) -> None:
     ids = await seed(server)
     admin = await sign_in(http, "admin@x.example")
