@@ -179,6 +179,25 @@ $("profile-form").addEventListener("submit", async (e) => {
   }
 });
 
+// POST /api/me/password: the server checks the current password and the policy and says
+// why it refuses one; the user's other sessions end, this one goes on.
+$("password-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  $("password-notice").textContent = "";
+  $("password-error").textContent = "";
+  if ($("password-new").value !== $("password-again").value) {
+    $("password-error").textContent = "The two new passwords differ.";
+    return;
+  }
+  try {
+    await api("POST", "/api/me/password", { current_password: $("password-current").value, new_password: $("password-new").value });
+    $("password-form").reset();
+    $("password-notice").textContent = "Password changed. Your other sessions were signed out.";
+  } catch (err) {
+    $("password-error").textContent = err.message;
+  }
+});
+
 // -- groups and requests ------------------------------------------------------------
 
 async function loadGroups() {

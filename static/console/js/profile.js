@@ -77,6 +77,39 @@ export class ProfileView {
       }
     });
     replace(this.el, h("section", { "data-testid": "profile" }, h("h2", {}, "My profile: e-mail notifications"),
-      readOnly ? h("p", { class: "muted" }, "Read-only accounts cannot change settings.") : null, form));
+      readOnly ? h("p", { class: "muted" }, "Read-only accounts cannot change settings.") : null, form,
+      readOnly ? null : this.passwordForm()));
+  }
+
+  // POST /api/me/password: the server checks the current password and the policy (it says
+  // why a password is refused); every other session of mine ends, this one goes on.
+  passwordForm() {
+    const field = (name, label, autocomplete) =>
+      h("input", { type: "password", name, "aria-label": label, autocomplete, required: true, minlength: 10 });
+    const current = field("current_password", "Current password", "current-password");
+    const next = field("new_password", "New password", "new-password");
+    const again = field("new_password_again", "New password again", "new-password");
+    const form = h("form", { "data-testid": "password-form" },
+      h("h3", {}, "Change my password"),
+      h("label", {}, "Current password ", current), " ",
+      h("label", {}, "New password ", next), " ",
+      h("label", {}, "New password again ", again), " ",
+      h("button", { type: "submit" }, "Change password"),
+      h("p", { class: "muted" }, "Your other sessions (other browsers and devices) are signed out."));
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      if (next.value !== again.value) {
+        this.ctx.toast("The two new passwords differ.", true);
+        return;
+      }
+      try {
+        await api("POST", "/api/me/password", { current_password: current.value, new_password: next.value });
+        form.reset();
+        this.ctx.toast("Password changed. Your other sessions were signed out.");
+      } catch (err) {
+        this.ctx.toast(err.message, true);
+      }
+    });
+    return form;
   }
 }
