@@ -43,20 +43,8 @@ async def check_not_locked(db: AsyncSession, keys: list[str], now: datetime) -> 
 async def record_failure(db: AsyncSession, settings: Settings, keys: dict[str, int], now: datetime) -> None:
     """Count a failure under each key (key -> its maximum before lockout)."""
     window = timedelta(seconds=settings.login_failure_window_seconds)
-    assert db.bind is not None  # sessions are made by chat.db.create_sessionmaker, bound to an engine
-    insert = pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
     for key, limit in keys.items():
-        # Create-if-missing then lock the row, so two processes failing at once both count
-        # instead of one of them hitting a duplicate key.
-        await db.execute(
-            insert(LoginFailure)
-            .values(key=key, failures=0, window_started_at=now, locked_until=None)
-            .on_conflict_do_nothing(index_elements=["key"])
-        )
-        row = await db.scalar(
-            select(LoginFailure).where(LoginFailure.key == key).with_for_update().execution_options(populate_existing=True)
-        )
-        assert row is not None
+        row = await _locked_row(db, key, now)
         if now - row.window_started_at > window:
             row.failures, row.window_started_at, row.locked_until = 0, now, None
         row.failures += 1
@@ -70,17 +58,7 @@ async def take(db: AsyncSession, key: str, *, limit: int, window_seconds: int, n
     ``limit`` is refused (:class:`TooManyRequests`, ``Retry-After`` until the window ends)
     and not counted. The row is the login failures' (``failures`` counts uses here), so
     every process shares the count with no schema of its own."""
-    assert db.bind is not None
-    insert = pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
-    await db.execute(
-        insert(LoginFailure)
-        .values(key=key, failures=0, window_started_at=now, locked_until=None)
-        .on_conflict_do_nothing(index_elements=["key"])
-    )
-    row = await db.scalar(
-        select(LoginFailure).where(LoginFailure.key == key).with_for_update().execution_options(populate_existing=True)
-    )
-    assert row is not None
+    row = await _locked_row(db, key, now)
     window = timedelta(seconds=window_seconds)
     if now - row.window_started_at >= window:
         row.failures, row.window_started_at = 0, now
@@ -92,3 +70,20 @@ async def take(db: AsyncSession, key: str, *, limit: int, window_seconds: int, n
 
 async def clear(db: AsyncSession, key: str) -> None:
     await db.execute(delete(LoginFailure).where(LoginFailure.key == key))
+
+
+async def _locked_row(db: AsyncSession, key: str, now: datetime) -> LoginFailure:
+    """The counter row of ``key``, created if missing, locked for this transaction: two
+    processes counting at once both count instead of one hitting a duplicate key."""
+    assert db.bind is not None  # sessions are made by chat.db.create_sessionmaker, bound to an engine
+    insert = pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
+    await db.execute(
+        insert(LoginFailure)
+        .values(key=key, failures=0, window_started_at=now, locked_until=None)
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    row = await db.scalar(
+        select(LoginFailure).where(LoginFailure.key == key).with_for_update().execution_options(populate_existing=True)
+    )
+    assert row is not None
+    return row
