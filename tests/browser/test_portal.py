@@ -26,7 +26,7 @@ async def _signed_in(browser: Browser, web: LiveServer, email: str) -> tuple[Bro
     page = await context.new_page()
     await page.goto(web.base_url + "/portal/")
     await page.get_by_label("E-mail").fill(email)
-    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_label("Password", exact=True).fill(PASSWORD)
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.locator("#live")).to_have_text("live")
     return context, page

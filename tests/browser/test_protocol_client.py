@@ -156,7 +156,7 @@ async def _in_the_group_chat(
         await page.route_web_socket(SOCKET, relay)
     await page.goto(web.base_url + "/portal/")
     await page.get_by_label("E-mail").fill(who.email)
-    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_label("Password", exact=True).fill(PASSWORD)
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.locator("#live")).to_have_text("live")
     await page.locator('#groups li[data-group="Ops"]').get_by_role("button", name="Open chat").click()

@@ -124,7 +124,7 @@ async def signed_in(browser: Browser, base_url: str, path: str, email: str) -> t
     await page.goto(base_url + path)
     portal = path.startswith("/portal")
     await (page.get_by_label("E-mail") if portal else page.get_by_placeholder("E-mail")).fill(email)
-    await (page.get_by_label("Password") if portal else page.get_by_placeholder("Password")).fill(PASSWORD)
+    await (page.get_by_label("Password", exact=True) if portal else page.get_by_placeholder("Password")).fill(PASSWORD)
     await page.get_by_role("button", name="Sign in").click()
     return context, page
 

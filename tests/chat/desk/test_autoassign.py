@@ -8,7 +8,7 @@ from contextlib import AsyncExitStack
 from chat.client import ChatClient
 from chat.desk.autoassign import assign_job
 from chat.wiring import build_services
-from tests.support.chatlog import Person
+from tests.support.chatlog import Person, new_visitor
 from tests.support.desk import Desk
 from tests.support.transactions import counted_transactions
 
@@ -22,7 +22,10 @@ async def online(stack: AsyncExitStack, desk: Desk, who: Person) -> ChatClient:
 
 
 async def start_chat(desk: Desk, subject: str) -> int:
-    created = await desk.call(desk.chat.visitor, "POST", "/api/conversations", {"subject": subject, "body": "help"}, expect=201)
+    # A visitor of its own per chat, as on a real site: one visitor may keep only
+    # VISITOR_OPEN_CONVERSATIONS chats open at a time (chat.visitor_limits).
+    visitor = await new_visitor(desk.server.services, desk.chat.site_key, f"Visitor of {subject}")
+    created = await desk.call(visitor, "POST", "/api/conversations", {"subject": subject, "body": "help"}, expect=201)
     return int(created["conversation"]["id"])
 
 
