@@ -15,6 +15,7 @@ from chat.conversations import NewConversation, start_conversation
 from chat.errors import Conflict, Forbidden, NotFound
 from chat.events import EventKind, append_event, author_json, event_json
 from chat.models import Conversation, ConversationKind, ConversationStatus, User
+from chat.secrets_mask import mask_secrets
 from chat.services import Services
 from escalation.access import require_on_ticket, ticket_ref
 from escalation.chat_reads import lock_conversation
@@ -28,7 +29,10 @@ from escalation.unit_of_work import Work, actor_of, app_error, run_unit
 
 
 def rating_of(value: str, reason: str | None = None, comment: str | None = None) -> Rating:
-    """A rating from the wire (``good`` | ``none`` | ``bad``), or 422 ``invalid_rating``."""
+    """A rating from the wire (``good`` | ``none`` | ``bad``), or 422 ``invalid_rating``.
+    Secrets in the comment are masked: it is customer text that reports and exports show."""
+    if comment is not None:
+        comment = mask_secrets(comment).text
     try:
         return Rating(RatingValue(value) if value in set(RatingValue) else value, reason, comment)  # type: ignore[arg-type]
     except EscalationError as exc:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from chat.desk.models import CustomerNote
 from chat.models import Conversation, Event
-from escalation.models import Ticket, TicketTask
+from escalation.models import Ticket, TicketRating, TicketTask
 from tests.escalation.people import People
 
 STRIPE = "sk_live_4eC39HqLyjWDarjtT1zdp7dcA1B2"
@@ -123,3 +123,16 @@ async def test_the_offline_forms_answers_are_masked(people: People) -> None:
         "name": f"Vera {AWS}", "assets": [f"card {CARD}"]}, expect=201)
     ticket = await _row(people, Ticket, created["ticket"]["id"])
     assert (ticket.contact_name, ticket.assets) == ("Vera AKIA…MPLE", ["card 411111…1111"])
+
+
+async def test_a_rating_comment_is_stored_masked(people: People) -> None:
+    # The comment is customer text that the ratings report and the CSV export show.
+    conv = (await people.call("customer", "POST", "/api/conversations", {"subject": "Help", "body": "Hi"},
+                              expect=201))["conversation"]["id"]
+    closed = (await people.call("customer", "POST", f"/api/conversations/{conv}/close",
+                                {"rating": {"value": "good", "comment": f"thanks! the new key {AWS} works"}}))["ticket"]
+    assert closed["ratings"][-1]["comment"] == "thanks! the new key AKIA…MPLE works"
+    async with people.server.services.reads() as db:
+        stored = list(await db.scalars(select(TicketRating.comment).where(TicketRating.conversation_id == conv)))
+    assert stored == ["thanks! the new key AKIA…MPLE works"]
+    _no_secret(stored, closed)
