@@ -38,6 +38,7 @@ from chat.http import (
 )
 from chat.http.common import app_error_handler, http_error_handler, internal_error_handler
 from chat.http.csrf import CsrfMiddleware
+from chat.http.url_guard import UrlGuardMiddleware
 from chat.hub.endpoint import quiet_invalid_utf8, websocket_endpoint
 from chat.hub.hub import Hub
 from chat.hub.presence import Presence
@@ -148,7 +149,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         routes=routes,
         lifespan=lifespan,
         # Issue 20: a cookie-authenticated unsafe request needs X-Requested-With (chat/http/csrf.py).
-        middleware=[Middleware(CsrfMiddleware, public_url=settings.public_url)],
+        middleware=[Middleware(UrlGuardMiddleware), Middleware(CsrfMiddleware, public_url=settings.public_url)],
         exception_handlers={
             AppError: app_error_handler,
             HTTPException: http_error_handler,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -33,6 +34,8 @@ T = TypeVar("T")
 # JSON request bodies are small forms; uploads have their own endpoint and limit.
 MAX_JSON_BODY_BYTES = 64 * 1024
 SESSION_COOKIE = "sc_session"
+# A JSON \u0000 escape: one not itself escaped (preceded by an even run of backslashes).
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 _encoder = msgspec.json.Encoder()
 
@@ -97,6 +100,10 @@ async def read_json(request: Request, schema: type[T]) -> T:
         body += chunk
         if len(body) > MAX_JSON_BODY_BYTES:
             raise PayloadTooLarge(f"the body is larger than {MAX_JSON_BODY_BYTES} bytes")
+    if _NUL_ESCAPE.search(body):
+        # PostgreSQL cannot store a NUL character in text; refused here for every field
+        # (SQLite would have stored it: one answer on both).
+        raise ValidationFailed("text must not contain the NUL character (\\u0000)")
     try:
         return msgspec.json.decode(body, type=schema)
     except msgspec.ValidationError as exc:

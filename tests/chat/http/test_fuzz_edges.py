@@ -36,7 +36,7 @@ from tests.support.live import LiveServer
 # digits (``str.isdigit`` accepts them, ``int()`` reads or refuses them), exponents, NUL.
 TEXT_NUMBERS = ["9223372036854775808", "99999999999999999999999", "-1", "0", "²", "١٢", "1e309", "%00", "9" * 400]
 # Odd JSON values for one field of an otherwise plausible body.
-JSON_VALUES: list[Any] = [2**63, 2**31, -1, 0, "²", None, [1], {"a": 1}]
+JSON_VALUES: list[Any] = [2**63, 2**31, -1, 0, "²", "a\u0000b", None, [1], {"a": 1}]
 # Whole bodies that are not the object a handler expects.
 RAW_BODIES = [b"", b"null", b"[]", b'"x"', b"1e309", b"9223372036854775808", b"{", b"[" * 5000 + b"]" * 5000,
               b'{"a":' * 3000 + b"1" + b"}" * 3000, b"\xff\xfe", b'{"x": "' + b"a" * 70_000 + b'"}']

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from chat import auth, directory
 from chat.auth import principal_of
 from chat.clock import ManualClock
-from chat.errors import Conflict, Forbidden, TooManyRequests, ValidationFailed
+from chat.errors import Conflict, Forbidden, NotFound, TooManyRequests, ValidationFailed
 from chat.mail import accounts
 from chat.mail.models import MailSuppression, OutboxMail, SpentToken
 from chat.mail.sender import send_due
@@ -222,12 +222,16 @@ async def test_invitations_follow_create_user_authorization(svc: Services) -> No
     assert invited.queued
     [row] = await outbox(svc)
     assert row.context["organization"] == "C"
-    for role, org in [(Role.AGENT, None), (Role.CUSTOMER, "d")]:
-        with pytest.raises(Forbidden):
-            await accounts.invite_user(svc, partner, email=f"x-{role.value}@example.com", role=role, organization=org)
-    outsider = await directory.create_user(svc, None, email="cust@d.example", role=Role.CUSTOMER, organization="d")
     with pytest.raises(Forbidden):
+        await accounts.invite_user(svc, partner, email="x-agent@example.com", role=Role.AGENT)
+    # Another reseller's customer is answered as if it did not exist (docs/http.md).
+    with pytest.raises(NotFound) as hidden:
+        await accounts.invite_user(svc, partner, email="x-customer@example.com", role=Role.CUSTOMER, organization="d")
+    assert hidden.value.code == "organization_not_found"
+    outsider = await directory.create_user(svc, None, email="cust@d.example", role=Role.CUSTOMER, organization="d")
+    with pytest.raises(NotFound) as unseen:
         await accounts.send_invitation(svc, partner, outsider.id)
+    assert unseen.value.code == "user_not_found"
     async with svc.sessions() as db:
         assert await db.scalar(select(func.count()).select_from(User)) == 3  # boss, the invited customer, the outsider
     assert len(await outbox(svc)) == 1
