@@ -10,15 +10,15 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from chat import metrics, throttle, validation
 from chat.authz import Principal
-from chat.directory import user_channel
-from chat.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unauthenticated
+from chat.directory import publish_revoked
+from chat.errors import Conflict, Forbidden, ImpersonationActive, NotFound, TooManyRequests, Unauthenticated
 from chat.models import AuthSession, Role, Site, User
 from chat.passwords import hash_password, needs_rehash, verify_password
 from chat.services import Services
@@ -87,25 +87,36 @@ async def login(svc: Services, email: str, password: str, *, address: str | None
             await throttle.clear(db, acct)
             if rehashed is not None:
                 await db.execute(update(User).where(User.id == user.id).values(password_hash=rehashed))
-            session = AuthSession(
-                id=secrets.token_urlsafe(24),
-                user_id=user.id,
-                created_at=now,
-                expires_at=now + timedelta(seconds=settings.session_ttl_seconds),
-                ip=(address or "")[:64] or None,
-                user_agent=(user_agent or "")[:400] or None,
-            )
+            session = open_session(user.id, now, timedelta(seconds=settings.session_ttl_seconds), address, user_agent)
             db.add(session)
     if not ok or user is None:
         metrics.AUTH_FAILURES["login"].inc()
         # Raised after the commit so the failure counts.
         raise Unauthenticated(WRONG_CREDENTIALS, code="invalid_credentials")
-    token = session_token(svc.tokens.issue(Purpose.SESSION, {"sid": session.id}))
-    return Login(token=token, user=user, session=session)
+    return Login(token=signed_session_token(svc, session), user=user, session=session)
 
 
-class ImpersonationActive(Conflict):
-    code = "impersonation_active"
+def open_session(
+    user_id: int, now: datetime, lifetime: timedelta, address: str | None, user_agent: str | None,
+    *, impersonator_id: int | None = None, impersonation_reason: str | None = None,
+) -> AuthSession:
+    """A new session row (the caller adds it in its transaction): a sign-in, or a support
+    session acting as the user (:mod:`chat.impersonation`)."""
+    return AuthSession(
+        id=secrets.token_urlsafe(24),
+        user_id=user_id,
+        created_at=now,
+        expires_at=now + lifetime,
+        ip=(address or "")[:64] or None,
+        user_agent=(user_agent or "")[:400] or None,
+        impersonator_id=impersonator_id,
+        impersonation_reason=impersonation_reason,
+    )
+
+
+def signed_session_token(svc: Services, session: AuthSession) -> str:
+    """The bearer token (and cookie value) of ``session``."""
+    return session_token(svc.tokens.issue(Purpose.SESSION, {"sid": session.id}))
 
 
 async def logout(svc: Services, principal: Principal) -> None:
@@ -114,16 +125,14 @@ async def logout(svc: Services, principal: Principal) -> None:
     ``impersonation_active``), which audits the end and tells the customer."""
     if principal.impersonated:
         raise ImpersonationActive("this session is an impersonation: end it with POST /api/impersonation/end")
+    assert principal.session_id is not None  # the route refuses a visitor token (not_a_session)
     async with svc.sessions.begin() as db:
         await db.execute(
             update(AuthSession)
             .where(AuthSession.id == principal.session_id, AuthSession.revoked_at.is_(None))
             .values(revoked_at=svc.clock.now())
         )
-    await svc.publish(
-        user_channel(principal.user_id),
-        {"type": "session.revoked", "user_id": principal.user_id, "session_id": principal.session_id},
-    )
+    await publish_revoked(svc, principal.user_id, [principal.session_id])
 
 
 async def authenticate(svc: Services, token: str) -> tuple[Principal, User]:

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat import validation
 from chat.authz import Action, OrgRef, Principal, UserRef, can, require
-from chat.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
+from chat.errors import Conflict, Forbidden, ImpersonationActive, NotFound, Unauthenticated, ValidationFailed
 from chat.mail import preferences
 from chat.models import STAFF_ROLES, AuthSession, Organization, OrganizationDomain, OrgKind, Role, Site, User
 from chat.passwords import hash_new_password, verify_password
@@ -374,8 +374,8 @@ async def set_password(svc: Services, user: int | str, password: str) -> None:
     async with svc.sessions.begin() as db:
         target = await find_user(db, found.id)
         target.password_hash = password_hash
-        revoked = await _revoke_sessions(db, target.id, now, keep=None)
-    await _publish_revoked(svc, target.id, revoked)
+        revoked = await revoke_sessions(db, target.id, now)
+    await publish_revoked(svc, target.id, revoked)
 
 
 async def change_password(svc: Services, actor: Principal, current_password: str, new_password: str) -> None:
@@ -387,7 +387,7 @@ async def change_password(svc: Services, actor: Principal, current_password: str
         raise Unauthenticated("only a signed-in session has a password to change", code="not_a_session")
     if actor.impersonated:
         # Support diagnoses with the user's rights; it never takes over their credentials.
-        raise Conflict("a support session cannot change the user's password", code="impersonation_active")
+        raise ImpersonationActive("a support session cannot change the user's password")
     async with svc.reads() as db:
         found = await find_user(db, actor.user_id)
     if not await verify_password(found.password_hash, current_password):
@@ -400,12 +400,13 @@ async def change_password(svc: Services, actor: Principal, current_password: str
             # Changed meanwhile by another session: the password checked is no longer the one.
             raise Conflict("the password was changed meanwhile; sign in again", code="password_changed")
         target.password_hash = password_hash
-        revoked = await _revoke_sessions(db, target.id, now, keep=actor.session_id)
-    await _publish_revoked(svc, target.id, revoked)
+        revoked = await revoke_sessions(db, target.id, now, keep=actor.session_id)
+    await publish_revoked(svc, target.id, revoked)
 
 
-async def _revoke_sessions(db: AsyncSession, user_id: int, now: datetime, *, keep: str | None) -> list[str]:
-    """End the user's live sessions but ``keep``; the ids ended."""
+async def revoke_sessions(db: AsyncSession, user_id: int, now: datetime, *, keep: str | None = None) -> list[str]:
+    """End the user's live sessions (but ``keep``) in the caller's transaction; the ids
+    ended, for :func:`publish_revoked` after the commit."""
     query = select(AuthSession.id).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
     if keep is not None:
         query = query.where(AuthSession.id != keep)
@@ -415,7 +416,7 @@ async def _revoke_sessions(db: AsyncSession, user_id: int, now: datetime, *, kee
     return ids
 
 
-async def _publish_revoked(svc: Services, user_id: int, session_ids: Sequence[str]) -> None:
+async def publish_revoked(svc: Services, user_id: int, session_ids: Sequence[str]) -> None:
     # After the commit: every process's hub closes that session's sockets (Hub._cut).
     for session_id in session_ids:
         await svc.publish(user_channel(user_id), {"type": "session.revoked", "user_id": user_id, "session_id": session_id})

@@ -51,6 +51,13 @@ class Conflict(AppError):
     code = "conflict"
 
 
+class ImpersonationActive(Conflict):
+    """Refused inside a support session acting as the user (logout, a password change):
+    it ends only through ``POST /api/impersonation/end``, which audits the end."""
+
+    code = "impersonation_active"
+
+
 class PayloadTooLarge(AppError):
     status = 413
     code = "payload_too_large"

@@ -18,7 +18,6 @@ writes its end and queues that mail too.
 from __future__ import annotations
 
 import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,15 +27,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from chat import audit, validation
-from chat.auth import session_token
+from chat.auth import open_session, signed_session_token
 from chat.authz import Action, Principal, UserRef, can
-from chat.directory import user_channel, user_ref
+from chat.directory import publish_revoked, user_ref
 from chat.errors import Conflict, Forbidden, NotFound
 from chat.mail.kinds import MailKind
 from chat.mail.queue import queue_mail
 from chat.models import AuthSession, Role, User
 from chat.services import Services
-from chat.tokens import Purpose
 
 # Long enough to reproduce a problem in the customer's account, short enough that a
 # forgotten tab does not leave support inside it: the PSD asks for a bounded visit.
@@ -111,15 +109,9 @@ async def start(
             raise Conflict("this account is disabled", code="account_disabled")
         impersonator = await db.get(User, principal.user_id)
         assert impersonator is not None
-        session = AuthSession(
-            id=secrets.token_urlsafe(24),
-            user_id=target.id,
-            created_at=now,
-            expires_at=now + timedelta(minutes=IMPERSONATION_MINUTES),
-            ip=(address or "")[:64] or None,
-            user_agent=(user_agent or "")[:400] or None,
-            impersonator_id=impersonator.id,
-            impersonation_reason=clean_reason,
+        session = open_session(
+            target.id, now, timedelta(minutes=IMPERSONATION_MINUTES), address, user_agent,
+            impersonator_id=impersonator.id, impersonation_reason=clean_reason,
         )
         db.add(session)
         await audit.record(
@@ -127,8 +119,7 @@ async def start(
             target_id=target.id, reason=clean_reason,
             after={"session": session_ref(session.id), "ends_at": session.expires_at.isoformat()},
         )
-    token = session_token(svc.tokens.issue(Purpose.SESSION, {"sid": session.id}))
-    return Started(token=token, session=session, target=target, impersonator=impersonator)
+    return Started(token=signed_session_token(svc, session), session=session, target=target, impersonator=impersonator)
 
 
 @dataclass(frozen=True)
@@ -148,10 +139,7 @@ async def end(svc: Services, principal: Principal) -> Ended:
         if session is None or session.impersonator_id is None:
             raise NotImpersonating("this session is not an impersonation")
         await _close(db, svc, session, now, by="impersonator")
-    await svc.publish(
-        user_channel(session.user_id),
-        {"type": "session.revoked", "user_id": session.user_id, "session_id": session.id},
-    )
+    await publish_revoked(svc, session.user_id, [session.id])
     assert session.impersonator_id is not None
     return Ended(session.impersonator_id, session.user_id)
 
@@ -206,10 +194,7 @@ async def expire_job(svc: Services, now: datetime) -> int:
         )
         ended = [s for s in due if await _close(db, svc, s, s.expires_at, by="expiry")]
     for session in ended:
-        await svc.publish(
-            user_channel(session.user_id),
-            {"type": "session.revoked", "user_id": session.user_id, "session_id": session.id},
-        )
+        await publish_revoked(svc, session.user_id, [session.id])
     return len(ended)
 
 

@@ -20,26 +20,32 @@ committed in that transaction (:func:`chat.mail.queue.queue_mail`).
 from __future__ import annotations
 
 import hashlib
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat import throttle, validation
-from chat.auth import Login, session_token
+from chat.auth import Login, open_session, signed_session_token
 from chat.authz import Action, Principal, require
-from chat.directory import add_user, require_user_admin, user_channel, user_ref, visible_user
+from chat.directory import (
+    add_user,
+    publish_revoked,
+    require_user_admin,
+    revoke_sessions,
+    user_ref,
+    visible_user,
+)
 from chat.errors import AppError, BadRequest, Conflict, TooManyRequests
 from chat.mail import links
 from chat.mail.kinds import MailKind
 from chat.mail.models import SpentToken
 from chat.mail.queue import queue_mail
-from chat.models import STAFF_ROLES, AuthSession, Organization, Role, User
+from chat.models import STAFF_ROLES, Organization, Role, User
 from chat.passwords import hash_new_password
 from chat.services import Services
 from chat.tokens import ExpiredToken, InvalidToken, Purpose
@@ -249,14 +255,6 @@ async def request_password_reset(svc: Services, email: str, *, address: str | No
         )
 
 
-async def _revoke_sessions(db: AsyncSession, user_id: int, now: datetime) -> list[str]:
-    ids = list(
-        await db.scalars(select(AuthSession.id).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)))
-    )
-    if ids:
-        await db.execute(update(AuthSession).where(AuthSession.id.in_(ids)).values(revoked_at=now))
-    return ids
-
 
 async def reset_password(svc: Services, token: str, password: str) -> User:
     """Set a new password through a reset link: the link's ``jti`` is spent, every session
@@ -266,11 +264,10 @@ async def reset_password(svc: Services, token: str, password: str) -> User:
     the policy (422, :func:`chat.passwords.check_policy`)."""
     async with _password_by_link(svc, Purpose.PASSWORD_RESET, token, password) as used:
         user = used.user
-        revoked = await _revoke_sessions(used.db, user.id, used.now)
+        revoked = await revoke_sessions(used.db, user.id, used.now)
         if user.email:
             await throttle.clear(used.db, throttle.account_key(user.email))
-    for session_id in revoked:
-        await svc.publish(user_channel(user.id), {"type": "session.revoked", "user_id": user.id, "session_id": session_id})
+    await publish_revoked(svc, user.id, revoked)
     return user
 
 
@@ -369,13 +366,6 @@ async def accept_invitation(
         user = used.user
         if clean_name:
             user.name = clean_name
-        session = AuthSession(
-            id=secrets.token_urlsafe(24),
-            user_id=user.id,
-            created_at=used.now,
-            expires_at=used.now + timedelta(seconds=svc.settings.session_ttl_seconds),
-            ip=(address or "")[:64] or None,
-            user_agent=(user_agent or "")[:400] or None,
-        )
+        session = open_session(user.id, used.now, timedelta(seconds=svc.settings.session_ttl_seconds), address, user_agent)
         used.db.add(session)
-    return Login(token=session_token(svc.tokens.issue(Purpose.SESSION, {"sid": session.id})), user=user, session=session)
+    return Login(token=signed_session_token(svc, session), user=user, session=session)

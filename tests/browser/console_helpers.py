@@ -64,6 +64,17 @@ async def open_console(browser: Browser, world: WidgetWorld, who: Staff) -> tupl
     return context, page
 
 
+async def open_portal(browser: Browser, world: WidgetWorld, email: str, section: str = "") -> tuple[BrowserContext, Page]:
+    """A fresh browser context signed in to the customer area (``/portal/#section``)."""
+    context = await browser.new_context()
+    page = await new_page(context)
+    await page.goto(world.base_url + "/portal/" + (f"#{section}" if section else ""))
+    await page.locator("#login-email").fill(email)
+    await page.locator("#login-password").fill(PASSWORD)
+    await page.locator("#login-form button[type=submit]").click()
+    return context, page
+
+
 async def visitor_starts_chat(browser: Browser, world: WidgetWorld, name: str, description: str) -> tuple[Page, FrameLocator]:
     """A visitor on the customer's site opens the widget and starts a chat."""
     context = await browser.new_context()

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from chat import directory
 from chat.mail.models import MailStatus, MailSuppression
 from chat.models import OrgKind, Role, User
-from tests.browser.console_helpers import open_console, staff
-from tests.browser.widget_harness import PASSWORD, WidgetWorld, new_page, widget_world
+from tests.browser.console_helpers import open_console, open_portal, staff
+from tests.browser.widget_harness import WidgetWorld, widget_world
 from tests.chat.mail.test_mailbox import add_mail
 
 
@@ -89,13 +89,8 @@ async def test_an_agent_switches_a_mail_off_in_their_profile_and_sees_no_sent_ma
 async def test_a_customer_switches_a_mail_off_in_the_portal(browser: Browser, world: WidgetWorld) -> None:
     org = (await directory.create_organization(world.services, None, name="Shop Co", kind=OrgKind.CUSTOMER)).organization
     customer = await staff(world, "Cora", Role.CUSTOMER, organization=org.id)
-    context = await browser.new_context()
-    page = await new_page(context)
+    context, page = await open_portal(browser, world, customer.email, "profile")
     try:
-        await page.goto(world.base_url + "/portal/#profile")
-        await page.locator("#login-email").fill(customer.email)
-        await page.locator("#login-password").fill(PASSWORD)
-        await page.locator("#login-form button[type=submit]").click()
         profile = page.locator("#profile")
         box = profile.get_by_label("Support replied while I am not in the chat")
         await expect(box).to_be_checked()

@@ -13,8 +13,8 @@ from playwright.async_api import Browser, expect
 from chat import directory
 from chat.auth import login
 from chat.models import OrgKind, Role
-from tests.browser.console_helpers import open_console, staff
-from tests.browser.widget_harness import PASSWORD, WidgetWorld, new_page, widget_world
+from tests.browser.console_helpers import open_console, open_portal, staff
+from tests.browser.widget_harness import PASSWORD, WidgetWorld, widget_world
 
 NEW_PASSWORD = "Violet-Harbour-Tram-1877"
 
@@ -57,13 +57,8 @@ async def test_an_agent_changes_their_password_and_their_other_console_is_signed
 async def test_a_customer_changes_their_password_in_the_portal(browser: Browser, world: WidgetWorld) -> None:
     org = (await directory.create_organization(world.services, None, name="Shop Co", kind=OrgKind.CUSTOMER)).organization
     customer = await staff(world, "Cora", Role.CUSTOMER, organization=org.id)
-    context = await browser.new_context()
-    page = await new_page(context)
+    context, page = await open_portal(browser, world, customer.email, "profile")
     try:
-        await page.goto(world.base_url + "/portal/#profile")
-        await page.locator("#login-email").fill(customer.email)
-        await page.locator("#login-password").fill(PASSWORD)
-        await page.locator("#login-form button[type=submit]").click()
         form = page.locator("#password-form")
         await form.get_by_label("Current password").fill("not-my-password-at-all")
         await form.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
