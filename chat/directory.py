@@ -11,12 +11,14 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from msgspec import UNSET, UnsetType
 from sqlalchemy import ColumnElement, Select, false, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat import ui_prefs as ui_prefs_rules
 from chat import validation
 from chat.authz import Action, OrgRef, Principal, UserRef, can, require
 from chat.errors import Conflict, Forbidden, ImpersonationActive, NotFound, Unauthenticated, ValidationFailed
@@ -479,9 +481,12 @@ async def update_profile(
     language: str | None = None,
     notification_prefs: dict[str, bool] | None = None,
     time_zone: str | UnsetType | None = UNSET,
+    ui_prefs: dict[str, Any] | None = None,
 ) -> User:
-    """Change the caller's own name, language, mail switches (FFC/SKAI/BX: "My profile")
-    and time zone; ``None``/``UNSET`` leaves a field as it is, ``time_zone=None`` clears it.
+    """Change the caller's own name, language, mail switches (FFC/SKAI/BX: "My profile"),
+    time zone and console/portal switches (:mod:`chat.ui_prefs`); ``None``/``UNSET`` leaves
+    a field as it is, ``time_zone=None`` clears it. Setting the language marks it chosen:
+    from then on it wins over the browser's.
     The switches are the kinds of :mod:`chat.mail.kinds` for the caller's audience, checked
     by :func:`chat.mail.preferences.clean_switches` (422 for an unknown kind, another
     audience's, or an essential one switched off; the three pre-mail keys still expand);
@@ -491,12 +496,16 @@ async def update_profile(
     clean_language = validation.language(language) if language is not None else None
     switches = preferences.clean_switches(notification_prefs, actor.role) if notification_prefs is not None else None
     clean_zone = preferences.clean_time_zone(time_zone) if not isinstance(time_zone, UnsetType) else UNSET
+    clean_prefs = ui_prefs_rules.clean(ui_prefs) if ui_prefs is not None else None
     async with svc.sessions.begin() as db:
         user = await find_user(db, actor.user_id)
+        if clean_prefs is not None:
+            user.ui_prefs = ui_prefs_rules.merged(user.ui_prefs or {}, clean_prefs)
         if clean_name is not None:
             user.name = clean_name
         if clean_language is not None:
             user.language = clean_language
+            user.language_chosen = True
         if switches is not None:
             user.notification_prefs = preferences.merged_switches(user.notification_prefs or {}, switches, user.role)
         if not isinstance(clean_zone, UnsetType):

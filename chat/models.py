@@ -113,6 +113,10 @@ class User(Base):
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id", ondelete="RESTRICT"), index=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     language: Mapped[str] = mapped_column(String(16), default="en")
+    # False until the person picks a language: the console and portal follow the browser's.
+    language_chosen: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The console's and portal's switches (chat.ui_prefs), kept per person, not per browser.
+    ui_prefs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # IANA zone for times in this user's mails; NULL: the site's or UTC.
     time_zone: Mapped[str | None] = mapped_column(String(64))
     notification_prefs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

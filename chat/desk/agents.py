@@ -146,7 +146,8 @@ async def me(svc: Services, actor: Principal) -> dict[str, Any]:
     return {
         # The language formats the console's numbers and dates (the reports page).
         "user": {"id": user.id, "name": user.name, "role": user.role.value, "email": user.email,
-                 "language": user.language},
+                 "language": user.language, "language_chosen": bool(user.language_chosen),
+                 "ui_prefs": user.ui_prefs or {}},
         "profile": None if partner is not None else {"away": bool(profile and profile.away),
                                                      "max_chats": limit_of(user, profile)},
         "partner": None if partner is None else {"id": partner.id, "name": partner.name},

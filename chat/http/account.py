@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from msgspec import UNSET, UnsetType
 from starlette.requests import Request
 from starlette.responses import Response
@@ -64,6 +66,8 @@ class ProfileBody(Strict):
     notification_prefs: dict[str, bool] | None = None
     # Absent: unchanged; null: not set (mails use UTC).
     time_zone: str | UnsetType | None = UNSET
+    # The console's and portal's switches (chat.ui_prefs): merged; a null value unsets.
+    ui_prefs: dict[str, Any] | None = None
 
 
 async def update_me(request: Request) -> Response:
@@ -71,7 +75,7 @@ async def update_me(request: Request) -> Response:
     body = await read_json(request, ProfileBody)
     user = await directory.update_profile(
         services(request), principal, name=body.name, language=body.language, notification_prefs=body.notification_prefs,
-        time_zone=body.time_zone,
+        time_zone=body.time_zone, ui_prefs=body.ui_prefs,
     )
     return JSON({"user": UserView.of(user)})
 

@@ -18,8 +18,11 @@ class UserView(View, frozen=True, kw_only=True):
     organization_id: int | None
     site_id: int | None
     language: str
+    # False: the person never picked one; the console and portal follow the browser.
+    language_chosen: bool
     time_zone: str | None
     notification_prefs: dict[str, Any]
+    ui_prefs: dict[str, Any]
     disabled: bool
     created_at: str
 
@@ -27,8 +30,8 @@ class UserView(View, frozen=True, kw_only=True):
     def of(cls, user: User) -> UserView:
         return cls(
             id=user.id, email=user.email, name=user.name, role=user.role.value, organization_id=user.organization_id,
-            site_id=user.site_id, language=user.language, time_zone=user.time_zone,
-            notification_prefs=user.notification_prefs,
+            site_id=user.site_id, language=user.language, language_chosen=bool(user.language_chosen),
+            time_zone=user.time_zone, notification_prefs=user.notification_prefs, ui_prefs=user.ui_prefs or {},
             disabled=user.disabled, created_at=iso(user.created_at),
         )
 

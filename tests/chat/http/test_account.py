@@ -227,3 +227,25 @@ async def test_widget_visitor_anonymous_and_identified(server: LiveServer, http:
     unknown_site = await http.post("/api/widget/session", json={"site": "st_nope"})
     assert unknown_site.status_code == 404 and unknown_site.json()["error"]["code"] == "site_not_found"
     assert await count(server, User) == users_before
+
+
+async def test_language_choice_and_ui_prefs(server: LiveServer, http: httpx.AsyncClient) -> None:
+    await make_user(server)
+    await sign_in(http, "agent@example.com")
+    user = (await http.get("/api/me")).json()["user"]
+    # Never picked: the console and portal follow the browser until the person chooses.
+    assert user["language_chosen"] is False and user["ui_prefs"] == {}
+    r = await http.patch("/api/me", json={"language": "de", "ui_prefs": {"view": "mine", "sound": False}})
+    assert r.status_code == 200, r.text
+    assert r.json()["user"]["language_chosen"] is True
+    assert r.json()["user"]["ui_prefs"] == {"view": "mine", "sound": False}
+    # Merged, and null unsets one key.
+    r = await http.patch("/api/me", json={"ui_prefs": {"desktop": True, "sound": None}})
+    assert r.json()["user"]["ui_prefs"] == {"view": "mine", "desktop": True}
+    for bad in ({"view": "everything"}, {"sound": "yes"}, {"colour": "red"}):
+        refused = await http.patch("/api/me", json={"ui_prefs": bad, "name": "Changed"})
+        assert refused.status_code == 422, bad
+    after = (await http.get("/api/me")).json()["user"]
+    assert after["ui_prefs"] == {"view": "mine", "desktop": True} and after["name"] != "Changed"
+    desk = (await http.get("/api/desk/me")).json()["user"]
+    assert desk["language"] == "de" and desk["language_chosen"] is True and desk["ui_prefs"]["view"] == "mine"
