@@ -99,7 +99,8 @@ export function describe(data) {
     case "participant.joined":
       return t("labels.ev.joined", { who: who(data.user) });
     case "ticket.opened":
-      return data.channel ? t("labels.ev.opened_via", { channel: channelLabel(data.channel) }) : t("labels.ev.opened");
+      if (!data.channel) return t("labels.ev.opened");
+      return known("labels.opened", data.channel) ?? t("labels.ev.opened_via", { channel: channelLabel(data.channel) });
     case "ticket.status_changed":
       return `${actor}: ${statusLabel(data.from)} → ${statusLabel(data.to)}`
         + (data.reason === "customer_reply" ? ` (${t("labels.ev.customer_reply")})` : "");
