@@ -8,7 +8,7 @@
 
 import { api } from "./api.js";
 import { h, replace } from "/static/shared/dom.js";
-import { LANGUAGE_NAMES, LANGUAGES, language as currentLanguage, register, t } from "/static/shared/i18n.js";
+import { LANGUAGE_NAMES, LANGUAGES, register, t } from "/static/shared/i18n.js";
 import { roleLabel } from "/static/shared/labels.js";
 import catalog from "../i18n/admin.js";
 
@@ -56,10 +56,11 @@ export class PeopleSection {
     const role = h("select", { name: "role", "aria-label": t("admin.role") }, ROLES.map((v) => h("option", { value: v }, roleLabel(v))));
     const organization = h("select", { name: "organization", "aria-label": t("people.organization") });
     // The languages mails and screens are written in (chat.validation.LANGUAGES), each in its own
-    // name; the admin's own language first picked, the usual case for a team.
+    // name. Picking one chooses it for the person (their console or portal opens in it); the
+    // first choice leaves it to their browser until they pick one themselves.
     const language = h("select", { name: "language", "aria-label": t("common.language") },
+      h("option", { value: "" }, t("common.language_auto")),
       LANGUAGES.map((v) => h("option", { value: v }, LANGUAGE_NAMES[v])));
-    language.value = currentLanguage();
     const result = h("div", { "data-testid": "invite-result", role: "status" });
     const submit = h("button", { type: "submit", class: "primary" }, t("people.send"));
     const fillOrganizations = () => {
@@ -81,7 +82,7 @@ export class PeopleSection {
       result.textContent = "";
       try {
         const data = await api("POST", "/api/users", {
-          email: email.value, name: name.value, role: role.value, language: language.value, invite: true,
+          email: email.value, name: name.value, role: role.value, language: language.value || null, invite: true,
           organization: organization.value ? Number(organization.value) : null,
         });
         const who = data.user.email;
