@@ -9,8 +9,10 @@ import { PeopleSection } from "./people.js";
 import { register, t } from "/static/shared/i18n.js";
 import { categoryLabel, channelLabel, groupLabel, presenceLabel, roleLabel, severityLabel } from "/static/shared/labels.js";
 import catalog from "../i18n/admin.js";
+import common from "/static/shared/i18n/common.js";
 
 register(catalog);
+register(common);
 
 const PLACEHOLDERS = "{customer.name}, {customer.first_name}, {customer.email}, {organization.name}, {agent.name}, "
   + "{agent.first_name}, {conversation.id}, {conversation.subject}; {customer.first_name|…}";
@@ -182,8 +184,8 @@ export class AdminView {
       return select;
     };
     const rows = support.groups.map((g) => {
-      const name = h("input", { value: g.name, disabled: !this.manage, "aria-label": t("admin.name_of", { key: g.key }) });
-      const level = levelSelect(g.level, t("admin.level_of", { key: g.key }));
+      const name = h("input", { value: g.name, disabled: !this.manage, "aria-label": t("admin.name_of", { key: groupLabel(g.key, g.name) }) });
+      const level = levelSelect(g.level, t("admin.level_of", { key: groupLabel(g.key, g.name) }));
       const save = () => this._do("PATCH", `/api/desk/groups/${encodeURIComponent(g.key)}`,
         { name: name.value, level: Number(level.value) });
       name.addEventListener("change", save);

@@ -10,8 +10,10 @@ import { h } from "/static/shared/dom.js";
 import { PORTAL_TOKEN_KEY } from "/static/shared/impersonation.js";
 import { register, t } from "/static/shared/i18n.js";
 import catalog from "../i18n/tools.js";
+import common from "/static/shared/i18n/common.js";
 
 register(catalog);
+register(common);
 
 const REASON_MAX = 500;
 let allowed = null; // asked once per page

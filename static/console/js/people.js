@@ -11,8 +11,10 @@ import { h, replace } from "/static/shared/dom.js";
 import { LANGUAGE_NAMES, LANGUAGES, register, t } from "/static/shared/i18n.js";
 import { roleLabel } from "/static/shared/labels.js";
 import catalog from "../i18n/admin.js";
+import common from "/static/shared/i18n/common.js";
 
 register(catalog);
+register(common);
 
 const ROLES = ["agent", "support_admin", "read_only", "customer", "reseller_admin"];
 // Which organizations a role may belong to (chat.directory.add_user): staff to none, a

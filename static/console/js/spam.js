@@ -11,8 +11,10 @@ import { h, replace } from "/static/shared/dom.js";
 import { fmtNumber, register, t } from "/static/shared/i18n.js";
 import { inboundStatusLabel } from "/static/shared/labels.js";
 import catalog from "../i18n/mail.js";
+import common from "/static/shared/i18n/common.js";
 
 register(catalog);
+register(common);
 
 const STATUSES = ["ticket", "reply", "held", "spam", "loop", "bounce", "ours", "refused"];
 const PAGE = 50;

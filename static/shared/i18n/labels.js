@@ -425,7 +425,7 @@ export default {
   "labels.field.label": "Label",
   "labels.field.stage_one_done_at": "erste Stufe",
   "labels.field.category": "Kategorie",
-  "labels.group.second_level": "Second Level",
+  "labels.group.second_level": "Zweite Ebene",
   "labels.group.marketing": "Marketing",
   "labels.group.vendor": "Hersteller",
   "labels.group.incidents": "Störungen",
