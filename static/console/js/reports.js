@@ -323,7 +323,7 @@ export class ReportsView {
       const figures = charts.filter((c) => c.table === table.id).map((c) => this._chart(c, table));
       return h("section", { class: "report-table", "data-table": table.id }, figures, this._table(table, fmt));
     });
-    const orphans = charts.filter((c) => !tables.some((t) => t.id === c.table)).map((c) => this._chart(c, null));
+    const orphans = charts.filter((c) => !tables.some((table) => table.id === c.table)).map((c) => this._chart(c, null));
     replace(panel, head, orphans, sections, tables.length ? null : h("p", { class: "muted" }, t("reports.nothing")));
   }
 
@@ -456,7 +456,7 @@ export class ReportsView {
         status.textContent = err.message;
         return;
       }
-      for (const t of data.tickets) body.append(this._ticketRow(t, fmt));
+      for (const tk of data.tickets) body.append(this._ticketRow(tk, fmt));
       status.textContent = body.children.length ? t("reports.count", { n: fmt.cell("int", body.children.length) })
         : t("reports.no_tickets");
       more.classList.toggle("hidden", !data.next);

@@ -70,12 +70,12 @@ export class SpamView {
 
   _spam(spam) {
     const rows = [];
-    for (const t of spam.tickets) {
-      const open = h("a", { href: `#${t.conversation_id}`, onclick: (ev) => { ev.preventDefault(); this.ctx.open(t.conversation_id); } },
-        `#${t.conversation_id} ${t.subject || t("mail.no_subject")}`);
-      rows.push(h("tr", { dataset: { ticketId: String(t.conversation_id) } },
-        h("td", {}, t("spam.ticket")), h("td", {}, open), h("td", {}, t.customer ? t.customer.name : ""), h("td", {}, when(t.spam_at)),
-        h("td", {}, h("button", { type: "button", disabled: !this.canDecide, onclick: () => this._notSpamTicket(t.conversation_id) },
+    for (const tk of spam.tickets) {
+      const open = h("a", { href: `#${tk.conversation_id}`, onclick: (ev) => { ev.preventDefault(); this.ctx.open(tk.conversation_id); } },
+        `#${tk.conversation_id} ${tk.subject || t("mail.no_subject")}`);
+      rows.push(h("tr", { dataset: { ticketId: String(tk.conversation_id) } },
+        h("td", {}, t("spam.ticket")), h("td", {}, open), h("td", {}, tk.customer ? tk.customer.name : ""), h("td", {}, when(tk.spam_at)),
+        h("td", {}, h("button", { type: "button", disabled: !this.canDecide, onclick: () => this._notSpamTicket(tk.conversation_id) },
           t("spam.not_spam")))));
     }
     for (const m of spam.mails) {
