@@ -103,7 +103,7 @@ GERMAN = Words(
     tabs={"admin": "Verwaltung", "reports": "Berichte", "mail": "Gesendete Mails", "spam": "Spam",
           "audit": "Audit-Protokoll", "profile": "Mein Profil"},
     pages={"admin": "Automatische Zuweisung", "reports": "Aufschlüsselung", "mail": "Entwicklungs-Postfach",
-           "spam": "Gesperrte Absender", "audit": "Keine Einträge", "profile": ""},
+           "spam": "Cheap watches", "audit": "Keine Einträge", "profile": ""},
 )
 RUSSIAN = Words(
     sign_in="Войти",
@@ -116,7 +116,7 @@ RUSSIAN = Words(
     tabs={"admin": "Администрирование", "reports": "Отчёты", "mail": "Отправленная почта", "spam": "Спам",
           "audit": "Журнал аудита", "profile": "Мой профиль"},
     pages={"admin": "Автоматическое назначение", "reports": "Разбивка", "mail": "Тестовый почтовый ящик",
-           "spam": "Заблокированные отправители", "audit": "Записей нет", "profile": ""},
+           "spam": "Cheap watches", "audit": "Записей нет", "profile": ""},
 )
 # The sign-in form, before anyone is known, is in the browser's language.
 SIGN_IN = {"es-ES": ("Consola de soporte", "Contraseña", "Iniciar sesión"), "ru-RU": ("Консоль поддержки", "Пароль", "Войти")}
@@ -150,6 +150,11 @@ async def a_ticket_that_went_everywhere(world: WidgetWorld, admin: Staff) -> int
         assert r.status_code == 200, r.text
     r = await api(world, carla, "POST", f"/api/conversations/{ticket}/rating", {"value": "bad", "reason": "slow"})
     assert r.status_code == 201, r.text
+    # Another, marked as spam with its sender blocked: the Spam page's lists are not empty.
+    r = await api(world, carla, "POST", "/api/tickets", {"subject": "Cheap watches", "description": "Buy now"})
+    assert r.status_code == 201, r.text
+    r = await api(world, admin, "POST", f"/api/tickets/{r.json()['conversation']['id']}/spam", {"block": "sender"})
+    assert r.status_code == 200, r.text
     return ticket
 
 
