@@ -70,6 +70,15 @@ export const inboundStatusLabel = (status) => label("labels.inbound_status", sta
 export const availabilityLabel = (availability) => label("labels.availability", availability);
 export const presenceLabel = (status) => label("labels.presence", status);
 
+// A refusal from the API (static/shared/protocol.js: {status, code, message}) in the
+// viewer's language when its code has a catalog text; otherwise the server's own message,
+// which names the field or the limit (validation_failed and the like say which).
+export function errorText(err) {
+  if (!err) return "";
+  return known("labels.error", err.code) ?? (err.status === 0 ? t("labels.error.unreachable") : null)
+    ?? err.message ?? String(err);
+}
+
 function who(user) {
   return (user && user.name) || t("labels.someone");
 }

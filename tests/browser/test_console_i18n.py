@@ -119,7 +119,11 @@ RUSSIAN = Words(
            "spam": "Cheap watches", "audit": "Записей нет", "profile": ""},
 )
 # The sign-in form, before anyone is known, is in the browser's language.
-SIGN_IN = {"es-ES": ("Consola de soporte", "Contraseña", "Iniciar sesión"), "ru-RU": ("Консоль поддержки", "Пароль", "Войти")}
+SIGN_IN = {
+    "es-ES": ("Consola de soporte", "Contraseña", "Iniciar sesión",
+              "El correo electrónico o la contraseña no son correctos."),
+    "ru-RU": ("Консоль поддержки", "Пароль", "Войти", "Неверный адрес эл. почты или пароль."),
+}
 PAGE_IDS = {"admin": None, "reports": "reports-page", "mail": "mailbox", "spam": "spam-page", "audit": "audit-page",
             "profile": "profile-page"}
 
@@ -159,12 +163,16 @@ async def a_ticket_that_went_everywhere(world: WidgetWorld, admin: Staff) -> int
 
 
 async def sign_in(page: Page, world: WidgetWorld, who: Staff, locale: str) -> None:
-    title, password, button = SIGN_IN[locale]
+    title, password, button, wrong = SIGN_IN[locale]
     await page.goto(world.base_url + "/console/")
     await expect(page.get_by_role("heading", name=title)).to_be_visible()
     await expect(page).to_have_title(title)
     await assert_no_raw_keys(page, "the sign-in form")
     await page.locator("input[name=email]").fill(who.email)
+    # The server's refusal, by its code, in the same language.
+    await page.get_by_placeholder(password).fill("not the password")
+    await page.get_by_role("button", name=button).click()
+    await expect(page.get_by_role("alert")).to_have_text(wrong)
     await page.get_by_placeholder(password).fill(PASSWORD)
     await page.get_by_role("button", name=button).click()
 

@@ -7,7 +7,9 @@ import { api } from "./api.js";
 import { h, replace } from "/static/shared/dom.js";
 import { PeopleSection } from "./people.js";
 import { register, t } from "/static/shared/i18n.js";
-import { categoryLabel, channelLabel, groupLabel, presenceLabel, roleLabel, severityLabel } from "/static/shared/labels.js";
+import {
+  categoryLabel, channelLabel, errorText, groupLabel, presenceLabel, roleLabel, severityLabel,
+} from "/static/shared/labels.js";
 import catalog from "../i18n/admin.js";
 import common from "/static/shared/i18n/common.js";
 
@@ -35,7 +37,7 @@ export class AdminView {
         api("GET", "/api/groups/support").catch(() => null),
       ]);
     } catch (err) {
-      replace(this.el, h("div", { class: "error" }, err.message));
+      replace(this.el, h("div", { class: "error" }, errorText(err)));
       return;
     }
     this.agents = agents.agents;
@@ -53,7 +55,7 @@ export class AdminView {
       await api(method, path, body);
       await this.show();
     } catch (err) {
-      this.ctx.toast(err.message, true);
+      this.ctx.toast(errorText(err), true);
     }
   }
 
@@ -98,7 +100,7 @@ export class AdminView {
       const swap = (other) => other && Promise.all([
         api("PATCH", `/api/desk/rules/${r.id}`, { position: other.position }),
         api("PATCH", `/api/desk/rules/${other.id}`, { position: r.position }),
-      ]).then(() => this.show(), (err) => this.ctx.toast(err.message, true));
+      ]).then(() => this.show(), (err) => this.ctx.toast(errorText(err), true));
       return h("tr", {}, h("td", {}, r.name), h("td", {}, r.category ? categoryLabel(r.category) : t("admin.any")),
         h("td", {}, r.severity ? severityLabel(r.severity) : t("admin.any")),
         h("td", {}, r.source ? channelLabel(r.source) : t("admin.any")), h("td", {}, this._agentName(r.assignee_id)), h("td", {}, enabled),

@@ -19,7 +19,7 @@ import { ProfileView } from "./profile.js";
 import { ReportsView } from "./reports.js";
 import { AuditView } from "./audit.js";
 import { pickLanguage, register, setLanguage, t } from "/static/shared/i18n.js";
-import { rememberCategories, rememberGroups, roleLabel } from "/static/shared/labels.js";
+import { errorText, rememberCategories, rememberGroups, roleLabel } from "/static/shared/labels.js";
 import catalog from "../i18n/shell.js";
 
 register(catalog);
@@ -58,7 +58,7 @@ function showLogin(message) {
       }
       start();
     } catch (err) {
-      error.textContent = err.message;
+      error.textContent = errorText(err);
     }
   });
   document.title = t("shell.title");
@@ -80,7 +80,7 @@ async function start() {
     setToken(null);
     if (err.status === 403) await logout().catch(() => {});
     showLogin(err.status === 401 ? "" : err.status === 403
-      ? t("shell.staff_or_partner") : err.message);
+      ? t("shell.staff_or_partner") : errorText(err));
     return;
   }
   // The person's chosen language, else the browser's — before anything is drawn.
@@ -197,7 +197,7 @@ class Console {
     });
     s.on("event", (ev) => this.view.onEvent(ev));
     s.on("joined", (frame) => this.view.onJoined(frame));
-    s.on("joinFailed", (id, error) => toast(`#${id}: ${error.message}`, true));
+    s.on("joinFailed", (id, error) => toast(`#${id}: ${errorText(error)}`, true));
     s.on("sendFailed", (item, error) => this.view.onSendFailed(item, error));
     s.on("viewers", (frame) => this.view.onViewers(frame));
     s.on("typing", (frame) => this.view.onTyping(frame));
@@ -211,7 +211,7 @@ class Console {
       else this.presence.set(frame.user_id, frame);
       this.inbox.renderAgents(this.presence);
     });
-    s.on("error", (frame) => toast(`${frame.code}: ${frame.message}`, true));
+    s.on("error", (frame) => toast(errorText(frame), true));
   }
 
   // Deep link: /console/#42 opens conversation 42 once the queues are in.
@@ -230,7 +230,7 @@ class Console {
     try {
       await api("PATCH", "/api/desk/me", { away: status === "away" });
     } catch (err) {
-      toast(err.message, true);
+      toast(errorText(err), true);
     }
   }
 

@@ -6,6 +6,7 @@ import { api } from "./api.js";
 import { dateTime } from "./format.js";
 import { h, replace } from "/static/shared/dom.js";
 import { register, t } from "/static/shared/i18n.js";
+import { errorText } from "/static/shared/labels.js";
 import catalog from "../i18n/audit.js";
 
 register(catalog);
@@ -85,7 +86,7 @@ export class AuditView {
     try {
       page = await api("GET", `/api/audit?${q}`);
     } catch (err) {
-      this.error.textContent = err.message;
+      this.error.textContent = errorText(err);
       return;
     }
     if (!before) replace(this.list);

@@ -5,6 +5,7 @@ import { api } from "./api.js";
 import { h, replace } from "/static/shared/dom.js";
 import { debounce } from "./format.js";
 import { register, t } from "/static/shared/i18n.js";
+import { errorText } from "/static/shared/labels.js";
 import admin from "../i18n/admin.js";
 import catalog from "../i18n/tools.js";
 
@@ -45,7 +46,7 @@ export class CannedPicker {
       const data = await api("GET", `/api/desk/canned-replies${q ? `?q=${encodeURIComponent(q)}` : ""}`);
       this.items = data.canned_replies;
     } catch (err) {
-      this.ctx.toast(err.message, true);
+      this.ctx.toast(errorText(err), true);
       this.items = [];
     }
     this.active = 0;
@@ -87,7 +88,7 @@ export class CannedPicker {
     try {
       this.insert(await this.fill(item));
     } catch (err) {
-      this.ctx.toast(err.message, true);
+      this.ctx.toast(errorText(err), true);
     }
   }
 
@@ -101,7 +102,7 @@ export class CannedPicker {
       }
       return await this.fill(item);
     } catch (err) {
-      this.ctx.toast(err.message, true);
+      this.ctx.toast(errorText(err), true);
       return null;
     }
   }

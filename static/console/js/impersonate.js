@@ -9,6 +9,7 @@ import { api } from "./api.js";
 import { h } from "/static/shared/dom.js";
 import { PORTAL_TOKEN_KEY } from "/static/shared/impersonation.js";
 import { register, t } from "/static/shared/i18n.js";
+import { errorText } from "/static/shared/labels.js";
 import catalog from "../i18n/tools.js";
 import common from "/static/shared/i18n/common.js";
 
@@ -65,7 +66,7 @@ export function impersonateButton(ctx, customer) {
       sessionStorage.setItem(PORTAL_TOKEN_KEY, started.token);
       location.assign("/portal/");
     } catch (err) {
-      ctx.toast(err.message, true);
+      ctx.toast(errorText(err), true);
       button.disabled = false;
     }
   });

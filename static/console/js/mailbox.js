@@ -8,7 +8,7 @@ import { KIND_LABELS } from "./profile.js";
 import { headersTable, statusFilter, tabbed, when } from "./mailparts.js";
 import { h, replace } from "/static/shared/dom.js";
 import { fmtNumber, register, t } from "/static/shared/i18n.js";
-import { mailStatusLabel } from "/static/shared/labels.js";
+import { errorText, mailStatusLabel } from "/static/shared/labels.js";
 import catalog from "../i18n/mail.js";
 
 register(catalog);
@@ -34,7 +34,7 @@ export class MailboxView {
     try {
       [page, suppressions] = await Promise.all([this._page(null), api("GET", "/api/mail/suppressions")]);
     } catch (err) {
-      replace(this.el, h("div", { class: "error" }, err.message));
+      replace(this.el, h("div", { class: "error" }, errorText(err)));
       return;
     }
     this.list = h("tbody", {});
@@ -86,7 +86,7 @@ export class MailboxView {
     try {
       this._append(await this._page(this.next));
     } catch (err) {
-      this.ctx.toast(err.message, true);
+      this.ctx.toast(errorText(err), true);
     }
   }
 
@@ -95,7 +95,7 @@ export class MailboxView {
     try {
       mail = await api("GET", `/api/mail/outbox/${id}`);
     } catch (err) {
-      this.ctx.toast(err.message, true);
+      this.ctx.toast(errorText(err), true);
       return;
     }
     const panes = {};
@@ -140,7 +140,7 @@ export class MailboxView {
       this.ctx.toast(t("mail.cleared", { address }));
       await this.show();
     } catch (err) {
-      this.ctx.toast(err.message, true);
+      this.ctx.toast(errorText(err), true);
     }
   }
 }

@@ -9,7 +9,7 @@
 import { api } from "./api.js";
 import { h, replace } from "/static/shared/dom.js";
 import { LANGUAGE_NAMES, LANGUAGES, register, t } from "/static/shared/i18n.js";
-import { roleLabel } from "/static/shared/labels.js";
+import { errorText, roleLabel } from "/static/shared/labels.js";
 import catalog from "../i18n/admin.js";
 import common from "/static/shared/i18n/common.js";
 
@@ -42,7 +42,7 @@ export class PeopleSection {
         this.organizations = (await api("GET", "/api/organizations")).organizations;
       } catch (err) {
         this.organizations = [];
-        this.ctx.toast(err.message, true);
+        this.ctx.toast(errorText(err), true);
       }
     }
     this.list = h("div", { "data-testid": "invited-people" });
@@ -98,7 +98,7 @@ export class PeopleSection {
         name.value = "";
       } catch (err) {
         result.className = "error";
-        result.textContent = err.message;
+        result.textContent = errorText(err);
       } finally {
         submit.disabled = false;
       }
@@ -129,7 +129,7 @@ export class PeopleSection {
         : t("people.not_sent", { email: user.email }), !data.queued);
     } catch (err) {
       // 409 password_already_set: they accepted already and sign in with their password.
-      this.ctx.toast(err.message, true);
+      this.ctx.toast(errorText(err), true);
     } finally {
       button.disabled = false;
     }

@@ -14,7 +14,7 @@ import { api as consoleApi } from "./api.js";
 import { h, replace } from "/static/shared/dom.js";
 import { language, register, t } from "/static/shared/i18n.js";
 import {
-  categoryLabel, channelLabel, groupLabel, planLabel, ratingLabel, severityLabel, slaTargetLabel, statusLabel,
+  categoryLabel, channelLabel, errorText, groupLabel, planLabel, ratingLabel, severityLabel, slaTargetLabel, statusLabel,
 } from "/static/shared/labels.js";
 import catalog from "../i18n/reports.js";
 
@@ -300,7 +300,7 @@ export class ReportsView {
     } catch (err) {
       this.loaded.delete(name);
       panel.removeAttribute("aria-busy");
-      replace(panel, h("p", { class: "error", role: "alert", "data-code": err.code }, err.message));
+      replace(panel, h("p", { class: "error", role: "alert", "data-code": err.code }, errorText(err)));
       return;
     }
     if (this.loaded.get(name) !== String(q)) return; // the filters changed while it loaded
@@ -453,7 +453,7 @@ export class ReportsView {
         data = await this.api("GET", `/api/reports/tickets?${q}`);
       } catch (err) {
         status.className = "error";
-        status.textContent = err.message;
+        status.textContent = errorText(err);
         return;
       }
       for (const tk of data.tickets) body.append(this._ticketRow(tk, fmt));

@@ -9,7 +9,7 @@ import { api } from "./api.js";
 import { headersTable, statusFilter, tabbed, when } from "./mailparts.js";
 import { h, replace } from "/static/shared/dom.js";
 import { fmtNumber, register, t } from "/static/shared/i18n.js";
-import { inboundStatusLabel } from "/static/shared/labels.js";
+import { errorText, inboundStatusLabel } from "/static/shared/labels.js";
 import catalog from "../i18n/mail.js";
 import common from "/static/shared/i18n/common.js";
 
@@ -46,7 +46,7 @@ export class SpamView {
       [spam, page, blocks] = await Promise.all([api("GET", "/api/mail/spam"), this._page(null),
         api("GET", "/api/mail/blocklist")]);
     } catch (err) {
-      replace(this.el, h("div", { class: "error" }, err.message));
+      replace(this.el, h("div", { class: "error" }, errorText(err)));
       return;
     }
     this.list = h("tbody", {});
@@ -131,7 +131,7 @@ export class SpamView {
     try {
       this._append(await this._page(this.next));
     } catch (err) {
-      this.ctx.toast(err.message, true);
+      this.ctx.toast(errorText(err), true);
     }
   }
 
@@ -140,7 +140,7 @@ export class SpamView {
     try {
       mail = await api("GET", `/api/mail/inbound/${id}`);
     } catch (err) {
-      this.ctx.toast(err.message, true);
+      this.ctx.toast(errorText(err), true);
       return;
     }
     // The HTML part is shown as its (sanitized) source, never rendered: it came from outside.
@@ -179,7 +179,7 @@ export class SpamView {
         this.ctx.toast(t("spam.blocked", { pattern: pattern.value.trim().toLowerCase() }));
         await this.show();
       } catch (err) {
-        this.ctx.toast(err.message, true);
+        this.ctx.toast(errorText(err), true);
       }
     });
     return h("section", { "data-testid": "blocklist" }, h("h2", {}, t("spam.blocked_title")),
@@ -201,7 +201,7 @@ export class SpamView {
       this.ctx.toast(done);
       await this.show();
     } catch (err) {
-      this.ctx.toast(err.message, true);
+      this.ctx.toast(errorText(err), true);
     }
   }
 
