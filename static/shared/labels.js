@@ -39,15 +39,25 @@ export function rememberGroups(groups) {
   for (const g of groups || []) if (g && g.key) storedNames.group.set(g.key, g.name);
 }
 
+// A built-in row's catalog name, unless the deployment renamed it: a stored title other
+// than the seed's English one is the admin's own word and is shown as written.
+function builtIn(prefix, key, stored) {
+  const text = known(prefix, key);
+  if (text === null) return null;
+  return stored && stored !== catalog.en[`${prefix}.${key}`] ? null : text;
+}
+
 // A built-in category in the viewer's language, else the stored title, else the key made readable.
 export function categoryLabel(key, name) {
   if (!key) return name || t("labels.none");
-  return known("category", key) ?? name ?? storedNames.category.get(key) ?? humanize(key);
+  const stored = name ?? storedNames.category.get(key);
+  return builtIn("category", key, stored) ?? stored ?? humanize(key);
 }
 
 export function groupLabel(key, name) {
   if (!key) return name || t("labels.first_line");
-  return known("labels.group", key) ?? name ?? storedNames.group.get(key) ?? humanize(key);
+  const stored = name ?? storedNames.group.get(key);
+  return builtIn("labels.group", key, stored) ?? stored ?? humanize(key);
 }
 
 export const statusLabel = (status) => label("labels.status", status);

@@ -187,6 +187,9 @@ async def test_every_console_page_speaks_the_viewers_language_and_shows_no_raw_k
         r = await api(world, admin, "PATCH", "/api/me", {"language": chosen})
         assert r.status_code == 200 and r.json()["user"]["language_chosen"] is True, r.text
     ticket = await a_ticket_that_went_everywhere(world, admin)
+    # A built-in category the deployment renamed shows its new title, in every language.
+    r = await api(world, admin, "PUT", "/api/categories/technical_question", {"name": "Fahrzeugfragen"})
+    assert r.status_code == 200, r.text
 
     context = await browser.new_context(locale=locale)
     try:
@@ -199,7 +202,7 @@ async def test_every_console_page_speaks_the_viewers_language_and_shows_no_raw_k
         await page.goto(f"{world.base_url}/console/#{ticket}")
         await page.reload()
         log = history(page)
-        for text in (words.opened, words.recategorized, words.category, words.group, words.rated):
+        for text in (words.opened, words.recategorized, f"Fahrzeugfragen → {words.category}", words.group, words.rated):
             await expect(log).to_contain_text(text)
         await assert_no_raw_keys(page, "the inbox")
 
@@ -217,5 +220,14 @@ async def test_every_console_page_speaks_the_viewers_language_and_shows_no_raw_k
                 await expect(breakdown.locator("table[data-table=category]")).to_contain_text(words.category)
             await expect(shown.locator(".muted").filter(has_text=re.compile("…$"))).to_have_count(0)
             await assert_no_raw_keys(page, f"the {name} page")
+
+        if chosen:
+            # Another choice (the profile's picker sends the same request, then reloads).
+            r = await api(world, admin, "PATCH", "/api/me", {"language": "pt-BR"})
+            assert r.status_code == 200, r.text
+            await page.reload()
+            await expect(page.get_by_role("button", name="Caixa de entrada", exact=True)).to_be_visible()
+            await expect(page.get_by_test_id("connection")).to_have_text("ao vivo")
+            await assert_no_raw_keys(page, "the console in Portuguese")
     finally:
         await context.close()
