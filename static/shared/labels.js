@@ -60,6 +60,27 @@ export function groupLabel(key, name) {
   return builtIn("labels.group", key, stored) ?? stored ?? humanize(key);
 }
 
+// An SLA policy's name as the server composes it (escalation.policies.effective_policy):
+// the policy's own name, then " / " and the key of the category whose targets it took.
+// The seeded "<tier> plan" and a category key are named in the viewer's language; a name
+// an admin gave a policy is theirs and stays as written.
+export function policyLabel(name) {
+  if (!name) return "—";
+  return String(name).split(" / ").map((part, i) => {
+    const plan = i === 0 && /^(basic|regular|premium) plan$/.exec(part);
+    if (plan) return t("labels.policy_plan", { plan: planLabel(plan[1]) });
+    if (i > 0 && (known("category", part) !== null || storedNames.category.has(part))) return categoryLabel(part);
+    return part;
+  }).join(" / ");
+}
+
+// Category keys inside a server's text (a chart's axis label such as "basic plan /
+// data_accuracy", drawn by the server) named in the viewer's language; other words stay.
+export function categoryKeysIn(text) {
+  return String(text).replace(/\b[a-z0-9]+(?:_[a-z0-9]+)+\b/g, (key) => (
+    known("category", key) !== null || storedNames.category.has(key) ? categoryLabel(key) : key));
+}
+
 export const statusLabel = (status) => label("labels.status", status);
 export const channelLabel = (channel) => label("labels.channel", channel);
 export const closeReasonLabel = (reason) => label("labels.close_reason", reason);

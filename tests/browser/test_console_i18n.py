@@ -88,6 +88,7 @@ class Words:
     category: str
     group: str
     rated: str
+    reason: str
     tabs: dict[str, str]
     pages: dict[str, str]
 
@@ -100,6 +101,7 @@ GERMAN = Words(
     category="Problem mit der Datengenauigkeit",
     group="hat an Zweite Ebene, Stufe 2 übergeben",
     rated="Bewertet: Schlecht — Es hat zu lange gedauert",
+    reason="Es hat zu lange gedauert",
     tabs={"admin": "Verwaltung", "reports": "Berichte", "mail": "Gesendete Mails", "spam": "Spam",
           "audit": "Audit-Protokoll", "profile": "Mein Profil"},
     pages={"admin": "Automatische Zuweisung", "reports": "Aufschlüsselung", "mail": "Entwicklungs-Postfach",
@@ -113,6 +115,7 @@ RUSSIAN = Words(
     category="Проблема с точностью данных",
     group="передал(а): Вторая линия, уровень 2",
     rated="Оценка: Плохо — Слишком долго",
+    reason="Слишком долго",
     tabs={"admin": "Администрирование", "reports": "Отчёты", "mail": "Отправленная почта", "spam": "Спам",
           "audit": "Журнал аудита", "profile": "Мой профиль"},
     pages={"admin": "Автоматическое назначение", "reports": "Разбивка", "mail": "Тестовый почтовый ящик",
@@ -218,6 +221,15 @@ async def test_every_console_page_speaks_the_viewers_language_and_shows_no_raw_k
                 await shown.get_by_role("tab", name=words.pages[name]).click()
                 breakdown = shown.locator("[data-report=breakdown]")
                 await expect(breakdown.locator("table[data-table=category]")).to_contain_text(words.category)
+                await assert_no_raw_keys(page, "the breakdown report")
+                # Every other report: its lists name statuses, ratings, reasons and SLA targets.
+                for report in ("times", "sla", "ratings", "messages", "heatmap", "now"):
+                    await shown.locator(f"[role=tab][data-report={report}]").click()
+                    panel = shown.locator(f"[data-report={report}][role=tabpanel]")
+                    await expect(panel.locator("table").first).to_be_visible()
+                    await assert_no_raw_keys(page, f"the {report} report")
+                await expect(shown.locator("[data-report=ratings] table[data-table=comments]")).to_contain_text(
+                    words.reason)
             await expect(shown.locator(".muted").filter(has_text=re.compile("…$"))).to_have_count(0)
             await assert_no_raw_keys(page, f"the {name} page")
 

@@ -14,7 +14,8 @@ import { api as consoleApi } from "./api.js";
 import { h, replace } from "/static/shared/dom.js";
 import { language, register, t } from "/static/shared/i18n.js";
 import {
-  categoryLabel, channelLabel, errorText, groupLabel, planLabel, ratingLabel, severityLabel, slaTargetLabel, statusLabel,
+  categoryKeysIn, categoryLabel, channelLabel, errorText, groupLabel, planLabel, policyLabel, ratingLabel,
+  ratingReasonLabel, severityLabel, slaTargetLabel, statusLabel,
 } from "/static/shared/labels.js";
 import catalog from "../i18n/reports.js";
 
@@ -52,6 +53,13 @@ const FILTERS = [
   { key: "channel",
     options: () => ["chat", "widget_offline", "web", "email", "phone", "group_chat", "api"].map((c) => [c, channelLabel(c)]) },
 ];
+// Text cells holding a server enum (a ticket's status, a rating and its reason, an SLA
+// target, …), by column key: named in the viewer's language.
+const VALUE_LABELS = {
+  status: statusLabel, rating: ratingLabel, reason: ratingReasonLabel, target: slaTargetLabel,
+  channel: channelLabel, category: (key) => categoryLabel(key), severity: severityLabel, policy: policyLabel,
+};
+
 // A ticket's SLA outcome on one target (met, breached, …) in the viewer's language.
 function slaOutcome(value) {
   const key = `reports.sla.${value}`;
@@ -330,6 +338,11 @@ export class ReportsView {
   _chart(chart, table) {
     const svg = svgNode(chart.svg || "");
     if (!svg) return null;
+    // The server draws the chart in English; the category keys in its labels (a policy
+    // named after its category) at least read as the table below names them.
+    for (const leaf of svg.querySelectorAll("text, tspan, title")) {
+      if (!leaf.children.length) leaf.textContent = categoryKeysIn(leaf.textContent);
+    }
     const figure = h("figure", { class: "chart", "data-kind": chart.kind || "", "data-table": chart.table || "" }, svg);
     if (table) {
       svg.addEventListener("click", (ev) => {
@@ -359,7 +372,9 @@ export class ReportsView {
           class: NUMERIC.has(c.type) ? "num" : null };
         const spec = !total && this._spec(table, c.key);
         const named = !total && c.key === "name" && NAMED_BY[x];
-        let content = i === 0 && total ? t("reports.total") : named ? named(r[x], value) : fmt.cell(c.type, value);
+        const enumText = !total && c.type === "text" && value && VALUE_LABELS[c.key];
+        let content = i === 0 && total ? t("reports.total") : named ? named(r[x], value)
+          : enumText ? enumText(value) : fmt.cell(c.type, value);
         if (c.type === "id" && value != null) content = this._ticketLink(value, `#${value}`);
         else if (spec && typeof value === "number" && value > 0) {
           const what = head && head !== c ? ` · ${fmt.cell(head.type, r[head.key])}` : "";
@@ -471,7 +486,7 @@ export class ReportsView {
         : `${fmt.duration(wall)} (${t("reports.business", { time: fmt.duration(business) })})`;
     const outcomes = ["first_response", "next_response", "resolution"]
       .filter((k) => tk[`sla_${k}`]).map((k) => `${slaTargetLabel(k)}: ${slaOutcome(tk[`sla_${k}`])}`).join(", ");
-    const sla = [tk.sla_policy ? nameOf(tk.sla_policy) : "", outcomes].filter(Boolean).join(" — ");
+    const sla = [tk.sla_policy ? policyLabel(nameOf(tk.sla_policy)) : "", outcomes].filter(Boolean).join(" — ");
     return h("tr", { dataset: { ticketId: String(tk.id) } },
       h("th", { scope: "row" }, this._ticketLink(tk.id, `#${tk.id}`)),
       h("td", {}, tk.subject || t("reports.no_subject")),
