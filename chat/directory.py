@@ -272,12 +272,15 @@ async def add_user(
     password_hash: str | None,
     name: str,
     language: str,
+    language_chosen: bool = False,
 ) -> User:
     """Add a login inside the caller's transaction (flushed, so it has its id), with every
     rule and error of :func:`create_user`. A caller that must do more in the same
     transaction (an invitation mail: :func:`chat.mail.accounts.invite_user`) uses this, so
     the user and what follows from it commit together or not at all. The password, if any,
-    comes hashed: hashing inside the transaction would hold SQLite's write lock ~50 ms."""
+    comes hashed: hashing inside the transaction would hold SQLite's write lock ~50 ms.
+    ``language_chosen``: whoever adds the person picked their language (the console and
+    portal then use it rather than the browser's)."""
     clean = check_new_user(email=email, role=role, name=name, language=language)
     require_user_admin(actor)
     org = await visible_organization(db, actor, organization) if organization is not None else None
@@ -302,6 +305,7 @@ async def add_user(
         organization_id=org.id if org else None,
         password_hash=password_hash,
         language=clean.language,
+        language_chosen=language_chosen,
         notification_prefs={},
         disabled=False,
         created_by_id=actor.user_id if actor else None,
@@ -326,6 +330,7 @@ async def create_user(
     password: str | None = None,
     name: str = "",
     language: str = "en",
+    language_chosen: bool = False,
 ) -> User:
     """Create a login. ``password=None`` leaves the account without one (it cannot sign in
     until a password is set)."""
@@ -337,7 +342,7 @@ async def create_user(
     async with svc.sessions.begin() as db:
         return await add_user(
             db, svc, actor, email=clean.email, role=role, organization=organization, password_hash=password_hash,
-            name=clean.name, language=clean.language,
+            name=clean.name, language=clean.language, language_chosen=language_chosen,
         )
 
 

@@ -56,7 +56,9 @@ class UserBody(Strict):
     organization: Id | str | None = None
     password: str | None = None
     name: str = ""
-    language: str = "en"
+    language: str | None = None
+    """Given: the person's language, chosen for them (the console and portal use it). Absent:
+    English for mail until they pick one; their screens follow their browser meanwhile."""
     invite: bool = False
     """Create the user without a password and mail them an invitation to set one."""
 
@@ -76,7 +78,8 @@ async def create_user(request: Request) -> Response:
             role=body.role,
             organization=body.organization,
             name=body.name,
-            language=body.language,
+            language=body.language or "en",
+            language_chosen=body.language is not None,
         )
         return JSON({"user": UserView.of(invited.user), "invitation_queued": invited.queued}, status_code=201)
     user = await directory.create_user(
@@ -87,7 +90,8 @@ async def create_user(request: Request) -> Response:
         organization=body.organization,
         password=body.password,
         name=body.name,
-        language=body.language,
+        language=body.language or "en",
+        language_chosen=body.language is not None,
     )
     return JSON({"user": UserView.of(user)}, status_code=201)
 

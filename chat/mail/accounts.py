@@ -329,6 +329,7 @@ async def invite_user(
     organization: int | str | None = None,
     name: str = "",
     language: str = "en",
+    language_chosen: bool = False,
 ) -> Invited:
     """Create a user without a password (the rules and errors of
     :func:`chat.directory.create_user`: 422 for an invalid address, 409 ``email_taken``,
@@ -341,7 +342,7 @@ async def invite_user(
     async with svc.sessions.begin() as db:
         user = await add_user(
             db, svc, actor, email=email, role=role, organization=organization, password_hash=None, name=name,
-            language=language,
+            language=language, language_chosen=language_chosen,
         )
         queued = await _queue_invitation(db, svc, actor, user, now)
     return Invited(user, queued)

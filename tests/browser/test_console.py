@@ -134,7 +134,7 @@ async def test_a_transfer_moves_the_item_live_and_resolve_brings_the_rating_prom
     await a.locator("dialog").get_by_label("Category").select_option(label="Device error")
     await a.locator("dialog").get_by_label("Severity").select_option("1")
     await a.locator("dialog").get_by_role("button", name="Save").click()
-    await expect(a.locator(".aside")).to_contain_text("device_error")
+    await expect(a.locator(".aside")).to_contain_text("Device error")
     await a.get_by_role("button", name="Add task…").click()
     await a.locator("dialog").get_by_label("Task").fill("Ship a replacement sensor")
     await a.locator("dialog").get_by_label("Type").select_option("firmware")

@@ -68,7 +68,7 @@ async def test_admin_signs_in_as_a_customer_from_the_console_and_back(browser: B
         await page.get_by_test_id("tab-audit").click()
         entries = page.get_by_test_id("audit-entry")
         await expect(entries).to_have_count(2)
-        await expect(entries.first).to_contain_text("impersonation.end")
+        await expect(entries.first).to_contain_text("Impersonation ended")
         await expect(entries.nth(1)).to_contain_text(REASON)
     finally:
         await context.close()

@@ -67,7 +67,8 @@ async def live(sqlite_url: str, tmp_path: Path) -> AsyncIterator[tuple[LiveServe
 async def person(svc: Services, email: str, role: Role, organization: int | None = None,
                  language: str = "en") -> Principal:
     user = await directory.create_user(svc, None, email=email, role=role, password=PASSWORD,
-                                       name=email.split("@")[0].title(), organization=organization, language=language)
+                                       name=email.split("@")[0].title(), organization=organization, language=language,
+                                       language_chosen=language != "en")
     return principal_of(user)
 
 
@@ -204,9 +205,10 @@ async def test_a_support_admin_reads_the_figures_and_opens_the_tickets_behind_on
 
 
 async def test_numbers_and_dates_follow_the_viewers_language(browser: Browser, seeded: Seeded) -> None:
+    # Rolf chose German (issue 18: the chosen language beats the browser's en-US).
     context, page = await signed_in(browser, seeded.live.base_url, "/console/", "rolf@support.example")
     try:
-        await page.get_by_role("button", name="Reports").click()
+        await page.get_by_role("button", name="Berichte").click()
         day = cell(page, "per_day", seeded.day1, "day")
         await expect(day).to_have_attribute("data-value", seeded.day1)
         first = datetime.fromisoformat(seeded.day1)

@@ -6,6 +6,18 @@
 import { api } from "./api.js";
 import { h, replace } from "/static/shared/dom.js";
 import { PeopleSection } from "./people.js";
+import { register, t } from "/static/shared/i18n.js";
+import {
+  categoryLabel, channelLabel, errorText, groupLabel, presenceLabel, roleLabel, severityLabel,
+} from "/static/shared/labels.js";
+import catalog from "../i18n/admin.js";
+import common from "/static/shared/i18n/common.js";
+
+register(catalog);
+register(common);
+
+const PLACEHOLDERS = "{customer.name}, {customer.first_name}, {customer.email}, {organization.name}, {agent.name}, "
+  + "{agent.first_name}, {conversation.id}, {conversation.subject}; {customer.first_name|…}";
 
 export class AdminView {
   constructor(el, ctx) {
@@ -15,7 +27,7 @@ export class AdminView {
   }
 
   async show() {
-    replace(this.el, h("div", { class: "muted" }, "Loading…"));
+    replace(this.el, h("div", { class: "muted" }, t("shell.loading")));
     let agents, rules, canned, support;
     try {
       [agents, rules, canned, support] = await Promise.all([
@@ -25,7 +37,7 @@ export class AdminView {
         api("GET", "/api/groups/support").catch(() => null),
       ]);
     } catch (err) {
-      replace(this.el, h("div", { class: "error" }, err.message));
+      replace(this.el, h("div", { class: "error" }, errorText(err)));
       return;
     }
     this.agents = agents.agents;
@@ -43,7 +55,7 @@ export class AdminView {
       await api(method, path, body);
       await this.show();
     } catch (err) {
-      this.ctx.toast(err.message, true);
+      this.ctx.toast(errorText(err), true);
     }
   }
 
@@ -56,54 +68,55 @@ export class AdminView {
     return agent ? agent.name : `#${id}`;
   }
 
-  _agentSelect(name, value, allowNone) {
-    const select = h("select", { name, disabled: !this.manage, "aria-label": name },
-      allowNone ? h("option", { value: "" }, "(nobody)") : null,
+  _agentSelect(name, label, value, allowNone) {
+    const select = h("select", { name, disabled: !this.manage, "aria-label": label },
+      allowNone ? h("option", { value: "" }, t("admin.nobody")) : null,
       this.agents.map((a) => h("option", { value: String(a.id) }, a.name)));
     select.value = value == null ? "" : String(value);
     return select;
   }
 
   _agents(agents) {
-    return h("section", { "data-testid": "admin-agents" }, h("h2", {}, "Agents"),
-      h("table", {}, h("tr", {}, h("th", {}, "Name"), h("th", {}, "Role"), h("th", {}, "Status"),
-        h("th", {}, "Live chats"), h("th", {}, "Limit")),
+    return h("section", { "data-testid": "admin-agents" }, h("h2", {}, t("admin.agents")),
+      h("table", {}, h("tr", {}, h("th", {}, t("admin.name")), h("th", {}, t("admin.role")), h("th", {}, t("admin.status")),
+        h("th", {}, t("admin.live_chats")), h("th", {}, t("admin.limit"))),
       agents.map((a) => {
         const limit = h("input", { type: "number", min: "0", max: "100", value: String(a.max_chats), disabled: !this.manage,
-          "aria-label": `Chat limit of ${a.name}` });
+          "aria-label": t("admin.limit_of", { name: a.name }) });
         limit.addEventListener("change", () => this._do("PATCH", `/api/desk/agents/${a.id}`, { max_chats: Number(limit.value) }));
-        return h("tr", {}, h("td", {}, a.name), h("td", {}, a.role), h("td", {}, a.status),
+        return h("tr", {}, h("td", {}, a.name), h("td", {}, roleLabel(a.role)), h("td", {}, presenceLabel(a.status)),
           h("td", {}, String(a.active_chats)), h("td", {}, limit));
       })));
   }
 
   _rules(data) {
-    const def = this._agentSelect("default assignee", data.default_assignee_id, true);
+    const def = this._agentSelect("default assignee", t("admin.default_assignee"), data.default_assignee_id, true);
     def.addEventListener("change", () => this._do("PUT", "/api/desk/default-assignee",
       { user_id: def.value ? Number(def.value) : null }));
     const rows = data.rules.map((r, i) => {
-      const enabled = h("input", { type: "checkbox", disabled: !this.manage, "aria-label": `Rule ${r.name} enabled` });
+      const enabled = h("input", { type: "checkbox", disabled: !this.manage, "aria-label": t("admin.rule_enabled", { name: r.name }) });
       enabled.checked = r.enabled;
       enabled.addEventListener("change", () => this._do("PATCH", `/api/desk/rules/${r.id}`, { enabled: enabled.checked }));
       const swap = (other) => other && Promise.all([
         api("PATCH", `/api/desk/rules/${r.id}`, { position: other.position }),
         api("PATCH", `/api/desk/rules/${other.id}`, { position: r.position }),
-      ]).then(() => this.show(), (err) => this.ctx.toast(err.message, true));
-      return h("tr", {}, h("td", {}, r.name), h("td", {}, r.category || "any"), h("td", {}, r.severity ? String(r.severity) : "any"),
-        h("td", {}, r.source || "any"), h("td", {}, this._agentName(r.assignee_id)), h("td", {}, enabled),
+      ]).then(() => this.show(), (err) => this.ctx.toast(errorText(err), true));
+      return h("tr", {}, h("td", {}, r.name), h("td", {}, r.category ? categoryLabel(r.category) : t("admin.any")),
+        h("td", {}, r.severity ? severityLabel(r.severity) : t("admin.any")),
+        h("td", {}, r.source ? channelLabel(r.source) : t("admin.any")), h("td", {}, this._agentName(r.assignee_id)), h("td", {}, enabled),
         h("td", {},
-          h("button", { disabled: !this.manage || i === 0, title: "Earlier", onclick: () => swap(data.rules[i - 1]) }, "↑"),
-          h("button", { disabled: !this.manage || i === data.rules.length - 1, title: "Later", onclick: () => swap(data.rules[i + 1]) }, "↓"),
-          h("button", { disabled: !this.manage, onclick: () => this._do("DELETE", `/api/desk/rules/${r.id}`) }, "Delete")));
+          h("button", { disabled: !this.manage || i === 0, title: t("admin.earlier"), onclick: () => swap(data.rules[i - 1]) }, "↑"),
+          h("button", { disabled: !this.manage || i === data.rules.length - 1, title: t("admin.later"), onclick: () => swap(data.rules[i + 1]) }, "↓"),
+          h("button", { disabled: !this.manage, onclick: () => this._do("DELETE", `/api/desk/rules/${r.id}`) }, t("shell.delete"))));
     });
-    const name = h("input", { name: "name", placeholder: "Rule name", required: true, disabled: !this.manage });
-    const category = h("input", { name: "category", placeholder: "category key (any)", disabled: !this.manage });
-    const severity = h("select", { name: "severity", disabled: !this.manage, "aria-label": "severity" },
-      h("option", { value: "" }, "any severity"), [1, 2, 3].map((s) => h("option", { value: String(s) }, `severity ${s}`)));
-    const source = h("input", { name: "source", placeholder: "source/channel (any)", disabled: !this.manage });
-    const assignee = this._agentSelect("assignee", this.agents[0] && this.agents[0].id, false);
+    const name = h("input", { name: "name", placeholder: t("admin.rule_name"), "aria-label": t("admin.rule_name"), required: true, disabled: !this.manage });
+    const category = h("input", { name: "category", placeholder: t("admin.category_key"), "aria-label": t("admin.category_key"), disabled: !this.manage });
+    const severity = h("select", { name: "severity", disabled: !this.manage, "aria-label": t("admin.severity") },
+      h("option", { value: "" }, t("admin.any_severity")), [1, 2, 3].map((s) => h("option", { value: String(s) }, severityLabel(s))));
+    const source = h("input", { name: "source", placeholder: t("admin.source"), "aria-label": t("admin.source"), disabled: !this.manage });
+    const assignee = this._agentSelect("assignee", t("admin.assignee"), this.agents[0] && this.agents[0].id, false);
     const form = h("form", { class: "inline" }, name, category, severity, source, assignee,
-      h("button", { type: "submit", disabled: !this.manage }, "Add rule"));
+      h("button", { type: "submit", disabled: !this.manage }, t("admin.add_rule")));
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
       this._do("POST", "/api/desk/rules", {
@@ -111,34 +124,34 @@ export class AdminView {
         severity: severity.value ? Number(severity.value) : null, source: source.value || null,
       });
     });
-    return h("section", { "data-testid": "admin-rules" }, h("h2", {}, "Automatic assignment"),
-      h("p", { class: "muted" }, "New chats go to the first matching rule whose agent is online with room, else the default "
-        + "assignee, else round-robin among online agents with room. Oldest waiting chats first."),
-      h("label", {}, "Default assignee ", def),
-      h("table", {}, h("tr", {}, ["Rule", "Category", "Severity", "Source", "Agent", "On", ""].map((t) => h("th", {}, t))), rows),
+    return h("section", { "data-testid": "admin-rules" }, h("h2", {}, t("admin.auto_title")),
+      h("p", { class: "muted" }, t("admin.auto_help")),
+      h("label", {}, t("admin.default_assignee"), " ", def),
+      h("table", {}, h("tr", {}, [t("admin.rule"), t("admin.category"), t("admin.severity_col"), t("admin.source_col"),
+        t("admin.agent"), t("admin.on"), ""].map((text) => h("th", {}, text))), rows),
       form);
   }
 
   _canned(replies) {
     const rows = replies.map((r) => h("tr", {},
       h("td", {}, r.title), h("td", {}, r.shortcut ? `/${r.shortcut}` : ""), h("td", { class: "pre" }, r.body),
-      h("td", {}, r.kb_url ? h("a", { href: r.kb_url, target: "_blank", rel: "noopener noreferrer" }, "KB") : ""),
-      h("td", {}, h("button", { disabled: !this.manage, onclick: () => this._editCanned(r) }, "Edit"),
-        h("button", { disabled: !this.manage, onclick: () => this._do("DELETE", `/api/desk/canned-replies/${r.id}`) }, "Delete"))));
+      h("td", {}, r.kb_url ? h("a", { href: r.kb_url, target: "_blank", rel: "noopener noreferrer" }, t("admin.kb")) : ""),
+      h("td", {}, h("button", { disabled: !this.manage, onclick: () => this._editCanned(r) }, t("shell.edit")),
+        h("button", { disabled: !this.manage, onclick: () => this._do("DELETE", `/api/desk/canned-replies/${r.id}`) }, t("shell.delete")))));
     this.cannedForm = this._cannedForm(null);
-    return h("section", { "data-testid": "admin-canned" }, h("h2", {}, "Canned replies"),
-      h("p", { class: "muted" }, "Placeholders: {customer.name}, {customer.first_name}, {customer.email}, {organization.name}, "
-        + "{agent.name}, {agent.first_name}, {conversation.id}, {conversation.subject}; a fallback after |, e.g. "
-        + "{customer.first_name|there}."),
-      h("table", {}, h("tr", {}, ["Title", "Shortcut", "Text", "Link", ""].map((t) => h("th", {}, t))), rows),
+    return h("section", { "data-testid": "admin-canned" }, h("h2", {}, t("admin.canned_title")),
+      // The placeholders are the server's names, the same in every language.
+      h("p", { class: "muted" }, t("admin.canned_help"), " ", h("code", { translate: "no" }, PLACEHOLDERS)),
+      h("table", {}, h("tr", {}, [t("admin.title"), t("admin.shortcut"), t("admin.text"), t("admin.link"), ""]
+        .map((text) => h("th", {}, text))), rows),
       this.cannedForm);
   }
 
   _cannedForm(reply) {
-    const title = h("input", { name: "title", placeholder: "Title", required: true, disabled: !this.manage });
-    const shortcut = h("input", { name: "shortcut", placeholder: "shortcut", disabled: !this.manage });
-    const kb = h("input", { name: "kb_url", placeholder: "https://kb… (optional)", disabled: !this.manage });
-    const body = h("textarea", { name: "body", placeholder: "Hello {customer.first_name|there}, …", required: true,
+    const title = h("input", { name: "title", placeholder: t("admin.title"), "aria-label": t("admin.title"), required: true, disabled: !this.manage });
+    const shortcut = h("input", { name: "shortcut", placeholder: t("admin.shortcut"), "aria-label": t("admin.shortcut"), disabled: !this.manage });
+    const kb = h("input", { name: "kb_url", placeholder: t("admin.kb_placeholder"), "aria-label": t("admin.link"), disabled: !this.manage });
+    const body = h("textarea", { name: "body", placeholder: t("admin.body_placeholder"), "aria-label": t("admin.text"), required: true,
       disabled: !this.manage });
     if (reply) {
       title.value = reply.title;
@@ -147,7 +160,7 @@ export class AdminView {
       body.value = reply.body;
     }
     const form = h("form", { class: "inline" }, title, shortcut, kb, body,
-      h("button", { type: "submit", disabled: !this.manage }, reply ? "Save" : "Add canned reply"));
+      h("button", { type: "submit", disabled: !this.manage }, reply ? t("common.save") : t("admin.add_canned")));
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
       const payload = { title: title.value, body: body.value, shortcut: shortcut.value || null, kb_url: kb.value || null };
@@ -165,36 +178,39 @@ export class AdminView {
   }
 
   _groups(support) {
-    if (!support) return h("section", {}, h("h2", {}, "Support groups"), h("p", { class: "muted" }, "Not available."));
+    if (!support) return h("section", {}, h("h2", {}, t("admin.groups_title")), h("p", { class: "muted" }, t("admin.not_available")));
     const levelSelect = (value, label) => {
       const select = h("select", { disabled: !this.manage, "aria-label": label },
-        [1, 2, 3].map((l) => h("option", { value: String(l) }, `level ${l}`)));
+        [1, 2, 3].map((l) => h("option", { value: String(l) }, t("labels.level", { level: l }))));
       select.value = String(value);
       return select;
     };
     const rows = support.groups.map((g) => {
-      const name = h("input", { value: g.name, disabled: !this.manage, "aria-label": `Name of ${g.key}` });
-      const level = levelSelect(g.level, `Level of ${g.key}`);
+      const name = h("input", { value: g.name, disabled: !this.manage, "aria-label": t("admin.name_of", { key: groupLabel(g.key, g.name) }) });
+      const level = levelSelect(g.level, t("admin.level_of", { key: groupLabel(g.key, g.name) }));
       const save = () => this._do("PATCH", `/api/desk/groups/${encodeURIComponent(g.key)}`,
         { name: name.value, level: Number(level.value) });
       name.addEventListener("change", save);
       level.addEventListener("change", save);
-      return h("tr", {}, h("td", {}, name), h("td", {}, g.key), h("td", {}, level),
+      return h("tr", {}, h("td", {}, name), h("td", { translate: "no" }, h("code", {}, g.key)), h("td", {}, level),
         h("td", {}, h("button", { disabled: !this.manage,
-          onclick: () => this._do("DELETE", `/api/desk/groups/${encodeURIComponent(g.key)}`) }, "Delete")));
+          onclick: () => this._do("DELETE", `/api/desk/groups/${encodeURIComponent(g.key)}`) }, t("shell.delete"))));
     });
-    const key = h("input", { placeholder: "key, e.g. billing", required: true, disabled: !this.manage, "aria-label": "New group key" });
-    const name = h("input", { placeholder: "Name", required: true, disabled: !this.manage, "aria-label": "New group name" });
-    const level = levelSelect(2, "New group level");
+    const key = h("input", { placeholder: t("admin.group_key_placeholder"), required: true, disabled: !this.manage,
+      "aria-label": t("admin.new_group_key") });
+    const name = h("input", { placeholder: t("admin.name"), required: true, disabled: !this.manage,
+      "aria-label": t("admin.new_group_name") });
+    const level = levelSelect(2, t("admin.new_group_level"));
     const form = h("form", { class: "inline" }, key, name, level,
-      h("button", { type: "submit", disabled: !this.manage }, "Add group"));
+      h("button", { type: "submit", disabled: !this.manage }, t("admin.add_group")));
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
       this._do("POST", "/api/desk/groups", { key: key.value, name: name.value, level: Number(level.value) });
     });
-    return h("section", { "data-testid": "admin-groups" }, h("h2", {}, "Support groups"),
-      h("p", { class: "muted" }, "Transfer queues, each on a support line. A group with open tickets cannot be deleted."),
-      h("table", {}, h("tr", {}, h("th", {}, "Group"), h("th", {}, "Key"), h("th", {}, "Line"), h("th", {}, "")), rows),
+    return h("section", { "data-testid": "admin-groups" }, h("h2", {}, t("admin.groups_title")),
+      h("p", { class: "muted" }, t("admin.groups_help")),
+      h("table", {}, h("tr", {}, h("th", {}, t("admin.group")), h("th", {}, t("admin.key")), h("th", {}, t("admin.line")),
+        h("th", {}, "")), rows),
       form);
   }
 }

@@ -18,6 +18,11 @@ import { SpamView } from "./spam.js";
 import { ProfileView } from "./profile.js";
 import { ReportsView } from "./reports.js";
 import { AuditView } from "./audit.js";
+import { pickLanguage, register, setLanguage, t } from "/static/shared/i18n.js";
+import { errorText, rememberCategories, rememberGroups, roleLabel } from "/static/shared/labels.js";
+import catalog from "../i18n/shell.js";
+
+register(catalog);
 
 const STAFF = new Set(["agent", "support_admin", "read_only"]);
 // Consoles of a partner's own first line hear no staff doorbells: they poll their queue.
@@ -32,13 +37,15 @@ function toast(message, isError = false) {
 }
 
 function showLogin(message) {
-  const email = h("input", { type: "email", name: "email", placeholder: "E-mail", autocomplete: "username", required: true });
-  const password = h("input", { type: "password", name: "password", placeholder: "Password", autocomplete: "current-password",
+  const email = h("input", { type: "email", name: "email", placeholder: t("shell.email"), "aria-label": t("shell.email"),
+    autocomplete: "username", required: true });
+  const password = h("input", { type: "password", name: "password", placeholder: t("shell.password"), "aria-label": t("shell.password"),
+    autocomplete: "current-password",
     required: true });
   const error = h("div", { class: "error", role: "alert" }, message || "");
-  const form = h("form", { class: "login" }, h("h1", {}, "Support console"), email, password, error,
-    h("button", { type: "submit", class: "primary" }, "Sign in"),
-    h("a", { href: "/account/forgot", class: "forgot" }, "Forgot password?"));
+  const form = h("form", { class: "login" }, h("h1", {}, t("shell.title")), email, password, error,
+    h("button", { type: "submit", class: "primary" }, t("shell.sign_in")),
+    h("a", { href: "/account/forgot", class: "forgot" }, t("shell.forgot")));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     error.textContent = "";
@@ -46,29 +53,40 @@ function showLogin(message) {
       const data = await login(email.value, password.value);
       if (!STAFF.has(data.user.role) && data.user.role !== "reseller_admin") {
         await logout();
-        error.textContent = "This console is for support staff.";
+        error.textContent = t("shell.staff_only");
         return;
       }
       start();
     } catch (err) {
-      error.textContent = err.message;
+      error.textContent = errorText(err);
     }
   });
+  document.title = t("shell.title");
   replace(root, form);
   email.focus();
 }
 
 async function start() {
   let me;
+  // The deployment's own category and group titles, for events that name only a key
+  // (labels.js translates the built-in ones); a viewer who may not read a list goes without.
+  const names = Promise.all([
+    api("GET", "/api/categories").then((r) => rememberCategories(r.categories), () => null),
+    api("GET", "/api/groups/support").then((r) => rememberGroups(r.groups), () => null),
+  ]);
   try {
     me = await api("GET", "/api/desk/me");
   } catch (err) {
     setToken(null);
     if (err.status === 403) await logout().catch(() => {});
     showLogin(err.status === 401 ? "" : err.status === 403
-      ? "This console is for support staff and for partners who run their own first line." : err.message);
+      ? t("shell.staff_or_partner") : errorText(err));
     return;
   }
+  // The person's chosen language, else the browser's — before anything is drawn.
+  setLanguage(pickLanguage(me.user));
+  document.title = t("shell.title");
+  await names;
   new Console(me).mount();
 }
 
@@ -91,34 +109,34 @@ class Console {
 
   mount() {
     const me = this.me;
-    this.conn = h("span", { class: "conn down", "data-testid": "connection" }, "connecting…");
-    this.status = h("select", { "aria-label": "My status", disabled: !me.can.work },
-      h("option", { value: "online" }, "Online"), h("option", { value: "away" }, "Away"));
+    this.conn = h("span", { class: "conn down", "data-testid": "connection" }, t("shell.connecting"));
+    this.status = h("select", { "aria-label": t("shell.my_status"), disabled: !me.can.work },
+      h("option", { value: "online" }, t("shell.online")), h("option", { value: "away" }, t("shell.away")));
     this.status.value = me.profile && me.profile.away ? "away" : "online";
     this.status.addEventListener("change", () => this.setStatus(this.status.value));
-    this.tabInbox = h("button", { class: "active", onclick: () => this.showInbox() }, "Inbox");
-    this.tabAdmin = h("button", { onclick: () => this.showAdmin() }, "Admin");
+    this.tabInbox = h("button", { class: "active", onclick: () => this.showInbox() }, t("shell.inbox"));
+    this.tabAdmin = h("button", { onclick: () => this.showAdmin() }, t("shell.admin"));
     const partner = this.partnerMode;
     // The outbox carries live account links: support admins only (the server says so too).
     this.tabMail = partner || me.user.role !== "support_admin" ? null
-      : h("button", { onclick: () => this.showPage("mail") }, "Sent mail");
+      : h("button", { onclick: () => this.showPage("mail") }, t("shell.sent_mail"));
     // Received mail, spam and the block list: platform staff (read-only may look).
-    this.tabSpam = partner ? null : h("button", { onclick: () => this.showPage("spam") }, "Spam");
-    this.tabProfile = h("button", { onclick: () => this.showPage("profile") }, "My profile");
+    this.tabSpam = partner ? null : h("button", { onclick: () => this.showPage("spam") }, t("shell.spam"));
+    this.tabProfile = h("button", { onclick: () => this.showPage("profile") }, t("shell.profile"));
     // The audit log (issue 20): support admins and read-only staff (auditors).
     this.tabAudit = partner || !["support_admin", "read_only"].includes(me.user.role) ? null
-      : h("button", { onclick: () => this.showPage("audit"), "data-testid": "tab-audit" }, "Audit log");
+      : h("button", { onclick: () => this.showPage("audit"), "data-testid": "tab-audit" }, t("shell.audit"));
     // Reports (issue 17): staff; a partner's admin reads its reports in the portal.
     this.tabReports = partner || !STAFF.has(me.user.role) ? null
-      : h("button", { onclick: () => this.showPage("reports") }, "Reports");
+      : h("button", { onclick: () => this.showPage("reports") }, t("shell.reports"));
     const top = h("header", { class: "topbar" },
-      h("span", { class: "brand" }, partner ? `Partner console — ${me.partner.name}` : "Support console"), this.tabInbox,
+      h("span", { class: "brand" }, partner ? t("shell.partner_title", { name: me.partner.name }) : t("shell.title")), this.tabInbox,
       partner ? null : this.tabAdmin, this.tabReports, this.tabMail, this.tabSpam, this.tabAudit, this.tabProfile,
       h("span", { class: "spacer" }),
-      h("span", { "data-testid": "me" }, `${me.user.name} (${me.user.role.replace("_", " ")})`),
+      h("span", { "data-testid": "me" }, `${me.user.name} (${roleLabel(me.user.role)})`),
       partner ? null : this.status, this.conn,
-      h("button", { onclick: () => logout().finally(() => location.reload()) }, "Sign out"));
-    this.sidebar = h("nav", { class: "sidebar", "aria-label": "Queues" });
+      h("button", { onclick: () => logout().finally(() => location.reload()) }, t("shell.sign_out")));
+    this.sidebar = h("nav", { class: "sidebar", "aria-label": t("shell.queues") });
     this.main = h("section", { class: "main" });
     this.aside = h("aside", { class: "aside" });
     this.adminEl = h("div", { class: "admin hidden" });
@@ -155,7 +173,7 @@ class Console {
     s.on("ready", (frame) => {
       this.myId = frame.user && frame.user.id;
       this.setServerTime(frame.server_time);
-      this.conn.textContent = "live";
+      this.conn.textContent = t("shell.live");
       this.conn.classList.remove("down");
       if (this.me.can.work && this.status.value === "away") s.tell({ type: "presence", status: "away" });
       // Doorbells are not replayed: whatever moved while we were away, read it afresh.
@@ -164,22 +182,22 @@ class Console {
     });
     s.on("state", (state) => {
       if (state === "online") return;
-      this.conn.textContent = state === "connecting" ? "connecting…" : "reconnecting…";
+      this.conn.textContent = state === "connecting" ? t("shell.connecting") : t("shell.reconnecting");
       this.conn.classList.add("down");
     });
     // docs/protocol.md, "Close codes": the ones not worth retrying with this token.
     s.on("fatal", (code) => {
       setToken(null);
-      showLogin(code === 4401 || code === 4409 ? "Your session ended; sign in again."
-        : `The server refused the connection (${code}); sign in again.`);
+      showLogin(code === 4401 || code === 4409 ? t("shell.session_ended")
+        : t("shell.refused", { code }));
     });
     s.on("status", (frame) => {
-      this.conn.textContent = frame.live ? "live" : "delayed…";
+      this.conn.textContent = frame.live ? t("shell.live") : t("shell.delayed");
       this.conn.classList.toggle("down", !frame.live);
     });
     s.on("event", (ev) => this.view.onEvent(ev));
     s.on("joined", (frame) => this.view.onJoined(frame));
-    s.on("joinFailed", (id, error) => toast(`#${id}: ${error.message}`, true));
+    s.on("joinFailed", (id, error) => toast(`#${id}: ${errorText(error)}`, true));
     s.on("sendFailed", (item, error) => this.view.onSendFailed(item, error));
     s.on("viewers", (frame) => this.view.onViewers(frame));
     s.on("typing", (frame) => this.view.onTyping(frame));
@@ -193,7 +211,7 @@ class Console {
       else this.presence.set(frame.user_id, frame);
       this.inbox.renderAgents(this.presence);
     });
-    s.on("error", (frame) => toast(`${frame.code}: ${frame.message}`, true));
+    s.on("error", (frame) => toast(errorText(frame), true));
   }
 
   // Deep link: /console/#42 opens conversation 42 once the queues are in.
@@ -212,7 +230,7 @@ class Console {
     try {
       await api("PATCH", "/api/desk/me", { away: status === "away" });
     } catch (err) {
-      toast(err.message, true);
+      toast(errorText(err), true);
     }
   }
 
@@ -283,6 +301,8 @@ class Console {
   }
 }
 
+// Before anyone is known (the sign-in form), the browser's language.
+setLanguage(pickLanguage(null));
 if (token()) start();
 else showLogin();
 

@@ -4,7 +4,7 @@
 import { api } from "./api.js";
 import { h, replace } from "/static/shared/dom.js";
 import { dateTime, duration } from "./format.js";
-import { statusLabel } from "./events.js";
+import { categoryLabel, channelLabel, statusLabel } from "./events.js";
 import { impersonateButton } from "./impersonate.js";
 
 function facts(pairs) {
@@ -51,12 +51,12 @@ export function renderAside(el, ctx, detail, reload) {
         ["Next action", ticket.next_action],
         ticket.handled_by ? ["Queue", `Partner's: ${(ticket.partner && ticket.partner.name) || ticket.handled_by}`] : null,
         ["Line", ticket.group_name || ticket.group || `Level ${ticket.level}`],
-        ["Category", ticket.category],
+        ["Category", categoryLabel(ticket.category)],
         ["Severity", ticket.severity],
         ["Affected", (ticket.assets || []).join(", ") || null],
         ["Happened", ticket.happened_at ? dateTime(ticket.happened_at) : null],
         ["Contact e-mail", ticket.contact_email],
-        ["Channel", ticket.channel],
+        ["Channel", channelLabel(ticket.channel)],
         ["Assignee", ticket.assignee ? ticket.assignee.name : "—"],
         ["Tracked", ticket.tracked ? "yes (SLA running)" : "live chat"],
         ticket.customer_left_at ? ["Customer left", dateTime(ticket.customer_left_at)] : null,

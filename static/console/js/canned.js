@@ -4,6 +4,13 @@
 import { api } from "./api.js";
 import { h, replace } from "/static/shared/dom.js";
 import { debounce } from "./format.js";
+import { register, t } from "/static/shared/i18n.js";
+import { errorText } from "/static/shared/labels.js";
+import admin from "../i18n/admin.js";
+import catalog from "../i18n/tools.js";
+
+register(catalog);
+register(admin);
 
 export class CannedPicker {
   constructor(ctx, conversationId, insert, disabled) {
@@ -12,10 +19,11 @@ export class CannedPicker {
     this.insert = insert;
     this.items = [];
     this.active = 0;
-    this.search = h("input", { type: "search", placeholder: "Search canned replies", "aria-label": "Search canned replies" });
+    this.search = h("input", { type: "search", placeholder: t("canned.search"), "aria-label": t("canned.search") });
     this.list = h("ul", { role: "listbox" });
     this.popover = h("div", { class: "popover hidden" }, this.search, this.list);
-    this.button = h("button", { "data-action": "canned", disabled, onclick: () => this.toggle() }, "Canned replies ▾");
+    this.button = h("button", { "data-action": "canned", disabled, onclick: () => this.toggle() },
+      `${t("admin.canned_title")} ▾`);
     this.element = h("span", { class: "canned" }, this.button, this.popover);
     this.search.addEventListener("input", debounce(() => this.load(), 150));
     this.search.addEventListener("keydown", (ev) => this.onKey(ev));
@@ -38,7 +46,7 @@ export class CannedPicker {
       const data = await api("GET", `/api/desk/canned-replies${q ? `?q=${encodeURIComponent(q)}` : ""}`);
       this.items = data.canned_replies;
     } catch (err) {
-      this.ctx.toast(err.message, true);
+      this.ctx.toast(errorText(err), true);
       this.items = [];
     }
     this.active = 0;
@@ -52,7 +60,7 @@ export class CannedPicker {
         onmousedown: (ev) => { ev.preventDefault(); this.choose(item); },
       }, h("strong", {}, item.title), item.shortcut ? h("span", { class: "muted" }, ` /${item.shortcut}`) : null,
       h("div", { class: "muted" }, item.body.slice(0, 80))))
-      : [h("li", { class: "muted" }, "No canned replies match")]);
+      : [h("li", { class: "muted" }, t("canned.none"))]);
   }
 
   onKey(ev) {
@@ -80,7 +88,7 @@ export class CannedPicker {
     try {
       this.insert(await this.fill(item));
     } catch (err) {
-      this.ctx.toast(err.message, true);
+      this.ctx.toast(errorText(err), true);
     }
   }
 
@@ -89,12 +97,12 @@ export class CannedPicker {
       const data = await api("GET", `/api/desk/canned-replies?q=${encodeURIComponent(shortcut)}`);
       const item = data.canned_replies.find((r) => r.shortcut === shortcut.toLowerCase());
       if (!item) {
-        this.ctx.toast(`No canned reply /${shortcut}`, true);
+        this.ctx.toast(t("canned.no_shortcut", { shortcut }), true);
         return null;
       }
       return await this.fill(item);
     } catch (err) {
-      this.ctx.toast(err.message, true);
+      this.ctx.toast(errorText(err), true);
       return null;
     }
   }

@@ -7,7 +7,7 @@
 import { api } from "./api.js";
 import { h, replace } from "/static/shared/dom.js";
 import { time, debounce } from "./format.js";
-import { describe, statusLabel } from "./events.js";
+import { categoryLabel, describe, statusLabel } from "./events.js";
 import { CannedPicker } from "./canned.js";
 import { renderAside } from "./aside.js";
 import { openDialog, transferDialog, resolveDialog, fieldsDialog, taskDialog, toPlatformDialog } from "./dialogs.js";
@@ -361,7 +361,7 @@ export class ConversationView {
       facts.push(h("span", { class: "badge", "data-testid": "status" },
         `${statusLabel(ticket.status)}${ticket.label ? ` — ${ticket.label}` : ""}`));
       facts.push(h("span", { class: "badge" }, ticket.group_name || ticket.group || `Level ${ticket.level}`));
-      if (ticket.category) facts.push(h("span", { class: "badge" }, ticket.category));
+      if (ticket.category) facts.push(h("span", { class: "badge" }, categoryLabel(ticket.category)));
       if (ticket.severity) facts.push(h("span", { class: "badge" }, `Severity ${ticket.severity}`));
     }
     if (conv && conv.status === "closed") facts.push(h("span", { class: "badge" }, "Conversation closed"));

@@ -8,6 +8,13 @@
 import { api } from "./api.js";
 import { h } from "/static/shared/dom.js";
 import { PORTAL_TOKEN_KEY } from "/static/shared/impersonation.js";
+import { register, t } from "/static/shared/i18n.js";
+import { errorText } from "/static/shared/labels.js";
+import catalog from "../i18n/tools.js";
+import common from "/static/shared/i18n/common.js";
+
+register(catalog);
+register(common);
 
 const REASON_MAX = 500;
 let allowed = null; // asked once per page
@@ -21,20 +28,19 @@ async function mayImpersonate() {
 
 function askReason(name) {
   return new Promise((resolve) => {
-    const reason = h("textarea", { name: "reason", "aria-label": "Reason", required: true, maxlength: String(REASON_MAX),
-      placeholder: "Why, e.g. the ticket you are diagnosing" });
+    const reason = h("textarea", { name: "reason", "aria-label": t("impersonate.reason"), required: true, maxlength: String(REASON_MAX),
+      placeholder: t("impersonate.why") });
     const error = h("div", { class: "error", role: "alert" });
-    const form = h("form", { method: "dialog" }, h("h2", {}, `Sign in as ${name}`),
-      h("p", { class: "muted" }, "For 30 minutes at most. The customer is told by e-mail, sees it on their account, "
-        + "and everything you do is recorded under both names."), reason, error,
+    const form = h("form", { method: "dialog" }, h("h2", {}, t("impersonate.title", { name })),
+      h("p", { class: "muted" }, t("impersonate.help")), reason, error,
       h("div", { class: "buttons" },
-        h("button", { type: "button", onclick: () => dialog.close("cancel") }, "Cancel"),
-        h("button", { type: "submit", class: "primary", value: "ok" }, "Sign in as this user")));
+        h("button", { type: "button", onclick: () => dialog.close("cancel") }, t("common.cancel")),
+        h("button", { type: "submit", class: "primary", value: "ok" }, t("impersonate.button"))));
     const dialog = h("dialog", { "data-testid": "impersonate-dialog" }, form);
     form.addEventListener("submit", (ev) => {
       if (!reason.value.trim()) {
         ev.preventDefault();
-        error.textContent = "Give a reason.";
+        error.textContent = t("impersonate.give_reason");
       }
     });
     dialog.addEventListener("close", () => {
@@ -49,7 +55,7 @@ function askReason(name) {
 
 export function impersonateButton(ctx, customer) {
   if (!customer || customer.role !== "customer") return null;
-  const button = h("button", { type: "button", hidden: true, "data-testid": "impersonate" }, "Sign in as this user");
+  const button = h("button", { type: "button", hidden: true, "data-testid": "impersonate" }, t("impersonate.button"));
   mayImpersonate().then((ok) => { button.hidden = !ok; });
   button.addEventListener("click", async () => {
     const reason = await askReason(customer.name || customer.email || `#${customer.id}`);
@@ -60,7 +66,7 @@ export function impersonateButton(ctx, customer) {
       sessionStorage.setItem(PORTAL_TOKEN_KEY, started.token);
       location.assign("/portal/");
     } catch (err) {
-      ctx.toast(err.message, true);
+      ctx.toast(errorText(err), true);
       button.disabled = false;
     }
   });

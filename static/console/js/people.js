@@ -8,20 +8,19 @@
 
 import { api } from "./api.js";
 import { h, replace } from "/static/shared/dom.js";
+import { LANGUAGE_NAMES, LANGUAGES, register, t } from "/static/shared/i18n.js";
+import { errorText, roleLabel } from "/static/shared/labels.js";
+import catalog from "../i18n/admin.js";
+import common from "/static/shared/i18n/common.js";
 
-const ROLES = [
-  ["agent", "Agent"],
-  ["support_admin", "Support admin"],
-  ["read_only", "Read-only"],
-  ["customer", "Customer user"],
-  ["reseller_admin", "Partner admin"],
-];
+register(catalog);
+register(common);
+
+const ROLES = ["agent", "support_admin", "read_only", "customer", "reseller_admin"];
 // Which organizations a role may belong to (chat.directory.add_user): staff to none, a
 // customer user to a customer company (or none), a partner admin to a reseller.
 const ORG_KIND = { customer: "customer", reseller_admin: "reseller" };
 const ORG_REQUIRED = new Set(["reseller_admin"]);
-// The languages mails are written in (chat.validation.LANGUAGES).
-const LANGUAGES = [["en", "English"], ["pt-BR", "Português (Brasil)"], ["de", "Deutsch"], ["es", "Español"], ["ru", "Русский"]];
 
 export class PeopleSection {
   constructor(ctx) {
@@ -43,30 +42,34 @@ export class PeopleSection {
         this.organizations = (await api("GET", "/api/organizations")).organizations;
       } catch (err) {
         this.organizations = [];
-        this.ctx.toast(err.message, true);
+        this.ctx.toast(errorText(err), true);
       }
     }
     this.list = h("div", { "data-testid": "invited-people" });
     this._renderList();
-    return h("section", { "data-testid": "admin-invite" }, h("h2", {}, "Invite a person"),
-      h("p", { class: "muted" }, "They receive an e-mail with a link to set their own password (valid 7 days)."),
+    return h("section", { "data-testid": "admin-invite" }, h("h2", {}, t("people.title")),
+      h("p", { class: "muted" }, t("people.help")),
       this._form(), this.list);
   }
 
   _form() {
-    const email = h("input", { type: "email", name: "email", placeholder: "E-mail", required: true, "aria-label": "E-mail" });
-    const name = h("input", { name: "name", placeholder: "Name", "aria-label": "Name" });
-    const role = h("select", { name: "role", "aria-label": "Role" }, ROLES.map(([v, label]) => h("option", { value: v }, label)));
-    const organization = h("select", { name: "organization", "aria-label": "Organization" });
-    const language = h("select", { name: "language", "aria-label": "Language" },
-      LANGUAGES.map(([v, label]) => h("option", { value: v }, label)));
+    const email = h("input", { type: "email", name: "email", placeholder: t("shell.email"), required: true, "aria-label": t("shell.email") });
+    const name = h("input", { name: "name", placeholder: t("admin.name"), "aria-label": t("admin.name") });
+    const role = h("select", { name: "role", "aria-label": t("admin.role") }, ROLES.map((v) => h("option", { value: v }, roleLabel(v))));
+    const organization = h("select", { name: "organization", "aria-label": t("people.organization") });
+    // The languages mails and screens are written in (chat.validation.LANGUAGES), each in its own
+    // name. Picking one chooses it for the person (their console or portal opens in it); the
+    // first choice leaves it to their browser until they pick one themselves.
+    const language = h("select", { name: "language", "aria-label": t("common.language") },
+      h("option", { value: "" }, t("common.language_auto")),
+      LANGUAGES.map((v) => h("option", { value: v }, LANGUAGE_NAMES[v])));
     const result = h("div", { "data-testid": "invite-result", role: "status" });
-    const submit = h("button", { type: "submit", class: "primary" }, "Send invitation");
+    const submit = h("button", { type: "submit", class: "primary" }, t("people.send"));
     const fillOrganizations = () => {
       const kind = ORG_KIND[role.value];
       const choices = kind ? this.organizations.filter((o) => o.kind === kind) : [];
       replace(organization,
-        ORG_REQUIRED.has(role.value) ? null : h("option", { value: "" }, kind ? "(no organization)" : "(platform staff)"),
+        ORG_REQUIRED.has(role.value) ? null : h("option", { value: "" }, kind ? t("people.no_org") : t("people.platform_staff")),
         choices.map((o) => h("option", { value: String(o.id) }, o.name)));
       organization.disabled = !kind;
     };
@@ -81,13 +84,13 @@ export class PeopleSection {
       result.textContent = "";
       try {
         const data = await api("POST", "/api/users", {
-          email: email.value, name: name.value, role: role.value, language: language.value, invite: true,
+          email: email.value, name: name.value, role: role.value, language: language.value || null, invite: true,
           organization: organization.value ? Number(organization.value) : null,
         });
         const who = data.user.email;
         // Not queued: the address is on the suppression list (it refused mail for good).
-        result.textContent = data.invitation_queued ? `Invitation sent to ${who}.`
-          : `${who} was added, but no invitation could be sent: the address is on the suppression list.`;
+        result.textContent = data.invitation_queued ? t("people.sent", { email: who })
+          : t("people.suppressed", { email: who });
         result.className = data.invitation_queued ? "ok" : "error";
         this.invited.unshift(data.user);
         this._renderList();
@@ -95,7 +98,7 @@ export class PeopleSection {
         name.value = "";
       } catch (err) {
         result.className = "error";
-        result.textContent = err.message;
+        result.textContent = errorText(err);
       } finally {
         submit.disabled = false;
       }
@@ -109,23 +112,24 @@ export class PeopleSection {
       return;
     }
     const rows = this.invited.map((u) => {
-      const resend = h("button", { type: "button", "aria-label": `Resend invitation to ${u.email}` }, "Resend invitation");
+      const resend = h("button", { type: "button", "aria-label": t("people.resend_to", { email: u.email }) },
+        t("people.resend"));
       resend.addEventListener("click", () => this._resend(u, resend));
-      return h("tr", {}, h("td", {}, u.email), h("td", {}, u.name), h("td", {}, u.role.replace("_", " ")), h("td", {}, resend));
+      return h("tr", {}, h("td", {}, u.email), h("td", {}, u.name), h("td", {}, roleLabel(u.role)), h("td", {}, resend));
     });
-    replace(this.list, h("h3", {}, "Invited from this page"),
-      h("table", {}, h("tr", {}, ["E-mail", "Name", "Role", ""].map((t) => h("th", {}, t))), rows));
+    replace(this.list, h("h3", {}, t("people.invited")),
+      h("table", {}, h("tr", {}, [t("shell.email"), t("admin.name"), t("admin.role"), ""].map((text) => h("th", {}, text))), rows));
   }
 
   async _resend(user, button) {
     button.disabled = true;
     try {
       const data = await api("POST", `/api/users/${user.id}/invite`);
-      this.ctx.toast(data.queued ? `Invitation sent again to ${user.email}.`
-        : `No invitation could be sent to ${user.email}: the address is on the suppression list.`, !data.queued);
+      this.ctx.toast(data.queued ? t("people.sent_again", { email: user.email })
+        : t("people.not_sent", { email: user.email }), !data.queued);
     } catch (err) {
       // 409 password_already_set: they accepted already and sign in with their password.
-      this.ctx.toast(err.message, true);
+      this.ctx.toast(errorText(err), true);
     } finally {
       button.disabled = false;
     }

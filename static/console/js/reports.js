@@ -12,28 +12,61 @@
 
 import { api as consoleApi } from "./api.js";
 import { h, replace } from "/static/shared/dom.js";
+import { language, register, t } from "/static/shared/i18n.js";
+import {
+  categoryKeysIn, categoryLabel, channelLabel, errorText, groupLabel, planLabel, policyLabel, ratingLabel,
+  ratingReasonLabel, severityLabel, slaTargetLabel, statusLabel,
+} from "/static/shared/labels.js";
+import catalog from "../i18n/reports.js";
 
-export const REPORTS = [
-  ["volume", "Volume"], ["breakdown", "Breakdown"], ["times", "Times"], ["sla", "SLA"], ["ratings", "Ratings"],
-  ["messages", "Messages"], ["heatmap", "Heatmap"], ["now", "Now"],
-];
+register(catalog);
+
+export const REPORTS = ["volume", "breakdown", "times", "sla", "ratings", "messages", "heatmap", "now"];
+// Labels are looked up when drawn, not at import: the language is set after the modules load.
+const reportLabel = (name) => t(`reports.tab.${name}`);
+
+// A breakdown's rows by a server enum: the key (the row's x) named in the viewer's language
+// rather than by the server's English name; a key the catalog lacks keeps the server's name.
+const NAMED_BY = {
+  status: (key, name) => (key ? statusLabel(key) : name),
+  category: (key, name) => (key ? categoryLabel(key, name) : name),
+  channel: (key, name) => (key ? channelLabel(key) : name),
+  rating: (key, name) => (key ? ratingLabel(key) : name),
+  severity: (key, name) => (key ? severityLabel(key) : name),
+  group: (key, name) => (key ? groupLabel(key, name) : name),
+};
 
 // The filters of every report (docs/http.md): fixed lists, or a list endpoint the viewer
 // may read. One the viewer may not read (e.g. /api/sites: support admins) is not shown.
+// Each is labelled t("reports.f.<key>") when drawn; fixed lists are built when drawn too.
 const FILTERS = [
-  { key: "site", label: "Site", load: async (api) => (await api("GET", "/api/sites")).sites.map((s) => [s.id, s.name]) },
-  { key: "company", label: "Company",
+  { key: "site", load: async (api) => (await api("GET", "/api/sites")).sites.map((s) => [s.id, s.name]) },
+  { key: "company",
     load: async (api) => (await api("GET", "/api/organizations")).organizations.map((o) => [o.id, o.name]) },
-  { key: "plan", label: "Plan", options: [["basic", "Basic"], ["regular", "Regular"], ["premium", "Premium"]] },
-  { key: "group", label: "Group",
-    load: async (api) => (await api("GET", "/api/groups/support")).groups.map((g) => [g.key, g.name]) },
-  { key: "agent", label: "Agent", load: async (api) => (await api("GET", "/api/desk/agents")).agents.map((a) => [a.id, a.name]) },
-  { key: "category", label: "Category",
-    load: async (api) => (await api("GET", "/api/categories")).categories.map((c) => [c.key, c.name]) },
-  { key: "severity", label: "Severity", options: [[1, "1 — critical"], [2, "2 — major"], [3, "3 — minor"]] },
-  { key: "channel", label: "Channel", options: [["chat", "Chat"], ["widget_offline", "Offline form"], ["web", "Web form"],
-    ["email", "E-mail"], ["phone", "Phone"], ["group_chat", "Group chat"], ["api", "API"]] },
+  { key: "plan", options: () => ["basic", "regular", "premium"].map((p) => [p, planLabel(p)]) },
+  { key: "group",
+    load: async (api) => (await api("GET", "/api/groups/support")).groups.map((g) => [g.key, groupLabel(g.key, g.name)]) },
+  { key: "agent", load: async (api) => (await api("GET", "/api/desk/agents")).agents.map((a) => [a.id, a.name]) },
+  { key: "category",
+    load: async (api) => (await api("GET", "/api/categories")).categories.map((c) => [c.key, categoryLabel(c.key, c.name)]) },
+  { key: "severity", options: () => [1, 2, 3].map((s) => [s, severityLabel(s)]) },
+  { key: "channel",
+    options: () => ["chat", "widget_offline", "web", "email", "phone", "group_chat", "api"].map((c) => [c, channelLabel(c)]) },
 ];
+// Text cells holding a server enum (a ticket's status, a rating and its reason, an SLA
+// target, …), by column key: named in the viewer's language.
+const VALUE_LABELS = {
+  status: statusLabel, rating: ratingLabel, reason: ratingReasonLabel, target: slaTargetLabel,
+  channel: channelLabel, category: (key) => categoryLabel(key), severity: severityLabel, policy: policyLabel,
+};
+
+// A ticket's SLA outcome on one target (met, breached, …) in the viewer's language.
+function slaOutcome(value) {
+  const key = `reports.sla.${value}`;
+  const text = t(key);
+  return text === key ? String(value).replaceAll("_", " ") : text;
+}
+
 const RANGE_DAYS = 30; // the server's default too
 const NUMERIC = new Set(["int", "number", "percent", "duration"]);
 // Text that is an instant (a due time, a rating's time) is shown as one, in the report's zone.
@@ -152,7 +185,8 @@ export class ReportsView {
     this.el = el;
     this.ctx = ctx;
     this.api = ctx.api || consoleApi;
-    this.lang = (ctx.me && ctx.me.user && ctx.me.user.language) || navigator.language || "en";
+    // The language the page was drawn in (the person's choice, else the browser's: pickLanguage).
+    this.lang = language();
     this.tab = "volume";
     this.built = false;
     this.loaded = new Map(); // report name -> the query it shows
@@ -170,16 +204,17 @@ export class ReportsView {
     const initial = this.ctx.params || new URLSearchParams();
     const tz = initial.get("tz") || Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
     const to = initial.get("to") || today(tz);
-    if (REPORTS.some(([name]) => name === initial.get("tab"))) this.tab = initial.get("tab");
+    if (REPORTS.includes(initial.get("tab"))) this.tab = initial.get("tab");
 
     this.from = h("input", { type: "date", name: "from", value: initial.get("from") || daysBefore(to, RANGE_DAYS - 1) });
     this.to = h("input", { type: "date", name: "to", value: to });
     this.tz = h("select", { name: "tz" }, timeZones(tz).map((z) => h("option", { value: z }, z)));
     this.tz.value = tz;
     this.selects = new Map();
-    const lists = await Promise.all(FILTERS.map((f) => (f.options ? Promise.resolve(f.options) : f.load(this.api).catch(() => null))));
+    const lists = await Promise.all(FILTERS.map((f) => (f.options ? Promise.resolve(f.options()) : f.load(this.api).catch(() => null))));
     const fields = [
-      h("label", {}, "From", this.from), h("label", {}, "To", this.to), h("label", {}, "Time zone", this.tz),
+      h("label", {}, t("reports.from"), this.from), h("label", {}, t("reports.to"), this.to),
+      h("label", {}, t("reports.tz"), this.tz),
     ];
     FILTERS.forEach((f, i) => {
       if (!lists[i] || !lists[i].length) return; // not for this viewer, or nothing to pick
@@ -187,20 +222,21 @@ export class ReportsView {
       const select = h("select", { name: f.key, multiple: true, size: Math.max(2, Math.min(4, lists[i].length)) },
         lists[i].map(([value, label]) => h("option", { value: String(value), selected: wanted.has(String(value)) }, label)));
       this.selects.set(f.key, select);
-      fields.push(h("label", { class: "multi" }, f.label, select));
+      fields.push(h("label", { class: "multi" }, t(`reports.f.${f.key}`), select));
     });
-    const form = h("form", { class: "filters", "aria-label": "Report filters" }, fields,
-      h("div", { class: "buttons" }, h("button", { type: "submit", class: "primary" }, "Apply"),
-        h("button", { type: "button", onclick: () => this._reset() }, "Clear filters")));
+    const form = h("form", { class: "filters", "aria-label": t("reports.filters") }, fields,
+      h("div", { class: "buttons" }, h("button", { type: "submit", class: "primary" }, t("reports.apply")),
+        h("button", { type: "button", onclick: () => this._reset() }, t("reports.clear"))));
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
       this.loaded.clear();
       this._pick(this.tab);
     });
 
-    this.tabs = h("div", { class: "tabs", role: "tablist", "aria-label": "Reports" });
+    this.tabs = h("div", { class: "tabs", role: "tablist", "aria-label": t("reports.title") });
     this.panels = new Map();
-    for (const [name, label] of REPORTS) {
+    for (const name of REPORTS) {
+      const label = reportLabel(name);
       const panel = h("section", { class: "report hidden", role: "tabpanel", id: `report-${name}`, "aria-label": label,
         "data-report": name });
       this.panels.set(name, panel);
@@ -211,13 +247,14 @@ export class ReportsView {
     this.tabs.addEventListener("keydown", (ev) => {
       const step = { ArrowRight: 1, ArrowLeft: -1 }[ev.key];
       if (!step) return;
-      const at = REPORTS.findIndex(([name]) => name === this.tab);
-      const [next] = REPORTS[(at + step + REPORTS.length) % REPORTS.length];
+      const at = REPORTS.indexOf(this.tab);
+      const next = REPORTS[(at + step + REPORTS.length) % REPORTS.length];
       this._pick(next);
       this.tabs.querySelector(`[data-report="${next}"]`).focus();
     });
-    this.drillEl = h("section", { class: "drill-panel hidden", "data-testid": "drill", "aria-label": "Tickets behind a number" });
-    replace(this.el, h("div", { class: "reports" }, h("h1", {}, "Reports"), form, this.tabs, [...this.panels.values()],
+    this.drillEl = h("section", { class: "drill-panel hidden", "data-testid": "drill",
+      "aria-label": t("reports.drill_label") });
+    replace(this.el, h("div", { class: "reports" }, h("h1", {}, t("reports.title")), form, this.tabs, [...this.panels.values()],
       this.drillEl));
   }
 
@@ -263,7 +300,7 @@ export class ReportsView {
     const q = this.params();
     const panel = this.panels.get(name);
     this.loaded.set(name, String(q));
-    replace(panel, h("p", { class: "muted" }, "Loading…"));
+    replace(panel, h("p", { class: "muted" }, t("reports.loading")));
     panel.setAttribute("aria-busy", "true");
     let data;
     try {
@@ -271,7 +308,7 @@ export class ReportsView {
     } catch (err) {
       this.loaded.delete(name);
       panel.removeAttribute("aria-busy");
-      replace(panel, h("p", { class: "error", role: "alert", "data-code": err.code }, err.message));
+      replace(panel, h("p", { class: "error", role: "alert", "data-code": err.code }, errorText(err)));
       return;
     }
     if (this.loaded.get(name) !== String(q)) return; // the filters changed while it loaded
@@ -281,26 +318,31 @@ export class ReportsView {
 
   _render(panel, name, data, q) {
     const fmt = formatter(this.lang, data.tz || this.tz.value);
-    const label = (REPORTS.find(([n]) => n === name) || [name, name])[1];
+    const label = reportLabel(name);
     const head = h("header", { class: "report-head" },
       h("h2", {}, label),
       data.from ? h("span", { class: "muted" }, `${fmt.cell("date", data.from)} – ${fmt.cell("date", data.to)} (${data.tz})`) : null,
       h("span", { class: "spacer" }),
-      h("button", { type: "button", onclick: () => { this.loaded.delete(name); this.load(name); } }, "Refresh"),
-      h("a", { class: "button csv", href: `/api/reports/${name}.csv?${q}`, download: `${name}.csv` }, "Export CSV"));
+      h("button", { type: "button", onclick: () => { this.loaded.delete(name); this.load(name); } }, t("reports.refresh")),
+      h("a", { class: "button csv", href: `/api/reports/${name}.csv?${q}`, download: `${name}.csv` }, t("reports.csv")));
     const charts = data.charts || [];
     const tables = data.tables || [];
     const sections = tables.map((table) => {
       const figures = charts.filter((c) => c.table === table.id).map((c) => this._chart(c, table));
       return h("section", { class: "report-table", "data-table": table.id }, figures, this._table(table, fmt));
     });
-    const orphans = charts.filter((c) => !tables.some((t) => t.id === c.table)).map((c) => this._chart(c, null));
-    replace(panel, head, orphans, sections, tables.length ? null : h("p", { class: "muted" }, "Nothing to show."));
+    const orphans = charts.filter((c) => !tables.some((table) => table.id === c.table)).map((c) => this._chart(c, null));
+    replace(panel, head, orphans, sections, tables.length ? null : h("p", { class: "muted" }, t("reports.nothing")));
   }
 
   _chart(chart, table) {
     const svg = svgNode(chart.svg || "");
     if (!svg) return null;
+    // The server draws the chart in English; the category keys in its labels (a policy
+    // named after its category) at least read as the table below names them.
+    for (const leaf of svg.querySelectorAll("text, tspan, title")) {
+      if (!leaf.children.length) leaf.textContent = categoryKeysIn(leaf.textContent);
+    }
     const figure = h("figure", { class: "chart", "data-kind": chart.kind || "", "data-table": chart.table || "" }, svg);
     if (table) {
       svg.addEventListener("click", (ev) => {
@@ -329,17 +371,20 @@ export class ReportsView {
         const attrs = { "data-key": c.key, "data-value": value === null || value === undefined ? "" : String(value),
           class: NUMERIC.has(c.type) ? "num" : null };
         const spec = !total && this._spec(table, c.key);
-        let content = i === 0 && total ? "Total" : fmt.cell(c.type, value);
+        const named = !total && c.key === "name" && NAMED_BY[x];
+        const enumText = !total && c.type === "text" && value && VALUE_LABELS[c.key];
+        let content = i === 0 && total ? t("reports.total") : named ? named(r[x], value)
+          : enumText ? enumText(value) : fmt.cell(c.type, value);
         if (c.type === "id" && value != null) content = this._ticketLink(value, `#${value}`);
         else if (spec && typeof value === "number" && value > 0) {
           const what = head && head !== c ? ` · ${fmt.cell(head.type, r[head.key])}` : "";
-          content = h("button", { type: "button", class: "drill", title: `Tickets: ${c.label}`,
+          content = h("button", { type: "button", class: "drill", title: t("reports.tickets_of", { what: c.label }),
             onclick: () => this.drill(this._drillQuery(spec, r), `${c.label}${what}`) }, content);
         }
         return i === 0 ? h("th", { scope: "row", ...attrs }, content) : h("td", attrs, content);
       }));
     const body = rows.length ? rows.map((r) => row(r, false))
-      : h("tr", {}, h("td", { colspan: String(Math.max(1, columns.length)), class: "muted" }, "No data for this range."));
+      : h("tr", {}, h("td", { colspan: String(Math.max(1, columns.length)), class: "muted" }, t("reports.no_data")));
     return h("div", { class: "table-wrap" }, h("table", { "data-table": table.id },
       h("caption", {}, table.title || table.id),
       h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col", "data-key": c.key,
@@ -400,17 +445,17 @@ export class ReportsView {
   async drill(query, title) {
     const fmt = formatter(this.lang, this.tz.value);
     const body = h("tbody", {});
-    const more = h("button", { type: "button", class: "hidden" }, "More tickets");
-    const status = h("p", { class: "muted", role: "status" }, "Loading…");
-    const heading = h("h2", { tabindex: "-1" }, `Tickets: ${title}`);
+    const more = h("button", { type: "button", class: "hidden" }, t("reports.more"));
+    const status = h("p", { class: "muted", role: "status" }, t("reports.loading"));
+    const heading = h("h2", { tabindex: "-1" }, t("reports.tickets_of", { what: title }));
     replace(this.drillEl,
       h("header", { class: "report-head" }, heading, h("span", { class: "spacer" }),
-        h("a", { class: "button csv", href: `/api/reports/tickets.csv?${query}`, download: "tickets.csv" }, "Export CSV"),
-        h("button", { type: "button", onclick: () => this.drillEl.classList.add("hidden") }, "Close")),
+        h("a", { class: "button csv", href: `/api/reports/tickets.csv?${query}`, download: "tickets.csv" }, t("reports.csv")),
+        h("button", { type: "button", onclick: () => this.drillEl.classList.add("hidden") }, t("reports.close"))),
       h("div", { class: "table-wrap" }, h("table", {},
-        h("caption", {}, `Tickets: ${title}`),
-        h("thead", {}, h("tr", {}, ["Ticket", "Subject", "Company", "Status", "Created", "First response", "Resolution",
-          "SLA", "Rating", "Assignee"].map((t) => h("th", { scope: "col" }, t)))),
+        h("caption", {}, t("reports.tickets_of", { what: title })),
+        h("thead", {}, h("tr", {}, ["ticket", "subject", "company", "status", "created", "first_response", "resolution",
+          "sla", "rating", "assignee"].map((k) => h("th", { scope: "col" }, t(`reports.col.${k}`))))),
         body)),
       status, more);
     this.drillEl.classList.remove("hidden");
@@ -423,33 +468,35 @@ export class ReportsView {
         data = await this.api("GET", `/api/reports/tickets?${q}`);
       } catch (err) {
         status.className = "error";
-        status.textContent = err.message;
+        status.textContent = errorText(err);
         return;
       }
-      for (const t of data.tickets) body.append(this._ticketRow(t, fmt));
-      status.textContent = body.children.length ? `${body.children.length} tickets` : "No tickets.";
+      for (const tk of data.tickets) body.append(this._ticketRow(tk, fmt));
+      status.textContent = body.children.length ? t("reports.count", { n: fmt.cell("int", body.children.length) })
+        : t("reports.no_tickets");
       more.classList.toggle("hidden", !data.next);
       more.onclick = () => page(data.next);
     };
     await page(null);
   }
 
-  _ticketRow(t, fmt) {
+  _ticketRow(tk, fmt) {
     const both = (wall, business) => wall == null ? "—"
-      : business == null || business === wall ? fmt.duration(wall) : `${fmt.duration(wall)} (${fmt.duration(business)} business)`;
-    const outcomes = [["first_response", "first response"], ["next_response", "next response"], ["resolution", "resolution"]]
-      .filter(([k]) => t[`sla_${k}`]).map(([k, words]) => `${words}: ${t[`sla_${k}`]}`).join(", ");
-    const sla = [t.sla_policy ? nameOf(t.sla_policy) : "", outcomes].filter(Boolean).join(" — ");
-    return h("tr", { dataset: { ticketId: String(t.id) } },
-      h("th", { scope: "row" }, this._ticketLink(t.id, `#${t.id}`)),
-      h("td", {}, t.subject || "(no subject)"),
-      h("td", {}, nameOf(t.company)),
-      h("td", {}, t.status || "—"),
-      h("td", {}, fmt.cell("datetime", t.created_at)),
-      h("td", { class: "num" }, both(t.first_response_wall_s, t.first_response_business_s)),
-      h("td", { class: "num" }, both(t.resolution_wall_s, t.resolution_business_s)),
+      : business == null || business === wall ? fmt.duration(wall)
+        : `${fmt.duration(wall)} (${t("reports.business", { time: fmt.duration(business) })})`;
+    const outcomes = ["first_response", "next_response", "resolution"]
+      .filter((k) => tk[`sla_${k}`]).map((k) => `${slaTargetLabel(k)}: ${slaOutcome(tk[`sla_${k}`])}`).join(", ");
+    const sla = [tk.sla_policy ? policyLabel(nameOf(tk.sla_policy)) : "", outcomes].filter(Boolean).join(" — ");
+    return h("tr", { dataset: { ticketId: String(tk.id) } },
+      h("th", { scope: "row" }, this._ticketLink(tk.id, `#${tk.id}`)),
+      h("td", {}, tk.subject || t("reports.no_subject")),
+      h("td", {}, nameOf(tk.company)),
+      h("td", {}, tk.status ? statusLabel(tk.status) : "—"),
+      h("td", {}, fmt.cell("datetime", tk.created_at)),
+      h("td", { class: "num" }, both(tk.first_response_wall_s, tk.first_response_business_s)),
+      h("td", { class: "num" }, both(tk.resolution_wall_s, tk.resolution_business_s)),
       h("td", {}, sla || "—"),
-      h("td", {}, t.rating || "—"),
-      h("td", {}, nameOf(t.assignee)));
+      h("td", {}, tk.rating ? ratingLabel(tk.rating) : "—"),
+      h("td", {}, nameOf(tk.assignee)));
   }
 }

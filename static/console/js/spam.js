@@ -8,12 +8,20 @@
 import { api } from "./api.js";
 import { headersTable, statusFilter, tabbed, when } from "./mailparts.js";
 import { h, replace } from "/static/shared/dom.js";
+import { fmtNumber, register, t } from "/static/shared/i18n.js";
+import { errorText, inboundStatusLabel } from "/static/shared/labels.js";
+import catalog from "../i18n/mail.js";
+import common from "/static/shared/i18n/common.js";
+
+register(catalog);
+register(common);
 
 const STATUSES = ["ticket", "reply", "held", "spam", "loop", "bounce", "ours", "refused"];
 const PAGE = 50;
 
 function size(bytes) {
-  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${Math.ceil(bytes / 1024)} KB`;
+  return bytes >= 1024 * 1024 ? `${fmtNumber(bytes / 1024 / 1024, { maximumFractionDigits: 1 })} MB`
+    : `${fmtNumber(Math.ceil(bytes / 1024))} KB`;
 }
 
 export class SpamView {
@@ -32,28 +40,28 @@ export class SpamView {
   }
 
   async show() {
-    replace(this.el, h("div", { class: "muted" }, "Loading…"));
+    replace(this.el, h("div", { class: "muted" }, t("mail.loading")));
     let spam, page, blocks;
     try {
       [spam, page, blocks] = await Promise.all([api("GET", "/api/mail/spam"), this._page(null),
         api("GET", "/api/mail/blocklist")]);
     } catch (err) {
-      replace(this.el, h("div", { class: "error" }, err.message));
+      replace(this.el, h("div", { class: "error" }, errorText(err)));
       return;
     }
     this.list = h("tbody", {});
-    this.more = h("button", { type: "button", onclick: () => this._older() }, "Older mails");
+    this.more = h("button", { type: "button", onclick: () => this._older() }, t("mail.older"));
     this.opened = h("section", { "data-testid": "received-opened", class: "hidden" });
-    const filter = statusFilter(STATUSES, this.status, "received-status-filter", (status) => {
+    const filter = statusFilter(STATUSES, inboundStatusLabel, this.status, "received-status-filter", (status) => {
       this.status = status;
       this.show();
     });
     replace(this.el,
       this._spam(spam),
-      h("section", { "data-testid": "received-list" }, h("h2", {}, "Received mail"),
-        h("label", {}, "Show ", filter),
-        h("table", {}, h("thead", {}, h("tr", {}, ["Received", "From", "Subject", "Status", "Why", "Ticket", "Size"]
-          .map((t) => h("th", {}, t)))), this.list),
+      h("section", { "data-testid": "received-list" }, h("h2", {}, t("spam.received_title")),
+        h("label", {}, t("mail.show"), " ", filter),
+        h("table", {}, h("thead", {}, h("tr", {}, [t("spam.received"), t("spam.from"), t("mail.subject"), t("mail.status"),
+          t("spam.why"), t("spam.ticket"), t("spam.size")].map((text) => h("th", {}, text)))), this.list),
         this.more),
       this.opened,
       this._blocks(blocks.blocks));
@@ -62,28 +70,29 @@ export class SpamView {
 
   _spam(spam) {
     const rows = [];
-    for (const t of spam.tickets) {
-      const open = h("a", { href: `#${t.conversation_id}`, onclick: (ev) => { ev.preventDefault(); this.ctx.open(t.conversation_id); } },
-        `#${t.conversation_id} ${t.subject || "(no subject)"}`);
-      rows.push(h("tr", { dataset: { ticketId: String(t.conversation_id) } },
-        h("td", {}, "Ticket"), h("td", {}, open), h("td", {}, t.customer ? t.customer.name : ""), h("td", {}, when(t.spam_at)),
-        h("td", {}, h("button", { type: "button", disabled: !this.canDecide, onclick: () => this._notSpamTicket(t.conversation_id) },
-          "Not spam"))));
+    for (const tk of spam.tickets) {
+      const open = h("a", { href: `#${tk.conversation_id}`, onclick: (ev) => { ev.preventDefault(); this.ctx.open(tk.conversation_id); } },
+        `#${tk.conversation_id} ${tk.subject || t("mail.no_subject")}`);
+      rows.push(h("tr", { dataset: { ticketId: String(tk.conversation_id) } },
+        h("td", {}, t("spam.ticket")), h("td", {}, open), h("td", {}, tk.customer ? tk.customer.name : ""), h("td", {}, when(tk.spam_at)),
+        h("td", {}, h("button", { type: "button", disabled: !this.canDecide, onclick: () => this._notSpamTicket(tk.conversation_id) },
+          t("spam.not_spam")))));
     }
     for (const m of spam.mails) {
       const open = h("a", { href: `#mail-in-${m.id}`, onclick: (ev) => { ev.preventDefault(); this.open(m.id); } },
-        m.subject || "(no subject)");
+        m.subject || t("mail.no_subject"));
       rows.push(h("tr", { dataset: { mailId: String(m.id) } },
-        h("td", {}, "Mail"), h("td", {}, open), h("td", {}, m.sender), h("td", { title: m.reason }, when(m.received_at)),
-        h("td", {}, h("button", { type: "button", disabled: !this.canDecide, onclick: () => this._release(m.id) }, "Not spam"))));
+        h("td", {}, t("spam.mail")), h("td", {}, open), h("td", {}, m.sender), h("td", { title: m.reason }, when(m.received_at)),
+        h("td", {}, h("button", { type: "button", disabled: !this.canDecide, onclick: () => this._release(m.id) },
+          t("spam.not_spam")))));
     }
-    return h("section", { "data-testid": "spam-list" }, h("h2", {}, "Spam"),
-      h("p", { class: "muted" }, "Mails the spam filter flagged or a blocked sender wrote, and tickets marked as spam. "
-        + "They are in no queue, and nothing is mailed to their senders."),
+    return h("section", { "data-testid": "spam-list" }, h("h2", {}, t("spam.title")),
+      h("p", { class: "muted" }, t("spam.help")),
       rows.length
-        ? h("table", {}, h("thead", {}, h("tr", {}, ["", "Subject", "From", "Since", ""].map((t) => h("th", {}, t)))),
+        ? h("table", {}, h("thead", {}, h("tr", {}, ["", t("mail.subject"), t("spam.from"), t("mail.since"), ""]
+          .map((text) => h("th", {}, text)))),
           h("tbody", {}, rows))
-        : h("p", {}, "No spam."));
+        : h("p", {}, t("spam.none")));
   }
 
   _page(beforeId) {
@@ -97,22 +106,23 @@ export class SpamView {
     this.next = page.next_before_id;
     this.more.hidden = !this.next;
     if (!page.mails.length && !this.list.children.length) {
-      this.list.append(h("tr", {}, h("td", { colspan: "7", class: "muted" }, "No mail received.")));
+      this.list.append(h("tr", {}, h("td", { colspan: "7", class: "muted" }, t("spam.none_received"))));
     }
     for (const m of page.mails) {
       const open = h("a", { href: `#mail-in-${m.id}`, onclick: (ev) => { ev.preventDefault(); this.open(m.id); } },
-        m.subject || "(no subject)");
+        m.subject || t("mail.no_subject"));
       const ticket = m.conversation_id
         ? h("a", { href: `#${m.conversation_id}`, onclick: (ev) => { ev.preventDefault(); this.ctx.open(m.conversation_id); } },
           `#${m.conversation_id}`)
         : "";
       // A held mail (an unknown sender of a company, over the hourly limit) waits for staff.
       const release = m.status === "held" && !m.decided_at && this.canDecide
-        ? h("button", { type: "button", onclick: () => this._release(m.id, "Released: the mail went through.") },
-          "Release")
+        ? h("button", { type: "button", onclick: () => this._release(m.id, t("spam.released")) },
+          t("spam.release"))
         : "";
       this.list.append(h("tr", { dataset: { mailId: String(m.id) } },
-        h("td", {}, when(m.received_at)), h("td", {}, m.sender || "(none)"), h("td", {}, open), h("td", {}, m.status, " ", release),
+        h("td", {}, when(m.received_at)), h("td", {}, m.sender || t("spam.nobody")), h("td", {}, open),
+        h("td", {}, inboundStatusLabel(m.status), " ", release),
         h("td", {}, m.reason), h("td", {}, ticket), h("td", {}, size(m.size))));
     }
   }
@@ -121,7 +131,7 @@ export class SpamView {
     try {
       this._append(await this._page(this.next));
     } catch (err) {
-      this.ctx.toast(err.message, true);
+      this.ctx.toast(errorText(err), true);
     }
   }
 
@@ -130,56 +140,58 @@ export class SpamView {
     try {
       mail = await api("GET", `/api/mail/inbound/${id}`);
     } catch (err) {
-      this.ctx.toast(err.message, true);
+      this.ctx.toast(errorText(err), true);
       return;
     }
     // The HTML part is shown as its (sanitized) source, never rendered: it came from outside.
     const panes = {
-      Text: h("pre", { class: "pre", "data-testid": "received-text" }, mail.text === null ? "(no text part)" : mail.text),
-      HTML: h("pre", { class: "pre", "data-testid": "received-html" }, mail.html === null ? "(no HTML part)" : mail.html),
-      Headers: headersTable(mail.headers, "received-headers"),
+      text: h("pre", { class: "pre", "data-testid": "received-text" }, mail.text === null ? t("mail.no_text") : mail.text),
+      html: h("pre", { class: "pre", "data-testid": "received-html" }, mail.html === null ? t("mail.no_html") : mail.html),
+      headers: headersTable(mail.headers, "received-headers"),
     };
     const { tabs, body, pick } = tabbed(panes);
     const m = mail.mail;
     replace(this.opened,
-      h("h2", {}, m.subject || "(no subject)"),
-      h("p", { class: "muted" }, `From ${m.sender || "(none)"} · ${m.status}${m.reason ? ` · ${m.reason}` : ""}`
+      h("h2", {}, m.subject || t("mail.no_subject")),
+      h("p", { class: "muted" }, `${t("spam.from_whom", { sender: m.sender || t("spam.nobody") })} · ${inboundStatusLabel(m.status)}`
+        + `${m.reason ? ` · ${m.reason}` : ""}`
         + ` · ${size(m.size)}${m.message_id ? ` · ${m.message_id}` : ""}`),
-      mail.truncated ? h("p", { class: "banner" }, "Only the beginning of this mail was kept; later parts may be missing.")
+      mail.truncated ? h("p", { class: "banner" }, t("spam.truncated"))
         : null,
-      h("button", { type: "button", onclick: () => this.opened.classList.add("hidden") }, "Close"),
+      h("button", { type: "button", onclick: () => this.opened.classList.add("hidden") }, t("mail.close")),
       tabs, body);
     this.opened.classList.remove("hidden");
-    pick("Text");
+    pick("text");
     this.opened.scrollIntoView({ block: "nearest" });
   }
 
   _blocks(rows) {
-    const pattern = h("input", { name: "pattern", placeholder: "ann@example.com or @example.com", "aria-label": "Address or @domain",
+    const pattern = h("input", { name: "pattern", placeholder: t("spam.pattern_placeholder"),
+      "aria-label": t("spam.pattern"),
       required: true, disabled: !this.isAdmin });
-    const reason = h("input", { name: "reason", placeholder: "Why (optional)", "aria-label": "Reason", disabled: !this.isAdmin });
+    const reason = h("input", { name: "reason", placeholder: t("spam.why_optional"), "aria-label": t("mail.reason"), disabled: !this.isAdmin });
     const form = h("form", { class: "inline" }, pattern, reason,
-      h("button", { type: "submit", disabled: !this.isAdmin }, "Block"));
+      h("button", { type: "submit", disabled: !this.isAdmin }, t("spam.block")));
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       try {
         await api("POST", "/api/mail/blocklist", { pattern: pattern.value, reason: reason.value });
-        this.ctx.toast(`${pattern.value.trim().toLowerCase()} is blocked.`);
+        this.ctx.toast(t("spam.blocked", { pattern: pattern.value.trim().toLowerCase() }));
         await this.show();
       } catch (err) {
-        this.ctx.toast(err.message, true);
+        this.ctx.toast(errorText(err), true);
       }
     });
-    return h("section", { "data-testid": "blocklist" }, h("h2", {}, "Blocked senders"),
-      h("p", { class: "muted" }, "Mail from these addresses and domains goes to Spam: it opens nothing, and nothing "
-        + "is mailed to them."),
+    return h("section", { "data-testid": "blocklist" }, h("h2", {}, t("spam.blocked_title")),
+      h("p", { class: "muted" }, t("spam.blocked_help")),
       rows.length
-        ? h("table", {}, h("tr", {}, ["Address or domain", "Reason", "Since", ""].map((t) => h("th", {}, t))),
+        ? h("table", {}, h("tr", {}, [t("spam.address_or_domain"), t("mail.reason"), t("mail.since"), ""]
+          .map((text) => h("th", {}, text))),
           rows.map((b) => h("tr", { dataset: { pattern: b.pattern } }, h("td", {}, b.pattern), h("td", {}, b.reason),
             h("td", {}, when(b.created_at)),
             h("td", {}, h("button", { type: "button", disabled: !this.isAdmin, onclick: () => this._unblock(b.pattern) },
-              "Remove")))))
-        : h("p", {}, "Nobody is blocked."),
+              t("spam.remove"))))))
+        : h("p", {}, t("spam.none_blocked")),
       form);
   }
 
@@ -189,38 +201,37 @@ export class SpamView {
       this.ctx.toast(done);
       await this.show();
     } catch (err) {
-      this.ctx.toast(err.message, true);
+      this.ctx.toast(errorText(err), true);
     }
   }
 
   _notSpamTicket(id) {
-    return this._call("DELETE", `/api/tickets/${id}/spam`, `#${id} is back in its queue.`);
+    return this._call("DELETE", `/api/tickets/${id}/spam`, t("spam.back", { id }));
   }
 
-  _release(id, done = "Marked as not spam: the mail went through.") {
+  _release(id, done = t("spam.not_spam_done")) {
     return this._call("POST", `/api/mail/inbound/${id}/not-spam`, done);
   }
 
   _unblock(pattern) {
-    return this._call("DELETE", `/api/mail/blocklist/${encodeURIComponent(pattern)}`, `${pattern} is no longer blocked.`);
+    return this._call("DELETE", `/api/mail/blocklist/${encodeURIComponent(pattern)}`, t("spam.unblocked", { pattern }));
   }
 }
 
 // What to block along with marking a ticket as spam. Resolves to {block} or null.
 export function spamDialog(ticket) {
   return new Promise((resolve) => {
-    const choice = h("select", { name: "block", "aria-label": "Also block" },
-      h("option", { value: "sender" }, "the sender's address"),
-      h("option", { value: "domain" }, "the sender's whole domain"),
-      h("option", { value: "none" }, "nobody"));
+    const choice = h("select", { name: "block", "aria-label": t("spam.also_block") },
+      h("option", { value: "sender" }, t("spam.block_sender")),
+      h("option", { value: "domain" }, t("spam.block_domain")),
+      h("option", { value: "none" }, t("spam.block_none")));
     const form = h("form", { method: "dialog" },
-      h("h2", {}, `Mark #${ticket.id} as spam`),
-      h("p", { class: "muted" }, "The ticket leaves the queues (nothing else about it changes). "
-        + "A free-mail domain such as gmail.com can only be blocked as a sender."),
-      h("label", {}, "Also block ", choice),
+      h("h2", {}, t("spam.mark_title", { id: ticket.id })),
+      h("p", { class: "muted" }, t("spam.mark_help")),
+      h("label", {}, t("spam.also_block"), " ", choice),
       h("div", { class: "buttons" },
-        h("button", { type: "button", value: "cancel", onclick: () => dialog.close("cancel") }, "Cancel"),
-        h("button", { type: "submit", class: "primary", value: "ok" }, "Mark as spam")));
+        h("button", { type: "button", value: "cancel", onclick: () => dialog.close("cancel") }, t("common.cancel")),
+        h("button", { type: "submit", class: "primary", value: "ok" }, t("spam.mark"))));
     const dialog = h("dialog", {}, form);
     dialog.addEventListener("close", () => {
       dialog.remove();

@@ -147,3 +147,20 @@ async def test_no_user_without_its_invitation(server: LiveServer) -> None:
     invited = await accounts.invite_user(server.services, None, email="nina@new.example", role=Role.AGENT)
     assert invited.queued is True
     assert await outbox(server) == [("invitation", "nina@new.example", invited.user.id)]
+
+
+async def test_a_language_given_by_the_admin_is_the_persons_choice(server: LiveServer, http: httpx.AsyncClient) -> None:
+    """Issue 18: the language the admin picks is the person's (their console opens in it);
+    none given leaves it to their browser until they pick one."""
+    await seed(server)
+    await sign_in(http, "admin@x.example")
+    chosen = await http.post("/api/users", json={"email": "ru@new.example", "role": "agent", "language": "ru",
+                                                  "invite": True})
+    left = await http.post("/api/users", json={"email": "auto@new.example", "role": "agent", "invite": True})
+    plain = await http.post("/api/users", json={"email": "pt@new.example", "role": "agent", "language": "pt-br",
+                                                 "password": "a long enough passphrase 1"})
+    assert [r.status_code for r in (chosen, left, plain)] == [201, 201, 201], [chosen.text, left.text, plain.text]
+    assert [(r.json()["user"]["language"], r.json()["user"]["language_chosen"]) for r in (chosen, left, plain)] == [
+        ("ru", True), ("en", False), ("pt-BR", True)]
+    stored = await user_by_email(server, "ru@new.example")
+    assert stored is not None and stored.language_chosen is True
