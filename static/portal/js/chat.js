@@ -1,0 +1,156 @@
+// The group chat (docs/protocol.md): the history and what follows, live; each message with
+// its time (today's as a time, older ones with their date, the full moment on hover) and its
+// files (images as previews); writing, with files, through the shared client, which keeps
+// what is not acknowledged yet and sends it again after a reconnect.
+
+import { h } from "/static/shared/dom.js";
+import { register, t } from "/static/shared/i18n.js";
+import catalog from "../i18n/groups.js";
+import { $, STAFF, show, state } from "./state.js";
+import { attachmentList, fileSize, linkified, stamp, uploadTo } from "./format.js";
+
+register(catalog);
+
+const files = []; // chosen for the next message: {file, attachment?, failed?}
+
+export function openChat(group) {
+  const client = state.client;
+  if (state.chat && state.chat.convId !== group.conversation_id) client.leave(state.chat.convId);
+  const role = state.me.role;
+  state.chat = { groupId: group.id, convId: group.conversation_id, name: group.name,
+                 canPost: group.membership === "member" || role === "agent" || role === "support_admin" };
+  $("chat-title").textContent = group.name;
+  $("chat-notice").textContent = state.chat.canPost ? "" : t("portal.chat.read_only");
+  $("chat-error").textContent = "";
+  $("chat-log").replaceChildren();
+  $("chat-pending").replaceChildren(...client.outbox.filter((i) => i.conversation_id === state.chat.convId).map(pendingItem));
+  files.length = 0;
+  drawTray();
+  $("chat-send").disabled = !state.chat.canPost;
+  $("chat-attach").disabled = !state.chat.canPost;
+  show("chat-section", true);
+  client.join(state.chat.convId, 0); // the log starts empty: the whole history
+  $("chat-section").scrollIntoView({ block: "nearest" });
+}
+
+export function closeChat() {
+  state.chat = null;
+  files.length = 0;
+}
+
+// A membership frame other than "member": this chat can no longer be written in.
+export function chatLeft(conversationId, reason) {
+  if (!state.chat || state.chat.convId !== conversationId) return;
+  state.chat.canPost = false;
+  $("chat-send").disabled = true;
+  $("chat-attach").disabled = true;
+  $("chat-notice").textContent = t("portal.chat.no_longer_member") + (reason ? " " + reason : "");
+}
+
+function describe(ev) {
+  const d = ev.data || {};
+  const who = d.user ? d.user.name : "";
+  switch (d.event) {
+    case "group.created": return `Group ${d.group ? d.group.name : ""} created`;
+    case "member.joined": return `${who} joined the group`;
+    case "member.removed": return `${who} left the group`;
+    case "participant.joined": return `${who} (support) joined`;
+    case "ticket.linked": return `A ticket was opened from this group: #${d.to}`;
+    default: return d.event || "update";
+  }
+}
+
+// Only new events, in order: the client drops repeats and fills gaps before this.
+export function chatEvent(ev) {
+  if (!state.chat || ev.conversation_id !== state.chat.convId) return;
+  if (ev.client_msg_id) chatAck(ev.client_msg_id);
+  const log = $("chat-log");
+  // New messages land in view — unless the reader scrolled up to read older ones.
+  const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+  let item;
+  if (ev.kind === "message") {
+    const staff = ev.author && STAFF.has(ev.author.role);
+    item = h("li", { class: staff ? "staff" : "", "data-seq": String(ev.seq) },
+      h("span", { class: "author" }, ev.author ? ev.author.name : ""),
+      stamp(ev.created_at),
+      h("span", { class: "body" }, linkified(ev.body)),
+      attachmentList(ev.data && ev.data.attachments));
+  } else {
+    item = h("li", { class: "system", "data-seq": String(ev.seq) }, stamp(ev.created_at), " ", describe(ev));
+  }
+  log.append(item);
+  if (atBottom || ev.author && ev.author.id === state.me.id) log.scrollTop = log.scrollHeight;
+  // A preview's height is known only once it has loaded.
+  for (const img of item.querySelectorAll("img")) {
+    img.addEventListener("load", () => { if (atBottom) log.scrollTop = log.scrollHeight; }, { once: true });
+  }
+}
+
+// Written, not yet acknowledged: kept by the client (and sent again after a reconnect).
+function pendingItem(item) {
+  return h("li", { "data-cid": item.client_msg_id }, h("span", { class: "body" }, item.body),
+    h("span", { class: "status" }, t("portal.chat.sending")));
+}
+
+export function chatAck(clientMsgId) {
+  for (const li of [...$("chat-pending").children]) if (li.dataset.cid === clientMsgId) li.remove();
+}
+
+export function chatFailed(item, f) {
+  if (item.client_msg_id) chatAck(item.client_msg_id);
+  if (!state.chat || item.conversation_id !== state.chat.convId) return;
+  $("chat-error").textContent = item.body ? t("portal.chat.not_sent", { body: item.body, reason: f.message }) : f.message;
+}
+
+// -- files for the next message -----------------------------------------------------
+
+function drawTray() {
+  $("chat-files").replaceChildren(...files.map((f) => h("li", {},
+    h("span", {}, f.file.name), " ", h("span", { class: "size" }, fileSize(f.file.size)), " ",
+    h("span", { class: "status" }, f.failed ? t("portal.chat.upload_failed") : f.attachment ? "" : t("portal.chat.uploading")),
+    h("button", { type: "button", class: "link", "aria-label": t("portal.chat.remove_file", { name: f.file.name }),
+      onclick: () => { files.splice(files.indexOf(f), 1); drawTray(); } }, "×"))));
+  $("chat-send").disabled = !state.chat || !state.chat.canPost || files.some((f) => !f.attachment && !f.failed);
+}
+
+$("chat-file-input").addEventListener("change", () => {
+  const chat = state.chat;
+  for (const file of $("chat-file-input").files) {
+    const entry = { file };
+    files.push(entry);
+    uploadTo(chat.convId, file)
+      .then((a) => { entry.attachment = a; })
+      .catch((err) => { entry.failed = true; $("chat-error").textContent = err.message; })
+      .finally(drawTray);
+  }
+  $("chat-file-input").value = "";
+  drawTray();
+});
+
+$("chat-attach").addEventListener("click", () => $("chat-file-input").click());
+
+$("chat-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const chat = state.chat;
+  if (!chat || !chat.canPost || !state.client) return;
+  if (files.some((f) => !f.attachment && !f.failed)) return; // still uploading
+  const ready = files.filter((f) => f.attachment);
+  // A message needs a text: files alone are sent under their names (as the widget does).
+  const body = $("chat-input").value.trim() || ready.map((f) => f.file.name).join(", ");
+  if (!body) return;
+  $("chat-error").textContent = "";
+  $("chat-pending").append(pendingItem(state.client.send(chat.convId, body,
+    { attachments: ready.map((f) => f.attachment.id) })));
+  $("chat-input").value = "";
+  files.length = 0;
+  drawTray();
+  const log = $("chat-log");
+  log.scrollTop = log.scrollHeight;
+});
+
+$("chat-input").addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && !e.shiftKey) {
+    e.preventDefault();
+    $("chat-form").requestSubmit();
+  }
+});
