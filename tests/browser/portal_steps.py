@@ -12,10 +12,12 @@ NARROW = {"width": 360, "height": 740}
 
 
 async def portal_as(browser: Browser, world: WidgetWorld, email: str, *, locale: str = "en-US",
-                    viewport: dict[str, int] | None = None, section: str = "") -> tuple[BrowserContext, Page]:
+                    viewport: dict[str, int] | None = None, section: str = "",
+                    time_zone: str = "UTC") -> tuple[BrowserContext, Page]:
     """A fresh context whose browser speaks ``locale``, signed in through the portal's form
     (found by id: its labels are in the browser's language)."""
-    context = await browser.new_context(locale=locale, viewport=viewport or {"width": 1280, "height": 800})  # type: ignore[arg-type]
+    context = await browser.new_context(locale=locale, timezone_id=time_zone,
+                                        viewport=viewport or {"width": 1280, "height": 800})  # type: ignore[arg-type]
     page = await new_page(context)
     await page.goto(world.base_url + "/portal/" + (f"#{section}" if section else ""))
     await page.locator("#login-email").fill(email)
