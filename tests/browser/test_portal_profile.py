@@ -1,6 +1,7 @@
 """The portal's profile page in real Chromium on a narrow phone: a customer renames herself
 (saving leaves the language to the browser), then picks German and the page comes back in
-German, chosen for good; no page of the portal scrolls sideways at 360 px."""
+German, chosen for good; no page of the portal scrolls sideways at 360 px. Before signing in,
+the form speaks the browser's language."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from chat import directory
 from chat.models import OrgKind, Role
 from tests.browser.console_helpers import api, staff
 from tests.browser.portal_steps import NARROW, assert_no_horizontal_scroll, portal_as
-from tests.browser.widget_harness import WidgetWorld, widget_world
+from tests.browser.widget_harness import WidgetWorld, new_page, widget_world
 
 
 @pytest.fixture
@@ -58,6 +59,21 @@ async def test_a_customer_renames_herself_and_picks_german(browser: Browser, wor
         await expect(page.locator("html")).to_have_attribute("lang", "de")
         me = (await api(world, cora, "GET", "/api/me")).json()["user"]
         assert (me["language"], me["language_chosen"]) == ("de", True)
+        await assert_no_horizontal_scroll(page)
+    finally:
+        await context.close()
+
+
+async def test_the_sign_in_form_follows_the_browser(browser: Browser, world: WidgetWorld) -> None:
+    context = await browser.new_context(locale="es-ES", viewport=NARROW)  # type: ignore[arg-type]
+    page = await new_page(context)
+    try:
+        await page.goto(world.base_url + "/portal/")
+        await expect(page.get_by_role("button", name="Iniciar sesión")).to_be_visible()
+        await expect(page.get_by_label("Contraseña", exact=True)).to_be_visible()
+        await expect(page.get_by_role("link", name="¿Olvidaste tu contraseña?")).to_be_visible()
+        await expect(page.locator("html")).to_have_attribute("lang", "es")
+        await expect(page).to_have_title("Soporte — área de clientes")
         await assert_no_horizontal_scroll(page)
     finally:
         await context.close()
