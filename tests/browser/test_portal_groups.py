@@ -7,8 +7,6 @@ new messages land in view."""
 from __future__ import annotations
 
 import re
-import struct
-import zlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -22,7 +20,7 @@ from chat.client import ChatClient
 from chat.groups import requests, service
 from chat.models import Event, OrgKind, Role
 from tests.browser.console_helpers import api_as
-from tests.browser.portal_steps import PHONE, assert_no_horizontal_scroll, portal_as
+from tests.browser.portal_steps import PHONE, assert_no_horizontal_scroll, png, portal_as
 from tests.browser.widget_harness import WidgetWorld, widget_world
 from tests.chat.groups.helpers import person
 
@@ -31,15 +29,6 @@ from tests.chat.groups.helpers import person
 async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
     async with widget_world(sqlite_url, tmp_path / "var") as w:
         yield w
-
-
-def png(width: int = 4, height: int = 3) -> bytes:
-    """A real (decodable) PNG, so the preview has a size once shown."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
 async def test_members_see_times_files_and_alert_links(browser: Browser, world: WidgetWorld, tmp_path: Path) -> None:

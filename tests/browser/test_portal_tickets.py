@@ -1,7 +1,8 @@
 """The customer's own tickets in the portal, in real Chromium on a phone: a customer whose
 browser speaks Brazilian Portuguese lists her tickets, opens one (its public history, never
-an internal note), replies (the agent's socket gets it), rates and closes it; her reseller's
-admin, in English, sees the same ticket in his list but may neither close nor rate it."""
+an internal note), replies with a picture (the agent's socket gets both), rates and closes
+it; her reseller's admin, in English, reads the same ticket but may neither write in it nor
+close nor rate it."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from chat import directory
 from chat.client import ChatClient
 from chat.models import OrgKind, Role
 from tests.browser.console_helpers import api, staff
-from tests.browser.portal_steps import NARROW, PHONE, assert_no_horizontal_scroll, portal_as
+from tests.browser.portal_steps import NARROW, PHONE, assert_no_horizontal_scroll, png, portal_as
 from tests.browser.widget_harness import WidgetWorld, widget_world
 from tests.support.chatlog import eventually
 
@@ -27,8 +28,11 @@ async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
         yield w
 
 
-async def test_a_customer_follows_replies_rates_and_closes_her_ticket(browser: Browser, world: WidgetWorld) -> None:
+async def test_a_customer_follows_replies_rates_and_closes_her_ticket(browser: Browser, world: WidgetWorld,
+                                                                      tmp_path: Path) -> None:
     svc = world.services
+    photo = tmp_path / "foto.png"
+    photo.write_bytes(png())
     partner = (await directory.create_organization(svc, None, name="Partner", kind=OrgKind.RESELLER)).organization
     shop = (await directory.create_organization(svc, None, name="Shop Co", kind=OrgKind.CUSTOMER,
                                                 parent=partner.id)).organization
@@ -43,6 +47,20 @@ async def test_a_customer_follows_replies_rates_and_closes_her_ticket(browser: B
         await agent.join(ticket_id)
         await agent.send(ticket_id, "Reinicie a impressora, por favor: https://help.example/restart")
         await agent.send(ticket_id, "NOTE: the customer's printer is out of warranty", internal=True)
+
+        # The reseller's admin, in English on a narrow phone: his customer's ticket, read only.
+        pete_ctx, other = await portal_as(browser, world, pete.email, viewport=NARROW,
+                                          section=f"tickets/{ticket_id}")
+        try:
+            await expect(other.get_by_test_id("ticket-log")).to_contain_text("Reinicie a impressora")
+            await expect(other.get_by_test_id("ticket-log")).not_to_contain_text("NOTE")
+            await expect(other.get_by_test_id("ticket-detail-status")).to_have_text("In progress")
+            await expect(other.locator("#ticket-read-only")).to_be_visible()
+            await expect(other.locator("#ticket-reply-form")).to_be_hidden()
+            await expect(other.locator("#ticket-rate-form")).to_be_hidden()
+            await assert_no_horizontal_scroll(other)
+        finally:
+            await pete_ctx.close()
 
         context, page = await portal_as(browser, world, bia.email, locale="pt-BR", viewport=PHONE)
         try:
@@ -65,15 +83,20 @@ async def test_a_customer_follows_replies_rates_and_closes_her_ticket(browser: B
             assert "NOTE" not in (await page.content())
             await assert_no_horizontal_scroll(page)
 
-            # A reply through the shared socket client: the agent's socket gets it.
+            # A reply with a file, through the shared socket client: the agent's socket gets both.
+            await page.locator("#ticket-file-input").set_input_files(str(photo))
+            await expect(page.locator("#ticket-files")).to_contain_text("foto.png")
             await page.get_by_label("Sua resposta").fill("Reiniciei, agora funciona")
             await page.get_by_role("button", name="Enviar resposta").click()
             await expect(log).to_contain_text("Reiniciei, agora funciona")
+            await expect(log.locator("img.preview")).to_have_attribute("alt", "foto.png")
 
-            async def agent_saw_it() -> bool:
-                return any(e.get("body") == "Reiniciei, agora funciona" and e["author"]["id"] == bia.id
-                           for e in agent.log[ticket_id] if e["kind"] == "message")
-            await eventually(agent_saw_it, timeout=10, what="the customer's reply on the agent's socket")
+            def reply() -> dict[str, Any] | None:
+                return next((e for e in agent.log[ticket_id] if e["kind"] == "message"
+                             and e.get("body") == "Reiniciei, agora funciona" and e["author"]["id"] == bia.id), None)
+            await eventually(reply, timeout=10, what="the customer's reply on the agent's socket")
+            sent = reply()
+            assert sent is not None and [a["filename"] for a in sent["data"]["attachments"]] == ["foto.png"]
 
             # Rated and closed, with the server's own close and rating use case.
             rate = page.locator("#ticket-rate-form")
@@ -98,7 +121,7 @@ async def test_a_customer_follows_replies_rates_and_closes_her_ticket(browser: B
         finally:
             await context.close()
 
-    # The reseller's admin, in English on a narrow phone: his customer's ticket, read only.
+    # The reseller's admin finds it among his customers' closed tickets.
     context, page = await portal_as(browser, world, pete.email, viewport=NARROW, section="tickets")
     try:
         await expect(page.get_by_role("link", name="My tickets")).to_have_attribute("aria-current", "page")
@@ -107,7 +130,6 @@ async def test_a_customer_follows_replies_rates_and_closes_her_ticket(browser: B
         await expect(row.get_by_test_id("ticket-status")).to_have_text("Closed")
         await row.get_by_role("link").click()
         await expect(page.get_by_test_id("ticket-log")).to_contain_text("Reiniciei, agora funciona")
-        await expect(page.get_by_test_id("ticket-log")).not_to_contain_text("NOTE")
         await expect(page.locator("#ticket-rate-form")).to_be_hidden()
         await assert_no_horizontal_scroll(page)
     finally:

@@ -7,11 +7,10 @@ import { h } from "/static/shared/dom.js";
 import { register, t } from "/static/shared/i18n.js";
 import catalog from "../i18n/groups.js";
 import { $, STAFF, show, state } from "./state.js";
-import { attachmentList, fileSize, linkified, stamp, uploadTo } from "./format.js";
+import { attachmentList, linkified, stamp } from "./format.js";
+import { Composer } from "./composer.js";
 
 register(catalog);
-
-const files = []; // chosen for the next message: {file, attachment?, failed?}
 
 export function openChat(group) {
   const client = state.client;
@@ -24,10 +23,7 @@ export function openChat(group) {
   $("chat-error").textContent = "";
   $("chat-log").replaceChildren();
   $("chat-pending").replaceChildren(...client.outbox.filter((i) => i.conversation_id === state.chat.convId).map(pendingItem));
-  files.length = 0;
-  drawTray();
-  $("chat-send").disabled = !state.chat.canPost;
-  $("chat-attach").disabled = !state.chat.canPost;
+  composer.reset();
   show("chat-section", true);
   client.join(state.chat.convId, 0); // the log starts empty: the whole history
   $("chat-section").scrollIntoView({ block: "nearest" });
@@ -35,15 +31,14 @@ export function openChat(group) {
 
 export function closeChat() {
   state.chat = null;
-  files.length = 0;
+  composer.reset();
 }
 
 // A membership frame other than "member": this chat can no longer be written in.
 export function chatLeft(conversationId, reason) {
   if (!state.chat || state.chat.convId !== conversationId) return;
   state.chat.canPost = false;
-  $("chat-send").disabled = true;
-  $("chat-attach").disabled = true;
+  composer.draw();
   $("chat-notice").textContent = t("portal.chat.no_longer_member") + (reason ? " " + reason : "");
 }
 
@@ -102,55 +97,14 @@ export function chatFailed(item, f) {
   $("chat-error").textContent = item.body ? t("portal.chat.not_sent", { body: item.body, reason: f.message }) : f.message;
 }
 
-// -- files for the next message -----------------------------------------------------
+// -- writing ----------------------------------------------------------------------------
 
-function drawTray() {
-  $("chat-files").replaceChildren(...files.map((f) => h("li", {},
-    h("span", {}, f.file.name), " ", h("span", { class: "size" }, fileSize(f.file.size)), " ",
-    h("span", { class: "status" }, f.failed ? t("portal.chat.upload_failed") : f.attachment ? "" : t("portal.chat.uploading")),
-    h("button", { type: "button", class: "link", "aria-label": t("portal.chat.remove_file", { name: f.file.name }),
-      onclick: () => { files.splice(files.indexOf(f), 1); drawTray(); } }, "×"))));
-  $("chat-send").disabled = !state.chat || !state.chat.canPost || files.some((f) => !f.attachment && !f.failed);
-}
-
-$("chat-file-input").addEventListener("change", () => {
-  const chat = state.chat;
-  for (const file of $("chat-file-input").files) {
-    const entry = { file };
-    files.push(entry);
-    uploadTo(chat.convId, file)
-      .then((a) => { entry.attachment = a; })
-      .catch((err) => { entry.failed = true; $("chat-error").textContent = err.message; })
-      .finally(drawTray);
-  }
-  $("chat-file-input").value = "";
-  drawTray();
-});
-
-$("chat-attach").addEventListener("click", () => $("chat-file-input").click());
-
-$("chat-form").addEventListener("submit", (e) => {
-  e.preventDefault();
-  const chat = state.chat;
-  if (!chat || !chat.canPost || !state.client) return;
-  if (files.some((f) => !f.attachment && !f.failed)) return; // still uploading
-  const ready = files.filter((f) => f.attachment);
-  // A message needs a text: files alone are sent under their names (as the widget does).
-  const body = $("chat-input").value.trim() || ready.map((f) => f.file.name).join(", ");
-  if (!body) return;
-  $("chat-error").textContent = "";
-  $("chat-pending").append(pendingItem(state.client.send(chat.convId, body,
-    { attachments: ready.map((f) => f.attachment.id) })));
-  $("chat-input").value = "";
-  files.length = 0;
-  drawTray();
-  const log = $("chat-log");
-  log.scrollTop = log.scrollHeight;
-});
-
-$("chat-input").addEventListener("keydown", (e) => {
-  if (e.key === "Enter" && !e.shiftKey) {
-    e.preventDefault();
-    $("chat-form").requestSubmit();
-  }
-});
+const composer = new Composer(
+  { form: "chat-form", input: "chat-input", fileInput: "chat-file-input", attach: "chat-attach", tray: "chat-files",
+    send: "chat-send", error: "chat-error" },
+  () => (state.chat && state.chat.canPost ? state.chat.convId : null),
+  (item) => {
+    $("chat-pending").append(pendingItem(item));
+    const log = $("chat-log");
+    log.scrollTop = log.scrollHeight;
+  });

@@ -10,6 +10,7 @@ import { register, t } from "/static/shared/i18n.js";
 import catalog from "../i18n/tickets.js";
 import { $, STAFF, api, fill, show, state } from "./state.js";
 import { attachmentList, linkified, stamp } from "./format.js";
+import { Composer } from "./composer.js";
 
 register(catalog);
 
@@ -64,6 +65,7 @@ export async function openTicketFromHash(hash) {
   show("ticket-section", true);
   $("ticket-log").replaceChildren();
   $("ticket-pending").replaceChildren();
+  composer.reset();
   $("ticket-error").textContent = "";
   $("ticket-notice").textContent = "";
   $("ticket-title").textContent = `#${id}`;
@@ -99,7 +101,13 @@ function drawTicket(ticket) {
   const closed = ticket.status === "closed";
   const mine = ticket.requester && ticket.requester.id === state.me.id;
   const rated = (ticket.ratings || []).length > 0;
-  show("ticket-reply-form", !closed);
+  // Who writes here: its requester and CC'd colleagues (participants); a reseller admin
+  // reads its customers' tickets (the server refuses others' sends: chat/authz.py).
+  const writer = mine || (ticket.cc || []).some((c) => c.id === state.me.id);
+  show("ticket-reply-form", !closed && writer);
+  show("ticket-files", !closed && writer);
+  show("ticket-read-only", !closed && !writer);
+  composer.draw();
   // Only the requester closes and rates (chat/authz.py: end_conversation, rate_ticket).
   show("ticket-rate-form", mine && (!closed || !rated));
   show("ticket-close", mine && !closed);
@@ -139,16 +147,12 @@ export function ticketFailed(item, f) {
   $("ticket-error").textContent = f.message;
 }
 
-$("ticket-reply-form").addEventListener("submit", (e) => {
-  e.preventDefault();
-  const body = $("ticket-input").value.trim();
-  if (!state.ticket || !body || !state.client) return;
-  $("ticket-error").textContent = "";
-  const item = state.client.send(state.ticket.convId, body);
-  $("ticket-pending").append(h("li", { "data-cid": item.client_msg_id }, h("span", { class: "body" }, body),
-    h("span", { class: "status" }, t("portal.tickets.sending"))));
-  $("ticket-input").value = "";
-});
+const composer = new Composer(
+  { form: "ticket-reply-form", input: "ticket-input", fileInput: "ticket-file-input", attach: "ticket-attach",
+    tray: "ticket-files", send: "ticket-send", error: "ticket-error" },
+  () => (state.ticket && state.ticket.data && state.ticket.data.status !== "closed" ? state.ticket.convId : null),
+  (item) => $("ticket-pending").append(h("li", { "data-cid": item.client_msg_id }, h("span", { class: "body" }, item.body),
+    h("span", { class: "status" }, t("portal.tickets.sending")))));
 
 function chosenRating() {
   const value = ($("ticket-rate-form").querySelector("input[name=rating]:checked") || {}).value;
@@ -185,11 +189,4 @@ $("ticket-rate").addEventListener("click", () => {
     return;
   }
   ticketAction(`/api/conversations/${state.ticket.convId}/rating`, rating, "portal.tickets.rated_done");
-});
-
-$("ticket-input").addEventListener("keydown", (e) => {
-  if (e.key === "Enter" && !e.shiftKey) {
-    e.preventDefault();
-    $("ticket-reply-form").requestSubmit();
-  }
 });
