@@ -136,20 +136,27 @@ async def test_a_customer_follows_replies_rates_and_closes_her_ticket(browser: B
         await context.close()
 
 
-async def test_rating_after_support_closed_it_and_a_refusal_is_shown(browser: Browser, world: WidgetWorld) -> None:
+async def test_a_ticket_support_solves_then_closes_is_rated_afterwards(browser: Browser, world: WidgetWorld) -> None:
     svc = world.services
     shop = (await directory.create_organization(svc, None, name="Shop Co", kind=OrgKind.CUSTOMER)).organization
     ivan = await staff(world, "Ivan", Role.CUSTOMER, organization=shop.id)
     ann = await staff(world, "Ann", Role.AGENT)
     r = await api(world, ivan, "POST", "/api/conversations", {"subject": "Счёт", "body": "Где мой счёт?"})
     ticket_id = r.json()["conversation"]["id"]
-    r = await api(world, ann, "POST", f"/api/tickets/{ticket_id}/status", {"action": "close"})
-    assert r.status_code == 200, r.text
+    for action in ("start", "propose_close"):
+        r = await api(world, ann, "POST", f"/api/tickets/{ticket_id}/status", {"action": action})
+        assert r.status_code == 200, r.text
 
     context, page = await portal_as(browser, world, ivan.email, locale="ru-RU", viewport=PHONE,
                                     section=f"tickets/{ticket_id}")
     try:
+        await expect(page.get_by_test_id("ticket-detail-status")).to_have_text("Решено — подтвердите, пожалуйста")
+        await expect(page.locator("#ticket-proposed")).to_contain_text("Поддержка считает вопрос решённым")
+        # Support closes it while the page is open: the page follows, live.
+        r = await api(world, ann, "POST", f"/api/tickets/{ticket_id}/status", {"action": "close"})
+        assert r.status_code == 200, r.text
         await expect(page.get_by_test_id("ticket-detail-status")).to_have_text("Закрыто")
+        await expect(page.locator("#ticket-proposed")).to_be_hidden()
         await expect(page.locator("#ticket-reply-form")).to_be_hidden()
         await expect(page.get_by_role("button", name="Закрыть обращение")).to_be_hidden()
         rate = page.locator("#ticket-rate-form")

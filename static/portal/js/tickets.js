@@ -107,6 +107,7 @@ function drawTicket(ticket) {
   show("ticket-reply-form", !closed && writer);
   show("ticket-files", !closed && writer);
   show("ticket-read-only", !closed && !writer);
+  show("ticket-proposed", mine && ticket.status === "proposed_to_close");
   composer.draw();
   // Only the requester closes and rates (chat/authz.py: end_conversation, rate_ticket).
   show("ticket-rate-form", mine && (!closed || !rated));
