@@ -42,6 +42,8 @@ export function chatLeft(conversationId, reason) {
   $("chat-notice").textContent = t("portal.chat.no_longer_member") + (reason ? " " + reason : "");
 }
 
+// System events of a group in words. Still English: at the merge it gives way to the shared
+// labels (static/shared/labels.js, issue 18), which translate every event the same way.
 function describe(ev) {
   const d = ev.data || {};
   const who = d.user ? d.user.name : "";
