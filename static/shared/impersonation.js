@@ -23,12 +23,12 @@ export async function showImpersonationBanner(call, onEnded) {
   const { impersonation } = await call("GET", "/api/impersonation");
   if (!impersonation) return null;
   const who = impersonation.user.name || impersonation.user.email || `#${impersonation.user.id}`;
-  const end = h("button", { type: "button", "data-testid": "impersonation-end" }, t("impersonation.end"));
+  const end = h("button", { type: "button", "data-testid": "impersonation-end" }, t("shared.impersonation.end"));
   const banner = h("div", { id: "impersonation-banner", class: "impersonation-banner", role: "alert",
     "data-testid": "impersonation-banner" },
-  h("strong", {}, t("impersonation.signed_in_as", { who })), " ",
-  t("impersonation.by", { name: impersonation.impersonator.name, reason: impersonation.reason }),
-  " — ", t("impersonation.ends", { time: fmtTime(impersonation.ends_at) }), " — ", end);
+  h("strong", {}, t("shared.impersonation.signed_in_as", { who })), " ",
+  t("shared.impersonation.by", { name: impersonation.impersonator.name, reason: impersonation.reason }),
+  " — ", t("shared.impersonation.ends", { time: fmtTime(impersonation.ends_at) }), " — ", end);
   end.addEventListener("click", async () => {
     end.disabled = true;
     try {

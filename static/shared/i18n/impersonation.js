@@ -1,32 +1,32 @@
 export default {
  "en": {
-  "impersonation.signed_in_as": "You are signed in as {who}",
-  "impersonation.by": "by {name} ({reason})",
-  "impersonation.ends": "ends at {time}",
-  "impersonation.end": "End now"
+  "shared.impersonation.signed_in_as": "You are signed in as {who}",
+  "shared.impersonation.by": "by {name} ({reason})",
+  "shared.impersonation.ends": "ends at {time}",
+  "shared.impersonation.end": "End now"
  },
  "pt-BR": {
-  "impersonation.signed_in_as": "Você entrou como {who}",
-  "impersonation.by": "por {name} ({reason})",
-  "impersonation.ends": "termina às {time}",
-  "impersonation.end": "Encerrar agora"
+  "shared.impersonation.signed_in_as": "Você entrou como {who}",
+  "shared.impersonation.by": "por {name} ({reason})",
+  "shared.impersonation.ends": "termina às {time}",
+  "shared.impersonation.end": "Encerrar agora"
  },
  "de": {
-  "impersonation.signed_in_as": "Sie sind angemeldet als {who}",
-  "impersonation.by": "durch {name} ({reason})",
-  "impersonation.ends": "endet um {time}",
-  "impersonation.end": "Jetzt beenden"
+  "shared.impersonation.signed_in_as": "Sie sind angemeldet als {who}",
+  "shared.impersonation.by": "durch {name} ({reason})",
+  "shared.impersonation.ends": "endet um {time}",
+  "shared.impersonation.end": "Jetzt beenden"
  },
  "es": {
-  "impersonation.signed_in_as": "Has iniciado sesión como {who}",
-  "impersonation.by": "por {name} ({reason})",
-  "impersonation.ends": "termina a las {time}",
-  "impersonation.end": "Terminar ahora"
+  "shared.impersonation.signed_in_as": "Has iniciado sesión como {who}",
+  "shared.impersonation.by": "por {name} ({reason})",
+  "shared.impersonation.ends": "termina a las {time}",
+  "shared.impersonation.end": "Terminar ahora"
  },
  "ru": {
-  "impersonation.signed_in_as": "Вы вошли как {who}",
-  "impersonation.by": "— {name} ({reason})",
-  "impersonation.ends": "закончится в {time}",
-  "impersonation.end": "Завершить сейчас"
+  "shared.impersonation.signed_in_as": "Вы вошли как {who}",
+  "shared.impersonation.by": "— {name} ({reason})",
+  "shared.impersonation.ends": "закончится в {time}",
+  "shared.impersonation.end": "Завершить сейчас"
  }
 };
