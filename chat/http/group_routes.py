@@ -244,12 +244,14 @@ async def portal_redirect(request: Request) -> Response:
 
 class PortalFiles(StaticFiles):
     """The portal's files, with a policy that lets the page run only its own scripts and
-    talk only to its own origin (the API and the websocket)."""
+    talk only to its own origin (the API and the websocket). ``blob:`` images: a chat's
+    image attachments, fetched with the session's bearer token and shown from a blob URL
+    (the token never goes into a URL)."""
 
     async def get_response(self, path: str, scope: object) -> Response:
         response = await super().get_response(path, scope)  # type: ignore[arg-type]
         response.headers["Content-Security-Policy"] = (
-            "default-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'"
+            "default-src 'self'; connect-src 'self'; img-src 'self' data: blob:; frame-ancestors 'none'"
         )
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Cache-Control"] = "no-cache"

@@ -4,15 +4,14 @@
 // Text from the server only ever becomes text (dom.js).
 
 import { h } from "/static/shared/dom.js";
+import { fmtTime, register, t } from "/static/shared/i18n.js";
+import catalog from "/static/shared/i18n/impersonation.js";
+
+register(catalog);
 
 // Where the console keeps the impersonated session for the portal tab it opens: the portal's
 // own per-tab key (sessionStorage), so the admin's console session stays as it was.
 export const PORTAL_TOKEN_KEY = "portal.token";
-
-function hhmm(iso) {
-  const d = new Date(iso);
-  return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
-}
 
 /**
  * Ask the server whether this session impersonates someone; if it does, put the banner at
@@ -24,11 +23,12 @@ export async function showImpersonationBanner(call, onEnded) {
   const { impersonation } = await call("GET", "/api/impersonation");
   if (!impersonation) return null;
   const who = impersonation.user.name || impersonation.user.email || `#${impersonation.user.id}`;
-  const end = h("button", { type: "button", "data-testid": "impersonation-end" }, "End now");
+  const end = h("button", { type: "button", "data-testid": "impersonation-end" }, t("shared.impersonation.end"));
   const banner = h("div", { id: "impersonation-banner", class: "impersonation-banner", role: "alert",
     "data-testid": "impersonation-banner" },
-  h("strong", {}, `You are signed in as ${who}`), ` by ${impersonation.impersonator.name} (${impersonation.reason})`,
-  ` — ends at ${hhmm(impersonation.ends_at)} — `, end);
+  h("strong", {}, t("shared.impersonation.signed_in_as", { who })), " ",
+  t("shared.impersonation.by", { name: impersonation.impersonator.name, reason: impersonation.reason }),
+  " — ", t("shared.impersonation.ends", { time: fmtTime(impersonation.ends_at) }), " — ", end);
   end.addEventListener("click", async () => {
     end.disabled = true;
     try {

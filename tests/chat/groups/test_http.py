@@ -246,4 +246,9 @@ async def test_the_portal_is_served(world: GroupWorld, http: httpx.AsyncClient) 
     r = await http.get("/portal/")
     assert r.status_code == 200 and "text/html" in r.headers["content-type"]
     assert "default-src 'self'" in r.headers["content-security-policy"]
-    assert (await http.get("/portal/portal.js")).status_code == 200
+    # Only its own scripts; images from its own origin and blob: (chat pictures fetched with
+    # the bearer token, never a token in a URL).
+    assert "script-src" not in r.headers["content-security-policy"]
+    assert "img-src 'self' data: blob:" in r.headers["content-security-policy"]
+    for path in ("/portal/js/app.js", "/portal/js/tickets.js", "/portal/i18n/portal.js"):
+        assert (await http.get(path)).status_code == 200, path
