@@ -56,7 +56,7 @@
     boxShadow: "0 8px 30px rgba(0,0,0,.3)" });
   const small = matchMedia("(max-width: 480px)");
   const fit = () => css(panel, small.matches
-    ? { inset: "0", width: "100%", height: "100%", borderRadius: "0" }
+    ? { inset: "0", width: "100%", height: "100dvh", borderRadius: "0" }
     : { inset: "auto", bottom: "88px", [side]: "20px", width: "min(380px, calc(100vw - 40px))",
         height: "min(600px, calc(100vh - 110px))", borderRadius: "12px" });
   fit();
@@ -135,7 +135,8 @@
     },
     get unread() { return unread; },
   };
-  button.addEventListener("click", api.toggle);
+  // Opened by the visitor: their next keys go to the chat.
+  button.addEventListener("click", () => { api.toggle(); if (isOpen) frame.focus(); });
 
   const mount = () => {
     document.body.appendChild(holder);

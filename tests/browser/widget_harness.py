@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from chat import directory
+from chat import directory, widget_sites
 from chat.auth import login
 from chat.client import ChatClient
 from chat.clock import SystemClock
@@ -92,6 +92,10 @@ class WidgetWorld:
             r = await http.request(method, path, json=body, headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == status, r.text
         return r.json()
+
+    async def prechat_fields(self, **modes: str) -> None:
+        """Change the site's pre-chat fields (``severity="optional"``), as an operator would."""
+        await widget_sites.patch_widget_settings(self.services, None, self.site_id, {"prechat": {"fields": modes}})
 
     async def newest_conversation(self, token: str) -> dict[str, Any]:
         found = (await self.api(token, "GET", "/api/conversations?limit=1"))["conversations"]

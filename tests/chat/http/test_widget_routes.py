@@ -38,9 +38,11 @@ from tests.support.live import LiveServer, live_server
 PASSWORD = "correct horse battery"
 SHOP = "https://shop.example"
 LOADER_BUDGET = 3 * 1024
-# 31 KB: 30 until the composer's secret warning (issue 20: a handful of regexes, Luhn and
-# its sentence in five languages, ~0.5 KB gzipped).
-TOTAL_BUDGET = 31 * 1024
+# 33 KB: 30 until the composer's secret warning (issue 20: a handful of regexes, Luhn and
+# its sentence in five languages, ~0.5 KB gzipped); 31 until issue 18 (the language switch
+# with each language's own name, the "new messages" pill, the scroll and focus rules,
+# ~0.9 KB gzipped, and the few lines that send the visitor's page to the agent).
+TOTAL_BUDGET = 33 * 1024
 
 
 async def make_site(server: LiveServer, **settings: Any) -> Site:
@@ -74,7 +76,7 @@ def csp(response: httpx.Response) -> dict[str, str]:
 
 
 def test_the_widget_fits_its_size_budgets() -> None:
-    """Loader ≤ 3 KB gzipped; loader, page, scripts and styles together ≤ 31 KB gzipped."""
+    """Loader ≤ 3 KB gzipped; loader, page, scripts and styles together ≤ 33 KB gzipped."""
     files = sorted(p for p in WIDGET_DIR.iterdir() if p.suffix in {".js", ".css", ".html"})
     sizes = {p.name: len(gzip.compress(p.read_bytes(), 9)) for p in files}
     assert {"loader.js", "frame.html", "app.js", "widget.css"} <= set(sizes)
