@@ -49,7 +49,8 @@ def host_site(widget_url: str) -> Starlette:
             f' data-{name}="{html.escape(value)}"' for name, value in request.query_params.items()
         )
         body = (
-            "<!doctype html><html><head><meta charset='utf-8'><title>Shop</title></head>"
+            "<!doctype html><html><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'><title>Shop</title></head>"
             "<body><h1>Shop</h1>"
             f'<script src="{widget_url}/widget/loader.js"{attrs} async></script>'
             "</body></html>"
