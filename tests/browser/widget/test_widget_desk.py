@@ -7,14 +7,21 @@ origin, agents through the protocol client."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from playwright.async_api import Browser, FrameLocator, Page, expect
 from sqlalchemy import select
 
+from chat import directory
 from chat.auth import identity_hash
-from chat.models import Site, User
+from chat.clock import SystemClock
+from chat.models import Role, Site, User
 from tests.browser.console_helpers import open_console, staff
-from tests.browser.widget_harness import MESSAGES, WidgetWorld, new_page, open_widget, start_chat
+from tests.browser.widget_harness import MESSAGES, PASSWORD, WidgetWorld, new_page, open_widget, start_chat
+from tests.conftest import make_settings
+from tests.support.live import live_server
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -403,3 +410,43 @@ async def phone_chat(browser: Browser, world: WidgetWorld) -> None:
     await frame.get_by_role("button", name="Minimize the chat").click()
     await expect(page.locator("#supportchat button").first).to_be_visible()
     await context.close()
+
+
+# -- the demo page -------------------------------------------------------------------
+
+
+async def test_the_demo_pages_sign_in_shows_who_is_signed_in_not_json(
+    browser: Browser, sqlite_url: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    settings = make_settings(sqlite_url, tmp_path / "var", PUBLIC_URL=f"http://127.0.0.1:{port}", DEMO_PAGE="true")
+    async with live_server(settings, SystemClock(), port=port) as live:
+        await directory.create_user(live.services, None, email="alex@demo.example", role=Role.AGENT,
+                                    password=PASSWORD, name="Alex Agent")
+        context = await browser.new_context()
+        page = await new_page(context)
+        await page.goto(live.base_url + "/")
+        await page.locator("input[name=email]").fill("alex@demo.example")
+        await page.locator("input[name=password]").fill("not the password")
+        await page.get_by_role("button", name="Sign in").click()
+        await expect(page.get_by_role("alert")).to_have_text("Wrong e-mail or password.")
+
+        await page.locator("input[name=password]").fill(PASSWORD)
+        await page.get_by_role("button", name="Sign in").click()
+        account = page.locator("#account")
+        await expect(account.locator("#signed-in")).to_contain_text("Signed in as Alex Agent (alex@demo.example), an agent.")
+        await expect(account.get_by_role("link", name="Open the agent console")).to_have_attribute("href", "/console/")
+        assert "{" not in await account.inner_text()  # no JSON anywhere
+        await expect(account.get_by_label("E-mail")).to_be_hidden()
+        await expect(account.get_by_label("Password")).to_be_hidden()
+
+        # Still signed in after a reload (the session cookie); then out again.
+        await page.reload()
+        await expect(account.locator("#me-name")).to_have_text("Alex Agent")
+        await account.get_by_role("button", name="Sign out").click()
+        await expect(account.get_by_label("E-mail")).to_be_visible()
+        await expect(account.get_by_label("E-mail")).to_be_focused()
+        await page.reload()
+        await expect(account.get_by_label("E-mail")).to_be_visible()
+        await expect(account.locator("#signed-in")).to_be_hidden()
+        await context.close()
