@@ -7,6 +7,7 @@ origin, agents through the protocol client."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -230,6 +231,9 @@ async def test_the_language_switch_changes_everything_at_once_and_keeps_the_conv
         await expect(frame.locator(".composer textarea")).to_have_attribute("placeholder", "Напишите сообщение…")
         await expect(frame.get_by_role("combobox", name="Язык")).to_be_focused()
         assert await frame_eval(page, "() => document.documentElement.lang") == "ru"
+        # System events are sentences of the language, never raw keys ("ticket.assigned").
+        for line in await frame.locator("li.sys").all_inner_texts():
+            assert not re.search(r"[a-z]+[._][a-z_]+", line), line
         # The conversation goes on in the new language.
         await agent.send(conv_id, "Noch da?")
         await expect(frame.locator(MESSAGES).last).to_have_text("Noch da?")
