@@ -84,6 +84,7 @@ function setLang(lang) {
   S.t = translator(lang);
   document.documentElement.lang = lang;
   document.title = S.t("title") + " · " + S.cfg.site.name;
+  toParent({ type: "lang", lang });
   const view = S.view, form = S.form, main = S.main;
   shell();
   if (view) showChat(view.conv).ta.value = view.ta.value;

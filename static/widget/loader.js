@@ -10,10 +10,11 @@
   // No token and nothing personal: "this visitor has an open conversation", so the chat
   // loads at once to show replies and the unread badge.
   const hint = "supportchat:" + d.site;
-  const T = {
+  const tr = (lang) => ({
     pt: ["Abrir chat de suporte", "Nova mensagem"], de: ["Support-Chat öffnen", "Neue Nachricht"],
     es: ["Abrir chat de soporte", "Nuevo mensaje"], ru: ["Открыть чат поддержки", "Новое сообщение"],
-  }[(d.language || navigator.language || "").slice(0, 2).toLowerCase()] || ["Open support chat", "New message"];
+  }[(lang || "").slice(0, 2).toLowerCase()] || ["Open support chat", "New message"]);
+  let T = tr(d.language || navigator.language);
   const side = d.position === "left" ? "left" : "right";
   const css = (el, style) => Object.assign(el.style, style);
   const add = (tag, parent, ns) => parent.appendChild(ns ? document.createElementNS(ns, tag) : document.createElement(tag));
@@ -30,8 +31,9 @@
   const root = holder.attachShadow({ mode: "open" });
   const button = add("button", root);
   button.type = "button";
-  button.title = T[0];
-  button.setAttribute("aria-label", T[0]);
+  // The launcher speaks the chat's language (the chat may know the visitor's choice).
+  const label = () => { button.title = T[0]; button.setAttribute("aria-label", T[0]); if (frame) frame.title = T[0]; };
+  label();
   button.setAttribute("aria-expanded", "false");
   css(button, {
     position: "fixed", bottom: "20px", [side]: "20px", width: "56px", height: "56px", padding: "0", border: "0",
@@ -101,6 +103,7 @@
     } else if (m.type === "unread") setUnread(+m.count || 0);
     else if (m.type === "active") store(m.active);
     else if (m.type === "close") api.close();
+    else if (m.type === "lang") { T = tr(m.lang); label(); }
   });
 
   const show = (on) => {

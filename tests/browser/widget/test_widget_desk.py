@@ -230,6 +230,8 @@ async def test_the_language_switch_changes_everything_at_once_and_keeps_the_conv
         await expect(frame.locator(".composer textarea")).to_have_value("halb geschrieben")
         await expect(frame.locator(".composer textarea")).to_have_attribute("placeholder", "Напишите сообщение…")
         await expect(frame.get_by_role("combobox", name="Язык")).to_be_focused()
+        # The launcher on the page speaks it too.
+        await expect(page.locator("#supportchat button").first).to_have_attribute("aria-label", "Открыть чат поддержки")
         assert await frame_eval(page, "() => document.documentElement.lang") == "ru"
         # System events are sentences of the language, never raw keys ("ticket.assigned").
         for line in await frame.locator("li.sys").all_inner_texts():
