@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import secrets
@@ -19,9 +20,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
-from chat import directory, metrics, migrate
+from chat import directory, metrics, migrate, widget_sites
 from chat.broker import BrokerUnavailable
 from chat.clock import ManualClock
 from chat.demo import Sweep, seed_demo
@@ -96,6 +97,16 @@ def build_parser() -> argparse.ArgumentParser:
     site.add_argument("--origins", type=_csv, required=True, help="comma-separated origins, e.g. https://shop.example.com")
     site.add_argument("--org", help="the customer organization the site belongs to")
     site.add_argument("--language", default="en")
+
+    widget = sub.add_parser(
+        "site-widget", help="show or change a site's widget settings: pre-chat fields, language, offline form"
+    )
+    widget.add_argument("--site", type=_positive, required=True, help="the site's id (create-site prints it)")
+    widget.add_argument("--fields", type=_csv, default=[],
+                        help="pre-chat fields as name=required|optional|hidden, comma-separated, e.g. email=required")
+    widget.add_argument("--language", help="auto, or a language the widget always uses")
+    widget.add_argument("--prechat", choices=["on", "off"], help="ask the pre-chat form at all")
+    widget.add_argument("--offline-form", choices=["on", "off"], help="leave a message when no agent is online")
 
     disable = sub.add_parser("disable-user", help="disable a user everywhere at once")
     disable.add_argument("--email", required=True)
@@ -233,6 +244,24 @@ async def _create_site(svc: Services, args: argparse.Namespace) -> None:
     print(created.snippet)
 
 
+async def _site_widget(svc: Services, args: argparse.Namespace) -> None:
+    patch: dict[str, Any] = {}
+    prechat: dict[str, Any] = {}
+    fields = dict(part.partition("=")[::2] for part in args.fields)
+    if fields:
+        prechat["fields"] = fields
+    if args.prechat is not None:
+        prechat["enabled"] = args.prechat == "on"
+    if prechat:
+        patch["prechat"] = prechat
+    if args.language is not None:
+        patch["language"] = args.language
+    if args.offline_form is not None:
+        patch["offline_form"] = args.offline_form == "on"
+    saved = await widget_sites.patch_widget_settings(svc, None, args.site, patch)
+    print(json.dumps(saved.stored(), indent=2))
+
+
 async def _demo(svc: Services) -> None:
     @asynccontextmanager
     async def history(clock: ManualClock) -> AsyncIterator[tuple[Services, Sweep]]:
@@ -293,6 +322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "create-user": lambda svc: _create_user(svc, args),
         "create-org": lambda svc: _create_org(svc, args),
         "create-site": lambda svc: _create_site(svc, args),
+        "site-widget": lambda svc: _site_widget(svc, args),
         "set-password": lambda svc: _set_password(svc, args),
         "disable-user": lambda svc: _set_disabled(svc, args.email, True),
         "enable-user": lambda svc: _set_disabled(svc, args.email, False),

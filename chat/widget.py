@@ -23,13 +23,18 @@ SETTINGS_KEY = "widget"
 # criticality, affected object, "when did it happen", description).
 PRECHAT_FIELDS = ("name", "email", "category", "severity", "affected_object", "happened_at", "description")
 FIELD_MODES = ("required", "optional", "hidden")
+# A public site's visitor is asked little (issue 18: seven fields scared them off): who
+# they are, how to reach them, and the question; the category is offered because it
+# routes the chat. Severity, the affected object (SKAI's vehicle number) and "when did it
+# happen" stay available for the desks whose regulations ask for them: a site turns them
+# on (PATCH /api/sites/{id}/widget, or `supportchat site-widget`).
 DEFAULT_FIELD_MODES = {
     "name": "optional",
     "email": "optional",
     "category": "optional",
-    "severity": "optional",
-    "affected_object": "optional",
-    "happened_at": "optional",
+    "severity": "hidden",
+    "affected_object": "hidden",
+    "happened_at": "hidden",
     "description": "required",
 }
 # SKAI's regulations name the objects a problem is about: a site, a device, a vehicle.
@@ -105,6 +110,19 @@ def parse_settings(raw: object) -> WidgetSettings:
         raise ValidationFailed("widget.prechat.object_kinds: give at least one kind, or hide affected_object")
     return WidgetSettings(language=language, prechat_enabled=enabled, fields=fields, object_kinds=tuple(kinds),
                           offline_form=offline_form)
+
+
+def patched_settings(current: WidgetSettings, patch: object) -> WidgetSettings:
+    """``current`` with the keys of ``patch`` changed (``prechat`` and its ``fields`` are
+    merged key by key; ``object_kinds`` is replaced), validated as a whole like
+    :func:`parse_settings`."""
+    data = dict(_expect(patch, dict, "widget"))
+    merged: dict[str, Any] = {**current.stored(), **{k: v for k, v in data.items() if k != "prechat"}}
+    if "prechat" in data:
+        prechat = dict(_expect(data["prechat"], dict, "widget.prechat"))
+        fields = {**current.fields, **_expect(prechat.pop("fields", {}), dict, "widget.prechat.fields")}
+        merged["prechat"] = {**merged["prechat"], **prechat, "fields": fields}
+    return parse_settings(merged)
 
 
 def stored_settings(site_settings: dict[str, Any] | None, site_id: int | None = None) -> WidgetSettings:

@@ -73,3 +73,19 @@ async def replace_widget_settings(svc: Services, actor: Principal, site_id: int,
         # A new dict: the JSON column notices only reassignment, not in-place changes.
         site.settings = {**(site.settings or {}), widget.SETTINGS_KEY: parsed.stored()}
     return parsed
+
+
+async def patch_widget_settings(
+    svc: Services, actor: Principal | None, site_id: int, patch: object
+) -> widget.WidgetSettings:
+    """Change some of a site's widget settings (:func:`chat.widget.patched_settings`);
+    ``actor`` None: the operator's command line. Nothing is stored when anything is refused."""
+    if actor is not None:
+        require(actor, Action.MANAGE_SITES)
+    async with svc.sessions.begin() as db:
+        site = await db.get(Site, site_id)
+        if site is None:
+            raise NotFound("no such site", code="site_not_found")
+        parsed = widget.patched_settings(widget.stored_settings(site.settings, site.id), patch)
+        site.settings = {**(site.settings or {}), widget.SETTINGS_KEY: parsed.stored()}
+    return parsed

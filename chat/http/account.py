@@ -118,7 +118,10 @@ async def widget_session(request: Request) -> Response:
         {
             "token": result.token,
             "identified": result.identified,
-            "user": {"id": result.user.id, "name": result.user.name, "role": result.user.role.value},
+            # The language the person picked (console, portal, another widget) is the
+            # widget's too, unless the page says otherwise (docs/widget.md, Languages).
+            "user": {"id": result.user.id, "name": result.user.name, "role": result.user.role.value,
+                     "language": result.user.language, "language_chosen": bool(result.user.language_chosen)},
             "site": {"name": result.site.name, "default_language": result.site.default_language},
         }
     )

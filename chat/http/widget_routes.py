@@ -194,6 +194,13 @@ async def put_settings(request: Request) -> Response:
     return JSON({"widget": saved.stored()})
 
 
+async def patch_settings(request: Request) -> Response:
+    principal, _ = await current(request)
+    raw: dict[str, Any] = await read_json(request, dict[str, Any])
+    saved = await widget_sites.patch_widget_settings(services(request), principal, path_id(request, "site_id"), raw)
+    return JSON({"widget": saved.stored()})
+
+
 ROUTES: list[BaseRoute] = [
     Route("/widget/loader.js", loader, methods=["GET"]),
     Route("/widget/frame", frame, methods=["GET"]),
@@ -201,4 +208,5 @@ ROUTES: list[BaseRoute] = [
     Route("/api/widget/config", config, methods=["GET"]),
     Route("/api/sites/{site_id}/widget", get_settings, methods=["GET"]),
     Route("/api/sites/{site_id}/widget", put_settings, methods=["PUT"]),
+    Route("/api/sites/{site_id}/widget", patch_settings, methods=["PATCH"]),
 ]

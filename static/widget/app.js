@@ -1,6 +1,6 @@
 // The iframe app (README.md). postMessage only with the embedding page, both ways checked.
 
-import { pickLanguage, translator } from "./i18n.js";
+import { pickLanguage, translator, LANGUAGES, NAMES } from "./i18n.js";
 import { h, replace } from "./dom.js";
 import { intakeForm } from "./forms.js";
 import { ChatView, icon } from "./chat.js";
@@ -40,7 +40,8 @@ window.addEventListener("message", (event) => {
     boot(m);
   } else if (m.type === "open") {
     S.open = true;
-    if (S.view) { S.view.markRead(); S.view.ta.focus(); }
+    if (S.view) S.view.markRead();
+    focusMain();
   } else if (m.type === "close") {
     S.open = false;
   } else if (m.type === "identify" && S.booted) {
@@ -65,13 +66,46 @@ async function boot(init) {
     replace(root, h("p", { class: "fatal" }, S.t("failed")));
     return;
   }
-  S.lang = pickLanguage({ page: PAGE_LANG, policy: S.cfg.language, siteDefault: S.cfg.site.default_language,
-    browser: navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language] });
-  S.t = translator(S.lang);
-  document.documentElement.lang = S.lang;
-  document.title = S.t("title") + " · " + S.cfg.site.name;
-  shell();
+  setLang(langFor(null));
   restart(() => {});
+}
+
+function langFor(user) {
+  return pickLanguage({ chosen: store.get("lang"), page: PAGE_LANG, user: user && user.language_chosen && user.language,
+    policy: S.cfg.language, siteDefault: S.cfg.site.default_language,
+    browser: navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language] });
+}
+
+/** Show everything in ``lang`` at once: the header, and the conversation (replayed in the
+ *  new language) or the form, keeping what the visitor typed. */
+function setLang(lang) {
+  if (lang === S.lang && head.name) return;
+  S.lang = lang;
+  S.t = translator(lang);
+  document.documentElement.lang = lang;
+  document.title = S.t("title") + " · " + S.cfg.site.name;
+  toParent({ type: "lang", lang });
+  const view = S.view, form = S.form, main = S.main;
+  shell();
+  if (view) showChat(view.conv).ta.value = view.ta.value;
+  else if (form) showIntake(form.values());
+  else if (main) replace(S.main, ...main.childNodes);
+  if (S.alerts) loadAlerts().catch(() => {});
+}
+
+/** The switch: kept in this frame, and for a signed-in customer in their profile. */
+function chooseLang(lang) {
+  store.set("lang", lang);
+  setLang(lang);
+  head.lang.focus();
+  if (S.me && S.me.role === "customer") api("PATCH", "/api/me", { language: lang }).catch(() => {});
+}
+
+/** Where the visitor types next: the composer, else the form's first field. */
+function focusMain() {
+  if (!S.open) return;
+  if (S.view && !S.view.composer.hidden) S.view.ta.focus();
+  else if (S.form) S.form.querySelector("input, select, textarea").focus();
 }
 
 function shell() {
@@ -82,13 +116,16 @@ function shell() {
   head.alerts = h("span", { hidden: true });
   head.end = h("button", { type: "button", class: "icon-btn", title: t("end_chat"), "aria-label": t("end_chat"),
     hidden: true, onclick: () => S.view && S.view.rate(true) }, icon("end"));
+  head.lang = h("select", { class: "lang", title: t("language"), "aria-label": t("language"),
+    onchange: () => chooseLang(head.lang.value) },
+  LANGUAGES.map((l, i) => h("option", { value: l, lang: l, selected: l === S.lang }, NAMES[i])));
   const minimize = h("button", { type: "button", class: "icon-btn", title: t("minimize"), "aria-label": t("minimize"),
     hidden: !FRAMED, onclick: () => toParent({ type: "close" }) }, icon("close"));
   S.banner = h("p", { class: "banner", role: "status", hidden: true });
   S.main = h("main", { class: "main" });
   replace(root,
     h("header", { class: "head" },
-      h("div", { class: "who" }, head.name, h("span", { class: "sub" }, head.presence, head.ticket)), head.alerts, head.end,
+      h("div", { class: "who" }, head.name, h("span", { class: "sub" }, head.presence, head.ticket)), head.lang, head.alerts, head.end,
       minimize),
     S.banner, S.main);
   showPresence();
@@ -191,6 +228,7 @@ async function session(name) {
   S.token = r.token;
   S.me = r.user;
   store.set("token", r.token);
+  setLang(langFor(r.user));
 }
 
 /** Forget this site's visitor in this browser: token, conversation, unsent messages. */
@@ -265,7 +303,7 @@ async function loadCategories() {
   }
 }
 
-async function showIntake() {
+async function showIntake(keep) {
   stopView();
   const offline = !S.cfg.agents_online && S.cfg.offline_form;
   if (!offline && !S.cfg.prechat.enabled) {
@@ -275,10 +313,11 @@ async function showIntake() {
   const categories = await loadCategories();
   S.form = intakeForm({
     t: S.t, cfg: S.cfg, categories, offline, maxChars: S.cfg.max_message_chars,
-    defaults: { name: S.me.name || (S.identity && S.identity.name) || "" },
+    defaults: { name: S.me.name || (S.identity && S.identity.name) || "" }, keep,
     submit: offline ? leaveMessage : startChat,
   });
   replace(S.main, h("div", { class: "scroll pad" }, S.form));
+  if (!keep) focusMain();
 }
 
 function subjectOf(text) {
@@ -317,7 +356,7 @@ async function rename(name) {
 async function startChat(v) {
   await rename(v.name);
   const subject = subjectOf(v.description) || (v.category ? v.category.name : "");
-  showChat(await createConversation(v.description, uuid(), subject, v));
+  showChat(await createConversation(v.description, uuid(), subject, v)).ta.focus();
 }
 
 async function leaveMessage(v) {
@@ -325,7 +364,9 @@ async function leaveMessage(v) {
   const subject = subjectOf(v.description) || (v.category ? v.category.name : S.t("title"));
   const request = answers(v, { channel: "widget_offline", subject, description: v.description || subject });
   const { ticket, conversation } = await api("POST", "/api/tickets", request);
-  showChat(conversation).note(S.t("offline_done", { id: (ticket && ticket.id) || conversation.id }));
+  const view = showChat(conversation);
+  view.note(S.t("offline_done", { id: (ticket && ticket.id) || conversation.id }));
+  view.ta.focus();
 }
 
 if (FRAMED) toParent({ type: "ready" });

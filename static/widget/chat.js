@@ -42,6 +42,7 @@ export class ChatView {
     this.sentTyping = 0;
     this.prevAuthor = null;
     this.lastMine = null;
+    this.follow = true; // the visitor is at the newest message: what comes next scrolls into view
     this.timeFmt = new Intl.DateTimeFormat(ctx.lang, { hour: "2-digit", minute: "2-digit" });
     this.conn = ctx.conn;
     this.on = this.hooks();
@@ -68,7 +69,15 @@ export class ChatView {
     this.log = h("ol", { class: "log", "aria-live": "polite" });
     this.outgoing = h("ol", { class: "log pending" });
     this.typingLine = h("p", { class: "typing", "aria-live": "polite" });
-    this.scroller = h("div", { class: "scroll" }, this.log, this.outgoing, this.typingLine);
+    this.pill = h("button", { type: "button", class: "pill", hidden: true, onclick: () => this.toBottom() }, t("new_below"));
+    this.scroller = h("div", { class: "scroll", onscroll: () => {
+      // A hidden frame has no height (the panel is closed): that is no scrolling up.
+      if (this.scroller.clientHeight) this.follow = this.atBottom();
+      if (this.follow) this.pill.hidden = true;
+    } }, this.log, this.outgoing, this.typingLine, this.pill);
+    // Opening the panel, a picture loading, the phone's keyboard: keep the newest in view.
+    this.sizes = new ResizeObserver(() => this.follow && this.toBottom());
+    [this.scroller, this.log].forEach((x) => this.sizes.observe(x));
     this.prompt = h("div", { class: "prompt", hidden: true });
     this.ta = h("textarea", {
       rows: 1, placeholder: t("placeholder"), "aria-label": t("placeholder"), maxlength: this.ctx.cfg.max_message_chars,
@@ -113,6 +122,7 @@ export class ChatView {
   }
 
   destroy() {
+    this.sizes.disconnect();
     if (this.conv) this.conn.leave(this.conv.id);
     this.blobs.forEach((url) => URL.revokeObjectURL(url));
   }
@@ -126,7 +136,6 @@ export class ChatView {
   }
 
   event(ev) {
-    const stick = this.atBottom();
     this.lastSeq = ev.seq;
     const mine = ev.author && ev.author.id === this.ctx.me.id;
     if (ev.kind === "message") {
@@ -142,7 +151,8 @@ export class ChatView {
     this.markRead();
     this.ctx.onUnread(this.unread);
     this.updatePrompt();
-    if (stick || mine) this.toBottom();
+    if (this.follow || mine) this.toBottom();
+    else if (ev.kind === "message") this.pill.hidden = false;
   }
 
   message(ev, mine) {
@@ -179,7 +189,7 @@ export class ChatView {
       case "ticket.status_changed": {
         this.status = d.to;
         const label = t("st_" + d.to);
-        text = t("ev_status", { status: label === "st_" + d.to ? d.label || d.to : label });
+        text = label === "st_" + d.to ? t("ev_other") : t("ev_status", { status: label });
         if (d.to === "closed") {
           text = null; // "The conversation was closed" (conversation.closed) says it
           this.setClosed(true);
@@ -288,6 +298,7 @@ export class ChatView {
       }
     }
     this.toBottom();
+    this.ta.focus();
   }
 
   addPending(item) {
@@ -477,7 +488,11 @@ export class ChatView {
     return s.scrollHeight - s.scrollTop - s.clientHeight < 40;
   }
 
-  toBottom() { this.scroller.scrollTop = this.scroller.scrollHeight; }
+  toBottom() {
+    this.scroller.scrollTop = this.scroller.scrollHeight;
+    this.follow = true;
+    this.pill.hidden = true;
+  }
 
   time(iso) {
     const d = new Date(iso);

@@ -15,7 +15,7 @@ function localNow() {
 }
 
 /** The intake form. ``submit(values)`` may throw; the form shows a generic error then. */
-export function intakeForm({ t, cfg, categories, offline, defaults, maxChars, submit }) {
+export function intakeForm({ t, cfg, categories, offline, defaults, keep, maxChars, submit }) {
   const modes = Object.fromEntries(cfg.prechat.fields.map((f) => [f.name, f.mode]));
   if (offline) modes.email = "required";
   if (!categories.length) modes.category = "hidden";
@@ -85,6 +85,10 @@ export function intakeForm({ t, cfg, categories, offline, defaults, maxChars, su
     if (control) control.focus();
   }
 
+  // Rebuilt in another language: what was typed stays.
+  for (const name in keep || {}) if (controls[name]) controls[name].value = keep[name];
+  if (keep) kind.value = keep.kind;
+  form.values = () => ({ ...Object.fromEntries(Object.entries(controls).map(([k, c]) => [k, c.value])), kind: kind.value });
   form.pristine = () => Object.values(controls).every((c) => !c.value || c.value === c.defaultValue);
   return form;
 }

@@ -2,6 +2,7 @@
 // Brazilian Portuguese, German, Spanish, Russian). A missing key falls back to English.
 
 export const LANGUAGES = ["en", "pt-BR", "de", "es", "ru"];
+export const NAMES = ["English", "Português (Brasil)", "Deutsch", "Español", "Русский"];
 
 export const CATALOGS = {
   en: {
@@ -43,7 +44,7 @@ export const CATALOGS = {
     required: "Please fill in: {field}", bad_email: "Please enter a valid e-mail address.",
     blocked: "The chat is not available on this page.", disabled: "This account is disabled.",
     download: "Download {name}", alerts: "Notices from support", al_information: "Information",
-    al_complaint: "Complaint", al_suspicious_activity: "Suspicious activity", close: "Close",
+    al_complaint: "Complaint", al_suspicious_activity: "Suspicious activity", close: "Close", language: "Language", new_below: "New messages ↓",
   },
   "pt-BR": {
     title: "Suporte", minimize: "Minimizar o chat", ticket: "Chamado nº {id}",
@@ -86,7 +87,7 @@ export const CATALOGS = {
     failed: "Algo deu errado. Tente novamente.", required: "Preencha: {field}",
     bad_email: "Informe um e-mail válido.", blocked: "O chat não está disponível nesta página.",
     disabled: "Esta conta está desativada.", download: "Baixar {name}", alerts: "Avisos do suporte",
-    al_information: "Informação", al_complaint: "Reclamação", al_suspicious_activity: "Atividade suspeita", close: "Fechar",
+    al_information: "Informação", al_complaint: "Reclamação", al_suspicious_activity: "Atividade suspeita", close: "Fechar", language: "Idioma", new_below: "Novas mensagens ↓",
   },
   de: {
     title: "Support", minimize: "Chat minimieren", ticket: "Ticket Nr. {id}",
@@ -130,7 +131,7 @@ export const CATALOGS = {
     bad_email: "Bitte geben Sie eine gültige E-Mail-Adresse ein.",
     blocked: "Der Chat ist auf dieser Seite nicht verfügbar.", disabled: "Dieses Konto ist deaktiviert.",
     download: "{name} herunterladen", alerts: "Hinweise vom Support", al_information: "Information",
-    al_complaint: "Beschwerde", al_suspicious_activity: "Verdächtige Aktivität", close: "Schließen",
+    al_complaint: "Beschwerde", al_suspicious_activity: "Verdächtige Aktivität", close: "Schließen", language: "Sprache", new_below: "Neue Nachrichten ↓",
   },
   es: {
     title: "Soporte", minimize: "Minimizar el chat", ticket: "Ticket n.º {id}",
@@ -172,7 +173,7 @@ export const CATALOGS = {
     failed: "Algo salió mal. Inténtelo de nuevo.", required: "Complete: {field}",
     bad_email: "Introduzca un correo electrónico válido.", blocked: "El chat no está disponible en esta página.",
     disabled: "Esta cuenta está desactivada.", download: "Descargar {name}", alerts: "Avisos del soporte",
-    al_information: "Información", al_complaint: "Queja", al_suspicious_activity: "Actividad sospechosa", close: "Cerrar",
+    al_information: "Información", al_complaint: "Queja", al_suspicious_activity: "Actividad sospechosa", close: "Cerrar", language: "Idioma", new_below: "Mensajes nuevos ↓",
   },
   ru: {
     title: "Поддержка", minimize: "Свернуть чат", ticket: "Заявка № {id}",
@@ -212,7 +213,7 @@ export const CATALOGS = {
     required: "Заполните поле: {field}", bad_email: "Введите правильный адрес эл. почты.",
     blocked: "Чат недоступен на этой странице.", disabled: "Эта учётная запись отключена.",
     download: "Скачать {name}", alerts: "Уведомления поддержки", al_information: "Информация",
-    al_complaint: "Жалоба", al_suspicious_activity: "Подозрительная активность", close: "Закрыть",
+    al_complaint: "Жалоба", al_suspicious_activity: "Подозрительная активность", close: "Закрыть", language: "Язык", new_below: "Новые сообщения ↓",
   },
 };
 
@@ -222,11 +223,12 @@ function match(tag) {
   return LANGUAGES.find((l) => l.toLowerCase() === lower) || LANGUAGES.find((l) => l.slice(0, 2) === lower.slice(0, 2)) || null;
 }
 
-/** The page's data-language, else a language the site forces, else the browser's first
+/** The visitor's own pick (the switch), else the page's data-language, else the signed-in
+ *  user's chosen language, else a language the site forces, else the browser's first
  *  language we have, else the site's default, else English. */
-export function pickLanguage({ page, policy, browser, siteDefault }) {
-  return match(page) || (policy && policy !== "auto" && match(policy)) || browser.map(match).find(Boolean)
-    || match(siteDefault) || "en";
+export function pickLanguage({ chosen, page, user, policy, browser, siteDefault }) {
+  return match(chosen) || match(page) || match(user) || (policy && policy !== "auto" && match(policy))
+    || browser.map(match).find(Boolean) || match(siteDefault) || "en";
 }
 
 export function translator(lang) {

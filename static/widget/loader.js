@@ -10,10 +10,11 @@
   // No token and nothing personal: "this visitor has an open conversation", so the chat
   // loads at once to show replies and the unread badge.
   const hint = "supportchat:" + d.site;
-  const T = {
+  const tr = (lang) => ({
     pt: ["Abrir chat de suporte", "Nova mensagem"], de: ["Support-Chat öffnen", "Neue Nachricht"],
     es: ["Abrir chat de soporte", "Nuevo mensaje"], ru: ["Открыть чат поддержки", "Новое сообщение"],
-  }[(d.language || navigator.language || "").slice(0, 2).toLowerCase()] || ["Open support chat", "New message"];
+  }[(lang || "").slice(0, 2).toLowerCase()] || ["Open support chat", "New message"]);
+  let T = tr(d.language || navigator.language);
   const side = d.position === "left" ? "left" : "right";
   const css = (el, style) => Object.assign(el.style, style);
   const add = (tag, parent, ns) => parent.appendChild(ns ? document.createElementNS(ns, tag) : document.createElement(tag));
@@ -30,8 +31,9 @@
   const root = holder.attachShadow({ mode: "open" });
   const button = add("button", root);
   button.type = "button";
-  button.title = T[0];
-  button.setAttribute("aria-label", T[0]);
+  // The launcher speaks the chat's language (the chat may know the visitor's choice).
+  const label = () => { button.title = T[0]; button.setAttribute("aria-label", T[0]); if (frame) frame.title = T[0]; };
+  label();
   button.setAttribute("aria-expanded", "false");
   css(button, {
     position: "fixed", bottom: "20px", [side]: "20px", width: "56px", height: "56px", padding: "0", border: "0",
@@ -56,7 +58,7 @@
     boxShadow: "0 8px 30px rgba(0,0,0,.3)" });
   const small = matchMedia("(max-width: 480px)");
   const fit = () => css(panel, small.matches
-    ? { inset: "0", width: "100%", height: "100%", borderRadius: "0" }
+    ? { inset: "0", width: "100%", height: "100dvh", borderRadius: "0" }
     : { inset: "auto", bottom: "88px", [side]: "20px", width: "min(380px, calc(100vw - 40px))",
         height: "min(600px, calc(100vh - 110px))", borderRadius: "12px" });
   fit();
@@ -101,6 +103,7 @@
     } else if (m.type === "unread") setUnread(+m.count || 0);
     else if (m.type === "active") store(m.active);
     else if (m.type === "close") api.close();
+    else if (m.type === "lang") { T = tr(m.lang); label(); }
   });
 
   const show = (on) => {
@@ -135,7 +138,8 @@
     },
     get unread() { return unread; },
   };
-  button.addEventListener("click", api.toggle);
+  // Opened by the visitor: their next keys go to the chat.
+  button.addEventListener("click", () => { api.toggle(); if (isOpen) frame.focus(); });
 
   const mount = () => {
     document.body.appendChild(holder);

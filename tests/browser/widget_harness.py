@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from chat import directory
+from chat import directory, widget_sites
 from chat.auth import login
 from chat.client import ChatClient
 from chat.clock import SystemClock
@@ -49,7 +49,8 @@ def host_site(widget_url: str) -> Starlette:
             f' data-{name}="{html.escape(value)}"' for name, value in request.query_params.items()
         )
         body = (
-            "<!doctype html><html><head><meta charset='utf-8'><title>Shop</title></head>"
+            "<!doctype html><html><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'><title>Shop</title></head>"
             "<body><h1>Shop</h1>"
             f'<script src="{widget_url}/widget/loader.js"{attrs} async></script>'
             "</body></html>"
@@ -92,6 +93,10 @@ class WidgetWorld:
             r = await http.request(method, path, json=body, headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == status, r.text
         return r.json()
+
+    async def prechat_fields(self, **modes: str) -> None:
+        """Change the site's pre-chat fields (``severity="optional"``), as an operator would."""
+        await widget_sites.patch_widget_settings(self.services, None, self.site_id, {"prechat": {"fields": modes}})
 
     async def newest_conversation(self, token: str) -> dict[str, Any]:
         found = (await self.api(token, "GET", "/api/conversations?limit=1"))["conversations"]

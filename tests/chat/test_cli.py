@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -95,6 +96,18 @@ def test_administration_commands(tmp_path: Path) -> None:
     assert dup.returncode == 2 and dup.stderr.strip() == "supportchat: error: a user with e-mail boss@small.example already exists"
     site = run(tmp_path, "create-site", "--name", "Shop", "--origins", "https://shop.example,http://localhost:3000")
     assert site.returncode == 0 and '<script src="http://127.0.0.1:8000/widget/loader.js" data-site="st_' in site.stdout
+    site_id = site.stdout.split()[2]
+    fields = run(tmp_path, "site-widget", "--site", site_id, "--fields", "email=required,severity=optional",
+                 "--language", "de")
+    assert fields.returncode == 0, fields.stderr
+    shown = json.loads(fields.stdout)
+    assert shown["language"] == "de" and shown["prechat"]["fields"]["email"] == "required"
+    assert shown["prechat"]["fields"]["severity"] == "optional" and shown["prechat"]["fields"]["happened_at"] == "hidden"
+    again = json.loads(run(tmp_path, "site-widget", "--site", site_id, "--offline-form", "off").stdout)
+    assert again["offline_form"] is False and again["language"] == "de"  # the rest is kept
+    bad_field = run(tmp_path, "site-widget", "--site", site_id, "--fields", "description=hidden")
+    assert bad_field.returncode == 2 and "description" in bad_field.stderr
+    assert run(tmp_path, "site-widget", "--site", "999999").returncode == 2
     bad_site = run(tmp_path, "create-site", "--name", "Shop", "--origins", "ftp://nope")
     assert bad_site.returncode == 2 and len(bad_site.stderr.strip().splitlines()) == 1
     assert run(tmp_path, "disable-user", "--email", "boss@small.example").returncode == 0

@@ -17,6 +17,7 @@ async def test_with_no_agent_online_the_visitor_leaves_a_message_that_becomes_a_
     browser: Browser, world: WidgetWorld
 ) -> None:
     admin = await world.staff("ada@x.example", "Ada Admin", Role.SUPPORT_ADMIN)  # signed in, not connected
+    await world.prechat_fields(severity="optional")
     context = await browser.new_context()
     page = await new_page(context)
     await page.goto(world.page_url())
