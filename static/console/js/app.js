@@ -18,6 +18,8 @@ import { SpamView } from "./spam.js";
 import { ProfileView } from "./profile.js";
 import { ReportsView } from "./reports.js";
 import { AuditView } from "./audit.js";
+import { Alerts } from "./alerts.js";
+import { setLanguage, pickLanguage } from "/static/shared/i18n.js";
 
 const STAFF = new Set(["agent", "support_admin", "read_only"]);
 // Consoles of a partner's own first line hear no staff doorbells: they poll their queue.
@@ -69,6 +71,7 @@ async function start() {
       ? "This console is for support staff and for partners who run their own first line." : err.message);
     return;
   }
+  setLanguage(pickLanguage(me.user)); // the person's choice, else the browser's (issue 18)
   new Console(me).mount();
 }
 
@@ -130,6 +133,9 @@ class Console {
     this.body = h("div", { class: "body" }, this.sidebar, this.main, this.aside, this.adminEl, this.mailEl, this.spamEl,
       this.profileEl, this.reportsEl, this.auditEl);
     replace(root, h("div", { class: "shell" }, top, this.body));
+    // Alerts (issue 18): sound, desktop notifications, the tab title's count; js/alerts.js.
+    this.alerts = new Alerts(this);
+    this.alerts.mount(this.body);
 
     this.inbox = new Inbox(this.sidebar, this);
     this.view = new ConversationView(this.main, this.aside, this);
@@ -184,6 +190,10 @@ class Console {
     s.on("viewers", (frame) => this.view.onViewers(frame));
     s.on("typing", (frame) => this.view.onTyping(frame));
     s.on("inbox", (frame) => this.inbox.ring(frame.conversation_id));
+    s.on("attention", (frame) => {
+      this.alerts.on(frame);
+      if (this.partnerMode) this.inbox.load(); // its queue hears no doorbells: this one is for it
+    });
     s.on("presence", (frame) => {
       // My own choice, made in another tab or on another device, shows here too.
       if (frame.user_id === this.myId && (frame.status === "online" || frame.status === "away")) {
@@ -217,6 +227,7 @@ class Console {
   }
 
   open(id) {
+    this.alerts.seen(id);
     this.showInbox();
     this.inbox.select(id);
     this.view.open(id);
