@@ -104,8 +104,10 @@ def decide(event: Mapping[str, Any], facts: TicketFacts, people: People) -> list
             body = event.get("body") or ""
             frame = _frame(facts, "customer_reply", author=author.get("name"), preview=body[:PREVIEW_CHARS] or None)
             recipients = (facts.assignee_id,)
-    elif name == "conversation.created" or (name == "ticket.opened" and data.get("reason") == "opened"):
-        frame, recipients = _frame(facts, "new"), _queue_people(facts, people)
+    elif _is_new(event):
+        # Already given to someone (the automatic assignment ran first): they hear "assigned".
+        frame = _frame(facts, "new")
+        recipients = [u for u in _queue_people(facts, people) if u != facts.assignee_id]
     elif name == "ticket.assigned" and not data.get("claimed") and not data.get("released"):
         assignee = (data.get("assignee") or {}).get("id")
         if isinstance(assignee, int):
@@ -126,6 +128,12 @@ def decide(event: Mapping[str, Any], facts: TicketFacts, people: People) -> list
         return []
     actor = _actor_id(event)
     return [(user_id, frame) for user_id in dict.fromkeys(recipients) if user_id != actor]
+
+
+def _is_new(event: Mapping[str, Any]) -> bool:
+    data = event.get("data") or {}
+    name = data.get("event") if event.get("kind") == "system" else None
+    return name == "conversation.created" or (name == "ticket.opened" and data.get("reason") == "opened")
 
 
 def _concerns_people(event: Mapping[str, Any]) -> bool:
@@ -192,10 +200,12 @@ async def alert_staff(svc: Services, events: Sequence[Mapping[str, Any]]) -> int
     if any(_concerns_people(e) for e in wanted):
         partners = {f.partner_id for f in facts.values() if f.partner_id is not None}
         people = await _people(svc, partners)
+    # A conversation's opening message comes with its creation: "new" says it all.
+    opened = {int(e["conversation_id"]) for e in wanted if _is_new(e)}
     sent = 0
     for event in wanted:
         known = facts.get(int(event["conversation_id"]))
-        if known is None:
+        if known is None or (event.get("kind") == "message" and known.conversation_id in opened):
             continue
         for user_id, frame in decide(event, known, people):
             await svc.publish(user_channel(user_id), frame)

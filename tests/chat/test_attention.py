@@ -126,6 +126,8 @@ def system(name: str, actor: int | None = None, **data: Any) -> dict[str, Any]:
     # A partner's own first line: its admins, not the platform's people.
     (system("conversation.created"), TicketFacts(7, "", True, None, None, 50), [9]),
     (system("conversation.created", actor=2), FACTS, [1, 3]),
+    # Assigned automatically before this reaction ran: the assignee hears "assigned" instead.
+    (system("conversation.created"), TicketFacts(7, "", True, 3, None, None), [1, 2]),
     # A group chat has no ticket: the groups' own notices cover it.
     (system("conversation.created"), TicketFacts(7, "", False, None, None, None), []),
     # A chat converted to a ticket is not new work.
