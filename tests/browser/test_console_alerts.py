@@ -16,9 +16,10 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, FrameLocator, Page, expect
 from sqlalchemy import select
 
+from chat import directory
 from chat.auth import principal_of, visitor_session
 from chat.conversations import start_conversation
-from chat.models import Role, User
+from chat.models import OrgKind, Role, User
 from tests.browser.console_helpers import (
     Staff,
     api,
@@ -283,3 +284,32 @@ async def test_a_german_console_alerts_in_german_and_its_switches_and_language_a
     await expect(page.get_by_test_id("alerts-form")).to_contain_text("Play a sound")
     await expect(page.get_by_test_id("language-picker")).to_have_value("")
     await context.close()
+
+
+async def test_a_partners_console_is_alerted_of_a_new_chat_in_its_queue_at_once(
+        browser: Browser, world: WidgetWorld) -> None:
+    svc = world.services
+    reseller = (await directory.create_organization(svc, None, name="Partner Co", kind=OrgKind.RESELLER)).organization
+    company = (await directory.create_organization(svc, None, name="Client Co", kind=OrgKind.CUSTOMER,
+                                                  parent=reseller.id)).organization
+    admin, alice = await staff(world, "Ada", Role.SUPPORT_ADMIN), await staff(world, "Alice")
+    assert (await api(world, admin, "PUT", f"/api/organizations/{reseller.id}/reseller-settings",
+                      {"own_first_line": True})).status_code == 200
+    rex = await staff(world, "Rex", Role.RESELLER_ADMIN, organization=reseller.id)
+    carl = await staff(world, "Carl", Role.CUSTOMER, organization=company.id)
+    _, a = await open_console(browser, world, alice)
+    _, r = await open_console(browser, world, rex)
+    await expect(r.locator(".brand")).to_have_text("Partner console — Partner Co")
+    await r.get_by_test_id("alert-prompt").get_by_role("button", name="Turn on desktop notifications").click()
+    await prefs_become(world, rex, {"desktop": True})
+
+    created = await api(world, carl, "POST", "/api/conversations", {"subject": "VPN drops", "body": "Every hour"})
+    conv = int(created.json()["conversation"]["id"])
+    # At once, not at the next 30 s poll: the alert re-reads the partner's queue too.
+    await expect(item(r, f"partner:{reseller.id}", conv)).to_contain_text("VPN drops", timeout=10000)
+    await expect(r).to_have_title(f"(1) {TITLE}")
+    await notes_become(r, [{"title": f"New conversation #{conv}", "body": "VPN drops"}])
+    assert await tones(r) > 0
+    # Not the platform's: Alice heard nothing.
+    assert await frames(a) == []
+    await expect(a).to_have_title(TITLE)
