@@ -63,9 +63,14 @@ TITLE = "Support console"
 
 
 @pytest.fixture
-async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
+async def world(browser: Browser, sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
     async with widget_world(sqlite_url, tmp_path / "var") as w:
-        yield w
+        try:
+            yield w
+        finally:
+            # Every page of the test goes before its server does (no console left reconnecting).
+            for context in browser.contexts:
+                await context.close()
 
 
 async def open_console(browser: Browser, world: WidgetWorld, who: Staff) -> tuple[BrowserContext, Page]:
@@ -243,7 +248,7 @@ async def test_a_german_console_alerts_in_german_and_its_switches_and_language_a
     await no_auto_assignment(world, admin, gerda)
     r = await api(world, gerda, "PATCH", "/api/me", {"language": "de"})
     assert r.status_code == 200, r.text
-    context, page = await open_console(browser, world, gerda)
+    _, page = await open_console(browser, world, gerda)
     prompt = page.get_by_test_id("alert-prompt")
     await expect(prompt).to_contain_text("Desktop-Benachrichtigung")
     await prompt.get_by_role("button", name="Desktop-Benachrichtigungen einschalten").click()
@@ -283,7 +288,6 @@ async def test_a_german_console_alerts_in_german_and_its_switches_and_language_a
     await page.get_by_role("button", name="My profile").click()
     await expect(page.get_by_test_id("alerts-form")).to_contain_text("Play a sound")
     await expect(page.get_by_test_id("language-picker")).to_have_value("")
-    await context.close()
 
 
 async def test_a_partners_console_is_alerted_of_a_new_chat_in_its_queue_at_once(
