@@ -67,7 +67,7 @@ export class ProfileView {
     select.value = user.language_chosen ? user.language : "";
     const form = h("form", { "data-testid": "language-form" },
       h("h3", {}, t("common.language")),
-      h("label", {}, t("common.language"), " ", select), " ",
+      select, " ",
       h("button", { type: "submit", disabled: readOnly }, t("alerts.profile.language_apply")),
       h("p", { class: "muted" }, t("alerts.profile.language_help")));
     form.addEventListener("submit", async (ev) => {
