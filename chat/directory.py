@@ -22,7 +22,7 @@ from chat import ui_prefs as ui_prefs_rules
 from chat import validation
 from chat.authz import Action, OrgRef, Principal, UserRef, can, require
 from chat.errors import Conflict, Forbidden, ImpersonationActive, NotFound, Unauthenticated, ValidationFailed
-from chat.events import user_channel as user_channel  # where it always was for its importers
+from chat.events import user_channel as user_channel  # re-exported: chat.groups and the hub import it from here
 from chat.mail import preferences
 from chat.models import STAFF_ROLES, AuthSession, Organization, OrganizationDomain, OrgKind, Role, Site, User
 from chat.passwords import hash_new_password, verify_password
