@@ -22,16 +22,12 @@ from chat import ui_prefs as ui_prefs_rules
 from chat import validation
 from chat.authz import Action, OrgRef, Principal, UserRef, can, require
 from chat.errors import Conflict, Forbidden, ImpersonationActive, NotFound, Unauthenticated, ValidationFailed
+from chat.events import user_channel as user_channel  # re-exported: chat.groups and the hub import it from here
 from chat.mail import preferences
 from chat.models import STAFF_ROLES, AuthSession, Organization, OrganizationDomain, OrgKind, Role, Site, User
 from chat.passwords import hash_new_password, verify_password
 from chat.services import Services
 from escalation.policy_table import PlanTier
-
-
-def user_channel(user_id: int) -> str:
-    """Broker channel for events about one user (disabled, membership changes)."""
-    return f"user:{user_id}"
 
 
 async def find_organization(db: AsyncSession, ref: int | str) -> Organization:
@@ -483,7 +479,7 @@ async def update_profile(
     actor: Principal,
     *,
     name: str | None = None,
-    language: str | None = None,
+    language: str | UnsetType | None = UNSET,
     notification_prefs: dict[str, bool] | None = None,
     time_zone: str | UnsetType | None = UNSET,
     ui_prefs: dict[str, Any] | None = None,
@@ -491,14 +487,15 @@ async def update_profile(
     """Change the caller's own name, language, mail switches (FFC/SKAI/BX: "My profile"),
     time zone and console/portal switches (:mod:`chat.ui_prefs`); ``None``/``UNSET`` leaves
     a field as it is, ``time_zone=None`` clears it. Setting the language marks it chosen:
-    from then on it wins over the browser's.
+    from then on it wins over the browser's; ``language=None`` un-chooses it (the browser's
+    decides again in the console and portal; mails keep the stored language).
     The switches are the kinds of :mod:`chat.mail.kinds` for the caller's audience, checked
     by :func:`chat.mail.preferences.clean_switches` (422 for an unknown kind, another
     audience's, or an essential one switched off; the three pre-mail keys still expand);
     the time zone must be an IANA name. Nothing is stored when anything is refused."""
     require(actor, Action.UPDATE_PROFILE)
     clean_name = validation.text(name, "name", max_length=200, required=False) if name is not None else None
-    clean_language = validation.language(language) if language is not None else None
+    clean_language = validation.language(language) if isinstance(language, str) else language
     switches = preferences.clean_switches(notification_prefs, actor.role) if notification_prefs is not None else None
     clean_zone = preferences.clean_time_zone(time_zone) if not isinstance(time_zone, UnsetType) else UNSET
     clean_prefs = ui_prefs_rules.clean(ui_prefs) if ui_prefs is not None else None
@@ -508,9 +505,11 @@ async def update_profile(
             user.ui_prefs = ui_prefs_rules.merged(user.ui_prefs or {}, clean_prefs)
         if clean_name is not None:
             user.name = clean_name
-        if clean_language is not None:
+        if isinstance(clean_language, str):
             user.language = clean_language
             user.language_chosen = True
+        elif clean_language is None:
+            user.language_chosen = False
         if switches is not None:
             user.notification_prefs = preferences.merged_switches(user.notification_prefs or {}, switches, user.role)
         if not isinstance(clean_zone, UnsetType):

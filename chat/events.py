@@ -274,6 +274,11 @@ async def publish_events(svc: Services, events: list[dict[str, Any]]) -> None:
 STAFF_CHANNEL = "staff"
 
 
+def user_channel(user_id: int) -> str:
+    """Broker channel for events about one user (disabled, membership changes, alerts)."""
+    return f"user:{user_id}"
+
+
 async def ring_inbox(svc: Services, conversation_id: int, reason: str) -> None:
     """Tell every staff socket that a conversation's place in the queues may have changed.
 

@@ -54,7 +54,7 @@ CLIENT_FRAME_TYPES = ("auth", "join", "leave", "send", "typing", "read", "presen
 # docs/protocol.md, "Server → client frames" (checked against the document by the tests).
 SERVER_FRAME_TYPES = (
     "ready", "joined", "left", "event", "ack", "typing", "read", "presence", "support", "viewers", "resync",
-    "status", "inbox", "membership", "join_request", "alert", "pong", "error",
+    "status", "inbox", "membership", "join_request", "alert", "attention", "pong", "error",
 )
 OTHER = "other"
 RATE_LIMITED = "rate_limited"

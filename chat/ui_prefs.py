@@ -20,6 +20,9 @@ _CHECKS: Final[Mapping[str, tuple[Any, str]]] = {
     # Alerts: a sound on new work, a desktop notification (once the browser allows it).
     "sound": (lambda v: isinstance(v, bool), "true or false"),
     "desktop": (lambda v: isinstance(v, bool), "true or false"),
+    # The support groups whose transfers alert me (support-group membership is not stored).
+    "groups": (lambda v: isinstance(v, list) and len(v) <= 50 and all(isinstance(k, str) and 0 < len(k) <= 64 for k in v),
+               "a list of up to 50 support group keys"),
 }
 
 

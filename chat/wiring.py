@@ -5,6 +5,7 @@ worker call it, and nothing below imports it (docs/architecture.md)."""
 from __future__ import annotations
 
 from chat.attachments import sweep_unsent_uploads
+from chat.attention import on_events as alert_staff
 from chat.clock import Clock
 from chat.desk.autoassign import assign_job
 from chat.desk.autoassign import on_events as assign_new_chats
@@ -36,6 +37,8 @@ def build_services(
             react_to_events,  # tickets follow their chats
             # After the tickets' reaction: it creates the ticket row that assignment works on.
             assign_new_chats,
+            # Last: an automatic assignment is known, so is the new ticket's partner.
+            alert_staff,
         ],
         room_watchers=[Departures()],  # a visitor leaving a live chat
     )

@@ -24,6 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.access_changes import publish_access
+from chat.attention import alert_staff
 from chat.errors import AppError, NotFound
 from chat.events import EventKind, append_event, author_json, event_json, publish_events, ring_inbox, stage_event
 from chat.groups.queries import partner_first_line
@@ -491,6 +492,8 @@ async def publish_work(svc: Services, work: Work) -> None:
     reasons = work.inbox + [e["data"]["event"] for e in work.events if e["kind"] == "system"]
     if reasons:
         await ring_inbox(svc, work.conv.id, reasons[0])
+    # The people the change concerns (a transfer to their group, an SLA warning, …).
+    await alert_staff(svc, work.events)
 
 
 def app_error(exc: EscalationError) -> AppError:

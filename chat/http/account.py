@@ -62,7 +62,8 @@ async def me(request: Request) -> Response:
 
 class ProfileBody(Strict):
     name: str | None = None
-    language: str | None = None
+    # Absent: unchanged; null: not chosen, the browser's language decides again.
+    language: str | UnsetType | None = UNSET
     notification_prefs: dict[str, bool] | None = None
     # Absent: unchanged; null: not set (mails use UTC).
     time_zone: str | UnsetType | None = UNSET

@@ -38,8 +38,9 @@ log = logging.getLogger(__name__)
 
 BROKER_BACKOFF_MAX_SECONDS = 10.0
 CLOSE_ACCOUNT_GONE = 4409
-# Frames for one user's (or all staff's) sockets, published on their channels by chat.groups.
-NOTICE_TYPES = frozenset({"membership", "join_request", "alert"})
+# Frames for one user's (or all staff's) sockets, published on their channels by chat.groups
+# (and ``attention`` by chat.attention).
+NOTICE_TYPES = frozenset({"membership", "join_request", "alert", "attention"})
 
 
 class Hub:

@@ -20,6 +20,7 @@ import { ReportsView } from "./reports.js";
 import { AuditView } from "./audit.js";
 import { pickLanguage, register, setLanguage, t } from "/static/shared/i18n.js";
 import { errorText, rememberCategories, rememberGroups, roleLabel } from "/static/shared/labels.js";
+import { Alerts } from "./alerts.js";
 import catalog from "../i18n/shell.js";
 
 register(catalog);
@@ -148,6 +149,9 @@ class Console {
     this.body = h("div", { class: "body" }, this.sidebar, this.main, this.aside, this.adminEl, this.mailEl, this.spamEl,
       this.profileEl, this.reportsEl, this.auditEl);
     replace(root, h("div", { class: "shell" }, top, this.body));
+    // Alerts (issue 18): sound, desktop notifications, the tab title's count; js/alerts.js.
+    this.alerts = new Alerts(this);
+    this.alerts.mount(this.body);
 
     this.inbox = new Inbox(this.sidebar, this);
     this.view = new ConversationView(this.main, this.aside, this);
@@ -202,6 +206,10 @@ class Console {
     s.on("viewers", (frame) => this.view.onViewers(frame));
     s.on("typing", (frame) => this.view.onTyping(frame));
     s.on("inbox", (frame) => this.inbox.ring(frame.conversation_id));
+    s.on("attention", (frame) => {
+      this.alerts.on(frame);
+      if (this.partnerMode) this.inbox.load(); // its queue hears no doorbells: this one is for it
+    });
     s.on("presence", (frame) => {
       // My own choice, made in another tab or on another device, shows here too.
       if (frame.user_id === this.myId && (frame.status === "online" || frame.status === "away")) {
@@ -235,6 +243,7 @@ class Console {
   }
 
   open(id) {
+    this.alerts.seen(id);
     this.showInbox();
     this.inbox.select(id);
     this.view.open(id);
