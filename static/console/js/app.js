@@ -18,6 +18,7 @@ import { SpamView } from "./spam.js";
 import { ProfileView } from "./profile.js";
 import { ReportsView } from "./reports.js";
 import { AuditView } from "./audit.js";
+import { setLanguage, pickLanguage } from "/static/shared/i18n.js";
 
 const STAFF = new Set(["agent", "support_admin", "read_only"]);
 // Consoles of a partner's own first line hear no staff doorbells: they poll their queue.
@@ -69,6 +70,8 @@ async function start() {
       ? "This console is for support staff and for partners who run their own first line." : err.message);
     return;
   }
+  // The person's language, else the browser's (issue 18), before anything is drawn.
+  setLanguage(pickLanguage(me.user));
   new Console(me).mount();
 }
 
