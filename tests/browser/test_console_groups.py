@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Locator, Page, expect
 
 from chat import directory
 from chat.client import ChatClient
@@ -64,7 +64,7 @@ async def member_writes(portal: Page, text: str) -> None:
     await expect(portal.locator("#chat-log")).to_contain_text(text)
 
 
-def group_row(page: Page, conversation_id: int):  # type: ignore[no-untyped-def]
+def group_row(page: Page, conversation_id: int) -> Locator:
     return queue(page, "groups").locator(f"[data-conversation-id='{conversation_id}']")
 
 
@@ -144,7 +144,7 @@ async def test_an_agent_answers_a_group_chat_from_the_console_keeps_a_note_inter
     await expect(portal.locator("#chat-log")).to_contain_text(f"#{ticket_id}")
 
 
-async def test_in_russian_the_groups_queue_rings_live_and_read_only_staff_only_look(  # noqa: E501
+async def test_in_russian_the_groups_queue_rings_live_and_read_only_staff_only_look(
     browser: Browser, world: WidgetWorld
 ) -> None:
     olga = await staff(world, "Olga")
