@@ -25,6 +25,7 @@ from chat.groups.models import ChatGroup, ChatGroupMember, GroupChatRead, Member
 from chat.hot_reads import hot_reads_of
 from chat.models import Conversation, Event, Organization
 from chat.services import Services
+from chat.wire import View, iso
 
 # The doorbell's reason: the console re-reads the group chat's row, not a ticket's item.
 GROUP_MESSAGE = "group.message"
@@ -51,7 +52,27 @@ def _unread_query(user_id: int, conversation_ids: list[int] | None) -> Any:
     return query
 
 
-async def _rows(db: AsyncSession, user_id: int, conversation_ids: list[int] | None = None) -> list[dict[str, Any]]:
+class OrgRefView(View, frozen=True, kw_only=True):
+    id: int
+    name: str
+
+
+class GroupChatView(View, frozen=True, kw_only=True):
+    """A row of the Groups queue, for one staff member (GROUP_CHAT in docs/http.md)."""
+
+    conversation_id: int
+    group_id: int
+    name: str
+    organization: OrgRefView
+    conversation_status: str
+    members: int  # active ones
+    last_seq: int
+    read_seq: int  # this staff member's marker
+    unread: int  # public messages after it, not their own
+    last_activity_at: str
+
+
+async def _rows(db: AsyncSession, user_id: int, conversation_ids: list[int] | None = None) -> list[GroupChatView]:
     query = (
         select(ChatGroup, Conversation, Organization, GroupChatRead.last_read_seq)
         .join(Conversation, Conversation.id == ChatGroup.conversation_id)
@@ -68,23 +89,17 @@ async def _rows(db: AsyncSession, user_id: int, conversation_ids: list[int] | No
         .group_by(ChatGroupMember.group_id)
     )).all()) if rows else {}
     found = [
-        {
-            "conversation_id": group.conversation_id,
-            "group_id": group.id,
-            "name": group.name,
-            "organization": {"id": org.id, "name": org.name},
-            "conversation_status": conv.status.value,
-            "members": int(members.get(group.id, 0)),
-            "last_seq": conv.last_seq,
-            "read_seq": int(read_seq or 0),
-            "unread": int(unread.get(group.conversation_id, 0)),
-            "last_activity_at": conv.updated_at.isoformat(),
-        }
+        GroupChatView(
+            conversation_id=group.conversation_id, group_id=group.id, name=group.name,
+            organization=OrgRefView(id=org.id, name=org.name), conversation_status=conv.status.value,
+            members=int(members.get(group.id, 0)), last_seq=conv.last_seq, read_seq=int(read_seq or 0),
+            unread=int(unread.get(group.conversation_id, 0)), last_activity_at=iso(conv.updated_at),
+        )
         for group, conv, org, read_seq in rows
     ]
     # What waits for me first, then the most recently active.
-    found.sort(key=lambda i: (i["last_activity_at"], i["conversation_id"]), reverse=True)
-    found.sort(key=lambda i: i["unread"] == 0)  # stable: the unread ones first, each part as above
+    found.sort(key=lambda i: (i.last_activity_at, i.conversation_id), reverse=True)
+    found.sort(key=lambda i: i.unread == 0)  # stable: the unread ones first, each part as above
     return found
 
 
@@ -94,10 +109,10 @@ async def group_chats(svc: Services, actor: Principal) -> dict[str, Any]:
     require(actor, Action.VIEW_DESK)
     async with svc.reads() as db:
         items = await _rows(db, actor.user_id)
-    return {"group_chats": items, "unread": sum(i["unread"] for i in items), "server_time": svc.clock.now().isoformat()}
+    return {"group_chats": items, "unread": sum(i.unread for i in items), "server_time": svc.clock.now().isoformat()}
 
 
-async def group_chat(svc: Services, actor: Principal, conversation_id: int) -> dict[str, Any]:
+async def group_chat(svc: Services, actor: Principal, conversation_id: int) -> GroupChatView:
     """One row of the Groups queue (what a console re-reads on a ``group.message`` doorbell)."""
     require(actor, Action.VIEW_DESK)
     async with svc.reads() as db:
@@ -107,7 +122,7 @@ async def group_chat(svc: Services, actor: Principal, conversation_id: int) -> d
     return found[0]
 
 
-async def mark_read(svc: Services, actor: Principal, conversation_id: int, seq: int) -> dict[str, Any]:
+async def mark_read(svc: Services, actor: Principal, conversation_id: int, seq: int) -> GroupChatView:
     """Move the actor's read marker of a group chat forward (never back, never past its
     last event); return the row. Read-only staff keep one too: it is their own place in
     the list, not a change to the chat."""

@@ -19,7 +19,7 @@ from chat import directory
 from chat.client import ChatClient
 from chat.groups import requests, service
 from chat.models import OrgKind, Role
-from tests.browser.console_helpers import Staff, api, api_as, history, open_console, open_portal, queue, staff
+from tests.browser.console_helpers import api, api_as, history, open_console, open_portal, queue, staff
 from tests.browser.widget_harness import WidgetWorld, widget_world
 from tests.chat.groups.helpers import Person, person
 
@@ -36,7 +36,7 @@ class Company:
     conversation_id: int
 
 
-async def acme_with_a_group(world: WidgetWorld, creator: Staff) -> Company:
+async def acme_with_a_group(world: WidgetWorld) -> Company:
     """Acme (a customer of a reseller) with a group "Ops" and Mia, a member of it."""
     svc = world.services
     reseller = (await directory.create_organization(svc, None, name="Partner One", kind=OrgKind.RESELLER)).organization
@@ -72,7 +72,7 @@ async def test_an_agent_answers_a_group_chat_from_the_console_keeps_a_note_inter
     browser: Browser, world: WidgetWorld
 ) -> None:
     anna, boris = await staff(world, "Anna"), await staff(world, "Boris")
-    acme = await acme_with_a_group(world, anna)
+    acme = await acme_with_a_group(world)
     conv = acme.conversation_id
     _, a = await open_console(browser, world, anna)
     _, b = await open_console(browser, world, boris)
@@ -152,7 +152,7 @@ async def test_in_russian_the_groups_queue_rings_live_and_read_only_staff_only_l
     # Olga picks Russian; Vera (read-only: she changes nothing, her profile neither) keeps English.
     r = await api(world, olga, "PATCH", "/api/me", {"language": "ru"})
     assert r.status_code == 200, r.text
-    acme = await acme_with_a_group(world, olga)
+    acme = await acme_with_a_group(world)
     conv = acme.conversation_id
     _, o = await open_console(browser, world, olga)
     _, v = await open_console(browser, world, viewer)
