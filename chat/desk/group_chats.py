@@ -164,7 +164,9 @@ async def on_events(svc: Services, actor: Any, events: list[dict[str, Any]]) -> 
     """The after-commit reaction (``Services.reactions``): a public message in a group
     chat rings every staff console (``inbox`` with reason ``group.message``), whose
     Groups queue re-reads that chat's unread count. One indexed lookup per conversation
-    with a new message; internal notes and system events ring nothing."""
+    with a new message; internal notes and system events ring nothing. Nothing to catch up
+    after a crash: a doorbell carries no state, and a console re-reads its queues on every
+    reconnect."""
     conversations = {int(e["conversation_id"]) for e in events if e.get("kind") == "message" and not e.get("internal")}
     if not conversations:
         return

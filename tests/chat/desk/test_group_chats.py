@@ -5,13 +5,18 @@ conversation detail, and internal notes that never reach the members (socket, HT
 from __future__ import annotations
 
 import asyncio
+from email import message_from_bytes
+from email.policy import default
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from chat.client import ChatClient
 from chat.groups import requests
+from chat.mail.models import OutboxMail
+from chat.wiring import build_sweeper
 from tests.chat.groups.helpers import GroupWorld, Person, make_group_world
 from tests.support.live import LiveServer
 
@@ -123,6 +128,13 @@ async def test_an_internal_note_in_a_group_never_reaches_a_member(
     assert [e["body"] for e in r.json()["events"] if e["kind"] != "system"] == ["Hello Acme"]
     r = await http.get(f"/api/conversations/{conv}/events?after_seq=0", headers=auth(world.agent))
     assert "secret: the customer is on a trial" in [e["body"] for e in r.json()["events"]]
+    # Nor by mail: a full pass of the mail planner and sender, then the outbox.
+    await build_sweeper(server.services).run_once()
+    async with server.services.reads() as db:
+        mails = list(await db.scalars(select(OutboxMail)))
+    texts = [part.get_content() for m in mails
+             for part in message_from_bytes(m.raw, policy=default).walk() if part.get_content_maintype() == "text"]
+    assert all("on a trial" not in text for text in texts)
 
 
 async def test_the_detail_of_a_group_chat_names_the_group_and_what_the_reader_may_do(
