@@ -104,6 +104,10 @@ async def test_an_agent_answers_a_group_chat_from_the_console_keeps_a_note_inter
     await box.press("Enter")
     await expect(portal.locator("#chat-log")).to_contain_text("We are on it, Mia")
     await expect(group_row(b, conv).get_by_test_id("unread")).to_have_text("2")
+    # Support's own answer is no customer's request: no ticket from it.
+    answer = history(a).locator(".msg", has_text="We are on it, Mia")
+    await expect(answer).to_be_visible()
+    await expect(answer.get_by_role("button", name="Open a ticket")).to_have_count(0)
 
     # An internal note: her colleague sees it, the member never does.
     async with ChatClient(world.ws_url + "/ws", acme.member.token, timeout=10) as member_socket:

@@ -4,7 +4,7 @@
 // (`can` in the detail): a partner's ticket is read-only for platform agents, and a
 // partner's admin works only its own (Take, reply, status, Transfer to platform).
 // A group chat (issue 18) opens here too: the same history and composer (notes included),
-// no ticket actions, a "Open a ticket" button on each member's message, and its read
+// no ticket actions, an "Open a ticket" button on each member's message, and its read
 // marker kept as the agent reads (the Groups queue's unread count).
 
 import { api } from "./api.js";
@@ -42,6 +42,10 @@ export class ConversationView {
     this.idleTimer = null;
     this.reloadDetail = debounce(() => this._loadDetail(), 150);
     this.markRead = debounce(() => this._markRead(), 300);
+    // What came while the tab was in the background is read once the agent looks again.
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible" && this.group) this.markRead();
+    });
     setInterval(() => {
       this._renderTyping();
       this._tickLeft();
@@ -573,8 +577,9 @@ export class ConversationView {
     const label = event.kind === "note" ? t("conv.note_by", { name: author.name }) : author.name || t("conv.customer");
     // Images as thumbnails, fetched with the token (issue 18: a bare link showed a broken glyph).
     const files = attachmentList((event.data && event.data.attachments) || [], this.ctx.toast);
-    // A member's message in a group chat can become a ticket (chat.groups.ticketing).
-    const escalate = this.group && event.kind === "message" && !event.internal
+    // A member's message in a group chat can become a ticket, its author the requester
+    // (chat.groups.ticketing); support's own answers are not a customer's request.
+    const escalate = this.group && event.kind === "message" && !event.internal && !staff
       ? h("button", { class: "link", "data-action": "escalate", disabled: !this._canEscalate(),
         onclick: () => this._escalate(event) }, t("conv.escalate")) : null;
     return h("div", { class: cls, ...attrs },
