@@ -20,6 +20,7 @@ from chat.client import ChatClient
 from chat.groups import requests, service
 from chat.models import OrgKind, Role
 from tests.browser.console_helpers import api, api_as, history, open_console, open_portal, queue, staff
+from tests.browser.test_console_defects_inbox import png
 from tests.browser.widget_harness import WidgetWorld, widget_world
 from tests.chat.groups.helpers import Person, person
 
@@ -69,7 +70,7 @@ def group_row(page: Page, conversation_id: int) -> Locator:
 
 
 async def test_an_agent_answers_a_group_chat_from_the_console_keeps_a_note_internal_and_opens_a_ticket(
-    browser: Browser, world: WidgetWorld
+    browser: Browser, world: WidgetWorld, tmp_path: Path
 ) -> None:
     anna, boris = await staff(world, "Anna"), await staff(world, "Boris")
     acme = await acme_with_a_group(world)
@@ -125,10 +126,27 @@ async def test_an_agent_answers_a_group_chat_from_the_console_keeps_a_note_inter
         await member_socket.wait_for_seq(conv, max(e["seq"] for e in member_socket.log[conv]))
         assert all("trial plan" not in (e.get("body") or "") for e in member_socket.log[conv])
     await expect(portal.locator("#chat-log")).not_to_contain_text("trial plan")
+    # A file, with the same composer: uploaded when chosen, sent with the reply.
+    diagram = tmp_path / "diagram.png"
+    diagram.write_bytes(png(32, 24))
+    await a.get_by_label("Attach files").set_input_files(str(diagram))
+    await expect(a.get_by_test_id("tray")).to_contain_text("ready")
+    await box.fill("Here is the network diagram")
+    await box.press("Enter")
+    await expect(a.get_by_test_id("tray")).to_be_empty()
+    await expect(portal.locator("#chat-log")).to_contain_text("Here is the network diagram")
+    thumb = history(a).locator(".msg", has_text="Here is the network diagram").locator("img.thumb")
+    await expect(thumb).to_have_attribute("src", re.compile(r"^blob:"))
+    await a.wait_for_function("() => [...document.querySelectorAll('[data-testid=history] img.thumb')]"
+                              ".every((i) => i.complete)")
+    assert await thumb.evaluate("img => img.naturalWidth") == 32
+
     r = await api_as(world, acme.member.token, "GET", f"/api/conversations/{conv}/events?after_seq=0")
     assert r.status_code == 200, r.text
-    bodies = [e["body"] for e in r.json()["events"] if e["kind"] != "system"]
-    assert bodies == ["Our VPN is down since 9:00", "We are on it, Mia", "A fix is being deployed"]
+    messages = [e for e in r.json()["events"] if e["kind"] != "system"]
+    assert [e["body"] for e in messages] == [
+        "Our VPN is down since 9:00", "We are on it, Mia", "A fix is being deployed", "Here is the network diagram"]
+    assert [f["filename"] for f in messages[-1]["data"]["attachments"]] == ["diagram.png"]
 
     # A ticket from the member's message: she is its requester, the group links to it.
     await message.get_by_role("button", name="Open a ticket").click()

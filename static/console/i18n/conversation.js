@@ -64,7 +64,14 @@ export default {
     "conv.escalate_text": "Its author becomes the ticket's requester and its text the ticket's first entry; the group sees a link to the ticket.",
     "conv.escalate_ok": "Open ticket",
     "conv.escalated": "Ticket #{id} opened from the message.",
-    "conv.not_escalated": "No ticket opened: {error}"
+    "conv.not_escalated": "No ticket opened: {error}",
+    "conv.attach": "Attach files",
+    "conv.files_uploading": "Wait until the files are uploaded.",
+    "conv.upload_failed": "{name} was not uploaded: {error}",
+    "conv.file_ready": "ready",
+    "conv.file_uploading": "uploading…",
+    "conv.file_not_uploaded": "not uploaded",
+    "conv.file_remove": "Remove {name}"
   },
   "pt-BR": {
     "conv.pick": "Escolha uma conversa em uma fila (Alt+↓ / Alt+↑ navegam entre elas).",
@@ -131,7 +138,14 @@ export default {
     "conv.escalate_text": "O autor passa a ser o solicitante do ticket e o texto, a primeira entrada; o grupo vê um link para o ticket.",
     "conv.escalate_ok": "Abrir ticket",
     "conv.escalated": "Ticket nº {id} aberto a partir da mensagem.",
-    "conv.not_escalated": "Nenhum ticket aberto: {error}"
+    "conv.not_escalated": "Nenhum ticket aberto: {error}",
+    "conv.attach": "Anexar arquivos",
+    "conv.files_uploading": "Aguarde o envio dos arquivos.",
+    "conv.upload_failed": "{name} não foi enviado: {error}",
+    "conv.file_ready": "pronto",
+    "conv.file_uploading": "enviando…",
+    "conv.file_not_uploaded": "não enviado",
+    "conv.file_remove": "Remover {name}"
   },
   "de": {
     "conv.pick": "Wählen Sie ein Gespräch aus einer Warteschlange (Alt+↓ / Alt+↑ blättern).",
@@ -198,7 +212,14 @@ export default {
     "conv.escalate_text": "Der Verfasser wird Anfragender des Tickets, der Text sein erster Eintrag; die Gruppe sieht einen Link zum Ticket.",
     "conv.escalate_ok": "Ticket eröffnen",
     "conv.escalated": "Ticket Nr. {id} aus der Nachricht eröffnet.",
-    "conv.not_escalated": "Kein Ticket eröffnet: {error}"
+    "conv.not_escalated": "Kein Ticket eröffnet: {error}",
+    "conv.attach": "Dateien anhängen",
+    "conv.files_uploading": "Warten Sie, bis die Dateien hochgeladen sind.",
+    "conv.upload_failed": "{name} wurde nicht hochgeladen: {error}",
+    "conv.file_ready": "bereit",
+    "conv.file_uploading": "wird hochgeladen…",
+    "conv.file_not_uploaded": "nicht hochgeladen",
+    "conv.file_remove": "{name} entfernen"
   },
   "es": {
     "conv.pick": "Elija una conversación de una cola (Alt+↓ / Alt+↑ para recorrerlas).",
@@ -265,7 +286,14 @@ export default {
     "conv.escalate_text": "Su autor pasa a ser el solicitante del ticket y su texto la primera entrada; el grupo ve un enlace al ticket.",
     "conv.escalate_ok": "Abrir ticket",
     "conv.escalated": "Ticket n.º {id} abierto a partir del mensaje.",
-    "conv.not_escalated": "No se abrió ningún ticket: {error}"
+    "conv.not_escalated": "No se abrió ningún ticket: {error}",
+    "conv.attach": "Adjuntar archivos",
+    "conv.files_uploading": "Espere a que se suban los archivos.",
+    "conv.upload_failed": "{name} no se subió: {error}",
+    "conv.file_ready": "listo",
+    "conv.file_uploading": "subiendo…",
+    "conv.file_not_uploaded": "no subido",
+    "conv.file_remove": "Quitar {name}"
   },
   "ru": {
     "conv.pick": "Выберите разговор в очереди (Alt+↓ / Alt+↑ — переход между ними).",
@@ -332,6 +360,13 @@ export default {
     "conv.escalate_text": "Автор станет заявителем, текст — первой записью заявки; группа увидит ссылку на заявку.",
     "conv.escalate_ok": "Создать заявку",
     "conv.escalated": "Заявка №{id} создана из сообщения.",
-    "conv.not_escalated": "Заявка не создана: {error}"
+    "conv.not_escalated": "Заявка не создана: {error}",
+    "conv.attach": "Прикрепить файлы",
+    "conv.files_uploading": "Дождитесь загрузки файлов.",
+    "conv.upload_failed": "{name} не загружен: {error}",
+    "conv.file_ready": "готов",
+    "conv.file_uploading": "загружается…",
+    "conv.file_not_uploaded": "не загружен",
+    "conv.file_remove": "Убрать {name}"
   }
 };

@@ -17,7 +17,7 @@ import { openDialog, transferDialog, resolveDialog, fieldsDialog, taskDialog, to
 import { leftText } from "./inbox.js";
 import { spamDialog } from "./spam.js";
 import { maskedMarker } from "./masking.js";
-import { attachmentList } from "./files.js";
+import { attachmentList, uploadFile } from "./files.js";
 import { t, register } from "/static/shared/i18n.js";
 import catalog from "../i18n/conversation.js";
 
@@ -130,6 +130,13 @@ export class ConversationView {
     });
     this.internal = h("input", { type: "checkbox", id: "internal-toggle", disabled: !canWork });
     this.typingLine = h("div", { class: "typing", "data-testid": "typing" });
+    // Files go up as soon as they are chosen; Send carries the stored ones' ids.
+    this.files = []; // {file, attachment?, failed?}
+    this.tray = h("ul", { class: "tray", "data-testid": "tray" });
+    this.fileInput = h("input", { type: "file", multiple: true, class: "hidden", "aria-label": t("conv.attach") });
+    this.fileInput.addEventListener("change", () => this._chooseFiles());
+    this.attachButton = h("button", { type: "button", "data-action": "attach", disabled: !canWork,
+      onclick: () => this.fileInput.click() }, t("conv.attach"));
     this.canned = new CannedPicker(this.ctx, () => this.id, (text) => this._insert(text), !canWork);
     this.sendButton = h("button", { class: "primary", "data-action": "send", disabled: !canWork, onclick: () => this._send() },
       t("conv.send"));
@@ -140,8 +147,10 @@ export class ConversationView {
     this.composer = h("div", { class: "composer" },
       this.typingLine,
       this.textarea,
+      this.tray,
       h("div", { class: "row" },
         this.sendButton,
+        this.attachButton, this.fileInput,
         partner ? null : h("label", {}, this.internal, " ", t("conv.internal_note")),
         partner ? null : this.canned.element,
         partner || this.group ? null : this.resolveButton,
@@ -170,6 +179,7 @@ export class ConversationView {
           ? t("conv.partner_read_only")
           : t("conv.read_only");
     this.sendButton.disabled = !can.reply;
+    this.attachButton.disabled = !can.reply;
     this.internal.disabled = !can.internal;
     this.resolveButton.disabled = !(can.claim && can.reply);
     this.canned.button.disabled = !can.reply;
@@ -227,12 +237,48 @@ export class ConversationView {
   // The client's outbox sends it (again after a reconnect, until its ack); only a refusal
   // comes back here, to onSendFailed.
   _send() {
-    const body = this.textarea.value;
+    const ready = this.files.filter((f) => f.attachment);
+    if (this.files.some((f) => !f.attachment && !f.failed)) {
+      this.ctx.toast(t("conv.files_uploading"));
+      return;
+    }
+    // A message needs text: files alone go out under their names.
+    const body = this.textarea.value.trim() ? this.textarea.value : ready.map((f) => f.file.name).join(", ");
     if (!body.trim() || this.id === null) return;
     this.textarea.value = "";
     this._stopTyping();
-    this.socket.send(this.id, body, this.internal.checked ? { internal: true } : {});
+    const extra = this.internal.checked ? { internal: true } : {};
+    if (ready.length) extra.attachments = ready.map((f) => f.attachment.id);
+    this.files = [];
+    this._renderTray();
+    this.socket.send(this.id, body, extra);
     if (this.socket.state !== "online") this.ctx.toast(t("conv.offline"));
+  }
+
+  async _chooseFiles() {
+    const id = this.id;
+    const chosen = [...this.fileInput.files].map((file) => ({ file }));
+    this.fileInput.value = "";
+    this.files.push(...chosen);
+    this._renderTray();
+    await Promise.all(chosen.map(async (entry) => {
+      try {
+        entry.attachment = await uploadFile(id, entry.file);
+      } catch (err) {
+        entry.failed = true;
+        this.ctx.toast(t("conv.upload_failed", { name: entry.file.name, error: err.message }), true);
+      }
+      if (id === this.id) this._renderTray();
+    }));
+  }
+
+  _renderTray() {
+    replace(this.tray, this.files.map((entry) => h("li", { class: entry.attachment ? "done" : entry.failed ? "failed" : "" },
+      h("span", {}, entry.file.name), " ",
+      h("span", { class: "muted" }, entry.attachment ? t("conv.file_ready") : entry.failed ? t("conv.file_not_uploaded")
+        : t("conv.file_uploading")),
+      h("button", { type: "button", class: "link", "aria-label": t("conv.file_remove", { name: entry.file.name }),
+        onclick: () => { this.files = this.files.filter((f) => f !== entry); this._renderTray(); } }, "×"))));
   }
 
   onSendFailed(item, error) {

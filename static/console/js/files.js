@@ -51,3 +51,18 @@ export function attachmentList(list, toast) {
       onclick: () => openFile(a, true, toast) }, a.filename);
   }));
 }
+
+// Upload one file into a conversation (the raw file as the body, docs/http.md
+// "Attachments"); resolves to the stored attachment, whose id a `send` then carries.
+export async function uploadFile(conversationId, file) {
+  const r = await fetch(`/api/conversations/${conversationId}/attachments?filename=${encodeURIComponent(file.name)}`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token()}`, "X-Requested-With": "supportchat",
+      "Content-Type": file.type || "application/octet-stream" },
+    credentials: "omit",
+    body: file,
+  });
+  const data = await r.json().catch(() => null);
+  if (!r.ok) throw new Error((data && data.error && data.error.message) || String(r.status));
+  return data.attachment;
+}
