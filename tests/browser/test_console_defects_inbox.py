@@ -34,6 +34,16 @@ async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
         yield w
 
 
+@pytest.fixture(autouse=True)
+async def pages_closed_first(browser: Browser, world: WidgetWorld) -> AsyncIterator[None]:
+    """Every page closed before the server stops (this fixture's teardown runs before
+    both): a console's request still in flight at shutdown leaves a database connection
+    behind, which a later test then sees collected unclosed."""
+    yield
+    for context in browser.contexts:
+        await context.close()
+
+
 def png(width: int, height: int) -> bytes:
     """A real PNG (an opaque red rectangle) that a browser decodes."""
     def chunk(kind: bytes, data: bytes) -> bytes:

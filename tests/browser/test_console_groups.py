@@ -31,9 +31,22 @@ async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
         yield w
 
 
+@pytest.fixture(autouse=True)
+async def pages_closed_first(browser: Browser, world: WidgetWorld) -> AsyncIterator[None]:
+    """Every page closed before the server stops (this fixture's teardown runs before
+    both): a console's request still in flight at shutdown leaves a database connection
+    behind, which a later test then sees collected unclosed."""
+    yield
+    for context in browser.contexts:
+        await context.close()
+
+
 @dataclass(frozen=True)
 class Company:
+    organization_id: int
     member: Person
+    partner_admin: Person
+    founder: Person
     conversation_id: int
 
 
@@ -49,7 +62,7 @@ async def acme_with_a_group(world: WidgetWorld) -> Company:
     group = await service.create_group(svc, founder.principal, organization=acme.id, name="Ops")
     made = await requests.request_join(svc, mia.principal, group="Ops")
     await requests.decide(svc, partner.principal, made.id, approve=True)
-    return Company(mia, group.conversation_id)
+    return Company(acme.id, mia, partner, founder, group.conversation_id)
 
 
 async def member_opens_the_group(browser: Browser, world: WidgetWorld, member: Person) -> Page:
@@ -65,6 +78,14 @@ async def member_writes(portal: Page, text: str) -> None:
     await expect(portal.locator("#chat-log")).to_contain_text(text)
 
 
+def page_errors(*pages: Page) -> list[str]:
+    """What the consoles throw (a queue row without an SLA badge once broke every update)."""
+    errors: list[str] = []
+    for page in pages:
+        page.on("pageerror", lambda err: errors.append(str(err)))
+    return errors
+
+
 def group_row(page: Page, conversation_id: int) -> Locator:
     return queue(page, "groups").locator(f"[data-conversation-id='{conversation_id}']")
 
@@ -77,6 +98,7 @@ async def test_an_agent_answers_a_group_chat_from_the_console_keeps_a_note_inter
     conv = acme.conversation_id
     _, a = await open_console(browser, world, anna)
     _, b = await open_console(browser, world, boris)
+    errors = page_errors(a, b)
     for page in (a, b):
         await expect(queue(page, "groups").get_by_test_id("count")).to_have_text("0")
         await expect(group_row(page, conv)).to_contain_text("Ops")
@@ -164,6 +186,8 @@ async def test_an_agent_answers_a_group_chat_from_the_console_keeps_a_note_inter
         acme.member.id, "group_chat", conv)
     await expect(history(a).locator(".sys").last).to_contain_text(f"#{ticket_id}")
     await expect(portal.locator("#chat-log")).to_contain_text(f"#{ticket_id}")
+    await a.evaluate("1")  # every page event raised so far has reached the test
+    assert errors == []
 
 
 async def test_in_russian_the_groups_queue_rings_live_and_read_only_staff_only_look(
@@ -178,6 +202,7 @@ async def test_in_russian_the_groups_queue_rings_live_and_read_only_staff_only_l
     conv = acme.conversation_id
     _, o = await open_console(browser, world, olga)
     _, v = await open_console(browser, world, viewer)
+    errors = page_errors(o, v)
     await expect(queue(o, "groups").locator("h2")).to_contain_text("Группы")
 
     portal = await member_opens_the_group(browser, world, acme.member)
@@ -202,3 +227,17 @@ async def test_in_russian_the_groups_queue_rings_live_and_read_only_staff_only_l
     await expect(v.get_by_role("button", name="Send")).to_be_disabled()
     await expect(v.get_by_label("Internal note (staff only)")).to_be_disabled()
     await expect(history(v).locator(".msg", has_text="Принтер").get_by_role("button", name="Open a ticket")).to_be_disabled()
+
+    # A group made after the consoles read their queues shows up on its first message.
+    svc = world.services
+    billing = await service.create_group(svc, acme.founder.principal, organization=acme.organization_id, name="Billing")
+    made = await requests.request_join(svc, acme.member.principal, group="Billing")
+    await requests.decide(svc, acme.partner_admin.principal, made.id, approve=True)
+    async with ChatClient(world.ws_url + "/ws", acme.member.token, timeout=10) as member_socket:
+        await member_socket.join(billing.conversation_id)
+        await member_socket.send(billing.conversation_id, "Счёт выставлен неверно")
+    await expect(group_row(o, billing.conversation_id)).to_contain_text("Billing")
+    await expect(group_row(o, billing.conversation_id).get_by_test_id("unread")).to_have_text("1")
+    await expect(queue(o, "groups").get_by_test_id("count")).to_have_text("1")
+    await o.evaluate("1")
+    assert errors == []

@@ -93,7 +93,10 @@ export class Inbox {
   // An `inbox` doorbell: re-read that item (and the counts) a moment later, once per burst.
   ring(conversationId) {
     if (this.isGroup(conversationId)) {
-      this.refreshGroup(conversationId);
+      // The chat open in front marks itself read and hands the row over (a re-read here
+      // could land after that and bring back a count already read).
+      const view = this.ctx.view;
+      if (!(view && view.id === conversationId && document.visibilityState === "visible")) this.refreshGroup(conversationId);
       return;
     }
     this.pending.add(conversationId);
@@ -168,7 +171,7 @@ export class Inbox {
     // they were scoped to it, and every queue update threw "items is not defined").
     let items = [];
     const reads = ids.map((id) => api("GET", `/api/desk/items/${id}`).then((d) => d.item).catch((err) => {
-      if (err.status === 404) return { conversation_id: id, queue: null };
+      if (err.status === 404) return { conversation_id: id, queue: null, ticketless: true };
       throw err;
     }));
     try {
@@ -191,6 +194,8 @@ export class Inbox {
     }
     this.render();
     this.ctx.itemChanged(items);
+    // No ticket: perhaps a group chat made after the queues were read.
+    for (const item of items) if (item.ticketless) this.refreshGroup(item.conversation_id);
   }
 
   _query() {
@@ -292,7 +297,8 @@ export class Inbox {
 
   _tick() {
     const now = Date.now() + this.ctx.skew;
-    for (const row of this.list.querySelectorAll(".item")) {
+    // Ticket rows only: a group chat's row has no SLA (and no badge to set).
+    for (const row of this.list.querySelectorAll(".item:not(.group)")) {
       const state = slaState(row._sla, now);
       row._badge.className = `sla ${state ? state.cls : ""}`;
       row._badge.textContent = state ? state.text : "";
