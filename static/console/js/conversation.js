@@ -9,7 +9,7 @@
 
 import { api } from "./api.js";
 import { h, replace } from "/static/shared/dom.js";
-import { time, debounce } from "./format.js";
+import { debounce } from "./format.js";
 import { describe, statusLabel } from "./events.js";
 import { CannedPicker } from "./canned.js";
 import { renderAside } from "./aside.js";
@@ -18,7 +18,7 @@ import { leftText } from "./inbox.js";
 import { spamDialog } from "./spam.js";
 import { maskedMarker } from "./masking.js";
 import { attachmentList, uploadFile } from "./files.js";
-import { t, register } from "/static/shared/i18n.js";
+import { t, register, fmtTime } from "/static/shared/i18n.js";
 import catalog from "../i18n/conversation.js";
 
 register(catalog);
@@ -615,7 +615,7 @@ export class ConversationView {
   _renderEvent(event) {
     const attrs = { dataset: { seq: event.seq, kind: event.kind } };
     if (event.kind === "system") {
-      return h("div", { class: "sys", ...attrs }, `${describe(event.data || {})} · ${time(event.created_at)}`);
+      return h("div", { class: "sys", ...attrs }, `${describe(event.data || {})} · ${fmtTime(event.created_at)}`);
     }
     const author = event.author || {};
     const staff = ["agent", "support_admin", "read_only", "reseller_admin"].includes(author.role);
@@ -629,7 +629,7 @@ export class ConversationView {
       ? h("button", { class: "link", "data-action": "escalate", disabled: !this._canEscalate(),
         onclick: () => this._escalate(event) }, t("conv.escalate")) : null;
     return h("div", { class: cls, ...attrs },
-      h("div", { class: "who" }, `${label} · ${time(event.created_at)}`, escalate ? " · " : null, escalate),
+      h("div", { class: "who" }, `${label} · ${fmtTime(event.created_at)}`, escalate ? " · " : null, escalate),
       h("div", { class: "body" }, event.body), maskedMarker(event.data), files);
   }
 
