@@ -9,6 +9,7 @@ from chat.attention import on_events as alert_staff
 from chat.clock import Clock
 from chat.desk.autoassign import assign_job
 from chat.desk.autoassign import on_events as assign_new_chats
+from chat.desk.group_chats import on_events as ring_for_group_messages
 from chat.impersonation import expire_job as expire_impersonations
 from chat.mail.planner import plan_backlog, plan_job
 from chat.mail.sender import send_backlog, send_due
@@ -37,6 +38,7 @@ def build_services(
             react_to_events,  # tickets follow their chats
             # After the tickets' reaction: it creates the ticket row that assignment works on.
             assign_new_chats,
+            ring_for_group_messages,  # a group member's message reaches the consoles' Groups queue
             # Last: an automatic assignment is known, so is the new ticket's partner.
             alert_staff,
         ],

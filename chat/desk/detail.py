@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.authz import Action, ConversationRef, Principal, can
@@ -21,7 +21,8 @@ from chat.desk.notes import CustomerNoteView
 from chat.desk.scope import search_scope
 from chat.errors import NotFound
 from chat.events import load_visible, read_position
-from chat.models import Conversation, Event, Organization, Site, User
+from chat.groups.models import ChatGroup, ChatGroupMember, MemberState
+from chat.models import Conversation, ConversationKind, Event, Organization, Site, User
 from chat.services import Services
 from escalation.access import ticket_ref
 from escalation.models import Ticket
@@ -70,6 +71,28 @@ async def _abilities(
     }
 
 
+async def _group_of(db: AsyncSession, actor: Principal, conv: Conversation) -> dict[str, Any] | None:
+    """A group chat's group (its name, company, active members) and whether the reader
+    may open a ticket from one of its messages; None for any other conversation."""
+    if conv.kind is not ConversationKind.GROUP:
+        return None
+    row = (await db.execute(
+        select(ChatGroup, Organization).join(Organization, Organization.id == ChatGroup.organization_id)
+        .where(ChatGroup.conversation_id == conv.id)
+    )).first()
+    if row is None:
+        return None
+    group, org = row
+    members = await db.scalar(select(func.count()).select_from(ChatGroupMember).where(
+        ChatGroupMember.group_id == group.id, ChatGroupMember.state == MemberState.ACTIVE))
+    return {
+        "id": group.id, "name": group.name, "organization": {"id": org.id, "name": org.name},
+        "members": int(members or 0),
+        # chat.groups.ticketing.escalate_group_message's own rule.
+        "can_escalate": can(actor, Action.OPEN_TICKET_FOR_OTHERS),
+    }
+
+
 async def conversation_detail(svc: Services, actor: Principal, conversation_id: int) -> dict[str, Any]:
     scope = search_scope(actor)
     async with svc.reads() as db:
@@ -78,7 +101,10 @@ async def conversation_detail(svc: Services, actor: Principal, conversation_id: 
         if scope.is_partner_console and (ticket_row is None or not scope.covers(ticket_row.handled_by_org_id)):
             raise NotFound("no such conversation in your partner queue")
         read_seq = await read_position(db, actor.user_id, conv.id)
-        customer_id = (ticket_row.requester_id if ticket_row is not None else None) or conv.created_by_id
+        group = await _group_of(db, actor, conv)
+        # A group chat has members, not one customer (its creator is whoever set it up).
+        customer_id = None if group is not None else (
+            (ticket_row.requester_id if ticket_row is not None else None) or conv.created_by_id)
         customer = await db.get(User, customer_id) if customer_id is not None else None
         creator = await db.get(User, conv.created_by_id) if conv.created_by_id is not None else None
         account_creator = await db.get(User, customer.created_by_id) if customer and customer.created_by_id else None
@@ -121,4 +147,5 @@ async def conversation_detail(svc: Services, actor: Principal, conversation_id: 
         "last_interaction_at": (last.at if last is not None else conv.updated_at).isoformat(),
         "notes": notes,
         "can": abilities,
+        "group": group,
     }

@@ -145,3 +145,16 @@ class AlertFile(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     storage_key: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class GroupChatRead(Base):
+    """How far a staff member has read a group chat in the console (issue 18): the
+    Groups queue counts the messages after it. Staff are not the group's participants
+    (a ``participants`` row would make them members), so their read marker lives here."""
+
+    __tablename__ = "chat_group_reads"
+
+    group_id: Mapped[int] = mapped_column(ForeignKey("chat_groups.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    last_read_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

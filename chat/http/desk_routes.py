@@ -16,17 +16,30 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 
-from chat.desk import agents, autoassign, canned, claims, detail, notes, queues, resolve, rules, support_groups
+from chat.desk import (
+    agents,
+    autoassign,
+    canned,
+    claims,
+    detail,
+    group_chats,
+    notes,
+    queues,
+    resolve,
+    rules,
+    support_groups,
+)
 from chat.http.common import JSON, Strict, current, path_id, read_json, services
-from chat.validation import Id, SmallInt
+from chat.validation import Count, Id, SmallInt
 
 CONSOLE_DIR = Path(__file__).resolve().parents[2] / "static" / "console"
 
 # The console runs only its own scripts and talks only to its own origin (HTTP and the
 # websocket); nothing may frame it (clickjacking an agent's "Resolve").
+# Images of attachments are fetched with the token and shown from blob: URLs (img-src).
 CONSOLE_HEADERS = {
     "content-security-policy": (
-        "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; "
+        "default-src 'self'; connect-src 'self'; img-src 'self' data: blob:; style-src 'self'; "
         "script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     ),
     "x-content-type-options": "nosniff",
@@ -365,7 +378,35 @@ async def delete_group(request: Request) -> Response:
     return _no_content()
 
 
+# -- group chats in the console (issue 18): the Groups queue and each agent's read marker ---
+
+
+async def list_group_chats(request: Request) -> Response:
+    principal, _ = await current(request)
+    return JSON(await group_chats.group_chats(services(request), principal))
+
+
+async def get_group_chat(request: Request) -> Response:
+    principal, _ = await current(request)
+    found = await group_chats.group_chat(services(request), principal, path_id(request, "conversation_id"))
+    return JSON({"group_chat": found})
+
+
+class ReadBody(Strict):
+    seq: Count
+
+
+async def read_group_chat(request: Request) -> Response:
+    principal, _ = await current(request)
+    body = await read_json(request, ReadBody)
+    found = await group_chats.mark_read(services(request), principal, path_id(request, "conversation_id"), body.seq)
+    return JSON({"group_chat": found})
+
+
 ROUTES: list[BaseRoute] = [
+    Route("/api/desk/group-chats", list_group_chats, methods=["GET"]),
+    Route("/api/desk/group-chats/{conversation_id}", get_group_chat, methods=["GET"]),
+    Route("/api/desk/group-chats/{conversation_id}/read", read_group_chat, methods=["POST"]),
     Route("/api/desk/me", desk_me, methods=["GET"]),
     Route("/api/desk/me", update_desk_me, methods=["PATCH"]),
     Route("/api/desk/agents", list_agents, methods=["GET"]),

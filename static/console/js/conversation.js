@@ -3,17 +3,25 @@
 // Which actions are enabled is the server's answer for this reader and this ticket
 // (`can` in the detail): a partner's ticket is read-only for platform agents, and a
 // partner's admin works only its own (Take, reply, status, Transfer to platform).
+// A group chat (issue 18) opens here too: the same history and composer (notes included),
+// no ticket actions, an "Open a ticket" button on each member's message, and its read
+// marker kept as the agent reads (the Groups queue's unread count).
 
 import { api } from "./api.js";
 import { h, replace } from "/static/shared/dom.js";
-import { time, debounce } from "./format.js";
-import { categoryLabel, describe, statusLabel } from "./events.js";
+import { debounce } from "./format.js";
+import { categoryLabel, describe, groupLabel, statusLabel } from "./events.js";
 import { CannedPicker } from "./canned.js";
 import { renderAside } from "./aside.js";
 import { openDialog, transferDialog, resolveDialog, fieldsDialog, taskDialog, toPlatformDialog } from "./dialogs.js";
 import { leftText } from "./inbox.js";
 import { spamDialog } from "./spam.js";
 import { maskedMarker } from "./masking.js";
+import { attachmentList, uploadFile } from "./files.js";
+import { t, register, fmtTime } from "/static/shared/i18n.js";
+import catalog from "../i18n/conversation.js";
+
+register(catalog);
 
 // Repeat "typing start" this often while typing; the protocol expires a start after 6 s.
 const TYPING_REPEAT_MS = 3000;
@@ -33,6 +41,11 @@ export class ConversationView {
     this.lastTypingSent = 0;
     this.idleTimer = null;
     this.reloadDetail = debounce(() => this._loadDetail(), 150);
+    this.markRead = debounce(() => this._markRead(), 300);
+    // What came while the tab was in the background is read once the agent looks again.
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible" && this.group) this.markRead();
+    });
     setInterval(() => {
       this._renderTyping();
       this._tickLeft();
@@ -62,7 +75,7 @@ export class ConversationView {
   }
 
   _renderEmpty() {
-    replace(this.main, h("div", { class: "empty" }, "Pick a conversation from a queue (Alt+↓ / Alt+↑ move through them)."));
+    replace(this.main, h("div", { class: "empty" }, t("conv.pick")));
     replace(this.aside);
   }
 
@@ -71,6 +84,9 @@ export class ConversationView {
     this.close();
     this.id = id;
     this.detail = null;
+    // Known from the Groups queue before the detail comes: the head and the message
+    // buttons are a group chat's from the first paint.
+    this.group = this.ctx.inbox.groupOf(id);
     this.viewers = [];
     this.typists.clear();
     this.mode = "viewing";
@@ -108,27 +124,36 @@ export class ConversationView {
     this.head = h("header", { class: "conv-head" });
     this.history = h("div", { class: "history", "data-testid": "history" });
     this.textarea = h("textarea", {
-      placeholder: canWork ? "Reply… (Enter sends, Shift+Enter for a new line)" : "Read-only: you can see everything but change nothing",
-      "aria-label": "Message",
+      placeholder: canWork ? this._replyPlaceholder() : t("conv.read_only"),
+      "aria-label": t("conv.message"),
       disabled: !canWork,
     });
     this.internal = h("input", { type: "checkbox", id: "internal-toggle", disabled: !canWork });
     this.typingLine = h("div", { class: "typing", "data-testid": "typing" });
+    // Files go up as soon as they are chosen; Send carries the stored ones' ids.
+    this.files = []; // {file, attachment?, failed?}
+    this.tray = h("ul", { class: "tray", "data-testid": "tray" });
+    this.fileInput = h("input", { type: "file", multiple: true, class: "hidden", "aria-label": t("conv.attach") });
+    this.fileInput.addEventListener("change", () => this._chooseFiles());
+    this.attachButton = h("button", { type: "button", "data-action": "attach", disabled: !canWork,
+      onclick: () => this.fileInput.click() }, t("conv.attach"));
     this.canned = new CannedPicker(this.ctx, () => this.id, (text) => this._insert(text), !canWork);
     this.sendButton = h("button", { class: "primary", "data-action": "send", disabled: !canWork, onclick: () => this._send() },
-      "Send");
+      t("conv.send"));
     this.resolveButton = h("button", { "data-action": "resolve", disabled: !canWork, onclick: () => this._resolve() },
-      "Resolve…");
+      t("conv.resolve"));
     // A partner writes to its customer only: no internal notes, canned replies or Resolve
     // (those are the platform desk's); "Wait on customer" / "Close" set the status.
     this.composer = h("div", { class: "composer" },
       this.typingLine,
       this.textarea,
+      this.tray,
       h("div", { class: "row" },
         this.sendButton,
-        partner ? null : h("label", {}, this.internal, " Internal note (staff only)"),
+        this.attachButton, this.fileInput,
+        partner ? null : h("label", {}, this.internal, " ", t("conv.internal_note")),
         partner ? null : this.canned.element,
-        partner ? null : this.resolveButton,
+        partner || this.group ? null : this.resolveButton,
       ),
     );
     this.internal.addEventListener("change", () => this.composer.classList.toggle("internal", this.internal.checked));
@@ -147,16 +172,21 @@ export class ConversationView {
     // Closed is final (docs/protocol.md): no reply, no note; the customer continues in a
     // new conversation linked to this one. There is no reopen of a closed ticket.
     const closed = this.detail && this.detail.conversation && this.detail.conversation.status === "closed";
-    this.textarea.placeholder = can.reply ? "Reply… (Enter sends, Shift+Enter for a new line)"
-      : closed ? "Closed: nothing more can be sent here (the customer starts a new conversation to continue)"
-      : this.ctx.partnerMode && can.work ? "Take the ticket to reply"
+    this.textarea.placeholder = can.reply ? this._replyPlaceholder()
+      : closed ? t("conv.closed_placeholder")
+      : this.ctx.partnerMode && can.work ? t("conv.take_to_reply")
         : this.detail && this.detail.ticket && this.detail.ticket.handled_by && !can.work
-          ? "A partner's own first line handles this ticket: read only"
-          : "Read-only: you can see everything but change nothing";
+          ? t("conv.partner_read_only")
+          : t("conv.read_only");
     this.sendButton.disabled = !can.reply;
+    this.attachButton.disabled = !can.reply;
     this.internal.disabled = !can.internal;
     this.resolveButton.disabled = !(can.claim && can.reply);
     this.canned.button.disabled = !can.reply;
+  }
+
+  _replyPlaceholder() {
+    return this.group ? t("conv.group_placeholder") : t("conv.reply_placeholder");
   }
 
   focusComposer() {
@@ -207,17 +237,53 @@ export class ConversationView {
   // The client's outbox sends it (again after a reconnect, until its ack); only a refusal
   // comes back here, to onSendFailed.
   _send() {
-    const body = this.textarea.value;
+    const ready = this.files.filter((f) => f.attachment);
+    if (this.files.some((f) => !f.attachment && !f.failed)) {
+      this.ctx.toast(t("conv.files_uploading"));
+      return;
+    }
+    // A message needs text: files alone go out under their names.
+    const body = this.textarea.value.trim() ? this.textarea.value : ready.map((f) => f.file.name).join(", ");
     if (!body.trim() || this.id === null) return;
     this.textarea.value = "";
     this._stopTyping();
-    this.socket.send(this.id, body, this.internal.checked ? { internal: true } : {});
-    if (this.socket.state !== "online") this.ctx.toast("Offline: it goes out as soon as the connection is back.");
+    const extra = this.internal.checked ? { internal: true } : {};
+    if (ready.length) extra.attachments = ready.map((f) => f.attachment.id);
+    this.files = [];
+    this._renderTray();
+    this.socket.send(this.id, body, extra);
+    if (this.socket.state !== "online") this.ctx.toast(t("conv.offline"));
+  }
+
+  async _chooseFiles() {
+    const id = this.id;
+    const chosen = [...this.fileInput.files].map((file) => ({ file }));
+    this.fileInput.value = "";
+    this.files.push(...chosen);
+    this._renderTray();
+    await Promise.all(chosen.map(async (entry) => {
+      try {
+        entry.attachment = await uploadFile(id, entry.file);
+      } catch (err) {
+        entry.failed = true;
+        this.ctx.toast(t("conv.upload_failed", { name: entry.file.name, error: err.message }), true);
+      }
+      if (id === this.id) this._renderTray();
+    }));
+  }
+
+  _renderTray() {
+    replace(this.tray, this.files.map((entry) => h("li", { class: entry.attachment ? "done" : entry.failed ? "failed" : "" },
+      h("span", {}, entry.file.name), " ",
+      h("span", { class: "muted" }, entry.attachment ? t("conv.file_ready") : entry.failed ? t("conv.file_not_uploaded")
+        : t("conv.file_uploading")),
+      h("button", { type: "button", class: "link", "aria-label": t("conv.file_remove", { name: entry.file.name }),
+        onclick: () => { this.files = this.files.filter((f) => f !== entry); this._renderTray(); } }, "×"))));
   }
 
   onSendFailed(item, error) {
     if (this.id === item.conversation_id && !this.textarea.value) this.textarea.value = item.body;
-    this.ctx.toast(`Not sent: ${error.message}`, true);
+    this.ctx.toast(t("conv.not_sent", { error: error.message }), true);
   }
 
   async _resolve() {
@@ -227,9 +293,9 @@ export class ConversationView {
     try {
       await api("POST", `/api/desk/conversations/${id}/resolve`, { body: text, client_msg_id: crypto.randomUUID() });
       this.textarea.value = "";
-      this.ctx.toast("Resolved: the customer was asked to confirm and rate.");
+      this.ctx.toast(t("conv.resolved"));
     } catch (err) {
-      this.ctx.toast(`Not resolved: ${err.message}`, true);
+      this.ctx.toast(t("conv.not_resolved", { error: err.message }), true);
     }
   }
 
@@ -242,10 +308,11 @@ export class ConversationView {
       this.focusComposer();
     } catch (err) {
       if (err.code === "already_claimed" && !takeOver) {
-        if (await openDialog("Take over?", `${err.message}. Take it over?`, "Take over")) this._claim(true);
+        if (await openDialog(t("conv.take_over_title"), t("conv.take_over_text", { message: err.message }),
+          t("conv.take_over"))) this._claim(true);
         return;
       }
-      this.ctx.toast(`Not claimed: ${err.message}`, true);
+      this.ctx.toast(t("conv.not_claimed", { error: err.message }), true);
     }
   }
 
@@ -287,7 +354,7 @@ export class ConversationView {
     const id = this.id;
     const choice = await toPlatformDialog();
     if (!choice || id !== this.id) return;
-    if (!(await this._ticketCall("POST", `/api/tickets/${id}/transfer`, choice, "Handed over to platform support."))) return;
+    if (!(await this._ticketCall("POST", `/api/tickets/${id}/transfer`, choice, t("conv.handed_over")))) return;
     if (this.ctx.partnerMode) {
       // It has left the partner's queue, and this console with it.
       this.close();
@@ -297,26 +364,26 @@ export class ConversationView {
 
   async _transfer() {
     const choice = await transferDialog(this.ctx, this.detail && this.detail.ticket);
-    if (choice) this._ticketCall("POST", `/api/tickets/${this.id}/transfer`, choice, "Transferred.");
+    if (choice) this._ticketCall("POST", `/api/tickets/${this.id}/transfer`, choice, t("conv.transferred"));
   }
 
   async _fields() {
     const change = await fieldsDialog(this.ctx, this.detail && this.detail.ticket);
-    if (change) this._ticketCall("PATCH", `/api/tickets/${this.id}`, change, "Saved.");
+    if (change) this._ticketCall("PATCH", `/api/tickets/${this.id}`, change, t("conv.saved"));
   }
 
   async _task() {
     const task = await taskDialog();
-    if (task) this._ticketCall("POST", `/api/tickets/${this.id}/tasks`, task, "Task added.");
+    if (task) this._ticketCall("POST", `/api/tickets/${this.id}/tasks`, task, t("conv.task_added"));
   }
 
   async _spam() {
     const choice = await spamDialog(this.detail.ticket);
-    if (choice) this._ticketCall("POST", `/api/tickets/${this.id}/spam`, choice, "Marked as spam: out of the queues.");
+    if (choice) this._ticketCall("POST", `/api/tickets/${this.id}/spam`, choice, t("conv.marked_spam"));
   }
 
   async _notSpam() {
-    this._ticketCall("DELETE", `/api/tickets/${this.id}/spam`, undefined, "Not spam: back in its queue.");
+    this._ticketCall("DELETE", `/api/tickets/${this.id}/spam`, undefined, t("conv.not_spam_done"));
   }
 
   async _status(action) {
@@ -334,6 +401,18 @@ export class ConversationView {
       if (id === this.id) this.ctx.toast(err.message, true);
       return;
     }
+    const wasGroup = Boolean(this.group);
+    const couldEscalate = this._canEscalate();
+    const group = this.detail.group;
+    if (group) this.group = { ...(this.group || {}), ...group, group_id: group.id };
+    if (this.group && !wasGroup) {
+      // Opened by a link before the Groups queue knew it: a group chat's composer and head.
+      this._build();
+      this._renderHistory();
+    } else if (this.group && couldEscalate !== this._canEscalate()) {
+      this._renderHistory(); // the escalate buttons follow the server's answer
+    }
+    if (this.group) this.markRead();
     this._applyCan();
     this._renderHead();
     renderAside(this.aside, this.ctx, this.detail, () => this.reloadDetail());
@@ -350,71 +429,116 @@ export class ConversationView {
     const me = this.ctx.me.user.id;
     const assignee = ticket && ticket.assignee;
     const facts = [];
-    if (ticket && ticket.spam_at) facts.push(h("span", { class: "badge", "data-testid": "spam-badge" }, "Spam"));
+    if (this.group) return this._renderGroupHead(conv);
+    if (ticket && ticket.spam_at) facts.push(h("span", { class: "badge", "data-testid": "spam-badge" }, t("conv.spam_badge")));
     if (ticket && ticket.handled_by) {
-      const name = (ticket.partner && ticket.partner.name) || `partner #${ticket.handled_by}`;
-      facts.push(h("span", { class: "badge partner", "data-testid": "partner-badge" }, `Partner's queue: ${name}`));
+      const name = (ticket.partner && ticket.partner.name) || t("conv.partner_number", { id: ticket.handled_by });
+      facts.push(h("span", { class: "badge partner", "data-testid": "partner-badge" }, t("conv.partner_queue", { name })));
     }
     this.leftBadge = h("span", { class: "badge left", "data-testid": "visitor-left" });
     if (ticket && ticket.customer_left_at) facts.push(this.leftBadge);
     if (ticket) {
       facts.push(h("span", { class: "badge", "data-testid": "status" },
         `${statusLabel(ticket.status)}${ticket.label ? ` — ${ticket.label}` : ""}`));
-      facts.push(h("span", { class: "badge" }, ticket.group_name || ticket.group || `Level ${ticket.level}`));
+      facts.push(h("span", { class: "badge" }, (ticket.group && groupLabel(ticket.group, ticket.group_name)) || t("conv.level", { level: ticket.level })));
       if (ticket.category) facts.push(h("span", { class: "badge" }, categoryLabel(ticket.category)));
-      if (ticket.severity) facts.push(h("span", { class: "badge" }, `Severity ${ticket.severity}`));
+      if (ticket.severity) facts.push(h("span", { class: "badge" }, t("conv.severity", { severity: ticket.severity })));
     }
-    if (conv && conv.status === "closed") facts.push(h("span", { class: "badge" }, "Conversation closed"));
+    if (conv && conv.status === "closed") facts.push(h("span", { class: "badge" }, t("conv.conversation_closed")));
     facts.push(h("span", { class: `badge${assignee ? " claimed" : ""}`, "data-testid": "claimed-by" },
-      assignee ? `Answering: ${assignee.name}` : "Nobody answering yet"));
+      assignee ? t("conv.answering", { name: assignee.name }) : t("conv.nobody_answering")));
 
     const actions = [];
     const mine = assignee && assignee.id === me;
     if (this.ctx.partnerMode) {
       actions.push(mine
-        ? h("button", { "data-action": "release", disabled: !canWork, onclick: () => this._take(false) }, "Release")
-        : h("button", { class: "primary", "data-action": "take", disabled: !canWork, onclick: () => this._take(true) }, "Take"));
+        ? h("button", { "data-action": "release", disabled: !canWork, onclick: () => this._take(false) }, t("conv.release"))
+        : h("button", { class: "primary", "data-action": "take", disabled: !canWork, onclick: () => this._take(true) },
+          t("conv.take")));
     } else if (!mine) {
       actions.push(h("button", { class: "primary", "data-action": "claim", disabled: !can.claim, onclick: () => this._claim(false) },
-        "I'll answer"));
+        t("conv.claim")));
     } else {
-      actions.push(h("button", { "data-action": "release", disabled: !can.claim, onclick: () => this._release() }, "Release"));
+      actions.push(h("button", { "data-action": "release", disabled: !can.claim, onclick: () => this._release() }, t("conv.release")));
     }
     if (ticket && ticket.handled_by) {
       // Lines and groups are not the partner's to move: only the hand-over to the platform.
       actions.push(h("button", { "data-action": "to-platform", disabled: !can.to_platform, onclick: () => this._toPlatform() },
-        "Transfer to platform…"));
+        t("conv.to_platform")));
     } else if (!this.ctx.partnerMode) {
       actions.push(h("button", { "data-action": "transfer", disabled: !canWork || !ticket, onclick: () => this._transfer() },
-        "Transfer…"));
+        t("conv.transfer")));
     }
     actions.push(
-      h("button", { "data-action": "fields", disabled: !canWork || !ticket, onclick: () => this._fields() }, "Category / severity…"),
-      h("button", { "data-action": "task", disabled: !canWork || !ticket, onclick: () => this._task() }, "Add task…"),
+      h("button", { "data-action": "fields", disabled: !canWork || !ticket, onclick: () => this._fields() }, t("conv.fields")),
+      h("button", { "data-action": "task", disabled: !canWork || !ticket, onclick: () => this._task() }, t("conv.add_task")),
     );
     if (ticket && (ticket.status === "waiting_on_customer" || ticket.status === "proposed_to_close")) {
-      actions.push(h("button", { disabled: !canWork, onclick: () => this._status("reopen") }, "Reopen"));
+      actions.push(h("button", { disabled: !canWork, onclick: () => this._status("reopen") }, t("conv.reopen")));
     }
     if (ticket && ticket.status === "in_progress") {
-      actions.push(h("button", { disabled: !canWork, onclick: () => this._status("wait_on_customer") }, "Wait on customer"));
+      actions.push(h("button", { disabled: !canWork, onclick: () => this._status("wait_on_customer") },
+        t("conv.wait_on_customer")));
     }
     if (ticket && ticket.status !== "closed") {
-      actions.push(h("button", { disabled: !canWork, onclick: () => this._status("close") }, "Close"));
+      actions.push(h("button", { disabled: !canWork, onclick: () => this._status("close") }, t("conv.close")));
     }
     if (ticket && !this.ctx.partnerMode) {
       // Issue 16: out of the queues, the sender optionally blocked; "Not spam" undoes both.
       actions.push(ticket.spam_at
-        ? h("button", { "data-action": "not-spam", disabled: !canWork, onclick: () => this._notSpam() }, "Not spam")
-        : h("button", { "data-action": "spam", disabled: !canWork, onclick: () => this._spam() }, "Spam…"));
+        ? h("button", { "data-action": "not-spam", disabled: !canWork, onclick: () => this._notSpam() }, t("conv.not_spam"))
+        : h("button", { "data-action": "spam", disabled: !canWork, onclick: () => this._spam() }, t("conv.spam")));
     }
 
     replace(this.head,
-      h("h1", {}, `#${this.id} `, (conv && conv.subject) || (item && item.subject) || "(no subject)"),
+      h("h1", {}, `#${this.id} `, (conv && conv.subject) || (item && item.subject) || t("conv.no_subject")),
       h("div", { class: "facts" }, facts),
       h("div", { class: "actions" }, actions),
       this._viewersLine(),
     );
     this._tickLeft();
+  }
+
+  // A group chat's head: which group of which company, how many members; no ticket
+  // actions (a ticket is opened from one of its messages).
+  _renderGroupHead(conv) {
+    const g = this.group;
+    const facts = [h("span", { class: "badge", "data-testid": "group-badge" }, t("conv.group_badge"))];
+    if (g.organization) facts.push(h("span", { class: "badge" }, g.organization.name));
+    if (g.members !== undefined) facts.push(h("span", { class: "badge" }, t("conv.group_members", { count: g.members })));
+    if (conv && conv.status === "closed") facts.push(h("span", { class: "badge" }, t("conv.conversation_closed")));
+    replace(this.head,
+      h("h1", {}, `#${this.id} `, g.name || (conv && conv.subject) || t("conv.no_subject")),
+      h("div", { class: "facts" }, facts),
+      this._viewersLine(),
+    );
+  }
+
+  // The agent has seen the open group chat up to its last event: the Groups queue's
+  // unread count follows (only while the page is in front: a background tab has not read).
+  async _markRead() {
+    const id = this.id;
+    if (!this.group || id === null || document.visibilityState === "hidden") return;
+    const log = this.log(id);
+    if (!log.length) return;
+    try {
+      const { group_chat: row } = await api("POST", `/api/desk/group-chats/${id}/read`, { seq: log[log.length - 1].seq });
+      this.ctx.inbox.updateGroup(row);
+    } catch (err) {
+      this.ctx.toast(err.message, true);
+    }
+  }
+
+  async _escalate(event) {
+    const id = this.id;
+    const ok = await openDialog(t("conv.escalate_title"), t("conv.escalate_text"), t("conv.escalate_ok"));
+    if (!ok || id !== this.id || !this.group) return;
+    try {
+      const { ticket } = await api("POST", `/api/chat-groups/${this.group.group_id}/escalate`, { seq: event.seq });
+      this.ctx.toast(t("conv.escalated", { id: ticket.id }));
+    } catch (err) {
+      this.ctx.toast(t("conv.not_escalated", { error: err.message }), true);
+    }
   }
 
   _tickLeft() {
@@ -428,13 +552,13 @@ export class ConversationView {
     const others = this.viewers.filter((v) => v.user_id !== me);
     const line = h("div", { class: "presence", "data-testid": "viewers" });
     if (!others.length) {
-      line.append(h("span", { class: "muted" }, "No one else is here"));
+      line.append(h("span", { class: "muted" }, t("conv.nobody_else")));
       return line;
     }
-    line.append(h("span", { class: "muted" }, "Also here:"));
+    line.append(h("span", { class: "muted" }, t("conv.also_here")));
     for (const v of others) {
       line.append(h("span", { class: `viewer ${v.mode}`, dataset: { userId: v.user_id } },
-        `${v.name} (${v.mode === "answering" ? "answering" : "viewing"})`));
+        v.mode === "answering" ? t("conv.viewer_answering", { name: v.name }) : t("conv.viewer_viewing", { name: v.name })));
     }
     return line;
   }
@@ -460,7 +584,8 @@ export class ConversationView {
     const now = Date.now();
     for (const [uid, t] of this.typists) if (t.until < now) this.typists.delete(uid);
     const names = [...this.typists.values()].map((t) => t.name);
-    this.typingLine.textContent = names.length ? `${names.join(", ")} ${names.length > 1 ? "are" : "is"} typing…` : "";
+    this.typingLine.textContent = !names.length ? ""
+      : t(names.length > 1 ? "conv.typing_many" : "conv.typing_one", { names: names.join(", ") });
   }
 
   onEvent(event) {
@@ -470,6 +595,7 @@ export class ConversationView {
     if (event.author) this.typists.delete(event.author.id);
     this.history.append(this._renderEvent(event));
     this._scrollDown();
+    if (this.group) this.markRead();
     if (event.kind === "system" || event.kind === "message") {
       this.reloadDetail();
       if (this.ctx.partnerMode) this.ctx.inbox.ring(event.conversation_id);
@@ -489,16 +615,26 @@ export class ConversationView {
   _renderEvent(event) {
     const attrs = { dataset: { seq: event.seq, kind: event.kind } };
     if (event.kind === "system") {
-      return h("div", { class: "sys", ...attrs }, `${describe(event.data || {})} · ${time(event.created_at)}`);
+      return h("div", { class: "sys", ...attrs }, `${describe(event.data || {})} · ${fmtTime(event.created_at)}`);
     }
     const author = event.author || {};
     const staff = ["agent", "support_admin", "read_only", "reseller_admin"].includes(author.role);
     const cls = event.kind === "note" ? "msg note" : staff ? "msg staff" : "msg";
-    const label = event.kind === "note" ? `${author.name} · internal note` : author.name || "Customer";
-    const files = ((event.data && event.data.attachments) || []).map((a) =>
-      h("div", {}, h("a", { href: a.url, target: "_blank", rel: "noopener" }, `📎 ${a.filename}`)));
+    const label = event.kind === "note" ? t("conv.note_by", { name: author.name }) : author.name || t("conv.customer");
+    // Images as thumbnails, fetched with the token (issue 18: a bare link showed a broken glyph).
+    const files = attachmentList((event.data && event.data.attachments) || [], this.ctx.toast);
+    // A member's message in a group chat can become a ticket, its author the requester
+    // (chat.groups.ticketing); support's own answers are not a customer's request.
+    const escalate = this.group && event.kind === "message" && !event.internal && !staff
+      ? h("button", { class: "link", "data-action": "escalate", disabled: !this._canEscalate(),
+        onclick: () => this._escalate(event) }, t("conv.escalate")) : null;
     return h("div", { class: cls, ...attrs },
-      h("div", { class: "who" }, `${label} · ${time(event.created_at)}`),
+      h("div", { class: "who" }, `${label} · ${fmtTime(event.created_at)}`, escalate ? " · " : null, escalate),
       h("div", { class: "body" }, event.body), maskedMarker(event.data), files);
+  }
+
+  _canEscalate() {
+    if (this.group && this.group.can_escalate !== undefined) return this.group.can_escalate;
+    return this.ctx.me.can.work;
   }
 }
