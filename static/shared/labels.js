@@ -184,6 +184,13 @@ export function describe(data) {
       return data.reason ? t("labels.ev.closed_reason", { reason: closeReasonLabel(data.reason) }) : t("labels.ev.closed");
     case "ticket.linked":
       return t("labels.ev.linked", { id: data.to || data.from });
+    // Group chats (docs/protocol.md, "Group chats"): the console's Groups queue and the portal.
+    case "group.created":
+      return t("labels.ev.group_created", { name: (data.group && data.group.name) || "" });
+    case "member.joined":
+      return t("labels.ev.member_joined", { who: who(data.user) });
+    case "member.removed":
+      return t("labels.ev.member_removed", { who: who(data.user) });
     default:
       return data.event ? humanize(data.event) : t("labels.ev.other");
   }

@@ -42,7 +42,8 @@ async def test_a_customer_renames_herself_and_picks_german(browser: Browser, wor
         assert all(height >= 40 for _, _, height, tag in sizes if tag == "BUTTON"), sizes
 
         profile = page.locator("#profile")
-        await expect(profile.get_by_label("Language")).to_have_value("en")
+        # Never chosen: the browser's language, offered as such.
+        await expect(profile.get_by_label("Language")).to_have_value("")
         await profile.get_by_label("Name", exact=True).fill("Cora Lima")
         await profile.get_by_role("button", name="Save").click()
         await expect(page.locator("#profile-notice")).to_have_text("Saved.")
@@ -60,6 +61,14 @@ async def test_a_customer_renames_herself_and_picks_german(browser: Browser, wor
         me = (await api(world, cora, "GET", "/api/me")).json()["user"]
         assert (me["language"], me["language_chosen"]) == ("de", True)
         await assert_no_horizontal_scroll(page)
+
+        # Back to the browser's language (English here): un-chosen, the page reloads in it.
+        await page.locator("#profile").get_by_label("Sprache").select_option("")
+        await page.locator("#profile").get_by_role("button", name="Speichern").click()
+        await expect(page.get_by_role("link", name="My tickets")).to_be_visible()
+        await expect(page.locator("#profile").get_by_label("Language")).to_have_value("")
+        me = (await api(world, cora, "GET", "/api/me")).json()["user"]
+        assert me["language_chosen"] is False
     finally:
         await context.close()
 

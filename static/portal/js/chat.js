@@ -5,6 +5,7 @@
 
 import { h } from "/static/shared/dom.js";
 import { register, t } from "/static/shared/i18n.js";
+import { describe } from "/static/shared/labels.js";
 import catalog from "../i18n/groups.js";
 import { $, STAFF, show, state } from "./state.js";
 import { attachmentList, linkified, stamp } from "./format.js";
@@ -42,21 +43,6 @@ export function chatLeft(conversationId, reason) {
   $("chat-notice").textContent = t("portal.chat.no_longer_member") + (reason ? " " + reason : "");
 }
 
-// System events of a group in words. Still English: at the merge it gives way to the shared
-// labels (static/shared/labels.js, issue 18), which translate every event the same way.
-function describe(ev) {
-  const d = ev.data || {};
-  const who = d.user ? d.user.name : "";
-  switch (d.event) {
-    case "group.created": return `Group ${d.group ? d.group.name : ""} created`;
-    case "member.joined": return `${who} joined the group`;
-    case "member.removed": return `${who} left the group`;
-    case "participant.joined": return `${who} (support) joined`;
-    case "ticket.linked": return `A ticket was opened from this group: #${d.to}`;
-    default: return d.event || "update";
-  }
-}
-
 // Only new events, in order: the client drops repeats and fills gaps before this.
 export function chatEvent(ev) {
   if (!state.chat || ev.conversation_id !== state.chat.convId) return;
@@ -73,7 +59,7 @@ export function chatEvent(ev) {
       h("span", { class: "body" }, linkified(ev.body)),
       attachmentList(ev.data && ev.data.attachments));
   } else {
-    item = h("li", { class: "system", "data-seq": String(ev.seq) }, stamp(ev.created_at), " ", describe(ev));
+    item = h("li", { class: "system", "data-seq": String(ev.seq) }, stamp(ev.created_at), " ", describe(ev.data || {}));
   }
   log.append(item);
   if (atBottom || ev.author && ev.author.id === state.me.id) log.scrollTop = log.scrollHeight;

@@ -1,17 +1,19 @@
 // Profile: my name, language and time zone, my e-mail notifications (issue 15: one switch
 // per kind of mail), my password, and support's sessions in my account (impersonation).
 //
-// The language offers the five the product speaks. "The browser's language" (un-choosing)
-// needs the server to accept `"language": null`; until it does, saving sends the language
-// only when it changed or was chosen before, so saving the switches does not pin it.
+// The language: "Browser's language" (not chosen: `"language": null`) or one of the five the
+// product speaks. Saving sends it only when the choice changed, so saving the switches
+// does not pin the browser's language as a choice.
 
 import { h } from "/static/shared/dom.js";
 import { LANGUAGES, LANGUAGE_NAMES, fmtTime, language, register, t } from "/static/shared/i18n.js";
 import catalog from "../i18n/profile.js";
+import common from "/static/shared/i18n/common.js";
 import { $, api, fill, state } from "./state.js";
 import { stamp } from "./format.js";
 
 register(catalog);
+register(common);
 
 const KINDS = {
   ticket_opened: "portal.profile.kind_ticket_opened",
@@ -38,9 +40,9 @@ export async function loadProfile() {
   $("profile-switches").replaceChildren($("profile-switches").querySelector("legend"), ...switches);
   $("profile-essential").textContent = t("portal.profile.always_sent", { kinds: prefs.essential.map(kind).join(", ") });
   const offered = LANGUAGES.filter((l) => prefs.languages.includes(l));
-  $("profile-language").replaceChildren(...offered.map((l) => h("option", { value: l, lang: l }, LANGUAGE_NAMES[l])));
-  // What the page speaks now: the chosen language, else the browser's.
-  $("profile-language").value = language();
+  $("profile-language").replaceChildren(h("option", { value: "" }, t("common.language_auto")),
+    ...offered.map((l) => h("option", { value: l, lang: l }, LANGUAGE_NAMES[l])));
+  $("profile-language").value = state.me.language_chosen ? language() : "";
   // The browser's IANA names; the server checks against its own tz database.
   const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : ["UTC"];
   if (prefs.time_zone && !zones.includes(prefs.time_zone)) zones.unshift(prefs.time_zone);
@@ -54,15 +56,15 @@ $("profile-form").addEventListener("submit", async (e) => {
   $("profile-notice").textContent = "";
   $("profile-error").textContent = "";
   const boxes = [...$("profile-switches").querySelectorAll("input[type=checkbox]")];
-  const chosen = $("profile-language").value;
-  const languageChanged = chosen !== language();
+  const chosen = $("profile-language").value || null;
+  const languageChanged = chosen !== (state.me.language_chosen ? language() : null);
   const body = {
     notification_prefs: Object.fromEntries(boxes.map((b) => [b.name, b.checked])),
     time_zone: $("profile-zone").value || null,
   };
   const name = $("profile-name").value.trim();
   if (name && name !== state.me.name) body.name = name;
-  if (languageChanged || state.me.language_chosen) body.language = chosen;
+  if (languageChanged) body.language = chosen;
   try {
     const { user } = await api("PATCH", "/api/me", body);
     state.me = { ...state.me, ...user };

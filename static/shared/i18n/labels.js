@@ -166,6 +166,9 @@ export default {
   "labels.ev.closed": "Conversation closed",
   "labels.ev.closed_reason": "Conversation closed ({reason})",
   "labels.ev.linked": "Linked conversation #{id}",
+  "labels.ev.group_created": "Group {name} created",
+  "labels.ev.member_joined": "{who} joined the group",
+  "labels.ev.member_removed": "{who} left the group",
   "labels.ev.other": "system event"
 },
 "pt-BR": {
@@ -335,6 +338,9 @@ export default {
   "labels.ev.closed": "Conversa encerrada",
   "labels.ev.closed_reason": "Conversa encerrada ({reason})",
   "labels.ev.linked": "Conversa vinculada #{id}",
+  "labels.ev.group_created": "Grupo {name} criado",
+  "labels.ev.member_joined": "{who} entrou no grupo",
+  "labels.ev.member_removed": "{who} saiu do grupo",
   "labels.ev.other": "evento do sistema"
 },
 "de": {
@@ -504,6 +510,9 @@ export default {
   "labels.ev.closed": "Gespräch geschlossen",
   "labels.ev.closed_reason": "Gespräch geschlossen ({reason})",
   "labels.ev.linked": "Verknüpftes Gespräch #{id}",
+  "labels.ev.group_created": "Gruppe {name} erstellt",
+  "labels.ev.member_joined": "{who} ist der Gruppe beigetreten",
+  "labels.ev.member_removed": "{who} hat die Gruppe verlassen",
   "labels.ev.other": "Systemereignis"
 },
 "es": {
@@ -673,6 +682,9 @@ export default {
   "labels.ev.closed": "Conversación cerrada",
   "labels.ev.closed_reason": "Conversación cerrada ({reason})",
   "labels.ev.linked": "Conversación vinculada #{id}",
+  "labels.ev.group_created": "Grupo {name} creado",
+  "labels.ev.member_joined": "{who} se unió al grupo",
+  "labels.ev.member_removed": "{who} salió del grupo",
   "labels.ev.other": "evento del sistema"
 },
 "ru": {
@@ -842,6 +854,9 @@ export default {
   "labels.ev.closed": "Разговор закрыт",
   "labels.ev.closed_reason": "Разговор закрыт ({reason})",
   "labels.ev.linked": "Связанный разговор #{id}",
+  "labels.ev.group_created": "Группа {name} создана",
+  "labels.ev.member_joined": "{who} вступил(а) в группу",
+  "labels.ev.member_removed": "{who} покинул(а) группу",
   "labels.ev.other": "системное событие"
 }
 };
