@@ -76,6 +76,8 @@ class Queue:
     key: str
     name: str
     kind: str  # "working" or "waiting"
+    # A partner's queue: the partner's name, which consoles put into their own words.
+    partner: str | None = None
 
 
 def queues(groups: Sequence[SupportGroup], extra_keys: Iterable[str] = ()) -> list[Queue]:
@@ -234,7 +236,7 @@ async def _partner_queues(db: AsyncSession, scope: DeskScope, ids: Iterable[int]
     if not scope.partners or not wanted:
         return []
     rows = await db.execute(select(Organization.id, Organization.name).where(Organization.id.in_(wanted)))
-    return [Queue(partner_queue_key(oid), f"Partner queue — {name}", "working")
+    return [Queue(partner_queue_key(oid), f"Partner queue — {name}", "working", name)
             for oid, name in sorted(rows, key=lambda r: (r[1], r[0]))]
 
 
@@ -262,7 +264,7 @@ async def board(db: AsyncSession, scope: DeskScope = PLATFORM_SCOPE) -> list[dic
         if item["queue"] in by_queue:
             by_queue[item["queue"]].append(item)
     return [
-        {"key": q.key, "name": q.name, "kind": q.kind, "count": len(by_queue[q.key]),
+        {"key": q.key, "name": q.name, "kind": q.kind, "partner": q.partner, "count": len(by_queue[q.key]),
          "items": sorted(by_queue[q.key], key=_by_waiting)[:ITEMS_PER_QUEUE]}
         for q in listed
     ]

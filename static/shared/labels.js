@@ -60,6 +60,17 @@ export function groupLabel(key, name) {
   return builtIn("labels.group", key, stored) ?? stored ?? humanize(key);
 }
 
+// A desk queue's heading (GET /api/desk/inbox): the built-in ones by key, a group's by its
+// name, a partner's with the partner's name; a queue this console does not know keeps the
+// server's (English) name.
+export function queueLabel(queue) {
+  const key = queue.key || "";
+  if (key.startsWith("group:")) return groupLabel(key.slice(6), queue.name);
+  if (key.startsWith("level:")) return t("labels.queue.level", { level: key.slice(6) });
+  if (queue.partner) return t("labels.queue.partner", { name: queue.partner });
+  return known("labels.queue", key) ?? queue.name;
+}
+
 // An SLA policy's name as the server composes it (escalation.policies.effective_policy):
 // the policy's own name, then " / " and the key of the category whose targets it took.
 // The seeded "<tier> plan" and a category key are named in the viewer's language; a name

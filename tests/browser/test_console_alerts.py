@@ -24,6 +24,7 @@ from tests.browser.console_helpers import (
     Staff,
     api,
     composer_send,
+    console_live,
     item,
     no_auto_assignment,
     staff,
@@ -82,7 +83,7 @@ async def open_console(browser: Browser, world: WidgetWorld, who: Staff) -> tupl
     await page.get_by_placeholder("E-mail").fill(who.email)
     await page.get_by_placeholder("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Sign in").click()
-    await expect(page.get_by_test_id("connection")).to_have_text("live")
+    await console_live(page)
     return context, page
 
 
@@ -176,7 +177,7 @@ async def test_alerts_reach_the_agent_it_concerns_and_stay_quiet_for_what_they_s
     _, widget = await visitor_starts_chat(browser, world, "Vera Visitor", "My printer is on fire")
     conv = await ticket_number(widget)
     for page in (a, b):
-        await expect(page).to_have_title(f"(1) {TITLE}")
+        await expect(page).to_have_title("(1) Support-Konsole")
         assert await tones(page) > 0
     await notes_become(b, [{"title": f"New conversation #{conv}", "body": "My printer is on fire"}])
     assert (await recorded(a))["notes"] == []
@@ -256,12 +257,15 @@ async def test_a_german_console_alerts_in_german_and_its_switches_and_language_a
 
     visitor = await visitor_session(world.services, site_key=world.site_key, name="Karl")
     first = await start_conversation(world.services, principal_of(visitor.user), subject="Drucker brennt")
-    await expect(page).to_have_title(f"(1) {TITLE}")
+    await expect(page).to_have_title("(1) Support-Konsole")
     await notes_become(page, [{"title": f"Neues Gespräch #{first.conversation.id}", "body": "Drucker brennt"}])
     assert await tones(page) > 0
 
+    # The queues' headings are the console's own words, not the server's English names.
+    await expect(page.locator('section[data-queue="new"] h2')).to_contain_text("Neu")
+    await expect(page.locator('section[data-queue="waiting"] h2')).to_contain_text("Wartet auf den Kunden")
     # The profile, in German: the sound off (saved for her), the desktop switch on.
-    await page.get_by_role("button", name="My profile").click()
+    await page.get_by_role("button", name="Mein Profil").click()
     form = page.get_by_test_id("alerts-form")
     await expect(form).to_contain_text("Hinweise")
     await expect(form.get_by_label("Desktop-Benachrichtigungen anzeigen")).to_be_checked()
@@ -269,7 +273,7 @@ async def test_a_german_console_alerts_in_german_and_its_switches_and_language_a
     await prefs_become(world, gerda, {"desktop": True, "sound": False})
     before = await tones(page)
     second = await start_conversation(world.services, principal_of(visitor.user), subject="Noch ein Drucker")
-    await expect(page).to_have_title(f"(2) {TITLE}")
+    await expect(page).to_have_title("(2) Support-Konsole")
     await notes_become(page, [{"title": f"Neues Gespräch #{first.conversation.id}", "body": "Drucker brennt"},
                               {"title": f"Neues Gespräch #{second.conversation.id}", "body": "Noch ein Drucker"}])
     notes = (await recorded(page))["notes"]
@@ -280,7 +284,7 @@ async def test_a_german_console_alerts_in_german_and_its_switches_and_language_a
     await expect(picker).to_have_value("de")
     await picker.select_option("")
     await page.get_by_role("button", name="Sprache übernehmen").click()
-    await expect(page.get_by_test_id("connection")).to_have_text("live")
+    await console_live(page)
     await expect(page.get_by_test_id("alert-prompt")).to_have_count(0)  # answered once: never again
     async with world.services.sessions() as db:
         user = await db.scalar(select(User).where(User.id == gerda.id))

@@ -13,7 +13,7 @@ from playwright.async_api import Browser, expect
 from chat import directory
 from chat.auth import login
 from chat.models import OrgKind, Role
-from tests.browser.console_helpers import open_console, open_portal, staff
+from tests.browser.console_helpers import console_live, open_console, open_portal, staff
 from tests.browser.widget_harness import PASSWORD, WidgetWorld, widget_world
 
 NEW_PASSWORD = "Violet-Harbour-Tram-1877"
@@ -38,7 +38,7 @@ async def test_an_agent_changes_their_password_and_their_other_console_is_signed
         await form.get_by_label("New password again").fill("password12")
         await form.get_by_role("button", name="Change password").click()
         await expect(page.get_by_role("alert")).to_contain_text("password")
-        await expect(other.get_by_test_id("connection")).to_have_text("live")
+        await console_live(other)
 
         await form.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
         await form.get_by_label("New password again").fill(NEW_PASSWORD)
@@ -47,7 +47,7 @@ async def test_an_agent_changes_their_password_and_their_other_console_is_signed
             "Password changed. Your other sessions were signed out.")
         # The other browser is signed out; this one stays live.
         await expect(other.get_by_text("Your session ended; sign in again.")).to_be_visible()
-        await expect(page.get_by_test_id("connection")).to_have_text("live")
+        await console_live(page)
         assert (await login(world.services, agent.email, NEW_PASSWORD, address="127.0.0.1", user_agent="t")).token
     finally:
         await context.close()

@@ -11,6 +11,7 @@ import { h, replace } from "/static/shared/dom.js";
 import { duration, debounce } from "./format.js";
 import { t, register, fmtNumber } from "/static/shared/i18n.js";
 import catalog from "../i18n/inbox.js";
+import { queueLabel } from "/static/shared/labels.js";
 
 register(catalog);
 
@@ -289,7 +290,7 @@ export class Inbox {
           : h("li", { class: "empty" }, t("inbox.nothing_found")))));
     } else {
       replace(this.list, this.queues.map((q) => h("section", { class: "queue", dataset: { queue: q.key } },
-        h("h2", {}, h("span", {}, q.name), h("span", { class: "count", "data-testid": "count" }, String(q.count))),
+        h("h2", {}, h("span", {}, queueLabel(q)), h("span", { class: "count", "data-testid": "count" }, String(q.count))),
         h("ul", {}, q.items.map((i) => this._row(i))))), this.ctx.partnerMode ? null : this._groupsSection());
     }
     this._tick();
