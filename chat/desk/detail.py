@@ -22,6 +22,7 @@ from chat.desk.scope import search_scope
 from chat.errors import NotFound
 from chat.events import load_visible, read_position
 from chat.models import Conversation, Event, Organization, Site, User
+from chat.people import person_json
 from chat.services import Services
 from escalation.access import ticket_ref
 from escalation.models import Ticket
@@ -32,7 +33,7 @@ _OPENING_EVENTS = 10
 
 
 def _person(user: User | None) -> dict[str, Any] | None:
-    return None if user is None else {"id": user.id, "name": user.name, "role": user.role.value}
+    return None if user is None else person_json(user.id, user.name, user.role.value)
 
 
 async def _opened_by(db: Any, conversation_id: int, fallback: User | None) -> dict[str, Any] | None:
@@ -110,7 +111,7 @@ async def conversation_detail(svc: Services, actor: Principal, conversation_id: 
         "ticket": ticket,
         "item": item,
         "customer": None if customer is None else {
-            "id": customer.id, "name": customer.name, "email": customer.email, "role": customer.role.value,
+            **person_json(customer.id, customer.name, customer.role.value), "email": customer.email,
             "created_at": customer.created_at.isoformat(), "created_by": _person(account_creator),
         },
         "organization": None if org is None else {

@@ -1,0 +1,47 @@
+"""The agent's desk (issue 18): the visitor's context beside each chat.
+
+- ``desk_visitor_context``: one row per customer, the latest their widget reported — the
+  host page (address, title), the referrer, language, time zone and User-Agent.
+
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-12-06
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0014"
+down_revision: str | None = "0013"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# Frozen here rather than imported from the models: a migration must keep meaning what it
+# meant when it was written.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+When = sa.DateTime(timezone=True)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "desk_visitor_context",
+        sa.Column("user_id", BigId, nullable=False),
+        sa.Column("page_url", sa.String(length=2000), nullable=True),
+        sa.Column("page_title", sa.String(length=300), nullable=True),
+        sa.Column("referrer", sa.String(length=2000), nullable=True),
+        sa.Column("language", sa.String(length=35), nullable=True),
+        sa.Column("time_zone", sa.String(length=64), nullable=True),
+        sa.Column("user_agent", sa.String(length=500), nullable=True),
+        sa.Column("updated_at", When, nullable=False),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_desk_visitor_context_user_id_users"),
+                                ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_desk_visitor_context")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("desk_visitor_context")
