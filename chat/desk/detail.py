@@ -16,16 +16,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chat.authz import Action, ConversationRef, Principal, can
 from chat.conversations import conversation_json
 from chat.desk import queues
-from chat.desk.models import CustomerNote
+from chat.desk.models import CustomerNote, VisitorContext
 from chat.desk.notes import CustomerNoteView
 from chat.desk.scope import search_scope
+from chat.desk.visitor_context import context_json, history
 from chat.errors import NotFound
 from chat.events import load_visible, read_position
 from chat.models import Conversation, Event, Organization, Site, User
 from chat.people import person_json
 from chat.services import Services
 from escalation.access import ticket_ref
+from escalation.chat_reads import plan_tier
 from escalation.models import Ticket
+from escalation.policy_table import PlanTier
 from escalation.views import desk_view, ticket_json
 
 # ticket.opened is among a conversation's first events; looking further is pointless.
@@ -99,6 +102,12 @@ async def conversation_detail(svc: Services, actor: Principal, conversation_id: 
             ticket["group_name"] = item["group_name"]
             ticket["partner"] = item["partner"]
         abilities = await _abilities(db, actor, conv, conv_ref, ticket_row)
+        context = context_json(await db.get(VisitorContext, customer.id)) if customer is not None else None
+        earlier = await history(db, customer, conv.id, scope) if customer is not None else []
+        # The plan the SLA was computed with: the conversation's own company's; an anonymous
+        # visitor's is basic, whatever the company whose site they came through
+        # (escalation.config.policy_for), so the panel must not show that company's plan.
+        sla_plan = (await plan_tier(db, conv.organization_id) or PlanTier.BASIC).value
         notes: list[CustomerNoteView] = []
         if customer is not None and can(actor, Action.VIEW_DESK):
             rows = await db.execute(
@@ -116,7 +125,12 @@ async def conversation_detail(svc: Services, actor: Principal, conversation_id: 
         },
         "organization": None if org is None else {
             "id": org.id, "name": org.name, "plan_tier": org.plan_tier.value, "created_by": _person(org_creator),
+            # Known only through the site the visitor came from: not their account's company.
+            "via_site": conv.organization_id is None and (customer is None or customer.organization_id is None),
         },
+        "sla": None if ticket_row is None else {"plan_tier": sla_plan, "policy": ticket_row.sla_policy},
+        "context": context,
+        "history": earlier,
         "opened_by": opened_by,
         "opened_at": (ticket_row.created_at if ticket_row is not None else conv.created_at).isoformat(),
         "last_interaction_at": (last.at if last is not None else conv.updated_at).isoformat(),

@@ -2,6 +2,7 @@
 
 - ``desk_visitor_context``: one row per customer, the latest their widget reported — the
   host page (address, title), the referrer, language, time zone and User-Agent.
+- ``ticket_tasks.assignee_id``: who does an action task (tasks are reassigned).
 
 Revision ID: 0014
 Revises: 0013
@@ -41,7 +42,14 @@ def upgrade() -> None:
                                 ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_desk_visitor_context")),
     )
+    with op.batch_alter_table("ticket_tasks", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("assignee_id", BigId, nullable=True))
+        batch_op.create_foreign_key(batch_op.f("fk_ticket_tasks_assignee_id_users"), "users", ["assignee_id"], ["id"],
+                                    ondelete="SET NULL")
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("ticket_tasks", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("fk_ticket_tasks_assignee_id_users"), type_="foreignkey")
+        batch_op.drop_column("assignee_id")
     op.drop_table("desk_visitor_context")
