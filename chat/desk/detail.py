@@ -53,6 +53,15 @@ async def _opened_by(db: Any, conversation_id: int, fallback: User | None) -> di
     return _person(fallback)
 
 
+async def _name_task_assignees(db: AsyncSession, tasks: list[dict[str, Any]]) -> None:
+    """Each task's ``assignee`` as a person, for the side panel to name (the tasks of
+    TICKET carry only the id)."""
+    ids = {task["assignee_id"] for task in tasks if task.get("assignee_id")}
+    users = {u.id: u for u in await db.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+    for task in tasks:
+        task["assignee"] = _person(users.get(task.get("assignee_id") or 0))
+
+
 async def _abilities(
     db: AsyncSession, actor: Principal, conv: Conversation, conv_ref: ConversationRef, ticket: Ticket | None
 ) -> dict[str, bool]:
@@ -101,6 +110,8 @@ async def conversation_detail(svc: Services, actor: Principal, conversation_id: 
         if ticket is not None and item is not None:
             ticket["group_name"] = item["group_name"]
             ticket["partner"] = item["partner"]
+        if ticket is not None:
+            await _name_task_assignees(db, ticket.get("tasks", []))
         abilities = await _abilities(db, actor, conv, conv_ref, ticket_row)
         context = context_json(await db.get(VisitorContext, customer.id)) if customer is not None else None
         earlier = await history(db, customer, conv.id, scope) if customer is not None else []

@@ -10,6 +10,7 @@
 import { api, login, logout, token, setToken } from "./api.js";
 import { h, replace } from "/static/shared/dom.js";
 import { Client } from "/static/shared/protocol.js";
+import { setLanguage, pickLanguage } from "/static/shared/i18n.js";
 import { Inbox } from "./inbox.js";
 import { ConversationView } from "./conversation.js";
 import { AdminView } from "./admin.js";
@@ -69,6 +70,7 @@ async function start() {
       ? "This console is for support staff and for partners who run their own first line." : err.message);
     return;
   }
+  setLanguage(pickLanguage(me.user)); // issue 18: the person's language, else the browser's
   new Console(me).mount();
 }
 

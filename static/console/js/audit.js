@@ -2,6 +2,7 @@
 // and why, newest first (GET /api/audit), filtered by actor, action, target and time, with
 // "Older entries" paging. Read-only: the product never changes an audit row.
 
+import { displayName } from "/static/shared/names.js";
 import { api } from "./api.js";
 import { dateTime } from "./format.js";
 import { h, replace } from "/static/shared/dom.js";
@@ -11,7 +12,7 @@ const ACTIONS = [["", "Any action"], ["impersonation.", "Impersonation (start an
   ["impersonation.start", "Impersonation started"], ["impersonation.end", "Impersonation ended"]];
 
 function person(p) {
-  return p ? `${p.name || "(no name)"} #${p.id}` : "system";
+  return p ? (p.anonymous || !p.name ? displayName(p) : `${p.name} #${p.id}`) : "system";
 }
 
 function json(value) {

@@ -10,6 +10,7 @@ import { time, debounce } from "./format.js";
 import { describe, statusLabel } from "./events.js";
 import { CannedPicker } from "./canned.js";
 import { renderAside } from "./aside.js";
+import { displayName } from "/static/shared/names.js";
 import { openDialog, transferDialog, resolveDialog, fieldsDialog, taskDialog, toPlatformDialog } from "./dialogs.js";
 import { leftText } from "./inbox.js";
 import { spamDialog } from "./spam.js";
@@ -494,7 +495,7 @@ export class ConversationView {
     const author = event.author || {};
     const staff = ["agent", "support_admin", "read_only", "reseller_admin"].includes(author.role);
     const cls = event.kind === "note" ? "msg note" : staff ? "msg staff" : "msg";
-    const label = event.kind === "note" ? `${author.name} · internal note` : author.name || "Customer";
+    const label = event.kind === "note" ? `${displayName(author)} · internal note` : displayName(author);
     const files = ((event.data && event.data.attachments) || []).map((a) =>
       h("div", {}, h("a", { href: a.url, target: "_blank", rel: "noopener" }, `📎 ${a.filename}`)));
     return h("div", { class: cls, ...attrs },

@@ -1,6 +1,8 @@
 // Human text for system events (docs/protocol.md lists the names). Unknown names are shown
 // generically: new server features must never break the console.
 
+import { displayName } from "/static/shared/names.js";
+
 const STATUS = {
   new: "New",
   in_progress: "In progress",
@@ -16,7 +18,7 @@ export function statusLabel(status) {
 const AUTO = { rule: "by a rule", default: "default assignee", round_robin: "round-robin" };
 
 function who(user) {
-  return (user && user.name) || "someone";
+  return displayName(user); // one name for everyone, a nameless visitor included (names.js)
 }
 
 function target(data) {

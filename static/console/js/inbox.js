@@ -7,6 +7,8 @@
 import { api } from "./api.js";
 import { h, replace } from "/static/shared/dom.js";
 import { duration, debounce } from "./format.js";
+import { savedView, inView, viewSwitch } from "./views.js";
+import { displayName } from "/static/shared/names.js";
 
 export function slaState(sla, now) {
   if (!sla || !sla.due_at) return null;
@@ -57,7 +59,9 @@ export class Inbox {
         this.load();
       });
     }
-    replace(this.el, h("div", { class: "search" }, this.searchInput), view ? h("div", { class: "search" }, view) : null,
+    this.view = savedView(ctx.me); // views.js: Mine / Unassigned / All
+    const views = viewSwitch(ctx, this.view, (v) => { this.view = v; this.load(); });
+    replace(this.el, h("div", { class: "search" }, this.searchInput), views, view ? h("div", { class: "search" }, view) : null,
       this.list, this.agents);
     setInterval(() => this._tick(), 1000);
   }
@@ -105,7 +109,7 @@ export class Inbox {
         this.ctx.itemChanged(items);
         return;
       }
-      for (const item of items) this._place(item);
+      for (const item of items) this._place(this._inView(item) ? item : { ...item, queue: null }); // out of view: out
       for (const queue of this.queues) queue.count = counts.counts[queue.key] ?? queue.count;
       this.ctx.setServerTime(counts.server_time);
     } catch (err) {
@@ -117,11 +121,14 @@ export class Inbox {
   }
 
   _query() {
-    return this.handledBy === "platform" ? "" : `?handled_by=${this.handledBy}`;
+    const q = new URLSearchParams(this.handledBy === "platform" ? {} : { handled_by: this.handledBy });
+    if (this.view !== "all") q.set("view", this.view);
+    return q.size ? `?${q}` : "";
   }
 
   // Whether an item re-read after a doorbell belongs to the queues on screen.
   _inView(item) {
+    if (!inView(item, this.view, this.ctx.me.user.id)) return false;
     if (this.ctx.partnerMode || this.handledBy === "any") return true;
     return this.handledBy === "partner" ? Boolean(item.handled_by_org_id) : !item.handled_by_org_id;
   }
@@ -177,7 +184,7 @@ export class Inbox {
   _row(item) {
     const meta = [
       item.partner && !this.ctx.partnerMode ? `partner: ${item.partner.name}` : null,
-      item.customer ? item.customer.name || "anonymous visitor" : null,
+      item.customer ? displayName(item.customer) : null,
       item.organization ? item.organization.name : null,
       item.assignee ? `answering: ${item.assignee.name}` : "unassigned",
       item.queue ? null : item.status_label || item.status,
