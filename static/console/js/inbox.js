@@ -99,8 +99,10 @@ export class Inbox {
       if (err.status === 404) return { conversation_id: id, queue: null };
       throw err;
     }));
+    let items; // read after the try as well (issue 18: "items is not defined" on every update)
     try {
-      const [items, counts] = await Promise.all([Promise.all(reads), api("GET", `/api/desk/counts${this._query()}`)]);
+      let counts;
+      [items, counts] = await Promise.all([Promise.all(reads), api("GET", `/api/desk/counts${this._query()}`)]);
       const known = new Set(this.queues.map((q) => q.key));
       const shown = items.filter((i) => this._inView(i));
       if (shown.some((i) => i.queue && !known.has(i.queue)) || Object.keys(counts.counts).some((k) => !known.has(k))) {
