@@ -9,10 +9,10 @@ the real widget."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.async_api import Browser, FrameLocator, Locator, Page, expect
@@ -135,7 +135,11 @@ async def test_sla_states_and_the_auto_close_time_are_the_servers(browser: Brows
     await no_auto_assignment(world, admin, alice)
     _, a = await open_console(browser, world, alice)
     conv, _ = await anonymous_chat(world, "Broken screen")
+    # Escalated to a tracked ticket: every clock of its policy runs.
+    r = await api(world, alice, "POST", f"/api/conversations/{conv}/escalate", {})
+    assert r.status_code == 200, r.text
     await open_item(a, "new", conv)
+    await expect(fact(a, "sla-summary")).to_have_text("running")
     await expect(fact(a, "sla-first_response")).to_contain_text("left")
 
     # Answered: the first response is met. Waiting on the customer: the rest pauses, and
@@ -149,8 +153,7 @@ async def test_sla_states_and_the_auto_close_time_are_the_servers(browser: Brows
     assert ticket["deadlines"]["resolution"]["state"] == "paused"
     await expect(fact(a, "sla-first_response")).to_have_text("met")
     await expect(fact(a, "sla-resolution")).to_have_text("paused (waiting on the customer)")
-    if ticket["tracked"]:
-        await expect(fact(a, "sla-summary")).to_have_text("paused (waiting on the customer)")
+    await expect(fact(a, "sla-summary")).to_have_text("paused (waiting on the customer)")
     await expect(a.locator("aside")).not_to_contain_text("SLA running")
     closes = await a.evaluate(
         "(iso) => new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso))",
@@ -188,7 +191,7 @@ async def test_in_spanish_a_transfer_to_another_line_releases_the_claim_and_task
     await dialog.get_by_role("button", name="Transferir").click()
     # Released: out of Alice's Mine, waiting for the new line with nobody on it.
     await expect(item(a, "level:2", conv)).to_have_count(0)
-    await expect(a.locator("section.queue .item")).to_have_count(0)
+    await expect(a.get_by_test_id("queues").locator(".item")).to_have_count(0)
     fresh = (await api(world, bob, "GET", f"/api/desk/items/{conv}")).json()["item"]
     assert fresh["assignee"] is None and fresh["queue"] == "level:2"
     await expect(item(b, "level:2", conv)).to_contain_text("unassigned")
