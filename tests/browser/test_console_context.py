@@ -19,6 +19,7 @@ from playwright.async_api import Browser, FrameLocator, Locator, Page, expect
 from sqlalchemy import update
 
 from chat.auth import principal_of, visitor_session
+from chat.authz import Principal
 from chat.conversations import start_conversation
 from chat.models import Organization, Role
 from escalation.policy_table import PlanTier
@@ -56,11 +57,12 @@ def fact(page: Page, testid: str) -> Locator:
     return page.locator("aside").get_by_test_id(testid)
 
 
-async def anonymous_chat(world: WidgetWorld, subject: str) -> tuple[int, int]:
-    """A visitor who gave no name starts a chat through the site: (conversation, user id)."""
+async def anonymous_chat(world: WidgetWorld, subject: str) -> tuple[int, Principal]:
+    """A visitor who gave no name starts a chat through the site: (conversation, visitor)."""
     session = await visitor_session(world.services, site_key=world.site_key, name="")
-    conv = await start_conversation(world.services, principal_of(session.user), subject=subject)
-    return conv.conversation.id, session.user.id
+    visitor = principal_of(session.user)
+    conv = await start_conversation(world.services, visitor, subject=subject)
+    return conv.conversation.id, visitor
 
 
 async def test_the_agent_sees_where_the_visitor_is_and_the_page_changes_live(browser: Browser, world: WidgetWorld) -> None:
@@ -114,8 +116,8 @@ async def test_a_nameless_visitor_has_one_name_and_the_panel_shows_the_plan_the_
     admin = await staff(world, "Ada", Role.SUPPORT_ADMIN)
     await no_auto_assignment(world, admin, alice)
     _, a = await open_console(browser, world, alice)
-    conv, visitor_id = await anonymous_chat(world, "Lost parcel")
-    name = f"Visitor #{visitor_id}"
+    conv, principal = await anonymous_chat(world, "Lost parcel")
+    name = f"Visitor #{principal.user_id}"
 
     await expect(item(a, "new", conv)).to_contain_text(name)
     await open_item(a, "new", conv)
@@ -131,6 +133,16 @@ async def test_a_nameless_visitor_has_one_name_and_the_panel_shows_the_plan_the_
     await expect(fact(a, "sla-plan")).to_contain_text("basic")
     for wrong in ("someone", "(anonymous visitor)", "(no name)", "anonymous visitor"):
         await expect(a.locator("body")).not_to_contain_text(wrong)
+
+    # The same visitor comes back with another question: the panel lists the first
+    # ticket among their earlier ones, and a click opens it.
+    again = await start_conversation(world.services, principal, subject="Parcel found")
+    later = again.conversation.id
+    await open_item(a, "new", later)
+    earlier = a.locator("aside").get_by_test_id("history")
+    await expect(earlier).to_contain_text(f"#{conv} Lost parcel")
+    await earlier.get_by_role("button", name=f"#{conv} Lost parcel").click()
+    await expect(a.locator(".conv-head h1")).to_contain_text(f"#{conv}")
 
 
 async def test_sla_states_and_the_auto_close_time_are_the_servers(browser: Browser, world: WidgetWorld) -> None:
