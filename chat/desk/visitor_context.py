@@ -125,9 +125,13 @@ async def report_context(svc: Services, actor: Principal, report: ContextReport,
         if row is None:
             row = VisitorContext(user_id=actor.user_id, updated_at=now)
             db.add(row)
+        changed = any(getattr(row, name) != value for name, value in values.items())
         for name, value in values.items():
             setattr(row, name, value)
         row.updated_at = now
+        if not changed:
+            # The same page again (a reload, a repeated report): no console needs to hear it.
+            return
         open_tickets = list(await db.scalars(
             select(Ticket.conversation_id).join(Conversation, Conversation.id == Ticket.conversation_id)
             .where(or_(Ticket.requester_id == actor.user_id, Conversation.created_by_id == actor.user_id),

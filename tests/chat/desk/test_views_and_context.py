@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import update
 
+from chat.client import ChatClient
 from chat.models import Organization
 from escalation.policy_table import PlanTier
 from tests.support.chatlog import new_visitor
@@ -71,8 +72,12 @@ async def test_the_visitor_context_reaches_the_side_panel_and_garbage_is_refused
     headers = {"Authorization": f"Bearer {visitor.token}", "User-Agent": CHROME}
     report = {"page_url": "https://shop.example/cart?step=2", "page_title": "Your\tcart\n— Shop",
               "referrer": "https://search.example/?q=printer", "language": "pt-BR", "time_zone": "America/Sao_Paulo"}
-    response = await desk.http.post("/api/widget/context", json=report, headers=headers)
-    assert response.status_code == 204, response.text
+    async with ChatClient(desk.server.ws_url + "/ws", desk.agent.token) as console:
+        response = await desk.http.post("/api/widget/context", json=report, headers=headers)
+        assert response.status_code == 204, response.text
+        # Consoles showing the visitor's ticket hear of it (and re-read the panel).
+        bell = await console.next_frame("inbox")
+        assert (bell["conversation_id"], bell["reason"]) == (conv, "context")
     context = (await desk.call(desk.agent, "GET", f"/api/desk/conversations/{conv}", expect=200))["context"]
     assert context["page_url"] == "https://shop.example/cart?step=2"
     assert context["page_title"] == "Your cart — Shop"
