@@ -202,7 +202,7 @@ async def test_in_spanish_a_transfer_to_another_line_releases_the_claim_and_task
     dialog = a.locator("dialog")
     await expect(dialog.get_by_role("heading")).to_have_text("Transferir")
     await expect(dialog).to_contain_text("Deja de atenderlo")
-    target = dialog.get_by_label("A", exact=True)
+    target = dialog.get_by_label("Transferir a")
     # The lines are offered, not only groups; where it is now cannot be picked.
     await expect(target.locator("optgroup[label='Niveles de soporte'] option")).to_have_count(3)
     await expect(target.locator("option[value='level:1']")).to_be_disabled()

@@ -81,7 +81,7 @@ export async function transferDialog(ctx, ticket) {
   const here = ticket ? (ticket.group ? `group:${ticket.group}` : `level:${ticket.level}`) : null;
   const option = (value, label) => h("option", { value, disabled: value === here },
     value === here ? t("dialogs.current", { place: label }) : label);
-  const select = h("select", { name: "target", "aria-label": t("dialogs.transfer_to") },
+  const select = h("select", { name: "target", "aria-label": t("dialogs.transfer_target") },
     h("optgroup", { label: t("dialogs.transfer_lines") },
       support.levels.map((level) => option(`level:${level}`, lineName(level)))),
     support.groups.length ? h("optgroup", { label: t("dialogs.transfer_groups") },
