@@ -25,6 +25,7 @@ from sqlalchemy.orm import aliased
 from chat.authz import Action, Principal, require
 from chat.errors import ValidationFailed
 from chat.models import AuditLog, User
+from chat.people import person_json
 from chat.services import Services
 
 ACTION_MAX = 64  # audit_log.action is String(64)
@@ -100,7 +101,7 @@ class AuditPage:
 def _person(user_id: int | None, name: str | None, role: Any) -> dict[str, Any] | None:
     if user_id is None:
         return None
-    return {"id": user_id, "name": name, "role": role.value if role is not None else None}
+    return person_json(user_id, name, role.value if role is not None else None)
 
 
 async def list_entries(svc: Services, principal: Principal, wanted: AuditFilter) -> AuditPage:

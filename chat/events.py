@@ -32,6 +32,7 @@ from chat.models import (
     User,
 )
 from chat.numbering import number_run
+from chat.people import person_json
 from chat.services import Services
 from escalation.models import Ticket
 
@@ -65,7 +66,7 @@ def attribution(principal: Principal) -> dict[str, int]:
 def author_json(user: User | None) -> dict[str, Any] | None:
     if user is None:
         return None
-    return {"id": user.id, "name": user.name, "role": user.role.value}
+    return person_json(user.id, user.name, user.role.value)
 
 
 def stored_event_json(

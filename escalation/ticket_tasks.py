@@ -7,9 +7,12 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from chat import validation
 from chat.authz import Action, Principal
 from chat.errors import NotFound, ValidationFailed
+from chat.models import Role, User
 from chat.secrets_mask import mask_secrets
 from chat.services import Services
 from chat.wire import as_data
@@ -21,7 +24,7 @@ from escalation.views import TaskView
 
 MAX_TASK_CHARS = 2000
 MAX_HOURS = 10_000.0  # matches the table's check: a task of more than a year of work is a typo
-TASK_FIELDS = ("text", "hours", "type", "due_at", "status")
+TASK_FIELDS = ("text", "hours", "type", "due_at", "status", "assignee_id")
 
 
 def _clean(changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -52,7 +55,22 @@ def _clean(changes: Mapping[str, Any]) -> dict[str, Any]:
         if due is not None and (not isinstance(due, datetime) or due.tzinfo is None):
             raise ValidationFailed("due_at needs a time zone, e.g. 2026-03-02T09:00:00Z")
         clean["due_at"] = due
+    if "assignee_id" in changes:
+        who = changes["assignee_id"]
+        if who is not None and (isinstance(who, bool) or not isinstance(who, int) or not 1 <= who <= validation.MAX_ID):
+            raise ValidationFailed("assignee_id must be a user's id or null")
+        clean["assignee_id"] = who
     return clean
+
+
+async def _check_assignee(db: AsyncSession, clean: Mapping[str, Any]) -> None:
+    """A task is done by staff: an enabled agent or support admin (422 otherwise)."""
+    who = clean.get("assignee_id")
+    if who is None:
+        return
+    user = await db.get(User, who)
+    if user is None or user.disabled or user.role not in (Role.AGENT, Role.SUPPORT_ADMIN):
+        raise ValidationFailed(f"assignee_id: {who} is not an enabled agent or support admin")
 
 
 def _as_text(value: Any) -> Any:
@@ -77,10 +95,12 @@ async def add_task(svc: Services, actor: Principal, ticket_id: int, values: Mapp
 
     async def change(work: Work) -> TaskView:
         await require_on_ticket(work.db, actor, work.conv, work.ticket, Action.WORK_TICKET)
+        await _check_assignee(work.db, clean)
         task = TicketTask(
             conversation_id=work.ticket.conversation_id, text=clean["text"], hours=clean.get("hours"),
             type=clean["type"], due_at=clean.get("due_at"), status=clean.get("status", TaskStatus.OPEN),
             created_by_id=actor.user_id, created_at=work.now, updated_at=work.now,
+            assignee_id=clean.get("assignee_id"),
         )
         work.db.add(task)
         await work.db.flush()
@@ -105,6 +125,7 @@ async def update_task(
         task = await work.db.get(TicketTask, task_id)
         if task is None or task.conversation_id != work.ticket.conversation_id:
             raise NotFound("no such task on this ticket", code="not_found")
+        await _check_assignee(work.db, clean)
         diff = _changed(task, clean)
         if not diff:
             raise ValidationFailed("nothing to change", code="no_change")

@@ -290,11 +290,23 @@ async def assign_ticket(svc: Services, actor: Principal, ticket_id: int, assigne
     return await run_and_render(svc, ticket_id, change, actor)
 
 
+async def _release_on_transfer(work: Work, user: User | None) -> None:
+    """A transfer hands the ticket to another line: whoever answered it on the old line no
+    longer does (it would stay "mine" for them, and look taken to the new line)."""
+    if work.ticket.assignee_id is None:
+        return
+    previous = await work.db.get(User, work.ticket.assignee_id)
+    work.ticket.assignee_id = None
+    await work.append("ticket.assigned", user, internal=True, assignee=None, previous=author_json(previous),
+                      released=True, reason="transferred")
+
+
 async def transfer_ticket(
     svc: Services, actor: Principal, ticket_id: int, *, level: int | None = None, group: str | None = None,
     note: str | None = None,
 ) -> dict[str, Any]:
-    """Move to another support line and/or group (``group`` alone takes the group's line)."""
+    """Move to another support line and/or group (``group`` alone takes the group's line);
+    the ticket's assignee, if any, is released (it waits for the new line)."""
     if level is None and group is None:
         raise ValidationFailed("give level, group or both")
     if note is not None:
@@ -303,6 +315,8 @@ async def transfer_ticket(
     async def change(work: Work) -> None:
         await require_on_ticket(work.db, actor, work.conv, work.ticket, Action.WORK_TICKET)
         _not_in_partner_queue(work)
-        await transfer(work, await actor_user(work, actor), level, group, note)
+        user = await actor_user(work, actor)
+        await transfer(work, user, level, group, note)
+        await _release_on_transfer(work, user)
 
     return await run_and_render(svc, ticket_id, change, actor)

@@ -56,13 +56,14 @@ class TaskView(View, frozen=True, kw_only=True):
     created_by_id: int | None
     created_at: str
     updated_at: str
+    assignee_id: int | None = None
 
     @classmethod
     def of(cls, task: TicketTask) -> TaskView:
         return cls(
             id=task.id, ticket_id=task.conversation_id, text=task.text, hours=task.hours, type=task.type.value,
             due_at=iso(task.due_at), status=task.status.value, created_by_id=task.created_by_id,
-            created_at=iso(task.created_at), updated_at=iso(task.updated_at),
+            created_at=iso(task.created_at), updated_at=iso(task.updated_at), assignee_id=task.assignee_id,
         )
 
 

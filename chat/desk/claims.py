@@ -25,6 +25,7 @@ from chat.desk.models import AgentProfile
 from chat.errors import Conflict
 from chat.events import author_json
 from chat.models import User
+from chat.people import display_name
 from chat.services import Services
 from escalation.access import require_on_ticket
 from escalation.batch import run_in_batches
@@ -86,7 +87,7 @@ async def claim(svc: Services, actor: Principal, conversation_id: int, *, take_o
         if ticket.assignee_id != actor.user_id:
             if ticket.assignee_id is not None and not take_over:
                 holder = await work.db.get(User, ticket.assignee_id)
-                raise AlreadyClaimed(f"{holder.name if holder else 'someone'} is already answering")
+                raise AlreadyClaimed(f"{display_name(ticket.assignee_id, holder.name if holder else None)} is already answering")
             await _assign(work, me, me, "claimed", claimed=True)
         return author_json(me)
 

@@ -16,16 +16,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chat.authz import Action, ConversationRef, Principal, can
 from chat.conversations import conversation_json
 from chat.desk import queues
-from chat.desk.models import CustomerNote
+from chat.desk.models import CustomerNote, VisitorContext
 from chat.desk.notes import CustomerNoteView
 from chat.desk.scope import search_scope
+from chat.desk.visitor_context import context_json, history
 from chat.errors import NotFound
 from chat.events import load_visible, read_position
 from chat.groups.models import ChatGroup, ChatGroupMember, MemberState
 from chat.models import Conversation, ConversationKind, Event, Organization, Site, User
+from chat.people import person_json
 from chat.services import Services
 from escalation.access import ticket_ref
+from escalation.chat_reads import plan_tier
 from escalation.models import Ticket
+from escalation.policy_table import PlanTier
 from escalation.views import desk_view, ticket_json
 
 # ticket.opened is among a conversation's first events; looking further is pointless.
@@ -33,7 +37,7 @@ _OPENING_EVENTS = 10
 
 
 def _person(user: User | None) -> dict[str, Any] | None:
-    return None if user is None else {"id": user.id, "name": user.name, "role": user.role.value}
+    return None if user is None else person_json(user.id, user.name, user.role.value)
 
 
 async def _opened_by(db: Any, conversation_id: int, fallback: User | None) -> dict[str, Any] | None:
@@ -48,6 +52,15 @@ async def _opened_by(db: Any, conversation_id: int, fallback: User | None) -> di
         if data.get("event") == "ticket.opened" and isinstance(data.get("actor"), dict):
             return dict(data["actor"])
     return _person(fallback)
+
+
+async def _name_task_assignees(db: AsyncSession, tasks: list[dict[str, Any]]) -> None:
+    """Each task's ``assignee`` as a person, for the side panel to name (the tasks of
+    TICKET carry only the id)."""
+    ids = {task["assignee_id"] for task in tasks if task.get("assignee_id")}
+    users = {u.id: u for u in await db.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+    for task in tasks:
+        task["assignee"] = _person(users.get(task.get("assignee_id") or 0))
 
 
 async def _abilities(
@@ -123,7 +136,15 @@ async def conversation_detail(svc: Services, actor: Principal, conversation_id: 
         if ticket is not None and item is not None:
             ticket["group_name"] = item["group_name"]
             ticket["partner"] = item["partner"]
+        if ticket is not None:
+            await _name_task_assignees(db, ticket.get("tasks", []))
         abilities = await _abilities(db, actor, conv, conv_ref, ticket_row)
+        context = context_json(await db.get(VisitorContext, customer.id)) if customer is not None else None
+        earlier = await history(db, customer, conv.id, scope) if customer is not None else []
+        # The plan the SLA was computed with: the conversation's own company's; an anonymous
+        # visitor's is basic, whatever the company whose site they came through
+        # (escalation.config.policy_for), so the panel must not show that company's plan.
+        sla_plan = (await plan_tier(db, conv.organization_id) or PlanTier.BASIC).value
         notes: list[CustomerNoteView] = []
         if customer is not None and can(actor, Action.VIEW_DESK):
             rows = await db.execute(
@@ -136,12 +157,17 @@ async def conversation_detail(svc: Services, actor: Principal, conversation_id: 
         "ticket": ticket,
         "item": item,
         "customer": None if customer is None else {
-            "id": customer.id, "name": customer.name, "email": customer.email, "role": customer.role.value,
+            **person_json(customer.id, customer.name, customer.role.value), "email": customer.email,
             "created_at": customer.created_at.isoformat(), "created_by": _person(account_creator),
         },
         "organization": None if org is None else {
             "id": org.id, "name": org.name, "plan_tier": org.plan_tier.value, "created_by": _person(org_creator),
+            # Known only through the site the visitor came from: not their account's company.
+            "via_site": conv.organization_id is None and (customer is None or customer.organization_id is None),
         },
+        "sla": None if ticket_row is None else {"plan_tier": sla_plan, "policy": ticket_row.sla_policy},
+        "context": context,
+        "history": earlier,
         "opened_by": opened_by,
         "opened_at": (ticket_row.created_at if ticket_row is not None else conv.created_at).isoformat(),
         "last_interaction_at": (last.at if last is not None else conv.updated_at).isoformat(),

@@ -91,3 +91,21 @@ class CustomerNote(Base):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class VisitorContext(Base):
+    """Where a customer is, as their widget last said (issue 18): the host page's address
+    and title, where they came from, their language, time zone and browser. The latest
+    only, one row per person: the side panel shows the present, not a history. Every
+    field is cut to its column on the way in (chat.desk.visitor_context)."""
+
+    __tablename__ = "desk_visitor_context"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    page_url: Mapped[str | None] = mapped_column(String(2000))
+    page_title: Mapped[str | None] = mapped_column(String(300))
+    referrer: Mapped[str | None] = mapped_column(String(2000))
+    language: Mapped[str | None] = mapped_column(String(35))
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(500))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -30,7 +30,9 @@ from chat.authz import Principal
 from chat.desk.scope import PARTNER_PREFIX, DeskScope, desk_scope, partner_queue_key, search_scope
 from chat.errors import NotFound, ValidationFailed
 from chat.models import STAFF_ROLES, Conversation, Event, Organization, Role, Site, User
+from chat.people import person_json
 from chat.services import Services
+from chat.ui_prefs import VIEWS
 from chat.validation import ascii_int
 from escalation.lifecycle import TicketStatus
 from escalation.models import SupportGroup, Ticket
@@ -95,7 +97,7 @@ def queues(groups: Sequence[SupportGroup], extra_keys: Iterable[str] = ()) -> li
 def _person(user: User | None) -> dict[str, Any] | None:
     if user is None:
         return None
-    return {"id": user.id, "name": user.name, "role": user.role.value}
+    return person_json(user.id, user.name, user.role.value)
 
 
 def current_sla(deadlines: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -253,11 +255,27 @@ async def _listed(db: AsyncSession, scope: DeskScope, groups: Sequence[SupportGr
 PLATFORM_SCOPE = DeskScope(platform=True, partners=False)
 
 
-async def board(db: AsyncSession, scope: DeskScope = PLATFORM_SCOPE) -> list[dict[str, Any]]:
-    """Every queue in scope with its count and its items, oldest waiting first."""
+def view_filter(view: str | None, user_id: int) -> ColumnElement[bool]:
+    """The inbox view (docs/console.md, "Views"): ``mine`` the tickets ``user_id`` answers
+    (claimed or assigned: both are the assignee), ``unassigned`` nobody's, ``all`` (the
+    default) everything in scope. Applied to the items and the counts alike, so a count
+    is always the number of items the view would list."""
+    if view in (None, "", "all"):
+        return true()
+    if view == "mine":
+        return Ticket.assignee_id == user_id
+    if view == "unassigned":
+        return Ticket.assignee_id.is_(None)
+    raise ValidationFailed(f"view must be one of {', '.join(VIEWS)}")
+
+
+async def board(db: AsyncSession, scope: DeskScope = PLATFORM_SCOPE,
+                view: ColumnElement[bool] | None = None) -> list[dict[str, Any]]:
+    """Every queue in scope with its count and its items, oldest waiting first; ``view``
+    (:func:`view_filter`) narrows the items and counts, never the list of queues."""
     groups, names = await _group_names(db)
     items = await _items(db, _ticket_query().where(Ticket.status.not_in(_OUT_OF_QUEUES), Ticket.spam_at.is_(None),
-                                                   scope.where()), names)
+                                                   scope.where(), true() if view is None else view), names)
     listed = await _listed(db, scope, groups, (i["queue"] for i in items if i["queue"]))
     by_queue: dict[str, list[dict[str, Any]]] = {q.key: [] for q in listed}
     for item in items:
@@ -270,12 +288,14 @@ async def board(db: AsyncSession, scope: DeskScope = PLATFORM_SCOPE) -> list[dic
     ]
 
 
-async def counts(db: AsyncSession, scope: DeskScope = PLATFORM_SCOPE) -> dict[str, int]:
+async def counts(db: AsyncSession, scope: DeskScope = PLATFORM_SCOPE,
+                 view: ColumnElement[bool] | None = None) -> dict[str, int]:
     """Every queue's count from one grouped query (what a console re-reads per doorbell)."""
     groups, _ = await _group_names(db)
     rows = await db.execute(
         select(Ticket.status, Ticket.level, Ticket.group_key, Ticket.handled_by_org_id, func.count())
-        .where(Ticket.status.not_in(_OUT_OF_QUEUES), Ticket.spam_at.is_(None), scope.where())
+        .where(Ticket.status.not_in(_OUT_OF_QUEUES), Ticket.spam_at.is_(None), scope.where(),
+               true() if view is None else view)
         .group_by(Ticket.status, Ticket.level, Ticket.group_key, Ticket.handled_by_org_id)
     )
     found: dict[str, int] = {}
@@ -333,16 +353,20 @@ async def search(db: AsyncSession, q: str, *, status: TicketStatus | None = None
 # -- use cases -----------------------------------------------------------------------------
 
 
-async def inbox(svc: Services, actor: Principal, handled_by: str | None = None) -> dict[str, Any]:
+async def inbox(svc: Services, actor: Principal, handled_by: str | None = None,
+                view: str | None = None) -> dict[str, Any]:
     scope = desk_scope(actor, handled_by)
+    narrow = view_filter(view, actor.user_id)
     async with svc.reads() as db:
-        return {"queues": await board(db, scope), "server_time": svc.clock.now().isoformat()}
+        return {"queues": await board(db, scope, narrow), "server_time": svc.clock.now().isoformat()}
 
 
-async def queue_counts(svc: Services, actor: Principal, handled_by: str | None = None) -> dict[str, Any]:
+async def queue_counts(svc: Services, actor: Principal, handled_by: str | None = None,
+                       view: str | None = None) -> dict[str, Any]:
     scope = desk_scope(actor, handled_by)
+    narrow = view_filter(view, actor.user_id)
     async with svc.reads() as db:
-        return {"counts": await counts(db, scope), "server_time": svc.clock.now().isoformat()}
+        return {"counts": await counts(db, scope, narrow), "server_time": svc.clock.now().isoformat()}
 
 
 async def queue_item(svc: Services, actor: Principal, conversation_id: int) -> dict[str, Any]:

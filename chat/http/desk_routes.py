@@ -128,12 +128,14 @@ async def update_agent(request: Request) -> Response:
 
 async def inbox(request: Request) -> Response:
     principal, _ = await current(request)
-    return JSON(await queues.inbox(services(request), principal, request.query_params.get("handled_by")))
+    params = request.query_params
+    return JSON(await queues.inbox(services(request), principal, params.get("handled_by"), params.get("view")))
 
 
 async def counts(request: Request) -> Response:
     principal, _ = await current(request)
-    return JSON(await queues.queue_counts(services(request), principal, request.query_params.get("handled_by")))
+    params = request.query_params
+    return JSON(await queues.queue_counts(services(request), principal, params.get("handled_by"), params.get("view")))
 
 
 async def queue_item(request: Request) -> Response:

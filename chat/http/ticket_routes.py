@@ -153,6 +153,7 @@ class TaskBody(Strict):
     type: str | UnsetType = UNSET
     due_at: datetime | UnsetType | None = UNSET
     status: str | UnsetType = UNSET
+    assignee_id: int | UnsetType | None = UNSET
 
 
 async def add_task(request: Request) -> Response:

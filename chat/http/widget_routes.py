@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from chat import validation, widget_sites
+from chat.desk import visitor_context
 from chat.errors import AppError
 from chat.http.common import JSON, current, path_id, read_json, services
 
@@ -201,11 +202,21 @@ async def patch_settings(request: Request) -> Response:
     return JSON({"widget": saved.stored()})
 
 
+async def report_context(request: Request) -> Response:
+    """``POST /api/widget/context`` — the visitor's widget says where they are
+    (chat.desk.visitor_context); the browser is read from the User-Agent header."""
+    principal, _ = await current(request)
+    report = await read_json(request, visitor_context.ContextReport)
+    await visitor_context.report_context(services(request), principal, report, request.headers.get("user-agent"))
+    return Response(status_code=204)
+
+
 ROUTES: list[BaseRoute] = [
     Route("/widget/loader.js", loader, methods=["GET"]),
     Route("/widget/frame", frame, methods=["GET"]),
     Route("/widget/a/{build}/{name}", asset, methods=["GET"]),
     Route("/api/widget/config", config, methods=["GET"]),
+    Route("/api/widget/context", report_context, methods=["POST"]),
     Route("/api/sites/{site_id}/widget", get_settings, methods=["GET"]),
     Route("/api/sites/{site_id}/widget", put_settings, methods=["PUT"]),
     Route("/api/sites/{site_id}/widget", patch_settings, methods=["PATCH"]),

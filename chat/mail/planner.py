@@ -37,6 +37,7 @@ from chat.mail.kinds import MailKind
 from chat.mail.models import MailCursor, MailStatus, OutboxMail
 from chat.mail.queue import queue_mail, render
 from chat.models import STAFF_ROLES, Conversation, Event, Participant, Role, User
+from chat.people import display_name
 from chat.services import Services
 from chat.tokens import Purpose
 from escalation.lifecycle import TicketStatus
@@ -161,6 +162,15 @@ class _Seen:
     @property
     def by_support(self) -> bool:
         return self.role in STAFF_ROLES or self.role is Role.RESELLER_ADMIN
+
+
+def _customer_name(user: User | None, contact_name: str | None) -> str:
+    """A ticket's customer as the staff mails name them: as every screen does
+    (:func:`chat.people.display_name`); an offline form's contact without an account, by
+    the name they gave."""
+    if user is not None:
+        return display_name(user.id, user.name)
+    return contact_name or ""
 
 
 def _relevant(seen: _Seen) -> bool:
@@ -368,7 +378,7 @@ class _Plan:
             done += await self.mail(kind, user, address, extra=extra)
         if self.ticket.assignee_id is None:
             customer = await self.db.get(User, self.ticket.requester_id) if self.ticket.requester_id else None
-            name = (customer.name if customer is not None else "") or self.ticket.contact_name or ""
+            name = _customer_name(customer, self.ticket.contact_name)
             for admin in await self.admins():
                 done += await self.mail(MailKind.UNASSIGNED_TICKET, admin, extra={"customer": name},
                                         held_until=self.event.created_at + UNASSIGNED_GRACE)
@@ -413,7 +423,7 @@ class _Plan:
         requester = await self.db.get(User, self.ticket.requester_id) if self.ticket.requester_id else None
         actor = (self.event.data.get("actor") or {}).get("name")
         return sum([await self.mail(MailKind.TICKET_ASSIGNED, user, extra={
-            "customer": (requester.name if requester else "") or self.ticket.contact_name or "",
+            "customer": _customer_name(requester, self.ticket.contact_name),
             "assigned_by": actor}) for user in await self.staff([assignee])])
 
     async def transferred(self) -> int:

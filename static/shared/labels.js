@@ -7,6 +7,7 @@
 
 import { register, t } from "./i18n.js";
 import catalog from "./i18n/labels.js";
+import { displayName } from "./names.js";
 
 register(catalog);
 
@@ -121,8 +122,9 @@ export function errorText(err) {
     ?? err.message ?? String(err);
 }
 
+// One name for everyone, a nameless visitor included (names.js, the server's chat.people).
 function who(user) {
-  return (user && user.name) || t("labels.someone");
+  return displayName(user);
 }
 
 function target(data) {

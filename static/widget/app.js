@@ -46,6 +46,9 @@ window.addEventListener("message", (event) => {
     S.open = false;
   } else if (m.type === "identify" && S.booted) {
     restart(() => { S.identity = m.identity || null; });
+  } else if (m.type === "page") {
+    S.page = m.page;
+    if (S.token) where();
   } else if (m.type === "reset" && S.booted) {
     restart(() => { forget(); S.identity = null; });
   }
@@ -59,6 +62,7 @@ async function boot(init) {
   S.booted = true;
   S.open = !FRAMED || !!init.open;
   S.identity = init.identity || null;
+  S.page = init.page;
   if (init.reset) forget();
   try {
     S.cfg = await api("GET", "/api/widget/config?site=" + encodeURIComponent(SITE));
@@ -195,6 +199,7 @@ async function start() {
   replace(S.main, h("p", { class: "boot" }, "…"));
   try {
     await session();
+    where();
     connect();
     loadAlerts().catch(() => {}); // alerts are extra: the chat works without them
     const conv = await currentConversation();
@@ -229,6 +234,13 @@ async function session(name) {
   S.me = r.user;
   store.set("token", r.token);
   setLang(langFor(r.user));
+}
+
+/** Tell support where the visitor is (docs/widget.md, "Visitor context"); best effort. */
+function where() {
+  const p = S.page || {};
+  api("POST", "/api/widget/context", { page_url: p.url || null, page_title: p.title || null, referrer: p.referrer || null,
+    language: navigator.language, time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone }).catch(() => {});
 }
 
 /** Forget this site's visitor in this browser: token, conversation, unsent messages. */

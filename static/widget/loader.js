@@ -65,6 +65,11 @@
   small.addEventListener("change", fit);
 
   const post = (message) => ready && frame.contentWindow.postMessage(message, base);
+  // The host page, for the agent's side panel (docs/widget.md, "Visitor context").
+  const page = () => ({ url: location.href, title: document.title, referrer: document.referrer });
+  const moved = () => post({ type: "page", page: page() });
+  addEventListener("popstate", moved);
+  addEventListener("hashchange", moved);
 
   function load() {
     if (frame) return;
@@ -99,7 +104,7 @@
     const m = event.data || {};
     if (m.type === "ready") {
       ready = true;
-      post({ type: "init", open: isOpen, identity, reset });
+      post({ type: "init", open: isOpen, identity, reset, page: page() });
     } else if (m.type === "unread") setUnread(+m.count || 0);
     else if (m.type === "active") store(m.active);
     else if (m.type === "close") api.close();

@@ -1,7 +1,6 @@
 export default {
 "en": {
   "audit.title": "Audit log",
-  "audit.no_name": "(no name)",
   "audit.system": "system",
   "audit.action": "Action",
   "audit.filter.any": "Any action",
@@ -30,7 +29,6 @@ export default {
 },
 "pt-BR": {
   "audit.title": "Registro de auditoria",
-  "audit.no_name": "(sem nome)",
   "audit.system": "sistema",
   "audit.action": "Ação",
   "audit.filter.any": "Qualquer ação",
@@ -59,7 +57,6 @@ export default {
 },
 "de": {
   "audit.title": "Audit-Protokoll",
-  "audit.no_name": "(ohne Namen)",
   "audit.system": "System",
   "audit.action": "Aktion",
   "audit.filter.any": "Jede Aktion",
@@ -88,7 +85,6 @@ export default {
 },
 "es": {
   "audit.title": "Registro de auditoría",
-  "audit.no_name": "(sin nombre)",
   "audit.system": "sistema",
   "audit.action": "Acción",
   "audit.filter.any": "Cualquier acción",
@@ -117,7 +113,6 @@ export default {
 },
 "ru": {
   "audit.title": "Журнал аудита",
-  "audit.no_name": "(без имени)",
   "audit.system": "система",
   "audit.action": "Действие",
   "audit.filter.any": "Любое действие",

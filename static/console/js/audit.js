@@ -2,6 +2,7 @@
 // and why, newest first (GET /api/audit), filtered by actor, action, target and time, with
 // "Older entries" paging. Read-only: the product never changes an audit row.
 
+import { displayName } from "/static/shared/names.js";
 import { api } from "./api.js";
 import { dateTime } from "./format.js";
 import { h, replace } from "/static/shared/dom.js";
@@ -29,7 +30,7 @@ function targetLabel(kind) {
 }
 
 function person(p) {
-  return p ? `${p.name || t("audit.no_name")} #${p.id}` : t("audit.system");
+  return p ? (p.anonymous || !p.name ? displayName(p) : `${p.name} #${p.id}`) : t("audit.system");
 }
 
 // The record as stored, field names and all: a technical view, not translated.

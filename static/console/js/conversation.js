@@ -13,6 +13,7 @@ import { debounce } from "./format.js";
 import { categoryLabel, describe, groupLabel, statusLabel } from "./events.js";
 import { CannedPicker } from "./canned.js";
 import { renderAside } from "./aside.js";
+import { displayName } from "/static/shared/names.js";
 import { openDialog, transferDialog, resolveDialog, fieldsDialog, taskDialog, toPlatformDialog } from "./dialogs.js";
 import { leftText } from "./inbox.js";
 import { spamDialog } from "./spam.js";
@@ -620,7 +621,7 @@ export class ConversationView {
     const author = event.author || {};
     const staff = ["agent", "support_admin", "read_only", "reseller_admin"].includes(author.role);
     const cls = event.kind === "note" ? "msg note" : staff ? "msg staff" : "msg";
-    const label = event.kind === "note" ? t("conv.note_by", { name: author.name }) : author.name || t("conv.customer");
+    const label = event.kind === "note" ? t("conv.note_by", { name: displayName(author) }) : displayName(author);
     // Images as thumbnails, fetched with the token (issue 18: a bare link showed a broken glyph).
     const files = attachmentList((event.data && event.data.attachments) || [], this.ctx.toast);
     // A member's message in a group chat can become a ticket, its author the requester

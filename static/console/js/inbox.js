@@ -12,6 +12,8 @@ import { duration, debounce } from "./format.js";
 import { t, register, fmtNumber } from "/static/shared/i18n.js";
 import catalog from "../i18n/inbox.js";
 import { queueLabel } from "/static/shared/labels.js";
+import { savedView, inView, viewSwitch } from "./views.js";
+import { displayName } from "/static/shared/names.js";
 
 register(catalog);
 
@@ -68,7 +70,9 @@ export class Inbox {
         this.load();
       });
     }
-    replace(this.el, h("div", { class: "search" }, this.searchInput), view ? h("div", { class: "search" }, view) : null,
+    this.view = savedView(ctx.me); // views.js: Mine / Unassigned / All
+    const views = viewSwitch(ctx, this.view, (v) => { this.view = v; this.load(); });
+    replace(this.el, h("div", { class: "search" }, this.searchInput), views, view ? h("div", { class: "search" }, view) : null,
       this.list, this.agents);
     setInterval(() => this._tick(), 1000);
   }
@@ -186,7 +190,7 @@ export class Inbox {
         this.ctx.itemChanged(items);
         return;
       }
-      for (const item of items) this._place(item);
+      for (const item of items) this._place(this._inView(item) ? item : { ...item, queue: null }); // out of view: out
       for (const queue of this.queues) queue.count = counts.counts[queue.key] ?? queue.count;
       this.ctx.setServerTime(counts.server_time);
     } catch (err) {
@@ -200,11 +204,14 @@ export class Inbox {
   }
 
   _query() {
-    return this.handledBy === "platform" ? "" : `?handled_by=${this.handledBy}`;
+    const q = new URLSearchParams(this.handledBy === "platform" ? {} : { handled_by: this.handledBy });
+    if (this.view !== "all") q.set("view", this.view);
+    return q.size ? `?${q}` : "";
   }
 
   // Whether an item re-read after a doorbell belongs to the queues on screen.
   _inView(item) {
+    if (!inView(item, this.view, this.ctx.me.user.id)) return false;
     if (this.ctx.partnerMode || this.handledBy === "any") return true;
     return this.handledBy === "partner" ? Boolean(item.handled_by_org_id) : !item.handled_by_org_id;
   }
@@ -260,7 +267,7 @@ export class Inbox {
   _row(item) {
     const meta = [
       item.partner && !this.ctx.partnerMode ? t("inbox.partner", { name: item.partner.name }) : null,
-      item.customer ? item.customer.name || t("inbox.anonymous_visitor") : null,
+      item.customer ? displayName(item.customer) : null,
       item.organization ? item.organization.name : null,
       item.assignee ? t("inbox.answering", { name: item.assignee.name }) : t("inbox.unassigned"),
       item.queue ? null : item.status_label || item.status,

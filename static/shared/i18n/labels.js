@@ -1,7 +1,6 @@
 export default {
 "en": {
   "labels.none": "none",
-  "labels.someone": "someone",
   "labels.system": "System",
   "labels.first_line": "first line",
   "labels.queue.new": "New",
@@ -178,7 +177,6 @@ export default {
 },
 "pt-BR": {
   "labels.none": "nenhuma",
-  "labels.someone": "alguém",
   "labels.system": "Sistema",
   "labels.first_line": "primeira linha",
   "labels.queue.new": "Novos",
@@ -355,7 +353,6 @@ export default {
 },
 "de": {
   "labels.none": "keine",
-  "labels.someone": "jemand",
   "labels.system": "System",
   "labels.first_line": "First Level",
   "labels.queue.new": "Neu",
@@ -532,7 +529,6 @@ export default {
 },
 "es": {
   "labels.none": "ninguna",
-  "labels.someone": "alguien",
   "labels.system": "Sistema",
   "labels.first_line": "primera línea",
   "labels.queue.new": "Nuevos",
@@ -709,7 +705,6 @@ export default {
 },
 "ru": {
   "labels.none": "нет",
-  "labels.someone": "кто-то",
   "labels.system": "Система",
   "labels.first_line": "первая линия",
   "labels.queue.new": "Новые",
