@@ -24,6 +24,7 @@ import msgspec
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat import throttle
 from chat.authz import Action, Principal, require
 from chat.desk import user_agent
 from chat.desk.models import VisitorContext
@@ -43,6 +44,10 @@ MAX_USER_AGENT = 500
 HISTORY = 10
 # Open tickets rung per report: a visitor has one chat, rarely a few.
 RING_AT_MOST = 5
+# Reports per person per window: a page every 5 s on average is brisk browsing; more is a
+# script, and each changed report rings every staff console.
+REPORTS_PER_WINDOW = 120
+REPORT_WINDOW_SECONDS = 600
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,4}")
 _OPEN = (TicketStatus.NEW, TicketStatus.IN_PROGRESS, TicketStatus.WAITING_ON_CUSTOMER, TicketStatus.PROPOSED_TO_CLOSE)
 
@@ -121,6 +126,9 @@ async def report_context(svc: Services, actor: Principal, report: ContextReport,
         return
     now = svc.clock.now()
     async with svc.sessions.begin() as db:
+        await throttle.take(db, f"context:{actor.user_id}", limit=REPORTS_PER_WINDOW,
+                            window_seconds=REPORT_WINDOW_SECONDS, now=now, code="too_many_reports",
+                            message="too many context reports; the next one is taken when the window ends")
         row = await db.get(VisitorContext, actor.user_id)
         if row is None:
             row = VisitorContext(user_id=actor.user_id, updated_at=now)

@@ -177,7 +177,7 @@ async def test_alerts_reach_the_agent_it_concerns_and_stay_quiet_for_what_they_s
     _, widget = await visitor_starts_chat(browser, world, "Vera Visitor", "My printer is on fire")
     conv = await ticket_number(widget)
     for page in (a, b):
-        await expect(page).to_have_title("(1) Support-Konsole")
+        await expect(page).to_have_title(f"(1) {TITLE}")
         assert await tones(page) > 0
     await notes_become(b, [{"title": f"New conversation #{conv}", "body": "My printer is on fire"}])
     assert (await recorded(a))["notes"] == []

@@ -125,12 +125,13 @@ async def test_a_nameless_visitor_has_one_name_and_the_panel_shows_the_plan_the_
     # What the panel said before: "(anonymous visitor)" on plan "regular".
     await expect(aside).to_contain_text(name)
     await expect(aside).not_to_contain_text("regular")
-    await expect(aside).to_contain_text("basic")
+    await expect(aside).not_to_contain_text("Regular")
+    await expect(aside).to_contain_text("Basic plan")
     await expect(fact(a, "customer-name")).to_have_text(name)
     await expect(history(a).locator(".sys").first).to_contain_text(f"{name} started the conversation")
     # The company is shown as known through its site, without its plan; the SLA's is basic.
     await expect(fact(a, "organization")).to_contain_text("Acme (through its website only)")
-    await expect(fact(a, "sla-plan")).to_contain_text("basic")
+    await expect(fact(a, "sla-plan")).to_contain_text("Basic plan")
     for wrong in ("someone", "(anonymous visitor)", "(no name)", "anonymous visitor"):
         await expect(a.locator("body")).not_to_contain_text(wrong)
 
@@ -139,7 +140,7 @@ async def test_a_nameless_visitor_has_one_name_and_the_panel_shows_the_plan_the_
     again = await start_conversation(world.services, principal, subject="Parcel found")
     later = again.conversation.id
     await open_item(a, "new", later)
-    earlier = a.locator("aside").get_by_test_id("history")
+    earlier = a.locator("aside").get_by_test_id("earlier-tickets")
     await expect(earlier).to_contain_text(f"#{conv} Lost parcel")
     await earlier.get_by_role("button", name=f"#{conv} Lost parcel").click()
     await expect(a.locator(".conv-head h1")).to_contain_text(f"#{conv}")

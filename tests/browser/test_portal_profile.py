@@ -29,6 +29,14 @@ async def test_a_customer_renames_herself_and_picks_german(browser: Browser, wor
     cora = await staff(world, "Cora", Role.CUSTOMER, organization=shop.id)
     context, page = await portal_as(browser, world, cora.email, viewport=NARROW)
     try:
+        # The console's look: one theme (static/shared/theme.css) for both apps.
+        accent = await page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--accent').trim()")
+        assert accent == "#0052cc"
+        console = await context.new_page()
+        await console.goto(world.base_url + "/console/")
+        assert await console.evaluate("getComputedStyle(document.body).backgroundColor") == await page.evaluate(
+            "getComputedStyle(document.body).backgroundColor") == "rgb(244, 245, 247)"
+        await console.close()
         for section in ("Group chats", "My tickets", "Profile"):
             await page.get_by_role("link", name=section).click()
             await expect(page.get_by_role("link", name=section)).to_have_attribute("aria-current", "page")

@@ -8,7 +8,7 @@ import { h, replace } from "/static/shared/dom.js";
 import { register, t, language, fmtDateTime } from "/static/shared/i18n.js";
 import { displayName } from "/static/shared/names.js";
 import { duration } from "./format.js";
-import { categoryLabel, channelLabel, groupLabel, severityLabel, statusLabel } from "./events.js";
+import { categoryLabel, channelLabel, groupLabel, planLabel, policyLabel, roleLabel, severityLabel, statusLabel } from "./events.js";
 import { impersonateButton } from "./impersonate.js";
 import { reassignTaskDialog, redateTaskDialog, taskTypeName } from "./dialogs.js";
 import catalog from "../i18n/aside.js";
@@ -31,7 +31,7 @@ function known(prefix, value) {
 
 function person(p) {
   if (!p) return "—";
-  return p.role ? t("aside.person_role", { name: displayName(p), role: known("aside.role", p.role) }) : displayName(p);
+  return p.role ? t("aside.person_role", { name: displayName(p), role: roleLabel(p.role) }) : displayName(p);
 }
 
 // One deadline exactly as the API states it: met, paused, stopped and breached are the
@@ -118,7 +118,7 @@ function historySection(ctx, detail) {
   const past = detail.history || [];
   return [
     h("h3", {}, t("aside.history")),
-    past.length ? h("ul", { class: "history", "data-testid": "history" }, past.map((p) => h("li", {},
+    past.length ? h("ul", { class: "earlier", "data-testid": "earlier-tickets" }, past.map((p) => h("li", {},
       h("button", { type: "button", class: "link", onclick: () => ctx.open(p.conversation_id) },
         t("aside.history_item", { id: p.conversation_id, subject: p.subject || t("aside.no_subject") })),
       h("span", { class: "muted" }, ` · ${statusLabel(p.status)} · ${fmtDateTime(p.created_at)}`))))
@@ -129,8 +129,9 @@ function historySection(ctx, detail) {
 function slaPlan(detail) {
   const sla = detail.sla;
   if (!sla) return null;
-  const plan = known("aside.plan", sla.plan_tier);
-  return [t("aside.sla_plan"), sla.policy ? t("aside.sla_plan_policy", { plan, policy: sla.policy }) : plan, "sla-plan"];
+  const plan = planLabel(sla.plan_tier);
+  return [t("aside.sla_plan"), sla.policy ? t("aside.sla_plan_policy", { plan, policy: policyLabel(sla.policy) }) : plan,
+    "sla-plan"];
 }
 
 export function renderAside(el, ctx, detail, reload) {
@@ -142,12 +143,12 @@ export function renderAside(el, ctx, detail, reload) {
     facts([
       [t("aside.name"), customer ? displayName(customer) : "—", "customer-name"],
       [t("aside.email"), customer && customer.email],
-      [t("aside.kind"), customer && known("aside.role", customer.role)],
+      [t("aside.kind"), customer && roleLabel(customer.role)],
       [t("aside.organization"), organization ? (organization.via_site ? t("aside.via_site", { name: organization.name })
         : organization.name) : "—", "organization"],
       // A company known only through its website is not the customer's plan: the SLA runs
       // on the plan below (the server's), so the site's company's plan is not shown.
-      organization && !organization.via_site ? [t("aside.plan"), known("aside.plan", organization.plan_tier)] : null,
+      organization && !organization.via_site ? [t("aside.plan"), planLabel(organization.plan_tier)] : null,
       slaPlan(detail),
       [t("aside.account_created_by"), customer && customer.created_by ? person(customer.created_by)
         : customer ? t("aside.self_created") : "—"],

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import update
 
 from chat.client import ChatClient
+from chat.desk.visitor_context import REPORT_WINDOW_SECONDS, REPORTS_PER_WINDOW
 from chat.models import Organization
 from escalation.policy_table import PlanTier
 from tests.support.chatlog import new_visitor
@@ -152,3 +153,19 @@ async def test_tasks_are_reassigned_redated_and_completed(desk: Desk) -> None:
     await desk.call(desk.readonly, "PATCH", path, {"status": "open"}, expect=403)
     ticket = (await desk.call(desk.agent, "GET", f"/api/tickets/{conv}", expect=200))["ticket"]
     assert ticket["tasks"][0]["assignee_id"] == agent2 and ticket["tasks"][0]["status"] == "done"
+
+
+async def test_context_reports_are_limited_per_person(desk: Desk) -> None:
+    """A script posting its page in a loop would ring every staff console: past the limit
+    the report is refused (429 with Retry-After) and nothing is stored or rung."""
+    visitor = desk.chat.visitor
+    headers = {"Authorization": f"Bearer {visitor.token}", "User-Agent": CHROME}
+    for n in range(REPORTS_PER_WINDOW):
+        ok = await desk.http.post("/api/widget/context", json={"page_url": f"https://shop.example/{n}"}, headers=headers)
+        assert ok.status_code == 204, ok.text
+    refused = await desk.http.post("/api/widget/context", json={"page_url": "https://shop.example/x"}, headers=headers)
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "too_many_reports", refused.text
+    assert 0 < int(refused.headers["Retry-After"]) <= REPORT_WINDOW_SECONDS + 1  # rounded up
+    conv = desk.chat.conversation_id
+    context = (await desk.call(desk.agent, "GET", f"/api/desk/conversations/{conv}", expect=200))["context"]
+    assert context["page_url"] == f"https://shop.example/{REPORTS_PER_WINDOW - 1}"
