@@ -93,6 +93,7 @@ async def seeded(live: tuple[LiveServer, ManualClock]) -> Seeded:
     await person(svc, "sam@support.example", Role.SUPPORT_ADMIN)
     await person(svc, "rolf@support.example", Role.READ_ONLY, language="de")
     await person(svc, "pat@partner.example", Role.RESELLER_ADMIN, reseller.id)
+    await person(svc, "petr@partner.example", Role.RESELLER_ADMIN, reseller.id)  # no language chosen
 
     async def ticket(subject: str) -> int:
         return int((await open_ticket(svc, customer, TicketDraft(subject=subject, description="Help")))["id"])
@@ -295,3 +296,31 @@ async def test_a_customer_has_no_reports_and_a_reseller_admin_only_its_customers
     finally:
         await customer_ctx.close()
         await partner_ctx.close()
+
+
+async def test_a_reseller_admin_reads_the_reports_in_russian_in_the_portal(browser: Browser, seeded: Seeded) -> None:
+    # The portal mounts the same page. Petr chose no language: the server alone would answer
+    # English; the portal reads Russian from the browser and asks for it (lang=ru).
+    context = await browser.new_context(timezone_id="Europe/Berlin", locale="ru-RU")
+    page = await new_page(context)
+    try:
+        await page.goto(seeded.live.base_url + "/portal/")
+        await page.locator("#login-email").fill("petr@partner.example")
+        await page.locator("#login-password").fill(PASSWORD)
+        await page.get_by_role("button", name="Войти").click()
+        await page.get_by_role("button", name="Показать отчёты").click()
+        section = page.locator("#reports-section")
+        await expect(section.locator("table[data-table='per_day'] caption")).to_have_text("По дням")
+        await expect(section.locator("table[data-table='per_day'] thead th[data-key='created']")).to_have_text("Создано")
+        await expect(section.locator("#report-volume svg text.chart-title").first).to_have_text("Тикеты по дням")
+        href = await section.locator("#report-volume a.csv").get_attribute("href") or ""
+        assert "lang=ru" in href
+        token = await page.evaluate("sessionStorage.getItem('portal.token')")
+        async with httpx.AsyncClient(base_url=seeded.live.base_url, timeout=10) as http:
+            exported = await http.get(href, headers={"Authorization": f"Bearer {token}"})
+        assert exported.status_code == 200, exported.text
+        assert exported.text.removeprefix("\ufeff").startswith("таблица,День,Создано,")
+        english = sorted(set(await section.locator("#report-volume").evaluate(HEADINGS)) & ENGLISH_ONLY)
+        assert english == [], f"English on the Russian volume report: {english}"
+    finally:
+        await context.close()
