@@ -162,6 +162,7 @@ def document(name: str, query: ReportQuery, tables: Sequence[Table], charts_: Se
         "from": query.first.isoformat(),
         "to": query.last.isoformat(),
         "tz": query.tz_name,
+        "lang": query.lang,
         "filters": query.filters_json(),
         **extra,
         "tables": [t.json() for t in tables],

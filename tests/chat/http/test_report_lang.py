@@ -70,7 +70,8 @@ async def test_the_chosen_language_is_the_default_and_lang_overrides_it(client: 
     async with client.world.svc.sessions.begin() as db:
         await db.execute(update(User).where(User.id == admin.user_id).values(language_chosen=True))
     assert (await client.get(admin, volume)).json()["tables"][0]["title"] == "Pro Tag"
-    assert (await client.get(admin, f"{volume}&lang=es")).json()["tables"][0]["title"] == "Por día"
+    spanish = (await client.get(admin, f"{volume}&lang=es")).json()
+    assert (spanish["lang"], spanish["tables"][0]["title"]) == ("es", "Por día")
     assert (await client.get(admin, f"{volume}&lang=en")).json()["tables"][0]["title"] == "Per day"
 
 
