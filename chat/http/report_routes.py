@@ -19,6 +19,8 @@ from chat.models import User
 from chat.reports import breakdown, csvfile, drill, heatmap, messages, now, ratings, sla, times, volume
 from chat.reports.filters import ReportQuery, parse_query
 from chat.reports.selection import CHANNELS, COORDINATES, parse_cell
+from chat.reports.texts import DEFAULT as DEFAULT_LANG
+from chat.reports.texts import LANGUAGES
 from chat.services import Services
 
 ReportCase = Callable[[Services, Principal, ReportQuery], Awaitable[dict[str, Any]]]
@@ -45,8 +47,11 @@ async def _viewer(request: Request) -> tuple[Principal, User]:
 
 
 def _query(request: Request, user: User, extra: tuple[str, ...] = ()) -> tuple[ReportQuery, dict[str, str]]:
+    # The texts' language: ``lang`` (the page sends its own), else the one the viewer chose
+    # in the profile; a language the console only guessed from the browser is not a choice.
+    chosen = user.language if user.language_chosen and user.language in LANGUAGES else DEFAULT_LANG
     return parse_query(request.query_params.multi_items(), now=services(request).clock.now(), channels=CHANNELS,
-                       profile_tz=user.time_zone, extra=extra)
+                       profile_tz=user.time_zone, extra=extra, lang=chosen)
 
 
 def _report(request: Request) -> tuple[str, ReportCase]:
@@ -61,7 +66,7 @@ def _attachment(filename: str) -> dict[str, str]:
 
 
 async def report(request: Request) -> Response:
-    """``GET /api/reports/{name}?from=&to=&tz=&site=&company=&plan=&group=&agent=&category=&severity=&channel=``"""
+    """``GET /api/reports/{name}?from=&to=&tz=&site=&company=&plan=&group=&agent=&category=&severity=&channel=&lang=``"""
     principal, user = await _viewer(request)
     _, use_case = _report(request)
     query, _ = _query(request, user)
@@ -74,7 +79,7 @@ async def report_csv(request: Request) -> Response:
     name, use_case = _report(request)
     query, _ = _query(request, user)
     document = await use_case(services(request), principal, query)
-    return Response(BOM + csvfile.report_csv(document), media_type="text/csv; charset=utf-8",
+    return Response(BOM + csvfile.report_csv(document, query.lang), media_type="text/csv; charset=utf-8",
                     headers=_attachment(csvfile.filename(name, document)))
 
 

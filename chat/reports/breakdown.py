@@ -22,6 +22,7 @@ from chat.reports import selection as sel
 from chat.reports.filters import ReportQuery
 from chat.reports.scope import report_scope
 from chat.reports.tables import Chart, Column, Row, Table, document, drill
+from chat.reports.texts import tr
 from chat.services import Services
 
 TITLES = {
@@ -82,11 +83,11 @@ async def breakdown_report(svc: Services, actor: Principal, query: ReportQuery) 
             counted = grouped[dimension]
             known = await sel.names(db, dimension, [k for k, *_ in counted])
             rows: list[Row] = sorted(
-                ({dimension: sel.key_text(k), "name": sel.label_of(dimension, k, known),
+                ({dimension: sel.key_text(k), "name": sel.label_of(dimension, k, known, query.lang),
                   "created": int(c), "open": int(o), "closed": int(x)} for k, c, o, x in counted),
                 key=lambda r: (-r["created"], -r["open"], r["name"]),
             )
-            totals = {dimension: None, "name": "Total", **{f: sum(r[f] for r in rows)
+            totals = {dimension: None, "name": tr(query.lang, "Total"), **{f: sum(r[f] for r in rows)
                                                           for f in ("created", "open", "closed")}}
             tables.append(Table(dimension, TITLES[dimension], columns(dimension), rows, totals=totals))
     # Lying down: names (categories, companies) are long and may be many.

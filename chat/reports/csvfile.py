@@ -15,6 +15,9 @@ import io
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from chat.reports.texts import DEFAULT as DEFAULT_LANG
+from chat.reports.texts import tr
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_FIRST = frozenset(FORMULA_STARTS)
 
@@ -44,14 +47,14 @@ def lines(rows: Iterable[Sequence[Any]]) -> str:
     return out.getvalue()
 
 
-def report_csv(document: Mapping[str, Any]) -> str:
-    """Every table of a report's answer, one after another: a header row (``table`` and
-    the columns' labels), then the rows with the table's id first, then its totals row
-    (``table`` = "<id> total") if it has one."""
+def report_csv(document: Mapping[str, Any], lang: str = DEFAULT_LANG) -> str:
+    """Every table of a report's answer, one after another: a header row (``table`` in
+    ``lang`` and the columns' labels, already in the document's language), then the rows
+    with the table's id first, then its totals row (``table`` = "<id> total") if it has one."""
     rows: list[list[Any]] = []
     for table in document["tables"]:
         keys = [c["key"] for c in table["columns"]]
-        rows.append(["table", *(c["label"] for c in table["columns"])])
+        rows.append([tr(lang, "table"), *(c["label"] for c in table["columns"])])
         rows.extend([table["id"], *(r.get(k) for k in keys)] for r in table["rows"])
         if table.get("totals") is not None:
             rows.append([f"{table['id']} total", *(table["totals"].get(k) for k in keys)])

@@ -26,6 +26,7 @@ from chat.reports import csvfile
 from chat.reports import selection as sel
 from chat.reports.filters import MAX_ID, ReportQuery, bad_filter
 from chat.reports.scope import report_scope
+from chat.reports.texts import tr
 from chat.services import Services
 from chat.wire import View, iso
 from escalation.models import Ticket
@@ -153,7 +154,7 @@ async def tickets_csv(svc: Services, actor: Principal, query: ReportQuery, cell:
     statement = _lines(actor, query, cell, dialect)
 
     async def chunks() -> AsyncIterator[str]:
-        yield csvfile.lines([[label for _, label in CSV_HEADER]])
+        yield csvfile.lines([[tr(query.lang, label) for _, label in CSV_HEADER]])
         async with sel.reading(svc) as db:
             # Closed before the read transaction ends, also when the download is dropped.
             read = _copied if dialect == "postgresql" else _streamed

@@ -5,7 +5,8 @@ Pure: the query's items, the viewer's profile time zone and ``now`` go in, a fro
 :class:`ReportQuery` comes out, or a :class:`chat.errors.BadRequest` whose code the page
 branches on: ``bad_range`` (a date that is no date, ``from`` after ``to``),
 ``range_too_large`` (more than :data:`MAX_DAYS` days) and ``bad_filter`` (an unknown
-parameter, a value out of its domain, an unknown time zone).
+parameter, a value out of its domain, an unknown time zone); an unknown ``lang`` (the
+language of the report's texts, :mod:`chat.reports.texts`) is a 422 ``validation_failed``.
 
 A day is a local day in the query's zone: its UTC start and end come from zoneinfo, so a
 day may last 23 or 25 hours (:meth:`ReportQuery.days`).
@@ -21,7 +22,9 @@ from functools import cache
 from typing import TypeVar
 from zoneinfo import ZoneInfo, available_timezones
 
-from chat.errors import BadRequest
+from chat.errors import BadRequest, ValidationFailed
+from chat.reports.texts import DEFAULT as DEFAULT_LANG
+from chat.reports.texts import LANGUAGES
 from escalation.lifecycle import TicketStatus
 from escalation.policy_table import PlanTier, Severity
 
@@ -39,6 +42,7 @@ NONE = "none"  # a filter value meaning "not set": no assignee, no group, no cat
 
 FILTERS = ("site", "company", "plan", "group", "agent", "category", "severity", "channel")
 DATE_PARAMS = ("from", "to", "tz")
+LANG = "lang"  # not a filter: the language of the answer's texts, not which tickets
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -83,6 +87,7 @@ class ReportQuery:
     categories: tuple[KeyValue, ...] = ()
     severities: tuple[int | None, ...] = ()
     channels: tuple[str, ...] = ()
+    lang: str = DEFAULT_LANG  # the language of the answer's titles and labels (chat.reports.texts)
     start: datetime = field(init=False)
     end: datetime = field(init=False)
 
@@ -219,20 +224,22 @@ def parse_query(
     channels: Collection[str],
     profile_tz: str | None = None,
     extra: Collection[str] = (),
+    lang: str = DEFAULT_LANG,
 ) -> tuple[ReportQuery, dict[str, str]]:
     """The report query of ``items`` (the query string's pairs, repeats kept), and the
     values of the ``extra`` parameters the caller accepts besides (each at most once).
 
     ``tz`` defaults to ``profile_tz`` when that is a known zone, else UTC; ``to`` to today
-    in that zone, ``from`` to ``to`` minus 29 days (30 days in all). ``channels``: the
+    in that zone, ``from`` to ``to`` minus 29 days (30 days in all); ``lang`` (the texts'
+    language) to ``lang``, the viewer's chosen language or English. ``channels``: the
     ticket channels that exist (the storage's enum, which this pure core cannot import).
     """
     grouped = _grouped(items)
-    unknown = sorted(set(grouped) - {*FILTERS, *DATE_PARAMS, *extra})
+    unknown = sorted(set(grouped) - {*FILTERS, *DATE_PARAMS, LANG, *extra})
     if unknown:
         raise bad_filter(f"unknown parameter {unknown[0][:40]!r}; the reports take "
-                         f"{', '.join((*DATE_PARAMS, *FILTERS))}")
-    for name in (*DATE_PARAMS, *extra):
+                         f"{', '.join((*DATE_PARAMS, *FILTERS, LANG))}")
+    for name in (*DATE_PARAMS, LANG, *extra):
         if len(grouped.get(name, ())) > 1:
             raise bad_filter(f"{name} is given more than once")
 
@@ -273,9 +280,19 @@ def parse_query(
         categories=distinct(_key(v, "category") for v in values("category")),
         severities=distinct(_severity(v, "severity") for v in values("severity")),
         channels=distinct(channel_values),
+        lang=language(grouped[LANG][0]) if LANG in grouped else lang,
     )
     extras = {name: grouped[name][0] for name in extra if name in grouped}
     return query, extras
+
+
+def language(raw: str) -> str:
+    """The ``lang`` parameter: one of :data:`chat.reports.texts.LANGUAGES` (``pt-br``
+    reads ``pt-BR``); anything else is a 422, like a profile's language."""
+    for known in LANGUAGES:
+        if raw.strip().lower() == known.lower():
+            return known
+    raise ValidationFailed(f"lang: {raw[:40]!r} is not one of {', '.join(LANGUAGES)}")
 
 
 def query_items(query: ReportQuery) -> list[tuple[str, str]]:

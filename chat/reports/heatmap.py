@@ -18,6 +18,7 @@ from chat.reports import selection as sel
 from chat.reports.filters import ReportQuery
 from chat.reports.scope import report_scope
 from chat.reports.tables import Chart, Column, Row, Table, document, drill
+from chat.reports.texts import tr
 from chat.services import Services
 from escalation.models import ReportHour
 
@@ -46,10 +47,10 @@ async def heatmap_report(svc: Services, actor: Principal, query: ReportQuery) ->
             local = hour.astimezone(query.tz)
             grid[local.weekday()][local.hour] += int(messages or 0)
     rows: list[Row] = [
-        {"weekday": key, "name": DAY_NAMES[i], **dict(zip(HOURS, grid[i], strict=True)), "total": sum(grid[i])}
+        {"weekday": key, "name": tr(query.lang, DAY_NAMES[i]), **dict(zip(HOURS, grid[i], strict=True)), "total": sum(grid[i])}
         for i, key in enumerate(sel.WEEKDAYS)
     ]
-    totals: Row = {"weekday": None, "name": "Total", **{key: sum(r[key] for r in rows) for key in HOURS},
+    totals: Row = {"weekday": None, "name": tr(query.lang, "Total"), **{key: sum(r[key] for r in rows) for key in HOURS},
                    "total": sum(r["total"] for r in rows)}
     return document("heatmap", query, [
         Table("weekday_hour", "Messages by weekday and hour", COLUMNS, rows, totals=totals,

@@ -16,6 +16,7 @@ from chat.reports import selection as sel
 from chat.reports.filters import ReportQuery
 from chat.reports.scope import report_scope, sees_all_agents
 from chat.reports.tables import Chart, Column, Row, Table, document, drill
+from chat.reports.texts import tr
 from chat.services import Services
 from escalation.lifecycle import TicketStatus
 from escalation.models import Ticket
@@ -65,7 +66,7 @@ async def now_report(svc: Services, actor: Principal, query: ReportQuery) -> dic
             shown &= {a for a in query.agents if a is not None}
         known = await sel.names(db, "agent", shown)
     agents: list[Row] = [
-        {"agent": str(a), "name": sel.label_of("agent", a, known), "status": statuses[a],
+        {"agent": str(a), "name": sel.label_of("agent", a, known, query.lang), "status": statuses[a],
          "open_chats": loads.get(a, (0, 0))[0], "open_tickets": loads.get(a, (0, 0))[1]}
         for a in shown
     ]
@@ -76,7 +77,7 @@ async def now_report(svc: Services, actor: Principal, query: ReportQuery) -> dic
         "open_tickets": int(tickets), "agents_online": sum(1 for a in shown if statuses[a] == "online"),
     }
     return document("now", query, [
-        Table("summary", "Now", SUMMARY_COLUMNS, [summary_row], note=f"Live, at {now.isoformat()}."),
+        Table("summary", "Now", SUMMARY_COLUMNS, [summary_row], note=tr(query.lang, "Live, at {at}.", at=now.isoformat())),
         Table("agents", "Agents online", AGENT_COLUMNS, agents),
     ], [
         Chart("agents", "stacked", "agent", ("open_chats", "open_tickets"), "Load per agent", label="name"),

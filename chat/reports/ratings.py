@@ -18,6 +18,7 @@ from chat.reports import selection as sel
 from chat.reports.filters import ReportQuery
 from chat.reports.scope import report_scope
 from chat.reports.tables import Chart, Column, Row, Table, document, drill, share
+from chat.reports.texts import tr
 from chat.services import Services
 from chat.wire import iso
 from escalation.models import Ticket, TicketRating
@@ -60,15 +61,15 @@ async def ratings_report(svc: Services, actor: Principal, query: ReportQuery) ->
     for agent, *numbers in counted:
         counts = dict(zip((v for v, _ in VALUES), (int(n) for n in numbers), strict=True))
         resolved = sum(counts.values())
-        rows.append({"agent": sel.key_text(agent), "name": sel.label_of("agent", agent, known), "resolved": resolved,
+        rows.append({"agent": sel.key_text(agent), "name": sel.label_of("agent", agent, known, query.lang), "resolved": resolved,
                      **counts, **{f"{v}_share": share(counts[v], resolved) for v, _ in VALUES}})
     rows.sort(key=lambda r: (-r["resolved"], r["name"]))
     sums = {v: sum(r[v] for r in rows) for v, _ in VALUES}
     resolved_total = sum(sums.values())
-    totals = {"agent": None, "name": "Total", "resolved": resolved_total, **sums,
+    totals = {"agent": None, "name": tr(query.lang, "Total"), "resolved": resolved_total, **sums,
               **{f"{v}_share": share(sums[v], resolved_total) for v, _ in VALUES}}
     listed = [
-        {"id": ticket_id, "subject": subject, "agent": None if agent is None else sel.label_of("agent", agent, known),
+        {"id": ticket_id, "subject": subject, "agent": None if agent is None else sel.label_of("agent", agent, known, query.lang),
          "rating": value, "reason": reason, "comment": comment, "rated_at": iso(rated_at)}
         for ticket_id, subject, agent, value, reason, comment, rated_at in comment_rows
     ]
@@ -76,7 +77,7 @@ async def ratings_report(svc: Services, actor: Principal, query: ReportQuery) ->
         Table("by_agent", "By agent", AGENT_COLUMNS, rows, totals=totals,
               note="Tickets resolved in the range, by their latest rating."),
         Table("comments", "Reasons and comments", COMMENT_COLUMNS, listed,
-              note=f"The newest {MAX_LISTED} at most." if len(listed) == MAX_LISTED else None),
+              note=tr(query.lang, "The newest {n} at most.", n=MAX_LISTED) if len(listed) == MAX_LISTED else None),
     ], [
         Chart("by_agent", "stacked", "agent", tuple(f"{v}_share" for v, _ in VALUES), "Ratings by agent",
               label="name", unit="percent", roles={"good_share": "good", "none_share": "neutral", "bad_share": "bad"}),

@@ -58,6 +58,8 @@ from chat.reports.filters import (
     parse_status,
     text_param,
 )
+from chat.reports.texts import DEFAULT as DEFAULT_LANG
+from chat.reports.texts import tr
 from chat.services import Services
 from escalation.lifecycle import TicketStatus
 from escalation.models import ReportHour, ReportReopen, SupportGroup, Ticket, TicketCategory, TicketChannel
@@ -439,15 +441,16 @@ async def names(db: AsyncSession, dimension: str, keys: Collection[Any]) -> dict
     return dict((await db.execute(select(key_col, name_col).where(key_col.in_(wanted)))).all())
 
 
-def label_of(dimension: str, key: Any, known: Mapping[Any, str]) -> str:
-    """What a row of a breakdown is called on screen."""
+def label_of(dimension: str, key: Any, known: Mapping[Any, str], lang: str = DEFAULT_LANG) -> str:
+    """What a row of a breakdown is called on screen, in ``lang`` where we make the name up
+    (a stored name, a person's or a category's, is shown as it was given)."""
     if key is None:
-        return {"agent": "Unassigned", "group": "First line", "category": "No category", "severity": "No severity",
-                "site": "No site", "company": "No company"}.get(dimension, "None")
+        return tr(lang, {"agent": "Unassigned", "group": "First line", "category": "No category",
+                         "severity": "No severity", "site": "No site", "company": "No company"}.get(dimension, "None"))
     if dimension == "rating":
-        return {"good": "Good", "bad": "Bad", "none": "No rating"}.get(str(key), str(key))
+        return tr(lang, {"good": "Good", "bad": "Bad", "none": "No rating"}.get(str(key), str(key)))
     if dimension in ("status", "channel"):
-        return str(getattr(key, "value", key)).replace("_", " ").capitalize()
+        return tr(lang, str(getattr(key, "value", key)).replace("_", " ").capitalize())
     if dimension == "severity":
-        return f"Severity {key}"
+        return tr(lang, "Severity {n}", n=key)
     return known.get(key) or f"#{key}"

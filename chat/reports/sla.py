@@ -22,6 +22,7 @@ from chat.reports import selection as sel
 from chat.reports.filters import ReportQuery
 from chat.reports.scope import report_scope
 from chat.reports.tables import Chart, Column, Row, Table, document, drill, share
+from chat.reports.texts import tr
 from chat.services import Services
 from escalation.lifecycle import TicketStatus
 from escalation.models import Ticket
@@ -126,7 +127,7 @@ async def sla_report(svc: Services, actor: Principal, query: ReportQuery) -> dic
         totals.update({f"{target}_met": met, f"{target}_breached": missed, f"{target}_share": share(met, met + missed)})
 
     def agent(user_id: int | None) -> str | None:
-        return None if user_id is None else sel.label_of("agent", user_id, known)
+        return None if user_id is None else sel.label_of("agent", user_id, known, query.lang)
 
     breach_list: list[Row] = []
     for ticket_id, subject, policy, assignee, *outcomes in breach_rows:
@@ -145,10 +146,11 @@ async def sla_report(svc: Services, actor: Principal, query: ReportQuery) -> dic
         Table("per_policy", "Per policy", policy_columns(), rows, totals=totals,
               note="Tickets created in the range; the met share of a target is met / (met + breached)."),
         Table("breaches", "Breached tickets", BREACH_COLUMNS, breach_list,
-              note=(f"The newest {MAX_LISTED} of {breaches_total} tickets with a breach; the ticket list "
-                    "(metric=breached) has them all." if more else None)),
+              note=(tr(query.lang, "The newest {n} of {total} tickets with a breach; the ticket list "
+                       "(metric=breached) has them all.", n=MAX_LISTED, total=breaches_total) if more else None)),
         Table("open_by_time_left", "Open tickets by time left", OPEN_COLUMNS, open_list,
-              note=f"Live, at {now.isoformat()}; a negative time left is overdue. At most {MAX_OPEN_LISTED}."),
+              note=tr(query.lang, "Live, at {at}; a negative time left is overdue. At most {n}.",
+                      at=now.isoformat(), n=MAX_OPEN_LISTED)),
     ]
     return document("sla", query, tables, [
         Chart("per_policy", "bars", "policy", tuple(f"{t}_share" for t in TARGET_LABELS), "Met share per policy",

@@ -12,11 +12,13 @@ row's value of that column (a filter of the same name is replaced: the row is in
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from chat.reports import charts
 from chat.reports.filters import ReportQuery
+from chat.reports.texts import label as text_in
+from chat.reports.texts import tr
 
 ColumnType = Literal["date", "hour", "text", "int", "number", "percent", "duration", "id"]
 ChartKind = Literal["bars", "lines", "stacked", "heatmap", "histogram"]
@@ -102,7 +104,16 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def _svg(chart: Chart, table: Table) -> str:
+def _svg(chart: Chart, table: Table, lang: str = "en") -> str:
+    svg = _drawn(chart, table)
+    # The two words a chart draws of its own, in the reader's language. Safe to replace in
+    # the markup: every label is escaped, so ">No data</text>" can only be the chart's own.
+    for own in (charts.NO_DATA, "n/a"):
+        svg = svg.replace(f">{own}</text>", f">{charts.text(tr(lang, own))}</text>")
+    return svg
+
+
+def _drawn(chart: Chart, table: Table) -> str:
     rows = [r for r in table.rows if chart.only is None or str(r.get(chart.x, "")) in chart.only]
     keys = [str(r.get(chart.x, "")) for r in rows]
     labels = [str(r.get(chart.label or chart.x, "")) for r in rows]
@@ -124,23 +135,36 @@ def _svg(chart: Chart, table: Table) -> str:
                           x_keys=list(chart.series), y_keys=keys, unit=chart.unit)
 
 
-def chart_json(chart: Chart, tables: Mapping[str, Table]) -> dict[str, Any]:
+def chart_json(chart: Chart, tables: Mapping[str, Table], lang: str = "en") -> dict[str, Any]:
     return {"table": chart.table, "kind": chart.kind, "x": chart.x, "series": list(chart.series),
-            "svg": _svg(chart, tables[chart.table])}
+            "svg": _svg(chart, tables[chart.table], lang)}
+
+
+def translated(table: Table, lang: str) -> Table:
+    """``table`` with its title, note and column labels in ``lang`` (the keys, ids and rows
+    as they are: clients rely on those). A note a report wrote in ``lang`` already (one
+    with figures in it, through :func:`chat.reports.texts.tr`) is not in the catalog and
+    stays as it is."""
+    return replace(table, title=text_in(lang, table.title), note=text_in(lang, table.note) if table.note else table.note,
+                   columns=[replace(c, label=text_in(lang, c.label)) for c in table.columns])
 
 
 def document(name: str, query: ReportQuery, tables: Sequence[Table], charts_: Sequence[Chart] = (),
              **extra: Any) -> dict[str, Any]:
     """A report's answer: its name, range, zone and filters as understood, the tables and
-    the charts (SVG drawn here, from the same rows the table shows)."""
+    the charts (SVG drawn here, from the same rows the table shows). Every human text in
+    the query's language (``lang``); the series' legends are the columns' labels."""
+    tables = [translated(t, query.lang) for t in tables]
+    charts_ = [replace(c, title=text_in(query.lang, c.title)) for c in charts_]
     by_id = {t.id: t for t in tables}
     return {
         "report": name,
         "from": query.first.isoformat(),
         "to": query.last.isoformat(),
         "tz": query.tz_name,
+        "lang": query.lang,
         "filters": query.filters_json(),
         **extra,
         "tables": [t.json() for t in tables],
-        "charts": [chart_json(c, by_id) for c in charts_],
+        "charts": [chart_json(c, by_id, query.lang) for c in charts_],
     }

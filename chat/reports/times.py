@@ -26,6 +26,7 @@ from chat.reports import selection as sel
 from chat.reports.filters import ReportQuery
 from chat.reports.scope import report_scope
 from chat.reports.tables import Chart, Column, Row, Table, document, drill
+from chat.reports.texts import tr
 from chat.services import Services
 from escalation.models import Ticket
 
@@ -210,7 +211,7 @@ async def times_report(svc: Services, actor: Principal, query: ReportQuery) -> d
     rows: list[Row] = []
     for measure, title in MEASURES:
         overall = found[measure].get(("overall", None), NONE_FOUND)
-        rows.append({"measure": measure, "name": title, "tickets": overall.count, "mean": overall.mean,
+        rows.append({"measure": measure, "name": tr(query.lang, title), "tickets": overall.count, "mean": overall.mean,
                      "median": overall.median, "p90": overall.p90})
     tables.append(Table("overall", "Overall", OVERALL_COLUMNS, rows))
     timed = tuple(m for m, _ in MEASURES[:4])
@@ -218,7 +219,7 @@ async def times_report(svc: Services, actor: Principal, query: ReportQuery) -> d
         present = {k for m in timed for (d, k) in found[m] if d == dimension}
         rows = []
         for key in sorted(present, key=lambda k: (k is None, str(k))):
-            row: Row = {dimension: sel.key_text(key), "name": sel.label_of(dimension, key, known[dimension])}
+            row: Row = {dimension: sel.key_text(key), "name": sel.label_of(dimension, key, known[dimension], query.lang)}
             for counted, measures in (("responded", timed[:2]), ("resolved", timed[2:])):
                 row[counted] = found[measures[0]].get((dimension, key), NONE_FOUND).count
                 for measure in measures:

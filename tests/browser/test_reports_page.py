@@ -26,6 +26,7 @@ from chat.clock import ManualClock
 from chat.conversations import post_message
 from chat.events import publish_events
 from chat.models import OrgKind, Role
+from chat.reports import texts
 from chat.services import Services
 from chat.wiring import build_sweeper
 from escalation.intake import TicketDraft, open_ticket
@@ -92,6 +93,7 @@ async def seeded(live: tuple[LiveServer, ManualClock]) -> Seeded:
     await person(svc, "sam@support.example", Role.SUPPORT_ADMIN)
     await person(svc, "rolf@support.example", Role.READ_ONLY, language="de")
     await person(svc, "pat@partner.example", Role.RESELLER_ADMIN, reseller.id)
+    await person(svc, "petr@partner.example", Role.RESELLER_ADMIN, reseller.id)  # no language chosen
 
     async def ticket(subject: str) -> int:
         return int((await open_ticket(svc, customer, TicketDraft(subject=subject, description="Help")))["id"])
@@ -219,6 +221,56 @@ async def test_numbers_and_dates_follow_the_viewers_language(browser: Browser, s
         await context.close()
 
 
+# Texts the server writes in English and in another wording in German: none may show on the
+# German page (a word German shares, "Status", "Name", is no sign of a missing translation).
+ENGLISH_ONLY = {k for k, v in texts.CATALOG["de"].items() if v != k}
+# The page's headings and the server's words: captions, column heads, row heads, notes, and
+# every text of the charts (titles, legends, axis names).
+HEADINGS = """(panel) => [...panel.querySelectorAll(
+  "table caption, thead th, tbody th, tfoot th, p.note, svg text, svg tspan, svg > title")]
+  .map((el) => el.textContent.trim()).filter(Boolean)"""
+
+
+async def test_the_report_texts_are_in_the_viewers_language(browser: Browser, seeded: Seeded) -> None:
+    # Rolf chose German; the page asks the server for German texts (lang=de) and every
+    # heading, column, note and chart is German, the keys and ids the same as in English.
+    context, page = await signed_in(browser, seeded.live.base_url, "/console/", "rolf@support.example")
+    try:
+        await page.get_by_role("button", name="Berichte").click()
+        reports = page.get_by_test_id("reports-page")
+        await expect(page.locator("table[data-table='per_day'] caption")).to_have_text("Pro Tag")
+        heads = page.locator("table[data-table='per_day'] thead th")
+        await expect(heads).to_have_text(["Tag", "Erstellt", "Geschlossen", "Wieder geöffnet", "Offen am Tagesende",
+                                          "Begonnene Chats", "Live beantwortet", "In Tickets umgewandelt",
+                                          "Nachrichten"])
+        await expect(page.locator("table[data-table='per_day'] thead th[data-key='reopened']")).to_have_text(
+            "Wieder geöffnet")
+        chart = page.locator("#report-volume figure.chart svg[role='img']").first
+        await expect(chart.locator("text.chart-title")).to_have_text("Tickets pro Tag")
+        await expect(chart.locator("text", has_text="Erstellt").first).to_be_visible()  # the legend
+        assert "lang=de" in (await page.locator("#report-volume a.csv").get_attribute("href") or "")
+        await expect(page.locator("#report-volume p.note")).to_contain_text("lokale Tage")
+
+        await reports.locator("[role='tab'][data-report='sla']").click()
+        await expect(page.locator("#report-sla figure.chart svg.chart-hbars text.chart-title")).to_have_text(
+            "Eingehaltener Anteil nach Richtlinie")
+        await expect(page.locator("table[data-table='per_policy'] thead th[data-key='first_response_share']")
+                     ).to_have_text("Erste Antwort: Anteil eingehalten")
+        await expect(page.locator("#report-sla section[data-table='open_by_time_left'] p.note")).to_contain_text(
+            "Live, Stand ")
+
+        for name in ("volume", "breakdown", "times", "sla", "ratings", "messages", "heatmap", "now"):
+            await reports.locator(f"[role='tab'][data-report='{name}']").click()
+            panel = page.locator(f"#report-{name}")
+            await expect(panel.locator("header.report-head")).to_be_visible()
+            await expect(panel).not_to_have_attribute("aria-busy", "true")
+            english = sorted(set(await panel.evaluate(HEADINGS)) & ENGLISH_ONLY)
+            assert english == [], f"English on the German {name} report: {english}"
+        await expect(page.locator("table[data-table='weekday_hour'] tbody tr[data-x='mon'] th")).to_have_text("Montag")
+    finally:
+        await context.close()
+
+
 async def test_a_customer_has_no_reports_and_a_reseller_admin_only_its_customers(
         browser: Browser, seeded: Seeded) -> None:
     base = seeded.live.base_url
@@ -244,3 +296,31 @@ async def test_a_customer_has_no_reports_and_a_reseller_admin_only_its_customers
     finally:
         await customer_ctx.close()
         await partner_ctx.close()
+
+
+async def test_a_reseller_admin_reads_the_reports_in_russian_in_the_portal(browser: Browser, seeded: Seeded) -> None:
+    # The portal mounts the same page. Petr chose no language: the server alone would answer
+    # English; the portal reads Russian from the browser and asks for it (lang=ru).
+    context = await browser.new_context(timezone_id="Europe/Berlin", locale="ru-RU")
+    page = await new_page(context)
+    try:
+        await page.goto(seeded.live.base_url + "/portal/")
+        await page.locator("#login-email").fill("petr@partner.example")
+        await page.locator("#login-password").fill(PASSWORD)
+        await page.get_by_role("button", name="Войти").click()
+        await page.get_by_role("button", name="Показать отчёты").click()
+        section = page.locator("#reports-section")
+        await expect(section.locator("table[data-table='per_day'] caption")).to_have_text("По дням")
+        await expect(section.locator("table[data-table='per_day'] thead th[data-key='created']")).to_have_text("Создано")
+        await expect(section.locator("#report-volume svg text.chart-title").first).to_have_text("Тикеты по дням")
+        href = await section.locator("#report-volume a.csv").get_attribute("href") or ""
+        assert "lang=ru" in href
+        token = await page.evaluate("sessionStorage.getItem('portal.token')")
+        async with httpx.AsyncClient(base_url=seeded.live.base_url, timeout=10) as http:
+            exported = await http.get(href, headers={"Authorization": f"Bearer {token}"})
+        assert exported.status_code == 200, exported.text
+        assert exported.text.removeprefix("\ufeff").startswith("таблица,День,Создано,")
+        english = sorted(set(await section.locator("#report-volume").evaluate(HEADINGS)) & ENGLISH_ONLY)
+        assert english == [], f"English on the Russian volume report: {english}"
+    finally:
+        await context.close()

@@ -280,6 +280,15 @@ export class ReportsView {
     return q;
   }
 
+  // `q` with the language the server writes the report's texts in (titles, labels, chart
+  // titles and legends, CSV headers): the page's own, so the two never disagree. Not part
+  // of the page's address (params()), which a colleague in another language may open.
+  withLang(q) {
+    const out = new URLSearchParams(q);
+    out.set("lang", this.lang);
+    return out;
+  }
+
   _pick(name) {
     this.tab = name;
     for (const button of this.tabs.children) {
@@ -304,7 +313,7 @@ export class ReportsView {
     panel.setAttribute("aria-busy", "true");
     let data;
     try {
-      data = await this.api("GET", `/api/reports/${name}?${q}`);
+      data = await this.api("GET", `/api/reports/${name}?${this.withLang(q)}`);
     } catch (err) {
       this.loaded.delete(name);
       panel.removeAttribute("aria-busy");
@@ -324,7 +333,8 @@ export class ReportsView {
       data.from ? h("span", { class: "muted" }, `${fmt.cell("date", data.from)} – ${fmt.cell("date", data.to)} (${data.tz})`) : null,
       h("span", { class: "spacer" }),
       h("button", { type: "button", onclick: () => { this.loaded.delete(name); this.load(name); } }, t("reports.refresh")),
-      h("a", { class: "button csv", href: `/api/reports/${name}.csv?${q}`, download: `${name}.csv` }, t("reports.csv")));
+      h("a", { class: "button csv", href: `/api/reports/${name}.csv?${this.withLang(q)}`, download: `${name}.csv` },
+        t("reports.csv")));
     const charts = data.charts || [];
     const tables = data.tables || [];
     const sections = tables.map((table) => {
@@ -338,8 +348,8 @@ export class ReportsView {
   _chart(chart, table) {
     const svg = svgNode(chart.svg || "");
     if (!svg) return null;
-    // The server draws the chart in English; the category keys in its labels (a policy
-    // named after its category) at least read as the table below names them.
+    // The server draws the chart in the page's language (lang); the category keys in its
+    // labels (a policy named after its category) read as the table below names them.
     for (const leaf of svg.querySelectorAll("text, tspan, title")) {
       if (!leaf.children.length) leaf.textContent = categoryKeysIn(leaf.textContent);
     }
@@ -450,7 +460,8 @@ export class ReportsView {
     const heading = h("h2", { tabindex: "-1" }, t("reports.tickets_of", { what: title }));
     replace(this.drillEl,
       h("header", { class: "report-head" }, heading, h("span", { class: "spacer" }),
-        h("a", { class: "button csv", href: `/api/reports/tickets.csv?${query}`, download: "tickets.csv" }, t("reports.csv")),
+        h("a", { class: "button csv", href: `/api/reports/tickets.csv?${this.withLang(query)}`, download: "tickets.csv" },
+          t("reports.csv")),
         h("button", { type: "button", onclick: () => this.drillEl.classList.add("hidden") }, t("reports.close"))),
       h("div", { class: "table-wrap" }, h("table", {},
         h("caption", {}, t("reports.tickets_of", { what: title })),
