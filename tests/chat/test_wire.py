@@ -92,7 +92,8 @@ def test_a_task_is_the_same_as_a_response_and_as_stored_event_data() -> None:
                       status=TaskStatus.OPEN, created_by_id=1, created_at=AT, updated_at=AT_MICRO)
     expected = (
         '{"id":3,"ticket_id":40,"text":"Ship a unit","hours":1.5,"type":"firmware","due_at":null,"status":"open",'
-        '"created_by_id":1,"created_at":"2026-03-04T05:06:07+00:00","updated_at":"2026-03-04T05:06:07.123456+00:00"}'
+        '"created_by_id":1,"created_at":"2026-03-04T05:06:07+00:00","updated_at":"2026-03-04T05:06:07.123456+00:00",'
+        '"assignee_id":null}'
     )
     view = TaskView.of(task)
     assert encoded(view) == expected

@@ -228,6 +228,7 @@ async def test_status_assign_transfer_and_tasks(desk: Desk) -> None:
     assert code_of(info) == (422, "validation_failed")
     ticket = await tickets.transfer_ticket(desk.svc, desk.agent, conv, group="vendor", note="firmware bug")
     assert (ticket["level"], ticket["group"]) == (3, "vendor")  # the group's own line
+    assert ticket["assignee"] is None  # a transfer releases the claim (issue 18): the group picks it up
     task = await tickets.add_task(desk.svc, desk.agent, conv, {"text": "Flash firmware 2.1", "type": "firmware",
                                                                "hours": 1.5})
     assert (task.status, task.hours) == ("open", 1.5)
@@ -242,7 +243,7 @@ async def test_status_assign_transfer_and_tasks(desk: Desk) -> None:
     staff = await tickets.get_ticket(desk.svc, desk.agent, conv)
     assert [t["status"] for t in staff["tasks"]] == ["done"]
     assert await system_events(desk, conv) == [
-        "conversation.created", "ticket.status_changed", "ticket.assigned", "ticket.transferred",
+        "conversation.created", "ticket.status_changed", "ticket.assigned", "ticket.transferred", "ticket.assigned",
         "ticket.task_added", "ticket.task_updated",
     ]
     # Only the status change is the customer's business.

@@ -164,16 +164,16 @@ def system_names(events: list[Frame], *, after: int = 0) -> list[str | None]:
     return [event_name(e) for e in events if e["kind"] == "system" and e["seq"] > after]
 
 
-async def system_event(client: ChatClient, conversation_id: int, name: str, *,
+async def system_event(client: ChatClient, conversation_id: int, name: str, *, after: int = 0,
                        timeout: float = CROSS_NODE_SECONDS) -> Frame:
-    """The system event ``name`` in the socket's log of the conversation, delivered
-    already or within ``timeout``."""
+    """The first system event ``name`` after seq ``after`` in the socket's log of the
+    conversation, delivered already or within ``timeout``."""
     def delivered() -> None:
-        names = [event_name(e) for e in client.log.get(conversation_id, [])]
+        names = [event_name(e) for e in client.log.get(conversation_id, []) if e["seq"] > after]
         assert name in names, f"delivered so far: {names}"
 
     await eventually(delivered, timeout=timeout, what=f"{name} on conversation {conversation_id}")
-    return next(e for e in client.log[conversation_id] if event_name(e) == name)
+    return next(e for e in client.log[conversation_id] if event_name(e) == name and e["seq"] > after)
 
 
 async def stored_events(topology: Topology, who: Person, conversation_id: int, *, node: int,

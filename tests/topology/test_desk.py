@@ -77,11 +77,13 @@ async def test_a_claim_and_a_transfer_on_one_node_are_heard_on_the_other(topolog
         data = event["data"]
         assert (event["internal"], data["level"], data["group"], data["note"], data["from"], data["actor"]["id"]) == (
             True, 2, "field_service", "needs a technician", {"level": 1, "group": None}, uid(one))
-        # Node 1's queues: in the group's queue. A transfer moves the ticket, not who
-        # answers it: the claim stays.
+        # Node 1's queues: in the group's queue, and nobody's: a transfer releases the claim
+        # (issue 18), so the group's people pick it up; node 1 hears the release too.
         queue, entry = await in_queues(topology, two, conv, node=1)
         assert (queue, entry["group_name"], entry["level"]) == ("group:field_service", "Field service", 2)
-        assert entry["assignee"]["id"] == uid(one)
+        assert entry["assignee"] is None
+        released = await system_event(second, conv, "ticket.assigned", after=event["seq"])
+        assert (released["data"]["assignee"], released["data"]["released"]) == (None, True)
         board = await get(topology, two, "/api/desk/counts", node=1)
         assert (board["counts"]["group:field_service"], board["counts"]["new"]) == (1, 0)
 
