@@ -33,9 +33,10 @@ from typing import Any, Final
 from sqlalchemy import select
 
 from chat.events import user_channel
-from chat.models import Conversation, ConversationKind, Role, User
+from chat.hot_reads import hot_reads_of
+from chat.models import ConversationKind, Role, User
 from chat.services import Services
-from escalation.models import SupportGroup, Ticket
+from escalation.models import SupportGroup
 
 FRAME: Final = "attention"
 # A notification shows a line or two; the console re-reads the rest over HTTP.
@@ -150,18 +151,22 @@ def _candidates(event: Mapping[str, Any]) -> bool:
         "conversation.created", "ticket.opened", "ticket.assigned", "ticket.transferred", "ticket.sla_warning")
 
 
+# One indexed row per conversation, read after every batch with a customer's message: the
+# plain-SQL hot read (chat.hot_reads), not an ORM session (~0.3 ms of CPU each).
+_FACTS = (
+    "SELECT c.kind, c.subject, t.conversation_id, t.assignee_id, t.group_key, t.handled_by_org_id"
+    " FROM conversations c LEFT JOIN tickets t ON t.conversation_id = c.id WHERE c.id = :id"
+)
+
+
 async def _facts(svc: Services, ids: set[int]) -> dict[int, TicketFacts]:
-    async with svc.reads() as db:
-        rows = (await db.execute(
-            select(Conversation.id, Conversation.kind, Conversation.subject, Ticket.conversation_id,
-                   Ticket.assignee_id, Ticket.group_key, Ticket.handled_by_org_id)
-            .outerjoin(Ticket, Ticket.conversation_id == Conversation.id)
-            .where(Conversation.id.in_(ids))
-        )).all()
-    return {
-        cid: TicketFacts(cid, subject or "", kind is ConversationKind.CHAT and tid is not None, assignee, group, partner)
-        for cid, kind, subject, tid, assignee, group, partner in rows
-    }
+    reads = hot_reads_of(svc)
+    found: dict[int, TicketFacts] = {}
+    for cid in sorted(ids):
+        for kind, subject, tid, assignee, group, partner in await reads.rows(_FACTS, {"id": cid}):
+            is_chat = str(kind) == ConversationKind.CHAT.value
+            found[cid] = TicketFacts(cid, subject or "", is_chat and tid is not None, assignee, group, partner)
+    return found
 
 
 async def _people(svc: Services, partners: set[int]) -> People:

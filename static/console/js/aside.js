@@ -8,7 +8,7 @@ import { h, replace } from "/static/shared/dom.js";
 import { register, t, language, fmtDateTime } from "/static/shared/i18n.js";
 import { displayName } from "/static/shared/names.js";
 import { duration } from "./format.js";
-import { categoryLabel, channelLabel, groupLabel, planLabel, policyLabel, roleLabel, severityLabel, statusLabel } from "./events.js";
+import { categoryLabel, channelLabel, groupLabel, planLabel, policyLabel, roleLabel, severityLabel, slaTargetLabel, statusLabel } from "./events.js";
 import { impersonateButton } from "./impersonate.js";
 import { reassignTaskDialog, redateTaskDialog, taskTypeName } from "./dialogs.js";
 import catalog from "../i18n/aside.js";
@@ -182,7 +182,7 @@ export function renderAside(el, ctx, detail, reload) {
         [t("aside.tracked"), ticket.tracked ? t("aside.tracked_yes") : t("aside.tracked_no")],
         ticket.tracked ? [t("aside.sla"), slaSummary(ticket.deadlines), "sla-summary"] : null,
         ticket.customer_left_at ? [t("aside.customer_left"), fmtDateTime(ticket.customer_left_at)] : null,
-        ...deadlines.map(([name, d]) => [t("aside.sla_target", { target: known("aside.target", name) }), deadlineText(d, now),
+        ...deadlines.map(([name, d]) => [t("aside.sla_target", { target: slaTargetLabel(name) }), deadlineText(d, now),
           `sla-${name}`]),
       ]),
     );
