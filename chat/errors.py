@@ -1,8 +1,10 @@
 """One error hierarchy for the product.
 
 Each error carries a stable ``code`` (what clients branch on) and an HTTP ``status``.
-HTTP handlers render ``{"error": {"code", "message"}}``; the websocket hub maps the same
-codes onto error frames. Messages are for people and may change; codes may not.
+HTTP handlers render ``{"error": {"code", "message"}}``, plus ``"field"`` when the error is
+about one input field (a form marks that field: ``"calendar"``, ``"definition.weekly.0"``);
+the websocket hub maps the same codes onto error frames. Messages are for people and may
+change; codes and field names may not.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ class AppError(Exception):
     status: int = 400
     code: str = "bad_request"
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, status: int | None = None, field: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
+        self.field = field
         if code is not None:
             self.code = code
         if status is not None:

@@ -88,6 +88,9 @@ class Organization(Base):
     kind: Mapped[OrgKind] = mapped_column(_enum(OrgKind, "org_kind"))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id", ondelete="RESTRICT"), index=True)
     plan_tier: Mapped[PlanTier] = mapped_column(_enum(PlanTier, "plan_tier"), default=PlanTier.BASIC)
+    # The company's own auto-close delays ("48h", "7d", "2bd"); null: its policy's, else the desk's.
+    auto_close_waiting: Mapped[str | None] = mapped_column(String(32))
+    auto_close_proposed: Mapped[str | None] = mapped_column(String(32))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL", use_alter=True))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -143,6 +146,10 @@ class Site(Base):
     allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Shared with the site's backend, which signs its user ids with it (HMAC-SHA256).
     identity_secret: Mapped[str] = mapped_column(String(128))
+    # After a rotation the old secret stays valid until ``previous_secret_until``, so the
+    # site's backend can switch to the new one without a gap.
+    previous_identity_secret: Mapped[str | None] = mapped_column(String(128))
+    previous_secret_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     default_language: Mapped[str] = mapped_column(String(16), default="en")
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -24,13 +24,19 @@ class EscalationError(Exception):
     code: ClassVar[str] = "escalation_error"
     status: ClassVar[int] = 422
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        # The input field the error is about, when one is (a form marks it), e.g.
+        # "definition.weekly.0" or "resolution"; see chat.errors.AppError.
+        self.field = field
 
     def body(self) -> dict[str, dict[str, str]]:
         """The JSON error body the HTTP layer sends."""
-        return {"error": {"code": self.code, "message": self.message}}
+        error = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            error["field"] = self.field
+        return {"error": error}
 
 
 class NaiveDatetime(EscalationError, ValueError):

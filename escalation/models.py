@@ -33,6 +33,7 @@ from sqlalchemy import event as orm_event
 from sqlalchemy.orm import Mapped, Session, UOWTransaction, mapped_column
 
 from chat.db import UTCDateTime
+from chat.desk.models import DeskSetting
 from chat.models import Base, BigId, _enum
 from escalation.lifecycle import TicketStatus
 from escalation.policies import Availability
@@ -88,6 +89,8 @@ class TicketCategory(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     # Categories are retired, not deleted: old tickets keep pointing at them.
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The title per language ({"ru": "…"}); ``name`` is the fallback for the others.
+    titles: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
 
 
 class SlaPolicyRow(Base):
@@ -108,6 +111,12 @@ class SlaPolicyRow(Base):
     stage_one: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     resolution: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     warning_share: Mapped[float] = mapped_column(Float)
+    # What a day target means: "whole_days" (the close of the Nth working day) or
+    # "working_hours" (N x the calendar's day length).
+    day_rule: Mapped[str] = mapped_column(String(16), default="whole_days", server_default="whole_days")
+    # Auto-close delays for tickets under this policy ("48h", "7d", "2bd"); null: the desk's.
+    auto_close_waiting: Mapped[str | None] = mapped_column(String(32))
+    auto_close_proposed: Mapped[str | None] = mapped_column(String(32))
 
 
 class SupportGroup(Base):
@@ -126,7 +135,7 @@ class SupportGroup(Base):
 
 class DeskVersion(Base):
     """One counter (row ``id`` 1) that moves with every write to the desk configuration
-    (calendars, categories, SLA policies, support groups), in the writing transaction:
+    (calendars, categories, SLA policies, support groups, desk settings), in the writing transaction:
     :func:`escalation.config.load_desk` keeps the configuration it built until it moves."""
 
     __tablename__ = "desk_version"
@@ -135,7 +144,7 @@ class DeskVersion(Base):
     version: Mapped[int] = mapped_column(BigInteger)
 
 
-DESK_TABLES = (BusinessCalendarRow, TicketCategory, SlaPolicyRow, SupportGroup)
+DESK_TABLES = (BusinessCalendarRow, TicketCategory, SlaPolicyRow, SupportGroup, DeskSetting)
 DESK_WRITTEN = "desk_written"
 """``Session.info`` key: this transaction wrote the desk configuration (not yet committed,
 so what it reads must not be kept for others)."""

@@ -498,7 +498,7 @@ async def publish_work(svc: Services, work: Work) -> None:
 
 def app_error(exc: EscalationError) -> AppError:
     """The domain's error as the web layer's: same code, same status, same message."""
-    return AppError(exc.message, code=exc.code, status=exc.status)
+    return AppError(exc.message, code=exc.code, status=exc.status, field=exc.field)
 
 
 async def run_unit(

@@ -72,7 +72,10 @@ class AgentProfile(Base):
 
 
 class DeskSetting(Base):
-    """Desk-wide settings an admin edits in the console (e.g. the default assignee)."""
+    """Desk-wide settings an admin edits in the console (the default assignee; since issue
+    19 the escalation ladder, the default auto-close delays, the statuses' labels, the
+    chat-to-ticket timers, whose stored row wins over the environment's first default).
+    Every write moves ``desk_version`` (escalation.models.DESK_TABLES)."""
 
     __tablename__ = "desk_settings"
 

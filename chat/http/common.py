@@ -60,8 +60,13 @@ def int_query(request: Request, name: str, low: int, high: int) -> int | None:
     return validation.id_text(raw, name, low=low, high=high)
 
 
-def error_response(code: str, message: str, status: int, headers: Mapping[str, str] | None = None) -> JSON:
-    return JSON({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+def error_response(
+    code: str, message: str, status: int, headers: Mapping[str, str] | None = None, *, field: str | None = None
+) -> JSON:
+    error = {"code": code, "message": message}
+    if field is not None:
+        error["field"] = field  # the input field a form should mark (chat.errors.AppError)
+    return JSON({"error": error}, status_code=status, headers=headers)
 
 
 async def app_error_handler(request: Request, exc: Exception) -> Response:
@@ -69,7 +74,7 @@ async def app_error_handler(request: Request, exc: Exception) -> Response:
     headers = {"Retry-After": str(exc.retry_after)} if hasattr(exc, "retry_after") else None
     if exc.status == 401:
         headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
-    return error_response(exc.code, exc.message, exc.status, headers)
+    return error_response(exc.code, exc.message, exc.status, headers, field=exc.field)
 
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}

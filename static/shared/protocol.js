@@ -265,6 +265,6 @@ export const apiClient = (token, credentials = "same-origin") => async (method, 
     .catch(() => ({ status: 0, statusText: "the server cannot be reached" }));
   const data = r.status === 204 ? null : await r.json?.().catch(() => null);
   const e = r.ok ? null : (data && data.error) || {};
-  if (e) throw Object.assign(new Error(e.message || r.statusText || r.status), { status: r.status, code: e.code || "http_error" });
+  if (e) throw Object.assign(new Error(e.message || r.statusText || r.status), { status: r.status, code: e.code || "http_error", field: e.field || null });
   return data;
 };

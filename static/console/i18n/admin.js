@@ -63,7 +63,9 @@ export default {
   "people.resend_to": "Resend invitation to {email}",
   "people.invited": "Invited from this page",
   "people.sent_again": "Invitation sent again to {email}.",
-  "people.not_sent": "No invitation could be sent to {email}: the address is on the suppression list."
+  "people.not_sent": "No invitation could be sent to {email}: the address is on the suppression list.",
+  "settings.nav.label": "Settings",
+  "settings.nav.team": "Team and routing"
 },
 "pt-BR": {
   "admin.nobody": "(ninguém)",
@@ -129,7 +131,9 @@ export default {
   "people.resend_to": "Reenviar convite para {email}",
   "people.invited": "Convidados a partir desta página",
   "people.sent_again": "Convite enviado novamente para {email}.",
-  "people.not_sent": "Nenhum convite pôde ser enviado para {email}: o endereço está na lista de supressão."
+  "people.not_sent": "Nenhum convite pôde ser enviado para {email}: o endereço está na lista de supressão.",
+  "settings.nav.label": "Configurações",
+  "settings.nav.team": "Equipe e distribuição"
 },
 "de": {
   "admin.nobody": "(niemand)",
@@ -195,7 +199,9 @@ export default {
   "people.resend_to": "Einladung erneut an {email} senden",
   "people.invited": "Von dieser Seite eingeladen",
   "people.sent_again": "Einladung erneut an {email} gesendet.",
-  "people.not_sent": "An {email} konnte keine Einladung gesendet werden: die Adresse steht auf der Sperrliste."
+  "people.not_sent": "An {email} konnte keine Einladung gesendet werden: die Adresse steht auf der Sperrliste.",
+  "settings.nav.label": "Einstellungen",
+  "settings.nav.team": "Team und Zuweisung"
 },
 "es": {
   "admin.nobody": "(nadie)",
@@ -261,7 +267,9 @@ export default {
   "people.resend_to": "Reenviar invitación a {email}",
   "people.invited": "Invitados desde esta página",
   "people.sent_again": "Invitación enviada de nuevo a {email}.",
-  "people.not_sent": "No se pudo enviar ninguna invitación a {email}: la dirección está en la lista de supresión."
+  "people.not_sent": "No se pudo enviar ninguna invitación a {email}: la dirección está en la lista de supresión.",
+  "settings.nav.label": "Configuración",
+  "settings.nav.team": "Equipo y asignación"
 },
 "ru": {
   "admin.nobody": "(никто)",
@@ -327,6 +335,8 @@ export default {
   "people.resend_to": "Отправить приглашение ещё раз на {email}",
   "people.invited": "Приглашённые с этой страницы",
   "people.sent_again": "Приглашение повторно отправлено на {email}.",
-  "people.not_sent": "Приглашение на {email} отправить нельзя: адрес в списке блокировки рассылки."
+  "people.not_sent": "Приглашение на {email} отправить нельзя: адрес в списке блокировки рассылки.",
+  "settings.nav.label": "Настройки",
+  "settings.nav.team": "Команда и распределение"
 }
 };

@@ -6,6 +6,7 @@
 import { api } from "./api.js";
 import { h, replace } from "/static/shared/dom.js";
 import { PeopleSection } from "./people.js";
+import { SETTINGS_PAGES } from "./settings/pages.js";
 import { register, t } from "/static/shared/i18n.js";
 import {
   categoryLabel, channelLabel, errorText, groupLabel, presenceLabel, roleLabel, severityLabel,
@@ -24,10 +25,35 @@ export class AdminView {
     this.el = el;
     this.ctx = ctx;
     this.people = new PeopleSection(ctx);
+    this.page = "team";
+    this.screens = new Map();
   }
 
+  // The admin page: a tab per screen ("Team and routing" first, then js/settings/pages.js),
+  // one screen shown at a time.
   async show() {
-    replace(this.el, h("div", { class: "muted" }, t("shell.loading")));
+    const pages = [{ key: "team", label: () => t("settings.nav.team") }, ...SETTINGS_PAGES];
+    if (!pages.some((p) => p.key === this.page)) this.page = "team";
+    const nav = h("nav", { class: "settings-nav", "aria-label": t("settings.nav.label") },
+      pages.map((p) => h("button", {
+        type: "button", "data-testid": `settings-nav-${p.key}`, "aria-pressed": String(p.key === this.page),
+        class: p.key === this.page ? "active" : null, onclick: () => { this.page = p.key; this.show(); },
+      }, p.label())));
+    this.body = h("div", { class: "settings-body" });
+    replace(this.el, nav, this.body);
+    const page = pages.find((p) => p.key === this.page);
+    if (page.key === "team") return this._team();
+    if (!this.screens.has(page.key)) this.screens.set(page.key, page.make(this.ctx));
+    replace(this.body, h("div", { class: "muted" }, t("shell.loading")));
+    try {
+      replace(this.body, await this.screens.get(page.key).render());
+    } catch (err) {
+      replace(this.body, h("div", { class: "error" }, errorText(err)));
+    }
+  }
+
+  async _team() {
+    replace(this.body, h("div", { class: "muted" }, t("shell.loading")));
     let agents, rules, canned, support;
     try {
       [agents, rules, canned, support] = await Promise.all([
@@ -37,12 +63,12 @@ export class AdminView {
         api("GET", "/api/groups/support").catch(() => null),
       ]);
     } catch (err) {
-      replace(this.el, h("div", { class: "error" }, errorText(err)));
+      replace(this.body, h("div", { class: "error" }, errorText(err)));
       return;
     }
     this.agents = agents.agents;
     const people = await this.people.render();
-    replace(this.el,
+    replace(this.body,
       this._agents(agents.agents),
       this._rules(rules),
       this._canned(canned.canned_replies),

@@ -1,0 +1,11 @@
+// The admin page's screens beside "Team and routing" (admin.js): one module per screen
+// under js/settings/, each a class built with the console's context whose `render()`
+// resolves to the screen's element. The page shows a tab for each, in this order.
+//
+//   { key: "policies", label: () => t(KEY), make: (ctx) => new PoliciesScreen(ctx) }
+//
+// Support admins change; read-only staff see every screen with its controls disabled
+// (ctx.me.can.manage is false); the server refuses anyone else whatever a screen shows.
+
+export const SETTINGS_PAGES = [
+];
