@@ -49,12 +49,25 @@ async def lock_tickets(db: AsyncSession, ids: Sequence[int]) -> dict[int, tuple[
     with them; conversations another transaction holds are left out (PostgreSQL ``SKIP
     LOCKED``; on SQLite the transaction's write lock covers them all). Locked in id order,
     so two batches never wait on each other crosswise."""
+    # Lock first, read after, in two statements. One locking join would read the ticket
+    # from the statement's snapshot: on PostgreSQL, a conversation another sweeper's batch
+    # committed after that snapshot but before this lock was taken comes back current (the
+    # locked row is re-read), its ticket row as it was before that commit — an auto-close
+    # or an escalation step would then run a second time (seen as a rare double close in
+    # tests/escalation/test_sweeper.py's two-worker test). The second statement's snapshot
+    # is taken after the locks, so it sees every commit that released them.
+    locked_ids = list(await db.scalars(
+        select(Conversation.id)
+        .where(Conversation.id.in_(ids))
+        .order_by(Conversation.id)
+        .with_for_update(skip_locked=True)
+    ))
+    if not locked_ids:
+        return {}
     rows = await db.execute(
         select(Conversation, Ticket)
         .join(Ticket, Ticket.conversation_id == Conversation.id)
-        .where(Conversation.id.in_(ids))
-        .order_by(Conversation.id)
-        .with_for_update(of=Conversation, skip_locked=True)
+        .where(Conversation.id.in_(locked_ids))
         .execution_options(populate_existing=True)
     )
     return {conv.id: (conv, ticket) for conv, ticket in rows}
