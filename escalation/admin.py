@@ -306,17 +306,18 @@ async def _checked_policy(db: AsyncSession, body: Mapping[str, Any], policy_id: 
     if await db.get(BusinessCalendarRow, row.calendar_key) is None:
         raise ValidationFailed(f"calendar: no such calendar {row.calendar_key!r}", code="invalid_calendar",
                                field="calendar")
-    others = [r for r in await db.scalars(select(SlaPolicyRow).order_by(SlaPolicyRow.id)) if r.id != policy_id]
+    stored = list(await db.scalars(select(SlaPolicyRow).order_by(SlaPolicyRow.id)))
+    others = [r for r in stored if r.id != policy_id]
     before_rules = [policy_rule_of(r) for r in others]
     # The keys as a whole repeat another rule's: marked on the category, the key a desk
     # most often means to differ by.
     table = _on_field("category", lambda: PolicyTable((*before_rules, rule)))
-    await _refuse_unmatchable(db, table, rule, others, policy_id)
+    await _refuse_unmatchable(db, table, rule, others, stored)
     return row
 
 
 async def _refuse_unmatchable(
-    db: AsyncSession, table: PolicyTable, rule: PolicyRule, others: list[SlaPolicyRow], policy_id: int | None
+    db: AsyncSession, table: PolicyTable, rule: PolicyRule, others: list[SlaPolicyRow], stored: list[SlaPolicyRow]
 ) -> None:
     """Refuse a rule no ticket could get (:func:`escalation.policy_table.never_selected`),
     and a change that makes another rule so (it would shadow it for every ticket). Rules
@@ -335,11 +336,13 @@ async def _refuse_unmatchable(
                                    f"have it", code="unmatchable_policy", field="category")
         raise ValidationFailed("no ticket could ever get this policy: more specific rules match every ticket it "
                                "matches", code="unmatchable_policy", field="category")
-    old = PolicyTable(table.rules[:-1])
-    was_dead = {id(r) for r in never_selected(old, categories)}
-    for victim, stored in zip(table.rules[:-1], others, strict=True):
-        if id(victim) in dead and id(victim) not in was_dead:
-            raise ValidationFailed(f"this rule would leave {stored.name!r} matching no ticket: more specific rules "
+    # The table as stored (with the edited rule as it was), by row id.
+    old = PolicyTable(tuple(policy_rule_of(r) for r in stored))
+    old_dead = {id(r) for r in never_selected(old, categories)}
+    was_dead = {row.id for row, r in zip(stored, old.rules, strict=True) if id(r) in old_dead}
+    for victim, row in zip(table.rules[:-1], others, strict=True):
+        if id(victim) in dead and row.id not in was_dead:
+            raise ValidationFailed(f"this rule would leave {row.name!r} matching no ticket: more specific rules "
                                    f"would cover every ticket it matches", code="unmatchable_policy", field="category")
 
 

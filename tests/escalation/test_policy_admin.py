@@ -114,6 +114,19 @@ async def test_a_rule_no_ticket_could_get_is_refused(desk: Desk) -> None:
     with pytest.raises(AppError) as retired:
         await admin.create_policy(desk.svc, desk.admin, {**TECH, "category": "training_request"})
     assert retired.value.code == "unmatchable_policy"
+    # A rule that would leave another matching no ticket: with the basic plan's rule gone a
+    # catch-all serves basic tickets; bringing the basic rule back would shadow it entirely.
+    policies = await admin.list_policies(desk.svc, desk.admin)
+    basic = next(p for p in policies if p.tier == "basic")
+    await admin.delete_policy(desk.svc, desk.admin, basic.id)
+    fallback = await admin.create_policy(desk.svc, desk.admin, {"name": "Fallback", "first_response": {"hours": 8}})
+    with pytest.raises(AppError) as shadowing:
+        await admin.create_policy(desk.svc, desk.admin, {"name": "basic plan", "tier": "basic",
+                                                         "first_response": {"hours": 24}})
+    assert shadowing.value.code == "unmatchable_policy" and "Fallback" in shadowing.value.message
+    # Editing the catch-all itself stays possible (it is matchable), and so is editing a
+    # rule while another was already unmatchable before.
+    await admin.update_policy(desk.svc, desk.admin, fallback.id, {"name": "Fallback", "first_response": {"hours": 6}})
     # The last policy's delete is refused as before, now naming what it is about.
     for policy in (await admin.list_policies(desk.svc, desk.admin))[1:]:
         await admin.delete_policy(desk.svc, desk.admin, policy.id)
