@@ -77,6 +77,10 @@ async def signed_in(browser: Browser, server: LiveServer, email: str, path: str 
 
 async def policies_screen(page: Page) -> Locator:
     await page.get_by_role("button", name="Admin", exact=True).click()
+    # The first tab ("Team and routing") loads first: admin.js's _team() writes into
+    # whichever body is current when its reads return, so a tab chosen before then would be
+    # overwritten (reported to the lead; not this screen's file).
+    await expect(page.get_by_test_id("admin-agents")).to_be_visible()
     await page.get_by_test_id("settings-nav-policies").click()
     screen = page.get_by_test_id("settings-policies")
     await expect(screen.get_by_test_id("policies-table")).to_be_visible()
@@ -171,6 +175,17 @@ async def test_an_admin_states_a_day_rule_and_the_deadline_follows_live(
         assert isinstance(entries, list)
         assert [e["action"] for e in entries] == ["config.policy.update", "config.policy.create"]
         assert (entries[0]["before"]["day_rule"], entries[0]["after"]["day_rule"]) == ("whole_days", "working_hours")
+
+        # Delete asks first; declined, the rule stays; accepted, it goes (and is audited).
+        page.once("dialog", lambda dialog: dialog.dismiss())
+        await row.get_by_role("button", name="Delete").click()
+        await expect(row).to_have_count(1)
+        page.once("dialog", lambda dialog: dialog.accept())
+        await row.get_by_role("button", name="Delete").click()
+        await expect(row).to_have_count(0)
+        await expect(screen.get_by_test_id("policy-row")).to_have_count(3)
+        entries = (await read(server, admin_token, "/api/audit?target_kind=policy"))["entries"]
+        assert isinstance(entries, list) and entries[0]["action"] == "config.policy.delete"
     finally:
         if agent is not None:
             await agent.close()
