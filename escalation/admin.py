@@ -260,7 +260,7 @@ def _policy_row(body: Mapping[str, Any], policy_id: int | None) -> SlaPolicyRow:
         raise ValidationFailed("name must be 1-200 characters", field="name")
     row.name = name.strip()
     tier = body.get("tier")
-    if tier is not None and tier not in {t.value for t in PlanTier}:
+    if tier is not None and (not isinstance(tier, str) or tier not in {t.value for t in PlanTier}):
         raise ValidationFailed(f"tier must be one of {', '.join(t.value for t in PlanTier)} or null", field="tier")
     row.tier = PlanTier(tier) if tier is not None else None
     row.category, row.severity = body.get("category"), body.get("severity")
@@ -276,7 +276,7 @@ def _policy_row(body: Mapping[str, Any], policy_id: int | None) -> SlaPolicyRow:
         setattr(row, target, spec_to_json(spec))
     row.warning_share = body.get("warning_share", 0.8)
     row.day_rule = body.get("day_rule", DayRule.WHOLE_DAYS.value)
-    if row.day_rule not in {r.value for r in DayRule}:
+    if not isinstance(row.day_rule, str) or row.day_rule not in {r.value for r in DayRule}:
         raise ValidationFailed("day_rule must be whole_days or working_hours", field="day_rule")
     row.auto_close_waiting = _delay_text(body.get("auto_close_waiting"), "auto_close_waiting")
     row.auto_close_proposed = _delay_text(body.get("auto_close_proposed"), "auto_close_proposed")
