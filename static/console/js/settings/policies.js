@@ -119,6 +119,15 @@ export class PoliciesScreen {
     return h("label", { class: "field" }, h("span", {}, label), input);
   }
 
+  // The categories a ticket can be given (active, not handled by e-mail): a rule for any
+  // other could never match (the server refuses it, `unmatchable_policy`); a rule's own
+  // category is kept in the list so that editing it shows what it is.
+  _categoryChoices(current) {
+    return this.categories
+      .filter((c) => c.key === current || (c.active !== false && c.availability !== "email"))
+      .map((c) => [c.key, categoryLabel(c.key, c.name)]);
+  }
+
   _targetControl(target, value) {
     const { amount, unit } = splitTarget(value);
     const label = t(`policies.target.${target}`);
@@ -151,8 +160,7 @@ export class PoliciesScreen {
       h("h3", {}, editing ? t("policies.edit_title", { name: editing.name }) : t("policies.add_title")),
       this._input("name", t("policies.name"), p.name, { required: true, maxlength: "200" }),
       this._select("tier", t("policies.plan"), [any, ...PLANS.map((plan) => [plan, planLabel(plan)])], p.tier),
-      this._select("category", t("policies.category"),
-        [any, ...this.categories.map((c) => [c.key, categoryLabel(c.key, c.name)])], p.category),
+      this._select("category", t("policies.category"), [any, ...this._categoryChoices(p.category)], p.category),
       this._select("severity", t("policies.severity"), [any, ...[1, 2, 3].map((s) => [String(s), severityLabel(s)])],
         p.severity),
       this._select("calendar", t("policies.calendar"), this.calendars.map((c) => [c.key, c.name]), p.calendar),
