@@ -5,27 +5,39 @@ are refused with the domain's error, and nothing is stored)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
+import msgspec
 from msgspec import UNSET, UnsetType
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat import validation
+from chat import audit, validation
 from chat.authz import Action, Principal, require
-from chat.errors import Conflict, NotFound, ValidationFailed
+from chat.errors import AppError, Conflict, NotFound, ValidationFailed
 from chat.models import Role, User
 from chat.services import Services
 from chat.wire import View
+from escalation.autoclose import Delay
 from escalation.config import category_of, policy_rule_of
 from escalation.errors import EscalationError
 from escalation.models import BusinessCalendarRow, SlaPolicyRow, SupportGroup, TicketCategory
-from escalation.policies import Availability, calendar_from_json, calendar_to_json, check_key, spec_to_json
-from escalation.policy_table import PlanTier, PolicyTable
+from escalation.policies import (
+    Availability,
+    calendar_from_json,
+    calendar_to_json,
+    check_key,
+    severity_of,
+    spec_from_json,
+    spec_to_json,
+)
+from escalation.policy_table import PlanTier, PolicyRule, PolicyTable, never_selected
+from escalation.sla_targets import DayRule
 from escalation.unit_of_work import app_error
 
 LEVELS = (1, 2, 3)
+T = TypeVar("T")
 
 
 class CategorySlaView(View, frozen=True, kw_only=True):
@@ -183,11 +195,14 @@ async def put_calendar(svc: Services, actor: Principal, key: str, name: str, def
 
 
 POLICY_FIELDS = ("name", "tier", "category", "severity", "calendar", "first_response", "next_response",
-                 "stage_one", "resolution", "warning_share")
+                 "stage_one", "resolution", "warning_share", "day_rule", "auto_close_waiting", "auto_close_proposed")
+TARGETS = ("first_response", "next_response", "stage_one", "resolution")
 
 
 class SlaPolicyView(View, frozen=True, kw_only=True):
-    """One rule of the policy table; null keys match anything, null targets are not timed."""
+    """One rule of the policy table; null keys match anything, null targets are not timed.
+    ``day_rule``: what its day targets mean (``whole_days`` / ``working_hours``);
+    ``auto_close_*``: its own delays (``"7d"``, ``"2bd"``...), null = the desk's default."""
 
     id: int
     name: str
@@ -200,6 +215,9 @@ class SlaPolicyView(View, frozen=True, kw_only=True):
     stage_one: dict[str, Any] | None
     resolution: dict[str, Any] | None
     warning_share: float
+    day_rule: str
+    auto_close_waiting: str | None
+    auto_close_proposed: str | None
 
     @classmethod
     def of(cls, row: SlaPolicyRow) -> SlaPolicyView:
@@ -207,7 +225,8 @@ class SlaPolicyView(View, frozen=True, kw_only=True):
             id=row.id, name=row.name, tier=row.tier.value if row.tier else None, category=row.category,
             severity=row.severity, calendar=row.calendar_key, first_response=row.first_response,
             next_response=row.next_response, stage_one=row.stage_one, resolution=row.resolution,
-            warning_share=row.warning_share,
+            warning_share=row.warning_share, day_rule=row.day_rule or DayRule.WHOLE_DAYS.value,
+            auto_close_waiting=row.auto_close_waiting, auto_close_proposed=row.auto_close_proposed,
         )
 
 
@@ -218,7 +237,60 @@ async def list_policies(svc: Services, actor: Principal) -> list[SlaPolicyView]:
 
 
 _POLICY_COLUMNS = ("name", "tier", "category", "severity", "calendar_key", "first_response", "next_response",
-                   "stage_one", "resolution", "warning_share")
+                   "stage_one", "resolution", "warning_share", "day_rule", "auto_close_waiting", "auto_close_proposed")
+
+
+def _on_field(field: str, build: Callable[[], T]) -> T:
+    """``build()``, its domain refusal marked as about ``field`` unless it names one."""
+    try:
+        return build()
+    except EscalationError as exc:
+        raise AppError(exc.message, code=exc.code, status=exc.status, field=exc.field or field) from None
+
+
+def _policy_row(body: Mapping[str, Any], policy_id: int | None) -> SlaPolicyRow:
+    """The row ``body`` describes, every value checked on its own (each refusal names its
+    field); the row is outside any session."""
+    unknown = sorted(set(body) - set(POLICY_FIELDS))
+    if unknown:
+        raise ValidationFailed(f"unknown fields: {', '.join(unknown)}", field=unknown[0])
+    row = SlaPolicyRow(id=policy_id)
+    name = body.get("name", "")
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 200:
+        raise ValidationFailed("name must be 1-200 characters", field="name")
+    row.name = name.strip()
+    tier = body.get("tier")
+    if tier is not None and (not isinstance(tier, str) or tier not in {t.value for t in PlanTier}):
+        raise ValidationFailed(f"tier must be one of {', '.join(t.value for t in PlanTier)} or null", field="tier")
+    row.tier = PlanTier(tier) if tier is not None else None
+    row.category, row.severity = body.get("category"), body.get("severity")
+    if row.severity is not None:
+        _on_field("severity", lambda: severity_of(row.severity))
+    calendar = body.get("calendar", "24x7")
+    if not isinstance(calendar, str) or not calendar.strip():
+        raise ValidationFailed("calendar: name a business calendar", field="calendar")
+    row.calendar_key = calendar
+    for target in TARGETS:
+        # One at a time, so a zero or negative target is refused naming that target.
+        spec = _on_field(target, lambda target=target: spec_from_json(body.get(target), target))  # type: ignore[misc]
+        setattr(row, target, spec_to_json(spec))
+    row.warning_share = body.get("warning_share", 0.8)
+    row.day_rule = body.get("day_rule", DayRule.WHOLE_DAYS.value)
+    if not isinstance(row.day_rule, str) or row.day_rule not in {r.value for r in DayRule}:
+        raise ValidationFailed("day_rule must be whole_days or working_hours", field="day_rule")
+    row.auto_close_waiting = _delay_text(body.get("auto_close_waiting"), "auto_close_waiting")
+    row.auto_close_proposed = _delay_text(body.get("auto_close_proposed"), "auto_close_proposed")
+    return row
+
+
+def _delay_text(value: object, field: str) -> str | None:
+    """An auto-close delay as stored (``Delay.parse``'s normal form), or null; an empty
+    string is null too (the form's "desk default")."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValidationFailed(f"{field} is a delay such as 48h, 7d or 2bd, or null", field=field)
+    return str(_on_field(field, lambda: Delay.parse(value)))
 
 
 async def _checked_policy(db: AsyncSession, body: Mapping[str, Any], policy_id: int | None) -> SlaPolicyRow:
@@ -226,31 +298,64 @@ async def _checked_policy(db: AsyncSession, body: Mapping[str, Any], policy_id: 
     ``PUT`` share it. Nothing is set on a row the session holds before every check passed:
     a lookup autoflushes, and a half-checked row (an unknown calendar, a share of 2**31) would
     reach the database's constraints first — an IntegrityError, a 500, instead of the 422
-    naming the field."""
-    unknown = set(body) - set(POLICY_FIELDS)
-    if unknown:
-        raise ValidationFailed(f"unknown fields: {', '.join(sorted(unknown))}")
-    row = SlaPolicyRow(id=policy_id)
-    row.name = validation.text(body.get("name", ""), "name", max_length=200)
-    tier = body.get("tier")
-    if tier is not None and tier not in {t.value for t in PlanTier}:
-        raise ValidationFailed(f"tier must be one of {', '.join(t.value for t in PlanTier)} or null")
-    row.tier = PlanTier(tier) if tier is not None else None
-    row.category, row.severity = body.get("category"), body.get("severity")
-    row.calendar_key = body.get("calendar", "24x7")
-    for target in ("first_response", "next_response", "stage_one", "resolution"):
-        setattr(row, target, body.get(target))
-    row.warning_share = body.get("warning_share", 0.8)
-    rule = _checked(lambda: policy_rule_of(row))
-    if row.category is not None and await db.get(TicketCategory, row.category) is None:
-        raise ValidationFailed(f"category: no such category {row.category!r}", code="unknown_category")
+    naming the field. Every refusal names the field a form should mark."""
+    row = _policy_row(body, policy_id)
+    rule = _on_field("warning_share", lambda: policy_rule_of(row))
+    if row.category is not None and (not isinstance(row.category, str) or await db.get(TicketCategory, row.category) is None):
+        raise ValidationFailed(f"category: no such category {row.category!r}", code="unknown_category", field="category")
     if await db.get(BusinessCalendarRow, row.calendar_key) is None:
-        raise ValidationFailed(f"calendar: no such calendar {row.calendar_key!r}", code="invalid_calendar")
-    for target in ("first_response", "next_response", "stage_one", "resolution"):
-        setattr(row, target, spec_to_json(getattr(rule.policy, target)))
-    others = [r for r in await db.scalars(select(SlaPolicyRow)) if r.id != policy_id]
-    _checked(lambda: PolicyTable((*(policy_rule_of(r) for r in others), rule)))
+        raise ValidationFailed(f"calendar: no such calendar {row.calendar_key!r}", code="invalid_calendar",
+                               field="calendar")
+    stored = list(await db.scalars(select(SlaPolicyRow).order_by(SlaPolicyRow.id)))
+    others = [r for r in stored if r.id != policy_id]
+    before_rules = [policy_rule_of(r) for r in others]
+    # The keys as a whole repeat another rule's: marked on the category, the key a desk
+    # most often means to differ by.
+    table = _on_field("category", lambda: PolicyTable((*before_rules, rule)))
+    await _refuse_unmatchable(db, table, rule, others, stored)
     return row
+
+
+async def _refuse_unmatchable(
+    db: AsyncSession, table: PolicyTable, rule: PolicyRule, others: list[SlaPolicyRow], stored: list[SlaPolicyRow]
+) -> None:
+    """Refuse a rule no ticket could get (:func:`escalation.policy_table.never_selected`),
+    and a change that makes another rule so (it would shadow it for every ticket). Rules
+    already unmatchable before the change are left alone: a desk that has one can still
+    edit its other rules."""
+    categories = frozenset(
+        (await db.scalars(
+            select(TicketCategory.key).where(TicketCategory.active.is_(True),
+                                             TicketCategory.availability != Availability.EMAIL)
+        )).all()
+    )
+    dead = {id(r) for r in never_selected(table, categories)}
+    if id(rule) in dead:
+        if rule.category is not None and rule.category not in categories:
+            raise ValidationFailed(f"category {rule.category!r} is retired or handled by e-mail: no ticket can "
+                                   f"have it", code="unmatchable_policy", field="category")
+        raise ValidationFailed("no ticket could ever get this policy: more specific rules match every ticket it "
+                               "matches", code="unmatchable_policy", field="category")
+    # The table as stored (with the edited rule as it was), by row id.
+    old = PolicyTable(tuple(policy_rule_of(r) for r in stored))
+    old_dead = {id(r) for r in never_selected(old, categories)}
+    was_dead = {row.id for row, r in zip(stored, old.rules, strict=True) if id(r) in old_dead}
+    for victim, row in zip(table.rules[:-1], others, strict=True):
+        if id(victim) in dead and row.id not in was_dead:
+            raise ValidationFailed(f"this rule would leave {row.name!r} matching no ticket: more specific rules "
+                                   f"would cover every ticket it matches", code="unmatchable_policy", field="category")
+
+
+def _audit_json(row: SlaPolicyRow) -> dict[str, Any]:
+    return msgspec.to_builtins(SlaPolicyView.of(row))  # type: ignore[no-any-return]
+
+
+async def _audit(db: AsyncSession, svc: Services, actor: Principal, verb: str, policy_id: int,
+                 before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+    await audit.record(db, at=svc.clock.now(), actor_id=actor.impersonator_id or actor.user_id,
+                       on_behalf_of_id=actor.user_id if actor.impersonated else None,
+                       action=f"config.policy.{verb}", target_kind="policy", target_id=policy_id,
+                       before=before, after=after)
 
 
 async def create_policy(svc: Services, actor: Principal, body: Mapping[str, Any]) -> SlaPolicyView:
@@ -259,6 +364,7 @@ async def create_policy(svc: Services, actor: Principal, body: Mapping[str, Any]
         row = await _checked_policy(db, body, None)
         db.add(row)
         await db.flush()
+        await _audit(db, svc, actor, "create", row.id, None, _audit_json(row))
         return SlaPolicyView.of(row)
 
 
@@ -267,11 +373,13 @@ async def update_policy(svc: Services, actor: Principal, policy_id: int, body: M
     async with svc.sessions.begin() as db:
         row = await db.get(SlaPolicyRow, policy_id)
         if row is None:
-            raise NotFound("no such policy", code="not_found")
+            raise NotFound("no such policy", code="not_found", field="id")
+        before = _audit_json(row)
         checked = await _checked_policy(db, body, policy_id)
         for column in _POLICY_COLUMNS:
             setattr(row, column, getattr(checked, column))
         await db.flush()
+        await _audit(db, svc, actor, "update", row.id, before, _audit_json(row))
         return SlaPolicyView.of(row)
 
 
@@ -280,8 +388,10 @@ async def delete_policy(svc: Services, actor: Principal, policy_id: int) -> None
     async with svc.sessions.begin() as db:
         row = await db.get(SlaPolicyRow, policy_id)
         if row is None:
-            raise NotFound("no such policy", code="not_found")
+            raise NotFound("no such policy", code="not_found", field="id")
         if await db.scalar(select(SlaPolicyRow.id).where(SlaPolicyRow.id != policy_id).limit(1)) is None:
-            raise Conflict("the last SLA policy cannot be deleted: tickets would have no SLA", code="last_policy")
+            raise Conflict("the last SLA policy cannot be deleted: tickets would have no SLA", code="last_policy",
+                           field="id")
+        before = _audit_json(row)
         await db.delete(row)
-
+        await _audit(db, svc, actor, "delete", policy_id, before, None)

@@ -107,6 +107,47 @@ class AutoCloseSettings:
     proposed_delay: Delay = PROPOSED_DELAY_FFC
 
 
+@dataclass(frozen=True)
+class AutoCloseOverride:
+    """One level's own auto-close delays (a policy's, a company's); ``None`` leaves that
+    delay to the next level down."""
+
+    waiting_timeout: Delay | None = None
+    proposed_delay: Delay | None = None
+
+    @classmethod
+    def parse(cls, waiting: str | None, proposed: str | None) -> AutoCloseOverride:
+        """From the stored strings (:meth:`Delay.parse`'s form, or null); a bad one raises
+        :class:`InvalidPolicy` naming its field (``auto_close_waiting`` / ``auto_close_proposed``)."""
+        return cls(_parsed(waiting, "auto_close_waiting"), _parsed(proposed, "auto_close_proposed"))
+
+
+NO_OVERRIDE = AutoCloseOverride()
+
+
+def _parsed(text: str | None, field: str) -> Delay | None:
+    if text is None:
+        return None
+    try:
+        return Delay.parse(text)
+    except InvalidPolicy as exc:
+        raise InvalidPolicy(exc.message, field=field) from None
+
+
+def effective_auto_close(
+    desk: AutoCloseSettings, *levels: AutoCloseOverride | None
+) -> AutoCloseSettings:
+    """The delays a ticket closes by: each delay from the first of ``levels`` (highest
+    first: company, then policy) that sets it, else the desk's default."""
+    waiting, proposed = desk.waiting_timeout, desk.proposed_delay
+    for level in reversed(levels):
+        if level is None:
+            continue
+        waiting = level.waiting_timeout or waiting
+        proposed = level.proposed_delay or proposed
+    return AutoCloseSettings(waiting_timeout=waiting, proposed_delay=proposed)
+
+
 FFC_AUTO_CLOSE = AutoCloseSettings()
 SKAI_AUTO_CLOSE = AutoCloseSettings(proposed_delay=Delay.business_days(2))
 

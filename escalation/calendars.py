@@ -404,6 +404,27 @@ class BusinessCalendar:
             remaining -= available
         raise AssertionError("unreachable: _intervals without until never ends")
 
+    @property
+    def day_length(self) -> timedelta:
+        """The open time of the calendar's *usual working day*: N "working days of hours"
+        are N times this (:class:`escalation.sla_targets.DayRule`).
+
+        Definition: the nominal (wall-clock) open time of each weekday of ``weekly``, the
+        weekdays without any left out; the length most weekdays share wins, a tie goes to the
+        longest. Holidays, special days and DST do not change it: a day's *length* is what the
+        regulation states ("a working day is 8.5 hours"), not what a given date happens to
+        hold. Moscow Mon-Fri 09:30-18:00 -> 8 h 30 min; Mon-Thu 9-18, Fri 9-16:45 -> 9 h; a
+        24/7 calendar -> 24 h. A calendar open only on special days (no weekly hours) has
+        the longest special or weekend-workday length.
+        """
+        lengths = [sum((p.end - p.start for p in day), ZERO) for day in self.weekly]
+        usual = [length for length in lengths if length > ZERO]
+        if not usual:
+            usual = [sum((p.end - p.start for p in periods), ZERO) for _, periods in self.special_days]
+            usual.append(sum((p.end - p.start for p in self.weekend_workday_periods), ZERO))
+            return max(usual)
+        return max(usual, key=lambda length: (usual.count(length), length))
+
     def add_business_days(self, start: datetime, days: int) -> datetime:
         """Due instant of a "within ``days`` business days" target started at ``start``.
 
@@ -415,10 +436,16 @@ class BusinessCalendar:
         full business days. Example (Moscow 09:30-18:00): a request on Friday 17:50 with a
         1-day target is due Monday 18:00, or at the close of the first working day after a
         holiday. ``days`` must be a positive int.
+
+        On an always-open calendar (24/7, no holidays) a day is 24 hours from ``start``:
+        there is no closing to count to, and "the close of the UTC date" would give a
+        ticket opened Monday 10:00 with one day until Wednesday 00:00 (38 h).
         """
         start = as_utc(start, "start")
         if isinstance(days, bool) or not isinstance(days, int) or days < 1:
             raise ValueError(f"days must be a positive integer, got {days!r}")
+        if self._always_open:
+            return start + days * DAY
         counted = 0
         closed_run = 0
         day = self._local_date(start)

@@ -20,14 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.services import Services
 from chat.settings import Settings
-from escalation.autoclose import AutoCloseSettings, Delay
+from escalation.autoclose import AutoCloseOverride, AutoCloseSettings, Delay
 from escalation.calendars import BusinessCalendar, always_open
 from escalation.labels import parse_labels
 from escalation.ladder import Ladder
 from escalation.models import DESK_WRITTEN, BusinessCalendarRow, DeskVersion, SlaPolicyRow, SupportGroup, TicketCategory
 from escalation.policies import Category, calendar_from_json, effective_policy, severity_of, spec_from_json
 from escalation.policy_table import PlanTier, PolicyRule, PolicyTable, Severity
-from escalation.sla_targets import SlaPolicy
+from escalation.sla_targets import DayRule, SlaPolicy
 from escalation.transfers import LifecycleSettings
 
 # A policy naming a calendar that was never defined falls back to this; the admin API
@@ -65,9 +65,11 @@ def policy_rule_of(row: SlaPolicyRow) -> PolicyRule:
         stage_one=spec_from_json(row.stage_one, "stage_one"),
         resolution=spec_from_json(row.resolution, "resolution"),
         warning_share=row.warning_share,
+        day_rule=DayRule(row.day_rule or DayRule.WHOLE_DAYS),
     )
     severity = severity_of(row.severity) if row.severity is not None else None
-    return PolicyRule(policy, tier=row.tier, category=row.category, severity=severity)
+    auto_close = AutoCloseOverride.parse(row.auto_close_waiting, row.auto_close_proposed)
+    return PolicyRule(policy, tier=row.tier, category=row.category, severity=severity, auto_close=auto_close)
 
 
 @dataclass(frozen=True)

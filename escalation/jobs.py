@@ -31,12 +31,12 @@ from escalation.batch import UNITS_PER_TRANSACTION, run_in_batches
 from escalation.config import load_desk
 from escalation.ladder import DueStep, LadderAction
 from escalation.lifecycle import TicketStatus
-from escalation.models import Ticket, TicketSlaMark
+from escalation.models import DeskVersion, Ticket, TicketSlaMark
 from escalation.partner import partner_admins
 from escalation.prechat import apply_committed
 from escalation.sla import SlaClock, SlaEventKind
 from escalation.steps import apply_status, mark_tracked, transfer
-from escalation.unit_of_work import Work, convert_times, facts_of, run_unit
+from escalation.unit_of_work import Work, auto_close_settings, convert_times, facts_of, run_unit
 
 log = logging.getLogger("escalation.jobs")
 
@@ -197,7 +197,8 @@ async def auto_close_step(work: Work) -> int:
         return 0
     _, calendar = work.policy()
     activity = max(t.status_changed_at, t.activity_at)
-    if auto_close(work.state(), activity, work.desk.auto_close, calendar, work.now) is None:
+    settings = await auto_close_settings(work)  # company > policy > desk default
+    if auto_close(work.state(), activity, settings, calendar, work.now) is None:
         return 0
     await apply_status(work, None, "close")
     return 1
@@ -315,6 +316,70 @@ def behind_query(quiet: datetime, low: int, high: int) -> Select[int]:
     )
 
 
+# -- configuration changes reach open tickets ------------------------------------------------
+
+
+async def _recomputed(work: Work) -> int:
+    """Nothing to change: the unit's recompute (:func:`escalation.unit_of_work.recompute`)
+    derives the deadlines on the desk as it is now, and announces those that moved
+    (``ticket.deadlines``, published after the commit: a console showing the ticket
+    reloads it)."""
+    return 1
+
+
+@dataclass
+class DeskFollower:
+    """Brings a desk configuration change (a policy, a calendar, a category...: the
+    ``desk_version`` counter moved) to every open ticket's stored deadlines without
+    waiting for the ticket's next unit of work.
+
+    Kept in the job object, like :class:`Backfill`'s window: ``seen`` is the version every
+    open ticket was recomputed at, ``walking`` the version a walk in progress brings them
+    to and ``after`` the last conversation id it reached. A pass reads one row (the
+    counter); when it moved, a walk starts over from the lowest id and each pass handles
+    one :data:`BATCH` of open tickets (id order) through :func:`act_on`: batched units,
+    ``SKIP LOCKED`` (a ticket another worker holds is in a unit that recomputes it
+    anyway). Idempotent: a recompute that changes nothing writes and publishes nothing,
+    so a second sweeper, a restart (which starts at the current version: nothing to do
+    until it moves) or a repeated walk costs reads only. A change during a walk restarts
+    it. Nothing another process needs: each sweeper process that runs it walks; the row
+    locks keep two from acting on one ticket at once."""
+
+    seen: int | None = None
+    walking: int | None = None
+    after: int = 0
+
+    async def job(self, svc: Services, now: datetime) -> int:
+        async with svc.reads() as db:
+            version = await db.scalar(select(DeskVersion.version).where(DeskVersion.id == 1))
+        if version is None:
+            return 0
+        if self.seen is None:
+            self.seen = version  # the process built its desk at start: nothing is behind
+            return 0
+        if version != self.seen and version != self.walking:
+            self.walking, self.after = version, 0
+        if self.walking is None:
+            return 0
+        async with svc.reads() as db:
+            ids = list(await db.scalars(open_after_query(self.after)))
+        done = await act_on(svc, ids, _recomputed) if ids else 0
+        if len(ids) < BATCH:
+            self.seen, self.walking, self.after = self.walking, None, 0
+        else:
+            self.after = ids[-1]
+        return done
+
+
+def open_after_query(after: int) -> Select[int]:
+    """The next :data:`BATCH` of not yet closed tickets with ids above ``after``."""
+    return (
+        select(Ticket.conversation_id)
+        .where(Ticket.conversation_id > after, Ticket.status != TicketStatus.CLOSED)
+        .order_by(Ticket.conversation_id).limit(BATCH)
+    )
+
+
 def _backlog(column: InstrumentedAttribute[datetime | None]) -> Callable[[Services, datetime], Awaitable[datetime | None]]:
     async def oldest_due(svc: Services, now: datetime) -> datetime | None:
         # The first entry of the column's index at or before now.
@@ -335,6 +400,7 @@ def ticket_jobs() -> list[tuple[str, Callable[[Services, datetime], Awaitable[in
     """The tickets' sweep jobs, for one sweeper (the backfill keeps its progress in it)."""
     return [
         ("tickets.backfill", Backfill().job),
+        ("tickets.follow_desk", DeskFollower().job),
         ("tickets.convert", convert_job),
         ("tickets.sla", sla_job),
         ("tickets.auto_close", auto_close_job),

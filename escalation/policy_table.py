@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
+from escalation.autoclose import NO_OVERRIDE, AutoCloseOverride
 from escalation.errors import InvalidPolicy
 from escalation.sla_targets import SlaPolicy
 
@@ -29,12 +30,14 @@ class Severity(IntEnum):
 
 @dataclass(frozen=True)
 class PolicyRule:
-    """``policy`` applies to tickets matching every key that is not ``None``."""
+    """``policy`` applies to tickets matching every key that is not ``None``.
+    ``auto_close``: the rule's own auto-close delays (between a company's and the desk's)."""
 
     policy: SlaPolicy
     tier: PlanTier | None = None
     category: str | None = None
     severity: Severity | None = None
+    auto_close: AutoCloseOverride = NO_OVERRIDE
 
     def matches(self, tier: PlanTier | None, category: str | None, severity: Severity | None) -> bool:
         return (
@@ -85,3 +88,27 @@ class PolicyTable:
         if not matching:
             return None
         return max(matching, key=lambda rule: rule.specificity)
+
+
+def never_selected(
+    table: PolicyTable, categories: frozenset[str], *, severities: tuple[Severity | None, ...] = (None, *Severity)
+) -> tuple[PolicyRule, ...]:
+    """The rules of ``table`` that no ticket could ever get: *unmatchable* rules.
+
+    A ticket's keys range over every plan tier (a customer without a company counts as
+    basic, so the tier is never missing), ``categories`` (the keys a ticket can be given:
+    the active ticket categories; ``None``, no category, is added here) and every severity
+    or none. A rule is unmatchable when :meth:`PolicyTable.select_rule` picks it for none
+    of those tickets — because it pins a category a ticket cannot have (retired, handled
+    by e-mail, unknown) or because, for every ticket it matches, a more specific rule
+    matches too (three tier rules shadow the catch-all). The domain is small (3 tiers x
+    categories x 4 severities), so this is an exhaustive check, not a proof.
+    """
+    chosen: set[int] = set()
+    for tier in PlanTier:
+        for category in (None, *sorted(categories)):
+            for severity in severities:
+                rule = table.select_rule(tier, category, severity)
+                if rule is not None:
+                    chosen.add(id(rule))
+    return tuple(rule for rule in table.rules if id(rule) not in chosen)

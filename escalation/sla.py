@@ -190,7 +190,7 @@ class SlaClock:
         if spec is not None:
             if target in replay.cycles:
                 replay.earlier.setdefault(target, []).append(replay.cycles[target])
-            replay.cycles[target] = _Cycle(at, spec.budget_from(self.calendar, at))
+            replay.cycles[target] = _Cycle(at, spec.budget_from(self.calendar, at, self.policy.day_rule))
 
     def _track(self, replay: _Replay, at: datetime) -> None:
         replay.tracked = True

@@ -31,6 +31,23 @@ class TargetUnit(StrEnum):
     BUSINESS_DAYS = "business_days"
 
 
+class DayRule(StrEnum):
+    """What a policy's day targets ("N business days") mean.
+
+    * ``WHOLE_DAYS``: due at the close of the Nth working day that starts after the request
+      (:meth:`BusinessCalendar.add_business_days`): "1 business day" asked at 09:31 is due
+      at the next working day's 18:00.
+    * ``WORKING_HOURS``: N x the calendar's day length
+      (:attr:`BusinessCalendar.day_length`) of business time from the request: on Moscow's
+      09:30-18:00, Friday 17:45 + 1 day -> Monday 17:45 (SKAI's regulation).
+
+    Both agree on an always-open calendar (N x 24 h).
+    """
+
+    WHOLE_DAYS = "whole_days"
+    WORKING_HOURS = "working_hours"
+
+
 @dataclass(frozen=True)
 class TargetSpec:
     """One target: a business-time duration, or N business days (SKAI style).
@@ -77,22 +94,34 @@ class TargetSpec:
     def business_days(cls, days: int) -> TargetSpec:
         return cls(TargetUnit.BUSINESS_DAYS, days=days)
 
-    def due_from(self, calendar: BusinessCalendar, start: datetime) -> datetime:
-        """Deadline of this target started at ``start`` with the clock never paused."""
+    def due_from(
+        self, calendar: BusinessCalendar, start: datetime, rule: DayRule = DayRule.WHOLE_DAYS
+    ) -> datetime:
+        """Deadline of this target started at ``start`` with the clock never paused; a day
+        target is read by ``rule``."""
         if self.duration is not None:
             return calendar.add_business_time(start, self.duration)
         assert self.days is not None
+        if DayRule(rule) is DayRule.WORKING_HOURS:
+            return calendar.add_business_time(start, self.days * calendar.day_length)
         return calendar.add_business_days(start, self.days)
 
-    def budget_from(self, calendar: BusinessCalendar, start: datetime) -> timedelta:
+    def budget_from(
+        self, calendar: BusinessCalendar, start: datetime, rule: DayRule = DayRule.WHOLE_DAYS
+    ) -> timedelta:
         """The target as business time, fixed at ``start``.
 
         Day targets are converted once, when their cycle starts; from then on a pause simply
-        stops the budget draining, which keeps pause/resume exact for both units.
+        stops the budget draining, which keeps pause/resume exact for both units and both
+        day rules (a pause keeps the chosen meaning: whole days fix the business time left
+        to the Nth close as seen at the start, working hours N x the day length).
         """
         if self.duration is not None:
             return self.duration
-        return calendar.business_time_between(start, self.due_from(calendar, start))
+        assert self.days is not None
+        if DayRule(rule) is DayRule.WORKING_HOURS:
+            return self.days * calendar.day_length
+        return calendar.business_time_between(start, self.due_from(calendar, start, rule))
 
     def __str__(self) -> str:
         if self.duration is not None:
@@ -106,6 +135,8 @@ class SlaPolicy:
 
     A target left ``None`` is not tracked. ``warning_share`` (0 < share < 1) is the part of
     a target's business time after which a warning is due (0.8 = warn at 80 %).
+    ``day_rule`` says what its day targets mean (:class:`DayRule`), including a category's
+    own day targets that replace the policy's (:func:`escalation.policies.effective_policy`).
     """
 
     name: str
@@ -115,19 +146,27 @@ class SlaPolicy:
     stage_one: TargetSpec | None = None
     resolution: TargetSpec | None = None
     warning_share: float = 0.8
+    day_rule: DayRule = DayRule.WHOLE_DAYS
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
-            raise InvalidPolicy("an SLA policy needs a name")
+            raise InvalidPolicy("an SLA policy needs a name", field="name")
+        try:
+            object.__setattr__(self, "day_rule", DayRule(self.day_rule))
+        except ValueError:
+            raise InvalidPolicy(
+                f"day rule must be whole_days or working_hours, got {self.day_rule!r}", field="day_rule"
+            ) from None
         if not isinstance(self.calendar_key, str) or not self.calendar_key.strip():
-            raise InvalidPolicy(f"policy {self.name!r} needs a calendar key")
+            raise InvalidPolicy(f"policy {self.name!r} needs a calendar key", field="calendar")
         share = self.warning_share
         if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share < 1:
-            raise InvalidPolicy(f"warning share must be between 0 and 1 (exclusive), got {share!r}")
+            raise InvalidPolicy(f"warning share must be between 0 and 1 (exclusive), got {share!r}",
+                                field="warning_share")
         for target in SlaTarget:
             spec = self.spec(target)
             if spec is not None and not isinstance(spec, TargetSpec):
-                raise InvalidPolicy(f"{target} of policy {self.name!r} must be a TargetSpec")
+                raise InvalidPolicy(f"{target} of policy {self.name!r} must be a TargetSpec", field=str(target))
 
     def spec(self, target: SlaTarget) -> TargetSpec | None:
         return {

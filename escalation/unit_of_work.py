@@ -28,9 +28,9 @@ from chat.attention import alert_staff
 from chat.errors import AppError, NotFound
 from chat.events import EventKind, append_event, author_json, event_json, publish_events, ring_inbox, stage_event
 from chat.groups.queries import partner_first_line
-from chat.models import Conversation, ConversationKind, ConversationStatus, Event, Role, User
+from chat.models import Conversation, ConversationKind, ConversationStatus, Event, Organization, Role, User
 from chat.services import Services
-from escalation.autoclose import auto_close_due_at
+from escalation.autoclose import AutoCloseOverride, AutoCloseSettings, auto_close_due_at, effective_auto_close
 from escalation.calendars import BusinessCalendar, as_utc
 from escalation.chat_reads import lock_conversation, plan_tier, reply_turns
 from escalation.config import Desk, load_desk
@@ -55,7 +55,7 @@ from escalation.lifecycle import (
     open_chat,
 )
 from escalation.models import ReportReopen, Ticket, TicketChannel, TicketSlaMark
-from escalation.policy_table import PlanTier
+from escalation.policy_table import PlanTier, Severity
 from escalation.report_facts import ReportFacts, ticket_facts
 from escalation.sla import FactKind, SlaClock, SlaFact
 from escalation.sla_targets import SlaPolicy, SlaTarget
@@ -345,7 +345,7 @@ async def recompute(work: Work) -> None:
     clock = _sla_clock(facts, policy, calendar)
     sla = await _sla_columns(work, clock)
     await _store_sla_columns(work, policy, sla)
-    _schedule_auto_close(work, calendar)
+    await _schedule_auto_close(work, calendar)
     _schedule_conversion(work)
     _watch_replies(work, policy, sla.next_response_waits)
     # The marks were read for the clock (none matter without one): no statement here.
@@ -410,11 +410,50 @@ async def _log_reopens(work: Work, instants: tuple[datetime, ...]) -> None:
     await work.db.execute(insert(ReportReopen).values(rows).on_conflict_do_nothing())
 
 
-def _schedule_auto_close(work: Work, calendar: BusinessCalendar) -> None:
+async def _schedule_auto_close(work: Work, calendar: BusinessCalendar) -> None:
     """When the ticket closes by itself (waiting on the customer or proposed to close)."""
     t = work.ticket
     activity = max(t.status_changed_at, t.activity_at)
-    t.auto_close_at = auto_close_due_at(work.state(), activity, work.desk.auto_close, calendar)
+    if t.status not in _AUTO_CLOSING:
+        t.auto_close_at = None  # no delay applies: nothing is read for one
+        return
+    t.auto_close_at = auto_close_due_at(work.state(), activity, await auto_close_settings(work), calendar)
+
+
+_AUTO_CLOSING = (TicketStatus.WAITING_ON_CUSTOMER, TicketStatus.PROPOSED_TO_CLOSE)
+
+
+async def auto_close_settings(work: Work) -> AutoCloseSettings:
+    """The auto-close delays of this ticket: each from its company if the company sets it,
+    else from the SLA rule the ticket falls under (tier x category x severity, as
+    :meth:`Desk.policy_for` picks it), else the desk's default (``Desk.auto_close``)."""
+    severity = Severity(work.ticket.severity) if work.ticket.severity is not None else None
+    rule = work.desk.policies.select_rule(work.tier or PlanTier.BASIC, work.ticket.category, severity)
+    return effective_auto_close(
+        work.desk.auto_close, await _company_auto_close(work), rule.auto_close if rule is not None else None
+    )
+
+
+async def _company_auto_close(work: Work) -> AutoCloseOverride | None:
+    """The company's own delays (``organizations.auto_close_*``), read once per
+    transaction and company (a batch shares ``work.shared``); only for a ticket whose
+    status auto-closes, so most units read nothing."""
+    org = work.conv.organization_id
+    if org is None:
+        return None
+    key = f"auto_close:{org}"
+    if key not in work.shared:
+        row = (await work.db.execute(
+            select(Organization.auto_close_waiting, Organization.auto_close_proposed).where(Organization.id == org)
+        )).first()
+        try:
+            work.shared[key] = AutoCloseOverride.parse(row[0], row[1]) if row is not None else None
+        except EscalationError:
+            # Written around the company editor's check (by hand): the next level decides
+            # rather than every unit of the company's tickets failing.
+            work.shared[key] = None
+    found: AutoCloseOverride | None = work.shared[key]
+    return found
 
 
 def _schedule_conversion(work: Work) -> None:

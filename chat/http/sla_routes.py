@@ -4,6 +4,7 @@ support groups, business calendars, SLA policies. Mounted through ``ticket_route
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -11,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from chat.errors import ValidationFailed
 from chat.http.common import JSON, Strict, current, path_id, read_json, services
 from chat.validation import Id, SmallInt
 from escalation import admin
@@ -80,6 +82,24 @@ class PolicyBody(Strict):
     stage_one: dict[str, float] | None = None
     resolution: dict[str, float] | None = None
     warning_share: float = 0.8
+    day_rule: str = "whole_days"
+    auto_close_waiting: str | None = None
+    auto_close_proposed: str | None = None
+
+
+_AT_FIELD = re.compile(r"at `\$\.([A-Za-z_]+)|missing required field `([A-Za-z_]+)`|unknown field `([A-Za-z_]+)`")
+
+
+async def _policy_body(request: Request) -> PolicyBody:
+    """The body, a mistyped field refused naming it (msgspec says where: "... at `$.x`")."""
+    try:
+        return await read_json(request, PolicyBody)
+    except ValidationFailed as exc:
+        match = _AT_FIELD.search(exc.message)
+        if match is None or exc.field is not None:
+            raise
+        field = next(group for group in match.groups() if group)
+        raise ValidationFailed(exc.message, code=exc.code, field=field) from None
 
 
 async def list_policies(request: Request) -> Response:
@@ -89,13 +109,13 @@ async def list_policies(request: Request) -> Response:
 
 async def create_policy(request: Request) -> Response:
     principal, _ = await current(request)
-    body = await read_json(request, PolicyBody)
+    body = await _policy_body(request)
     return JSON({"policy": await admin.create_policy(services(request), principal, _fields(body))}, status_code=201)
 
 
 async def update_policy(request: Request) -> Response:
     principal, _ = await current(request)
-    body = await read_json(request, PolicyBody)
+    body = await _policy_body(request)
     policy = await admin.update_policy(services(request), principal, path_id(request, "policy_id"), _fields(body))
     return JSON({"policy": policy})
 

@@ -144,9 +144,11 @@ def test_always_open() -> None:
     assert cal.next_open(start) == start
     assert cal.add_business_time(start, 48 * H) == start + 48 * H
     assert cal.business_time_between(start, start + 5 * H) == 5 * H
-    # Business days on a 24/7 desk are UTC dates; one that has begun does not count.
-    assert cal.add_business_days(start, 1) == datetime(2026, 3, 30, tzinfo=UTC)
-    assert cal.add_business_days(datetime(2026, 3, 29, tzinfo=UTC), 1) == datetime(2026, 3, 30, tzinfo=UTC)
+    # A day on a 24/7 desk is 24 hours from the request (issue 19: not the second UTC midnight).
+    assert cal.add_business_days(start, 1) == start + 24 * H
+    monday = datetime(2026, 3, 30, 10, 0, tzinfo=UTC)
+    assert cal.add_business_days(monday, 1) == datetime(2026, 3, 31, 10, 0, tzinfo=UTC)
+    assert cal.add_business_days(monday, 3) == monday + 72 * H
 
 
 def test_midnight_continuity_across_days() -> None:

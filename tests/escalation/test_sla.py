@@ -62,13 +62,17 @@ FOUR_HOURS = SlaPolicy("regular", "moscow", first_response=TargetSpec.hours(4))
         lambda: SlaPolicy("p", " "),
         lambda: PolicyTable((PolicyRule(FOUR_HOURS, tier=PlanTier.BASIC), PolicyRule(FOUR_HOURS, tier=PlanTier.BASIC))),
         lambda: SlaClock(FOUR_HOURS, ALWAYS),  # the policy is measured on "moscow"
+        lambda: SlaPolicy("p", "moscow", day_rule="calendar_days"),  # type: ignore[arg-type]
     ],
 )
 def test_bad_policies_are_refused(build: Callable[[], object]) -> None:
     with pytest.raises(InvalidPolicy) as info:
         build()
     assert info.value.code == "invalid_policy"
-    assert info.value.body() == {"error": {"code": "invalid_policy", "message": info.value.message}}
+    expected = {"code": "invalid_policy", "message": info.value.message}
+    if info.value.field is not None:  # a policy's own value names its field (issue 19)
+        expected["field"] = info.value.field
+    assert info.value.body() == {"error": expected}
 
 
 def test_target_units() -> None:

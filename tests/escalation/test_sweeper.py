@@ -52,7 +52,7 @@ async def test_waiting_on_the_customer_for_48_hours_closes_with_a_system_message
     clock.advance(47 * H)
     assert (await sweep(desk))["tickets.auto_close"] == 1
     mine = {job: n for job, n in (await sweep(desk)).items() if job.startswith("tickets.")}
-    assert mine == {"tickets.backfill": 0, "tickets.convert": 0, "tickets.sla": 0, "tickets.auto_close": 0}
+    assert mine == {"tickets.backfill": 0, "tickets.follow_desk": 0, "tickets.convert": 0, "tickets.sla": 0, "tickets.auto_close": 0}
     # Idle while unresolved, the chat had become a ticket on the way; then it closed.
     assert await system_events(desk, conv, after=before + 1) == [
         "ticket.opened", "ticket.deadlines", "ticket.status_changed", "conversation.closed",
