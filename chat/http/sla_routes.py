@@ -12,8 +12,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from chat.http.common import JSON, Strict, current, path_id, read_json, services
 from chat.errors import ValidationFailed
+from chat.http.common import JSON, Strict, current, path_id, read_json, services
 from chat.validation import Id, SmallInt
 from escalation import admin
 
