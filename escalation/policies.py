@@ -51,13 +51,17 @@ class Category:
     def __post_init__(self) -> None:
         check_key(self.key, "category key")
         if not isinstance(self.title, str) or not self.title.strip() or len(self.title) > 200:
-            raise InvalidPolicy("a category needs a name of 1-200 characters")
+            raise InvalidPolicy("a category needs a name of 1-200 characters", field="name")
         try:
             object.__setattr__(self, "availability", Availability(self.availability))
         except ValueError:
-            raise InvalidPolicy(f"availability must be one of {', '.join(a.value for a in Availability)}") from None
+            raise InvalidPolicy(f"availability must be one of {', '.join(a.value for a in Availability)}",
+                                field="availability") from None
         if self.default_severity is not None:
-            object.__setattr__(self, "default_severity", severity_of(self.default_severity))
+            try:
+                object.__setattr__(self, "default_severity", severity_of(self.default_severity))
+            except InvalidPolicy as exc:
+                raise InvalidPolicy(exc.message, field="default_severity") from None
 
     @property
     def customer_may_choose(self) -> bool:
@@ -87,9 +91,17 @@ def severity_of(value: object) -> Severity:
 # -- targets --------------------------------------------------------------------------------
 
 
-def spec_from_json(data: object, what: str = "target") -> TargetSpec | None:
+def spec_from_json(data: object, what: str = "target", field: str | None = None) -> TargetSpec | None:
     """``{"minutes": 30}``, ``{"hours": 4}`` (business time) or ``{"business_days": 3}``;
-    ``None`` means "not tracked". Anything else raises :class:`InvalidPolicy`."""
+    ``None`` means "not tracked". Anything else raises :class:`InvalidPolicy` (naming
+    ``field``, the input it came from, when given)."""
+    try:
+        return _spec_from_json(data, what)
+    except InvalidPolicy as exc:
+        raise InvalidPolicy(exc.message, field=exc.field or field) from None
+
+
+def _spec_from_json(data: object, what: str) -> TargetSpec | None:
     if data is None:
         return None
     if not isinstance(data, Mapping) or len(data) != 1:

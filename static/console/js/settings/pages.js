@@ -7,5 +7,11 @@
 // Support admins change; read-only staff see every screen with its controls disabled
 // (ctx.me.can.manage is false); the server refuses anyone else whatever a screen shows.
 
+import { t } from "/static/shared/i18n.js";
+import { CalendarsScreen } from "./calendars.js";
+import { CategoriesScreen } from "./categories.js";
+
 export const SETTINGS_PAGES = [
+  { key: "calendars", label: () => t("calendars.nav"), make: (ctx) => new CalendarsScreen(ctx) },
+  { key: "categories", label: () => t("categories.nav"), make: (ctx) => new CategoriesScreen(ctx) },
 ];
