@@ -39,7 +39,8 @@ export default {
     "calendars.reason.holiday": "public holiday",
     "calendars.reason.closed": "closed day",
     "calendars.reason.special": "special day",
-    "calendars.reason.weekend_workday": "weekend working day"
+    "calendars.reason.weekend_workday": "weekend working day",
+    "calendars.preview_from": "From"
   },
   "pt-BR": {
     "calendars.nav": "Calendários",
@@ -81,7 +82,8 @@ export default {
     "calendars.reason.holiday": "feriado",
     "calendars.reason.closed": "dia fechado",
     "calendars.reason.special": "dia especial",
-    "calendars.reason.weekend_workday": "fim de semana útil"
+    "calendars.reason.weekend_workday": "fim de semana útil",
+    "calendars.preview_from": "A partir de"
   },
   "de": {
     "calendars.nav": "Kalender",
@@ -123,7 +125,8 @@ export default {
     "calendars.reason.holiday": "Feiertag",
     "calendars.reason.closed": "Schließtag",
     "calendars.reason.special": "Sondertag",
-    "calendars.reason.weekend_workday": "Arbeitstag am Wochenende"
+    "calendars.reason.weekend_workday": "Arbeitstag am Wochenende",
+    "calendars.preview_from": "Ab"
   },
   "es": {
     "calendars.nav": "Calendarios",
@@ -165,7 +168,8 @@ export default {
     "calendars.reason.holiday": "festivo",
     "calendars.reason.closed": "día cerrado",
     "calendars.reason.special": "día especial",
-    "calendars.reason.weekend_workday": "fin de semana laborable"
+    "calendars.reason.weekend_workday": "fin de semana laborable",
+    "calendars.preview_from": "Desde"
   },
   "ru": {
     "calendars.nav": "Календари",
@@ -207,6 +211,7 @@ export default {
     "calendars.reason.holiday": "праздник",
     "calendars.reason.closed": "нерабочий день",
     "calendars.reason.special": "особый день",
-    "calendars.reason.weekend_workday": "рабочий выходной"
+    "calendars.reason.weekend_workday": "рабочий выходной",
+    "calendars.preview_from": "С даты"
   }
 };

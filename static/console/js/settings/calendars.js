@@ -253,17 +253,24 @@ export class CalendarsScreen {
 
   // -- the preview -------------------------------------------------------------------------
 
+  // Which days are open, closed and why, from today (or a chosen date) for six weeks.
   _previewBox(current) {
-    const box = h("div", { class: "calendar-preview", "data-testid": "calendar-preview" },
-      h("h3", {}, t("calendars.preview", { name: current.name })), h("p", { class: "muted" }, t("shell.loading")));
-    api("GET", `/api/sla/calendars/${encodeURIComponent(current.key)}/preview?days=42`).then(({ days }) => {
-      replace(box, h("h3", {}, t("calendars.preview", { name: current.name })),
-        h("table", {}, days.map((d) => h("tr", { "data-date": d.date, class: d.periods.length ? null : "closed" },
+    const from = h("input", { type: "date", "data-testid": "calendar-preview-from", "aria-label": t("calendars.preview_from") });
+    const table = h("div", {}, h("p", { class: "muted" }, t("shell.loading")));
+    const load = () => {
+      const query = from.value ? `from=${from.value}&days=42` : "days=42";
+      api("GET", `/api/sla/calendars/${encodeURIComponent(current.key)}/preview?${query}`).then(({ days }) => {
+        replace(table, h("table", {}, days.map((d) => h("tr", { "data-date": d.date, class: d.periods.length ? "open" : "closed" },
           h("td", {}, fmtDateTime(`${d.date}T12:00:00Z`, { weekday: "short", day: "numeric", month: "short", timeZone: "UTC" })),
           h("td", {}, d.periods.length ? d.periods.map(([a, b]) => `${a}–${b}`).join(", ") : t("calendars.closed")),
           h("td", { class: "muted" }, this._reason(d))))));
-    }, (err) => replace(box, h("div", { class: "error" }, errorText(err))));
-    return box;
+      }, (err) => replace(table, h("div", { class: "error" }, errorText(err))));
+    };
+    from.addEventListener("change", load);
+    load();
+    return h("div", { class: "calendar-preview", "data-testid": "calendar-preview" },
+      h("h3", {}, t("calendars.preview", { name: current.name })),
+      h("label", {}, t("calendars.preview_from"), " ", from), table);
   }
 
   _reason(day) {
