@@ -42,6 +42,9 @@ export class CalendarsScreen {
   constructor(ctx) {
     this.ctx = ctx;
     this.selected = null; // the key being edited; null: a new calendar
+    // One element for the screen's life: a render started while another is under way
+    // draws into the same element, never into one already replaced.
+    this.el = h("section", { class: "settings-calendars", "data-testid": "settings-calendars" });
   }
 
   get manage() {
@@ -53,7 +56,6 @@ export class CalendarsScreen {
       api("GET", "/api/sla/calendars"), api("GET", "/api/sla/holiday-countries")]);
     this.calendars = calendars;
     this.countries = countries;
-    this.el = h("section", { class: "settings-calendars", "data-testid": "settings-calendars" });
     this._draw();
     return this.el;
   }

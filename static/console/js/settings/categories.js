@@ -38,6 +38,9 @@ export class CategoriesScreen {
   constructor(ctx) {
     this.ctx = ctx;
     this.selected = null;
+    // One element for the screen's life: a render started while another is under way
+    // draws into the same element, never into one already replaced.
+    this.el = h("section", { class: "settings-categories", "data-testid": "settings-categories" });
   }
 
   get manage() {
@@ -45,7 +48,6 @@ export class CategoriesScreen {
   }
 
   async render() {
-    this.el = h("section", { class: "settings-categories", "data-testid": "settings-categories" });
     await this._reload(null);
     return this.el;
   }
