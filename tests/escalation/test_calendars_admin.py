@@ -98,6 +98,11 @@ async def test_category_titles_per_language_delete_in_use_and_audit(people: Peop
                    "titles.fr")
     await _refused(people, path, {"name": ""}, "validation_failed", "name")
     await _refused(people, "/api/categories/Bad Key", {"name": "x"}, "invalid_policy", "key")
+    for bad, field in (({"name": "x", "resolution": {"hours": -1}}, "resolution"),
+                       ({"name": "x", "stage_one": {"days": 2}}, "stage_one"),
+                       ({"name": "x", "availability": "everyone"}, "availability"),
+                       ({"name": "x", "default_severity": 5}, "default_severity")):
+        await _refused(people, path, bad, "invalid_policy", field)
     assert "firmware" not in {c["key"] for c in (await people.call("admin", "GET", "/api/categories"))["categories"]}
     created = (await people.call("admin", "PUT", path, {
         "name": "Firmware", "titles": {"ru": "Прошивка", "de": "Firmware-Update", "es": " "}}))["category"]
