@@ -92,6 +92,10 @@ async def test_an_admin_builds_a_calendar_previews_it_and_bad_hours_are_refused_
         await expect(preview.locator('tr[data-date="2026-12-21"]')).to_contain_text("09:00–13:00, 14:00–18:00")
         await expect(preview.locator('tr[data-date="2026-12-25"]')).to_contain_text(christmas["holiday"])
         await expect(preview.locator('tr[data-date="2026-12-25"]')).to_have_class("closed")
+        # And the days this year closes besides the weekly hours: Christmas among them.
+        closed_year = preview.get_by_test_id("calendar-closed-year")
+        await expect(closed_year.locator('li[data-date$="-12-25"]')).to_contain_text(christmas["holiday"])
+        await expect(closed_year.locator('li[data-date$="-12-24"]')).to_have_count(0)  # a Christmas Eve is not one
 
         # Overlapping periods: Monday's row is marked, nothing is stored.
         form = screen.get_by_test_id("calendar-form")

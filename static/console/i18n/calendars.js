@@ -40,7 +40,9 @@ export default {
     "calendars.reason.closed": "closed day",
     "calendars.reason.special": "special day",
     "calendars.reason.weekend_workday": "weekend working day",
-    "calendars.preview_from": "From"
+    "calendars.preview_from": "From",
+    "calendars.closed_this_year": "Closed in {year} besides the weekly hours",
+    "calendars.none_closed": "No day this year."
   },
   "pt-BR": {
     "calendars.nav": "Calendários",
@@ -83,7 +85,9 @@ export default {
     "calendars.reason.closed": "dia fechado",
     "calendars.reason.special": "dia especial",
     "calendars.reason.weekend_workday": "fim de semana útil",
-    "calendars.preview_from": "A partir de"
+    "calendars.preview_from": "A partir de",
+    "calendars.closed_this_year": "Fechado em {year} além do horário semanal",
+    "calendars.none_closed": "Nenhum dia este ano."
   },
   "de": {
     "calendars.nav": "Kalender",
@@ -126,7 +130,9 @@ export default {
     "calendars.reason.closed": "Schließtag",
     "calendars.reason.special": "Sondertag",
     "calendars.reason.weekend_workday": "Arbeitstag am Wochenende",
-    "calendars.preview_from": "Ab"
+    "calendars.preview_from": "Ab",
+    "calendars.closed_this_year": "Geschlossen in {year} außer nach den Wochenzeiten",
+    "calendars.none_closed": "Kein Tag in diesem Jahr."
   },
   "es": {
     "calendars.nav": "Calendarios",
@@ -169,7 +175,9 @@ export default {
     "calendars.reason.closed": "día cerrado",
     "calendars.reason.special": "día especial",
     "calendars.reason.weekend_workday": "fin de semana laborable",
-    "calendars.preview_from": "Desde"
+    "calendars.preview_from": "Desde",
+    "calendars.closed_this_year": "Cerrado en {year} además del horario semanal",
+    "calendars.none_closed": "Ningún día este año."
   },
   "ru": {
     "calendars.nav": "Календари",
@@ -212,6 +220,8 @@ export default {
     "calendars.reason.closed": "нерабочий день",
     "calendars.reason.special": "особый день",
     "calendars.reason.weekend_workday": "рабочий выходной",
-    "calendars.preview_from": "С даты"
+    "calendars.preview_from": "С даты",
+    "calendars.closed_this_year": "Нерабочие дни {year} года помимо недельного графика",
+    "calendars.none_closed": "В этом году таких дней нет."
   }
 };

@@ -272,7 +272,23 @@ export class CalendarsScreen {
     load();
     return h("div", { class: "calendar-preview", "data-testid": "calendar-preview" },
       h("h3", {}, t("calendars.preview", { name: current.name })),
-      h("label", {}, t("calendars.preview_from"), " ", from), table);
+      h("label", {}, t("calendars.preview_from"), " ", from), table, this._closedThisYear(current));
+  }
+
+  // The days this year that close although the week would open them: public holidays by
+  // name, custom closed days, special days without hours.
+  _closedThisYear(current) {
+    const year = new Date().getFullYear();
+    const days = (Date.UTC(year + 1, 0, 1) - Date.UTC(year, 0, 1)) / 86400000;
+    const box = h("div", { "data-testid": "calendar-closed-year" }, h("h4", {}, t("calendars.closed_this_year", { year })));
+    api("GET", `/api/sla/calendars/${encodeURIComponent(current.key)}/preview?from=${year}-01-01&days=${days}`).then(
+      ({ days: all }) => {
+        const closed = all.filter((d) => !d.periods.length && d.reason !== "weekly");
+        box.append(closed.length ? h("ul", {}, closed.map((d) => h("li", { "data-date": d.date },
+          fmtDateTime(`${d.date}T12:00:00Z`, { weekday: "short", day: "numeric", month: "long", timeZone: "UTC" }),
+          " — ", this._reason(d)))) : h("p", { class: "muted" }, t("calendars.none_closed")));
+      }, (err) => box.append(h("div", { class: "error" }, errorText(err))));
+    return box;
   }
 
   _reason(day) {
