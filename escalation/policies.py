@@ -195,8 +195,11 @@ def _check_holidays(country: object, subdivision: object) -> None:
     if country not in supported:
         raise InvalidCalendar(f"no public holidays known for country {country!r}", field=f"{_DEF}.holidays")
     if subdivision is not None and subdivision not in supported[country]:
-        raise InvalidCalendar(f"no public holidays known for region {subdivision!r} of {country}",
-                              field=f"{_DEF}.subdivision")
+        try:  # the package also takes aliases of a region (a calendar stored earlier may use one)
+            holidays_lib.country_holidays(country, subdiv=str(subdivision))
+        except (NotImplementedError, KeyError, ValueError, TypeError):
+            raise InvalidCalendar(f"no public holidays known for region {subdivision!r} of {country}",
+                                  field=f"{_DEF}.subdivision") from None
 
 
 def calendar_from_json(key: str, data: Mapping[str, Any]) -> BusinessCalendar:
