@@ -6,11 +6,13 @@ are refused with the domain's error, and nothing is stored)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import date
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import msgspec
 from msgspec import UNSET, UnsetType
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat import audit, validation
@@ -18,16 +20,19 @@ from chat.authz import Action, Principal, require
 from chat.errors import AppError, Conflict, NotFound, ValidationFailed
 from chat.models import Role, User
 from chat.services import Services
+from chat.validation import LANGUAGES
 from chat.wire import View
 from escalation.autoclose import Delay
-from escalation.config import category_of, policy_rule_of
+from escalation.config import build_calendar, category_of, policy_rule_of
 from escalation.errors import EscalationError
-from escalation.models import BusinessCalendarRow, SlaPolicyRow, SupportGroup, TicketCategory
+from escalation.models import BusinessCalendarRow, SlaPolicyRow, SupportGroup, Ticket, TicketCategory
 from escalation.policies import (
     Availability,
     calendar_from_json,
+    calendar_preview,
     calendar_to_json,
     check_key,
+    holiday_countries,
     severity_of,
     spec_from_json,
     spec_to_json,
@@ -52,6 +57,8 @@ class CategoryView(View, frozen=True, kw_only=True):
 
     key: str
     name: str
+    # The title per language ({"ru": "…"}); ``name`` for a language without one.
+    titles: dict[str, str]
     sla: CategorySlaView
     customer_selectable: bool
     default_severity: int | None
@@ -62,7 +69,7 @@ class CategoryView(View, frozen=True, kw_only=True):
     @classmethod
     def of(cls, row: TicketCategory, *, staff: bool) -> CategoryView:
         return cls(
-            key=row.key, name=row.name, sla=CategorySlaView(resolution=row.resolution, stage_one=row.stage_one),
+            key=row.key, name=row.name, titles=dict(row.titles or {}), sla=CategorySlaView(resolution=row.resolution, stage_one=row.stage_one),
             customer_selectable=row.availability is Availability.CUSTOMER, default_severity=row.default_severity,
             availability=row.availability.value if staff else UNSET, position=row.position if staff else UNSET,
             active=row.active if staff else UNSET,
@@ -89,31 +96,109 @@ def _checked(build: Any) -> Any:
         raise app_error(exc) from None
 
 
+def _actor_ids(actor: Principal) -> tuple[int, int | None]:
+    """The audit row's people: the staff member who acted, and whom they acted as when
+    impersonating (chat.impersonation)."""
+    if actor.impersonator_id is not None:
+        return actor.impersonator_id, actor.user_id
+    return actor.user_id, None
+
+
+async def _audit(svc: Services, db: AsyncSession, actor: Principal, action: str, kind: str, key: str,
+                 before: View | None, after: View | None) -> None:
+    """One audit row in the writing transaction; ``before``/``after`` are the views GET returns."""
+    actor_id, on_behalf_of_id = _actor_ids(actor)
+    await audit.record(
+        db, at=svc.clock.now(), actor_id=actor_id, on_behalf_of_id=on_behalf_of_id, action=action,
+        target_kind=kind, target_id=key, before=msgspec.to_builtins(before) if before is not None else None,
+        after=msgspec.to_builtins(after) if after is not None else None,
+    )
+
+
+def _name(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValidationFailed("name must be text", field="name")
+    try:
+        return validation.text(value, "name", max_length=200)
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, field="name") from None
+
+
+def category_titles(value: object) -> dict[str, str]:
+    """``{"ru": "…", ...}`` for the UI's languages (chat.validation.LANGUAGES); blank
+    titles are dropped (the language falls back to ``name``)."""
+    if not isinstance(value, Mapping):
+        raise ValidationFailed("titles maps a language to a title", field="titles")
+    titles: dict[str, str] = {}
+    for lang, title in value.items():
+        if lang not in LANGUAGES:
+            raise ValidationFailed(f"titles: unknown language {lang!r} ({', '.join(LANGUAGES)})",
+                                   field=f"titles.{lang}")
+        if not isinstance(title, str) or len(title.strip()) > 200:
+            raise ValidationFailed(f"titles.{lang}: a title is text of at most 200 characters", field=f"titles.{lang}")
+        if title.strip():
+            titles[lang] = title.strip()
+    return titles
+
+
 async def put_category(svc: Services, actor: Principal, key: str, body: Mapping[str, Any]) -> CategoryView:
-    """Create or replace a category (``name``, ``availability``, ``resolution``,
-    ``stage_one``, ``default_severity``, ``position``, ``active``)."""
+    """Create or replace a category (``name``, ``titles``, ``availability``, ``resolution``,
+    ``stage_one``, ``default_severity``, ``position``, ``active``); ``titles`` left out
+    (``None``) keeps the stored ones."""
     require(actor, Action.MANAGE_SLA)
+    _checked(lambda: check_key(key, "category key", field="key"))
     position = body.get("position", 0)
-    if isinstance(position, bool) or not isinstance(position, int) or not isinstance(body.get("active", True), bool):
-        raise ValidationFailed("position is an integer and active a boolean")
+    if isinstance(position, bool) or not isinstance(position, int):
+        raise ValidationFailed("position is an integer", field="position")
+    if not isinstance(body.get("active", True), bool):
+        raise ValidationFailed("active is a boolean", field="active")
+    titles = category_titles(body["titles"]) if body.get("titles") is not None else None
     row = TicketCategory(
-        key=key, name=validation.text(body.get("name", ""), "name", max_length=200),
+        key=key, name=_name(body.get("name", "")),
         availability=body.get("availability", "customer"), resolution=body.get("resolution"),
         stage_one=body.get("stage_one"), default_severity=body.get("default_severity"),
         position=body.get("position", 0), active=body.get("active", True),
     )
-    category = _checked(lambda: (check_key(key, "category key"), category_of(row))[1])
+    category = _checked(lambda: category_of(row))
     async with svc.sessions.begin() as db:
         existing = await db.get(TicketCategory, key)
-        target = existing or TicketCategory(key=key)
+        before = CategoryView.of(existing, staff=True) if existing is not None else None
+        target = existing or TicketCategory(key=key, titles={})
         target.name, target.availability = category.title, category.availability
         target.resolution, target.stage_one = spec_to_json(category.resolution), spec_to_json(category.stage_one)
         target.default_severity = int(category.default_severity) if category.default_severity is not None else None
         target.position, target.active = int(row.position), bool(row.active)
+        if titles is not None:
+            target.titles = titles
         if existing is None:
             db.add(target)
         await db.flush()
-        return CategoryView.of(target, staff=True)
+        after = CategoryView.of(target, staff=True)
+        verb = "create" if existing is None else "update"
+        await _audit(svc, db, actor, f"config.category.{verb}", "category", key, before, after)
+        return after
+
+
+async def delete_category(svc: Services, actor: Principal, key: str) -> None:
+    """Delete a category no ticket and no policy uses; one in use is retired instead
+    (``active: false``): old tickets keep their category."""
+    require(actor, Action.MANAGE_SLA)
+    async with svc.sessions.begin() as db:
+        row = await db.get(TicketCategory, key)
+        if row is None:
+            raise NotFound("no such category", code="not_found")
+        tickets = await db.scalar(select(func.count()).select_from(Ticket).where(Ticket.category == key))
+        policies = await db.scalar(select(func.count()).select_from(SlaPolicyRow).where(SlaPolicyRow.category == key))
+        if tickets or policies:
+            raise Conflict(
+                f"category {key!r} is used by {tickets} ticket(s) and {policies} SLA policy(ies): "
+                "retire it instead (make it inactive), so old tickets keep it",
+                code="category_in_use",
+            )
+        before = CategoryView.of(row, staff=True)
+        await db.delete(row)
+        await db.flush()
+        await _audit(svc, db, actor, "config.category.delete", "category", key, before, None)
 
 
 class SupportGroupView(View, frozen=True, kw_only=True):
@@ -180,18 +265,63 @@ async def list_calendars(svc: Services, actor: Principal) -> list[CalendarView]:
 
 
 async def put_calendar(svc: Services, actor: Principal, key: str, name: str, definition: Mapping[str, Any]) -> CalendarView:
-    """Create or replace a business calendar; its definition is stored normalized."""
+    """Create or replace a business calendar; its definition is stored normalized. A
+    refusal names the input (``key``, ``name``, ``definition.…``: calendar_from_json)."""
     require(actor, Action.MANAGE_SLA)
-    calendar = _checked(lambda: calendar_from_json(check_key(key, "calendar key"), definition))
-    clean_name = validation.text(name, "name", max_length=200)
+    try:
+        check_key(key, "calendar key", field="key")
+    except EscalationError as exc:
+        raise ValidationFailed(exc.message, code="invalid_calendar", field="key") from None
+    clean_name = _name(name)
+    calendar = _checked(lambda: calendar_from_json(key, definition))
     async with svc.sessions.begin() as db:
         row = await db.get(BusinessCalendarRow, key)
+        before = CalendarView.of(row) if row is not None else None
         if row is None:
             row = BusinessCalendarRow(key=key)
             db.add(row)
         row.name, row.definition = clean_name, calendar_to_json(calendar)
         await db.flush()
-        return CalendarView.of(row)
+        after = CalendarView.of(row)
+        verb = "create" if before is None else "update"
+        await _audit(svc, db, actor, f"config.calendar.{verb}", "calendar", key, before, after)
+        return after
+
+
+async def delete_calendar(svc: Services, actor: Principal, key: str) -> None:
+    """Delete a calendar no SLA policy names (409 ``calendar_in_use`` otherwise)."""
+    require(actor, Action.MANAGE_SLA)
+    async with svc.sessions.begin() as db:
+        row = await db.get(BusinessCalendarRow, key)
+        if row is None:
+            raise NotFound("no such calendar", code="not_found")
+        names = list(await db.scalars(select(SlaPolicyRow.name).where(SlaPolicyRow.calendar_key == key)))
+        if names:
+            raise Conflict(f"calendar {key!r} is used by the SLA policies {', '.join(sorted(names))}: "
+                           "move them to another calendar first", code="calendar_in_use")
+        before = CalendarView.of(row)
+        await db.delete(row)
+        await db.flush()
+        await _audit(svc, db, actor, "config.calendar.delete", "calendar", key, before, None)
+
+
+async def preview_calendar(svc: Services, actor: Principal, key: str, start: date | None,
+                           days: int) -> list[dict[str, Any]]:
+    """The next ``days`` days of a stored calendar from ``start`` (default: today in the
+    calendar's zone): open periods, closed days and holidays by name."""
+    require(actor, Action.VIEW_SLA)
+    async with svc.reads() as db:
+        row = await db.get(BusinessCalendarRow, key)
+    if row is None:
+        raise NotFound("no such calendar", code="not_found")
+    calendar = _checked(lambda: build_calendar(row.key, row.definition))
+    first = start or svc.clock.now().astimezone(ZoneInfo(calendar.timezone)).date()
+    return list(_checked(lambda: calendar_preview(calendar, first, days)))
+
+
+def list_holiday_countries(actor: Principal) -> list[dict[str, Any]]:
+    require(actor, Action.VIEW_SLA)
+    return holiday_countries()
 
 
 POLICY_FIELDS = ("name", "tier", "category", "severity", "calendar", "first_response", "next_response",

@@ -22,6 +22,7 @@ from chat.services import Services
 from chat.settings import Settings
 from escalation.autoclose import AutoCloseOverride, AutoCloseSettings, Delay
 from escalation.calendars import BusinessCalendar, always_open
+from escalation.errors import InvalidPolicy
 from escalation.labels import parse_labels
 from escalation.ladder import Ladder
 from escalation.models import DESK_WRITTEN, BusinessCalendarRow, DeskVersion, SlaPolicyRow, SupportGroup, TicketCategory
@@ -46,13 +47,19 @@ def build_calendar(key: str, definition: dict[str, Any]) -> BusinessCalendar:
 
 
 def category_of(row: TicketCategory) -> Category:
+    """The core's category of a stored (or about to be stored) row; a refusal names the
+    field of the admin API's body it is about (``resolution``, ``default_severity``...)."""
+    try:
+        severity = severity_of(row.default_severity) if row.default_severity is not None else None
+    except InvalidPolicy as exc:
+        raise InvalidPolicy(exc.message, field="default_severity") from None
     return Category(
         key=row.key,
         title=row.name,
-        resolution=spec_from_json(row.resolution, "resolution"),
+        resolution=spec_from_json(row.resolution, "resolution", field="resolution"),
         availability=row.availability,
-        stage_one=spec_from_json(row.stage_one, "stage_one"),
-        default_severity=severity_of(row.default_severity) if row.default_severity is not None else None,
+        stage_one=spec_from_json(row.stage_one, "stage_one", field="stage_one"),
+        default_severity=severity,
     )
 
 

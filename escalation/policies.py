@@ -13,11 +13,15 @@ and a category changes what it is about without a rule per tier.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays as holidays_lib
 
 from escalation.calendars import BusinessCalendar, OpeningPeriod, business_calendar, hours
 from escalation.errors import InvalidCalendar, InvalidPolicy
@@ -47,26 +51,31 @@ class Category:
     def __post_init__(self) -> None:
         check_key(self.key, "category key")
         if not isinstance(self.title, str) or not self.title.strip() or len(self.title) > 200:
-            raise InvalidPolicy("a category needs a name of 1-200 characters")
+            raise InvalidPolicy("a category needs a name of 1-200 characters", field="name")
         try:
             object.__setattr__(self, "availability", Availability(self.availability))
         except ValueError:
-            raise InvalidPolicy(f"availability must be one of {', '.join(a.value for a in Availability)}") from None
+            raise InvalidPolicy(f"availability must be one of {', '.join(a.value for a in Availability)}",
+                                field="availability") from None
         if self.default_severity is not None:
-            object.__setattr__(self, "default_severity", severity_of(self.default_severity))
+            try:
+                object.__setattr__(self, "default_severity", severity_of(self.default_severity))
+            except InvalidPolicy as exc:
+                raise InvalidPolicy(exc.message, field="default_severity") from None
 
     @property
     def customer_may_choose(self) -> bool:
         return self.availability is Availability.CUSTOMER
 
 
-def check_key(key: object, what: str) -> str:
+def check_key(key: object, what: str, field: str | None = None) -> str:
     if (
         not isinstance(key, str)
         or not 1 <= len(key) <= MAX_KEY
         or not all(c.islower() or c.isdigit() or c in "_-" for c in key)
     ):
-        raise InvalidPolicy(f"{what} must be 1-{MAX_KEY} lower-case letters, digits, '_' or '-'; got {key!r}")
+        raise InvalidPolicy(f"{what} must be 1-{MAX_KEY} lower-case letters, digits, '_' or '-'; got {key!r}",
+                            field=field)
     return key
 
 
@@ -82,9 +91,17 @@ def severity_of(value: object) -> Severity:
 # -- targets --------------------------------------------------------------------------------
 
 
-def spec_from_json(data: object, what: str = "target") -> TargetSpec | None:
+def spec_from_json(data: object, what: str = "target", field: str | None = None) -> TargetSpec | None:
     """``{"minutes": 30}``, ``{"hours": 4}`` (business time) or ``{"business_days": 3}``;
-    ``None`` means "not tracked". Anything else raises :class:`InvalidPolicy`."""
+    ``None`` means "not tracked". Anything else raises :class:`InvalidPolicy` (naming
+    ``field``, the input it came from, when given)."""
+    try:
+        return _spec_from_json(data, what)
+    except InvalidPolicy as exc:
+        raise InvalidPolicy(exc.message, field=exc.field or field) from None
+
+
+def _spec_from_json(data: object, what: str) -> TargetSpec | None:
     if data is None:
         return None
     if not isinstance(data, Mapping) or len(data) != 1:
@@ -120,26 +137,69 @@ def spec_to_json(spec: TargetSpec | None) -> dict[str, int | float] | None:
 # -- calendars ------------------------------------------------------------------------------
 
 
-def _periods(data: object, where: str) -> list[OpeningPeriod]:
+def _periods(data: object, where: str, field: str) -> list[OpeningPeriod]:
+    """The periods of one day, refused with ``field`` (the form's row of that day) when a
+    period is malformed, inverted or overlaps another of the same day."""
     if not isinstance(data, list):
-        raise InvalidCalendar(f"{where}: expected a list of [start, end] pairs")
+        raise InvalidCalendar(f"{where}: expected a list of [start, end] pairs", field=field)
     periods = []
     for item in data:
         if not isinstance(item, list | tuple) or len(item) != 2 or not all(isinstance(x, str) for x in item):
-            raise InvalidCalendar(f"{where}: each period is [\"HH:MM\", \"HH:MM\"], got {item!r}")
-        periods.append(hours(item[0], item[1]))
+            raise InvalidCalendar(f"{where}: each period is [\"HH:MM\", \"HH:MM\"], got {item!r}", field=field)
+        try:
+            periods.append(hours(item[0], item[1]))
+        except InvalidCalendar as exc:
+            raise InvalidCalendar(f"{where}: {exc.message}", field=field) from None
+    ordered = sorted(periods)
+    for first, second in itertools.pairwise(ordered):
+        # The core refuses this too (escalation.calendars), but without knowing which
+        # input of the form it came from.
+        if second.start < first.end:
+            raise InvalidCalendar(f"{where}: opening periods {first} and {second} overlap", field=field)
     return periods
 
 
-def _date(text: object, where: str) -> date:
+def _date(text: object, where: str, field: str) -> date:
     try:
         assert isinstance(text, str)
         return date.fromisoformat(text)
     except (AssertionError, ValueError):
-        raise InvalidCalendar(f"{where}: {text!r} is not a date like 2026-12-31") from None
+        raise InvalidCalendar(f"{where}: {text!r} is not a date like 2026-12-31", field=field) from None
 
 
 _CALENDAR_FIELDS = {"timezone", "weekly", "holidays", "subdivision", "closed_dates", "special_days", "weekend_workdays"}
+_DEF = "definition"  # the body key the JSON form travels under (PUT /api/sla/calendars/{key})
+
+
+def _check_timezone(timezone: object) -> str:
+    field = f"{_DEF}.timezone"
+    if not isinstance(timezone, str) or not timezone:
+        raise InvalidCalendar("a calendar needs a time zone such as 'Europe/Moscow'", field=field)
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise InvalidCalendar(f"unknown time zone {timezone!r} (an IANA name such as 'Europe/Berlin')",
+                              field=field) from None
+    return timezone
+
+
+def _check_holidays(country: object, subdivision: object) -> None:
+    for name, value in (("holidays", country), ("subdivision", subdivision)):
+        if value is not None and not isinstance(value, str):
+            raise InvalidCalendar(f"{name} must be a code such as 'RU', or null", field=f"{_DEF}.{name}")
+    if country is None:
+        if subdivision is not None:
+            raise InvalidCalendar("a holiday region needs a holiday country", field=f"{_DEF}.subdivision")
+        return
+    supported = holidays_lib.list_supported_countries()
+    if country not in supported:
+        raise InvalidCalendar(f"no public holidays known for country {country!r}", field=f"{_DEF}.holidays")
+    if subdivision is not None and subdivision not in supported[country]:
+        try:  # the package also takes aliases of a region (a calendar stored earlier may use one)
+            holidays_lib.country_holidays(country, subdiv=str(subdivision))
+        except (NotImplementedError, KeyError, ValueError, TypeError):
+            raise InvalidCalendar(f"no public holidays known for region {subdivision!r} of {country}",
+                                  field=f"{_DEF}.subdivision") from None
 
 
 def calendar_from_json(key: str, data: Mapping[str, Any]) -> BusinessCalendar:
@@ -151,43 +211,61 @@ def calendar_from_json(key: str, data: Mapping[str, Any]) -> BusinessCalendar:
 
     ``weekly`` keys are weekday numbers, 0 = Monday; missing days are closed. Raises
     :class:`InvalidCalendar` for an unknown field, zone or country, overlapping periods...
+    with ``field`` naming the input of the API body it is about: ``definition.timezone``,
+    ``definition.weekly.<weekday>``, ``definition.holidays``, ``definition.subdivision``,
+    ``definition.closed_dates.<i>``, ``definition.special_days.<i>`` (the i-th entry, in
+    the object's order), ``definition.weekend_workdays``; ``definition.weekly`` when no day
+    opens at all, ``definition`` for the shape.
     """
     if not isinstance(data, Mapping):
-        raise InvalidCalendar("a calendar is an object")
+        raise InvalidCalendar("a calendar is an object", field=_DEF)
     unknown = set(data) - _CALENDAR_FIELDS
     if unknown:
-        raise InvalidCalendar(f"unknown calendar fields: {', '.join(sorted(unknown))}")
-    timezone = data.get("timezone")
-    if not isinstance(timezone, str):
-        raise InvalidCalendar("a calendar needs a timezone such as 'Europe/Moscow'")
+        raise InvalidCalendar(f"unknown calendar fields: {', '.join(sorted(unknown))}", field=_DEF)
+    timezone = _check_timezone(data.get("timezone"))
     weekly_raw = data.get("weekly") or {}
     if not isinstance(weekly_raw, Mapping):
-        raise InvalidCalendar("weekly must map weekday numbers (0 = Monday) to periods")
+        raise InvalidCalendar("weekly must map weekday numbers (0 = Monday) to periods", field=f"{_DEF}.weekly")
     weekly: dict[int, list[OpeningPeriod]] = {}
     for day, periods in weekly_raw.items():
         # ASCII only: str.isdigit accepts '²' (int() then raises) and '١' (read as 1).
-        if not (str(day).isascii() and str(day).isdigit()):
-            raise InvalidCalendar(f"weekday must be 0 (Monday) .. 6 (Sunday), got {day!r}")
-        weekly[int(day)] = _periods(periods, f"weekday {day}")
+        if not (str(day).isascii() and str(day).isdigit()) or int(day) > 6:
+            raise InvalidCalendar(f"weekday must be 0 (Monday) .. 6 (Sunday), got {day!r}", field=f"{_DEF}.weekly")
+        weekly[int(day)] = _periods(periods, f"weekday {day}", f"{_DEF}.weekly.{int(day)}")
     holidays = data.get("holidays")
     subdivision = data.get("subdivision")
-    for name, value in (("holidays", holidays), ("subdivision", subdivision)):
-        if value is not None and not isinstance(value, str):
-            raise InvalidCalendar(f"{name} must be a code such as 'RU', or null")
+    _check_holidays(holidays, subdivision)
     closed = data.get("closed_dates") or []
     special = data.get("special_days") or {}
-    if not isinstance(closed, list) or not isinstance(special, Mapping):
-        raise InvalidCalendar("closed_dates is a list of dates; special_days maps dates to periods")
-    return business_calendar(
-        key,
-        timezone,
-        weekly,
-        holidays=holidays,
-        subdivision=subdivision,
-        closed_dates=[_date(d, "closed_dates") for d in closed],
-        special_days={_date(d, "special_days"): _periods(p, f"special day {d}") for d, p in special.items()},
-        weekend_workday_periods=_periods(data.get("weekend_workdays") or [], "weekend_workdays"),
-    )
+    if not isinstance(closed, list):
+        raise InvalidCalendar("closed_dates is a list of dates", field=f"{_DEF}.closed_dates")
+    if not isinstance(special, Mapping):
+        raise InvalidCalendar("special_days maps dates to periods", field=f"{_DEF}.special_days")
+    closed_dates = [_date(d, "closed_dates", f"{_DEF}.closed_dates.{i}") for i, d in enumerate(closed)]
+    special_days: dict[date, list[OpeningPeriod]] = {}
+    for i, (text, periods) in enumerate(special.items()):
+        where = f"{_DEF}.special_days.{i}"
+        day = _date(text, "special_days", where)
+        if day in special_days:
+            raise InvalidCalendar(f"special day {day} is listed twice", field=where)
+        if day in closed_dates:
+            raise InvalidCalendar(f"{day} is both a closed day and a special day", field=where)
+        special_days[day] = _periods(periods, f"special day {text}", where)
+    workday = _periods(data.get("weekend_workdays") or [], "weekend_workdays", f"{_DEF}.weekend_workdays")
+    try:
+        return business_calendar(
+            key,
+            timezone,
+            weekly,
+            holidays=holidays,
+            subdivision=subdivision,
+            closed_dates=closed_dates,
+            special_days=special_days,
+            weekend_workday_periods=workday,
+        )
+    except InvalidCalendar as exc:
+        # What is left is about the week as a whole ("no opening hours at all").
+        raise InvalidCalendar(exc.message, field=exc.field or f"{_DEF}.weekly") from None
 
 
 def _period_json(periods: tuple[OpeningPeriod, ...]) -> list[list[str]]:
@@ -231,3 +309,58 @@ def effective_policy(
     if not changes:
         return rule.policy
     return replace(rule.policy, name=f"{rule.policy.name} / {found.key}", **changes)
+
+
+# -- what the calendar screen shows ---------------------------------------------------------
+
+
+def holiday_countries() -> list[dict[str, Any]]:
+    """The countries the ``holidays`` package knows, by two-letter code, with their English
+    name and regions (``subdivision``), sorted by name: the calendar screen's select."""
+    supported = holidays_lib.list_supported_countries()
+    names: dict[str, str] = {}
+    for module, entry in holidays_lib.registry.COUNTRIES.items():
+        code = entry[1]
+        names[code] = module.replace("_", " ").title()
+    found = [
+        {"code": code, "name": names.get(code, code), "subdivisions": sorted(supported[code])}
+        for code in supported
+        if len(code) == 2
+    ]
+    return sorted(found, key=lambda c: str(c["name"]))
+
+
+MAX_PREVIEW_DAYS = 400
+
+
+def calendar_preview(calendar: BusinessCalendar, start: date, days: int) -> list[dict[str, Any]]:
+    """The local opening periods of ``days`` days from ``start``, each with why: ``special``
+    (a special day), ``closed`` (a custom closed day), ``holiday`` (with its ``holiday``
+    name), ``weekend_workday`` (a weekend day the country declares a working day) or
+    ``weekly``. The reasons follow :meth:`BusinessCalendar.periods_on`'s order."""
+    if not 1 <= days <= MAX_PREVIEW_DAYS:
+        raise InvalidCalendar(f"days must be 1-{MAX_PREVIEW_DAYS}", field="days")
+    special = dict(calendar.special_days)
+    tables: dict[int, Any] = {}
+    out = []
+    for n in range(days):
+        day = start + timedelta(days=n)
+        reason, holiday = "weekly", None
+        if day in special:
+            reason = "special"
+        elif day in calendar.closed_dates:
+            reason = "closed"
+        elif calendar.holiday_country is not None:
+            if day.year not in tables:
+                tables[day.year] = holidays_lib.country_holidays(
+                    calendar.holiday_country, subdiv=calendar.holiday_subdivision, years=day.year)
+            table = tables[day.year]
+            if day in table:
+                reason, holiday = "holiday", str(table.get(day))
+            elif day in getattr(table, "weekend_workdays", ()) and calendar.weekend_workday_periods:
+                reason = "weekend_workday"
+        out.append({
+            "date": day.isoformat(), "weekday": day.weekday(), "reason": reason, "holiday": holiday,
+            "periods": _period_json(calendar.periods_on(day)),
+        })
+    return out

@@ -5,6 +5,7 @@ support groups, business calendars, SLA policies. Mounted through ``ticket_route
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 import msgspec
@@ -20,6 +21,8 @@ from escalation import admin
 
 class CategoryBody(Strict):
     name: str
+    # The title per language; left out (null): the stored titles are kept.
+    titles: dict[str, str] | None = None
     availability: str = "customer"
     resolution: dict[str, float] | None = None
     stage_one: dict[str, float] | None = None
@@ -37,6 +40,12 @@ async def put_category(request: Request) -> Response:
     body = await read_json(request, CategoryBody)
     key = request.path_params["key"]
     return JSON({"category": await admin.put_category(services(request), principal, key, _fields(body))})
+
+
+async def delete_category(request: Request) -> Response:
+    principal, _ = await current(request)
+    await admin.delete_category(services(request), principal, request.path_params["key"])
+    return Response(status_code=204)
 
 
 class GroupBody(Strict):
@@ -69,6 +78,37 @@ async def put_calendar(request: Request) -> Response:
     calendar = await admin.put_calendar(services(request), principal, request.path_params["key"], body.name,
                                         body.definition)
     return JSON({"calendar": calendar})
+
+
+async def delete_calendar(request: Request) -> Response:
+    principal, _ = await current(request)
+    await admin.delete_calendar(services(request), principal, request.path_params["key"])
+    return Response(status_code=204)
+
+
+PREVIEW_DAYS = 42  # six weeks: what the screen shows unless asked for more
+
+
+async def preview_calendar(request: Request) -> Response:
+    """``?from=YYYY-MM-DD`` (default: today in the calendar's zone) ``&days=n`` (1-400)."""
+    principal, _ = await current(request)
+    start: date | None = None
+    if request.query_params.get("from"):
+        try:
+            start = date.fromisoformat(request.query_params["from"])
+        except ValueError:
+            raise ValidationFailed("from: a date like 2026-12-31", field="from") from None
+    days_text = request.query_params.get("days", str(PREVIEW_DAYS))
+    if not (days_text.isascii() and days_text.isdigit()):
+        raise ValidationFailed("days: a whole number of days", field="days")
+    days = await admin.preview_calendar(services(request), principal, request.path_params["key"], start,
+                                        int(days_text))
+    return JSON({"days": days})
+
+
+async def holiday_countries(request: Request) -> Response:
+    principal, _ = await current(request)
+    return JSON({"countries": admin.list_holiday_countries(principal)})
 
 
 class PolicyBody(Strict):
@@ -128,9 +168,13 @@ async def delete_policy(request: Request) -> Response:
 
 ROUTES: list[BaseRoute] = [
     Route("/api/categories/{key}", put_category, methods=["PUT"]),
+    Route("/api/categories/{key}", delete_category, methods=["DELETE"]),
     Route("/api/groups/support/{key}", put_group, methods=["PUT"]),
     Route("/api/sla/calendars", list_calendars, methods=["GET"]),
     Route("/api/sla/calendars/{key}", put_calendar, methods=["PUT"]),
+    Route("/api/sla/calendars/{key}", delete_calendar, methods=["DELETE"]),
+    Route("/api/sla/calendars/{key}/preview", preview_calendar, methods=["GET"]),
+    Route("/api/sla/holiday-countries", holiday_countries, methods=["GET"]),
     Route("/api/sla/policies", list_policies, methods=["GET"]),
     Route("/api/sla/policies", create_policy, methods=["POST"]),
     Route("/api/sla/policies/{policy_id}", update_policy, methods=["PUT"]),

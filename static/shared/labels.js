@@ -5,7 +5,7 @@
 // to the value with its underscores as spaces: a value a newer server sends must never
 // break a page, nor show as a raw key. docs/protocol.md lists the event names and values.
 
-import { register, t } from "./i18n.js";
+import { language, register, t } from "./i18n.js";
 import catalog from "./i18n/labels.js";
 import { displayName } from "./names.js";
 
@@ -31,9 +31,15 @@ function label(prefix, value, empty = "—") {
 // Names the deployment stored (GET /api/categories, GET /api/groups/support): a custom
 // category or group shows its own title; the built-in ones have catalog entries.
 const storedNames = { category: new Map(), group: new Map() };
+// A category's own titles per language (GET /api/categories `titles`, issue 19).
+const categoryTitles = new Map();
 
 export function rememberCategories(categories) {
-  for (const c of categories || []) if (c && c.key) storedNames.category.set(c.key, c.name);
+  for (const c of categories || []) {
+    if (!c || !c.key) continue;
+    storedNames.category.set(c.key, c.name);
+    categoryTitles.set(c.key, c.titles || {});
+  }
 }
 
 export function rememberGroups(groups) {
@@ -48,9 +54,13 @@ function builtIn(prefix, key, stored) {
   return stored && stored !== catalog.en[`${prefix}.${key}`] ? null : text;
 }
 
-// A built-in category in the viewer's language, else the stored title, else the key made readable.
-export function categoryLabel(key, name) {
+// The title an admin gave the category in the viewer's language, else a built-in
+// category's catalog name, else the stored name, else the key made readable. `titles`:
+// the category's own (else those remembered from GET /api/categories).
+export function categoryLabel(key, name, titles) {
   if (!key) return name || t("labels.none");
+  const own = (titles ?? categoryTitles.get(key) ?? {})[language()];
+  if (own) return own;
   const stored = name ?? storedNames.category.get(key);
   return builtIn("category", key, stored) ?? stored ?? humanize(key);
 }

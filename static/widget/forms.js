@@ -14,6 +14,9 @@ function localNow() {
   return now.toISOString().slice(0, 16);
 }
 
+// A category in the widget's language: the admin's title for it, else its stored name.
+const categoryTitle = (c) => (c.titles && c.titles[document.documentElement.lang]) || c.name;
+
 /** The intake form. ``submit(values)`` may throw; the form shows a generic error then. */
 export function intakeForm({ t, cfg, categories, offline, defaults, keep, maxChars, submit }) {
   const modes = Object.fromEntries(cfg.prechat.fields.map((f) => [f.name, f.mode]));
@@ -43,7 +46,7 @@ export function intakeForm({ t, cfg, categories, offline, defaults, keep, maxCha
     field("name", "f_name", h("input", { maxlength: 200, autocomplete: "name", value: defaults.name || "" })),
     field("email", "f_email", h("input", { type: "email", maxlength: 320, autocomplete: "email" })),
     field("category", "f_category", h("select", {},
-      h("option", { value: "" }, t("choose")), categories.map((c) => h("option", { value: c.key }, c.name)))),
+      h("option", { value: "" }, t("choose")), categories.map((c) => h("option", { value: c.key }, categoryTitle(c))))),
     field("severity", "f_severity", h("select", {},
       h("option", { value: "" }, t("choose")), [1, 2, 3].map((n) => h("option", { value: n }, t("sev_" + n))))),
     field("affected_object", "f_object", objectName, h("div", { class: "pair" }, kind, objectName)),

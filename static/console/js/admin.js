@@ -53,7 +53,9 @@ export class AdminView {
   }
 
   async _team() {
-    replace(this.body, h("div", { class: "muted" }, t("shell.loading")));
+    // The body this call fills: another tab chosen meanwhile has its own (this.body moves on).
+    const body = this.body;
+    replace(body, h("div", { class: "muted" }, t("shell.loading")));
     let agents, rules, canned, support;
     try {
       [agents, rules, canned, support] = await Promise.all([
@@ -63,12 +65,12 @@ export class AdminView {
         api("GET", "/api/groups/support").catch(() => null),
       ]);
     } catch (err) {
-      replace(this.body, h("div", { class: "error" }, errorText(err)));
+      replace(body, h("div", { class: "error" }, errorText(err)));
       return;
     }
     this.agents = agents.agents;
     const people = await this.people.render();
-    replace(this.body,
+    replace(body,
       this._agents(agents.agents),
       this._rules(rules),
       this._canned(canned.canned_replies),

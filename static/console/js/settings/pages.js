@@ -8,8 +8,12 @@
 // (ctx.me.can.manage is false); the server refuses anyone else whatever a screen shows.
 
 import { t } from "/static/shared/i18n.js";
+import { CalendarsScreen } from "./calendars.js";
+import { CategoriesScreen } from "./categories.js";
 import { PoliciesScreen } from "./policies.js";
 
 export const SETTINGS_PAGES = [
   { key: "policies", label: () => t("policies.nav"), make: (ctx) => new PoliciesScreen(ctx) },
+  { key: "calendars", label: () => t("calendars.nav"), make: (ctx) => new CalendarsScreen(ctx) },
+  { key: "categories", label: () => t("categories.nav"), make: (ctx) => new CategoriesScreen(ctx) },
 ];
