@@ -78,9 +78,10 @@ def checked_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
         raise app_error(exc) from None
 
 
-async def write_settings(db: AsyncSession, svc: Services, actor: Principal, clean: Mapping[str, Any]) -> None:
+async def write_settings(db: AsyncSession, svc: Services, actor: Principal | None, clean: Mapping[str, Any]) -> None:
     """Store ``clean`` (checked) in the caller's transaction, audited with the settings
-    in force before and after. Shared with the presets, which set some of them."""
+    in force before and after. Shared with the presets, which set some of them
+    (``actor`` None: the command line's, audited as the system)."""
     now = svc.clock.now()
     before = await _stored(db)
     for key, value in clean.items():
@@ -99,7 +100,7 @@ async def write_settings(db: AsyncSession, svc: Services, actor: Principal, clea
     await audit.record(
         # An impersonated session is a customer's, which may not change the desk: the
         # actor is always the admin themself.
-        db, at=now, actor_id=actor.user_id, action=AUDIT_ACTION,
+        db, at=now, actor_id=actor.user_id if actor else None, action=AUDIT_ACTION,
         target_kind="desk", target_id="settings",
         before=_audit_form(svc.settings, before), after=_audit_form(svc.settings, after),
     )

@@ -83,8 +83,11 @@ def _check_policy_extras(row: dict[str, Any]) -> None:
             Delay.parse(row[column])
 
 
-async def apply_preset(svc: Services, actor: Principal, name: str) -> AppliedView:
-    require(actor, Action.MANAGE_SLA)
+async def apply_preset(svc: Services, actor: Principal | None, name: str) -> AppliedView:
+    """``actor`` None: the operator at the command line (``supportchat apply-preset``),
+    audited as the system."""
+    if actor is not None:
+        require(actor, Action.MANAGE_SLA)
     preset = PRESETS.get(name)
     if preset is None:
         raise NotFound(f"no preset {name!r}; known: {', '.join(PRESETS)}", code="unknown_preset")
@@ -98,7 +101,7 @@ async def apply_preset(svc: Services, actor: Principal, name: str) -> AppliedVie
         await db.flush()
         result = AppliedView(name=preset.name, settings=sorted(settings), **applied)
         await audit.record(
-            db, at=now, actor_id=actor.user_id, action=AUDIT_ACTION, target_kind="preset", target_id=preset.name,
+            db, at=now, actor_id=actor.user_id if actor else None, action=AUDIT_ACTION, target_kind="preset", target_id=preset.name,
             before={"counts": before},
             after={"counts": await _counts(db), "calendars": applied["calendars"],
                    "categories": applied["categories"], "policies": applied["policies"],
