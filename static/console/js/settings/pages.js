@@ -7,5 +7,11 @@
 // Support admins change; read-only staff see every screen with its controls disabled
 // (ctx.me.can.manage is false); the server refuses anyone else whatever a screen shows.
 
+import { t } from "/static/shared/i18n.js";
+import { PresetsScreen } from "./presets.js";
+import { TicketRulesScreen } from "./ticket_rules.js";
+
 export const SETTINGS_PAGES = [
+  { key: "ticket-rules", label: () => t("rules.nav"), make: (ctx) => new TicketRulesScreen(ctx) },
+  { key: "presets", label: () => t("presets.nav"), make: (ctx) => new PresetsScreen(ctx) },
 ];
