@@ -2,7 +2,8 @@
 // the escalation ladder as steps, the default auto-close delays, the statuses' labels and
 // the chat-to-ticket timers. One form and one Save per section; a refusal marks the control
 // the server names (`ladder.1.after_minutes`) and nothing is stored. Each section says
-// whether its values are the environment's first defaults or saved here.
+// whether its values are the environment's first defaults or saved here. The forms do not
+// validate in the browser (novalidate): the server's refusal marks the control and says why.
 
 import { api } from "../api.js";
 import { h, replace } from "/static/shared/dom.js";
@@ -102,7 +103,7 @@ export class TicketRulesScreen {
             t("rules.remove"))));
     }));
     drawRows();
-    const form = h("form", { "data-field": "ladder" },
+    const form = h("form", { "data-field": "ladder", novalidate: true },
       h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "#"), h("th", {}, t("rules.ladder.action")),
         h("th", {}, t("rules.ladder.after")), h("th", {}, ""))), rows),
       h("div", { class: "buttons" },
@@ -135,7 +136,7 @@ export class TicketRulesScreen {
   _autoClose() {
     const waiting = this._delay("auto_close_waiting", t("rules.auto.waiting"));
     const proposed = this._delay("auto_close_proposed", t("rules.auto.proposed"));
-    const form = h("form", {}, waiting.row, proposed.row,
+    const form = h("form", { novalidate: true }, waiting.row, proposed.row,
       h("button", { type: "submit", class: "primary", disabled: !this.manage }, t("rules.save")));
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
@@ -161,7 +162,7 @@ export class TicketRulesScreen {
           onclick: () => { this.labels.splice(i, 1); drawRows(); } }, t("rules.remove"))));
     }));
     drawRows();
-    const form = h("form", { "data-field": "status_labels" },
+    const form = h("form", { "data-field": "status_labels", novalidate: true },
       h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, t("rules.labels.label")), h("th", {}, t("rules.labels.status")),
         h("th", {}, ""))), rows),
       h("div", { class: "buttons" },
@@ -185,7 +186,7 @@ export class TicketRulesScreen {
     const online = h("input", { type: "checkbox", name: "ticket_when_no_agent_online",
       "data-field": "ticket_when_no_agent_online", disabled: !this.manage });
     online.checked = this.data.settings.ticket_when_no_agent_online;
-    const form = h("form", {},
+    const form = h("form", { novalidate: true },
       TIMERS.map((key, i) => h("div", { class: "field" }, h("label", {}, t(`rules.timers.${key}`)), " ", inputs[i], " ",
         t("rules.minutes"))),
       h("label", { class: "field" }, online, " ", t("rules.timers.no_agent_online")),
