@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from chat.clock import ManualClock
 from chat.cli import main
+from chat.clock import ManualClock
 from chat.errors import AppError
 from chat.models import AuditLog
 from chat.services import Services
