@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from chat.desk.models import DeskSetting
 from chat.models import AuditLog, Role
+from escalation.models import SupportGroup
 from tests.browser.console_helpers import open_console, staff
 from tests.browser.widget_harness import WidgetWorld, widget_world
 
@@ -115,5 +116,27 @@ async def test_read_only_staff_see_the_rules_disabled(browser: Browser, world: W
         for button in await screen.get_by_role("button", name="Save").all():
             await expect(button).to_be_disabled()
         await expect(screen.locator("input:enabled, select:enabled, button:enabled")).to_have_count(0)
+    finally:
+        await context.close()
+
+
+async def test_an_admin_gives_a_support_group_its_lead(browser: Browser, world: WidgetWorld) -> None:
+    admin = await staff(world, "Ada", Role.SUPPORT_ADMIN)
+    otto = await staff(world, "Otto", Role.AGENT)
+    context, page = await open_console(browser, world, admin)
+    try:
+        await page.get_by_role("button", name="Admin", exact=True).click()
+        lead = page.get_by_test_id("group-lead-vendor")
+        await expect(lead).to_have_value("")
+        async with page.expect_response(lambda r: r.url.endswith("/api/desk/groups/vendor")
+                                        and r.request.method == "PATCH") as answer:
+            await lead.select_option(label="Otto")
+        assert (await answer.value).status == 200
+        await expect(page.get_by_test_id("group-lead-vendor")).to_have_value(str(otto.id))
+        async with world.services.sessions() as db:
+            vendor = await db.get(SupportGroup, "vendor")
+            rows = list(await db.scalars(select(AuditLog).where(AuditLog.action == "config.group.update")))
+        assert vendor is not None and vendor.lead_id == otto.id
+        assert len(rows) == 1 and rows[0].after is not None and rows[0].after["lead_id"] == otto.id
     finally:
         await context.close()
