@@ -32,7 +32,9 @@ from chat.models import OrgKind, Role
 from chat.services import Services
 from chat.settings import EX_CONFIG, Settings, SettingsError, load_settings
 from chat.wiring import build_services, build_sweeper
+from escalation import preset_apply
 from escalation.policy_table import PlanTier
+from escalation.presets import PRESETS
 
 T = TypeVar("T")
 EX_USAGE = 2
@@ -118,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     password.add_argument("--password", help="omit to generate one, printed once")
 
     sub.add_parser("demo", help="seed demo organizations, site and users; print their logins and URLs")
+    preset = sub.add_parser("apply-preset", help="set the desk up as a source desk does: 360, FFC or SKAI")
+    preset.add_argument("name", choices=list(PRESETS))
     return parser
 
 
@@ -288,6 +292,14 @@ async def _set_disabled(svc: Services, email: str, disabled: bool) -> None:
     print(f"{'disabled' if disabled else 'enabled'} user {user.id} {user.email}")
 
 
+async def _apply_preset(svc: Services, name: str) -> None:
+    applied = await preset_apply.apply_preset(svc, None, name)
+    for kind in ("calendars", "categories", "policies"):
+        done = getattr(applied, kind)
+        print(f"{kind}: created {', '.join(done['created']) or '-'}; updated {', '.join(done['updated']) or '-'}")
+    print(f"desk settings: {', '.join(applied.settings) or '-'}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve" and args.port is not None:
@@ -327,6 +339,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "disable-user": lambda svc: _set_disabled(svc, args.email, True),
         "enable-user": lambda svc: _set_disabled(svc, args.email, False),
         "demo": _demo,
+        "apply-preset": lambda svc: _apply_preset(svc, args.name),
     }
     try:
         asyncio.run(_with_services(settings, commands[args.command]))

@@ -18,12 +18,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat.desk.models import DeskSetting
 from chat.services import Services
 from chat.settings import Settings
-from escalation.autoclose import AutoCloseOverride, AutoCloseSettings, Delay
+from escalation import desk_rules
+from escalation.autoclose import AutoCloseOverride, AutoCloseSettings
 from escalation.calendars import BusinessCalendar, always_open
 from escalation.errors import InvalidPolicy
-from escalation.labels import parse_labels
 from escalation.ladder import Ladder
 from escalation.models import DESK_WRITTEN, BusinessCalendarRow, DeskVersion, SlaPolicyRow, SupportGroup, TicketCategory
 from escalation.policies import Category, calendar_from_json, effective_policy, severity_of, spec_from_json
@@ -100,6 +101,8 @@ class Desk:
     idle_after: timedelta | None
     unanswered_after: timedelta | None
     left_after: timedelta | None = None
+    # TICKET_WHEN_NO_AGENT_ONLINE, or its stored value (escalation.desk_rules).
+    ticket_when_no_agent_online: bool = True
 
     def policy_for(
         self, tier: PlanTier | None, category: str | None, severity: int | None
@@ -139,15 +142,28 @@ async def warm_up(svc: Services) -> None:
         await load_desk(db, svc.settings)
 
 
-_Key = tuple[str, str, str, str, str, int, int, int]
+_Key = tuple[str, desk_rules.Defaults]
+
+
+def desk_defaults(settings: Settings) -> desk_rules.Defaults:
+    """The environment's first defaults of the desk-wide rules (a stored row wins)."""
+    return desk_rules.Defaults(
+        ladder=settings.escalation_ladder,
+        auto_close_waiting=settings.auto_close_waiting_after,
+        auto_close_proposed=settings.auto_close_proposed_after,
+        status_labels=settings.ticket_status_labels,
+        chat_idle_ticket_minutes=settings.chat_idle_ticket_minutes,
+        chat_unanswered_ticket_minutes=settings.chat_unanswered_ticket_minutes,
+        chat_left_ticket_minutes=settings.chat_left_ticket_minutes,
+        ticket_when_no_agent_online=settings.ticket_when_no_agent_online,
+    )
 
 
 def _key(settings: Settings) -> _Key:
-    """The database and what of the settings goes into a desk (the rest comes from the
-    tables)."""
-    return (settings.database_url, settings.ticket_status_labels, settings.escalation_ladder,
-            settings.auto_close_waiting_after, settings.auto_close_proposed_after, settings.chat_idle_ticket_minutes,
-            settings.chat_unanswered_ticket_minutes, settings.chat_left_ticket_minutes)
+    """The database and what of the settings goes into a desk: the environment's defaults
+    of the desk-wide rules (their stored rows, like the other tables, are covered by the
+    version counter: every desk_settings write moves it)."""
+    return (settings.database_url, desk_defaults(settings))
 
 
 # The desk each process built last, by its database and settings (a process has one; the
@@ -185,21 +201,19 @@ async def _read_desk(db: AsyncSession, settings: Settings) -> Desk:
     policy_rows = list(await db.scalars(select(SlaPolicyRow).order_by(SlaPolicyRow.id)))
     group_rows = list(await db.scalars(select(SupportGroup).order_by(SupportGroup.position, SupportGroup.key)))
     groups = {g.key: Group(g.key, g.name, g.level, g.lead_id) for g in group_rows}
-    labels = parse_labels(settings.ticket_status_labels).labels
-    minutes = settings.chat_idle_ticket_minutes, settings.chat_unanswered_ticket_minutes, settings.chat_left_ticket_minutes
+    stored = {row.key: row.value for row in await db.scalars(select(DeskSetting).where(DeskSetting.key.in_(desk_rules.KEYS)))}
+    rules = desk_rules.rules_of(desk_rules.effective_values(desk_defaults(settings), stored)[0])
     return Desk(
         calendars=calendars,
         categories={row.key: category_of(row) for row in category_rows},
         active_categories=frozenset(row.key for row in category_rows if row.active),
         policies=PolicyTable(tuple(policy_rule_of(row) for row in policy_rows)),
         groups=groups,
-        ladder=Ladder.parse(settings.escalation_ladder),
-        auto_close=AutoCloseSettings(
-            waiting_timeout=Delay.parse(settings.auto_close_waiting_after),
-            proposed_delay=Delay.parse(settings.auto_close_proposed_after),
-        ),
-        lifecycle=LifecycleSettings(groups=tuple(groups), labels=labels),
-        idle_after=timedelta(minutes=minutes[0]) if minutes[0] else None,
-        unanswered_after=timedelta(minutes=minutes[1]) if minutes[1] else None,
-        left_after=timedelta(minutes=minutes[2]) if minutes[2] else None,
+        ladder=rules.ladder,
+        auto_close=rules.auto_close,
+        lifecycle=LifecycleSettings(groups=tuple(groups), labels=rules.labels),
+        idle_after=rules.idle_after,
+        unanswered_after=rules.unanswered_after,
+        left_after=rules.left_after,
+        ticket_when_no_agent_online=rules.ticket_when_no_agent_online,
     )

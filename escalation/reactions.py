@@ -44,7 +44,7 @@ async def _nobody_online(work: Work) -> bool:
     """Whether no agent is online right now, as this web process's hub knows it; ``False``
     where nobody can know (the worker has no hub)."""
     presence = work.svc.presence
-    if isinstance(presence, NoPresence) or not work.svc.settings.ticket_when_no_agent_online:
+    if isinstance(presence, NoPresence) or not work.desk.ticket_when_no_agent_online:
         return False
     online = [uid for uid, status in presence.agent_statuses().items() if status == "online"]
     if not online:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+from msgspec import UNSET, UnsetType
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -350,19 +351,21 @@ class GroupBody(Strict):
     name: str
     level: SmallInt
     position: SmallInt | None = None
+    lead_id: Id | None = None
 
 
 class GroupPatch(Strict):
     name: str | None = None
     level: SmallInt | None = None
     position: SmallInt | None = None
+    lead_id: Id | UnsetType | None = UNSET  # null: no lead; absent: unchanged
 
 
 async def create_group(request: Request) -> Response:
     principal, _ = await current(request)
     body = await read_json(request, GroupBody)
     group = await support_groups.create_group(services(request), principal, key=body.key, name=body.name,
-                                              level=body.level, position=body.position)
+                                              level=body.level, position=body.position, lead_id=body.lead_id)
     return JSON({"group": group}, status_code=201)
 
 
@@ -370,7 +373,8 @@ async def update_group(request: Request) -> Response:
     principal, _ = await current(request)
     body = await read_json(request, GroupPatch)
     group = await support_groups.update_group(services(request), principal, request.path_params["key"],
-                                              name=body.name, level=body.level, position=body.position)
+                                              name=body.name, level=body.level, position=body.position,
+                                              lead_id=body.lead_id)
     return JSON({"group": group})
 
 

@@ -216,11 +216,16 @@ export class AdminView {
     const rows = support.groups.map((g) => {
       const name = h("input", { value: g.name, disabled: !this.manage, "aria-label": t("admin.name_of", { key: groupLabel(g.key, g.name) }) });
       const level = levelSelect(g.level, t("admin.level_of", { key: groupLabel(g.key, g.name) }));
+      // The lead the escalation ladder's "notify the group's lead" pages (catalog: i18n/rules.js).
+      const lead = this._agentSelect("lead_id", t("rules.group.lead_of", { key: groupLabel(g.key, g.name) }), g.lead_id, true);
+      lead.dataset.testid = `group-lead-${g.key}`;
       const save = () => this._do("PATCH", `/api/desk/groups/${encodeURIComponent(g.key)}`,
-        { name: name.value, level: Number(level.value) });
+        { name: name.value, level: Number(level.value), lead_id: lead.value ? Number(lead.value) : null });
       name.addEventListener("change", save);
       level.addEventListener("change", save);
+      lead.addEventListener("change", save);
       return h("tr", {}, h("td", {}, name), h("td", { translate: "no" }, h("code", {}, g.key)), h("td", {}, level),
+        h("td", {}, lead),
         h("td", {}, h("button", { disabled: !this.manage,
           onclick: () => this._do("DELETE", `/api/desk/groups/${encodeURIComponent(g.key)}`) }, t("shell.delete"))));
     });
@@ -238,7 +243,7 @@ export class AdminView {
     return h("section", { "data-testid": "admin-groups" }, h("h2", {}, t("admin.groups_title")),
       h("p", { class: "muted" }, t("admin.groups_help")),
       h("table", {}, h("tr", {}, h("th", {}, t("admin.group")), h("th", {}, t("admin.key")), h("th", {}, t("admin.line")),
-        h("th", {}, "")), rows),
+        h("th", {}, t("rules.group.lead")), h("th", {}, "")), rows),
       form);
   }
 }

@@ -11,9 +11,13 @@ import { t } from "/static/shared/i18n.js";
 import { CalendarsScreen } from "./calendars.js";
 import { CategoriesScreen } from "./categories.js";
 import { PoliciesScreen } from "./policies.js";
+import { PresetsScreen } from "./presets.js";
+import { TicketRulesScreen } from "./ticket_rules.js";
 
 export const SETTINGS_PAGES = [
   { key: "policies", label: () => t("policies.nav"), make: (ctx) => new PoliciesScreen(ctx) },
   { key: "calendars", label: () => t("calendars.nav"), make: (ctx) => new CalendarsScreen(ctx) },
   { key: "categories", label: () => t("categories.nav"), make: (ctx) => new CategoriesScreen(ctx) },
+  { key: "ticket-rules", label: () => t("rules.nav"), make: (ctx) => new TicketRulesScreen(ctx) },
+  { key: "presets", label: () => t("presets.nav"), make: (ctx) => new PresetsScreen(ctx) },
 ];
