@@ -188,7 +188,7 @@ async def set_default_assignee(svc: Services, actor: Principal, user_id: int | N
     now = svc.clock.now()
     async with svc.sessions.begin() as db:
         if user_id is not None:
-            await _assignable(db, user_id, "default_assignee_id")
+            await _assignable(db, user_id, "user_id")
         setting = await db.get(DeskSetting, DEFAULT_ASSIGNEE_KEY)
         before = await default_assignee(db)
         if setting is None:

@@ -120,7 +120,7 @@ export class AdminView {
   }
 
   _rules(data) {
-    const def = this._agentSelect("default_assignee_id", t("admin.default_assignee"), data.default_assignee_id, true);
+    const def = this._agentSelect("user_id", t("admin.default_assignee"), data.default_assignee_id, true);
     const defBox = h("label", {}, t("admin.default_assignee"), " ", def);
     def.addEventListener("change", () => teamSend(this, defBox, "PUT", "/api/desk/default-assignee",
       { user_id: def.value ? Number(def.value) : null }));

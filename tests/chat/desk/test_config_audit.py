@@ -62,6 +62,9 @@ async def test_rules_and_the_default_assignee_are_audited(desk: Desk) -> None:
     for body, field in bad:
         answer = await desk.call(desk.admin, "POST", "/api/desk/rules", body, expect=422)
         assert answer["error"]["field"] == field, answer
+    refused = await desk.call(desk.admin, "PUT", "/api/desk/default-assignee",
+                              {"user_id": desk.readonly.principal.user_id}, expect=422)
+    assert refused["error"]["field"] == "user_id"
     assert len(await _config_rows(desk)) == 4
 
 
