@@ -12,8 +12,7 @@ from msgspec import UNSET, UnsetType
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat import audit
-from chat import validation
+from chat import audit, validation
 from chat.authz import Action, Principal, require
 from chat.errors import Conflict, NotFound, ValidationFailed
 from chat.models import Role, User
