@@ -110,3 +110,27 @@ async def test_a_read_only_user_reads_the_team_pages_changes_as_diffs(browser: B
         await expect(create.locator("del")).to_have_count(0)
     finally:
         await context.close()
+
+
+async def test_the_rule_form_marks_a_refused_field_and_stores_nothing(browser: Browser, world: WidgetWorld) -> None:
+    admin = await staff(world, "Ada", Role.SUPPORT_ADMIN)
+    await staff(world, "Alice")
+    context, page = await open_console(browser, world, admin)
+    try:
+        await page.get_by_role("button", name="Admin", exact=True).click()
+        rules = page.get_by_test_id("admin-rules")
+        await rules.get_by_label("Rule name").fill("Billing")
+        category = rules.get_by_label("Category key")
+        await category.fill("billing questions")  # a key has no spaces
+        await rules.get_by_role("button", name="Add rule").click()
+        await expect(category).to_have_attribute("aria-invalid", "true")
+        await expect(category).to_be_focused()
+        await expect(rules.get_by_test_id("field-error")).to_contain_text("category must be a key")
+        assert await config_actions(world) == []
+
+        await category.fill("billing")
+        await rules.get_by_role("button", name="Add rule").click()
+        await expect(page.get_by_test_id("admin-rules").locator("tr").filter(has_text="Billing")).to_have_count(1)
+        assert await config_actions(world) == ["config.rule.create"]
+    finally:
+        await context.close()
