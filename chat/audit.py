@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -70,6 +71,47 @@ async def record(
     db.add(row)
     await db.flush()
     return row
+
+
+CONFIG_PREFIX = "config."
+"""Every configuration change's action starts so (issue 19): ``GET /api/audit?action=config.``."""
+
+
+def as_json(view: Any) -> dict[str, Any]:
+    """A view (a msgspec struct, what GET returns for the object) as the plain JSON object
+    an audit row keeps in ``before``/``after``."""
+    out = msgspec.to_builtins(view)
+    assert isinstance(out, dict), "an audited state is a JSON object"
+    return out
+
+
+async def record_change(
+    db: AsyncSession,
+    principal: Principal,
+    *,
+    at: datetime,
+    action: str,
+    target_kind: str,
+    target_id: int | str,
+    before: Any = None,
+    after: Any = None,
+) -> AuditLog:
+    """Audit one configuration change made by ``principal`` in the caller's transaction.
+
+    ``before``/``after``: the object's view before and after (``None``: created / deleted),
+    views or plain dicts. Inside an impersonated session the staff member behind it is the
+    actor and the user they act as is ``on_behalf_of`` — as impersonation itself records."""
+    assert action.startswith(CONFIG_PREFIX), "configuration changes are config.<thing>.<verb>"
+    actor, behalf = (
+        (principal.impersonator_id, principal.user_id) if principal.impersonator_id is not None
+        else (principal.user_id, None)
+    )
+    return await record(
+        db, at=at, actor_id=actor, on_behalf_of_id=behalf, action=action, target_kind=target_kind,
+        target_id=target_id,
+        before=None if before is None else (before if isinstance(before, dict) else as_json(before)),
+        after=None if after is None else (after if isinstance(after, dict) else as_json(after)),
+    )
 
 
 @dataclass(frozen=True)

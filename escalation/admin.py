@@ -237,6 +237,7 @@ async def put_support_group(svc: Services, actor: Principal, key: str, body: Map
             if lead is None or lead.disabled or lead.role not in (Role.AGENT, Role.SUPPORT_ADMIN):
                 raise ValidationFailed(f"lead_id: {lead_id} is not an enabled agent or support admin")
         row = await db.get(SupportGroup, key)
+        before = SupportGroupView.of(row) if row is not None else None
         if row is None:
             row = SupportGroup(key=key)
             db.add(row)
@@ -245,7 +246,11 @@ async def put_support_group(svc: Services, actor: Principal, key: str, body: Map
             raise ValidationFailed("position is an integer")
         row.name, row.level, row.lead_id, row.position = name, level, lead_id, position
         await db.flush()
-        return SupportGroupView.of(row)
+        view = SupportGroupView.of(row)
+        verb = "update" if before is not None else "create"
+        await audit.record_change(db, actor, at=svc.clock.now(), action=f"config.group.{verb}", target_kind="group",
+                                  target_id=key, before=before, after=view)
+        return view
 
 
 class CalendarView(View, frozen=True, kw_only=True):

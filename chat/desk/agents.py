@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat import audit
 from chat.authz import Action, Principal, can, require
 from chat.desk.models import DEFAULT_MAX_CHATS, AgentProfile
 from chat.desk.rules import ASSIGNABLE_ROLES
@@ -107,20 +108,27 @@ async def _profile(db: AsyncSession, user: User, now: Any) -> AgentProfile:
 async def update_agent(
     svc: Services, actor: Principal, user_id: int, *, max_chats: int | None = None, away: bool | None = None
 ) -> AgentView:
-    """A support admin sets anyone's limit; an agent sets their own away choice."""
+    """A support admin sets anyone's limit; an agent sets their own away choice.
+
+    An admin's change (a limit, or someone else's away) is configuration, audited as
+    ``config.agent.update``; an agent stepping away themselves is their working day, not."""
     if max_chats is not None:
         require(actor, Action.MANAGE_DESK)
         if not 0 <= max_chats <= MAX_CHATS_CEILING:
-            raise ValidationFailed(f"max_chats must be 0-{MAX_CHATS_CEILING}")
+            raise ValidationFailed(f"max_chats must be 0-{MAX_CHATS_CEILING}", field="max_chats")
     if away is not None:
         require(actor, Action.WORK_DESK)
         if user_id != actor.user_id:
             require(actor, Action.MANAGE_DESK)
+    audited = max_chats is not None or (away is not None and user_id != actor.user_id)
     now = svc.clock.now()
+    status = svc.presence.agent_statuses().get(user_id, "offline")
     async with svc.sessions.begin() as db:
         user = await db.get(User, user_id)
         if user is None or user.role not in ASSIGNABLE_ROLES:
             raise NotFound("no such agent", code="user_not_found")
+        active = (await live_chat_counts(db, [user_id])).get(user_id, 0)
+        before = AgentView.of(user, await db.get(AgentProfile, user_id), status, active)
         profile = await _profile(db, user, now)
         if max_chats is not None:
             profile.max_chats = max_chats
@@ -128,9 +136,11 @@ async def update_agent(
             profile.away = away
         profile.updated_at = now
         await db.flush()
-        active = (await live_chat_counts(db, [user_id])).get(user_id, 0)
-    status = svc.presence.agent_statuses().get(user_id, "offline")
-    return AgentView.of(user, profile, status, active)
+        after = AgentView.of(user, profile, status, active)
+        if audited:
+            await audit.record_change(db, actor, at=now, action="config.agent.update", target_kind="agent",
+                                      target_id=user_id, before=before, after=after)
+    return after
 
 
 async def me(svc: Services, actor: Principal) -> dict[str, Any]:

@@ -3,12 +3,13 @@ filled in for one conversation when an agent picks one."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from chat import validation
+from chat import audit, validation
 from chat.authz import Action, Principal, require
 from chat.desk import placeholders
 from chat.desk.models import CannedReply
@@ -23,6 +24,7 @@ MAX_BODY = 10_000
 MAX_SHORTCUT = 40
 MAX_URL = 500
 LIST_MAX = 200
+T = TypeVar("T")
 
 
 class CannedReplyView(View, frozen=True, kw_only=True):
@@ -50,7 +52,7 @@ def _shortcut(value: str | None) -> str | None:
     if not clean:
         return None
     if len(clean) > MAX_SHORTCUT or not all(ch.isalnum() or ch in "-_" for ch in clean):
-        raise ValidationFailed(f"shortcut must be at most {MAX_SHORTCUT} letters, digits, '-' or '_'")
+        raise ValidationFailed(f"shortcut must be at most {MAX_SHORTCUT} letters, digits, '-' or '_'", field="shortcut")
     return clean
 
 
@@ -60,13 +62,25 @@ def _kb_url(value: str | None) -> str | None:
     clean = value.strip()
     # Only web links: a javascript: URL in a reply would run in whoever clicks it.
     if len(clean) > MAX_URL or not clean.startswith(("https://", "http://")):
-        raise ValidationFailed(f"kb_url must be an http(s) link of at most {MAX_URL} characters")
+        raise ValidationFailed(f"kb_url must be an http(s) link of at most {MAX_URL} characters", field="kb_url")
     return clean
 
 
+def _named(field: str, check: Callable[[], T]) -> T:
+    """Run a shared check, naming the field its refusal is about (the form marks it)."""
+    try:
+        return check()
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, code=exc.code, field=field) from None
+
+
+def _title(value: str) -> str:
+    return _named("title", lambda: validation.text(value, "title", max_length=MAX_TITLE))
+
+
 def _body(value: str) -> str:
-    clean = validation.text(value, "body", max_length=MAX_BODY)
-    placeholders.check(clean)
+    clean = _named("body", lambda: validation.text(value, "body", max_length=MAX_BODY))
+    _named("body", lambda: placeholders.check(clean))
     return clean
 
 
@@ -90,7 +104,7 @@ async def create_reply(
 ) -> CannedReplyView:
     require(actor, Action.MANAGE_DESK)
     reply = CannedReply(
-        title=validation.text(title, "title", max_length=MAX_TITLE),
+        title=_title(title),
         body=_body(body),
         shortcut=_shortcut(shortcut),
         kb_url=_kb_url(kb_url),
@@ -101,9 +115,13 @@ async def create_reply(
     try:
         async with svc.sessions.begin() as db:
             db.add(reply)
+            await db.flush()
+            view = CannedReplyView.of(reply)
+            await audit.record_change(db, actor, at=reply.created_at, action="config.canned.create",
+                                      target_kind="canned", target_id=reply.id, after=view)
     except IntegrityError:
-        raise Conflict(f"the shortcut /{reply.shortcut} is taken", code="shortcut_taken") from None
-    return CannedReplyView.of(reply)
+        raise Conflict(f"the shortcut /{reply.shortcut} is taken", code="shortcut_taken", field="shortcut") from None
+    return view
 
 
 _UNSET: Any = object()
@@ -123,7 +141,7 @@ async def update_reply(
     require(actor, Action.MANAGE_DESK)
     changes: dict[str, Any] = {}
     if title is not None:
-        changes["title"] = validation.text(title, "title", max_length=MAX_TITLE)
+        changes["title"] = _title(title)
     if body is not None:
         changes["body"] = _body(body)
     if shortcut is not _UNSET:
@@ -135,13 +153,19 @@ async def update_reply(
             reply = await db.get(CannedReply, reply_id)
             if reply is None:
                 raise NotFound("no such canned reply")
+            before = CannedReplyView.of(reply)
             for name, value in changes.items():
                 setattr(reply, name, value)
             reply.updated_at = svc.clock.now()
             await db.flush()
+            view = CannedReplyView.of(reply)
+            await audit.record_change(db, actor, at=reply.updated_at, action="config.canned.update",
+                                      target_kind="canned", target_id=reply.id, before=before, after=view)
     except IntegrityError:
-        raise Conflict(f"the shortcut /{changes.get('shortcut')} is taken", code="shortcut_taken") from None
-    return CannedReplyView.of(reply)
+        raise Conflict(
+            f"the shortcut /{changes.get('shortcut')} is taken", code="shortcut_taken", field="shortcut"
+        ) from None
+    return view
 
 
 async def delete_reply(svc: Services, actor: Principal, reply_id: int) -> None:
@@ -150,6 +174,8 @@ async def delete_reply(svc: Services, actor: Principal, reply_id: int) -> None:
         reply = await db.get(CannedReply, reply_id)
         if reply is None:
             raise NotFound("no such canned reply")
+        await audit.record_change(db, actor, at=svc.clock.now(), action="config.canned.delete",
+                                  target_kind="canned", target_id=reply.id, before=CannedReplyView.of(reply))
         await db.delete(reply)
 
 

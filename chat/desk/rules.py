@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat import validation
+from chat import audit, validation
 from chat.authz import Action, Principal, require
 from chat.desk.assignment import Rule
 from chat.desk.models import AssignmentRule, DeskSetting
@@ -59,7 +59,7 @@ async def default_assignee(db: AsyncSession) -> int | None:
 async def _assignable(db: AsyncSession, user_id: int, field: str) -> int:
     user = await db.get(User, user_id)
     if user is None or user.disabled or user.role not in ASSIGNABLE_ROLES:
-        raise ValidationFailed(f"{field}: user {user_id} is not an enabled agent or support admin")
+        raise ValidationFailed(f"{field}: user {user_id} is not an enabled agent or support admin", field=field)
     return user_id
 
 
@@ -68,13 +68,22 @@ def _key(value: str | None, field: str, max_length: int) -> str | None:
         return None
     clean = value.strip()
     if len(clean) > max_length or not all(ch.isalnum() or ch in "-_." for ch in clean):
-        raise ValidationFailed(f"{field} must be a key of at most {max_length} letters, digits, '-', '_' or '.'")
+        raise ValidationFailed(
+            f"{field} must be a key of at most {max_length} letters, digits, '-', '_' or '.'", field=field
+        )
     return clean
+
+
+def _name(value: str) -> str:
+    try:
+        return validation.text(value, "name", max_length=200)
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, field="name") from None
 
 
 def _severity(value: int | None) -> int | None:
     if value is not None and value not in (1, 2, 3):
-        raise ValidationFailed("severity must be 1 (critical), 2 (major) or 3 (minor)")
+        raise ValidationFailed("severity must be 1 (critical), 2 (major) or 3 (minor)", field="severity")
     return value
 
 
@@ -98,7 +107,7 @@ async def create_rule(
 ) -> AssignmentRuleView:
     require(actor, Action.MANAGE_DESK)
     now = svc.clock.now()
-    clean_name = validation.text(name, "name", max_length=200)
+    clean_name = _name(name)
     fields = {"category": _key(category, "category", 64), "severity": _severity(severity), "source": _key(source, "source", 32)}
     async with svc.sessions.begin() as db:
         await _assignable(db, assignee_id, "assignee_id")
@@ -111,7 +120,10 @@ async def create_rule(
                               created_at=now, updated_at=now, **fields)
         db.add(rule)
         await db.flush()
-    return AssignmentRuleView.of(rule)
+        view = AssignmentRuleView.of(rule)
+        await audit.record_change(db, actor, at=now, action="config.rule.create", target_kind="rule",
+                                  target_id=rule.id, after=view)
+    return view
 
 
 async def update_rule(
@@ -131,7 +143,7 @@ async def update_rule(
     require(actor, Action.MANAGE_DESK)
     changes: dict[str, Any] = {}
     if name is not None:
-        changes["name"] = validation.text(name, "name", max_length=200)
+        changes["name"] = _name(name)
     if category is not _UNSET:
         changes["category"] = _key(category, "category", 64)
     if severity is not _UNSET:
@@ -146,13 +158,17 @@ async def update_rule(
         rule = await db.get(AssignmentRule, rule_id)
         if rule is None:
             raise NotFound("no such rule")
+        before = AssignmentRuleView.of(rule)
         if assignee_id is not None:
             changes["assignee_id"] = await _assignable(db, assignee_id, "assignee_id")
         for field, value in changes.items():
             setattr(rule, field, value)
         rule.updated_at = svc.clock.now()
         await db.flush()
-    return AssignmentRuleView.of(rule)
+        view = AssignmentRuleView.of(rule)
+        await audit.record_change(db, actor, at=rule.updated_at, action="config.rule.update", target_kind="rule",
+                                  target_id=rule.id, before=before, after=view)
+    return view
 
 
 async def delete_rule(svc: Services, actor: Principal, rule_id: int) -> None:
@@ -161,6 +177,8 @@ async def delete_rule(svc: Services, actor: Principal, rule_id: int) -> None:
         rule = await db.get(AssignmentRule, rule_id)
         if rule is None:
             raise NotFound("no such rule")
+        await audit.record_change(db, actor, at=svc.clock.now(), action="config.rule.delete", target_kind="rule",
+                                  target_id=rule.id, before=AssignmentRuleView.of(rule))
         await db.delete(rule)
 
 
@@ -170,11 +188,15 @@ async def set_default_assignee(svc: Services, actor: Principal, user_id: int | N
     now = svc.clock.now()
     async with svc.sessions.begin() as db:
         if user_id is not None:
-            await _assignable(db, user_id, "default_assignee_id")
+            await _assignable(db, user_id, "user_id")
         setting = await db.get(DeskSetting, DEFAULT_ASSIGNEE_KEY)
+        before = await default_assignee(db)
         if setting is None:
             db.add(DeskSetting(key=DEFAULT_ASSIGNEE_KEY, value=user_id, updated_at=now))
         else:
             setting.value = user_id
             setting.updated_at = now
+        await audit.record_change(db, actor, at=now, action="config.rule.default_assignee", target_kind="desk",
+                                  target_id=DEFAULT_ASSIGNEE_KEY, before={"default_assignee_id": before},
+                                  after={"default_assignee_id": user_id})
     return user_id

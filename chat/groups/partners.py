@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat import audit
 from chat.authz import Action, OrgRef, Principal, require
 from chat.directory import visible_organization
 from chat.errors import ValidationFailed
@@ -61,6 +62,7 @@ async def set_reseller_settings(
         org = await _reseller(db, actor, organization)
         require(actor, Action.MANAGE_ORGANIZATION, OrgRef(org.id, org.kind, org.parent_id))
         row = await db.get(ResellerSettings, org.id)
+        before = ResellerSettingsView.of(org, row)
         if row is None:
             row = ResellerSettings(organization_id=org.id)
             db.add(row)
@@ -68,7 +70,10 @@ async def set_reseller_settings(
         row.updated_by_id = actor.user_id
         row.updated_at = svc.clock.now()
         await db.flush()
-        return ResellerSettingsView.of(org, row)
+        view = ResellerSettingsView.of(org, row)
+        await audit.record_change(db, actor, at=row.updated_at, action="config.reseller.update",
+                                  target_kind="organization", target_id=org.id, before=before, after=view)
+        return view
 
 
 async def first_line_of(svc: Services, actor: Principal, organization: int | str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import { api } from "./api.js";
 import { h, replace } from "/static/shared/dom.js";
 import { PeopleSection } from "./people.js";
 import { SETTINGS_PAGES } from "./settings/pages.js";
+import { submitting } from "./settings/form.js";
 import { register, t } from "/static/shared/i18n.js";
 import {
   categoryLabel, channelLabel, errorText, groupLabel, presenceLabel, roleLabel, severityLabel,
@@ -109,17 +110,21 @@ export class AdminView {
       h("table", {}, h("tr", {}, h("th", {}, t("admin.name")), h("th", {}, t("admin.role")), h("th", {}, t("admin.status")),
         h("th", {}, t("admin.live_chats")), h("th", {}, t("admin.limit"))),
       agents.map((a) => {
-        const limit = h("input", { type: "number", min: "0", max: "100", value: String(a.max_chats), disabled: !this.manage,
-          "aria-label": t("admin.limit_of", { name: a.name }) });
-        limit.addEventListener("change", () => this._do("PATCH", `/api/desk/agents/${a.id}`, { max_chats: Number(limit.value) }));
-        return h("tr", {}, h("td", {}, a.name), h("td", {}, roleLabel(a.role)), h("td", {}, presenceLabel(a.status)),
+        const limit = h("input", { type: "number", name: "max_chats", min: "0", max: "100", value: String(a.max_chats),
+          disabled: !this.manage, "aria-label": t("admin.limit_of", { name: a.name }) });
+        const row = h("tr", {}, h("td", {}, a.name), h("td", {}, roleLabel(a.role)), h("td", {}, presenceLabel(a.status)),
           h("td", {}, String(a.active_chats)), h("td", {}, limit));
+        // A refused limit is marked on its own row's input (the server names "max_chats").
+        limit.addEventListener("change", () => teamSend(this, row, "PATCH", `/api/desk/agents/${a.id}`,
+          { max_chats: limit.value === "" ? null : Number(limit.value) }));
+        return row;
       })));
   }
 
   _rules(data) {
-    const def = this._agentSelect("default assignee", t("admin.default_assignee"), data.default_assignee_id, true);
-    def.addEventListener("change", () => this._do("PUT", "/api/desk/default-assignee",
+    const def = this._agentSelect("user_id", t("admin.default_assignee"), data.default_assignee_id, true);
+    const defBox = h("label", {}, t("admin.default_assignee"), " ", def);
+    def.addEventListener("change", () => teamSend(this, defBox, "PUT", "/api/desk/default-assignee",
       { user_id: def.value ? Number(def.value) : null }));
     const rows = data.rules.map((r, i) => {
       const enabled = h("input", { type: "checkbox", disabled: !this.manage, "aria-label": t("admin.rule_enabled", { name: r.name }) });
@@ -143,18 +148,19 @@ export class AdminView {
       h("option", { value: "" }, t("admin.any_severity")), [1, 2, 3].map((s) => h("option", { value: String(s) }, severityLabel(s))));
     const source = h("input", { name: "source", placeholder: t("admin.source"), "aria-label": t("admin.source"), disabled: !this.manage });
     const assignee = this._agentSelect("assignee", t("admin.assignee"), this.agents[0] && this.agents[0].id, false);
+    assignee.dataset.field = "assignee_id";
     const form = h("form", { class: "inline" }, name, category, severity, source, assignee,
       h("button", { type: "submit", disabled: !this.manage }, t("admin.add_rule")));
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
-      this._do("POST", "/api/desk/rules", {
+      teamSend(this, form, "POST", "/api/desk/rules", {
         name: name.value, assignee_id: Number(assignee.value), category: category.value || null,
         severity: severity.value ? Number(severity.value) : null, source: source.value || null,
       });
     });
     return h("section", { "data-testid": "admin-rules" }, h("h2", {}, t("admin.auto_title")),
       h("p", { class: "muted" }, t("admin.auto_help")),
-      h("label", {}, t("admin.default_assignee"), " ", def),
+      defBox,
       h("table", {}, h("tr", {}, [t("admin.rule"), t("admin.category"), t("admin.severity_col"), t("admin.source_col"),
         t("admin.agent"), t("admin.on"), ""].map((text) => h("th", {}, text))), rows),
       form);
@@ -192,8 +198,8 @@ export class AdminView {
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
       const payload = { title: title.value, body: body.value, shortcut: shortcut.value || null, kb_url: kb.value || null };
-      if (reply) this._do("PATCH", `/api/desk/canned-replies/${reply.id}`, payload);
-      else this._do("POST", "/api/desk/canned-replies", payload);
+      if (reply) teamSend(this, form, "PATCH", `/api/desk/canned-replies/${reply.id}`, payload);
+      else teamSend(this, form, "POST", "/api/desk/canned-replies", payload);
     });
     return form;
   }
@@ -246,4 +252,15 @@ export class AdminView {
         h("th", {}, t("rules.group.lead")), h("th", {}, "")), rows),
       form);
   }
+}
+
+// A Team-page change (agents, rules, canned replies; issue 19): a refusal marks the control
+// the server's `error.field` names inside `box` (settings/form.js) instead of a toast, and
+// nothing else changes; a success reloads the page.
+async function teamSend(view, box, method, path, body) {
+  const done = await submitting(box, async () => {
+    await api(method, path, body);
+    return true;
+  });
+  if (done) await view.show();
 }
