@@ -468,12 +468,19 @@ class NewSite:
     snippet: str
 
 
+def require_site_reader(actor: Principal) -> None:
+    """Who reads the sites and their widget settings: who manages them
+    (``Action.MANAGE_SITES``), and read-only staff acting as themselves (the console's
+    settings screens, with their controls disabled; never a secret)."""
+    if actor.role is not Role.READ_ONLY or actor.impersonated:
+        require(actor, Action.MANAGE_SITES)
+
+
 async def list_sites(svc: Services, actor: Principal) -> list[Site]:
     """Every widget site, by id: for support admins (the handler adds the identity
     secrets for them only, ``Action.MANAGE_SITES``) and read-only staff, who see the
     console's settings screens with their controls disabled."""
-    if actor.role is not Role.READ_ONLY or actor.impersonated:
-        require(actor, Action.MANAGE_SITES)
+    require_site_reader(actor)
     async with svc.sessions() as db:
         return list(await db.scalars(select(Site).order_by(Site.id)))
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chat import audit, widget
 from chat.attachments import ALLOWED_TYPES, MAX_PER_MESSAGE
 from chat.authz import Action, Principal, require
-from chat.directory import audit_actor
+from chat.directory import audit_actor, require_site_reader
 from chat.directory_views import audit_site
 from chat.errors import NotFound, ValidationFailed
 from chat.models import Role, Site, User
@@ -57,7 +57,7 @@ async def public_config(svc: Services, site: Site) -> dict[str, Any]:
 
 
 async def widget_settings(svc: Services, actor: Principal, site_id: int) -> widget.WidgetSettings:
-    require(actor, Action.MANAGE_SITES)
+    require_site_reader(actor)
     async with svc.reads() as db:
         site = await db.get(Site, site_id)
     if site is None:

@@ -7,5 +7,9 @@
 // Support admins change; read-only staff see every screen with its controls disabled
 // (ctx.me.can.manage is false); the server refuses anyone else whatever a screen shows.
 
+import { t } from "/static/shared/i18n.js";
+import { SitesScreen } from "./sites.js";
+
 export const SETTINGS_PAGES = [
+  { key: "sites", label: () => t("sites.title"), make: (ctx) => new SitesScreen(ctx) },
 ];
