@@ -9,7 +9,11 @@
 
 import { t } from "/static/shared/i18n.js";
 import { SitesScreen } from "./sites.js";
+import { UsersScreen } from "./users.js";
+import { CompaniesScreen } from "./companies.js";
 
 export const SETTINGS_PAGES = [
   { key: "sites", label: () => t("sites.title"), make: (ctx) => new SitesScreen(ctx) },
+  { key: "users", label: () => t("users.title"), make: (ctx) => new UsersScreen(ctx) },
+  { key: "companies", label: () => t("companies.title"), make: (ctx) => new CompaniesScreen(ctx) },
 ];
