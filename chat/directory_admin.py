@@ -224,8 +224,8 @@ async def update_user(
     changes their own role (an admin demoting themselves by mistake has no way back), and
     anonymous visitors are the widget's. A new role takes effect on the person's next
     request at once, and on their open sockets at the hubs' next revalidation (every
-    ``chat.hub.presence.ANNOUNCE_SECONDS``): a socket opened with the old role closes,
-    and their console reconnects with the new one."""
+    ``chat.hub.presence.ANNOUNCE_SECONDS``): a socket opened with the old role closes
+    (4409), and their console asks them to sign in again. No session is revoked."""
     require_user_admin(actor)
     clean_name = checked(validation.text, name, "name", max_length=200, required=False) if isinstance(name, str) else UNSET
     clean_language = checked(validation.language, language, "language") if isinstance(language, str) else UNSET
