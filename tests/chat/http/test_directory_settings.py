@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 from chat import directory
 from chat.auth import identity_hash
+from chat.client import ChatClient
 from chat.clock import ManualClock
 from chat.mail.models import OutboxMail
-from chat.models import AuditLog, AuthSession, Role, Site, User
+from chat.models import AuditLog, AuthSession, Site, User
 from tests.chat.http.test_account import PASSWORD, sign_in
 from tests.chat.http.test_admin import seed
 from tests.support.live import LiveServer
@@ -226,21 +227,31 @@ async def test_a_company_gets_its_own_auto_close_delays(server: LiveServer, http
     assert (await http.patch(f"/api/organizations/{ids['c11']}", json={"name": "X"})).status_code == 403
 
 
-async def test_a_role_change_ends_sockets_of_the_old_role_at_revalidation(server: LiveServer) -> None:
-    """What the role change does to sessions: none is revoked (the person keeps signing in
-    as themselves); the next request acts with the new role."""
+async def test_a_role_change_counts_at_once_and_closes_old_sockets_at_revalidation(
+    server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    """PATCH /api/users/{id} changes no session: the person's next request acts with the
+    new role, and their socket opened with the old one closes at the hub's revalidation
+    (4409, sign in again); another person's socket stays."""
     await seed(server)
     async with server.services.sessions() as db:
         agent = await db.scalar(select(User).where(User.email == "agent@x.example"))
     assert agent is not None
-    async with httpx.AsyncClient(base_url=server.base_url, headers={"X-Requested-With": "supportchat"}) as own:
-        await sign_in(own, "agent@x.example")
-        assert (await own.get("/api/me")).json()["user"]["role"] == "agent"
-        async with httpx.AsyncClient(base_url=server.base_url, headers={"X-Requested-With": "supportchat"}) as admin:
-            await sign_in(admin, "admin@x.example")
-            assert (await admin.patch(f"/api/users/{agent.id}", json={"role": "read_only"})).status_code == 200
-        assert (await own.get("/api/me")).json()["user"]["role"] == "read_only"
+    tokens = {}
+    for email in ("agent@x.example", "ro@x.example"):
+        async with httpx.AsyncClient(base_url=server.base_url) as own:
+            r = await own.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+            tokens[email] = r.json()["token"]
+    async with ChatClient(server.ws_url + "/ws", tokens["agent@x.example"], timeout=10) as socket, \
+            ChatClient(server.ws_url + "/ws", tokens["ro@x.example"], timeout=10) as other:
+        await sign_in(http, "admin@x.example")
+        assert (await http.patch(f"/api/users/{agent.id}", json={"role": "read_only"})).status_code == 200
+        me = await http.get("/api/me", headers={"Authorization": f"Bearer {tokens['agent@x.example']}"})
+        assert me.json()["user"]["role"] == "read_only"
+        await server.hub.revalidate()
+        assert await socket.wait_closed(5) == 4409
+        assert (await other.ping())["type"] == "pong"
     async with server.services.sessions() as db:
         live = list(await db.scalars(select(AuthSession).where(AuthSession.user_id == agent.id,
                                                                AuthSession.revoked_at.is_(None))))
-    assert len(live) == 1 and Role.READ_ONLY.value == "read_only"
+    assert len(live) == 1
