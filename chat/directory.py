@@ -288,6 +288,28 @@ def audit_actor(actor: Principal | None) -> tuple[int | None, int | None]:
     return actor.user_id, None
 
 
+async def audited(
+    db: AsyncSession,
+    actor: Principal | None,
+    *,
+    at: datetime,
+    action: str,
+    target_kind: str,
+    target_id: int | str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Record a change made through the product in the audit log (:func:`chat.audit.record`),
+    in the caller's transaction: who (and, in a support session, as whom), what, before →
+    after. The operator's command line (``actor`` None) is not recorded: there is no person
+    to name, and whoever runs it holds the database itself."""
+    if actor is None:
+        return
+    actor_id, behalf_id = audit_actor(actor)
+    await audit.record(db, at=at, actor_id=actor_id, on_behalf_of_id=behalf_id, action=action,
+                       target_kind=target_kind, target_id=target_id, before=before, after=after)
+
+
 async def add_user(
     db: AsyncSession,
     svc: Services,
@@ -340,9 +362,8 @@ async def add_user(
     except IntegrityError:
         # The same address added at once by another request: its transaction won.
         raise Conflict(f"a user with e-mail {clean.email} already exists", code="email_taken") from None
-    actor_id, behalf_id = audit_actor(actor)
-    await audit.record(db, at=user.created_at, actor_id=actor_id, on_behalf_of_id=behalf_id, action=audit_action,
-                       target_kind="user", target_id=user.id, after=audit_user(user))
+    await audited(db, actor, at=user.created_at, action=audit_action, target_kind="user", target_id=user.id,
+                  after=audit_user(user))
     return user
 
 
@@ -384,12 +405,8 @@ async def set_user_disabled(svc: Services, actor: Principal | None, user: int | 
         before = audit_user(target)
         target.disabled = disabled
         target.disabled_at = now if disabled else None
-        actor_id, behalf_id = audit_actor(actor)
-        await audit.record(
-            db, at=now, actor_id=actor_id, on_behalf_of_id=behalf_id,
-            action="config.user.disable" if disabled else "config.user.enable", target_kind="user",
-            target_id=target.id, before=before, after=audit_user(target),
-        )
+        await audited(db, actor, at=now, action="config.user.disable" if disabled else "config.user.enable",
+                      target_kind="user", target_id=target.id, before=before, after=audit_user(target))
         if disabled:
             await db.execute(
                 update(AuthSession)
@@ -560,9 +577,8 @@ async def create_site(
         )
         db.add(site)
         await db.flush()
-        actor_id, behalf_id = audit_actor(actor)
-        await audit.record(db, at=site.created_at, actor_id=actor_id, on_behalf_of_id=behalf_id,
-                           action="config.site.create", target_kind="site", target_id=site.id, after=audit_site(site))
+        await audited(db, actor, at=site.created_at, action="config.site.create", target_kind="site",
+                      target_id=site.id, after=audit_site(site))
     return NewSite(site, embed_snippet(svc.settings.public_url, site))
 
 

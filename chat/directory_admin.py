@@ -20,10 +20,10 @@ from msgspec import UNSET, UnsetType
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from chat import audit, validation
+from chat import validation
 from chat.authz import Action, OrgRef, Principal, UserRef, require
 from chat.directory import (
-    audit_actor,
+    audited,
     check_membership,
     checked,
     clean_origins,
@@ -94,9 +94,8 @@ async def update_site(
             site.allowed_origins = origins
         if not isinstance(clean_language, UnsetType):
             site.default_language = clean_language
-        actor_id, behalf_id = audit_actor(actor)
-        await audit.record(db, at=now, actor_id=actor_id, on_behalf_of_id=behalf_id, action="config.site.update",
-                           target_kind="site", target_id=site.id, before=before, after=audit_site(site))
+        await audited(db, actor, at=now, action="config.site.update", target_kind="site", target_id=site.id,
+                      before=before, after=audit_site(site))
     return site
 
 
@@ -119,10 +118,8 @@ async def rotate_site_secret(
         site.previous_identity_secret = site.identity_secret if grace_hours else None
         site.previous_secret_until = now + timedelta(hours=grace_hours) if grace_hours else None
         site.identity_secret = secrets.token_urlsafe(32)
-        actor_id, behalf_id = audit_actor(actor)
-        await audit.record(db, at=now, actor_id=actor_id, on_behalf_of_id=behalf_id,
-                           action="config.site.rotate_secret", target_kind="site", target_id=site.id,
-                           before=before, after=audit_site(site))
+        await audited(db, actor, at=now, action="config.site.rotate_secret", target_kind="site", target_id=site.id,
+                      before=before, after=audit_site(site))
     return site
 
 
@@ -264,9 +261,8 @@ async def update_user(
             target.language_chosen = True
         after = audit_user(target)
         if after != before:
-            actor_id, behalf_id = audit_actor(actor)
-            await audit.record(db, at=now, actor_id=actor_id, on_behalf_of_id=behalf_id, action="config.user.update",
-                               target_kind="user", target_id=target.id, before=before, after=after)
+            await audited(db, actor, at=now, action="config.user.update", target_kind="user", target_id=target.id,
+                          before=before, after=after)
     return target
 
 
@@ -288,10 +284,8 @@ async def send_password_reset(svc: Services, actor: Principal | None, user: int 
         if not target.email or target.role not in PASSWORD_ROLES:
             raise Conflict("this person has no e-mail address to sign in with", code="no_password_sign_in")
         queued = await queue_password_reset(db, svc, target, now)
-        actor_id, behalf_id = audit_actor(actor)
-        await audit.record(db, at=now, actor_id=actor_id, on_behalf_of_id=behalf_id,
-                           action="config.user.reset_password", target_kind="user", target_id=target.id,
-                           after={"email": target.email, "queued": queued})
+        await audited(db, actor, at=now, action="config.user.reset_password", target_kind="user",
+                      target_id=target.id, after={"email": target.email, "queued": queued})
     return queued
 
 
@@ -373,8 +367,6 @@ async def update_organization(
         stored_domains = (await domains_by_organization(db, [org.id]))[org.id]
         after = audit_organization(org, stored_domains)
         if after != before:
-            actor_id, behalf_id = audit_actor(actor)
-            await audit.record(db, at=now, actor_id=actor_id, on_behalf_of_id=behalf_id,
-                               action="config.organization.update", target_kind="organization", target_id=org.id,
-                               before=before, after=after)
+            await audited(db, actor, at=now, action="config.organization.update", target_kind="organization",
+                          target_id=org.id, before=before, after=after)
     return ChangedOrganization(org, stored_domains)

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat import audit, widget
+from chat import widget
 from chat.attachments import ALLOWED_TYPES, MAX_PER_MESSAGE
 from chat.authz import Action, Principal, require
-from chat.directory import audit_actor, require_site_reader
+from chat.directory import audited, require_site_reader
 from chat.directory_views import audit_site
 from chat.errors import NotFound, ValidationFailed
 from chat.models import Role, Site, User
@@ -100,7 +100,5 @@ async def patch_widget_settings(
 
 async def _audited(db: AsyncSession, svc: Services, actor: Principal | None, site: Site, before: dict[str, Any]) -> None:
     # The widget settings are part of the site's audited state (chat.directory_views.audit_site).
-    actor_id, behalf_id = audit_actor(actor)
-    await audit.record(db, at=svc.clock.now(), actor_id=actor_id, on_behalf_of_id=behalf_id,
-                       action="config.site.update", target_kind="site", target_id=site.id, before=before,
-                       after=audit_site(site))
+    await audited(db, actor, at=svc.clock.now(), action="config.site.update", target_kind="site",
+                  target_id=site.id, before=before, after=audit_site(site))
