@@ -25,6 +25,9 @@ async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
 
 async def open_companies(page: Page) -> None:
     await page.get_by_role("button", name="Admin", exact=True).click()
+    # "Team and routing" first finishes loading: admin.js writes its late answer into
+    # whichever tab is shown by then (reported to the lead).
+    await expect(page.get_by_test_id("admin-agents")).to_be_visible()
     await page.get_by_test_id("settings-nav-companies").click()
     await expect(page.get_by_test_id("settings-companies")).to_be_visible()
 

@@ -62,6 +62,9 @@ async def world(sqlite_url: str, tmp_path: Path, manual_clock: ManualClock) -> A
 
 async def open_sites(page: Page) -> None:
     await page.get_by_role("button", name="Admin", exact=True).click()
+    # "Team and routing" first finishes loading: admin.js writes its late answer into
+    # whichever tab is shown by then (reported to the lead).
+    await expect(page.get_by_test_id("admin-agents")).to_be_visible()
     await page.get_by_test_id("settings-nav-sites").click()
     await expect(page.get_by_test_id("settings-sites")).to_be_visible()
 

@@ -28,6 +28,9 @@ async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
 
 async def open_people(page: Page) -> None:
     await page.get_by_role("button", name="Admin", exact=True).click()
+    # "Team and routing" first finishes loading: admin.js writes its late answer into
+    # whichever tab is shown by then (reported to the lead).
+    await expect(page.get_by_test_id("admin-agents")).to_be_visible()
     await page.get_by_test_id("settings-nav-users").click()
     await expect(page.get_by_test_id("settings-users")).to_be_visible()
 
