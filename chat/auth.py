@@ -193,6 +193,22 @@ def identity_hash(identity_secret: str, external_id: str) -> str:
     return hmac.new(identity_secret.encode(), external_id.encode(), hashlib.sha256).hexdigest()
 
 
+def identity_vouched(site: Site, external_id: str, external_hash: str | None, now: datetime) -> bool:
+    """Whether ``external_hash`` vouches for ``external_id`` on ``site``: signed with its
+    identity secret, or with the secret it had before a rotation while that one's grace
+    lasts (``now`` before ``previous_secret_until``, exclusive) — the site's backend is
+    redeployed with the new secret within the grace, and visitors signed meanwhile still
+    get in. Both comparisons always run, in constant time, so timing tells nothing."""
+    if not external_hash:
+        return False
+    current = hmac.compare_digest(identity_hash(site.identity_secret, external_id), external_hash)
+    previous = False
+    if site.previous_identity_secret and site.previous_secret_until is not None:
+        previous = hmac.compare_digest(identity_hash(site.previous_identity_secret, external_id), external_hash)
+        previous = previous and now < site.previous_secret_until
+    return current or previous
+
+
 @dataclass(frozen=True)
 class VisitorSession:
     token: str
@@ -224,7 +240,7 @@ async def visitor_session(
             raise NotFound("no such site", code="site_not_found")
         user: User | None = None
         if external_id is not None:
-            if not external_hash or not hmac.compare_digest(identity_hash(site.identity_secret, external_id), external_hash):
+            if not identity_vouched(site, external_id, external_hash, now):
                 metrics.AUTH_FAILURES["identity"].inc()
                 raise Unauthenticated("the identity hash does not match this user id", code="identity_rejected")
             user = await db.scalar(select(User).where(User.site_id == site.id, User.external_id == external_id))

@@ -7,20 +7,24 @@ anything), and publishes only after the commit.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from msgspec import UNSET, UnsetType
 from sqlalchemy import ColumnElement, Select, false, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat import audit, validation
 from chat import ui_prefs as ui_prefs_rules
-from chat import validation
 from chat.authz import Action, OrgRef, Principal, UserRef, can, require
+from chat.directory_views import audit_site, audit_user
 from chat.errors import Conflict, Forbidden, ImpersonationActive, NotFound, Unauthenticated, ValidationFailed
 from chat.events import user_channel as user_channel  # re-exported: chat.groups and the hub import it from here
 from chat.mail import preferences
@@ -28,6 +32,8 @@ from chat.models import STAFF_ROLES, AuthSession, Organization, OrganizationDoma
 from chat.passwords import hash_new_password, verify_password
 from chat.services import Services
 from escalation.policy_table import PlanTier
+
+_T = TypeVar("_T")
 
 
 async def find_organization(db: AsyncSession, ref: int | str) -> Organization:
@@ -257,6 +263,53 @@ def check_new_user(*, email: str, role: Role, name: str, language: str) -> NewUs
     return clean
 
 
+def check_membership(role: Role, org: Organization | None) -> None:
+    """Who may belong where (422, ``field`` naming the input to change): staff to no
+    organization, a reseller admin to a reseller, a customer user to a customer company or
+    none. The same rule for a new user and a changed one (chat.directory_admin)."""
+    if role in STAFF_ROLES and org is not None:
+        raise ValidationFailed(f"{role.value} is platform staff and belongs to no organization", field="organization")
+    if role is Role.RESELLER_ADMIN and (org is None or org.kind is not OrgKind.RESELLER):
+        raise ValidationFailed("a reseller_admin needs --org naming a reseller organization", field="organization")
+    if role is Role.CUSTOMER and org is not None and org.kind is not OrgKind.CUSTOMER:
+        raise ValidationFailed(
+            f"a customer belongs to a customer organization, not to reseller {org.slug!r}", field="organization"
+        )
+
+
+def audit_actor(actor: Principal | None) -> tuple[int | None, int | None]:
+    """``(actor_id, on_behalf_of_id)`` of an audit row: who did it and, in a support
+    session acting as a user (chat.impersonation), whom they acted as; ``None`` for the
+    operator's command line."""
+    if actor is None:
+        return None, None
+    if actor.impersonator_id is not None:
+        return actor.impersonator_id, actor.user_id
+    return actor.user_id, None
+
+
+async def audited(
+    db: AsyncSession,
+    actor: Principal | None,
+    *,
+    at: datetime,
+    action: str,
+    target_kind: str,
+    target_id: int | str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Record a change made through the product in the audit log (:func:`chat.audit.record`),
+    in the caller's transaction: who (and, in a support session, as whom), what, before →
+    after. The operator's command line (``actor`` None) is not recorded: there is no person
+    to name, and whoever runs it holds the database itself."""
+    if actor is None:
+        return
+    actor_id, behalf_id = audit_actor(actor)
+    await audit.record(db, at=at, actor_id=actor_id, on_behalf_of_id=behalf_id, action=action,
+                       target_kind=target_kind, target_id=target_id, before=before, after=after)
+
+
 async def add_user(
     db: AsyncSession,
     svc: Services,
@@ -269,6 +322,7 @@ async def add_user(
     name: str,
     language: str,
     language_chosen: bool = False,
+    audit_action: str = "config.user.create",
 ) -> User:
     """Add a login inside the caller's transaction (flushed, so it has its id), with every
     rule and error of :func:`create_user`. A caller that must do more in the same
@@ -280,12 +334,7 @@ async def add_user(
     clean = check_new_user(email=email, role=role, name=name, language=language)
     require_user_admin(actor)
     org = await visible_organization(db, actor, organization) if organization is not None else None
-    if role in STAFF_ROLES and org is not None:
-        raise ValidationFailed(f"{role.value} is platform staff and belongs to no organization")
-    if role is Role.RESELLER_ADMIN and (org is None or org.kind is not OrgKind.RESELLER):
-        raise ValidationFailed("a reseller_admin needs --org naming a reseller organization")
-    if role is Role.CUSTOMER and org is not None and org.kind is not OrgKind.CUSTOMER:
-        raise ValidationFailed(f"a customer belongs to a customer organization, not to reseller {org.slug!r}")
+    check_membership(role, org)
     if actor is not None:
         require(
             actor,
@@ -313,6 +362,8 @@ async def add_user(
     except IntegrityError:
         # The same address added at once by another request: its transaction won.
         raise Conflict(f"a user with e-mail {clean.email} already exists", code="email_taken") from None
+    await audited(db, actor, at=user.created_at, action=audit_action, target_kind="user", target_id=user.id,
+                  after=audit_user(user))
     return user
 
 
@@ -351,8 +402,11 @@ async def set_user_disabled(svc: Services, actor: Principal | None, user: int | 
         target = await visible_user(db, actor, user)
         if actor is not None:
             require(actor, Action.DISABLE_USER, await user_ref(db, target))
+        before = audit_user(target)
         target.disabled = disabled
         target.disabled_at = now if disabled else None
+        await audited(db, actor, at=now, action="config.user.disable" if disabled else "config.user.enable",
+                      target_kind="user", target_id=target.id, before=before, after=audit_user(target))
         if disabled:
             await db.execute(
                 update(AuthSession)
@@ -431,11 +485,64 @@ class NewSite:
     snippet: str
 
 
+def require_site_reader(actor: Principal) -> None:
+    """Who reads the sites and their widget settings: who manages them
+    (``Action.MANAGE_SITES``), and read-only staff acting as themselves (the console's
+    settings screens, with their controls disabled; never a secret)."""
+    if actor.role is not Role.READ_ONLY or actor.impersonated:
+        require(actor, Action.MANAGE_SITES)
+
+
 async def list_sites(svc: Services, actor: Principal) -> list[Site]:
-    """Every widget site, by id (with their identity secrets: support admins only)."""
-    require(actor, Action.MANAGE_SITES)
+    """Every widget site, by id: for support admins (the handler adds the identity
+    secrets for them only, ``Action.MANAGE_SITES``) and read-only staff, who see the
+    console's settings screens with their controls disabled."""
+    require_site_reader(actor)
     async with svc.sessions() as db:
         return list(await db.scalars(select(Site).order_by(Site.id)))
+
+
+def checked(rule: Callable[..., _T], value: Any, field: str, **options: Any) -> _T:
+    """``rule(value, field, **options)`` (a :mod:`chat.validation` check) whose refusal
+    names ``field``, so a settings form marks that input."""
+    try:
+        return rule(value, field, **options)
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, field=field) from None
+
+
+# A host as browsers send it in Origin: DNS labels or an IP. No wildcard: the frame's
+# check (chat.http.widget_routes.frame) compares origins exactly, so "*.shop.example"
+# would be stored and never match.
+_ORIGIN_HOST = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+
+
+def _plain_host(host: str) -> bool:
+    if ":" in host:  # IPv6, unbracketed by urlsplit
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return False
+        return True
+    return _ORIGIN_HOST.match(host) is not None
+
+
+def clean_origins(values: Sequence[str]) -> list[str]:
+    """A site's allowed origins, normalized, sorted, without repeats. The first that is
+    not an origin (scheme and host, an optional port; no path, query or wildcard) is
+    refused with ``field`` ``allowed_origins.<its index>``; none at all with
+    ``allowed_origins``."""
+    origins: set[str] = set()
+    for index, value in enumerate(values):
+        where = f"allowed_origins.{index}"
+        clean = checked(validation.origin, value, where)
+        if not _plain_host(urlsplit(clean).hostname or ""):
+            raise ValidationFailed(f"{where}: {value!r} is not an origin like https://shop.example.com", field=where)
+        origins.add(clean)
+    if not origins:
+        raise ValidationFailed("allowed_origins: give at least one origin the widget may be embedded on",
+                               field="allowed_origins")
+    return sorted(origins)
 
 
 def embed_snippet(public_url: str, site: Site) -> str:
@@ -451,11 +558,9 @@ async def create_site(
     organization: int | str | None = None,
     default_language: str = "en",
 ) -> NewSite:
-    clean_name = validation.text(name, "name", max_length=200)
-    origins = sorted({validation.origin(o) for o in allowed_origins})
-    if not origins:
-        raise ValidationFailed("allowed_origins: give at least one origin the widget may be embedded on")
-    clean_language = validation.language(default_language, "default_language")
+    clean_name = checked(validation.text, name, "name", max_length=200)
+    origins = clean_origins(allowed_origins)
+    clean_language = checked(validation.language, default_language, "default_language")
     if actor is not None:
         require(actor, Action.MANAGE_SITES)
     async with svc.sessions.begin() as db:
@@ -471,6 +576,9 @@ async def create_site(
             created_at=svc.clock.now(),
         )
         db.add(site)
+        await db.flush()
+        await audited(db, actor, at=site.created_at, action="config.site.create", target_kind="site",
+                      target_id=site.id, after=audit_site(site))
     return NewSite(site, embed_snippet(svc.settings.public_url, site))
 
 

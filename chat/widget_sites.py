@@ -6,10 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat import widget
 from chat.attachments import ALLOWED_TYPES, MAX_PER_MESSAGE
 from chat.authz import Action, Principal, require
+from chat.directory import audited, require_site_reader
+from chat.directory_views import audit_site
 from chat.errors import NotFound, ValidationFailed
 from chat.models import Role, Site, User
 from chat.services import Services
@@ -54,7 +57,7 @@ async def public_config(svc: Services, site: Site) -> dict[str, Any]:
 
 
 async def widget_settings(svc: Services, actor: Principal, site_id: int) -> widget.WidgetSettings:
-    require(actor, Action.MANAGE_SITES)
+    require_site_reader(actor)
     async with svc.reads() as db:
         site = await db.get(Site, site_id)
     if site is None:
@@ -70,8 +73,10 @@ async def replace_widget_settings(svc: Services, actor: Principal, site_id: int,
         site = await db.get(Site, site_id)
         if site is None:
             raise NotFound("no such site", code="site_not_found")
+        before = audit_site(site)
         # A new dict: the JSON column notices only reassignment, not in-place changes.
         site.settings = {**(site.settings or {}), widget.SETTINGS_KEY: parsed.stored()}
+        await _audited(db, svc, actor, site, before)
     return parsed
 
 
@@ -87,5 +92,13 @@ async def patch_widget_settings(
         if site is None:
             raise NotFound("no such site", code="site_not_found")
         parsed = widget.patched_settings(widget.stored_settings(site.settings, site.id), patch)
+        before = audit_site(site)
         site.settings = {**(site.settings or {}), widget.SETTINGS_KEY: parsed.stored()}
+        await _audited(db, svc, actor, site, before)
     return parsed
+
+
+async def _audited(db: AsyncSession, svc: Services, actor: Principal | None, site: Site, before: dict[str, Any]) -> None:
+    # The widget settings are part of the site's audited state (chat.directory_views.audit_site).
+    await audited(db, actor, at=svc.clock.now(), action="config.site.update", target_kind="site",
+                  target_id=site.id, before=before, after=audit_site(site))

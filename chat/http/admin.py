@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from chat import directory
+from chat.authz import Action, can
 from chat.errors import ValidationFailed
 from chat.http.common import JSON, Strict, current, path_id, read_json, services
 from chat.http.views import OrganizationView, SiteView, UserView
@@ -138,4 +139,9 @@ async def create_site(request: Request) -> Response:
 async def list_sites(request: Request) -> Response:
     principal, _ = await current(request)
     sites = await directory.list_sites(services(request), principal)
-    return JSON({"sites": [SiteView.of(s, with_secret=True) for s in sites]})
+    manager = can(principal, Action.MANAGE_SITES)
+    return JSON({
+        "sites": [SiteView.of(s, with_secret=manager) for s in sites],
+        # The embed snippet of each, for the console's copy button.
+        "snippets": {str(s.id): directory.embed_snippet(services(request).settings.public_url, s) for s in sites},
+    })

@@ -241,18 +241,27 @@ async def request_password_reset(svc: Services, email: str, *, address: str | No
         user = await db.scalar(select(User).where(User.email == wanted[:320]))
         if user is None or user.disabled or user.role not in PASSWORD_ROLES:
             return
-        token = links.mint(
-            svc.tokens, Purpose.PASSWORD_RESET, {"u": user.id, "h": password_fingerprint(user.password_hash)},
-            single_use=True,
-        )
-        await queue_mail(
-            db, svc, key=_mail_key(MailKind.PASSWORD_RESET, user.id, token), kind=MailKind.PASSWORD_RESET, user=user,
-            context={
-                "url": links.url(svc.settings.public_url, Purpose.PASSWORD_RESET, token),
-                "expires_minutes": links.PASSWORD_RESET_SECONDS // 60,
-            },
-            now=now,
-        )
+        await queue_password_reset(db, svc, user, now)
+
+
+async def queue_password_reset(db: AsyncSession, svc: Services, user: User, now: datetime) -> bool:
+    """Queue the reset-link mail for ``user`` in the caller's transaction (the caller
+    decided they get one: "forgot password" above, or an admin's
+    ``POST /api/users/{id}/reset-password``); whether a row was queued (not when the
+    address is suppressed)."""
+    token = links.mint(
+        svc.tokens, Purpose.PASSWORD_RESET, {"u": user.id, "h": password_fingerprint(user.password_hash)},
+        single_use=True,
+    )
+    row = await queue_mail(
+        db, svc, key=_mail_key(MailKind.PASSWORD_RESET, user.id, token), kind=MailKind.PASSWORD_RESET, user=user,
+        context={
+            "url": links.url(svc.settings.public_url, Purpose.PASSWORD_RESET, token),
+            "expires_minutes": links.PASSWORD_RESET_SECONDS // 60,
+        },
+        now=now,
+    )
+    return row is not None
 
 
 
@@ -342,7 +351,7 @@ async def invite_user(
     async with svc.sessions.begin() as db:
         user = await add_user(
             db, svc, actor, email=email, role=role, organization=organization, password_hash=None, name=name,
-            language=language, language_chosen=language_chosen,
+            language=language, language_chosen=language_chosen, audit_action="config.user.invite",
         )
         queued = await _queue_invitation(db, svc, actor, user, now)
     return Invited(user, queued)

@@ -324,7 +324,7 @@ async function showIntake(keep) {
   }
   const categories = await loadCategories();
   S.form = intakeForm({
-    t: S.t, cfg: S.cfg, categories, offline, maxChars: S.cfg.max_message_chars,
+    t: S.t, lang: S.lang, cfg: S.cfg, categories, offline, maxChars: S.cfg.max_message_chars,
     defaults: { name: S.me.name || (S.identity && S.identity.name) || "" }, keep,
     submit: offline ? leaveMessage : startChat,
   });

@@ -18,7 +18,7 @@ function localNow() {
 const categoryTitle = (c) => (c.titles && c.titles[document.documentElement.lang]) || c.name;
 
 /** The intake form. ``submit(values)`` may throw; the form shows a generic error then. */
-export function intakeForm({ t, cfg, categories, offline, defaults, keep, maxChars, submit }) {
+export function intakeForm({ t, lang, cfg, categories, offline, defaults, keep, maxChars, submit }) {
   const modes = Object.fromEntries(cfg.prechat.fields.map((f) => [f.name, f.mode]));
   if (offline) modes.email = "required";
   if (!categories.length) modes.category = "hidden";
@@ -42,7 +42,7 @@ export function intakeForm({ t, cfg, categories, offline, defaults, keep, maxCha
   const error = h("p", { class: "error", role: "alert", hidden: true });
   const button = h("button", { type: "submit", class: "primary" }, t(offline ? "leave_message" : "start_chat"));
   const form = h("form", { class: "intake", novalidate: true },
-    h("p", { class: "intro" }, t(offline ? "offline_intro" : "prechat_intro")),
+    h("p", { class: "intro" }, offline && (cfg.offline_message || {})[lang] || t(offline ? "offline_intro" : "prechat_intro")),
     field("name", "f_name", h("input", { maxlength: 200, autocomplete: "name", value: defaults.name || "" })),
     field("email", "f_email", h("input", { type: "email", maxlength: 320, autocomplete: "email" })),
     field("category", "f_category", h("select", {},

@@ -52,7 +52,7 @@ def test_a_site_shows_its_secret_only_when_asked() -> None:
     site = Site(id=3, public_key="pk_x", name="Shop", organization_id=None, allowed_origins=["https://a.test"],
                 identity_secret="s3cret", default_language="en", created_at=AT)
     common = ('{"id":3,"public_key":"pk_x","name":"Shop","organization_id":null,"allowed_origins":["https://a.test"],'
-              '"default_language":"en","created_at":"2026-03-04T05:06:07+00:00"')
+              '"default_language":"en","created_at":"2026-03-04T05:06:07+00:00","previous_secret_until":null')
     assert encoded(SiteView.of(site, with_secret=True)) == common + ',"identity_secret":"s3cret"}'
     assert encoded(SiteView.of(site, with_secret=False)) == common + "}"
 

@@ -2,8 +2,8 @@
 // the person is created without a password and mailed a link to set their own
 // (POST /api/users with "invite": true), so no password is passed around by hand. The
 // people invited from this page are listed with "Resend invitation"
-// (POST /api/users/{id}/invite); there is no API listing users, so the list lasts as long
-// as the page. The server decides who may invite whom; this only offers the form to the
+// (POST /api/users/{id}/invite); that list lasts as long as the page (everyone is on the
+// People tab, ./settings/users.js). The server decides who may invite whom; this only offers the form to the
 // role that may use it.
 
 import { api } from "./api.js";
