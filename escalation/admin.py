@@ -96,23 +96,11 @@ def _checked(build: Any) -> Any:
         raise app_error(exc) from None
 
 
-def _actor_ids(actor: Principal) -> tuple[int, int | None]:
-    """The audit row's people: the staff member who acted, and whom they acted as when
-    impersonating (chat.impersonation)."""
-    if actor.impersonator_id is not None:
-        return actor.impersonator_id, actor.user_id
-    return actor.user_id, None
-
-
-async def _audit(svc: Services, db: AsyncSession, actor: Principal, action: str, kind: str, key: str,
-                 before: View | None, after: View | None) -> None:
+async def _audit(svc: Services, db: AsyncSession, actor: Principal, action: str, kind: str, key: str | int,
+                 before: Any, after: Any) -> None:
     """One audit row in the writing transaction; ``before``/``after`` are the views GET returns."""
-    actor_id, on_behalf_of_id = _actor_ids(actor)
-    await audit.record(
-        db, at=svc.clock.now(), actor_id=actor_id, on_behalf_of_id=on_behalf_of_id, action=action,
-        target_kind=kind, target_id=key, before=msgspec.to_builtins(before) if before is not None else None,
-        after=msgspec.to_builtins(after) if after is not None else None,
-    )
+    await audit.record_change(db, actor, at=svc.clock.now(), action=action, target_kind=kind, target_id=key,
+                              before=before, after=after)
 
 
 def _name(value: object) -> str:
@@ -485,21 +473,13 @@ def _audit_json(row: SlaPolicyRow) -> dict[str, Any]:
     return msgspec.to_builtins(SlaPolicyView.of(row))  # type: ignore[no-any-return]
 
 
-async def _audit(db: AsyncSession, svc: Services, actor: Principal, verb: str, policy_id: int,
-                 before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
-    await audit.record(db, at=svc.clock.now(), actor_id=actor.impersonator_id or actor.user_id,
-                       on_behalf_of_id=actor.user_id if actor.impersonated else None,
-                       action=f"config.policy.{verb}", target_kind="policy", target_id=policy_id,
-                       before=before, after=after)
-
-
 async def create_policy(svc: Services, actor: Principal, body: Mapping[str, Any]) -> SlaPolicyView:
     require(actor, Action.MANAGE_SLA)
     async with svc.sessions.begin() as db:
         row = await _checked_policy(db, body, None)
         db.add(row)
         await db.flush()
-        await _audit(db, svc, actor, "create", row.id, None, _audit_json(row))
+        await _audit(svc, db, actor, "config.policy.create", "policy", row.id, None, _audit_json(row))
         return SlaPolicyView.of(row)
 
 
@@ -514,7 +494,7 @@ async def update_policy(svc: Services, actor: Principal, policy_id: int, body: M
         for column in _POLICY_COLUMNS:
             setattr(row, column, getattr(checked, column))
         await db.flush()
-        await _audit(db, svc, actor, "update", row.id, before, _audit_json(row))
+        await _audit(svc, db, actor, "config.policy.update", "policy", row.id, before, _audit_json(row))
         return SlaPolicyView.of(row)
 
 
@@ -529,4 +509,4 @@ async def delete_policy(svc: Services, actor: Principal, policy_id: int) -> None
                            field="id")
         before = _audit_json(row)
         await db.delete(row)
-        await _audit(db, svc, actor, "delete", policy_id, before, None)
+        await _audit(svc, db, actor, "config.policy.delete", "policy", policy_id, before, None)

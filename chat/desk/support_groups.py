@@ -50,8 +50,8 @@ def _json(group: SupportGroup) -> dict[str, Any]:
 
 async def _audit(db: AsyncSession, svc: Services, actor: Principal, verb: str, key: str,
                  before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
-    await audit.record(db, at=svc.clock.now(), actor_id=actor.user_id, action=f"config.group.{verb}",
-                       target_kind="group", target_id=key, before=before, after=after)
+    await audit.record_change(db, actor, at=svc.clock.now(), action=f"config.group.{verb}", target_kind="group",
+                              target_id=key, before=before, after=after)
 
 
 async def create_group(
