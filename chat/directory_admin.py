@@ -30,6 +30,7 @@ from chat.directory import (
     domains_by_organization,
     find_organization,
     require_user_admin,
+    user_channel,
     user_ref,
     visible_organization,
     visible_user,
@@ -219,10 +220,11 @@ async def update_user(
     (``Action.CREATE_USER``, as the person was too) and belong where their role may
     (:func:`chat.directory.check_membership`, 422 ``field`` ``organization``). Nobody
     changes their own role (an admin demoting themselves by mistake has no way back), and
-    anonymous visitors are the widget's. A new role takes effect on the person's next
-    request at once, and on their open sockets at the hubs' next revalidation (every
-    ``chat.hub.presence.ANNOUNCE_SECONDS``): a socket opened with the old role closes
-    (4409), and their console asks them to sign in again. No session is revoked."""
+    anonymous visitors are the widget's. A new role or company takes effect on the person's
+    next request at once; their open sockets, which act with what they signed in as, are
+    closed on every process after the commit (``user.changed``, 4409: sign in again) — the
+    hubs' periodic revalidation is only the net for a lost broker message. No session is
+    revoked."""
     require_user_admin(actor)
     clean_name = checked(validation.text, name, "name", max_length=200, required=False) if isinstance(name, str) else UNSET
     clean_language = checked(validation.language, language, "language") if isinstance(language, str) else UNSET
@@ -263,6 +265,10 @@ async def update_user(
         if after != before:
             await audited(db, actor, at=now, action="config.user.update", target_kind="user", target_id=target.id,
                           before=before, after=after)
+        standing_changed = (before.get("role"), before.get("organization_id")) != (
+            after.get("role"), after.get("organization_id"))
+    if standing_changed:
+        await svc.publish(user_channel(target.id), {"type": "user.changed", "user_id": target.id})
     return target
 
 

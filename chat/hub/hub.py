@@ -79,6 +79,7 @@ class Hub:
             "presence": self._heard_presence,
             ACCESS_MESSAGE: self._access_changed,
             "user.disabled": self._cut,
+            "user.changed": self._cut,
             "session.revoked": self._cut,
             **dict.fromkeys(NOTICE_TYPES, self._notice),
             "inbox": self._to_staff,
@@ -339,8 +340,10 @@ class Hub:
 
     def _cut(self, _channel: str, message: dict[str, Any]) -> None:
         for conn in list(self.by_user.get(int(message["user_id"]), ())):
-            if message["type"] == "user.disabled" or conn.principal.session_id == message.get("session_id"):
-                conn.close_soon(CLOSE_ACCOUNT_GONE, "account disabled or signed out")
+            # Disabled, or a role or company changed (a socket acts with what it signed in
+            # as): every socket of the user; a revoked session: that session's.
+            if message["type"] != "session.revoked" or conn.principal.session_id == message.get("session_id"):
+                conn.close_soon(CLOSE_ACCOUNT_GONE, "account disabled, changed or signed out")
 
     # -- group membership and notices (chat.groups) -----------------------------------
 
@@ -398,8 +401,10 @@ class Hub:
         """Close sockets whose user was disabled or whose session was revoked — the safety
         net for a disable announced while the broker was away — and those whose user's
         role is no longer the one the socket was opened with (a socket acts with the role
-        it authenticated as: staff-only frames, internal notes; no use case changes a role
-        today, so this is the net for an operator's change in the database)."""
+        it authenticated as: staff-only frames, internal notes). A role changed through the
+        product closes them at once (``user.changed``, chat.directory_admin.update_user);
+        this is the net for a message lost with the broker and for an operator's change in
+        the database."""
         conns = self.all_connections()
         if not conns:
             return

@@ -107,8 +107,8 @@ async def test_an_access_change_lost_with_the_broker_is_applied_when_it_is_back(
 
 
 async def test_a_changed_role_closes_the_users_sockets_on_revalidation(people: People) -> None:
-    """A socket acts with the role it authenticated as; no use case changes a role, but an
-    operator may in the database: the hub's periodic revalidation closes such sockets
+    """A socket acts with the role it authenticated as; an operator may change a role in the
+    database, by hand (the admin's PATCH closes the sockets at once: tests/chat/http): the hub's periodic revalidation closes such sockets
     (4409, sign in again), others stay."""
     svc, hub = people.server.services, people.server.hub
     async with people.client("agent") as agent, people.client("agent2") as other:
