@@ -65,6 +65,19 @@ async def test_after_skai_a_skai_topic_ticket_is_measured_on_the_moscow_calendar
         assert titles is not None and titles.titles["ru"].startswith("Отслеживание")
 
 
+async def test_after_skai_a_day_is_a_working_day_of_hours_as_skai_reads_it(desk: Desk, clock: ManualClock) -> None:
+    """SKAI's "1 working day" asked on Friday 17:45 Moscow is due on Monday at 17:45 (8.5
+    working hours later: 15 min on Friday, 8 h 15 min on Monday), not at Monday's close as
+    a whole business day would be; stage one follows the same rule."""
+    await apply_preset(desk.svc, desk.admin, "SKAI")
+    clock.set(datetime(2026, 3, 13, 14, 45, tzinfo=UTC))  # Friday 17:45 Moscow (UTC+3)
+    ticket = await _ticket(desk, "server_failure")
+    assert ticket["deadlines"]["stage_one"]["due_at"] == "2026-03-16T14:45:00+00:00"
+    assert ticket["deadlines"]["resolution"]["due_at"] == "2026-03-16T14:45:00+00:00"
+    two_days = await _ticket(desk, "accounts_and_access")  # 2 working days: Tuesday 17:45 Moscow
+    assert two_days["deadlines"]["resolution"]["due_at"] == "2026-03-17T14:45:00+00:00"
+
+
 async def test_applying_is_audited_and_twice_changes_nothing(desk: Desk) -> None:
     first = await apply_preset(desk.svc, desk.admin, "FFC")
     # The seeded desk is FFC's already (migration 0004): only the desk setting is stored.
