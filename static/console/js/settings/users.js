@@ -2,11 +2,12 @@
 // visitors), searched by name or e-mail and filtered by role, company and whether
 // disabled; a support admin changes a person's role, company, name and language, disables
 // or enables them (disabling ends their sessions at once) and mails them a password reset
-// (the forgot-password link: nobody but them ever sees a password). Inviting a person
-// stays where it was (the "Team and routing" tab, ../people.js). Read-only staff search and
-// read, with the controls disabled. A refusal marks the field the server names (./form.js).
+// (the forgot-password link: nobody but them ever sees a password). "Invite a person"
+// (../people.js) heads this tab for support admins, as it does "Team and routing", where
+// it was first. Read-only staff search and read, with the controls disabled. A refusal marks the field the server names (./form.js).
 
 import { api } from "../api.js";
+import { PeopleSection } from "../people.js";
 import { h, replace } from "/static/shared/dom.js";
 import { LANGUAGE_NAMES, LANGUAGES, fmtDateTime, register, t } from "/static/shared/i18n.js";
 import { errorText, roleLabel } from "/static/shared/labels.js";
@@ -23,6 +24,7 @@ export class UsersScreen {
   constructor(ctx) {
     this.ctx = ctx;
     this.editing = null;
+    this.people = new PeopleSection(ctx);
   }
 
   get manage() {
@@ -45,8 +47,10 @@ export class UsersScreen {
     filters.addEventListener("submit", (ev) => { ev.preventDefault(); this._load(); });
     for (const el of [this.role, this.org, this.disabled]) el.addEventListener("change", () => this._load());
     this.list = h("div", { "data-testid": "users-list" });
-    this.el = h("section", { class: "admin", "data-testid": "settings-users" }, h("h2", {}, t("users.title")),
-      h("p", { class: "muted" }, t("users.help")), filters, this.list);
+    const invite = await this.people.render();
+    this.el = h("div", {}, invite,
+      h("section", { class: "admin", "data-testid": "settings-users" }, h("h2", {}, t("users.title")),
+        h("p", { class: "muted" }, t("users.help")), filters, this.list));
     await this._load();
     return this.el;
   }
