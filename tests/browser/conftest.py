@@ -15,6 +15,7 @@ from playwright.async_api import Browser, expect
 from chat.clock import SystemClock
 from chat.settings import Settings
 from tests.browser.chromium import chromium
+from tests.browser.widget_harness import WidgetWorld, widget_world
 from tests.conftest import make_settings
 from tests.support.live import LiveServer, live_server
 from tests.support.processes import free_port
@@ -23,6 +24,14 @@ from tests.support.processes import free_port
 # loaded machine (CI shares two cores), a passing assertion returns as soon as it holds.
 expect.set_options(timeout=15_000)
 
+
+
+@pytest.fixture
+async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
+    """The product on SQLite with a customer's widget site on another origin
+    (tests/browser/widget_harness.py); a test file that needs another world declares its own."""
+    async with widget_world(sqlite_url, tmp_path / "var") as w:
+        yield w
 
 
 @pytest.fixture

@@ -73,6 +73,15 @@ async def console_live(page: Page) -> None:
     await expect(connection).not_to_have_class(re.compile(r"\bdown\b"))
 
 
+async def open_settings(page: Page, key: str) -> None:
+    """Admin, then the settings tab ``key`` (``data-testid="settings-nav-<key>"``,
+    js/settings/pages.js), chosen once it says so."""
+    await page.get_by_role("button", name="Admin", exact=True).click()
+    tab = page.get_by_test_id(f"settings-nav-{key}")
+    await tab.click()
+    await expect(tab).to_have_attribute("aria-pressed", "true")
+
+
 async def open_portal(browser: Browser, world: WidgetWorld, email: str, section: str = "") -> tuple[BrowserContext, Page]:
     """A fresh browser context signed in to the customer area (``/portal/#section``)."""
     context = await browser.new_context()

@@ -6,23 +6,13 @@ new one beside it, the action in words and the target by name."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 from playwright.async_api import Browser, expect
 from sqlalchemy import select
 
 from chat.desk.models import AgentProfile, CannedReply
 from chat.models import AuditLog, Role
 from tests.browser.console_helpers import api, open_console, staff
-from tests.browser.widget_harness import WidgetWorld, widget_world
-
-
-@pytest.fixture
-async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
-    async with widget_world(sqlite_url, tmp_path / "var") as w:
-        yield w
+from tests.browser.widget_harness import WidgetWorld
 
 
 async def config_actions(world: WidgetWorld) -> list[str]:

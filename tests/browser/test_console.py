@@ -4,10 +4,7 @@ contexts, the visitor in a third on the customer's site through the real widget.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 from playwright.async_api import Browser, FrameLocator, Page, expect
 
 from chat import directory
@@ -26,14 +23,8 @@ from tests.browser.console_helpers import (
     visitor_starts_chat,
     widget_messages,
 )
-from tests.browser.widget_harness import WidgetWorld, widget_world
+from tests.browser.widget_harness import WidgetWorld
 from tests.support.chatlog import eventually
-
-
-@pytest.fixture
-async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
-    async with widget_world(sqlite_url, tmp_path / "var") as w:
-        yield w
 
 
 async def ticket_number(frame: FrameLocator) -> int:

@@ -3,10 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 from playwright.async_api import Browser, expect
 
 from chat.auth import principal_of, visitor_session
@@ -14,13 +10,7 @@ from chat.conversations import start_conversation
 from chat.models import Role
 from escalation.closing import close_conversation
 from tests.browser.console_helpers import item, no_auto_assignment, open_console, staff
-from tests.browser.widget_harness import WidgetWorld, widget_world
-
-
-@pytest.fixture
-async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
-    async with widget_world(sqlite_url, tmp_path / "var") as w:
-        yield w
+from tests.browser.widget_harness import WidgetWorld
 
 
 async def test_a_chat_closed_by_its_customer_leaves_the_composer_disabled(browser: Browser, world: WidgetWorld) -> None:

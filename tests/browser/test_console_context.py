@@ -9,12 +9,9 @@ the real widget."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 from playwright.async_api import Browser, FrameLocator, Locator, Page, expect
 from sqlalchemy import update
 
@@ -32,13 +29,7 @@ from tests.browser.console_helpers import (
     open_console,
     staff,
 )
-from tests.browser.widget_harness import TIMEOUT_MS, WidgetWorld, new_page, open_widget, widget_world
-
-
-@pytest.fixture
-async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
-    async with widget_world(sqlite_url, tmp_path / "var") as w:
-        yield w
+from tests.browser.widget_harness import TIMEOUT_MS, WidgetWorld, new_page, open_widget
 
 
 async def ticket_number(frame: FrameLocator) -> int:

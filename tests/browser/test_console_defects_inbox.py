@@ -25,13 +25,7 @@ from tests.browser.console_helpers import (
     widget_messages,
 )
 from tests.browser.test_console import open_item, ticket_number
-from tests.browser.widget_harness import WidgetWorld, widget_world
-
-
-@pytest.fixture
-async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
-    async with widget_world(sqlite_url, tmp_path / "var") as w:
-        yield w
+from tests.browser.widget_harness import WidgetWorld
 
 
 @pytest.fixture(autouse=True)

@@ -21,14 +21,8 @@ from chat.groups import requests, service
 from chat.models import OrgKind, Role
 from tests.browser.console_helpers import api, api_as, history, open_console, open_portal, queue, staff
 from tests.browser.test_console_defects_inbox import png
-from tests.browser.widget_harness import WidgetWorld, widget_world
+from tests.browser.widget_harness import WidgetWorld
 from tests.chat.groups.helpers import Person, person
-
-
-@pytest.fixture
-async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
-    async with widget_world(sqlite_url, tmp_path / "var") as w:
-        yield w
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from chat import directory
 from chat.models import OrgKind, Role
 from escalation.models import TicketCategory
 from tests.browser.console_helpers import Staff, api, history, staff
-from tests.browser.widget_harness import PASSWORD, WidgetWorld, new_page, widget_world
+from tests.browser.widget_harness import PASSWORD, WidgetWorld, new_page
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
 
@@ -130,12 +129,6 @@ SIGN_IN = {
 }
 PAGE_IDS = {"admin": None, "reports": "reports-page", "mail": "mailbox", "spam": "spam-page", "audit": "audit-page",
             "profile": "profile-page"}
-
-
-@pytest.fixture
-async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
-    async with widget_world(sqlite_url, tmp_path / "var") as w:
-        yield w
 
 
 async def a_ticket_that_went_everywhere(world: WidgetWorld, admin: Staff) -> int:

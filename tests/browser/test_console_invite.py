@@ -4,10 +4,6 @@ the API's refusal is shown as it says it; an agent is not offered the form."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 from playwright.async_api import Browser, expect
 from sqlalchemy import select
 
@@ -15,13 +11,7 @@ from chat import directory
 from chat.mail.models import OutboxMail
 from chat.models import OrgKind, Role, User
 from tests.browser.console_helpers import open_console, staff
-from tests.browser.widget_harness import WidgetWorld, widget_world
-
-
-@pytest.fixture
-async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
-    async with widget_world(sqlite_url, tmp_path / "var") as w:
-        yield w
+from tests.browser.widget_harness import WidgetWorld
 
 
 async def outbox(world: WidgetWorld) -> list[tuple[str, str, int | None]]:

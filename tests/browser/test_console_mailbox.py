@@ -4,10 +4,6 @@ suppressed address; an agent and a customer each switch a kind of mail off."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 from playwright.async_api import Browser, expect
 from sqlalchemy import select
 
@@ -15,14 +11,8 @@ from chat import directory
 from chat.mail.models import MailStatus, MailSuppression
 from chat.models import OrgKind, Role, User
 from tests.browser.console_helpers import open_console, open_portal, staff
-from tests.browser.widget_harness import WidgetWorld, widget_world
+from tests.browser.widget_harness import WidgetWorld
 from tests.chat.mail.test_mailbox import add_mail
-
-
-@pytest.fixture
-async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
-    async with widget_world(sqlite_url, tmp_path / "var") as w:
-        yield w
 
 
 async def test_an_admin_opens_a_kept_mail_and_clears_a_suppressed_address(browser: Browser, world: WidgetWorld) -> None:

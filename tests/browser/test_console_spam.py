@@ -4,10 +4,6 @@ and takes it back with "Not spam"; the received-mail log opens a mail's original
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 from playwright.async_api import Browser, expect
 from sqlalchemy import select
 
@@ -18,14 +14,8 @@ from chat.models import OrgKind, Role
 from escalation.intake import TicketDraft, open_ticket
 from escalation.models import Ticket
 from tests.browser.console_helpers import open_console, staff
-from tests.browser.widget_harness import WidgetWorld, widget_world
+from tests.browser.widget_harness import WidgetWorld
 from tests.chat.mail.inbound.test_desk import add_inbound, original
-
-
-@pytest.fixture
-async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
-    async with widget_world(sqlite_url, tmp_path / "var") as w:
-        yield w
 
 
 async def test_an_agent_marks_a_ticket_spam_finds_it_on_the_spam_page_and_takes_it_back(

@@ -3,21 +3,11 @@ latest choice is the one everybody sees — docs/protocol.md, `presence`)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 from playwright.async_api import Browser, expect
 
 from chat.models import Role
 from tests.browser.console_helpers import open_console, staff
-from tests.browser.widget_harness import WidgetWorld, widget_world
-
-
-@pytest.fixture
-async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
-    async with widget_world(sqlite_url, tmp_path / "var") as w:
-        yield w
+from tests.browser.widget_harness import WidgetWorld
 
 
 async def test_away_chosen_in_one_tab_shows_in_the_other_and_back(browser: Browser, world: WidgetWorld) -> None:

@@ -5,23 +5,13 @@ browser (it is stored on their user, ``ui_prefs.view``)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 from playwright.async_api import Browser, Page, expect
 
 from chat.auth import principal_of, visitor_session
 from chat.conversations import start_conversation
 from chat.models import Role
 from tests.browser.console_helpers import api, item, no_auto_assignment, open_console, queue, staff
-from tests.browser.widget_harness import WidgetWorld, widget_world
-
-
-@pytest.fixture
-async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
-    async with widget_world(sqlite_url, tmp_path / "var") as w:
-        yield w
+from tests.browser.widget_harness import WidgetWorld
 
 
 async def chat(world: WidgetWorld, name: str, subject: str) -> int:

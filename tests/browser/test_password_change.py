@@ -4,25 +4,15 @@ second browser — is signed out at once (its socket closes 4409) while this one
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 from playwright.async_api import Browser, expect
 
 from chat import directory
 from chat.auth import login
 from chat.models import OrgKind, Role
 from tests.browser.console_helpers import console_live, open_console, open_portal, staff
-from tests.browser.widget_harness import PASSWORD, WidgetWorld, widget_world
+from tests.browser.widget_harness import PASSWORD, WidgetWorld
 
 NEW_PASSWORD = "Violet-Harbour-Tram-1877"
-
-
-@pytest.fixture
-async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
-    async with widget_world(sqlite_url, tmp_path / "var") as w:
-        yield w
 
 
 async def test_an_agent_changes_their_password_and_their_other_console_is_signed_out(

@@ -7,11 +7,9 @@ new messages land in view."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from playwright.async_api import Browser, expect
 from sqlalchemy import update
 
@@ -21,14 +19,8 @@ from chat.groups import requests, service
 from chat.models import Event, OrgKind, Role
 from tests.browser.console_helpers import api_as
 from tests.browser.portal_steps import PHONE, assert_no_horizontal_scroll, png, portal_as
-from tests.browser.widget_harness import WidgetWorld, widget_world
+from tests.browser.widget_harness import WidgetWorld
 from tests.chat.groups.helpers import person
-
-
-@pytest.fixture
-async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
-    async with widget_world(sqlite_url, tmp_path / "var") as w:
-        yield w
 
 
 async def test_members_see_times_files_and_alert_links(browser: Browser, world: WidgetWorld, tmp_path: Path) -> None:

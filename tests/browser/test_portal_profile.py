@@ -5,23 +5,13 @@ the form speaks the browser's language."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 from playwright.async_api import Browser, expect
 
 from chat import directory
 from chat.models import OrgKind, Role
 from tests.browser.console_helpers import api, staff
 from tests.browser.portal_steps import NARROW, assert_no_horizontal_scroll, portal_as
-from tests.browser.widget_harness import WidgetWorld, new_page, widget_world
-
-
-@pytest.fixture
-async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
-    async with widget_world(sqlite_url, tmp_path / "var") as w:
-        yield w
+from tests.browser.widget_harness import WidgetWorld, new_page
 
 
 async def test_a_customer_renames_herself_and_picks_german(browser: Browser, world: WidgetWorld) -> None:

@@ -6,11 +6,9 @@ close nor rate it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.async_api import Browser, expect
 
 from chat import directory
@@ -18,14 +16,8 @@ from chat.client import ChatClient
 from chat.models import OrgKind, Role
 from tests.browser.console_helpers import api, staff
 from tests.browser.portal_steps import NARROW, PHONE, assert_no_horizontal_scroll, png, portal_as
-from tests.browser.widget_harness import WidgetWorld, widget_world
+from tests.browser.widget_harness import WidgetWorld
 from tests.support.chatlog import eventually
-
-
-@pytest.fixture
-async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
-    async with widget_world(sqlite_url, tmp_path / "var") as w:
-        yield w
 
 
 async def test_a_customer_follows_replies_rates_and_closes_her_ticket(browser: Browser, world: WidgetWorld,

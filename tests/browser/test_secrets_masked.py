@@ -5,10 +5,7 @@ the agent's console shows the masked text with the marker naming the kind."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 from playwright.async_api import Browser, expect
 
 from chat.models import Role
@@ -21,15 +18,9 @@ from tests.browser.console_helpers import (
     visitor_starts_chat,
     widget_messages,
 )
-from tests.browser.widget_harness import WidgetWorld, widget_world
+from tests.browser.widget_harness import WidgetWorld
 
 AWS = "AKIAIOSFODNN7EXAMPLE"
-
-
-@pytest.fixture
-async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
-    async with widget_world(sqlite_url, tmp_path / "var") as w:
-        yield w
 
 
 async def test_the_widget_warns_before_a_secret_and_the_console_marks_it_masked(

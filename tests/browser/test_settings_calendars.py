@@ -6,28 +6,18 @@ when the calendar's hours change; every change is in the audit log."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
 from chat import directory
 from chat.models import OrgKind, Role
-from tests.browser.console_helpers import Staff, api, open_console, staff
-from tests.browser.widget_harness import WidgetWorld, widget_world
-
-
-@pytest.fixture
-async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
-    async with widget_world(sqlite_url, tmp_path / "var") as w:
-        yield w
+from tests.browser.console_helpers import Staff, api, open_console, open_settings, staff
+from tests.browser.widget_harness import WidgetWorld
 
 
 async def calendars_screen(page: Page) -> Locator:
-    await page.get_by_role("button", name="Admin", exact=True).click()
-    await page.get_by_test_id("settings-nav-calendars").click()
+    await open_settings(page, "calendars")
     screen = page.get_by_test_id("settings-calendars")
     await expect(screen.get_by_role("heading", name="Business calendars")).to_be_visible()
     return screen

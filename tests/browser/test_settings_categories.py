@@ -7,28 +7,18 @@ staff see both settings screens with their controls disabled."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
 from chat import directory
 from chat.models import OrgKind, Role
-from tests.browser.console_helpers import Staff, api, open_console, staff
-from tests.browser.widget_harness import WidgetWorld, new_page, open_widget, widget_world
-
-
-@pytest.fixture
-async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
-    async with widget_world(sqlite_url, tmp_path / "var") as w:
-        yield w
+from tests.browser.console_helpers import Staff, api, open_console, open_settings, staff
+from tests.browser.widget_harness import WidgetWorld, new_page, open_widget
 
 
 async def categories_screen(page: Page) -> Locator:
-    await page.get_by_role("button", name="Admin", exact=True).click()
-    await page.get_by_test_id("settings-nav-categories").click()
+    await open_settings(page, "categories")
     screen = page.get_by_test_id("settings-categories")
     await expect(screen.get_by_role("heading", name="Ticket categories")).to_be_visible()
     return screen

@@ -5,30 +5,16 @@ Read-only staff see it disabled."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 from playwright.async_api import Browser, Page, expect
 from sqlalchemy import select
 
 from chat.models import AuditLog, Organization, Role
-from tests.browser.console_helpers import api, open_console, staff
-from tests.browser.widget_harness import WidgetWorld, widget_world
-
-
-@pytest.fixture
-async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
-    async with widget_world(sqlite_url, tmp_path / "var") as w:
-        yield w
+from tests.browser.console_helpers import api, open_console, open_settings, staff
+from tests.browser.widget_harness import WidgetWorld
 
 
 async def open_companies(page: Page) -> None:
-    await page.get_by_role("button", name="Admin", exact=True).click()
-    # "Team and routing" first finishes loading: admin.js writes its late answer into
-    # whichever tab is shown by then (reported to the lead).
-    await expect(page.get_by_test_id("admin-agents")).to_be_visible()
-    await page.get_by_test_id("settings-nav-companies").click()
+    await open_settings(page, "companies")
     await expect(page.get_by_test_id("settings-companies")).to_be_visible()
 
 

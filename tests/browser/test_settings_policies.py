@@ -25,7 +25,7 @@ from chat.wiring import build_sweeper
 from escalation.calendars import moscow_business_calendar
 from escalation.intake import TicketDraft, open_ticket
 from escalation.policy_table import PlanTier
-from tests.browser.console_helpers import console_live
+from tests.browser.console_helpers import console_live, open_settings
 from tests.browser.widget_harness import PASSWORD, new_page
 from tests.conftest import make_settings
 from tests.support.live import LiveServer, live_server
@@ -76,12 +76,7 @@ async def signed_in(browser: Browser, server: LiveServer, email: str, path: str 
 
 
 async def policies_screen(page: Page) -> Locator:
-    await page.get_by_role("button", name="Admin", exact=True).click()
-    # The first tab ("Team and routing") loads first: admin.js's _team() writes into
-    # whichever body is current when its reads return, so a tab chosen before then would be
-    # overwritten (reported to the lead; not this screen's file).
-    await expect(page.get_by_test_id("admin-agents")).to_be_visible()
-    await page.get_by_test_id("settings-nav-policies").click()
+    await open_settings(page, "policies")
     screen = page.get_by_test_id("settings-policies")
     await expect(screen.get_by_test_id("policies-table")).to_be_visible()
     return screen

@@ -5,32 +5,20 @@ are audited; read-only staff cannot apply."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.async_api import Browser, Page, expect
 from sqlalchemy import select
 
 from chat.models import AuditLog, Organization, Role
 from escalation.calendars import moscow_business_calendar
-from tests.browser.console_helpers import Staff, api, open_console, staff
-from tests.browser.widget_harness import WidgetWorld, widget_world
-
-
-@pytest.fixture
-async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
-    async with widget_world(sqlite_url, tmp_path / "var") as w:
-        yield w
+from tests.browser.console_helpers import Staff, api, open_console, open_settings, staff
+from tests.browser.widget_harness import WidgetWorld
 
 
 async def open_presets(page: Page) -> None:
-    await page.get_by_role("button", name="Admin", exact=True).click()
-    # The first tab is drawn after its reads; a tab clicked before that would be drawn over.
-    await expect(page.get_by_test_id("admin-groups")).to_be_visible()
-    await page.get_by_test_id("settings-nav-presets").click()
+    await open_settings(page, "presets")
     await expect(page.get_by_test_id("preset-SKAI")).to_be_visible()
 
 

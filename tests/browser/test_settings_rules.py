@@ -5,25 +5,16 @@ staff see the screen with every control disabled."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.async_api import Browser, Page, expect
 from sqlalchemy import select
 
 from chat.desk.models import DeskSetting
 from chat.models import AuditLog, Role
 from escalation.models import SupportGroup
-from tests.browser.console_helpers import open_console, staff
-from tests.browser.widget_harness import WidgetWorld, widget_world
-
-
-@pytest.fixture
-async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
-    async with widget_world(sqlite_url, tmp_path / "var") as w:
-        yield w
+from tests.browser.console_helpers import open_console, open_settings, staff
+from tests.browser.widget_harness import WidgetWorld
 
 
 async def stored(world: WidgetWorld) -> dict[str, Any]:
@@ -39,10 +30,7 @@ async def audit(world: WidgetWorld) -> list[AuditLog]:
 
 
 async def open_rules(page: Page) -> None:
-    await page.get_by_role("button", name="Admin", exact=True).click()
-    # The first tab is drawn after its reads; a tab clicked before that would be drawn over.
-    await expect(page.get_by_test_id("admin-groups")).to_be_visible()
-    await page.get_by_test_id("settings-nav-ticket-rules").click()
+    await open_settings(page, "ticket-rules")
     await expect(page.get_by_test_id("rules-ladder")).to_be_visible()
 
 

@@ -21,7 +21,7 @@ from chat import directory
 from chat.auth import identity_hash
 from chat.clock import ManualClock
 from chat.models import AuditLog, OrgKind, Role, Site
-from tests.browser.console_helpers import open_console, staff
+from tests.browser.console_helpers import open_console, open_settings, staff
 from tests.browser.widget_harness import WidgetWorld, host_site, new_page, open_widget
 from tests.conftest import make_settings
 from tests.support.live import live_server, serve
@@ -61,11 +61,7 @@ async def world(sqlite_url: str, tmp_path: Path, manual_clock: ManualClock) -> A
 
 
 async def open_sites(page: Page) -> None:
-    await page.get_by_role("button", name="Admin", exact=True).click()
-    # "Team and routing" first finishes loading: admin.js writes its late answer into
-    # whichever tab is shown by then (reported to the lead).
-    await expect(page.get_by_test_id("admin-agents")).to_be_visible()
-    await page.get_by_test_id("settings-nav-sites").click()
+    await open_settings(page, "sites")
     await expect(page.get_by_test_id("settings-sites")).to_be_visible()
 
 

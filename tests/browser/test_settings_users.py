@@ -6,32 +6,18 @@ disabled."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 from playwright.async_api import Browser, Page, expect
 from sqlalchemy import select
 
 from chat import directory
 from chat.mail.models import OutboxMail
 from chat.models import AuditLog, Role, User
-from tests.browser.console_helpers import open_console, staff
-from tests.browser.widget_harness import WidgetWorld, widget_world
-
-
-@pytest.fixture
-async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[WidgetWorld]:
-    async with widget_world(sqlite_url, tmp_path / "var") as w:
-        yield w
+from tests.browser.console_helpers import open_console, open_settings, staff
+from tests.browser.widget_harness import WidgetWorld
 
 
 async def open_people(page: Page) -> None:
-    await page.get_by_role("button", name="Admin", exact=True).click()
-    # "Team and routing" first finishes loading: admin.js writes its late answer into
-    # whichever tab is shown by then (reported to the lead).
-    await expect(page.get_by_test_id("admin-agents")).to_be_visible()
-    await page.get_by_test_id("settings-nav-users").click()
+    await open_settings(page, "users")
     await expect(page.get_by_test_id("settings-users")).to_be_visible()
 
 
