@@ -8,6 +8,7 @@ test sees an empty, fully migrated schema.
 
 from __future__ import annotations
 
+import gc
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -24,6 +25,14 @@ from chat.settings import Settings, load_settings
 from chat.wiring import build_services
 from tests.support.live import LiveServer, live_server
 from tests.support.processes import PostgresServer, RedisServer, start_postgres, start_redis
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # What lives after collection (modules, test items, fixtures' definitions) lives all
+    # session: frozen, a browser test server's garbage collection (tests.support.live)
+    # need not walk it again each time.
+    gc.freeze()
+
 
 # Fixtures that tests in more than one folder use, registered here once so that no test
 # imports a fixture by name (an import that pytest needs and the linters see as unused).

@@ -59,5 +59,5 @@ async def web(browser_settings: Settings, web_port: int) -> AsyncIterator[LiveSe
     Browsers run on wall-clock time, so these tests use the system clock; time-driven rules
     (SLA, auto-close) are tested below the browser with a manual clock.
     """
-    async with live_server(browser_settings, SystemClock(), port=web_port) as live:
+    async with live_server(browser_settings, SystemClock(), port=web_port, collect_garbage=True) as live:
         yield live

@@ -35,7 +35,7 @@ async def mailing_web(sqlite_url: str, tmp_path: Path, web_port: int, smtp: Smtp
     point at its own origin. The test runs the sweeper's passes itself."""
     settings = make_settings(sqlite_url, tmp_path / "var", TICKET_WHEN_NO_AGENT_ONLINE="false",
                              **smtp_env(smtp, tmp_path, public_url=f"http://127.0.0.1:{web_port}"))
-    async with live_server(settings, SystemClock(), port=web_port) as live:
+    async with live_server(settings, SystemClock(), port=web_port, collect_garbage=True) as live:
         assert isinstance(live.services.mail, SmtpTransport)
         yield live
 

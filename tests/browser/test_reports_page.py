@@ -61,7 +61,7 @@ async def live(sqlite_url: str, tmp_path: Path) -> AsyncIterator[tuple[LiveServe
     port = free_port()
     settings = make_settings(sqlite_url, tmp_path / "var", PUBLIC_URL=f"http://127.0.0.1:{port}",
                              SWEEPER_IN_PROCESS="false")
-    async with live_server(settings, clock, port=port) as server:
+    async with live_server(settings, clock, port=port, collect_garbage=True) as server:
         yield server, clock
 
 

@@ -35,7 +35,7 @@ async def clocked_world(sqlite_url: str, var_dir: Path, clock: ManualClock) -> A
     port, shop_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
     settings = make_settings(sqlite_url, var_dir, PUBLIC_URL=base)
-    async with live_server(settings, clock, port=port) as live, serve(host_site(base), shop_port):
+    async with live_server(settings, clock, port=port, collect_garbage=True) as live, serve(host_site(base), shop_port):
         svc = live.services
         # Staff who leave are offline at once (not after 30 s): the test shows the widget's
         # offline form right after the console and the agent have gone.

@@ -109,7 +109,7 @@ async def widget_world(sqlite_url: str, var_dir: Path) -> AsyncIterator[WidgetWo
     port, shop_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
     settings = make_settings(sqlite_url, var_dir, PUBLIC_URL=base)
-    async with live_server(settings, SystemClock(), port=port) as live, serve(host_site(base), shop_port):
+    async with live_server(settings, SystemClock(), port=port, collect_garbage=True) as live, serve(host_site(base), shop_port):
         svc = live.services
         shop = f"http://localhost:{shop_port}"
         org = (await directory.create_organization(svc, None, name="Acme", kind=OrgKind.CUSTOMER)).organization

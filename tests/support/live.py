@@ -55,19 +55,29 @@ async def serve(app: ASGIApp, port: int, **options: Any) -> AsyncIterator[uvicor
 
 
 @asynccontextmanager
-async def live_server(settings: Settings, clock: Clock | None = None, *, port: int | None = None) -> AsyncIterator[LiveServer]:
-    """``port``: listen there (when the settings' PUBLIC_URL names it); a free one otherwise."""
+async def live_server(
+    settings: Settings, clock: Clock | None = None, *, port: int | None = None, collect_garbage: bool = False
+) -> AsyncIterator[LiveServer]:
+    """``port``: listen there (when the settings' PUBLIC_URL names it); a free one otherwise.
+    ``collect_garbage``: a browser test's server (see the end)."""
     app = create_app(settings, clock=clock)
     port = port or free_port()
     try:
         async with serve(app, port, ws_max_size=settings.max_frame_bytes) as server:
             yield LiveServer(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", services_of(app), server, app.state.hub)
     finally:
-        # A browser still on the page when the test ends may have a request in flight; the
-        # stop cancels it mid-query and its database connection is dropped unreturned. Left
-        # to the garbage collector it would warn (ResourceWarning, an error here) inside
-        # whichever later test happens to collect it. Collect it now, where it belongs: a
-        # test server stopped under a live page, not a leak of the product's.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ResourceWarning)
-            gc.collect()
+        if collect_garbage:
+            _collect_orphans()
+
+
+def _collect_orphans() -> None:
+    """A browser still on the page when the test ends may have a request in flight; the
+    stop cancels it mid-query and its database connection is dropped unreturned. Left to
+    the garbage collector it would warn (ResourceWarning, an error here) inside whichever
+    later test happens to collect it. Collect it now, where it belongs: a test server
+    stopped under a live page, not a leak of the product's. Only for browser tests: a full
+    collection costs up to a second in a long session (it was ~40 % of the suite's time
+    when every test server did it)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()

@@ -321,7 +321,7 @@ async def test_the_demo_page_embeds_the_widget_like_a_customer_site(
 ) -> None:
     port = free_port()
     settings = make_settings(sqlite_url, tmp_path / "var", PUBLIC_URL=f"http://127.0.0.1:{port}", DEMO_PAGE="true")
-    async with live_server(settings, SystemClock(), port=port) as live:
+    async with live_server(settings, SystemClock(), port=port, collect_garbage=True) as live:
         await seed_demo(live.services)
         context = await browser.new_context()
         # Whichever loopback name the browser was pointed at.

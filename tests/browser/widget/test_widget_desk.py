@@ -426,7 +426,7 @@ async def test_the_demo_pages_sign_in_shows_who_is_signed_in_not_json(
 ) -> None:
     port = free_port()
     settings = make_settings(sqlite_url, tmp_path / "var", PUBLIC_URL=f"http://127.0.0.1:{port}", DEMO_PAGE="true")
-    async with live_server(settings, SystemClock(), port=port) as live:
+    async with live_server(settings, SystemClock(), port=port, collect_garbage=True) as live:
         await directory.create_user(live.services, None, email="alex@demo.example", role=Role.AGENT,
                                     password=PASSWORD, name="Alex Agent")
         context = await browser.new_context()

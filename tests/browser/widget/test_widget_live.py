@@ -161,7 +161,7 @@ async def test_the_demo_pages_signed_in_customer_sees_the_demo_alert(
 ) -> None:
     port = free_port()
     settings = make_settings(sqlite_url, tmp_path / "var", PUBLIC_URL=f"http://127.0.0.1:{port}", DEMO_PAGE="true")
-    async with live_server(settings, SystemClock(), port=port) as live:
+    async with live_server(settings, SystemClock(), port=port, collect_garbage=True) as live:
         await seed_demo(live.services)
         context = await browser.new_context()
         page = await new_page(context)
