@@ -58,10 +58,12 @@ def test_a_site_shows_its_secret_only_when_asked() -> None:
 
 
 def test_a_category_hides_the_desk_fields_from_customers() -> None:
+    # The titles per language are for everyone: a customer reads the category in theirs.
     row = TicketCategory(key="billing", name="Billing", availability=Availability.CUSTOMER,
-                         resolution={"business_days": 2}, stage_one=None, default_severity=2, position=1, active=True)
-    customer = ('{"key":"billing","name":"Billing","sla":{"resolution":{"business_days":2},"stage_one":null},'
-                '"customer_selectable":true,"default_severity":2')
+                         resolution={"business_days": 2}, stage_one=None, default_severity=2, position=1, active=True,
+                         titles={"ru": "Оплата"})
+    customer = ('{"key":"billing","name":"Billing","titles":{"ru":"Оплата"},'
+                '"sla":{"resolution":{"business_days":2},"stage_one":null},"customer_selectable":true,"default_severity":2')
     assert encoded(CategoryView.of(row, staff=False)) == customer + "}"
     assert encoded(CategoryView.of(row, staff=True)) == customer + ',"availability":"customer","position":1,"active":true}'
 
