@@ -87,7 +87,7 @@ def as_json(view: Any) -> dict[str, Any]:
 
 async def record_change(
     db: AsyncSession,
-    principal: Principal,
+    principal: Principal | None,
     *,
     at: datetime,
     action: str,
@@ -100,12 +100,15 @@ async def record_change(
 
     ``before``/``after``: the object's view before and after (``None``: created / deleted),
     views or plain dicts. Inside an impersonated session the staff member behind it is the
-    actor and the user they act as is ``on_behalf_of`` — as impersonation itself records."""
+    actor and the user they act as is ``on_behalf_of`` — as impersonation itself records.
+    ``principal`` None: the system (the operator's command line), no person named."""
     assert action.startswith(CONFIG_PREFIX), "configuration changes are config.<thing>.<verb>"
-    actor, behalf = (
-        (principal.impersonator_id, principal.user_id) if principal.impersonator_id is not None
-        else (principal.user_id, None)
-    )
+    if principal is None:
+        actor, behalf = None, None
+    elif principal.impersonator_id is not None:
+        actor, behalf = principal.impersonator_id, principal.user_id
+    else:
+        actor, behalf = principal.user_id, None
     return await record(
         db, at=at, actor_id=actor, on_behalf_of_id=behalf, action=action, target_kind=target_kind,
         target_id=target_id,

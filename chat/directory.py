@@ -277,17 +277,6 @@ def check_membership(role: Role, org: Organization | None) -> None:
         )
 
 
-def audit_actor(actor: Principal | None) -> tuple[int | None, int | None]:
-    """``(actor_id, on_behalf_of_id)`` of an audit row: who did it and, in a support
-    session acting as a user (chat.impersonation), whom they acted as; ``None`` for the
-    operator's command line."""
-    if actor is None:
-        return None, None
-    if actor.impersonator_id is not None:
-        return actor.impersonator_id, actor.user_id
-    return actor.user_id, None
-
-
 async def audited(
     db: AsyncSession,
     actor: Principal | None,
@@ -299,15 +288,14 @@ async def audited(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    """Record a change made through the product in the audit log (:func:`chat.audit.record`),
-    in the caller's transaction: who (and, in a support session, as whom), what, before →
-    after. The operator's command line (``actor`` None) is not recorded: there is no person
-    to name, and whoever runs it holds the database itself."""
+    """Record a change made through the product in the audit log
+    (:func:`chat.audit.record_change`), in the caller's transaction. The operator's command
+    line (``actor`` None) is not recorded for the directory: there is no person to name,
+    and whoever runs it holds the database itself (test seeds create people that way)."""
     if actor is None:
         return
-    actor_id, behalf_id = audit_actor(actor)
-    await audit.record(db, at=at, actor_id=actor_id, on_behalf_of_id=behalf_id, action=action,
-                       target_kind=target_kind, target_id=target_id, before=before, after=after)
+    await audit.record_change(db, actor, at=at, action=action, target_kind=target_kind, target_id=target_id,
+                              before=before, after=after)
 
 
 async def add_user(

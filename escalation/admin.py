@@ -5,7 +5,7 @@ are refused with the domain's error, and nothing is stored)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat import audit, validation
 from chat.authz import Action, Principal, require
-from chat.errors import AppError, Conflict, NotFound, ValidationFailed
+from chat.errors import Conflict, NotFound, ValidationFailed
 from chat.models import Role, User
 from chat.services import Services
 from chat.validation import LANGUAGES
@@ -39,7 +39,7 @@ from escalation.policies import (
 )
 from escalation.policy_table import PlanTier, PolicyRule, PolicyTable, never_selected
 from escalation.sla_targets import DayRule
-from escalation.unit_of_work import app_error
+from escalation.unit_of_work import checked
 
 LEVELS = (1, 2, 3)
 T = TypeVar("T")
@@ -89,13 +89,6 @@ async def list_categories(svc: Services, actor: Principal) -> list[CategoryView]
     ]
 
 
-def _checked(build: Any) -> Any:
-    try:
-        return build()
-    except EscalationError as exc:
-        raise app_error(exc) from None
-
-
 async def _audit(svc: Services, db: AsyncSession, actor: Principal, action: str, kind: str, key: str | int,
                  before: Any, after: Any) -> None:
     """One audit row in the writing transaction; ``before``/``after`` are the views GET returns."""
@@ -134,7 +127,7 @@ async def put_category(svc: Services, actor: Principal, key: str, body: Mapping[
     ``stage_one``, ``default_severity``, ``position``, ``active``); ``titles`` left out
     (``None``) keeps the stored ones."""
     require(actor, Action.MANAGE_SLA)
-    _checked(lambda: check_key(key, "category key", field="key"))
+    checked(lambda: check_key(key, "category key", field="key"))
     position = body.get("position", 0)
     if isinstance(position, bool) or not isinstance(position, int):
         raise ValidationFailed("position is an integer", field="position")
@@ -147,7 +140,7 @@ async def put_category(svc: Services, actor: Principal, key: str, body: Mapping[
         stage_one=body.get("stage_one"), default_severity=body.get("default_severity"),
         position=body.get("position", 0), active=body.get("active", True),
     )
-    category = _checked(lambda: category_of(row))
+    category = checked(lambda: category_of(row))
     async with svc.sessions.begin() as db:
         existing = await db.get(TicketCategory, key)
         before = CategoryView.of(existing, staff=True) if existing is not None else None
@@ -213,7 +206,7 @@ async def list_support_groups(svc: Services, actor: Principal) -> dict[str, Any]
 async def put_support_group(svc: Services, actor: Principal, key: str, body: Mapping[str, Any]) -> SupportGroupView:
     """Create or replace a transfer group: ``name``, ``level`` (1-3), ``lead_id``, ``position``."""
     require(actor, Action.MANAGE_SLA)
-    _checked(lambda: check_key(key, "group key"))
+    checked(lambda: check_key(key, "group key"))
     name = validation.text(body.get("name", ""), "name", max_length=200)
     level = body.get("level")
     if isinstance(level, bool) or level not in LEVELS:
@@ -266,7 +259,7 @@ async def put_calendar(svc: Services, actor: Principal, key: str, name: str, def
     except EscalationError as exc:
         raise ValidationFailed(exc.message, code="invalid_calendar", field="key") from None
     clean_name = _name(name)
-    calendar = _checked(lambda: calendar_from_json(key, definition))
+    calendar = checked(lambda: calendar_from_json(key, definition))
     async with svc.sessions.begin() as db:
         row = await db.get(BusinessCalendarRow, key)
         before = CalendarView.of(row) if row is not None else None
@@ -307,9 +300,9 @@ async def preview_calendar(svc: Services, actor: Principal, key: str, start: dat
         row = await db.get(BusinessCalendarRow, key)
     if row is None:
         raise NotFound("no such calendar", code="not_found")
-    calendar = _checked(lambda: build_calendar(row.key, row.definition))
+    calendar = checked(lambda: build_calendar(row.key, row.definition))
     first = start or svc.clock.now().astimezone(ZoneInfo(calendar.timezone)).date()
-    return list(_checked(lambda: calendar_preview(calendar, first, days)))
+    return list(checked(lambda: calendar_preview(calendar, first, days)))
 
 
 def list_holiday_countries(actor: Principal) -> list[dict[str, Any]]:
@@ -363,14 +356,6 @@ _POLICY_COLUMNS = ("name", "tier", "category", "severity", "calendar_key", "firs
                    "stage_one", "resolution", "warning_share", "day_rule", "auto_close_waiting", "auto_close_proposed")
 
 
-def _on_field(field: str, build: Callable[[], T]) -> T:
-    """``build()``, its domain refusal marked as about ``field`` unless it names one."""
-    try:
-        return build()
-    except EscalationError as exc:
-        raise AppError(exc.message, code=exc.code, status=exc.status, field=exc.field or field) from None
-
-
 def _policy_row(body: Mapping[str, Any], policy_id: int | None) -> SlaPolicyRow:
     """The row ``body`` describes, every value checked on its own (each refusal names its
     field); the row is outside any session."""
@@ -388,14 +373,14 @@ def _policy_row(body: Mapping[str, Any], policy_id: int | None) -> SlaPolicyRow:
     row.tier = PlanTier(tier) if tier is not None else None
     row.category, row.severity = body.get("category"), body.get("severity")
     if row.severity is not None:
-        _on_field("severity", lambda: severity_of(row.severity))
+        checked(field="severity", build=lambda: severity_of(row.severity))
     calendar = body.get("calendar", "24x7")
     if not isinstance(calendar, str) or not calendar.strip():
         raise ValidationFailed("calendar: name a business calendar", field="calendar")
     row.calendar_key = calendar
     for target in TARGETS:
         # One at a time, so a zero or negative target is refused naming that target.
-        spec = _on_field(target, lambda target=target: spec_from_json(body.get(target), target))  # type: ignore[misc]
+        spec = checked(field=target, build=lambda target=target: spec_from_json(body.get(target), target))  # type: ignore[misc]
         setattr(row, target, spec_to_json(spec))
     row.warning_share = body.get("warning_share", 0.8)
     row.day_rule = body.get("day_rule", DayRule.WHOLE_DAYS.value)
@@ -413,7 +398,7 @@ def _delay_text(value: object, field: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise ValidationFailed(f"{field} is a delay such as 48h, 7d or 2bd, or null", field=field)
-    return str(_on_field(field, lambda: Delay.parse(value)))
+    return str(checked(field=field, build=lambda: Delay.parse(value)))
 
 
 async def _checked_policy(db: AsyncSession, body: Mapping[str, Any], policy_id: int | None) -> SlaPolicyRow:
@@ -423,7 +408,7 @@ async def _checked_policy(db: AsyncSession, body: Mapping[str, Any], policy_id: 
     reach the database's constraints first — an IntegrityError, a 500, instead of the 422
     naming the field. Every refusal names the field a form should mark."""
     row = _policy_row(body, policy_id)
-    rule = _on_field("warning_share", lambda: policy_rule_of(row))
+    rule = checked(field="warning_share", build=lambda: policy_rule_of(row))
     if row.category is not None and (not isinstance(row.category, str) or await db.get(TicketCategory, row.category) is None):
         raise ValidationFailed(f"category: no such category {row.category!r}", code="unknown_category", field="category")
     if await db.get(BusinessCalendarRow, row.calendar_key) is None:
@@ -434,7 +419,7 @@ async def _checked_policy(db: AsyncSession, body: Mapping[str, Any], policy_id: 
     before_rules = [policy_rule_of(r) for r in others]
     # The keys as a whole repeat another rule's: marked on the category, the key a desk
     # most often means to differ by.
-    table = _on_field("category", lambda: PolicyTable((*before_rules, rule)))
+    table = checked(field="category", build=lambda: PolicyTable((*before_rules, rule)))
     await _refuse_unmatchable(db, table, rule, others, stored)
     return row
 

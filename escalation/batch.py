@@ -19,13 +19,13 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat.models import Conversation, Organization
+from chat.models import Conversation
 from chat.services import Services
 from escalation.calendars import as_utc
+from escalation.chat_reads import company_terms
 from escalation.config import Desk, load_desk
 from escalation.errors import EscalationError
 from escalation.models import Ticket, TicketSlaMark
-from escalation.policy_table import PlanTier
 from escalation.unit_of_work import (
     Work,
     app_error,
@@ -73,13 +73,6 @@ async def lock_tickets(db: AsyncSession, ids: Sequence[int]) -> dict[int, tuple[
     return {conv.id: (conv, ticket) for conv, ticket in rows}
 
 
-async def plan_tiers(db: AsyncSession, organization_ids: set[int]) -> dict[int, PlanTier]:
-    if not organization_ids:
-        return {}
-    rows = await db.execute(select(Organization.id, Organization.plan_tier).where(Organization.id.in_(organization_ids)))
-    return dict(rows.all())
-
-
 async def _marks(db: AsyncSession, ids: Sequence[int]) -> dict[int, set[str]]:
     found: dict[int, set[str]] = {i: set() for i in ids}
     rows = await db.execute(
@@ -108,14 +101,15 @@ async def run_batch(
         if not ids:
             return []
         desk = desk or await load_desk(db, svc.settings)
-        tiers = await plan_tiers(db, {o for conv, _ in locked.values() if (o := conv.organization_id) is not None})
+        terms = await company_terms(db, {o for conv, _ in locked.values() if (o := conv.organization_id) is not None})
         marks = await _marks(db, ids)
         now = as_utc(svc.clock.now())
         shared: dict[str, Any] = {}
         for i in ids:
             conv, ticket = locked[i]
-            tier = tiers.get(conv.organization_id) if conv.organization_id is not None else None
-            work = Work(svc, db, desk, now, conv, ticket, tier, _marks=marks[i], deferred=True, shared=shared)
+            company = terms.get(conv.organization_id) if conv.organization_id is not None else None
+            work = Work(svc, db, desk, now, conv, ticket, company.tier if company else None, _marks=marks[i],
+                        deferred=True, shared=shared, company_auto_close=company.auto_close if company else None)
             await catch_up(work)
             try:
                 result = await change(work)

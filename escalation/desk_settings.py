@@ -24,9 +24,8 @@ from chat.settings import Settings
 from chat.wire import View
 from escalation import desk_rules
 from escalation.config import desk_defaults
-from escalation.errors import EscalationError
 from escalation.lifecycle import TicketStatus
-from escalation.unit_of_work import app_error
+from escalation.unit_of_work import checked
 
 AUDIT_ACTION = "config.desk.update"
 
@@ -72,10 +71,7 @@ def checked_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
         raise ValidationFailed(f"unknown settings: {', '.join(unknown)}", field=unknown[0])
     if not changes:
         raise ValidationFailed("nothing to change: send at least one setting")
-    try:
-        return {key: None if value is None else desk_rules.check(key, value) for key, value in changes.items()}
-    except EscalationError as exc:
-        raise app_error(exc) from None
+    return checked(lambda: {key: None if value is None else desk_rules.check(key, value) for key, value in changes.items()})
 
 
 async def write_settings(db: AsyncSession, svc: Services, actor: Principal | None, clean: Mapping[str, Any]) -> None:
@@ -97,11 +93,8 @@ async def write_settings(db: AsyncSession, svc: Services, actor: Principal | Non
     after = await _stored(db)
     if before == after:
         return
-    await audit.record(
-        # An impersonated session is a customer's, which may not change the desk: the
-        # actor is always the admin themself.
-        db, at=now, actor_id=actor.user_id if actor else None, action=AUDIT_ACTION,
-        target_kind="desk", target_id="settings",
+    await audit.record_change(
+        db, actor, at=now, action=AUDIT_ACTION, target_kind="desk", target_id="settings",
         before=_audit_form(svc.settings, before), after=_audit_form(svc.settings, after),
     )
 

@@ -197,7 +197,7 @@ async def auto_close_step(work: Work) -> int:
         return 0
     _, calendar = work.policy()
     activity = max(t.status_changed_at, t.activity_at)
-    settings = await auto_close_settings(work)  # company > policy > desk default
+    settings = auto_close_settings(work)  # company > policy > desk default
     if auto_close(work.state(), activity, settings, calendar, work.now) is None:
         return 0
     await apply_status(work, None, "close")

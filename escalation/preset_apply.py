@@ -7,7 +7,6 @@ changed after."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select
@@ -21,12 +20,12 @@ from chat.wire import View
 from escalation import desk_settings
 from escalation.autoclose import Delay
 from escalation.config import category_of, policy_rule_of
-from escalation.errors import EscalationError, InvalidPolicy
+from escalation.errors import InvalidPolicy
 from escalation.models import BusinessCalendarRow, SlaPolicyRow, TicketCategory
 from escalation.policies import Availability, calendar_from_json, calendar_to_json
 from escalation.policy_table import PlanTier, PolicyTable
 from escalation.presets import PRESETS, WHOLE_DAYS, WORKING_HOURS, Preset
-from escalation.unit_of_work import app_error
+from escalation.unit_of_work import checked
 
 AUDIT_ACTION = "config.preset.apply"
 T = TypeVar("T")
@@ -53,13 +52,6 @@ class AppliedView(View, frozen=True, kw_only=True):
 def list_presets(actor: Principal) -> list[PresetView]:
     require(actor, Action.VIEW_SLA)
     return [PresetView(name=p.name, changes=p.summary()) for p in PRESETS.values()]
-
-
-def _checked(build: Callable[[], T]) -> T:
-    try:
-        return build()
-    except EscalationError as exc:
-        raise app_error(exc) from None
 
 
 def _rule_key(tier: Any, category: str | None, severity: int | None) -> tuple[str | None, str | None, int | None]:
@@ -100,8 +92,8 @@ async def apply_preset(svc: Services, actor: Principal | None, name: str) -> App
             await desk_settings.write_settings(db, svc, actor, settings)
         await db.flush()
         result = AppliedView(name=preset.name, settings=sorted(settings), **applied)
-        await audit.record(
-            db, at=now, actor_id=actor.user_id if actor else None, action=AUDIT_ACTION, target_kind="preset", target_id=preset.name,
+        await audit.record_change(
+            db, actor, at=now, action=AUDIT_ACTION, target_kind="preset", target_id=preset.name,
             before={"counts": before},
             after={"counts": await _counts(db), "calendars": applied["calendars"],
                    "categories": applied["categories"], "policies": applied["policies"],
@@ -113,7 +105,7 @@ async def apply_preset(svc: Services, actor: Principal | None, name: str) -> App
 async def _write(db: AsyncSession, preset: Preset) -> dict[str, dict[str, list[str]]]:
     calendars: dict[str, list[str]] = {"created": [], "updated": []}
     for spec in preset.calendars:
-        calendar = _checked(lambda spec=spec: calendar_from_json(spec["key"], spec["definition"]))  # type: ignore[misc]
+        calendar = checked(lambda spec=spec: calendar_from_json(spec["key"], spec["definition"]))  # type: ignore[misc]
         row = await db.get(BusinessCalendarRow, spec["key"])
         if row is None:
             db.add(BusinessCalendarRow(key=spec["key"], name=spec["name"], definition=calendar_to_json(calendar)))
@@ -125,7 +117,7 @@ async def _write(db: AsyncSession, preset: Preset) -> dict[str, dict[str, list[s
     for spec in preset.categories:
         probe = TicketCategory(key=spec["key"], name=spec["name"], availability=spec["availability"],
                                resolution=spec["resolution"], stage_one=spec["stage_one"], default_severity=None)
-        _checked(lambda probe=probe: category_of(probe))  # type: ignore[misc]
+        checked(lambda probe=probe: category_of(probe))  # type: ignore[misc]
         cat = await db.get(TicketCategory, spec["key"])
         if cat is None:
             db.add(TicketCategory(key=spec["key"], name=spec["name"], availability=Availability(spec["availability"]),
@@ -146,7 +138,7 @@ async def _write(db: AsyncSession, preset: Preset) -> dict[str, dict[str, list[s
     columns = ("name", "calendar_key", "first_response", "next_response", "stage_one", "resolution",
                "warning_share", "day_rule", "auto_close_waiting", "auto_close_proposed")
     for spec in preset.policies:
-        _checked(lambda spec=spec: _check_policy_extras(spec))  # type: ignore[misc]
+        checked(lambda spec=spec: _check_policy_extras(spec))  # type: ignore[misc]
         key = _rule_key(spec["tier"], spec["category"], spec["severity"])
         policy = existing.get(key)
         if policy is None:
@@ -154,15 +146,15 @@ async def _write(db: AsyncSession, preset: Preset) -> dict[str, dict[str, list[s
                                severity=spec["severity"])
             for column in columns:
                 setattr(policy, column, spec[column])
-            _checked(lambda policy=policy: policy_rule_of(policy))  # type: ignore[misc]
+            checked(lambda policy=policy: policy_rule_of(policy))  # type: ignore[misc]
             db.add(policy)
             existing[key] = policy
             policies["created"].append(spec["name"])
         elif any(getattr(policy, column) != spec[column] for column in columns):
             for column in columns:
                 setattr(policy, column, spec[column])
-            _checked(lambda policy=policy: policy_rule_of(policy))  # type: ignore[misc]
+            checked(lambda policy=policy: policy_rule_of(policy))  # type: ignore[misc]
             policies["updated"].append(spec["name"])
     # The table as a whole (two rules for the same keys cannot arise: upserted by key).
-    _checked(lambda: PolicyTable(tuple(policy_rule_of(r) for r in existing.values())))
+    checked(lambda: PolicyTable(tuple(policy_rule_of(r) for r in existing.values())))
     return {"calendars": calendars, "categories": categories, "policies": policies}

@@ -28,11 +28,11 @@ from chat.attention import alert_staff
 from chat.errors import AppError, NotFound
 from chat.events import EventKind, append_event, author_json, event_json, publish_events, ring_inbox, stage_event
 from chat.groups.queries import partner_first_line
-from chat.models import Conversation, ConversationKind, ConversationStatus, Event, Organization, Role, User
+from chat.models import Conversation, ConversationKind, ConversationStatus, Event, Role, User
 from chat.services import Services
 from escalation.autoclose import AutoCloseOverride, AutoCloseSettings, auto_close_due_at, effective_auto_close
 from escalation.calendars import BusinessCalendar, as_utc
-from escalation.chat_reads import lock_conversation, plan_tier, reply_turns
+from escalation.chat_reads import company_terms, lock_conversation, reply_turns
 from escalation.config import Desk, load_desk
 from escalation.deadline_columns import (
     SlaColumns,
@@ -140,6 +140,8 @@ class Work:
     ticket: Ticket
     tier: PlanTier | None
     created: bool = False
+    # The company's own auto-close delays, read with its plan (chat_reads.company_terms).
+    company_auto_close: AutoCloseOverride | None = None
     events: list[dict[str, Any]] = field(default_factory=list)
     inbox: list[str] = field(default_factory=list)
     # People who lost the conversation in this unit (chat.access_changes), told to the hubs
@@ -417,43 +419,21 @@ async def _schedule_auto_close(work: Work, calendar: BusinessCalendar) -> None:
     if t.status not in _AUTO_CLOSING:
         t.auto_close_at = None  # no delay applies: nothing is read for one
         return
-    t.auto_close_at = auto_close_due_at(work.state(), activity, await auto_close_settings(work), calendar)
+    t.auto_close_at = auto_close_due_at(work.state(), activity, auto_close_settings(work), calendar)
 
 
 _AUTO_CLOSING = (TicketStatus.WAITING_ON_CUSTOMER, TicketStatus.PROPOSED_TO_CLOSE)
 
 
-async def auto_close_settings(work: Work) -> AutoCloseSettings:
+def auto_close_settings(work: Work) -> AutoCloseSettings:
     """The auto-close delays of this ticket: each from its company if the company sets it,
     else from the SLA rule the ticket falls under (tier x category x severity, as
     :meth:`Desk.policy_for` picks it), else the desk's default (``Desk.auto_close``)."""
     severity = Severity(work.ticket.severity) if work.ticket.severity is not None else None
     rule = work.desk.policies.select_rule(work.tier or PlanTier.BASIC, work.ticket.category, severity)
     return effective_auto_close(
-        work.desk.auto_close, await _company_auto_close(work), rule.auto_close if rule is not None else None
+        work.desk.auto_close, work.company_auto_close, rule.auto_close if rule is not None else None
     )
-
-
-async def _company_auto_close(work: Work) -> AutoCloseOverride | None:
-    """The company's own delays (``organizations.auto_close_*``), read once per
-    transaction and company (a batch shares ``work.shared``); only for a ticket whose
-    status auto-closes, so most units read nothing."""
-    org = work.conv.organization_id
-    if org is None:
-        return None
-    key = f"auto_close:{org}"
-    if key not in work.shared:
-        row = (await work.db.execute(
-            select(Organization.auto_close_waiting, Organization.auto_close_proposed).where(Organization.id == org)
-        )).first()
-        try:
-            work.shared[key] = AutoCloseOverride.parse(row[0], row[1]) if row is not None else None
-        except EscalationError:
-            # Written around the company editor's check (by hand): the next level decides
-            # rather than every unit of the company's tickets failing.
-            work.shared[key] = None
-    found: AutoCloseOverride | None = work.shared[key]
-    return found
 
 
 def _schedule_conversion(work: Work) -> None:
@@ -504,8 +484,10 @@ async def begin_work(
     read with its lock and ``populate_existing``. A ticket ``created`` here has no SLA
     marks yet (nothing is read for them)."""
     desk = await load_desk(db, svc.settings)
-    tier = await plan_tier(db, conv.organization_id)
-    return Work(svc, db, desk, as_utc(svc.clock.now()), conv, ticket, tier, created, deferred=deferred,
+    org = conv.organization_id
+    terms = (await company_terms(db, {org})).get(org) if org is not None else None
+    return Work(svc, db, desk, as_utc(svc.clock.now()), conv, ticket, terms.tier if terms else None, created,
+                company_auto_close=terms.auto_close if terms else None, deferred=deferred,
                 _marks=set() if created else None)
 
 
@@ -535,9 +517,19 @@ async def publish_work(svc: Services, work: Work) -> None:
     await alert_staff(svc, work.events)
 
 
-def app_error(exc: EscalationError) -> AppError:
-    """The domain's error as the web layer's: same code, same status, same message."""
-    return AppError(exc.message, code=exc.code, status=exc.status, field=exc.field)
+def app_error(exc: EscalationError, field: str | None = None) -> AppError:
+    """The domain's error as the web layer's: same code, same status, same message; about
+    the input the domain named, else ``field``."""
+    return AppError(exc.message, code=exc.code, status=exc.status, field=exc.field or field)
+
+
+def checked(build: Callable[[], T], field: str | None = None) -> T:
+    """``build()`` (a core object built from an admin's input), its domain refusal as the
+    web layer's error, about the input it names, else ``field``."""
+    try:
+        return build()
+    except EscalationError as exc:
+        raise app_error(exc, field) from None
 
 
 async def run_unit(

@@ -40,6 +40,13 @@ async def api(world: WidgetWorld, who: Staff, method: str, path: str, body: Any 
     return await api_as(world, who.token, method, path, body)
 
 
+async def audit_entries(world: WidgetWorld, who: Staff, action: str, target_id: str) -> list[dict[str, Any]]:
+    """The audit log's entries of ``action`` on ``target_id``, as ``who`` reads them."""
+    r = await api(world, who, "GET", f"/api/audit?action={action}&target_id={target_id}")
+    assert r.status_code == 200, r.text
+    return list(r.json()["entries"])
+
+
 async def api_as(world: WidgetWorld, token: str, method: str, path: str, body: Any = None) -> httpx.Response:
     async with httpx.AsyncClient(base_url=world.base_url, timeout=10) as http:
         return await http.request(method, path, json=body, headers={"Authorization": f"Bearer {token}"})

@@ -12,7 +12,7 @@ from playwright.async_api import Browser, Locator, Page, expect
 
 from chat import directory
 from chat.models import OrgKind, Role
-from tests.browser.console_helpers import Staff, api, open_console, open_settings, staff
+from tests.browser.console_helpers import Staff, api, audit_entries, open_console, open_settings, staff
 from tests.browser.widget_harness import WidgetWorld
 
 
@@ -27,12 +27,6 @@ async def stored(world: WidgetWorld, admin: Staff, key: str) -> dict[str, Any] |
     r = await api(world, admin, "GET", "/api/sla/calendars")
     assert r.status_code == 200, r.text
     return next((c for c in r.json()["calendars"] if c["key"] == key), None)
-
-
-async def audit(world: WidgetWorld, admin: Staff, action: str, key: str) -> list[dict[str, Any]]:
-    r = await api(world, admin, "GET", f"/api/audit?action={action}&target_id={key}")
-    assert r.status_code == 200, r.text
-    return list(r.json()["entries"])
 
 
 async def set_period(day: Locator, n: int, start: str, end: str) -> None:
@@ -105,8 +99,8 @@ async def test_an_admin_builds_a_calendar_previews_it_and_bad_hours_are_refused_
         await expect(form.get_by_test_id("field-error")).to_contain_text("Mars/Olympus")
         assert await stored(world, admin, "berlin") == saved
 
-        assert [e["after"] for e in await audit(world, admin, "config.calendar.create", "berlin")] == [saved]
-        assert await audit(world, admin, "config.calendar.update", "berlin") == []
+        assert [e["after"] for e in await audit_entries(world, admin, "config.calendar.create", "berlin")] == [saved]
+        assert await audit_entries(world, admin, "config.calendar.update", "berlin") == []
     finally:
         await context.close()
 
@@ -160,6 +154,6 @@ async def test_a_tickets_deadline_follows_the_calendars_hours(browser: Browser, 
 
     after = await resolution_due(["GW-2"])
     assert after != before and "T20:00:00" in after, (before, after)
-    [update] = await audit(world, admin, "config.calendar.update", "office")
+    [update] = await audit_entries(world, admin, "config.calendar.update", "office")
     assert update["before"]["definition"]["weekly"]["3"] == [["00:00", "23:00"]]
     assert update["after"] == saved

@@ -13,7 +13,7 @@ from playwright.async_api import Browser, Locator, Page, expect
 
 from chat import directory
 from chat.models import OrgKind, Role
-from tests.browser.console_helpers import Staff, api, open_console, open_settings, staff
+from tests.browser.console_helpers import Staff, api, audit_entries, open_console, open_settings, staff
 from tests.browser.widget_harness import WidgetWorld, new_page, open_widget
 
 
@@ -28,12 +28,6 @@ async def category(world: WidgetWorld, who: Staff, key: str) -> dict[str, Any] |
     r = await api(world, who, "GET", "/api/categories")
     assert r.status_code == 200, r.text
     return next((c for c in r.json()["categories"] if c["key"] == key), None)
-
-
-async def audit(world: WidgetWorld, admin: Staff, action: str, key: str) -> list[dict[str, Any]]:
-    r = await api(world, admin, "GET", f"/api/audit?action={action}&target_id={key}")
-    assert r.status_code == 200, r.text
-    return list(r.json()["entries"])
 
 
 async def test_a_category_with_titles_per_language_is_shown_in_each_readers_language(
@@ -67,7 +61,7 @@ async def test_a_category_with_titles_per_language_is_shown_in_each_readers_lang
         assert created["titles"] == {"ru": "Прошивка", "de": "Firmware-Aktualisierung"}
         assert (created["sla"]["resolution"], created["availability"], created["active"]) == ({"minutes": 480},
                                                                                               "customer", True)
-        assert [e["after"] for e in await audit(world, admin, "config.category.create", "firmware")] == [created]
+        assert [e["after"] for e in await audit_entries(world, admin, "config.category.create", "firmware")] == [created]
     finally:
         await context.close()
 
@@ -117,7 +111,7 @@ async def test_a_category_in_use_is_not_deleted_but_retired(browser: Browser, wo
         refusal = screen.get_by_test_id("category-refusal")
         await expect(refusal).to_contain_text("retire it instead")
         assert await category(world, admin, "firmware") is not None
-        assert await audit(world, admin, "config.category.delete", "firmware") == []
+        assert await audit_entries(world, admin, "config.category.delete", "firmware") == []
 
         await screen.get_by_test_id("category-toggle-firmware").click()
         row = screen.get_by_test_id("category-list").locator('tr[data-key="firmware"]')
@@ -127,13 +121,13 @@ async def test_a_category_in_use_is_not_deleted_but_retired(browser: Browser, wo
         assert await category(world, customer, "firmware") is None  # no longer offered
         r = await api(world, admin, "GET", f"/api/tickets/{ticket_id}")
         assert r.json()["ticket"]["category"] == "firmware"  # old tickets keep it
-        [update] = await audit(world, admin, "config.category.update", "firmware")
+        [update] = await audit_entries(world, admin, "config.category.update", "firmware")
         assert update["before"]["active"] is True and update["after"] == retired
 
         await screen.get_by_test_id("category-delete-spare").click()
         await expect(screen.get_by_test_id("category-list").locator('tr[data-key="spare"]')).to_have_count(0)
         assert await category(world, admin, "spare") is None
-        [deleted] = await audit(world, admin, "config.category.delete", "spare")
+        [deleted] = await audit_entries(world, admin, "config.category.delete", "spare")
         assert deleted["before"]["name"] == "Spare" and deleted["after"] is None
     finally:
         await context.close()

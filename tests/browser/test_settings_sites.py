@@ -8,7 +8,6 @@ on the server's clock); every change is in the audit log. Read-only staff see it
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,36 +16,11 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 from sqlalchemy import func, select
 
-from chat import directory
 from chat.auth import identity_hash
 from chat.clock import ManualClock
-from chat.models import AuditLog, OrgKind, Role, Site
+from chat.models import AuditLog, Role, Site
 from tests.browser.console_helpers import open_console, open_settings, staff
-from tests.browser.widget_harness import WidgetWorld, host_site, new_page, open_widget
-from tests.conftest import make_settings
-from tests.support.live import live_server, serve
-from tests.support.processes import free_port
-
-
-@asynccontextmanager
-async def clocked_world(sqlite_url: str, var_dir: Path, clock: ManualClock) -> AsyncIterator[WidgetWorld]:
-    """tests/browser/widget_harness.widget_world on a clock the test moves (a rotated
-    secret's grace ends on the server's clock)."""
-    port, shop_port = free_port(), free_port()
-    base = f"http://127.0.0.1:{port}"
-    settings = make_settings(sqlite_url, var_dir, PUBLIC_URL=base)
-    async with live_server(settings, clock, port=port, collect_garbage=True) as live, serve(host_site(base), shop_port):
-        svc = live.services
-        # Staff who leave are offline at once (not after 30 s): the test shows the widget's
-        # offline form right after the console and the agent have gone.
-        live.hub.presence.grace_seconds = 0.0
-        shop = f"http://localhost:{shop_port}"
-        org = (await directory.create_organization(svc, None, name="Acme", kind=OrgKind.CUSTOMER)).organization
-        site = (await directory.create_site(svc, None, name="Acme shop", allowed_origins=[shop], organization=org.id)).site
-        yield WidgetWorld(
-            base_url=base, ws_url=live.ws_url, services=svc, hub=live.hub, site_key=site.public_key,
-            site_id=site.id, shop=shop, foreign=f"http://127.0.0.1:{shop_port}",
-        )
+from tests.browser.widget_harness import WidgetWorld, new_page, open_widget, widget_world
 
 
 @pytest.fixture
@@ -56,7 +30,11 @@ def manual_clock() -> ManualClock:
 
 @pytest.fixture
 async def world(sqlite_url: str, tmp_path: Path, manual_clock: ManualClock) -> AsyncIterator[WidgetWorld]:
-    async with clocked_world(sqlite_url, tmp_path / "var", manual_clock) as w:
+    # The server on a clock the test moves: a rotated secret's grace ends on it.
+    async with widget_world(sqlite_url, tmp_path / "var", manual_clock) as w:
+        # Staff who leave are offline at once (not after 30 s): the test shows the widget's
+        # offline form right after the console and the agent have gone.
+        w.hub.presence.grace_seconds = 0.0
         yield w
 
 

@@ -26,7 +26,7 @@ from starlette.routing import Route
 from chat import directory, widget_sites
 from chat.auth import login
 from chat.client import ChatClient
-from chat.clock import SystemClock
+from chat.clock import Clock, SystemClock
 from chat.hub.hub import Hub
 from chat.models import OrgKind, Role
 from chat.services import Services
@@ -105,11 +105,13 @@ class WidgetWorld:
 
 
 @asynccontextmanager
-async def widget_world(sqlite_url: str, var_dir: Path) -> AsyncIterator[WidgetWorld]:
+async def widget_world(sqlite_url: str, var_dir: Path, clock: Clock | None = None) -> AsyncIterator[WidgetWorld]:
+    """``clock``: the server's (a ManualClock the test moves); the real one by default."""
     port, shop_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
     settings = make_settings(sqlite_url, var_dir, PUBLIC_URL=base)
-    async with live_server(settings, SystemClock(), port=port, collect_garbage=True) as live, serve(host_site(base), shop_port):
+    async with live_server(settings, clock or SystemClock(), port=port, collect_garbage=True) as live, \
+            serve(host_site(base), shop_port):
         svc = live.services
         shop = f"http://localhost:{shop_port}"
         org = (await directory.create_organization(svc, None, name="Acme", kind=OrgKind.CUSTOMER)).organization
