@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    inspect,
     text,
     update,
 )
@@ -34,7 +35,7 @@ from sqlalchemy.orm import Mapped, Session, UOWTransaction, mapped_column
 
 from chat.db import UTCDateTime
 from chat.desk.models import DeskSetting
-from chat.models import Base, BigId, _enum
+from chat.models import Base, BigId, Organization, _enum
 from escalation.lifecycle import TicketStatus
 from escalation.policies import Availability
 from escalation.policy_table import PlanTier
@@ -135,7 +136,8 @@ class SupportGroup(Base):
 
 class DeskVersion(Base):
     """One counter (row ``id`` 1) that moves with every write to the desk configuration
-    (calendars, categories, SLA policies, support groups, desk settings), in the writing transaction:
+    (calendars, categories, SLA policies, support groups, desk settings, and a company's plan
+    or auto-close delays), in the writing transaction:
     :func:`escalation.config.load_desk` keeps the configuration it built until it moves."""
 
     __tablename__ = "desk_version"
@@ -159,10 +161,23 @@ def _move_desk_version(session: Session, flush_context: UOWTransaction, instance
     if session.info.get(DESK_WRITTEN):
         return  # moved once in this transaction already: the readers see a new value
     for obj in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(obj, DESK_TABLES):
+        if isinstance(obj, DESK_TABLES) or (obj in session.dirty and _company_terms_changed(obj)):
             session.info[DESK_WRITTEN] = True
             session.execute(update(DeskVersion).where(DeskVersion.id == 1).values(version=DeskVersion.version + 1))
             return
+
+
+# A company's plan picks its tickets' SLA policy and its own auto-close delays override the
+# policy's: a change to them moves open tickets' deadlines as a policy change does, so it
+# moves the counter too (escalation.jobs.DeskFollower brings it to the open tickets).
+_COMPANY_TERMS = ("plan_tier", "auto_close_waiting", "auto_close_proposed")
+
+
+def _company_terms_changed(obj: object) -> bool:
+    if not isinstance(obj, Organization):
+        return False
+    attrs = inspect(obj).attrs
+    return any(attrs[name].history.has_changes() for name in _COMPANY_TERMS)
 
 
 @orm_event.listens_for(Session, "after_commit")

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from chat import directory_admin
 from chat.audit import AuditFilter, list_entries
 from chat.clock import ManualClock
 from chat.errors import AppError
@@ -192,3 +193,33 @@ async def test_a_policy_change_reaches_open_tickets_without_their_own_unit(desk:
     events = await system_events(desk, ticket)
     assert (await desk.sweeper.run_once())["tickets.follow_desk"] == 0
     assert await system_events(desk, ticket) == events
+
+
+async def test_a_companys_new_terms_reach_its_open_tickets_without_their_own_unit(
+    desk: Desk, clock: ManualClock
+) -> None:
+    """A company's plan and its own auto-close delays decide its tickets' deadlines: an
+    admin's change to them reaches the open tickets at the sweeper's next pass, as a
+    policy change does (the change moves the desk's version counter)."""
+    await desk.sweeper.run_once()  # the sweeper starts at the current configuration
+    ticket = await _ticket(desk, category=None, who=desk.stranger)  # the "Other" company's
+    await tickets.change_status(desk.svc, desk.agent, ticket, "start")
+    await tickets.change_status(desk.svc, desk.agent, ticket, "propose_close")
+    assert (await _row(desk, ticket)).auto_close_at == clock.now() + 7 * 24 * H  # the desk's default
+    async with desk.svc.reads() as db:
+        other = await db.scalar(select(Organization).where(Organization.name == "Other"))
+    assert other is not None
+    await directory_admin.update_organization(desk.svc, desk.admin, other.id, auto_close_proposed="1d")
+    assert (await desk.sweeper.run_once())["tickets.follow_desk"] >= 1
+    assert (await _row(desk, ticket)).auto_close_at == clock.now() + 24 * H
+    # The company's plan too: premium answers first within 30 minutes.
+    opened = await _ticket(desk, category=None, who=desk.stranger)
+
+    async def first_response_due() -> str:
+        return str((await tickets.get_ticket(desk.svc, desk.agent, opened))["deadlines"]["first_response"]["due_at"])
+
+    assert await first_response_due() == (clock.now() + 24 * H).isoformat()  # the basic plan's 24 h
+    await directory_admin.update_organization(desk.svc, desk.admin, other.id, plan_tier=PlanTier.PREMIUM)
+    await desk.sweeper.run_once()
+    assert await first_response_due() == (clock.now() + timedelta(minutes=30)).isoformat()
+
