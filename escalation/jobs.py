@@ -340,9 +340,8 @@ class DeskFollower:
     one :data:`BATCH` of open tickets (id order) through :func:`act_on`: batched units,
     ``SKIP LOCKED`` (a ticket another worker holds is in a unit that recomputes it
     anyway). Idempotent: a recompute that changes nothing writes and publishes nothing,
-    so a second sweeper, a restart (which starts at the current version: nothing to do
-    until it moves) or a repeated walk costs reads only. A change during a walk restarts
-    it. Nothing another process needs: each sweeper process that runs it walks; the row
+    so a second sweeper, a restart (which walks once) or a repeated walk costs reads
+    only. A change during a walk restarts it. Nothing another process needs: each sweeper process that runs it walks; the row
     locks keep two from acting on one ticket at once."""
 
     seen: int | None = None
@@ -354,9 +353,9 @@ class DeskFollower:
             version = await db.scalar(select(DeskVersion.version).where(DeskVersion.id == 1))
         if version is None:
             return 0
-        if self.seen is None:
-            self.seen = version  # the process built its desk at start: nothing is behind
-            return 0
+        # A sweeper that starts (seen None) walks once: a change made while no sweeper ran,
+        # or during a walk a restart cut short, is brought to the open tickets too. On a
+        # desk that did not change the walk costs reads only.
         if version != self.seen and version != self.walking:
             self.walking, self.after = version, 0
         if self.walking is None:

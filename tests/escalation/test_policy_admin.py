@@ -223,3 +223,16 @@ async def test_a_companys_new_terms_reach_its_open_tickets_without_their_own_uni
     await desk.sweeper.run_once()
     assert await first_response_due() == (clock.now() + timedelta(minutes=30)).isoformat()
 
+
+
+async def test_a_change_made_while_no_sweeper_ran_reaches_open_tickets_when_one_starts(
+    desk: Desk, clock: ManualClock
+) -> None:
+    """The follower keeps what it brought in memory: a sweeper that starts walks the open
+    tickets once, so a change made while none ran (or a walk a restart cut short) is not
+    left for each ticket's next unit."""
+    ticket = await _ticket(desk)
+    assert _due(await _row(desk, ticket)) == clock.now() + 24 * H
+    await admin.create_policy(desk.svc, desk.admin, TECH)  # no sweeper has run yet
+    assert (await desk.sweeper.run_once())["tickets.follow_desk"] >= 1
+    assert _due(await _row(desk, ticket)) == datetime(2026, 3, 3, 15, 0, tzinfo=UTC)
