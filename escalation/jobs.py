@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, exists, func, select
@@ -80,15 +80,20 @@ async def act_on(svc: Services, ids: list[int], step: Callable[[Work], Awaitable
     A batch that fails is retried ticket by ticket, so one bad ticket holds up only itself
     (it is logged, and retried on the next pass); a ticket another worker holds is left
     to the next pass."""
+    return sum((await acted_on(svc, ids, step)).values())
+
+
+async def acted_on(svc: Services, ids: list[int], step: Callable[[Work], Awaitable[int]]) -> dict[int, int]:
+    """:func:`act_on`, by ticket: what ``step`` did on each ticket it ran on. A ticket
+    missing from the answer was held by another transaction (or failed, logged)."""
     if not ids:
-        return 0
+        return {}
     # The desk's dictionaries, once per job and pass (escalation.config).
     async with svc.reads() as db:
         desk = await load_desk(db, svc.settings)
-    done = await run_in_batches(svc, ids, step, log=log, what=f"sweep step {step.__name__}",
+    return await run_in_batches(svc, ids, step, log=log, what=f"sweep step {step.__name__}",
                                 then="retrying on the next pass", desk=desk,
                                 per_transaction=UNITS_PER_TRANSACTION, skip_locked=True)
-    return sum(done.values())
 
 
 async def _mark(work: Work, key: str) -> bool:
@@ -335,18 +340,22 @@ class DeskFollower:
 
     Kept in the job object, like :class:`Backfill`'s window: ``seen`` is the version every
     open ticket was recomputed at, ``walking`` the version a walk in progress brings them
-    to and ``after`` the last conversation id it reached. A pass reads one row (the
-    counter); when it moved, a walk starts over from the lowest id and each pass handles
-    one :data:`BATCH` of open tickets (id order) through :func:`act_on`: batched units,
-    ``SKIP LOCKED`` (a ticket another worker holds is in a unit that recomputes it
-    anyway). Idempotent: a recompute that changes nothing writes and publishes nothing,
-    so a second sweeper, a restart (which walks once) or a repeated walk costs reads
-    only. A change during a walk restarts it. Nothing another process needs: each sweeper process that runs it walks; the row
-    locks keep two from acting on one ticket at once."""
+    to, ``after`` the last conversation id it reached and ``held`` the tickets of the walk
+    another transaction held when it came to them. A pass reads one row (the counter);
+    when it moved, a walk starts over from the lowest id and each pass handles the held
+    tickets and one :data:`BATCH` of open tickets (id order) through :func:`acted_on`:
+    batched units, ``SKIP LOCKED``. A held ticket is retried on the next pass, and the
+    walk ends only when none is left: the unit holding it may have read the desk before
+    the change, so it does not stand for the recompute. Idempotent: a recompute that
+    changes nothing writes and publishes nothing, so a second sweeper, a restart (which
+    walks once) or a repeated walk costs reads only. A change during a walk restarts it.
+    Nothing another process needs: each sweeper process that runs it walks; the row locks
+    keep two from acting on one ticket at once."""
 
     seen: int | None = None
     walking: int | None = None
     after: int = 0
+    held: list[int] = field(default_factory=list)
 
     async def job(self, svc: Services, now: datetime) -> int:
         async with svc.reads() as db:
@@ -357,17 +366,26 @@ class DeskFollower:
         # or during a walk a restart cut short, is brought to the open tickets too. On a
         # desk that did not change the walk costs reads only.
         if version != self.seen and version != self.walking:
-            self.walking, self.after = version, 0
+            self.walking, self.after, self.held = version, 0, []
         if self.walking is None:
             return 0
         async with svc.reads() as db:
             ids = list(await db.scalars(open_after_query(self.after)))
-        done = await act_on(svc, ids, _recomputed) if ids else 0
-        if len(ids) < BATCH:
-            self.seen, self.walking, self.after = self.walking, None, 0
-        else:
+            # A held ticket closed since needs nothing.
+            held = list(await db.scalars(still_open_query(self.held))) if self.held else []
+        todo = [*held, *ids]
+        done = await acted_on(svc, todo, _recomputed)
+        self.held = [i for i in todo if i not in done]
+        if ids:
             self.after = ids[-1]
-        return done
+        if len(ids) < BATCH and not self.held:
+            self.seen, self.walking, self.after = self.walking, None, 0
+        return sum(done.values())
+
+
+def still_open_query(ids: list[int]) -> Select[int]:
+    """Those of ``ids`` whose ticket is not yet closed."""
+    return select(Ticket.conversation_id).where(Ticket.conversation_id.in_(ids), Ticket.status != TicketStatus.CLOSED)
 
 
 def open_after_query(after: int) -> Select[int]:

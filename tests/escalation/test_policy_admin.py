@@ -15,7 +15,7 @@ from chat import directory_admin
 from chat.audit import AuditFilter, list_entries
 from chat.clock import ManualClock
 from chat.errors import AppError
-from chat.models import Organization
+from chat.models import Conversation, Organization
 from chat.services import Services
 from escalation import admin, tickets
 from escalation.models import Ticket, TicketCategory
@@ -236,3 +236,24 @@ async def test_a_change_made_while_no_sweeper_ran_reaches_open_tickets_when_one_
     await admin.create_policy(desk.svc, desk.admin, TECH)  # no sweeper has run yet
     assert (await desk.sweeper.run_once())["tickets.follow_desk"] >= 1
     assert _due(await _row(desk, ticket)) == datetime(2026, 3, 3, 15, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)  # SQLite has no row locks to skip
+async def test_a_ticket_held_when_the_walk_reaches_it_is_brought_at_a_later_pass(
+    desk: Desk, clock: ManualClock
+) -> None:
+    """The walk skips a ticket another transaction holds (``SKIP LOCKED``), and that
+    transaction may have read the desk before the change: the walk keeps the ticket and
+    ends only when it has brought it (before, it ended at once and the ticket kept its
+    old deadline until a unit of its own)."""
+    follow = dict(desk.sweeper.jobs)["tickets.follow_desk"]
+    await follow(desk.svc, clock.now())  # the sweeper starts at the current configuration
+    ticket = await _ticket(desk)
+    await admin.create_policy(desk.svc, desk.admin, TECH)
+    async with desk.svc.sessions.begin() as db:
+        await db.execute(select(Conversation.id).where(Conversation.id == ticket).with_for_update())
+        assert await follow(desk.svc, clock.now()) == 0
+    assert _due(await _row(desk, ticket)) == clock.now() + 24 * H  # skipped, not brought
+    assert await follow(desk.svc, clock.now()) == 1
+    assert _due(await _row(desk, ticket)) == datetime(2026, 3, 3, 15, 0, tzinfo=UTC)
+    assert await follow(desk.svc, clock.now()) == 0  # the walk has ended
