@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import itertools
 import json
@@ -100,6 +101,10 @@ class PeerClient:
 
     async def close(self) -> None:
         await self.sio.disconnect()
+
+
+def _reached(items: list[tuple[float, float]], count: int) -> bool:
+    return len(items) >= count
 
 
 def stamp(event: Event) -> float | None:
@@ -202,7 +207,7 @@ async def scenario_pair(spec: dict[str, Any]) -> dict[str, Any]:
             win.close()
             outcome = await task_open
             sent_total += outcome["sent"]
-            drained = await _drain(lambda total=sent_total: len(received) >= total)
+            drained = await _drain(functools.partial(_reached, received, sent_total))
             in_window = [(s, r) for s, r in received if win.within(s)]
             result[name] = {
                 "offered": round(target, 1),
