@@ -219,6 +219,7 @@ async def scenario_pair(spec: dict[str, Any]) -> dict[str, Any]:
             }
     finally:
         result["sent"] = sent_total
+        result["acked"] = len(acked)  # beyond bench/loadgen.py's keys: the smoke test checks it
         result["delivered"] = len(received)
         result["raw_duplicates"] = receiver.raw_duplicates
         result["raw_gaps"] = receiver.raw_gaps

@@ -21,7 +21,7 @@ commit does not fsync), ``busy_timeout=5000``. The store is one aiosqlite connec
 single thread runs the statements in the order they were queued, so commits (and therefore
 broadcasts) follow the order in which the seqs were handed out.
 
-Run: ``python -m bench.socketio_server --port 8767 [--sqlite /tmp/peer.db]``.
+Run: ``python -m bench.socketio_server --port 8767 [--sqlite /tmp/peer.db] [--profile out.prof]``.
 """
 
 from __future__ import annotations
@@ -129,13 +129,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--sqlite", metavar="PATH", help="store each message in this SQLite file before broadcasting")
+    parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the event-loop thread to FILE on exit")
     args = parser.parse_args(argv)
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    # The options of chat/cli.py _serve that apply to a plain ASGI app (no proxy headers:
-    # nothing is proxied here; no max size: Socket.IO has its own, max_http_buffer_size).
-    uvicorn.run(build_app(args.sqlite), host=args.host, port=args.port, loop="auto", log_level="warning",
-                access_log=False, ws="websockets-sansio", ws_per_message_deflate=False, timeout_keep_alive=5)
+
+    def serve() -> None:
+        # The options of chat/cli.py _serve that apply to a plain ASGI app (no proxy headers:
+        # nothing is proxied here; no max size: Socket.IO has its own, max_http_buffer_size).
+        uvicorn.run(build_app(args.sqlite), host=args.host, port=args.port, loop="auto", log_level="warning",
+                    access_log=False, ws="websockets-sansio", ws_per_message_deflate=False, timeout_keep_alive=5)
+
+    if args.profile:
+        import cProfile
+        import signal
+
+        # As bench/ours_server.py: uvicorn re-raises the SIGTERM it caught once it has shut
+        # down, which would kill the process before the profile is written.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        profiler = cProfile.Profile()
+        try:
+            profiler.runcall(serve)
+        finally:
+            profiler.dump_stats(args.profile)
+        return 0
+    serve()
     return 0
 
 
