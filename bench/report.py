@@ -344,6 +344,9 @@ def _peer_rows(results: dict[str, Any]) -> list[tuple[str, dict[str, float | Non
 
     rows.append(("room of two: most acked-and-delivered messages/s (ours and peer-sqlite persisted)",
                  pair("max.rate"), "≥"))
+    # Steadier than the rate on a shared machine, and free of the clients' cost (the
+    # peer's own client library needs about as much CPU as the peer at its maximum).
+    rows.append(("room of two: server CPU per message at that rate (ms)", pair("max.server_cpu_ms_per_msg"), ""))
     for members in sorted({int(r["members"]) for r in results.get("fanout", []) if "members" in r}):
         rows.append((f"fan-out, room of {members}: deliveries per server CPU-second",
                      {s: _median([r.get("deliveries_per_cpu_s") for r in _runs(results, "fanout", s, members=members)])
@@ -377,7 +380,7 @@ def _peer_section(results: dict[str, Any]) -> str:
             met = _met(to_peer is not None and to_peer <= AIM_PEER_RATIO)
         else:
             met = "(no aim)"
-        digits = 2 if "latency" in measure else (1 if "KiB" in measure else 0)
+        digits = 2 if "latency" in measure else (1 if "KiB" in measure else (3 if "(ms)" in measure else 0))
         rows.append([measure, _fmt(ours, digits), _fmt(peer, digits), _fmt(sqlite, digits),
                      f"{_fmt(to_peer, 2)} ×", f"{_fmt(to_sqlite, 2)} ×",
                      f"ours/peer {aim} {AIM_PEER_RATIO:.1f}: {met}" if aim else met])
@@ -392,6 +395,19 @@ def _peer_section(results: dict[str, Any]) -> str:
         cores.append(f"{server} {_fmt(s, 2)} / {_fmt(c, 2)} cores, {_fmt(ms, 3)} ms of server CPU per message")
     text += ("\n\nAt the room of two's maximum, server / load-generator CPU: " + "; ".join(cores) + ". The peer is "
              "driven by its own client (`socketio.AsyncClient`, bench/socketio_loadgen.py), ours by ChatClient.")
+    sizes = sorted({int(r["members"]) for r in results.get("fanout", []) if "members" in r})
+    if len(sizes) >= 2:
+        small, big = sizes[0], sizes[-1]
+        split = []
+        for server in ("ours", *PEERS):
+            a, z = (_median([r.get("server_cpu_ms_per_msg") for r in _runs(results, "fanout", server, members=m)])
+                    for m in (small, big))
+            if a is not None and z is not None:
+                per = (z - a) / (big - small)
+                split.append(f"{server} {per * 1000:.1f} µs per extra delivery, {a - small * per:.2f} ms per message "
+                             "besides")
+        text += (f"\n\nFan-out cost split from the two room sizes (server CPU ms per message in the room of {big} − "
+                 f"in the room of {small}, over {big - small}): " + "; ".join(split) + ".")
     problems = []
     for kind in ("pair", "fanout"):
         for r in results.get(kind, []):
