@@ -43,6 +43,9 @@ REPO = Path(__file__).resolve().parent.parent
 BARE = "ours-bare"
 """Ours without the after-commit reactions (tickets, desk), room watchers and in-process
 sweeper: the hub's own cost."""
+PEERS = ("peer", "peer-sqlite")
+"""The python-socketio peer (bench/socketio_server.py) without persistence and storing each
+message in SQLite; driven by bench/socketio_loadgen.py."""
 DOC = REPO / "docs" / "benchmarks.md"
 
 
@@ -74,16 +77,18 @@ class Config:
     ramp_deadline_seconds: float = 400.0
     probe_messages: int = 300
     product_limits: bool = False
+    peer_idle_levels: list[int] = field(default_factory=lambda: [1000, 5000])
+    """Idle sockets held by the python-socketio peer (and by ours, when ``crowd`` does not run)."""
 
     @staticmethod
     def quick() -> Config:
         return Config(rounds=1, pair_seconds=3.0, fanout_seconds=3.0, idle_levels=[300, 1000],
                       storms=[(1000, ["sync", "jitter"])], settle_seconds=2.0, probe_messages=100,
-                      ramp_deadline_seconds=120.0, storm_seconds=30.0)
+                      ramp_deadline_seconds=120.0, storm_seconds=30.0, peer_idle_levels=[1000])
 
     @property
     def crowd_rooms(self) -> int:
-        biggest = max([*self.idle_levels, *(s for s, _ in self.storms)])
+        biggest = max([*self.idle_levels, *self.peer_idle_levels, *(s for s, _ in self.storms)])
         return -(-biggest // self.sockets_per_room)
 
 
@@ -153,6 +158,10 @@ def start_server(name: str, workdir: Path, env: dict[str, str], product_limits: 
     log = workdir / f"{name}-{port}.log"
     if name == "baseline":
         cmd = [sys.executable, "-m", "bench.baseline_server", "--port", str(port)]
+    elif name in PEERS:
+        cmd = [sys.executable, "-m", "bench.socketio_server", "--port", str(port)]
+        if name == "peer-sqlite":
+            cmd += ["--sqlite", str(workdir / f"{name}-{port}.db")]
     else:
         cmd = [sys.executable, "-m", "bench.ours_server", "--port", str(port)]
         if product_limits:
@@ -170,13 +179,14 @@ def start_server(name: str, workdir: Path, env: dict[str, str], product_limits: 
     return server
 
 
-def run_loadgen(spec: dict[str, Any], workdir: Path) -> dict[str, Any]:
-    """One scenario in its own process; its JSON result, or ``{"error": …}``."""
+def run_loadgen(spec: dict[str, Any], workdir: Path, module: str = "bench.loadgen") -> dict[str, Any]:
+    """One scenario in its own process (``module``: bench.loadgen, or bench.socketio_loadgen
+    for the peer); its JSON result, or ``{"error": …}``."""
     path = workdir / f"spec-{spec['scenario']}-{time.monotonic_ns()}.json"
     path.write_text(json.dumps(spec))
     deadline = spec["hard_deadline_seconds"]
     try:
-        done = subprocess.run([sys.executable, "-m", "bench.loadgen", str(path)], cwd=REPO, capture_output=True,
+        done = subprocess.run([sys.executable, "-m", module, str(path)], cwd=REPO, capture_output=True,
                               text=True, timeout=deadline + 60)
     except subprocess.TimeoutExpired:
         return {"error": f"load generator exceeded {deadline + 60:.0f}s"}
@@ -202,8 +212,8 @@ class Session:
                          "SECRET_KEY": self.secret, "LOG_LEVEL": "warning", "PYTHONUNBUFFERED": "1"})
         self.seeds: dict[str, Seed] = {}
         self.bare_env: dict[str, str] = self.env  # its own database once seeded
-        self.hot_next: dict[str, int] = {"baseline": 0, "ours": 0, BARE: 0}
-        self.results: dict[str, Any] = {"pair": [], "fanout": [], "crowd": {}, "notes": []}
+        self.hot_next: dict[str, int] = {"baseline": 0, "ours": 0, BARE: 0, **dict.fromkeys(PEERS, 0)}
+        self.results: dict[str, Any] = {"pair": [], "fanout": [], "crowd": {}, "peer_idle": {}, "notes": []}
 
     def say(self, text: str) -> None:
         if self.verbose:
@@ -240,6 +250,8 @@ class Session:
         return room
 
     def pair_spec(self, server: Server, seconds: float | None = None) -> dict[str, Any]:
+        if server.name in PEERS:
+            return self.peer_pair_spec(server, seconds)
         seed, room = self.seeds[server.name], self.next_room(server.name)
         c = self.config
         return {"scenario": "pair", "url": server.url, "server_pid": server.pid,
@@ -249,6 +261,8 @@ class Session:
                 "hard_deadline_seconds": 3 * (c.pair_warmup + (seconds or c.pair_seconds)) + 3 * 15 + 30}
 
     def fanout_spec(self, server: Server, members: int, rate: float) -> dict[str, Any]:
+        if server.name in PEERS:
+            return self.peer_fanout_spec(server, members, rate)
         seed, room = self.seeds[server.name], self.next_room(server.name)
         c = self.config
         return {"scenario": "fanout", "url": server.url, "server_pid": server.pid,
@@ -267,6 +281,63 @@ class Session:
                 "connect_concurrency": c.connect_concurrency, "client_timeout": c.client_timeout,
                 "ramp_deadline_seconds": c.ramp_deadline_seconds,
                 "hard_deadline_seconds": c.ramp_deadline_seconds + len(c.storms) * 2 * (c.storm_seconds + 60) + 120}
+
+    # -- the python-socketio peer (issue 21, item 1) --
+
+    def peer_room(self, server: Server, scenario: str) -> str:
+        """A fresh room per run, as ours gets a fresh conversation: no run replays another's."""
+        self.hot_next[server.name] += 1
+        return f"{scenario}-{self.hot_next[server.name]}"
+
+    def peer_pair_spec(self, server: Server, seconds: float | None = None) -> dict[str, Any]:
+        c = self.config
+        return {"scenario": "pair", "url": f"http://127.0.0.1:{server.port}", "server_pid": server.pid,
+                "room": self.peer_room(server, "pair"), "warmup_seconds": c.pair_warmup,
+                "seconds": seconds or c.pair_seconds, "window": c.pair_window,
+                "hard_deadline_seconds": 3 * (c.pair_warmup + (seconds or c.pair_seconds)) + 3 * 15 + 30}
+
+    def peer_fanout_spec(self, server: Server, members: int, rate: float) -> dict[str, Any]:
+        c = self.config
+        return {"scenario": "fanout", "url": f"http://127.0.0.1:{server.port}", "server_pid": server.pid,
+                "room": self.peer_room(server, "fanout"), "members": members, "rate": rate,
+                "warmup_seconds": c.fanout_warmup, "seconds": c.fanout_seconds,
+                "hard_deadline_seconds": c.fanout_warmup + c.fanout_seconds + 120}
+
+    def peer_idle_spec(self, server: Server) -> dict[str, Any]:
+        c = self.config
+        return {"scenario": "idle", "url": f"http://127.0.0.1:{server.port}", "server_pid": server.pid,
+                "room_prefix": "idle", "sockets_per_room": c.sockets_per_room, "levels": c.peer_idle_levels,
+                "settle_seconds": c.settle_seconds, "connect_concurrency": c.connect_concurrency,
+                "client_timeout": c.client_timeout, "ramp_deadline_seconds": c.ramp_deadline_seconds,
+                "hard_deadline_seconds": c.ramp_deadline_seconds + 120}
+
+    def run(self, server: Server, spec: dict[str, Any]) -> dict[str, Any]:
+        return run_loadgen(spec, self.workdir, "bench.socketio_loadgen" if server.name in PEERS else "bench.loadgen")
+
+    def peer_idle(self, only: set[str]) -> None:
+        """Idle sockets held by each peer variant on a fresh process; ours at the same
+        levels too, unless the ``crowd`` part measured them in this session already."""
+        names: list[str] = list(PEERS)
+        ours_levels = {lv.get("target", lv.get("sockets")) for lv in
+                       (self.results["crowd"].get("ours", {}).get("idle", {}).get("levels", []))}
+        if "crowd" not in only or not set(self.config.peer_idle_levels) <= ours_levels:
+            names.append("ours")
+        for name in names:
+            server = self.start(name)
+            try:
+                if name == "ours":
+                    spec = {**self.crowd_spec(server), "levels": self.config.peer_idle_levels, "storms": []}
+                else:
+                    spec = self.peer_idle_spec(server)
+                result = self.run(server, spec)
+            finally:
+                server.stop()
+                self.results.setdefault("server_logs", {})[f"peer idle/{name}"] = server.log_summary()
+            self.results["peer_idle"][name] = {"idle": result["idle"]} if "idle" in result else result
+            for level in result.get("idle", {}).get("levels", []):
+                self.say(f"idle {name} {level.get('sockets')}: {level.get('kib_per_socket')} KiB/socket")
+            if "error" in result:
+                self.say(f"idle {name} failed: {result['error']}")
 
     def start(self, name: str) -> Server:
         env = self.bare_env if name == BARE else self.env
@@ -295,27 +366,31 @@ class Session:
         return cpu_seconds(before, read_cpu(server.pid)) / seconds
 
     def comparable(self, only: set[str]) -> None:
-        """Room of two and fan-out, alternating baseline and ours, ``rounds`` times."""
-        servers = {name: self.start(name) for name in ("baseline", "ours", BARE)}
+        """Room of two and fan-out, alternating baseline and ours (and the python-socketio
+        peers when ``peer`` is selected, which then implies both scenarios), ``rounds`` times."""
+        names = ("baseline", "ours", BARE, *(PEERS if "peer" in only else ()))
+        if "peer" in only and not only & {"pair", "fanout"}:
+            only = only | {"pair", "fanout"}
+        servers = {name: self.start(name) for name in names}
         try:
             for name, server in servers.items():
                 self.results.setdefault("idle_cpu_share", {})[name] = round(self.idle_cpu(server), 4)
                 self.results.setdefault("rss_start_kib", {})[name] = rss_kib(server.pid)
-                warm = run_loadgen(self.pair_spec(server, seconds=1.0), self.workdir)  # not reported
+                warm = self.run(server, self.pair_spec(server, seconds=1.0))  # not reported
                 if "error" in warm:
                     raise RuntimeError(f"warm-up against {name} failed: {warm}")
             for round_no in range(1, self.config.rounds + 1):
-                for name in ("baseline", "ours", BARE):
+                for name in names:
                     server = servers[name]
                     if "pair" in only:
                         self.quiet(server)
-                        result = run_loadgen(self.pair_spec(server), self.workdir)
+                        result = self.run(server, self.pair_spec(server))
                         self.results["pair"].append({"server": name, "round": round_no, **result})
                         self.say(f"round {round_no} pair {name}: {_brief_pair(result)}")
                     if "fanout" in only:
                         for members, rate in self.config.fanout.items():
                             self.quiet(server)
-                            result = run_loadgen(self.fanout_spec(server, members, rate), self.workdir)
+                            result = self.run(server, self.fanout_spec(server, members, rate))
                             self.results["fanout"].append({"server": name, "round": round_no, **result})
                             self.say(f"round {round_no} fan-out {members} {name}: "
                                      f"{result.get('deliveries_per_cpu_s', result.get('error'))} deliveries/CPU-s")
@@ -402,8 +477,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small numbers, ~2 minutes: a smoke run")
     parser.add_argument("--write", action="store_true", help=f"replace the results section of {DOC.relative_to(REPO)}")
     parser.add_argument("--rounds", type=int, help="A/B rounds of the comparable scenarios (default 3, quick 1)")
-    parser.add_argument("--only", default="probe,pair,fanout,crowd",
-                        help="comma-separated subset of probe,pair,fanout,crowd,profile")
+    parser.add_argument("--only", default="probe,pair,fanout,crowd,peer",
+                        help="comma-separated subset of probe,pair,fanout,crowd,peer,profile (peer: the python-socketio "
+                             "peer in the pair and fan-out rounds, and its idle sockets)")
     parser.add_argument("--product-limits", action="store_true",
                         help="keep our per-socket frame rate limits (20/s): throughput then measures the limiter")
     parser.add_argument("--client-timeout", type=float, default=10.0,
@@ -431,10 +507,12 @@ def main(argv: list[str] | None = None) -> int:
         session.seed()
         if "probe" in only:
             session.probe()
-        if only & {"pair", "fanout"}:
+        if only & {"pair", "fanout", "peer"}:
             session.comparable(only)
         if "crowd" in only:
             session.crowd()
+        if "peer" in only:
+            session.peer_idle(only)
         if "profile" in only:
             session.profile()
     finally:

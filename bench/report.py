@@ -14,6 +14,10 @@ END = "<!-- hub-bench results: end -->"
 AIM_CPU_RATIO = 0.60
 AIM_PERSISTED_PER_S = 5000
 AIM_KIB_PER_SOCKET = 40
+AIM_PEER_RATIO = 1.0
+"""Issue 21: ours ≥ 1.0 × the non-persisting python-socketio peer on throughput and
+deliveries per CPU-second, and p99 ≤ 1.0 × its p99."""
+PEERS = ("peer", "peer-sqlite")
 
 
 BARE = "ours-bare"
@@ -320,6 +324,113 @@ def _bare_section(results: dict[str, Any]) -> str:
     return _table(["medians", "ours (the product)", "ours, hub alone", "of the baseline: ours / hub alone"], rows)
 
 
+def _idle_kib(data: dict[str, Any], level: int) -> float | None:
+    for lv in _get(data, "idle.levels") or []:
+        if lv.get("target", lv.get("sockets")) == level and "error" not in lv:
+            value = lv.get("kib_per_socket")
+            return float(value) if isinstance(value, (int, float)) else None
+    return None
+
+
+def _peer_rows(results: dict[str, Any]) -> list[tuple[str, dict[str, float | None], str]]:
+    """(measure, figure per server, aim) for the table against python-socketio: medians of
+    the same session's rounds; idle figures from the peer part (ours from ``crowd`` when
+    it ran at that level)."""
+    servers = ("ours", *PEERS)
+    rows: list[tuple[str, dict[str, float | None], str]] = []
+
+    def pair(path: str) -> dict[str, float | None]:
+        return {s: _median([_get(r, path) for r in _runs(results, "pair", s)]) for s in servers}
+
+    rows.append(("room of two: most acked-and-delivered messages/s (ours and peer-sqlite persisted)",
+                 pair("max.rate"), "≥"))
+    # Steadier than the rate on a shared machine, and free of the clients' cost (the
+    # peer's own client library needs about as much CPU as the peer at its maximum).
+    rows.append(("room of two: server CPU per message at that rate (ms)", pair("max.server_cpu_ms_per_msg"), ""))
+    for members in sorted({int(r["members"]) for r in results.get("fanout", []) if "members" in r}):
+        rows.append((f"fan-out, room of {members}: deliveries per server CPU-second",
+                     {s: _median([r.get("deliveries_per_cpu_s") for r in _runs(results, "fanout", s, members=members)])
+                      for s in servers}, "≥"))
+    rows.append(("latency at half load (each server at half its own maximum): p50 ms", pair("half.p50_ms"), ""))
+    rows.append(("latency at half load: p99 ms", pair("half.p99_ms"), "≤"))
+    idle = results.get("peer_idle", {})
+    levels = sorted({lv.get("target", lv.get("sockets")) for d in idle.values() for lv in _get(d, "idle.levels") or []
+                     if isinstance(lv.get("target", lv.get("sockets")), int)})
+    for level in levels:
+        ours = _idle_kib(idle.get("ours", {}), level)
+        if ours is None:  # the crowd part measured ours at this level in the same session
+            ours = _idle_kib(results.get("crowd", {}).get("ours", {}), level)
+        rows.append((f"RSS per idle socket at {level:,} (KiB)",
+                     {"ours": ours, **{p: _idle_kib(idle.get(p, {}), level) for p in PEERS}}, ""))
+    return rows
+
+
+def _peer_section(results: dict[str, Any]) -> str:
+    """Ours against the python-socketio peer, with and without SQLite, as ratios (issue 21)."""
+    if not any(r.get("server") in PEERS for r in results.get("pair", []) + results.get("fanout", [])) \
+            and not results.get("peer_idle"):
+        return ""
+    rows = []
+    for measure, figures, aim in _peer_rows(results):
+        ours, peer, sqlite = figures["ours"], figures["peer"], figures["peer-sqlite"]
+        to_peer, to_sqlite = _ratio(ours, peer, 2), _ratio(ours, sqlite, 2)
+        if aim == "≥":
+            met = _met(to_peer is not None and to_peer >= AIM_PEER_RATIO)
+        elif aim == "≤":
+            met = _met(to_peer is not None and to_peer <= AIM_PEER_RATIO)
+        else:
+            met = "(no aim)"
+        digits = 2 if "latency" in measure else (1 if "KiB" in measure else (3 if "(ms)" in measure else 0))
+        rows.append([measure, _fmt(ours, digits), _fmt(peer, digits), _fmt(sqlite, digits),
+                     f"{_fmt(to_peer, 2)} ×", f"{_fmt(to_sqlite, 2)} ×",
+                     f"ours/peer {aim} {AIM_PEER_RATIO:.1f}: {met}" if aim else met])
+    text = _table(["measure (medians)", "ours", "peer", "peer-sqlite", "ours / peer", "ours / peer-sqlite",
+                   "aim met"], rows)
+    cores = []
+    for server in ("ours", *PEERS):
+        runs = _runs(results, "pair", server)
+        s = _median([(_get(r, "max.server_cpu_s") or 0) / (_get(r, "max.seconds") or 1) for r in runs])
+        c = _median([(_get(r, "max.client_cpu_s") or 0) / (_get(r, "max.seconds") or 1) for r in runs])
+        ms = _median([_get(r, "max.server_cpu_ms_per_msg") for r in runs])
+        cores.append(f"{server} {_fmt(s, 2)} / {_fmt(c, 2)} cores, {_fmt(ms, 3)} ms of server CPU per message")
+    text += ("\n\nAt the room of two's maximum, server / load-generator CPU: " + "; ".join(cores) + ". The peer is "
+             "driven by its own client (`socketio.AsyncClient`, bench/socketio_loadgen.py), ours by ChatClient.")
+    sizes = sorted({int(r["members"]) for r in results.get("fanout", []) if "members" in r})
+    if len(sizes) >= 2:
+        small, big = sizes[0], sizes[-1]
+        split = []
+        for server in ("ours", *PEERS):
+            a, z = (_median([r.get("server_cpu_ms_per_msg") for r in _runs(results, "fanout", server, members=m)])
+                    for m in (small, big))
+            if a is not None and z is not None:
+                per = (z - a) / (big - small)
+                split.append(f"{server} {per * 1000:.1f} µs per extra delivery, {a - small * per:.2f} ms per message "
+                             "besides")
+        text += (f"\n\nFan-out cost split from the two room sizes (server CPU ms per message in the room of {big} − "
+                 f"in the room of {small}, over {big - small}): " + "; ".join(split) + ".")
+    problems = []
+    for kind in ("pair", "fanout"):
+        for r in results.get(kind, []):
+            if r.get("server") not in PEERS:
+                continue
+            if "error" in r:
+                problems.append(f"{r['server']} {kind} round {r.get('round')}: {r['error']}")
+            elif r.get("raw_duplicates") or r.get("raw_gaps") or r.get("errors") or \
+                    (kind == "pair" and r.get("delivered") != r.get("sent")) or (kind == "fanout" and not r.get("drained")):
+                problems.append(f"{r['server']} {kind} round {r.get('round')}: sent {r.get('sent')}, delivered "
+                                f"{r.get('delivered', r.get('deliveries'))}, duplicates {r.get('raw_duplicates')}, "
+                                f"gaps {r.get('raw_gaps')}, errors {r.get('errors')}")
+    for name, data in results.get("peer_idle", {}).items():
+        if "error" in data:
+            problems.append(f"idle {name}: {data['error']}")
+        for lv in _get(data, "idle.levels") or []:
+            if "error" in lv:
+                problems.append(f"idle {name} stopped at {lv['sockets']} of {lv['target']}: {lv['error']}")
+    if problems:
+        text += "\n\nIrregularities: " + "; ".join(problems)
+    return text
+
+
 def render(results: dict[str, Any]) -> str:
     meta = results.get("meta", {})
     m = meta.get("machine", {})
@@ -388,6 +499,14 @@ def render(results: dict[str, Any]) -> str:
         storm_text,
         "",
     ]
+    peer_text = _peer_section(results)
+    if peer_text:
+        lines += ["#### Against python-socketio", "",
+                  "The peer (bench/socketio_server.py): `socketio.AsyncServer(async_mode=\"asgi\")` on uvicorn with "
+                  "ours' options, rooms and acks as such an app is written; **peer** keeps seqs in memory, "
+                  "**peer-sqlite** commits each message to SQLite (WAL, synchronous=NORMAL, as ours) before it "
+                  "broadcasts and acks. Same rounds as the table above, fresh rooms, each server idle first.", "",
+                  peer_text, ""]
     bare_text = _bare_section(results)
     if bare_text:
         lines += ["#### Ours without the features that ride on every message (the hub's own cost)", "",
