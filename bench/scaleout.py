@@ -3,9 +3,14 @@ the README's recipe — web processes, Redis, PostgreSQL, one worker — under t
 generator as the other parts.
 
 One stack runs the whole part (bench/stack.py): PostgreSQL, Redis, the worker and two web
-processes, A and B. Two placements of the clients alternate, round after round, each on
-fresh conversations after the server side has been quiet for a second:
+processes, A and B, plus two reference web processes. Four placements of the clients
+alternate, round after round, each on fresh conversations after the server side has been
+quiet for a second:
 
+- **embedded** (reference): process E, the embedded default (SQLite, in-memory broker, the
+  sweeper in the process) on its own seeded SQLite database, as the comparable part runs it;
+- **pg**: process P on the stack's PostgreSQL without REDIS_URL (in-memory broker): what
+  PostgreSQL costs, apart from Redis;
 - **one**: every socket on A (the recipe with N = 1; B runs idle, subscribed to nothing,
   and its CPU is still counted on the server side);
 - **two**: the room of two with the visitor sending on A and the agent receiving on B, the
@@ -30,8 +35,27 @@ from typing import Any
 from bench.proc_groups import group_cpu_seconds, read_groups
 from bench.seed import Seed, seed_ours
 from bench.stack import Stack, database_and_broker, serving
+from chat import migrate
 
-TOPOLOGIES = ("one", "two")
+
+@dataclass(frozen=True)
+class Placement:
+    webs: tuple[str, ...]
+    """Web processes the clients use: the sender on the first, the room of two's receiver on
+    the last, fan-out members round-robin over all."""
+    counted: tuple[str, ...]
+    """Web processes whose CPU is counted (B counts in ``one`` too: it runs, idle)."""
+    stack: bool
+    """Whether the worker, PostgreSQL and Redis are part of its server side."""
+
+
+PLACEMENTS = {
+    "embedded": Placement(("E",), ("E",), stack=False),
+    "pg": Placement(("P",), ("P",), stack=True),
+    "one": Placement(("A",), ("A", "B"), stack=True),
+    "two": Placement(("A", "B"), ("A", "B"), stack=True),
+}
+TOPOLOGIES = tuple(PLACEMENTS)
 QUIET_CORES = 0.05
 """The server side counts as quiet below this share of a core (web processes, worker and
 PostgreSQL together) for a second: left-over work of the previous run is not measured."""
@@ -52,6 +76,7 @@ class ScaleConfig:
     durable: bool = True
     """PostgreSQL with its default durability (fsync, synchronous commit), as deployed."""
     product_limits: bool = False
+    placements: tuple[str, ...] = TOPOLOGIES
 
 
 class ScaleOut:
@@ -60,45 +85,71 @@ class ScaleOut:
         self.workdir = workdir
         self.run_loadgen = run_loadgen
         self.say = say
-        self.rooms: list[Any] = []
-        self.agents: list[str] = []
+        self.rooms: dict[str, list[Any]] = {}
+        self.agents: dict[str, list[str]] = {}
+        self.secret = secrets.token_urlsafe(30)
         self.results: dict[str, Any] = {"config": asdict(config), "runs": [], "quiet_waits": []}
 
     # -- the measurement ---------------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
-        secret = secrets.token_urlsafe(30)
-        with database_and_broker(secret, durable=self.config.durable) as stack:
-            self.seed(stack)
-            with serving(stack, self.workdir / "scaleout", ["A", "B"], self.config.product_limits) as up:
+        with database_and_broker(self.secret, durable=self.config.durable) as stack:
+            extra = self.seed(stack)
+            with serving(stack, self.workdir / "scaleout", ["A", "B"], self.config.product_limits, extra) as up:
                 self.measure(up)
                 self.results["logs"] = {p.name: p.log_summary() for p in [*up.webs, *([up.worker] if up.worker else [])]}
         self.results["summary"] = summarize(self.results["runs"])
         return self.results
 
-    def seed(self, stack: Stack) -> None:
+    def seed(self, stack: Stack) -> dict[str, dict[str, str]]:
+        """Rooms for every placement, through the use cases; the settings of the reference
+        web processes (E, P) that :func:`serving` starts besides A and B."""
         c = self.config
-        hot = 1 + c.rounds * len(TOPOLOGIES) * (1 + len(c.fanout))
+        per_placement = 1 + c.rounds * (1 + len(c.fanout))  # the first is the warm-up's
+        on_pg = [p for p in c.placements if p != "embedded"]
         # The seeding process publishes to no one (no server runs yet): the memory broker.
         env = {k: v for k, v in stack.env.items() if k != "REDIS_URL"}
         env["VAR_DIR"] = str(self.workdir / "seed-var")
-        seed: Seed = asyncio.run(seed_ours(env, agents=4, hot=hot, crowd=0))
-        self.rooms, self.agents = list(seed.hot), seed.agents
-        self.results["seed_seconds"] = round(seed.seconds, 2)
-        self.say(f"scale-out: PostgreSQL and Redis up, seeded {hot} conversations in {seed.seconds:.1f}s")
+        seed: Seed = asyncio.run(seed_ours(env, agents=4, hot=per_placement * len(on_pg), crowd=0))
+        for i, placement in enumerate(on_pg):
+            self.rooms[placement] = seed.hot[i * per_placement:(i + 1) * per_placement]
+            self.agents[placement] = seed.agents
+        seconds = seed.seconds
+        extra: dict[str, dict[str, str]] = {}
+        if "pg" in c.placements:
+            extra["P"] = {k: v for k, v in stack.env.items() if k != "REDIS_URL"}
+        if "embedded" in c.placements:
+            db = self.workdir / "embedded.db"
+            extra["E"] = {"DATABASE_URL": f"sqlite:///{db}", "SECRET_KEY": self.secret}
+            migrate.upgrade(f"sqlite+aiosqlite:///{db}")
+            local = asyncio.run(seed_ours({**extra["E"], "VAR_DIR": str(self.workdir / "seed-var-e")}, agents=4,
+                                          hot=per_placement, crowd=0))
+            self.rooms["embedded"], self.agents["embedded"] = list(local.hot), local.agents
+            seconds += local.seconds
+        self.results["seed_seconds"] = round(seconds, 2)
+        self.say(f"scale-out: PostgreSQL and Redis up, seeded {per_placement} conversations per placement "
+                 f"in {seconds:.1f}s")
+        return extra
+
+    def groups(self, stack: Stack, placement: str) -> dict[str, list[int]]:
+        p = PLACEMENTS[placement]
+        if p.stack:
+            return stack.cpu_groups(list(p.counted))
+        return {f"web-{name}": [stack.web(name).pid] for name in p.counted}
 
     def measure(self, stack: Stack) -> None:
-        a, b = stack.webs
-        groups = stack.cpu_groups()
-        self.say(f"scale-out: web A pid {a.pid}, web B pid {b.pid}, worker pid "
-                 f"{stack.worker.pid if stack.worker else '-'}, postgres {stack.postmaster_pid}")
-        warm = self.run_loadgen(self.pair_spec(stack, "two", seconds=1.0), self.workdir)  # not reported
-        if "error" in warm:
-            raise RuntimeError(f"scale-out warm-up failed: {warm}")
-        self.results["idle_cores"] = self.idle_cores(groups)
+        self.say("scale-out: " + ", ".join(f"web {w.name} pid {w.pid}" for w in stack.webs)
+                 + f", worker pid {stack.worker.pid if stack.worker else '-'}, postgres {stack.postmaster_pid}")
+        for placement in self.config.placements:
+            warm = self.run_loadgen(self.pair_spec(stack, placement, seconds=1.0), self.workdir)  # not reported
+            if "error" in warm:
+                raise RuntimeError(f"scale-out warm-up of {placement} failed: {warm}")
+        everything = {f"web-{w.name}": [w.pid] for w in stack.webs} | stack.cpu_groups([])
+        self.results["idle_cores"] = self.idle_cores(everything)
         for round_no in range(1, self.config.rounds + 1):
-            for topology in TOPOLOGIES:
+            for topology in self.config.placements:
                 stack.check_alive()
+                groups = self.groups(stack, topology)
                 self.quiet(groups)
                 result = self.run_loadgen(self.pair_spec(stack, topology), self.workdir)
                 self.results["runs"].append({"scenario": "pair", "topology": topology, "round": round_no, **result})
@@ -111,27 +162,24 @@ class ScaleOut:
                     self.say(f"scale-out round {round_no} fan-out {members} {topology}: "
                              f"{_fanout_brief(result)}")
 
-    def next_room(self) -> Any:
-        return self.rooms.pop(0)
-
     def pair_spec(self, stack: Stack, topology: str, seconds: float | None = None) -> dict[str, Any]:
-        a, b = stack.webs
-        room, c = self.next_room(), self.config
+        webs = [stack.web(name) for name in PLACEMENTS[topology].webs]
+        room, c = self.rooms[topology].pop(0), self.config
         duration = seconds or c.pair_seconds
-        return {"scenario": "pair", "url": a.url, "receiver_url": b.url if topology == "two" else a.url,
-                "server_pid": a.pid, "cpu_groups": stack.cpu_groups(),
+        return {"scenario": "pair", "url": webs[0].url, "receiver_url": webs[-1].url,
+                "server_pid": webs[0].pid, "cpu_groups": self.groups(stack, topology),
                 "conversation_id": room.conversation_id, "sender_token": room.owner_token,
-                "receiver_token": self.agents[0], "warmup_seconds": c.pair_warmup,
+                "receiver_token": self.agents[topology][0], "warmup_seconds": c.pair_warmup,
                 "seconds": duration, "window": c.pair_window,
                 "hard_deadline_seconds": 3 * (c.pair_warmup + duration) + 3 * 15 + 30}
 
     def fanout_spec(self, stack: Stack, topology: str, members: int, rate: float) -> dict[str, Any]:
-        a, b = stack.webs
-        room, c = self.next_room(), self.config
-        return {"scenario": "fanout", "url": a.url, "member_urls": [a.url, b.url] if topology == "two" else [a.url],
-                "server_pid": a.pid, "cpu_groups": stack.cpu_groups(),
+        webs = [stack.web(name) for name in PLACEMENTS[topology].webs]
+        room, c = self.rooms[topology].pop(0), self.config
+        return {"scenario": "fanout", "url": webs[0].url, "member_urls": [w.url for w in webs],
+                "server_pid": webs[0].pid, "cpu_groups": self.groups(stack, topology),
                 "conversation_id": room.conversation_id, "sender_token": room.owner_token,
-                "member_tokens": self.agents, "members": members, "rate": rate,
+                "member_tokens": self.agents[topology], "members": members, "rate": rate,
                 "warmup_seconds": c.fanout_warmup, "seconds": c.fanout_seconds,
                 "hard_deadline_seconds": c.fanout_warmup + c.fanout_seconds + 120}
 
@@ -206,7 +254,7 @@ def _per_run(run: dict[str, Any]) -> dict[str, float | None]:
 
 
 def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """``{"pair": {topology: medians}, "fanout": {members: {topology: medians}}, "ratios": …}``."""
+    """Medians per placement: ``{"pair": {placement: …}, "fanout": {members: {placement: …}}, "errors": […]}``."""
     ok = [r for r in runs if "error" not in r]
     out: dict[str, Any] = {"pair": {}, "fanout": {}, "errors": [r.get("error") for r in runs if "error" in r]}
     for topology in TOPOLOGIES:

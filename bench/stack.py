@@ -23,6 +23,7 @@ from pathlib import Path
 
 import httpx
 
+from chat import migrate
 from tests.support.processes import PostgresServer, RedisServer, _pg_bin, free_port, start_redis
 
 REPO = Path(__file__).resolve().parent.parent
@@ -93,14 +94,18 @@ class Stack:
     webs: list[Proc] = field(default_factory=list)
     worker: Proc | None = None
 
+    def web(self, name: str) -> Proc:
+        return next(w for w in self.webs if w.name == name)
+
     @property
     def postmaster_pid(self) -> int:
         return int((self.postgres.datadir / "postmaster.pid").read_text().split()[0])
 
-    def cpu_groups(self) -> dict[str, list[int]]:
+    def cpu_groups(self, webs: list[str]) -> dict[str, list[int]]:
         """Process kind → pids whose CPU the load generator reads (bench/proc_groups.py adds
-        each pid's descendants: every PostgreSQL backend under the postmaster)."""
-        groups = {f"web-{w.name}": [w.pid] for w in self.webs}
+        each pid's descendants: every PostgreSQL backend under the postmaster): the web
+        processes ``webs``, the worker, PostgreSQL and Redis."""
+        groups = {f"web-{name}": [self.web(name).pid] for name in webs}
         if self.worker is not None:
             groups["worker"] = [self.worker.pid]
         groups["postgres"] = [self.postmaster_pid]
@@ -142,16 +147,17 @@ def _process_env(settings: dict[str, str], var_dir: Path) -> dict[str, str]:
     return env
 
 
-def start_web(name: str, stack: Stack, workdir: Path, product_limits: bool) -> Proc:
+def start_web(name: str, settings: dict[str, str], workdir: Path, product_limits: bool) -> Proc:
     """``supportchat serve`` through bench/ours_server.py (the rate limits lifted as in the
-    other scenarios unless ``product_limits``), with REDIS_URL and no in-process sweeper."""
+    other scenarios unless ``product_limits``) on ``settings`` (a stack's: REDIS_URL and no
+    in-process sweeper)."""
     port = free_port()
     log = workdir / f"web-{name}-{port}.log"
     cmd = [sys.executable, "-m", "bench.ours_server", "--port", str(port)]
     if product_limits:
         cmd.append("--product-limits")
     with log.open("wb") as out:
-        process = subprocess.Popen(cmd, cwd=REPO, env=_process_env(stack.env, workdir / f"var-{name}"),
+        process = subprocess.Popen(cmd, cwd=REPO, env=_process_env(settings, workdir / f"var-{name}"),
                                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     return Proc(name, process, log, port)
 
@@ -187,8 +193,6 @@ def wait_ready(web: Proc, timeout: float = READY_SECONDS) -> None:
 @contextmanager
 def database_and_broker(secret: str, durable: bool = True) -> Iterator[Stack]:
     """PostgreSQL (migrated) and Redis, no web process yet: seed now, then :func:`serving`."""
-    from chat import migrate
-
     with ExitStack() as stops:
         postgres = start_postgres(durable)
         stops.callback(postgres.stop)
@@ -202,12 +206,16 @@ def database_and_broker(secret: str, durable: bool = True) -> Iterator[Stack]:
 
 
 @contextmanager
-def serving(stack: Stack, workdir: Path, names: list[str], product_limits: bool = False) -> Iterator[Stack]:
-    """The web processes ``names`` and one worker on ``stack``; all stopped on the way out."""
+def serving(stack: Stack, workdir: Path, names: list[str], product_limits: bool = False,
+            extra: dict[str, dict[str, str]] | None = None) -> Iterator[Stack]:
+    """The web processes ``names`` and one worker on ``stack``, and the web processes of
+    ``extra`` (name → settings of their own, e.g. the embedded default for reference); all
+    stopped on the way out."""
     workdir.mkdir(parents=True, exist_ok=True)
     try:
         stack.worker = start_worker(stack, workdir)
-        stack.webs = [start_web(name, stack, workdir, product_limits) for name in names]
+        stack.webs = [start_web(name, stack.env, workdir, product_limits) for name in names]
+        stack.webs += [start_web(name, settings, workdir, product_limits) for name, settings in (extra or {}).items()]
         for web in stack.webs:
             wait_ready(web)
         stack.check_alive()
