@@ -12,7 +12,7 @@ from bench.scaleout import ScaleConfig, ScaleOut
 from bench.scaleout_report import render_scaleout
 
 TINY = ScaleConfig(rounds=1, pair_warmup=0.5, pair_seconds=1.0, pair_window=16, fanout={4: 20.0},
-                   fanout_warmup=0.5, fanout_seconds=1.0, durable=False)
+                   fanout_warmup=0.5, fanout_seconds=1.0, durable=False, placements=("one", "two"))
 
 
 def test_two_web_processes_carry_a_room_across_redis(tmp_path: Path) -> None:
@@ -37,4 +37,4 @@ def test_two_web_processes_carry_a_room_across_redis(tmp_path: Path) -> None:
     assert summary["errors"] == []
     assert summary["pair"]["two"]["rate"] > 0 and summary["fanout"][4]["two"]["per_all_cpu_s"] > 0
     text = render_scaleout(results, "2")
-    assert "| two web processes (A → B) |" in text and "| room of two at its max, two |" in text
+    assert "| two web processes + Redis (A → B) |" in text and "| room of two at its max, two |" in text
