@@ -1,6 +1,6 @@
 """The hub benchmark: our server against a bare ``websockets`` baseline, in one session.
 
-    python -m bench.hub_bench            # the full run (~8 minutes on 2 cores)
+    python -m bench.hub_bench            # the full run (~16 minutes on 2 cores, the scale-out part included)
     python -m bench.hub_bench --quick    # a ~2-minute smoke run with small numbers
     python -m bench.hub_bench --write    # also replace the results section of docs/benchmarks.md
 
@@ -417,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=None,
                         help="comma-separated subset of probe,pair,fanout,crowd,profile,scaleout (default: "
                              "probe,pair,fanout,crowd,scaleout; with --quick without scaleout, which adds "
-                             "~2 minutes of PostgreSQL and Redis)")
+                             "~2.5 minutes of PostgreSQL and Redis)")
     parser.add_argument("--product-limits", action="store_true",
                         help="keep our per-socket frame rate limits (20/s): throughput then measures the limiter")
     parser.add_argument("--client-timeout", type=float, default=10.0,
