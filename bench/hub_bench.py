@@ -1,6 +1,6 @@
 """The hub benchmark: our server against a bare ``websockets`` baseline, in one session.
 
-    python -m bench.hub_bench            # the full run (~8 minutes on 2 cores)
+    python -m bench.hub_bench            # the full run (~16 minutes on 2 cores, the scale-out part included)
     python -m bench.hub_bench --quick    # a ~2-minute smoke run with small numbers
     python -m bench.hub_bench --write    # also replace the results section of docs/benchmarks.md
 
@@ -37,6 +37,7 @@ from typing import Any
 
 from bench import report
 from bench.procfs import cpu_seconds, machine, raise_fd_limit, read_cpu, rss_kib
+from bench.scaleout import ScaleConfig, ScaleOut
 from bench.seed import Seed, seed_baseline, seed_ours
 
 REPO = Path(__file__).resolve().parent.parent
@@ -79,6 +80,8 @@ class Config:
     product_limits: bool = False
     peer_idle_levels: list[int] = field(default_factory=lambda: [1000, 5000])
     """Idle sockets held by the python-socketio peer (and by ours, when ``crowd`` does not run)."""
+    pg_durable: bool = True
+    """The scale-out part's PostgreSQL: fsync and synchronous commit on, as deployed."""
 
     @staticmethod
     def quick() -> Config:
@@ -448,6 +451,15 @@ class Session:
         if out.exists():
             self.results["profile"] = report.summarize_profile(out)
 
+    def scaleout(self) -> None:
+        """The README's recipe (two web processes, Redis, PostgreSQL, one worker): one web
+        process against two, same rounds and phases as the comparable part (bench/scaleout.py)."""
+        c = self.config
+        scale = ScaleConfig(rounds=c.rounds, pair_warmup=c.pair_warmup, pair_seconds=c.pair_seconds,
+                            pair_window=c.pair_window, fanout=dict(c.fanout), fanout_warmup=c.fanout_warmup,
+                            fanout_seconds=c.fanout_seconds, durable=c.pg_durable, product_limits=c.product_limits)
+        self.results["scaleout"] = ScaleOut(scale, self.workdir, run_loadgen, self.say).run()
+
 
 def _brief_pair(result: dict[str, Any]) -> str:
     if "error" in result:
@@ -477,13 +489,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small numbers, ~2 minutes: a smoke run")
     parser.add_argument("--write", action="store_true", help=f"replace the results section of {DOC.relative_to(REPO)}")
     parser.add_argument("--rounds", type=int, help="A/B rounds of the comparable scenarios (default 3, quick 1)")
-    parser.add_argument("--only", default="probe,pair,fanout,crowd,peer",
-                        help="comma-separated subset of probe,pair,fanout,crowd,peer,profile (peer: the python-socketio "
-                             "peer in the pair and fan-out rounds, and its idle sockets)")
+    parser.add_argument("--only", default=None,
+                        help="comma-separated subset of probe,pair,fanout,crowd,peer,profile,scaleout (default: "
+                             "probe,pair,fanout,crowd,peer,scaleout; with --quick without scaleout, which adds "
+                             "~2.5 minutes of PostgreSQL and Redis; peer: the python-socketio peer in the pair and "
+                             "fan-out rounds, and its idle sockets)")
     parser.add_argument("--product-limits", action="store_true",
                         help="keep our per-socket frame rate limits (20/s): throughput then measures the limiter")
     parser.add_argument("--client-timeout", type=float, default=10.0,
                         help="the clients' open/answer timeout in seconds (default 10, as the tests use)")
+    parser.add_argument("--pg-no-fsync", action="store_true",
+                        help="scale-out: PostgreSQL with fsync and synchronous_commit off (the tests' settings)")
     parser.add_argument("--json", type=Path, help="also write every raw result to this file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, database)")
     args = parser.parse_args(argv)
@@ -492,7 +508,9 @@ def main(argv: list[str] | None = None) -> int:
         config.rounds = args.rounds
     config.product_limits = args.product_limits
     config.client_timeout = args.client_timeout
-    only = {part.strip() for part in args.only.split(",") if part.strip()}
+    config.pg_durable = not args.pg_no_fsync
+    default_parts = "probe,pair,fanout,crowd,peer" if args.quick else "probe,pair,fanout,crowd,peer,scaleout"
+    only = {part.strip() for part in (args.only or default_parts).split(",") if part.strip()}
     fd_limit = raise_fd_limit()
     needed = max([*config.idle_levels, *(s for s, _ in config.storms)]) + 200
     if fd_limit < needed:
@@ -504,7 +522,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     when = datetime.now(UTC)
     try:
-        session.seed()
+        if only - {"scaleout"}:  # the SQLite database of the other parts
+            session.seed()
         if "probe" in only:
             session.probe()
         if only & {"pair", "fanout", "peer"}:
@@ -515,6 +534,8 @@ def main(argv: list[str] | None = None) -> int:
             session.peer_idle(only)
         if "profile" in only:
             session.profile()
+        if "scaleout" in only:
+            session.scaleout()
     finally:
         if args.keep:
             print(f"kept {workdir}", file=sys.stderr)

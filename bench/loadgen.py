@@ -27,6 +27,7 @@ from typing import Any
 
 from websockets.exceptions import WebSocketException
 
+from bench.proc_groups import GroupReading, group_cpu_seconds, read_groups
 from bench.procfs import CpuReading, cpu_seconds, machine_busy_seconds, raise_fd_limit, read_cpu, rss_kib
 from chat.client import ChatClient, Frame, ProtocolError
 
@@ -116,10 +117,16 @@ async def open_joined(url: str, token: str, conversation_id: int, timeout: float
 
 
 class Window:
-    """A measurement window: server and load-generator CPU between ``open`` and ``close``."""
+    """A measurement window: server and load-generator CPU between ``open`` and ``close``;
+    with ``groups`` (process kind → pids, bench/proc_groups.py) also each group's CPU, its
+    processes' descendants included (the scale-out run: web processes, worker, PostgreSQL,
+    Redis)."""
 
-    def __init__(self, server_pid: int) -> None:
+    def __init__(self, server_pid: int, groups: dict[str, list[int]] | None = None) -> None:
         self.pid = server_pid
+        self.groups = groups or {}
+        self._group_start: GroupReading = {}
+        self.group_cpu: dict[str, float] = {}
         self.start = self.end = 0.0
         self._server: CpuReading | None = None
         self._client: CpuReading | None = None
@@ -133,6 +140,8 @@ class Window:
         self.start = time.monotonic()
         self._server, self._client = read_cpu(self.pid), read_cpu(os.getpid())
         self._machine = machine_busy_seconds()
+        if self.groups:
+            self._group_start = read_groups(self.groups)
 
     def close(self) -> None:
         self.end = time.monotonic()
@@ -143,9 +152,12 @@ class Window:
         if ticks > 0:
             self.server_system_share = round((server.system_seconds - self._server.system_seconds) / ticks, 3)
         self.client_cpu = cpu_seconds(self._client, read_cpu(os.getpid()))
+        if self.groups:
+            self.group_cpu = group_cpu_seconds(self._group_start, read_groups(self.groups))
         busy, steal = machine_busy_seconds()
         if self.seconds > 0:
-            other = (busy - self._machine[0]) - self.server_cpu - self.client_cpu
+            server_side = sum(self.group_cpu.values()) if self.group_cpu else self.server_cpu
+            other = (busy - self._machine[0]) - server_side - self.client_cpu
             self.other_cores = round(max(0.0, other) / self.seconds, 3)
             self.steal_cores = round((steal - self._machine[1]) / self.seconds, 3)
 
@@ -207,8 +219,11 @@ async def scenario_pair(spec: dict[str, Any]) -> dict[str, Any]:
     (closed loop, ``window`` sends in flight), then fixed rates at half and all of it."""
     url, conv, pid = spec["url"], spec["conversation_id"], spec["server_pid"]
     warmup, duration, window = spec["warmup_seconds"], spec["seconds"], spec["window"]
+    groups: dict[str, list[int]] | None = spec.get("cpu_groups")
+    # The receiver may be on another web process (the scale-out run): every message then
+    # crosses the broker between the two.
     sender = await open_joined(url, spec["sender_token"], conv)
-    receiver = await open_joined(url, spec["receiver_token"], conv)
+    receiver = await open_joined(spec.get("receiver_url") or url, spec["receiver_token"], conv)
     received: list[tuple[float, float]] = []  # (scheduled send time, receive time)
     acked: list[float] = []
     receiver.on_event = lambda e, now: received.append((s, now)) if (s := stamp_of(e)) is not None else None
@@ -223,7 +238,7 @@ async def scenario_pair(spec: dict[str, Any]) -> dict[str, Any]:
             slots.release()
 
         sender.on_ack = on_ack
-        win = Window(pid)
+        win = Window(pid, groups)
         start = time.monotonic()
         stop = asyncio.Event()
 
@@ -254,6 +269,7 @@ async def scenario_pair(spec: dict[str, Any]) -> dict[str, Any]:
             "seconds": round(win.seconds, 3), "server_system_share": win.server_system_share,
             "other_cores": win.other_cores, "steal_cores": win.steal_cores,
             "server_cpu_ms_per_msg": round(win.server_cpu / max(1, delivered_in) * 1000, 4),
+            "cpu_by_group": win.group_cpu, "delivered_in_window": delivered_in,
             **_latency_summary([r - s for s, r in received if win.within(r)]),
         }
         await _drain(lambda: len(received) >= sent_total)
@@ -261,7 +277,7 @@ async def scenario_pair(spec: dict[str, Any]) -> dict[str, Any]:
 
         for name, fraction in (("half", 0.5), ("full", 1.0)):
             target = max(1.0, rate * fraction)
-            win = Window(pid)
+            win = Window(pid, groups)
             start = time.monotonic()
             task = asyncio.create_task(_open_loop(sender, conv, target, start + warmup + duration))
             await _until(start + warmup)
@@ -277,7 +293,7 @@ async def scenario_pair(spec: dict[str, Any]) -> dict[str, Any]:
                 "delivered_per_s": round(sum(1 for _, r in received if win.within(r)) / win.seconds, 1),
                 "server_cpu_s": round(win.server_cpu, 4), "client_cpu_s": round(win.client_cpu, 4),
                 "seconds": round(win.seconds, 3), "overloaded": outcome["overloaded"], "drained": drained,
-                "other_cores": win.other_cores,
+                "other_cores": win.other_cores, "cpu_by_group": win.group_cpu,
                 **_latency_summary([r - s for s, r in in_window]),
             }
     finally:
@@ -303,7 +319,11 @@ async def scenario_fanout(spec: dict[str, Any]) -> dict[str, Any]:
     warmup, duration, rate = spec["warmup_seconds"], spec["seconds"], spec["rate"]
     sender = await open_joined(url, spec["sender_token"], conv)
     tokens = spec["member_tokens"]
-    receivers = [await open_joined(url, tokens[i % len(tokens)], conv) for i in range(members - 1)]
+    # Member j (the sender is member 0, on ``url``) opens on member_urls[j % n]: spread
+    # round-robin over the web processes in the scale-out run.
+    member_urls: list[str] = spec.get("member_urls") or [url]
+    receivers = [await open_joined(member_urls[(i + 1) % len(member_urls)], tokens[i % len(tokens)], conv)
+                 for i in range(members - 1)]
     everyone = [sender, *receivers]
     deliveries: list[tuple[float, float]] = []
     for client in everyone:
@@ -312,7 +332,7 @@ async def scenario_fanout(spec: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {"members": members, "rate": rate}
     try:
         await asyncio.sleep(0.5)  # let join-time frames (backlog, viewers) settle
-        win = Window(pid)
+        win = Window(pid, spec.get("cpu_groups"))
         start = time.monotonic()
         task = asyncio.create_task(_open_loop(sender, conv, rate, start + warmup + duration))
         await _until(start + warmup)
@@ -333,6 +353,7 @@ async def scenario_fanout(spec: dict[str, Any]) -> dict[str, Any]:
             "other_cores": win.other_cores, "steal_cores": win.steal_cores,
             "deliveries_per_cpu_s": round(in_window / win.server_cpu, 1) if win.server_cpu > 0 else None,
             "server_cpu_ms_per_msg": round(win.server_cpu / max(1, in_window / members) * 1000, 4),
+            "cpu_by_group": win.group_cpu,
             **_latency_summary([r - s for s, r in deliveries if win.within(s)]),
             "raw_duplicates": sum(c.raw_duplicates for c in everyone),
             "raw_gaps": sum(c.raw_gaps for c in everyone),
