@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import select
 
 from chat.clock import ManualClock
+from chat.models import Event
 from chat.reports import rollup
 from chat.services import Services
 from chat.wiring import build_services
 from escalation import tickets
-from chat.models import Event
 from escalation.models import ReportCursor, ReportHour, Ticket
 from tests.escalation.world import Desk, chat, make_desk, say
 
