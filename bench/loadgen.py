@@ -590,8 +590,9 @@ async def _reference_logs(crowd: Crowd, rooms: list[dict[str, Any]], targets: di
     reference: dict[int, list[int]] = {}
     for room in rooms:
         conv = room["conversation_id"]
-        # A server still settling the storm may refuse the reader too (1013) or answer
-        # late: a few tries, a second apart, before the room is given up.
+        # A server still settling the storm may refuse the reader too (1013, "try again
+        # later"): a few tries, a second apart, before the room is given up; any other
+        # failure (a timeout, 4430 for a 21st socket of the visitor) gives it up at once.
         for attempt in range(1, REFERENCE_ATTEMPTS + 1):
             try:
                 client = await open_joined(crowd.url, room["owner_token"], conv, crowd.timeout)
@@ -602,10 +603,10 @@ async def _reference_logs(crowd: Crowd, rooms: list[dict[str, Any]], targets: di
                     await client.close()
                 break
             except CONNECT_ERRORS as exc:  # no reference: every client of the room counts as wrong
-                if attempt == REFERENCE_ATTEMPTS:
+                if attempt == REFERENCE_ATTEMPTS or not _refused(exc):
                     print(f"reference log of conversation {conv} failed: {exc!r}", file=sys.stderr)
-                else:
-                    await asyncio.sleep(1.0)
+                    break
+                await asyncio.sleep(1.0)
     return reference
 
 
