@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from websockets.exceptions import WebSocketException
+from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from bench.proc_groups import GroupReading, group_cpu_seconds, read_groups
 from bench.procfs import CpuReading, cpu_seconds, machine_busy_seconds, raise_fd_limit, read_cpu, rss_kib
@@ -41,6 +41,8 @@ DRAIN_SECONDS = 15.0
 # (WebSocketException), an error frame (ProtocolError). These are counted and the run goes
 # on; anything else is a bug of the load generator and stops it.
 CONNECT_ERRORS = (OSError, TimeoutError, WebSocketException, ProtocolError)
+CLOSE_TRY_AGAIN = 1013  # the server's "busy: try again later" (docs/protocol.md)
+REFERENCE_ATTEMPTS = 5
 
 
 def body(stamp: float) -> str:
@@ -470,7 +472,7 @@ async def _resume(client: BenchClient, conv: int, target: int, mode: str, t0: fl
     ``record`` as it happens, so a client cut off by the deadline still tells its story."""
     ceiling = 0.5
     delay = rng.uniform(0, ceiling) if mode == "jitter" else 0.0
-    record.update(done=None, connected=None, attempts=0, errors=[])
+    record.update(done=None, connected=None, attempts=0, errors=[], refused=0)
     while True:
         await _until(time.monotonic() + delay)
         record["attempts"] += 1
@@ -479,6 +481,8 @@ async def _resume(client: BenchClient, conv: int, target: int, mode: str, t0: fl
             break
         except CONNECT_ERRORS as exc:
             record["errors"].append(type(exc).__name__)
+            if _refused(exc):
+                record["refused"] += 1
             if record["attempts"] >= max_attempts or time.monotonic() + ceiling > deadline:
                 return
             ceiling = min(ceiling * 2, 30.0)
@@ -490,6 +494,21 @@ async def _resume(client: BenchClient, conv: int, target: int, mode: str, t0: fl
         record["errors"].append("catch_up_timeout")
         return
     record["done"] = time.monotonic() - t0
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether an attempt ended with the server's close 1013 ("try again later"): the
+    admission control turned it away, as opposed to a timeout or a dropped connection."""
+    return isinstance(exc, ConnectionClosed) and exc.rcvd is not None and exc.rcvd.code == CLOSE_TRY_AGAIN
+
+
+def _refusals(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+    """Close-1013 refusals per client: the storm's aim allows each client one at most."""
+    per_client = [int(o.get("refused", 0)) for o in outcomes]
+    return {"total": sum(per_client), "max_per_client": max(per_client, default=0),
+            "clients_refused": sum(1 for n in per_client if n > 0),
+            "clients_refused_more_than_once": sum(1 for n in per_client if n > 1),
+            "per_client": {str(k): v for k, v in sorted(Counter(per_client).items())}}
 
 
 async def _quiet(pid: int, limit: float = 30.0) -> float:
@@ -530,7 +549,8 @@ async def _storm(crowd: Crowd, poster: BenchClient, size: int, mode: str, messag
     win.open()
     t0 = win.start
     deadline = t0 + seconds
-    outcomes: list[dict[str, Any]] = [{"done": None, "connected": None, "attempts": 0, "errors": []} for _ in clients]
+    outcomes: list[dict[str, Any]] = [{"done": None, "connected": None, "attempts": 0, "errors": [], "refused": 0}
+                                      for _ in clients]
     tasks = [asyncio.create_task(_resume(c, crowd.room_of(i)["conversation_id"],
                                          targets[crowd.room_of(i)["conversation_id"]], mode, t0, deadline, rng,
                                          max_attempts, outcomes[i]))
@@ -576,12 +596,13 @@ async def _storm(crowd: Crowd, poster: BenchClient, size: int, mode: str, messag
         "p50_connected_s": round(percentile(connected, 50) or 0, 3),
         "p99_connected_s": round(percentile(connected, 99) or 0, 3),
         "attempts": {str(k): v for k, v in sorted(attempts.items())}, "errors": dict(errors),
+        "refusals_1013": _refusals(outcomes),
         "server_cpu_s": round(win.server_cpu, 3), "client_cpu_s": round(win.client_cpu, 3),
         "server_cpu_ms_per_client": round(win.server_cpu / size * 1000, 3),
         "other_cores": win.other_cores, "seconds": round(win.seconds, 3),
         "server_rss_kib_after": rss_kib(crowd.pid),
-        "bad_logs": bad_logs, "bad_examples": bad_examples, "incomplete_logs": incomplete, "raw_duplicates": dups,
-        "raw_gaps": gaps,
+        "bad_logs": bad_logs, "bad_examples": bad_examples, "rooms_without_reference": len(rooms) - len(reference),
+        "incomplete_logs": incomplete, "raw_duplicates": dups, "raw_gaps": gaps,
     }
 
 
@@ -590,15 +611,23 @@ async def _reference_logs(crowd: Crowd, rooms: list[dict[str, Any]], targets: di
     reference: dict[int, list[int]] = {}
     for room in rooms:
         conv = room["conversation_id"]
-        try:
-            client = await open_joined(crowd.url, room["owner_token"], conv, crowd.timeout)
+        # A server still settling the storm may refuse the reader too (1013, "try again
+        # later"): a few tries, a second apart, before the room is given up; any other
+        # failure (a timeout, 4430 for a 21st socket of the visitor) gives it up at once.
+        for attempt in range(1, REFERENCE_ATTEMPTS + 1):
             try:
-                log = await client.wait_for_seq(conv, targets[conv], 30.0)
-                reference[conv] = [e["seq"] for e in log]
-            finally:
-                await client.close()
-        except CONNECT_ERRORS as exc:  # no reference: every client of the room counts as wrong
-            print(f"reference log of conversation {conv} failed: {exc!r}", file=sys.stderr)
+                client = await open_joined(crowd.url, room["owner_token"], conv, crowd.timeout)
+                try:
+                    log = await client.wait_for_seq(conv, targets[conv], 30.0)
+                    reference[conv] = [e["seq"] for e in log]
+                finally:
+                    await client.close()
+                break
+            except CONNECT_ERRORS as exc:  # no reference: every client of the room counts as wrong
+                if attempt == REFERENCE_ATTEMPTS or not _refused(exc):
+                    print(f"reference log of conversation {conv} failed: {exc!r}", file=sys.stderr)
+                    break
+                await asyncio.sleep(1.0)
     return reference
 
 

@@ -20,7 +20,6 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.exceptions import InvalidState
 
 from chat import metrics
-from chat.auth import authenticate
 from chat.authz import Principal
 from chat.errors import AppError
 from chat.hub import frames
@@ -28,7 +27,8 @@ from chat.hub.connection import Connection, DirectWrite
 from chat.hub.handlers import HANDLERS, Sends, Socket, error_for, error_frame
 from chat.hub.hub import Hub
 from chat.hub.ratelimit import TokenBucket
-from chat.models import Site, User
+from chat.hub.socket_auth import SocketUser, authenticate_socket
+from chat.models import Site
 from chat.services import Services
 from chat.validation import origin as normalize_origin
 
@@ -69,7 +69,7 @@ def _own_origin(svc: Services) -> str:
     return normalize_origin(svc.settings.public_url)
 
 
-async def _origin_allowed(svc: Services, origin: str | None, user: User) -> bool:
+async def _origin_allowed(svc: Services, origin: str | None, user: SocketUser) -> bool:
     if origin is None:
         return True  # not a browser: no cross-site risk to guard against
     try:
@@ -224,7 +224,7 @@ def _socket_cap(svc: Services, conn: Connection) -> int:
     return svc.settings.max_sockets_per_staff if conn.principal.is_staff else svc.settings.max_sockets_per_visitor
 
 
-async def _serve_socket(websocket: WebSocket, svc: Services, hub: Hub, conn: Connection, user: User) -> None:
+async def _serve_socket(websocket: WebSocket, svc: Services, hub: Hub, conn: Connection, user: SocketUser) -> None:
     # Counted and registered with no await in between, so sockets authenticating at once
     # cannot all slip under the cap. Per process: the hub knows only its own sockets.
     if len(hub.by_user.get(conn.principal.user_id, ())) >= _socket_cap(svc, conn):
@@ -253,7 +253,7 @@ async def _serve_socket(websocket: WebSocket, svc: Services, hub: Hub, conn: Con
         await conn.shutdown()
 
 
-async def _authenticate(websocket: WebSocket, svc: Services) -> tuple[Principal | None, User | None]:
+async def _authenticate(websocket: WebSocket, svc: Services) -> tuple[Principal | None, SocketUser | None]:
     try:
         message = await asyncio.wait_for(websocket.receive(), AUTH_TIMEOUT_SECONDS)
     except TimeoutError:
@@ -277,7 +277,7 @@ async def _authenticate(websocket: WebSocket, svc: Services) -> tuple[Principal 
         await _close(websocket, CLOSE_PROTOCOL, "the first frame must be auth")
         return None, None
     try:
-        return await authenticate(svc, frame.token)
+        return await authenticate_socket(svc, frame.token)
     except AppError as exc:
         metrics.AUTH_FAILURES["websocket"].inc()
         await _close(websocket, CLOSE_AUTH, exc.code)

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from chat.clock import ManualClock
+from chat.models import Event
 from chat.reports import rollup
 from chat.services import Services
 from chat.wiring import build_services
@@ -98,6 +99,23 @@ async def test_young_events_stop_the_cursor_until_they_settle(desk: Desk, clock:
         cursor = await db.get(ReportCursor, rollup.CURSOR)
         assert cursor is not None and cursor.last_event_id > stopped_at
     assert await counts(desk.svc, conv) == [(3, int(rollup.SETTLE.total_seconds()))]
+
+
+async def test_a_young_event_stops_the_cursor_even_before_older_ones(desk: Desk, clock: ManualClock) -> None:
+    # On PostgreSQL ids are not commit order: an event may carry a later time than the
+    # one after it. The scan stops at the first young event, whatever follows it.
+    conv = await chat(desk)
+    await say(desk, desk.agent, conv, "Hi")
+    await say(desk, desk.customer, conv, "Hi!")
+    clock.advance(rollup.SETTLE)
+    async with desk.svc.sessions.begin() as db:
+        hi = await db.scalar(select(Event).where(Event.conversation_id == conv, Event.body == "Hi"))
+        assert hi is not None
+        hi.created_at = clock.now()  # young, between two settled messages
+    assert await roll(desk.svc, clock) == 1  # the first message only
+    clock.advance(rollup.SETTLE)
+    assert await roll(desk.svc, clock) == 2
+    assert (await counts(desk.svc, conv))[0][0] == 3
 
 
 async def test_small_batches_count_the_same(desk: Desk, clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> None:
