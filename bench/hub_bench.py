@@ -23,7 +23,6 @@ import os
 import secrets
 import shlex
 import shutil
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -39,6 +38,7 @@ from bench import report
 from bench.procfs import cpu_seconds, machine, raise_fd_limit, read_cpu, rss_kib
 from bench.scaleout import ScaleConfig, ScaleOut
 from bench.seed import Seed, seed_baseline, seed_ours
+from bench.stack import Proc as Server
 
 REPO = Path(__file__).resolve().parent.parent
 BARE = "ours-bare"
@@ -124,42 +124,6 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
 
-@dataclass
-class Server:
-    name: str
-    process: subprocess.Popen[bytes]
-    port: int
-    log: Path
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    @property
-    def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws"
-
-    def log_summary(self) -> dict[str, Any]:
-        """Warnings, errors and tracebacks the server logged (it runs at LOG_LEVEL=warning)."""
-        lines = self.log.read_text(errors="replace").splitlines() if self.log.exists() else []
-        flagged = [line for line in lines if any(w in line for w in ("Traceback", "ERROR", "WARNING", "Error", "exception"))]
-        kinds: dict[str, int] = {}
-        for line in flagged:
-            key = line.strip()[:100]
-            kinds[key] = kinds.get(key, 0) + 1
-        return {"lines": len(lines), "flagged": len(flagged),
-                "top": sorted(kinds.items(), key=lambda kv: -kv[1])[:8]}
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-
-
 def start_server(name: str, workdir: Path, env: dict[str, str], product_limits: bool) -> Server:
     port = free_port()
     if name == BARE:
@@ -181,7 +145,7 @@ def start_server(name: str, workdir: Path, env: dict[str, str], product_limits: 
             cmd.append("--no-reactions")
     with log.open("wb") as out:
         process = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-    server = Server(name, process, port, log)
+    server = Server(name, process, log, port)
     try:
         wait_for_port(port, process)
     except (RuntimeError, OSError):  # what wait_for_port raises: exited, never listened, socket

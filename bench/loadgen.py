@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import json
 import math
@@ -22,8 +23,8 @@ import random
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence, Sized
+from typing import Any, Protocol
 
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
@@ -67,6 +68,25 @@ def percentile(values: list[float], p: float) -> float | None:
     ordered = sorted(values)
     rank = max(0, min(len(ordered) - 1, math.ceil(p / 100 * len(ordered)) - 1))
     return ordered[rank]
+
+
+class LoadClient(Protocol):
+    """What the scenarios' measuring needs of a client, ours (:class:`BenchClient`) or the
+    python-socketio peer's (bench/socketio_loadgen.py): sends in flight, a fire-and-forget
+    send, the event and ack callbacks, the raw seq checks, the errors, a close."""
+
+    @property
+    def unacked(self) -> Sized: ...
+
+    on_event: Any
+    on_ack: Any
+    raw_duplicates: int
+    raw_gaps: int
+    errors: Counter[str]
+
+    async def send_nowait(self, room: Any, text: str, /) -> Any: ...
+
+    async def close(self) -> None: ...
 
 
 class BenchClient(ChatClient):
@@ -186,7 +206,7 @@ async def _drain(expected: Callable[[], bool], seconds: float = DRAIN_SECONDS) -
     return expected()
 
 
-async def _open_loop(client: BenchClient, conversation_id: int, rate: float, stop_at: float) -> dict[str, Any]:
+async def _open_loop(client: LoadClient, conversation_id: Any, rate: float, stop_at: float) -> dict[str, Any]:
     """Send at ``rate`` messages/s until ``stop_at``; each body carries its *scheduled*
     time, so latency includes any lateness of the sender (no coordinated omission)."""
     t0 = time.monotonic()
@@ -205,6 +225,10 @@ async def _open_loop(client: BenchClient, conversation_id: int, rate: float, sto
     return {"sent": sent, "overloaded": overloaded}
 
 
+def _reached(items: list[tuple[float, float]], count: int) -> bool:
+    return len(items) >= count
+
+
 def _latency_summary(latencies: list[float]) -> dict[str, float | None]:
     def ms(v: float | None) -> float | None:
         return None if v is None else round(v * 1000, 3)
@@ -219,23 +243,31 @@ def _latency_summary(latencies: list[float]) -> dict[str, float | None]:
 async def scenario_pair(spec: dict[str, Any]) -> dict[str, Any]:
     """One sender, one receiver in one conversation. First the most the pair can carry
     (closed loop, ``window`` sends in flight), then fixed rates at half and all of it."""
-    url, conv, pid = spec["url"], spec["conversation_id"], spec["server_pid"]
-    warmup, duration, window = spec["warmup_seconds"], spec["seconds"], spec["window"]
-    groups: dict[str, list[int]] | None = spec.get("cpu_groups")
+    url, conv = spec["url"], spec["conversation_id"]
     # The receiver may be on another web process (the scale-out run): every message then
     # crosses the broker between the two.
     sender = await open_joined(url, spec["sender_token"], conv)
     receiver = await open_joined(spec.get("receiver_url") or url, spec["receiver_token"], conv)
+    return await measure_pair(sender, receiver, conv, spec, stamp_of)
+
+
+async def measure_pair(sender: LoadClient, receiver: LoadClient, room: Any, spec: dict[str, Any],
+                       stamp: Callable[[Any], float | None]) -> dict[str, Any]:
+    """The room of two's phases on two joined clients of any server (ours, or the peer's
+    through bench/socketio_loadgen.py): the same windows and keys for both; ``stamp`` reads
+    the scheduled send time out of a client's event. Closes both clients."""
+    pid, warmup, duration, window = spec["server_pid"], spec["warmup_seconds"], spec["seconds"], spec["window"]
+    groups: dict[str, list[int]] | None = spec.get("cpu_groups")
     received: list[tuple[float, float]] = []  # (scheduled send time, receive time)
     acked: list[float] = []
-    receiver.on_event = lambda e, now: received.append((s, now)) if (s := stamp_of(e)) is not None else None
+    receiver.on_event = lambda e, now: received.append((s, now)) if (s := stamp(e)) is not None else None
     result: dict[str, Any] = {}
     sent_total = 0
     try:
         # Closed loop: the most the pair carries, acked and delivered.
         slots = asyncio.Semaphore(window)
 
-        def on_ack(frame: Frame, now: float) -> None:
+        def on_ack(answer: Any, now: float) -> None:
             acked.append(now)
             slots.release()
 
@@ -250,7 +282,7 @@ async def scenario_pair(spec: dict[str, Any]) -> dict[str, Any]:
                 await asyncio.wait_for(slots.acquire(), 10)
                 if stop.is_set():
                     break
-                await sender.send_nowait(conv, body(time.monotonic()))
+                await sender.send_nowait(room, body(time.monotonic()))
                 sent += 1
             return sent
 
@@ -275,20 +307,20 @@ async def scenario_pair(spec: dict[str, Any]) -> dict[str, Any]:
             **_latency_summary([r - s for s, r in received if win.within(r)]),
         }
         await _drain(lambda: len(received) >= sent_total)
-        sender.on_ack = lambda frame, now: acked.append(now)
+        sender.on_ack = lambda answer, now: acked.append(now)
 
         for name, fraction in (("half", 0.5), ("full", 1.0)):
             target = max(1.0, rate * fraction)
             win = Window(pid, groups)
             start = time.monotonic()
-            task = asyncio.create_task(_open_loop(sender, conv, target, start + warmup + duration))
+            phase = asyncio.create_task(_open_loop(sender, room, target, start + warmup + duration))
             await _until(start + warmup)
             win.open()
             await _until(start + warmup + duration)
             win.close()
-            outcome = await task
+            outcome = await phase
             sent_total += outcome["sent"]
-            drained = await _drain(lambda total=sent_total: len(received) >= total)
+            drained = await _drain(functools.partial(_reached, received, sent_total))
             in_window = [(s, r) for s, r in received if win.within(s)]
             result[name] = {
                 "offered": round(target, 1),
@@ -300,6 +332,7 @@ async def scenario_pair(spec: dict[str, Any]) -> dict[str, Any]:
             }
     finally:
         result["sent"] = sent_total
+        result["acked"] = len(acked)
         result["delivered"] = len(received)
         result["raw_duplicates"] = receiver.raw_duplicates
         result["raw_gaps"] = receiver.raw_gaps
@@ -317,8 +350,7 @@ async def scenario_fanout(spec: dict[str, Any]) -> dict[str, Any]:
     """A room of ``members`` sockets (the sender included: both servers deliver to every
     member, the sender's own echo too); the sender posts at a fixed rate, the same for
     both servers. Deliveries counted at every member, per second of server CPU."""
-    url, conv, pid, members = spec["url"], spec["conversation_id"], spec["server_pid"], spec["members"]
-    warmup, duration, rate = spec["warmup_seconds"], spec["seconds"], spec["rate"]
+    url, conv, members = spec["url"], spec["conversation_id"], spec["members"]
     sender = await open_joined(url, spec["sender_token"], conv)
     tokens = spec["member_tokens"]
     # Member j (the sender is member 0, on ``url``) opens on member_urls[j % n]: spread
@@ -326,17 +358,26 @@ async def scenario_fanout(spec: dict[str, Any]) -> dict[str, Any]:
     member_urls: list[str] = spec.get("member_urls") or [url]
     receivers = [await open_joined(member_urls[(i + 1) % len(member_urls)], tokens[i % len(tokens)], conv)
                  for i in range(members - 1)]
+    return await measure_fanout(sender, receivers, conv, spec, stamp_of)
+
+
+async def measure_fanout(sender: LoadClient, receivers: Sequence[LoadClient], room: Any, spec: dict[str, Any],
+                         stamp: Callable[[Any], float | None]) -> dict[str, Any]:
+    """The fan-out's phase on joined clients of any server, as :func:`measure_pair`.
+    Closes every client."""
+    pid, members = spec["server_pid"], spec["members"]
+    warmup, duration, rate = spec["warmup_seconds"], spec["seconds"], spec["rate"]
     everyone = [sender, *receivers]
     deliveries: list[tuple[float, float]] = []
     for client in everyone:
-        client.on_event = lambda e, now: deliveries.append((s, now)) if (s := stamp_of(e)) is not None else None
-    sender.on_ack = lambda frame, now: None
+        client.on_event = lambda e, now: deliveries.append((s, now)) if (s := stamp(e)) is not None else None
+    sender.on_ack = lambda answer, now: None
     result: dict[str, Any] = {"members": members, "rate": rate}
     try:
         await asyncio.sleep(0.5)  # let join-time frames (backlog, viewers) settle
         win = Window(pid, spec.get("cpu_groups"))
         start = time.monotonic()
-        task = asyncio.create_task(_open_loop(sender, conv, rate, start + warmup + duration))
+        task = asyncio.create_task(_open_loop(sender, room, rate, start + warmup + duration))
         await _until(start + warmup)
         win.open()
         await _until(start + warmup + duration)
@@ -668,7 +709,10 @@ async def scenario_crowd(spec: dict[str, Any]) -> dict[str, Any]:
 SCENARIOS = {"pair": scenario_pair, "fanout": scenario_fanout, "crowd": scenario_crowd}
 
 
-def main() -> int:
+def run_spec(scenarios: Mapping[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]]) -> int:
+    """A load generator's process: the spec file named on the command line, its scenario
+    run on uvloop within the spec's hard deadline, one JSON line out (this module's and
+    bench/socketio_loadgen.py's ``main``)."""
     # The client keeps every event it received (ChatClient.log), so the heap grows all
     # run long and the collector's full passes would stall this process for tens of ms:
     # a pause of the load generator, not of the server. Runs are bounded, so memory is too.
@@ -676,7 +720,7 @@ def main() -> int:
     with open(sys.argv[1]) as file:
         spec = json.load(file)
     spec["fd_limit"] = raise_fd_limit()
-    runner = SCENARIOS[spec["scenario"]]
+    runner = scenarios[spec["scenario"]]
 
     async def bounded() -> dict[str, Any]:
         return await asyncio.wait_for(runner(spec), spec.get("hard_deadline_seconds", 600))
@@ -689,6 +733,10 @@ def main() -> int:
         result = asyncio.run(bounded())
     print(json.dumps(result))
     return 0
+
+
+def main() -> int:
+    return run_spec(SCENARIOS)
 
 
 if __name__ == "__main__":

@@ -21,11 +21,7 @@ Every loop here is bounded by a count and a deadline and stops by itself.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import functools
-import gc
 import itertools
-import json
 import os
 import random
 import sys
@@ -36,8 +32,8 @@ from typing import Any
 
 import socketio  # type: ignore[import-untyped]  # python-socketio ships no type information
 
-from bench.loadgen import MAX_UNACKED, Window, _drain, _latency_summary, _quiet, _until, body, stamp_of
-from bench.procfs import raise_fd_limit, rss_kib
+from bench.loadgen import Window, _quiet, measure_fanout, measure_pair, run_spec, stamp_of
+from bench.procfs import rss_kib
 
 Event = dict[str, Any]
 # What connecting or joining can fail with when the server is overloaded: the client
@@ -103,10 +99,6 @@ class PeerClient:
         await self.sio.disconnect()
 
 
-def _reached(items: list[tuple[float, float]], count: int) -> bool:
-    return len(items) >= count
-
-
 def stamp(event: Event) -> float | None:
     """The scheduled send time carried in the body (bench/loadgen.py's stamp format)."""
     return stamp_of({"kind": "message", "body": event.get("body")})
@@ -119,115 +111,15 @@ async def open_joined(url: str, room: str, timeout: float = 10.0) -> PeerClient:
     return client
 
 
-async def _open_loop(client: PeerClient, room: str, rate: float, stop_at: float) -> dict[str, Any]:
-    """bench/loadgen.py's open loop for this client: send at ``rate`` until ``stop_at``,
-    each body carrying its scheduled time; stop as overloaded past MAX_UNACKED."""
-    t0 = time.monotonic()
-    sent = 0
-    overloaded = False
-    while True:
-        scheduled = t0 + sent / rate
-        if scheduled >= stop_at:
-            break
-        await _until(scheduled)
-        if len(client.unacked) > MAX_UNACKED:
-            overloaded = True
-            break
-        await client.send_nowait(room, body(scheduled))
-        sent += 1
-    return {"sent": sent, "overloaded": overloaded}
-
-
 # -- scenario: a room of two -----------------------------------------------------------------
 
 
 async def scenario_pair(spec: dict[str, Any]) -> dict[str, Any]:
     """bench/loadgen.py's ``pair`` against the peer: the same phases, windows and keys."""
-    url, room, pid = spec["url"], spec["room"], spec["server_pid"]
-    warmup, duration, window = spec["warmup_seconds"], spec["seconds"], spec["window"]
+    url, room = spec["url"], spec["room"]
     sender = await open_joined(url, room)
     receiver = await open_joined(url, room)
-    received: list[tuple[float, float]] = []  # (scheduled send time, receive time)
-    acked: list[float] = []
-    receiver.on_event = lambda e, now: received.append((s, now)) if (s := stamp(e)) is not None else None
-    result: dict[str, Any] = {}
-    sent_total = 0
-    try:
-        slots = asyncio.Semaphore(window)
-
-        def on_ack(seq: int, now: float) -> None:
-            acked.append(now)
-            slots.release()
-
-        sender.on_ack = on_ack
-        win = Window(pid)
-        start = time.monotonic()
-        stop = asyncio.Event()
-
-        async def closed_loop() -> int:
-            sent = 0
-            while not stop.is_set():
-                await asyncio.wait_for(slots.acquire(), 10)
-                if stop.is_set():
-                    break
-                await sender.send_nowait(room, body(time.monotonic()))
-                sent += 1
-            return sent
-
-        task = asyncio.create_task(closed_loop())
-        await _until(start + warmup)
-        win.open()
-        await _until(start + warmup + duration)
-        win.close()
-        stop.set()
-        sent_total += await task
-        acks_in = sum(1 for t in acked if win.within(t))
-        delivered_in = sum(1 for _, t in received if win.within(t))
-        rate = min(acks_in, delivered_in) / win.seconds
-        result["max"] = {
-            "rate": round(rate, 1), "acked_per_s": round(acks_in / win.seconds, 1),
-            "delivered_per_s": round(delivered_in / win.seconds, 1),
-            "server_cpu_s": round(win.server_cpu, 4), "client_cpu_s": round(win.client_cpu, 4),
-            "seconds": round(win.seconds, 3), "server_system_share": win.server_system_share,
-            "other_cores": win.other_cores, "steal_cores": win.steal_cores,
-            "server_cpu_ms_per_msg": round(win.server_cpu / max(1, delivered_in) * 1000, 4),
-            **_latency_summary([r - s for s, r in received if win.within(r)]),
-        }
-        await _drain(lambda: len(received) >= sent_total)
-        sender.on_ack = lambda seq, now: acked.append(now)
-
-        for name, fraction in (("half", 0.5), ("full", 1.0)):
-            target = max(1.0, rate * fraction)
-            win = Window(pid)
-            start = time.monotonic()
-            task_open = asyncio.create_task(_open_loop(sender, room, target, start + warmup + duration))
-            await _until(start + warmup)
-            win.open()
-            await _until(start + warmup + duration)
-            win.close()
-            outcome = await task_open
-            sent_total += outcome["sent"]
-            drained = await _drain(functools.partial(_reached, received, sent_total))
-            in_window = [(s, r) for s, r in received if win.within(s)]
-            result[name] = {
-                "offered": round(target, 1),
-                "delivered_per_s": round(sum(1 for _, r in received if win.within(r)) / win.seconds, 1),
-                "server_cpu_s": round(win.server_cpu, 4), "client_cpu_s": round(win.client_cpu, 4),
-                "seconds": round(win.seconds, 3), "overloaded": outcome["overloaded"], "drained": drained,
-                "other_cores": win.other_cores,
-                **_latency_summary([r - s for s, r in in_window]),
-            }
-    finally:
-        result["sent"] = sent_total
-        result["acked"] = len(acked)  # beyond bench/loadgen.py's keys: the smoke test checks it
-        result["delivered"] = len(received)
-        result["raw_duplicates"] = receiver.raw_duplicates
-        result["raw_gaps"] = receiver.raw_gaps
-        result["errors"] = dict(sender.errors + receiver.errors)
-        for client in (sender, receiver):
-            with contextlib.suppress(Exception):
-                await client.close()
-    return result
+    return await measure_pair(sender, receiver, room, spec, stamp)
 
 
 # -- scenario: fan-out -----------------------------------------------------------------------
@@ -236,51 +128,10 @@ async def scenario_pair(spec: dict[str, Any]) -> dict[str, Any]:
 async def scenario_fanout(spec: dict[str, Any]) -> dict[str, Any]:
     """bench/loadgen.py's ``fanout`` against the peer: deliveries at every member (the
     sender's echo included) per second of server CPU, at a fixed offered rate."""
-    url, room, pid, members = spec["url"], spec["room"], spec["server_pid"], spec["members"]
-    warmup, duration, rate = spec["warmup_seconds"], spec["seconds"], spec["rate"]
+    url, room, members = spec["url"], spec["room"], spec["members"]
     sender = await open_joined(url, room)
     receivers = [await open_joined(url, room) for _ in range(members - 1)]
-    everyone = [sender, *receivers]
-    deliveries: list[tuple[float, float]] = []
-
-    def delivered(event: Event, now: float) -> None:
-        if (s := stamp(event)) is not None:
-            deliveries.append((s, now))
-
-    for client in everyone:
-        client.on_event = delivered
-    result: dict[str, Any] = {"members": members, "rate": rate}
-    try:
-        await asyncio.sleep(0.5)  # as bench/loadgen.py: let join-time work settle
-        win = Window(pid)
-        start = time.monotonic()
-        task = asyncio.create_task(_open_loop(sender, room, rate, start + warmup + duration))
-        await _until(start + warmup)
-        win.open()
-        await _until(start + warmup + duration)
-        win.close()
-        outcome = await task
-        expected = outcome["sent"] * members
-        drained = await _drain(lambda: len(deliveries) >= expected)
-        in_window = sum(1 for _, r in deliveries if win.within(r))
-        result.update({
-            "sent": outcome["sent"], "deliveries": len(deliveries), "expected_deliveries": expected,
-            "overloaded": outcome["overloaded"], "drained": drained,
-            "deliveries_in_window": in_window, "seconds": round(win.seconds, 3),
-            "deliveries_per_s": round(in_window / win.seconds, 1),
-            "server_cpu_s": round(win.server_cpu, 4), "client_cpu_s": round(win.client_cpu, 4),
-            "server_system_share": win.server_system_share,
-            "other_cores": win.other_cores, "steal_cores": win.steal_cores,
-            "deliveries_per_cpu_s": round(in_window / win.server_cpu, 1) if win.server_cpu > 0 else None,
-            "server_cpu_ms_per_msg": round(win.server_cpu / max(1, in_window / members) * 1000, 4),
-            **_latency_summary([r - s for s, r in deliveries if win.within(s)]),
-            "raw_duplicates": sum(c.raw_duplicates for c in everyone),
-            "raw_gaps": sum(c.raw_gaps for c in everyone),
-            "errors": dict(sum((c.errors for c in everyone), Counter())),
-        })
-    finally:
-        await asyncio.gather(*(c.close() for c in everyone), return_exceptions=True)
-    return result
+    return await measure_fanout(sender, receivers, room, spec, stamp)
 
 
 # -- scenario: idle sockets ------------------------------------------------------------------
@@ -385,23 +236,7 @@ SCENARIOS = {"pair": scenario_pair, "fanout": scenario_fanout, "idle": scenario_
 
 
 def main() -> int:
-    gc.disable()  # as bench/loadgen.py: no collector pauses in the load generator; runs are bounded
-    with open(sys.argv[1]) as file:
-        spec = json.load(file)
-    spec["fd_limit"] = raise_fd_limit()
-    runner = SCENARIOS[spec["scenario"]]
-
-    async def bounded() -> dict[str, Any]:
-        return await asyncio.wait_for(runner(spec), spec.get("hard_deadline_seconds", 600))
-
-    try:
-        import uvloop
-
-        result = uvloop.run(bounded())
-    except ImportError:
-        result = asyncio.run(bounded())
-    print(json.dumps(result))
-    return 0
+    return run_spec(SCENARIOS)
 
 
 if __name__ == "__main__":

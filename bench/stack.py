@@ -41,7 +41,8 @@ MAX_CONNECTIONS = 200
 
 @dataclass
 class Proc:
-    """A process of the stack that the harness started: a web process or the worker."""
+    """A process a harness started: a web process or the worker of the stack, or a server
+    under test of bench/hub_bench.py."""
 
     name: str
     process: subprocess.Popen[bytes]
@@ -68,12 +69,12 @@ class Proc:
     def log_summary(self) -> dict[str, object]:
         """Warnings, errors and tracebacks it logged (it runs at LOG_LEVEL=warning)."""
         lines = self.log.read_text(errors="replace").splitlines() if self.log.exists() else []
-        flagged = [line for line in lines if any(w in line for w in ("Traceback", "ERROR", "WARNING", "Error"))]
+        flagged = [line for line in lines if any(w in line for w in ("Traceback", "ERROR", "WARNING", "Error", "exception"))]
         kinds: dict[str, int] = {}
         for line in flagged:
             kinds[line.strip()[:100]] = kinds.get(line.strip()[:100], 0) + 1
         return {"lines": len(lines), "flagged": len(flagged),
-                "top": sorted(kinds.items(), key=lambda kv: -kv[1])[:6]}
+                "top": sorted(kinds.items(), key=lambda kv: -kv[1])[:8]}
 
     def stop(self) -> None:
         if self.process.poll() is None:
