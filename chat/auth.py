@@ -135,45 +135,62 @@ async def logout(svc: Services, principal: Principal) -> None:
     await publish_revoked(svc, principal.user_id, [principal.session_id])
 
 
+# Ids are BIGINT: a value past it cannot name a row (and would not bind).
+_MAX_ID = 2**63 - 1
+
+
+def token_subject(svc: Services, token: str) -> tuple[str, str | int]:
+    """A token's kind and what it names, its signature and age checked: ``("s", session
+    id)`` or ``("v", user id)``; ``InvalidToken`` / ``TokenExpired`` otherwise. The first
+    half of every authentication (:func:`authenticate`, chat.hub.socket_auth)."""
+    kind, _, raw = token.partition(":")
+    if kind == "s":
+        sid = svc.tokens.verify(Purpose.SESSION, raw, max_age=svc.settings.session_ttl_seconds).get("sid")
+        if isinstance(sid, str):
+            return kind, sid
+    elif kind == "v":
+        uid = svc.tokens.verify(Purpose.VISITOR, raw, max_age=svc.settings.visitor_token_ttl_seconds).get("uid")
+        if isinstance(uid, int) and not isinstance(uid, bool) and 0 < uid <= _MAX_ID:
+            return kind, uid
+    raise InvalidToken("the token is not valid")
+
+
+def check_session(now: datetime, *, revoked_at: datetime | None, expires_at: datetime,
+                  impersonator_id: int | None, impersonator_usable: bool) -> None:
+    """A session's own rules, the same wherever a session token is read: not revoked, not
+    expired, and for an impersonation (chat.impersonation) an impersonator who still exists
+    and is enabled — it ends the moment they may no longer act."""
+    if revoked_at is not None:
+        raise Unauthenticated("this session has ended; sign in again", code="session_revoked")
+    if expires_at <= now:
+        raise Unauthenticated("this session has expired; sign in again", code="token_expired")
+    if impersonator_id is not None and not impersonator_usable:
+        raise Unauthenticated("this session has ended; sign in again", code="session_revoked")
+
+
 async def authenticate(svc: Services, token: str) -> tuple[Principal, User]:
     """Resolve a session or visitor token to an enabled user; raise otherwise."""
-    now = svc.clock.now()
-    kind, _, raw = token.partition(":")
+    kind, subject = token_subject(svc, token)
     async with svc.reads() as db:
         if kind == "s":
-            payload = svc.tokens.verify(Purpose.SESSION, raw, max_age=svc.settings.session_ttl_seconds)
-            sid = payload.get("sid")
-            if not isinstance(sid, str):
-                raise InvalidToken("the token is not valid")
             row = (
-                await db.execute(select(AuthSession, User).join(User, User.id == AuthSession.user_id).where(AuthSession.id == sid))
+                await db.execute(select(AuthSession, User).join(User, User.id == AuthSession.user_id)
+                                 .where(AuthSession.id == subject))
             ).first()
             if row is None:
                 raise InvalidToken("the token is not valid")
             session, user = row
-            if session.revoked_at is not None:
-                raise Unauthenticated("this session has ended; sign in again", code="session_revoked")
-            if session.expires_at <= now:
-                raise Unauthenticated("this session has expired; sign in again", code="token_expired")
-            if session.impersonator_id is not None:
-                # An impersonation (chat.impersonation) ends at its expires_at like any
-                # session; it also ends the moment its impersonator may no longer act.
-                impersonator = await db.get(User, session.impersonator_id)
-                if impersonator is None or impersonator.disabled:
-                    raise Unauthenticated("this session has ended; sign in again", code="session_revoked")
+            impersonator = None if session.impersonator_id is None else await db.get(User, session.impersonator_id)
+            check_session(svc.clock.now(), revoked_at=session.revoked_at, expires_at=session.expires_at,
+                          impersonator_id=session.impersonator_id,
+                          impersonator_usable=impersonator is not None and not impersonator.disabled)
             principal = principal_of(user, session.id, session.impersonator_id)
-        elif kind == "v":
-            payload = svc.tokens.verify(Purpose.VISITOR, raw, max_age=svc.settings.visitor_token_ttl_seconds)
-            uid = payload.get("uid")
-            if not isinstance(uid, int):
-                raise InvalidToken("the token is not valid")
-            found = await db.get(User, uid)
+        else:
+            found = await db.get(User, subject)
             if found is None:
                 raise InvalidToken("the token is not valid")
             user = found
             principal = principal_of(user)
-        else:
-            raise InvalidToken("the token is not valid")
     if user.disabled:
         raise DisabledAccount("this account is disabled")
     return principal, user

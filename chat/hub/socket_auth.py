@@ -19,16 +19,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from chat.auth import DisabledAccount
+from chat.auth import DisabledAccount, check_session, token_subject
 from chat.authz import Principal
-from chat.errors import Unauthenticated
 from chat.hot_reads import hot_reads_of
 from chat.models import Role
 from chat.services import Services
-from chat.tokens import InvalidToken, Purpose
-
-# Ids are BIGINT: a value past it cannot name a row (and would not bind).
-_MAX_ID = 2**63 - 1
+from chat.tokens import InvalidToken
 
 _SESSION = (
     "SELECT u.id, u.name, u.role, u.organization_id, u.site_id, u.disabled,"
@@ -67,43 +63,30 @@ def _user(row: Any) -> tuple[SocketUser, bool]:
 
 async def authenticate_socket(svc: Services, token: str) -> tuple[Principal, SocketUser]:
     """Resolve a session or visitor token to an enabled user; raise as
-    :func:`chat.auth.authenticate` does (``AppError``; ``SQLAlchemyError`` when the
-    database did not answer)."""
-    now = svc.clock.now()
-    kind, _, raw = token.partition(":")
+    :func:`chat.auth.authenticate` does, by its rules (``chat.auth.token_subject``,
+    ``chat.auth.check_session``): ``AppError``; ``SQLAlchemyError`` when the database did
+    not answer."""
+    kind, subject = token_subject(svc, token)
     reads = hot_reads_of(svc)
     if kind == "s":
-        payload = svc.tokens.verify(Purpose.SESSION, raw, max_age=svc.settings.session_ttl_seconds)
-        sid = payload.get("sid")
-        if not isinstance(sid, str):
-            raise InvalidToken("the token is not valid")
-        rows = await reads.rows(_SESSION, {"sid": sid})
+        rows = await reads.rows(_SESSION, {"sid": subject})
         if not rows:
             raise InvalidToken("the token is not valid")
         row = rows[0]
         user, disabled = _user(row)
         revoked_at, expires_at, impersonator_id, impersonator_found, impersonator_disabled = row[6:11]
-        if revoked_at is not None:
-            raise Unauthenticated("this session has ended; sign in again", code="session_revoked")
-        if _instant(expires_at) <= now:
-            raise Unauthenticated("this session has expired; sign in again", code="token_expired")
-        if impersonator_id is not None and (impersonator_found is None or impersonator_disabled):
-            raise Unauthenticated("this session has ended; sign in again", code="session_revoked")
+        check_session(svc.clock.now(), revoked_at=revoked_at, expires_at=_instant(expires_at),
+                      impersonator_id=impersonator_id,
+                      impersonator_usable=impersonator_found is not None and not impersonator_disabled)
         principal = Principal(user_id=user.id, role=user.role, organization_id=user.organization_id,
-                              site_id=user.site_id, session_id=sid, impersonator_id=impersonator_id)
-    elif kind == "v":
-        payload = svc.tokens.verify(Purpose.VISITOR, raw, max_age=svc.settings.visitor_token_ttl_seconds)
-        uid = payload.get("uid")
-        if not isinstance(uid, int) or isinstance(uid, bool) or not 0 < uid <= _MAX_ID:
-            raise InvalidToken("the token is not valid")
-        rows = await reads.rows(_VISITOR, {"uid": uid})
+                              site_id=user.site_id, session_id=str(subject), impersonator_id=impersonator_id)
+    else:
+        rows = await reads.rows(_VISITOR, {"uid": subject})
         if not rows:
             raise InvalidToken("the token is not valid")
         user, disabled = _user(rows[0])
         principal = Principal(user_id=user.id, role=user.role, organization_id=user.organization_id,
                               site_id=user.site_id)
-    else:
-        raise InvalidToken("the token is not valid")
     if disabled:
         raise DisabledAccount("this account is disabled")
     return principal, user
